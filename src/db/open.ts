@@ -1,0 +1,62 @@
+// Opens the database named by DATABASE_URL: embedded PGlite (`pglite:<dir>` or `pglite:memory`)
+// or PostgreSQL (`postgres://…`), through Prisma driver adapters, applying pending migrations first.
+import fs from 'node:fs/promises';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { applyMigrations, pgliteMigrationFactory, postgresMigrationFactory } from './migrate.js';
+import type { PGlite } from '@electric-sql/pglite';
+
+export type Db = PrismaClient;
+
+export interface Database {
+  prisma: PrismaClient;
+  /** Which kind of database this is, for logs and health. */
+  kind: 'pglite' | 'postgres';
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  migrate?: boolean;
+  /** An already open PGlite to use instead of the URL (tests share one between app instances). */
+  pglite?: PGlite;
+  /** Connection pool size for PostgreSQL. */
+  poolSize?: number;
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+export async function openDatabase(url: string, opts: OpenOptions = {}): Promise<Database> {
+  const migrate = opts.migrate ?? true;
+  if (opts.pglite) return openPglite(opts.pglite, migrate, false);
+  if (isPostgresUrl(url)) {
+    const { PrismaPg } = await import('@prisma/adapter-pg');
+    if (migrate) await applyMigrations(await postgresMigrationFactory(url));
+    const adapter = new PrismaPg({ connectionString: url, max: opts.poolSize ?? 10 });
+    const prisma = new PrismaClient({ adapter });
+    return { prisma, kind: 'postgres', close: () => prisma.$disconnect() };
+  }
+  if (url.startsWith('pglite:')) {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const dir = url.slice('pglite:'.length);
+    if (dir !== 'memory') await fs.mkdir(dir, { recursive: true });
+    const pglite = await PGlite.create(dir === 'memory' ? undefined : dir);
+    return openPglite(pglite, migrate, true);
+  }
+  throw new Error(`unsupported DATABASE_URL scheme (expected postgres://, postgresql:// or pglite:)`);
+}
+
+async function openPglite(pglite: PGlite, migrate: boolean, owned: boolean): Promise<Database> {
+  const { PrismaPGlite } = await import('pglite-prisma-adapter');
+  if (migrate) await applyMigrations(await pgliteMigrationFactory(pglite));
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    prisma,
+    kind: 'pglite',
+    close: async () => {
+      await prisma.$disconnect();
+      // An unclosed PGlite makes Node exit with code 99; one we were handed is the caller's to close.
+      if (owned) await pglite.close();
+    },
+  };
+}
