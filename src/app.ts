@@ -1,0 +1,96 @@
+// Builds a Tessera app: database, keys, domain services, plugins and routes. Does not listen
+// (src/server.ts does), so tests build as many instances as they like and talk to them with inject.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/open.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { KeyStore } from './domain/keys.js';
+import { ErrorBody } from './http/schemas.js';
+import errorHandler from './plugins/error-handler.js';
+import jsonBody from './plugins/json-body.js';
+import requestLog from './plugins/request-log.js';
+import authRoutes from './routes/auth.js';
+import healthRoutes from './routes/health.js';
+import wellKnownRoutes from './routes/well-known.js';
+import { createServices, type Services } from './services.js';
+
+export interface AppOptions {
+  config: Config;
+  clock?: Clock;
+  /** An open database to use (the caller closes it); by default the app opens config.databaseUrl and closes it. */
+  database?: Database;
+  /** Where logs go; by default stdout at config.logLevel. */
+  logStream?: NodeJS.WritableStream;
+}
+
+/** Paths pino blanks out wherever they appear in a log line: secrets never reach the logs. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["set-cookie"]',
+  '*.password',
+  '*.current_password',
+  '*.new_password',
+  '*.access_token',
+  '*.refresh_token',
+  '*.token',
+  'password',
+  'token',
+];
+
+const BODY_LIMIT = 16 * 1024;
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { services: Services }> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const logger: FastifyServerOptions['logger'] = {
+    level: config.logLevel,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    ...(opts.logStream ? { stream: opts.logStream } : {}),
+  };
+
+  const app = Fastify({
+    logger,
+    disableRequestLogging: true, // src/plugins/request-log.ts writes one line per request instead
+    genReqId: () => randomUUID(),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: false,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+
+  const database = opts.database ?? (await openDatabase(config.databaseUrl));
+  if (!opts.database) app.addHook('onClose', () => database.close());
+  try {
+    const keys = await KeyStore.load(config.keysDir, { generateIfEmpty: config.env !== 'production', now: clock.now() });
+    const services = createServices(config, clock, database, keys);
+    await services.passwords.warmUp();
+
+    app.decorate('services', services);
+    app.decorateRequest('bearer', null);
+    app.addSchema(ErrorBody);
+    await app.register(cookie);
+    await app.register(jsonBody);
+    await app.register(errorHandler);
+    await app.register(requestLog);
+    await app.register(authRoutes, { prefix: '/auth', services });
+    await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
+    await app.register(healthRoutes, { prefix: '/health', services });
+    await app.ready();
+    return app as FastifyInstance & { services: Services };
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}

@@ -1,0 +1,76 @@
+// The one place configuration is read: environment variables, validated at boot.
+// A bad value stops the process with a message that names the variable.
+import envSchema from 'env-schema';
+import { Type, type Static } from 'typebox';
+
+/** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
+const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
+  Type.Unsafe<T>({ type: 'string', enum: values, default: fallback });
+
+const EnvSchema = Type.Object({
+  NODE_ENV: OneOf(['development', 'production', 'test'] as const, 'development'),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATABASE_URL: Type.String({ pattern: '^(postgres(ql)?://|pglite:).+', default: 'pglite:./data' }),
+  ISSUER: Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', default: 'http://localhost:3000' }),
+  AUDIENCE: Type.String({ pattern: '^\\s*[^\\s,]+\\s*(,\\s*[^\\s,]+\\s*)*$', default: 'tessera' }),
+  CLIENT_ID: Type.String({ pattern: '^[\\x21-\\x7e]+$', default: 'tessera' }),
+  KEYS_DIR: Type.String({ minLength: 1, default: 'keys' }),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 900 }),
+  REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31536000, default: 604800 }),
+  REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 10 }),
+  JWKS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
+  LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+});
+type Env = Static<typeof EnvSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  databaseUrl: string;
+  issuer: string;
+  audience: string[];
+  clientId: string;
+  keysDir: string;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  refreshReuseGrace: number;
+  jwksMaxAge: number;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates configuration from an environment (process.env by default). */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, so `PORT= npm start` means the default rather than an error.
+  const data = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  let env: Env;
+  try {
+    env = envSchema<Env>({ schema: structuredClone(EnvSchema), data, env: false, dotenv: false });
+  } catch (err) {
+    const message = (err as Error).message
+      .split(', ')
+      .map((m) => m.replace(/^env\/(\w+) /, '$1 '))
+      .join('; ');
+    throw new ConfigError(`invalid configuration: ${message}`);
+  }
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    databaseUrl: env.DATABASE_URL,
+    issuer: env.ISSUER.replace(/\/+$/, ''),
+    audience: env.AUDIENCE.split(',').map((a) => a.trim()),
+    clientId: env.CLIENT_ID,
+    keysDir: env.KEYS_DIR,
+    accessTokenTtl: env.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtl: env.REFRESH_TOKEN_TTL_SECONDS,
+    refreshReuseGrace: env.REFRESH_REUSE_GRACE_SECONDS,
+    jwksMaxAge: env.JWKS_MAX_AGE_SECONDS,
+    logLevel: env.LOG_LEVEL,
+  };
+}

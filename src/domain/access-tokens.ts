@@ -1,0 +1,96 @@
+// Access tokens: JWTs per RFC 9068 (typ "at+jwt"), signed RS256 with the newest key.
+// Verification pins the algorithm and the type, checks iss, aud and exp against the injected clock,
+// and resolves keys only from our own key store (jku, x5u and jwk headers are never followed).
+import { randomUUID } from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
+import type { Clock } from './clock.js';
+import { SIGNING_ALG, type KeyStore } from './keys.js';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+/** Larger than any token we sign by far; anything bigger is refused before any parsing. */
+export const MAX_ACCESS_TOKEN_LENGTH = 8192;
+
+export interface AccessTokenSettings {
+  issuer: string;
+  audience: string[];
+  clientId: string;
+  ttlSeconds: number;
+}
+
+export interface AccessTokenSubject {
+  userId: string;
+  sessionId: string;
+  /** When the user authenticated (the session's start). */
+  authTime: Date;
+}
+
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export class TokenInvalid extends Error {
+  override name = 'TokenInvalid';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+
+export class AccessTokens {
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly settings: AccessTokenSettings,
+    private readonly clock: Clock,
+  ) {}
+
+  get ttlSeconds(): number {
+    return this.settings.ttlSeconds;
+  }
+
+  async issue(subject: AccessTokenSubject): Promise<string> {
+    const now = seconds(this.clock.now());
+    const { kid, privateKey } = this.keys.signing;
+    const { audience, issuer, clientId, ttlSeconds } = this.settings;
+    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: seconds(subject.authTime) })
+      .setProtectedHeader({ alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYPE, kid })
+      .setIssuer(issuer)
+      .setSubject(subject.userId)
+      .setAudience(audience.length === 1 ? audience[0]! : audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttlSeconds)
+      .setJti(randomUUID())
+      .sign(privateKey);
+  }
+
+  /** Verifies a compact JWT; throws TokenInvalid with a log-only reason. */
+  async verify(token: string): Promise<AccessClaims> {
+    if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new TokenInvalid('token too large');
+    try {
+      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
+        algorithms: [SIGNING_ALG],
+        typ: ACCESS_TOKEN_TYPE,
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        currentDate: this.clock.now(),
+        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+      });
+      if (typeof payload.sid !== 'string') throw new TokenInvalid('sid claim is not a string');
+      return payload as unknown as AccessClaims;
+    } catch (err) {
+      if (err instanceof TokenInvalid) throw err;
+      if (err instanceof joseErrors.JOSEError) throw new TokenInvalid(`${err.code}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private keyFor(header: JWTHeaderParameters) {
+    const key = this.keys.publicKey(header.kid);
+    if (!key) throw new TokenInvalid('unknown kid');
+    return key;
+  }
+}

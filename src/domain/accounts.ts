@@ -1,0 +1,81 @@
+// User accounts: registration, password check, lookup for a verified access token.
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { AppError } from '../errors.js';
+import { audit, type RequestMeta } from './audit.js';
+import type { Clock } from './clock.js';
+import { normalizeEmail } from './emails.js';
+import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  createdAt: Date;
+}
+
+const publicFields = { id: true, email: true, createdAt: true } as const;
+
+export class Accounts {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly passwords: PasswordHasher,
+    private readonly clock: Clock,
+  ) {}
+
+  async register(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
+    const email = normalizeEmail(rawEmail);
+    if (!email) throw new AppError('invalid_email');
+    if (!isAcceptablePassword(password)) throw new AppError('invalid_password');
+    const passwordHash = await this.passwords.hash(password);
+    const now = this.clock.now();
+    try {
+      return await this.db.$transaction(async (tx) => {
+        const user = await tx.user.create({ data: { id: randomUUID(), email, passwordHash, createdAt: now }, select: publicFields });
+        await audit(tx, meta, now, { type: 'register', userId: user.id });
+        return user;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('email_taken');
+      throw err;
+    }
+  }
+
+  /**
+   * Returns the user whose email and password these are, or throws invalid_credentials.
+   * Unknown email and wrong password take the same path: one argon2 verification, one audit row.
+   */
+  async authenticate(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
+    const email = normalizeEmail(rawEmail);
+    const user = email && isAcceptablePassword(password)
+      ? await this.db.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } })
+      : null;
+    const ok = user ? await this.passwords.verify(user.passwordHash, password) : await this.passwords.verifyAgainstDummy(password);
+    if (!user || !ok) {
+      await audit(this.db, meta, this.clock.now(), {
+        type: 'login_failed',
+        userId: user?.id ?? null,
+        reason: user ? 'wrong_password' : 'unknown_user',
+      });
+      throw new AppError('invalid_credentials');
+    }
+    if (this.passwords.needsRehash(user.passwordHash)) {
+      // Hashing parameters changed since this hash was made: upgrade it while we hold the password.
+      await this.db.user.update({ where: { id: user.id }, data: { passwordHash: await this.passwords.hash(password) } });
+    }
+    return { id: user.id, email: user.email, createdAt: user.createdAt };
+  }
+
+  /** The user behind an access token, if the token's session is still live. */
+  async forSession(userId: string, sessionId: string): Promise<PublicUser | null> {
+    const session = await this.db.session.findUnique({
+      where: { id: sessionId },
+      select: { userId: true, revokedAt: true, user: { select: publicFields } },
+    });
+    if (!session || session.userId !== userId || session.revokedAt) return null;
+    return session.user;
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
+}

@@ -1,0 +1,49 @@
+// Auth events, written to the audit_events table in the same transaction as the change they record.
+// Never a password, token or cookie: ids, reasons and request metadata only.
+import type { Prisma } from '../generated/prisma/client.js';
+
+export type AuditType =
+  | 'register'
+  | 'login_ok'
+  | 'login_failed'
+  | 'refresh'
+  | 'refresh_reuse_detected'
+  | 'logout'
+  | 'logout_all';
+
+/** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
+export interface RequestMeta {
+  ip: string;
+  userAgent?: string | undefined;
+  requestId: string;
+}
+
+export interface AuditEntry {
+  type: AuditType;
+  userId?: string | null;
+  sessionId?: string | null;
+  reason?: string | null;
+}
+
+type Writer = Pick<Prisma.TransactionClient, 'auditEvent'>;
+
+const MAX_USER_AGENT = 512;
+
+export function clipUserAgent(ua: string | undefined): string | null {
+  return ua ? ua.slice(0, MAX_USER_AGENT) : null;
+}
+
+export async function audit(db: Writer, meta: RequestMeta, at: Date, entry: AuditEntry): Promise<void> {
+  await db.auditEvent.create({
+    data: {
+      type: entry.type,
+      userId: entry.userId ?? null,
+      sessionId: entry.sessionId ?? null,
+      reason: entry.reason ?? null,
+      ip: meta.ip,
+      userAgent: clipUserAgent(meta.userAgent),
+      requestId: meta.requestId,
+      createdAt: at,
+    },
+  });
+}

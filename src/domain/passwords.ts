@@ -1,0 +1,56 @@
+// Password hashing with argon2id. Passwords follow NIST SP 800-63B: 8 to 256 characters,
+// no composition rules, Unicode normalised (NFKC) so the same password typed on two keyboards matches.
+import argon2 from 'argon2';
+
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 256;
+
+export interface Argon2Params {
+  memoryCost: number; // KiB
+  timeCost: number;
+  parallelism: number;
+}
+
+/** OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane. */
+export const OWASP_MIN_PARAMS: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+export function normalizePassword(password: string): string {
+  return password.normalize('NFKC');
+}
+
+export function isAcceptablePassword(password: string): boolean {
+  // Count code points, not UTF-16 units: "8 characters" means what the user typed.
+  const length = [...password].length;
+  return length >= PASSWORD_MIN && length <= PASSWORD_MAX;
+}
+
+export class PasswordHasher {
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly params: Argon2Params = OWASP_MIN_PARAMS) {}
+
+  hash(password: string): Promise<string> {
+    return argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...this.params });
+  }
+
+  verify(hash: string, password: string): Promise<boolean> {
+    return argon2.verify(hash, normalizePassword(password)).catch(() => false);
+  }
+
+  /** Spends the same time as verify() when there is no user, so "no such user" can't be told apart by timing. */
+  async verifyAgainstDummy(password: string): Promise<false> {
+    this.dummyHash ??= this.hash('tessera-dummy-password-for-equal-timing');
+    await this.verify(await this.dummyHash, password);
+    return false;
+  }
+
+  /** Warms up the dummy hash at boot, so the first unknown-user login is not slower than later ones. */
+  async warmUp(): Promise<void> {
+    this.dummyHash ??= this.hash('tessera-dummy-password-for-equal-timing');
+    await this.dummyHash;
+  }
+
+  needsRehash(hash: string): boolean {
+    return argon2.needsRehash(hash, { ...this.params });
+  }
+}

@@ -1,0 +1,45 @@
+// The error catalog: every error a client can see, with its stable code, HTTP status and public message.
+// Clients and tests rely on `code`; messages may be reworded. Internal detail goes to the log only.
+
+export const errorCatalog = {
+  invalid_request: { status: 400, message: 'The request is invalid.' },
+  malformed_json: { status: 400, message: 'The request body is not valid JSON.' },
+  invalid_email: { status: 400, message: 'The email address is not valid.' },
+  invalid_password: { status: 400, message: 'The password must be 8 to 256 characters long.' },
+  missing_token: { status: 401, message: 'A bearer access token is required.' },
+  invalid_token: { status: 401, message: 'The access token is invalid or has expired.' },
+  invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
+  refresh_token_missing: { status: 401, message: 'No refresh token was sent.' },
+  refresh_token_invalid: { status: 401, message: 'The refresh token is not valid.' },
+  refresh_token_reused: { status: 401, message: 'The refresh token was already used; the session has been ended. Log in again.' },
+  session_expired: { status: 401, message: 'The session has expired. Log in again.' },
+  session_revoked: { status: 401, message: 'The session has ended. Log in again.' },
+  not_found: { status: 404, message: 'No such resource.' },
+  email_taken: { status: 409, message: 'An account with this email already exists.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, message: 'The request body must be application/json.' },
+  internal_error: { status: 500, message: 'Something went wrong on our side.' },
+  service_unavailable: { status: 503, message: 'The service is temporarily unavailable. Try again shortly.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  /** Public, specific explanation (e.g. which field failed validation); never internal detail. */
+  readonly publicMessage: string;
+
+  constructor(code: ErrorCode, opts: { message?: string; detail?: string; cause?: unknown } = {}) {
+    // `detail` becomes the Error message: it goes to logs, never to clients.
+    super(opts.detail ?? code, { cause: opts.cause });
+    this.code = code;
+    this.statusCode = errorCatalog[code].status;
+    this.publicMessage = opts.message ?? errorCatalog[code].message;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}

@@ -1,0 +1,41 @@
+// Request and response schemas shared by the routes. Responses are serialised through these,
+// so a field a schema does not name can never reach a client.
+import { Type, type Static } from 'typebox';
+import { PASSWORD_MAX } from '../domain/passwords.js';
+
+export const ErrorBody = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.String({ description: 'Stable machine-readable code; see the error catalog in README.' }),
+    message: Type.String(),
+    requestId: Type.String(),
+  },
+  { $id: 'ErrorBody' },
+);
+export type ErrorBodyT = Static<typeof ErrorBody>;
+
+/** Every route answers errors in one shape. */
+export const errorResponses = { '4xx': Type.Ref('ErrorBody'), '5xx': Type.Ref('ErrorBody') } as const;
+
+export const Credentials = Type.Object(
+  {
+    // Generous bounds here; the real rules (normalisation, NIST lengths in code points) live in the domain.
+    email: Type.String({ minLength: 1, maxLength: 320 }),
+    password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX * 4 }),
+  },
+  { additionalProperties: false },
+);
+
+export const UserBody = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const TokenBody = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer({ description: 'Lifetime of the access token in seconds.' }),
+});
+
+export const NoBody = Type.Null({ description: 'No content' });

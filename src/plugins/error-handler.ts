@@ -1,0 +1,68 @@
+// Turns every error into the catalog's JSON shape. Clients see a code, a status and a public message;
+// stacks and internal detail go to the log. Anything unexpected is a bare internal_error.
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, isAppError, type ErrorCode } from '../errors.js';
+
+/** Fastify's own 4xx errors, mapped to our codes. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+};
+
+/** Database outages become 503s: the client may retry; nothing about the database is revealed. */
+function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03'].includes(code)) return true;
+  if (e.name === 'DriverAdapterError' && /connect|closed|terminat|timeout/i.test(String(e.message))) return true;
+  if (/PGlite is closed|Connection terminated|connection (is )?closed|Can't reach database/i.test(String(e.message))) return true;
+  return e.cause !== undefined && e.cause !== err && isUnavailable(e.cause);
+}
+
+export function toAppError(err: FastifyError | Error): AppError {
+  if (isAppError(err)) return err;
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    const where = fe.validationContext ?? 'request';
+    const first = fe.validation[0];
+    const field = first ? `${where}${first.instancePath}` : where;
+    return new AppError('invalid_request', { message: `${field} ${first?.message ?? 'is invalid'}`.trim() });
+  }
+  const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped) return new AppError(mapped, { detail: fe.message });
+  if (isUnavailable(err)) return new AppError('service_unavailable', { detail: err.message, cause: err });
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new AppError(fe.statusCode === 413 ? 'payload_too_large' : fe.statusCode === 415 ? 'unsupported_media_type' : 'invalid_request', { detail: fe.message });
+  }
+  return new AppError('internal_error', { detail: err.message, cause: err });
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
+  return reply.code(error.statusCode).type('application/json; charset=utf-8').send({
+    statusCode: error.statusCode,
+    code: error.code,
+    message: error.publicMessage,
+    requestId: request.id,
+  });
+}
+
+export default fp(
+  async (app) => {
+    app.setErrorHandler((err, request, reply) => {
+      const error = toAppError(err as FastifyError);
+      if (error.statusCode >= 500) {
+        request.log.error({ err: error.cause ?? err, code: error.code }, 'request failed');
+      } else if (error.message !== error.code) {
+        request.log.info({ code: error.code, detail: error.message }, 'request refused');
+      }
+      return sendError(request, reply, error);
+    });
+    app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('not_found')));
+  },
+  { name: 'tessera-errors' },
+);

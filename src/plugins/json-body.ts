@@ -1,0 +1,21 @@
+// JSON bodies: parsed with prototype-poisoning protection; malformed JSON is a 400 with its own code.
+// An empty body with a JSON content type is accepted as no body (SPAs often send the header on every POST).
+import fp from 'fastify-plugin';
+import sjson from 'secure-json-parse';
+import { AppError } from '../errors.js';
+
+export default fp(
+  async (app) => {
+    app.removeContentTypeParser(['application/json']);
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+      const text = body as string;
+      if (text.trim() === '') return done(null, undefined);
+      try {
+        done(null, sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }));
+      } catch (err) {
+        done(new AppError('malformed_json', { detail: (err as Error).message }), undefined);
+      }
+    });
+  },
+  { name: 'tessera-json-body' },
+);

@@ -1,0 +1,36 @@
+// Liveness (the process answers) and readiness (the database answers too).
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError } from '../errors.js';
+import { errorResponses } from '../http/schemas.js';
+import type { Services } from '../services.js';
+
+const Status = Type.Object({ status: Type.Literal('ok') });
+const READY_TIMEOUT_MS = 2000;
+
+const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+
+  app.get('/live', { schema: { response: { 200: Status, ...errorResponses } } }, async () => ({ status: 'ok' as const }));
+
+  app.get('/ready', { schema: { response: { 200: Status, ...errorResponses } } }, async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('database ping timed out')), READY_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([services.database.prisma.$queryRaw`SELECT 1`, timeout]);
+    } catch (err) {
+      throw new AppError('service_unavailable', { detail: `readiness: ${(err as Error).message}`, cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+    return { status: 'ok' as const };
+  });
+};
+
+export default healthRoutes;

@@ -1,0 +1,76 @@
+// Public metadata for token verifiers: the JWKS and an OpenID-style discovery document.
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ACCESS_TOKEN_TYPE } from '../domain/access-tokens.js';
+import { SIGNING_ALG } from '../domain/keys.js';
+import { errorResponses } from '../http/schemas.js';
+import type { Services } from '../services.js';
+
+// Only public members are named, so a private one (d, p, q, …) can never be serialised.
+const Jwk = Type.Object({
+  kty: Type.String(),
+  kid: Type.String(),
+  alg: Type.String(),
+  use: Type.String(),
+  n: Type.String(),
+  e: Type.String(),
+});
+const Jwks = Type.Object({ keys: Type.Array(Jwk) });
+
+const Discovery = Type.Object({
+  issuer: Type.String(),
+  jwks_uri: Type.String(),
+  register_endpoint: Type.String(),
+  login_endpoint: Type.String(),
+  refresh_endpoint: Type.String(),
+  logout_endpoint: Type.String(),
+  logout_all_endpoint: Type.String(),
+  userinfo_endpoint: Type.String(),
+  access_token_type: Type.String(),
+  access_token_signing_alg_values_supported: Type.Array(Type.String()),
+  id_token_signing_alg_values_supported: Type.Array(Type.String()),
+  subject_types_supported: Type.Array(Type.String()),
+  claims_supported: Type.Array(Type.String()),
+});
+
+const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { keys, config } = services;
+  const cacheControl = `public, max-age=${config.jwksMaxAge}`;
+  const jwksEtag = `"${createHash('sha256').update(JSON.stringify(keys.jwks)).digest('base64url').slice(0, 27)}"`;
+  const at = (p: string) => `${config.issuer}${p}`;
+  const discovery = {
+    issuer: config.issuer,
+    jwks_uri: at('/.well-known/jwks.json'),
+    register_endpoint: at('/auth/register'),
+    login_endpoint: at('/auth/login'),
+    refresh_endpoint: at('/auth/refresh'),
+    logout_endpoint: at('/auth/logout'),
+    logout_all_endpoint: at('/auth/logout-all'),
+    userinfo_endpoint: at('/auth/me'),
+    access_token_type: ACCESS_TOKEN_TYPE,
+    access_token_signing_alg_values_supported: [SIGNING_ALG],
+    id_token_signing_alg_values_supported: [SIGNING_ALG],
+    subject_types_supported: ['public'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'sid', 'client_id', 'auth_time'],
+  };
+
+  app.get('/jwks.json', {
+    schema: { summary: 'Public keys that verify access tokens', response: { 200: Jwks, 304: Type.Null(), ...errorResponses } },
+  }, async (request, reply) => {
+    reply.header('cache-control', cacheControl).header('etag', jwksEtag);
+    if (request.headers['if-none-match'] === jwksEtag) return reply.code(304).send(null);
+    return keys.jwks;
+  });
+
+  app.get('/openid-configuration', {
+    schema: { summary: 'Discovery document', response: { 200: Discovery, ...errorResponses } },
+  }, async (_request, reply) => {
+    reply.header('cache-control', cacheControl);
+    return discovery;
+  });
+};
+
+export default wellKnownRoutes;

@@ -1,0 +1,25 @@
+// Entry point: read the config, build the app, listen; on SIGTERM/SIGINT stop taking connections,
+// finish the requests in flight, close the database, exit.
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { KeyError } from './domain/keys.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const app = await buildApp({ config });
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error');
+    else app.log.info({ signal }, 'shutting down');
+    await app.close();
+  });
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ issuer: config.issuer, database: app.services.database.kind, kid: app.services.keys.signing.kid }, 'tessera ready');
+}
+
+main().catch((err: unknown) => {
+  // Boot errors a operator can fix get one clear line, not a stack.
+  if (err instanceof ConfigError || err instanceof KeyError) console.error(`tessera: ${err.message}`);
+  else console.error('tessera: failed to start:', err);
+  process.exit(1);
+});
