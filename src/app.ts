@@ -1,7 +1,7 @@
 // Builds a Tessera app: database, keys, domain services, plugins and routes. Does not listen
 // (src/server.ts does), so tests build as many instances as they like and talk to them with inject.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/open.js';
@@ -56,7 +56,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
 
   const app = Fastify({
     logger,
-    disableRequestLogging: true, // src/plugins/request-log.ts writes one line per request instead
+    // src/plugins/request-log.ts writes one line per request instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,
     trustProxy: false,

@@ -1,4 +1,5 @@
-// JSON bodies: parsed with prototype-poisoning protection; malformed JSON is a 400 with its own code.
+// Bodies are JSON or nothing: every other content type is a 415.
+// JSON bodies are parsed with prototype-poisoning protection; malformed JSON is a 400 with its own code.
 // An empty body with a JSON content type is accepted as no body (SPAs often send the header on every POST).
 import fp from 'fastify-plugin';
 import sjson from 'secure-json-parse';
@@ -6,7 +7,7 @@ import { AppError } from '../errors.js';
 
 export default fp(
   async (app) => {
-    app.removeContentTypeParser(['application/json']);
+    app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
       const text = body as string;
       if (text.trim() === '') return done(null, undefined);

@@ -1,0 +1,184 @@
+// Test helpers: a real database per app (PGlite in memory by default; a fresh PostgreSQL database
+// per call when TEST_DATABASE_URL is set), a temporary keys folder, a clock tests can move.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import type { Test } from 'tap';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { openDatabase, type Database } from '../src/db/open.js';
+import { applyMigrations, pgliteMigrationFactory } from '../src/db/migrate.js';
+import type { Clock } from '../src/domain/clock.js';
+
+export const postgresUrl = process.env.TEST_DATABASE_URL || undefined;
+export const databaseKind = postgresUrl ? 'postgres' : 'pglite';
+
+/** A clock that stands still until a test moves it. */
+export class ManualClock implements Clock {
+  private t: number;
+  constructor(start: Date | string = '2026-01-01T00:00:00.000Z') {
+    this.t = new Date(start).getTime();
+  }
+  now(): Date {
+    return new Date(this.t);
+  }
+  advance(seconds: number): void {
+    this.t += seconds * 1000;
+  }
+}
+
+let migratedDump: Promise<Blob> | undefined;
+
+/** One migrated PGlite per test process, dumped; every test database starts as a copy of it. */
+function pgliteTemplate(): Promise<Blob> {
+  migratedDump ??= (async () => {
+    const db = await PGlite.create();
+    await applyMigrations(await pgliteMigrationFactory(db));
+    const dump = await db.dumpDataDir('none');
+    await db.close();
+    return dump;
+  })();
+  return migratedDump;
+}
+
+export interface TestDatabase {
+  database: Database;
+  /** For PostgreSQL: the URL of this test's own database. */
+  url: string;
+  /** For PGlite: the instance, so several apps can share it. */
+  pglite?: PGlite;
+  /** Opens another connection to the same database, as a second instance of the service would. */
+  openAnother(): Promise<Database>;
+  close(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (postgresUrl) {
+    const name = `tessera_test_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: postgresUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(postgresUrl);
+    url.pathname = `/${name}`;
+    const database = await openDatabase(url.href);
+    const others: Database[] = [];
+    return {
+      database,
+      url: url.href,
+      openAnother: async () => {
+        const d = await openDatabase(url.href, { migrate: false });
+        others.push(d);
+        return d;
+      },
+      close: async () => {
+        for (const d of others) await d.close();
+        await database.close();
+        const c = new pg.Client({ connectionString: postgresUrl });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.end();
+      },
+    };
+  }
+  const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate() });
+  const database = await openDatabase('pglite:memory', { pglite, migrate: false });
+  return {
+    database,
+    url: 'pglite:memory',
+    pglite,
+    openAnother: () => openDatabase('pglite:memory', { pglite, migrate: false }),
+    close: async () => {
+      await database.close();
+      await pglite.close();
+    },
+  };
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env });
+}
+
+export async function tempDir(t: Test, prefix = 'tessera-'): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  clock?: ManualClock;
+  db?: TestDatabase;
+  keysDir?: string;
+  /** Collect log lines (as parsed JSON) instead of discarding them. */
+  captureLogs?: boolean;
+}
+
+/** Builds an app on a fresh database (or the one given) and closes everything at the test's end. */
+export async function buildTestApp(t: Test, opts: TestAppOptions = {}) {
+  const clock = opts.clock ?? new ManualClock(new Date());
+  const keysDir = opts.keysDir ?? (await tempDir(t, 'tessera-keys-'));
+  const db = opts.db ?? (await createTestDatabase());
+  if (!opts.db) t.teardown(() => db.close());
+  const logs: Record<string, unknown>[] = [];
+  const rawLogs: string[] = [];
+  let logStream: PassThrough | undefined;
+  if (opts.captureLogs) {
+    logStream = new PassThrough();
+    logStream.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        rawLogs.push(line);
+        logs.push(JSON.parse(line));
+      }
+    });
+  }
+  const config = testConfig({ KEYS_DIR: keysDir, ...(opts.captureLogs ? { LOG_LEVEL: 'info' } : {}), ...opts.env });
+  const app = await buildApp({ config, clock, database: db.database, ...(logStream ? { logStream } : {}) });
+  t.teardown(() => app.close());
+  return { app, clock, db, keysDir, config, logs, rawLogs };
+}
+
+export type TestApp = Awaited<ReturnType<typeof buildTestApp>>['app'];
+
+export const PASSWORD = 'correct horse battery staple';
+let emailCounter = 0;
+export function uniqueEmail(): string {
+  return `user${++emailCounter}-${randomBytes(3).toString('hex')}@example.com`;
+}
+
+export async function register(app: TestApp, email = uniqueEmail(), password = PASSWORD) {
+  const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password } });
+  if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body}`);
+  return { email, password, user: res.json().user as { id: string; email: string; createdAt: string } };
+}
+
+/** The refresh token from a response's Set-Cookie, if any. */
+export function refreshCookieOf(res: { cookies: { name: string; value: string }[] }): string | undefined {
+  return res.cookies.find((c) => c.name === 'tessera_refresh')?.value;
+}
+
+export async function login(app: TestApp, email: string, password = PASSWORD, headers: Record<string, string> = {}) {
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password }, headers });
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+  const refresh = refreshCookieOf(res);
+  if (!refresh) throw new Error('login set no refresh cookie');
+  return { accessToken: res.json().access_token as string, refresh, res };
+}
+
+/** Registers a user and logs in. */
+export async function session(app: TestApp) {
+  const reg = await register(app);
+  return { ...reg, ...(await login(app, reg.email)) };
+}
+
+export function refresh(app: TestApp, token: string | undefined) {
+  return app.inject({ method: 'POST', url: '/auth/refresh', ...(token !== undefined ? { cookies: { tessera_refresh: token } } : {}) });
+}
+
+export function me(app: TestApp, accessToken: string) {
+  return app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${accessToken}` } });
+}
