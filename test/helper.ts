@@ -53,16 +53,28 @@ export interface TestDatabase {
   pglite?: PGlite;
   /** Opens another connection to the same database, as a second instance of the service would. */
   openAnother(): Promise<Database>;
+  /**
+   * Takes the database away from the app, as an outage would. PostgreSQL: connections are cut and
+   * refused until the returned function brings it back. PGlite: the instance is closed for good (null).
+   */
+  outage(): Promise<(() => Promise<void>) | null>;
   close(): Promise<void>;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: postgresUrl });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (postgresUrl) {
     const name = `tessera_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: postgresUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
+    await adminQuery(`CREATE DATABASE ${name}`);
     const url = new URL(postgresUrl);
     url.pathname = `/${name}`;
     const database = await openDatabase(url.href);
@@ -75,13 +87,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
         others.push(d);
         return d;
       },
+      outage: async () => {
+        await adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+        await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+        return () => adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      },
       close: async () => {
         for (const d of others) await d.close();
         await database.close();
-        const c = new pg.Client({ connectionString: postgresUrl });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
+        await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       },
     };
   }
@@ -92,9 +106,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url: 'pglite:memory',
     pglite,
     openAnother: () => openDatabase('pglite:memory', { pglite, migrate: false }),
+    outage: async () => {
+      await pglite.close();
+      return null;
+    },
     close: async () => {
       await database.close();
-      await pglite.close();
+      if (!pglite.closed) await pglite.close();
     },
   };
 }

@@ -193,7 +193,7 @@ t.test('logout', async (t) => {
   t.equal(row.revokedReason, 'logout');
 
   t.test('is idempotent: again, with garbage, or without a cookie', async (t) => {
-    for (const cookies of [{ tessera_refresh: s.refresh }, { tessera_refresh: 'junk' }, {}]) {
+    for (const cookies of [{ tessera_refresh: s.refresh }, { tessera_refresh: 'junk' }, {}] as Record<string, string>[]) {
       const r = await app.inject({ method: 'POST', url: '/auth/logout', cookies });
       t.equal(r.statusCode, 204);
     }

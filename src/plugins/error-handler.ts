@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError, type ErrorCode } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 
 /** Fastify's own 4xx errors, mapped to our codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -12,17 +13,6 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
 };
-
-/** Database outages become 503s: the client may retry; nothing about the database is revealed. */
-function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | null;
-  if (!e || typeof e !== 'object') return false;
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03'].includes(code)) return true;
-  if (e.name === 'DriverAdapterError' && /connect|closed|terminat|timeout/i.test(String(e.message))) return true;
-  if (/PGlite is closed|Connection terminated|connection (is )?closed|Can't reach database/i.test(String(e.message))) return true;
-  return e.cause !== undefined && e.cause !== err && isUnavailable(e.cause);
-}
 
 export function toAppError(err: FastifyError | Error): AppError {
   if (isAppError(err)) return err;
@@ -35,7 +25,7 @@ export function toAppError(err: FastifyError | Error): AppError {
   }
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
   if (mapped) return new AppError(mapped, { detail: fe.message });
-  if (isUnavailable(err)) return new AppError('service_unavailable', { detail: err.message, cause: err });
+  if (isDatabaseUnavailable(err)) return new AppError('service_unavailable', { detail: err.message, cause: err });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new AppError(fe.statusCode === 413 ? 'payload_too_large' : fe.statusCode === 415 ? 'unsupported_media_type' : 'invalid_request', { detail: fe.message });
   }
