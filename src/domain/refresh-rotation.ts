@@ -19,7 +19,8 @@ import type { Clock } from './clock.js';
 
 const TOKEN_BYTES = 32; // 256 bits
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-const TX_OPTIONS = { maxWait: 10_000, timeout: 10_000 } as const;
+// READ COMMITTED whatever the server's default: the re-read after the lock must see a concurrent spend.
+const TX_OPTIONS = { maxWait: 10_000, timeout: 10_000, isolationLevel: 'ReadCommitted' } as const;
 
 export interface RotationSettings {
   refreshTokenTtlSeconds: number;

@@ -13,8 +13,9 @@ export default fp(
       if (text.trim() === '') return done(null, undefined);
       try {
         done(null, sjson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }));
-      } catch (err) {
-        done(new AppError('malformed_json', { detail: (err as Error).message }), undefined);
+      } catch {
+        // Not the parser's message: it quotes the body, which may hold a password.
+        done(new AppError('malformed_json', { detail: 'body is not valid JSON' }), undefined);
       }
     });
   },
