@@ -11,6 +11,7 @@ import { ErrorBody } from './http/schemas.js';
 import errorHandler from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
 import requestLog from './plugins/request-log.js';
+import browserSecurity from './plugins/browser-security.js';
 import authRoutes from './routes/auth.js';
 import healthRoutes from './routes/health.js';
 import wellKnownRoutes from './routes/well-known.js';
@@ -60,7 +61,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,
-    trustProxy: false,
+    // X-Forwarded-For is believed only when TRUST_PROXY names the proxies (or says there are some).
+    // (Fastify accepts a hop count too; its types don't say so.)
+    trustProxy: config.trustProxy as boolean | string[],
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
@@ -79,6 +82,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(jsonBody);
     await app.register(errorHandler);
     await app.register(requestLog);
+    await app.register(browserSecurity, { config });
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
     await app.register(healthRoutes, { prefix: '/health', services });

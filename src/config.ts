@@ -20,6 +20,10 @@ const EnvSchema = Type.Object({
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31536000, default: 604800 }),
   REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 10 }),
   JWKS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
+  CORS_ORIGINS: Type.String({ default: '' }),
+  TRUST_PROXY: Type.String({ default: '' }),
+  HSTS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 63072000, default: 15552000 }),
+  COOKIE_DOMAIN: Type.String({ pattern: '^(\\.?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*)?$', default: '' }),
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
 });
 type Env = Static<typeof EnvSchema>;
@@ -38,6 +42,12 @@ export interface Config {
   refreshReuseGrace: number;
   jwksMaxAge: number;
   logLevel: Env['LOG_LEVEL'];
+  /** Browser origins (scheme://host[:port]) allowed to call the API with credentials. */
+  corsOrigins: string[];
+  /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs of the proxies. */
+  trustProxy: boolean | number | string[];
+  hstsMaxAge: number;
+  cookieDomain: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -72,5 +82,39 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     refreshReuseGrace: env.REFRESH_REUSE_GRACE_SECONDS,
     jwksMaxAge: env.JWKS_MAX_AGE_SECONDS,
     logLevel: env.LOG_LEVEL,
+    corsOrigins: parseOrigins(env.CORS_ORIGINS),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    hstsMaxAge: env.HSTS_MAX_AGE_SECONDS,
+    cookieDomain: env.COOKIE_DOMAIN || undefined,
   };
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((v) => v.trim()).filter(Boolean);
+}
+
+function parseOrigins(value: string): string[] {
+  return list(value).map((origin) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    // Exact origins only: no wildcard, no path. A wildcard with credentials would hand any site the session.
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(`invalid configuration: CORS_ORIGINS entry ${JSON.stringify(origin)} is not an exact origin like https://app.example.com`);
+    }
+    return url.origin;
+  });
+}
+
+function parseTrustProxy(value: string): boolean | number | string[] {
+  const v = value.trim().toLowerCase();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = list(value);
+  if (entries.every((e) => /^[0-9a-f.:]+(\/\d{1,3})?$/i.test(e))) return entries;
+  throw new ConfigError('invalid configuration: TRUST_PROXY must be true, false, a hop count, or a comma list of proxy addresses/CIDRs');
 }

@@ -14,6 +14,7 @@ export const errorCatalog = {
   refresh_token_reused: { status: 401, message: 'The refresh token was already used; the session has been ended. Log in again.' },
   session_expired: { status: 401, message: 'The session has expired. Log in again.' },
   session_revoked: { status: 401, message: 'The session has ended. Log in again.' },
+  csrf_rejected: { status: 403, message: 'Cross-site request refused.' },
   not_found: { status: 404, message: 'No such resource.' },
   email_taken: { status: 409, message: 'An account with this email already exists.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },

@@ -10,11 +10,12 @@ export function readRefreshCookie(request: FastifyRequest): string | undefined {
   return request.cookies[REFRESH_COOKIE] || undefined;
 }
 
-export function setRefreshCookie(reply: FastifyReply, token: string, expiresAt: Date, now: Date): void {
+/** `domain` (COOKIE_DOMAIN) widens the cookie to subdomains; without it the cookie is host-only. */
+export function setRefreshCookie(reply: FastifyReply, token: string, expiresAt: Date, now: Date, domain?: string): void {
   const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000));
-  reply.setCookie(REFRESH_COOKIE, token, { ...base, maxAge });
+  reply.setCookie(REFRESH_COOKIE, token, { ...base, maxAge, ...(domain ? { domain } : {}) });
 }
 
-export function clearRefreshCookie(reply: FastifyReply): void {
-  reply.clearCookie(REFRESH_COOKIE, base);
+export function clearRefreshCookie(reply: FastifyReply, domain?: string): void {
+  reply.clearCookie(REFRESH_COOKIE, { ...base, ...(domain ? { domain } : {}) });
 }

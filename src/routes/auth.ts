@@ -24,6 +24,7 @@ export function requestMeta(request: FastifyRequest): RequestMeta {
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { accounts, rotation, accessTokens, clock } = services;
+  const { cookieDomain } = services.config;
   const requireBearer = bearerAuth(accessTokens, accounts);
 
   // Token responses and personal data must never be stored by a cache (RFC 6749 §5.1).
@@ -34,7 +35,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
 
   async function sendTokens(reply: FastifyReply, issued: IssuedSession) {
     const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt });
-    setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now());
+    setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain);
     return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
   }
 
@@ -71,6 +72,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   });
 
   app.post('/refresh', {
+    config: { cookieAuth: true },
     schema: {
       summary: 'Exchange the refresh cookie for a new access token and a new refresh cookie',
       response: { 200: TokenBody, ...errorResponses },
@@ -84,19 +86,20 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       return await sendTokens(reply, issued);
     } catch (err) {
       if (!(err instanceof RotationError)) throw err;
-      clearRefreshCookie(reply); // the cookie is worthless now; don't let the client keep sending it
+      clearRefreshCookie(reply, cookieDomain); // the cookie is worthless now; don't let the client keep sending it
       if (err.failure === 'reused') request.log.warn({ event: 'refresh_reuse_detected', sessionId: err.sessionId }, 'refresh token reuse: session revoked');
       throw new AppError(ROTATION_ERRORS[err.failure], { detail: `refresh refused: ${err.failure}` });
     }
   });
 
   app.post('/logout', {
+    config: { cookieAuth: true },
     schema: { summary: 'End the session of the refresh cookie (idempotent)', response: { 204: NoBody, ...errorResponses } },
   }, async (request, reply) => {
     const presented = readRefreshCookie(request);
     if (presented) await rotation.logout(presented, requestMeta(request));
     request.log.info({ event: 'logout' }, 'logout');
-    clearRefreshCookie(reply);
+    clearRefreshCookie(reply, cookieDomain);
     return reply.code(204).send(null);
   });
 
@@ -107,7 +110,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     const { user, claims } = request.bearer!;
     const ended = await rotation.logoutAll(user.id, requestMeta(request), claims.sid);
     request.log.info({ event: 'logout_all', userId: user.id, sessionId: claims.sid, ended }, 'logout-all');
-    clearRefreshCookie(reply);
+    clearRefreshCookie(reply, cookieDomain);
     return reply.code(204).send(null);
   });
 

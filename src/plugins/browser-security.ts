@@ -1,0 +1,70 @@
+// What browsers need from an auth API: security headers (helmet), CORS for listed SPA origins only,
+// and a CSRF check on the cookie-authenticated endpoints on top of SameSite=Strict.
+import fp from 'fastify-plugin';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route is authenticated by the refresh cookie: refuse cross-site browser requests. */
+    cookieAuth?: boolean;
+  }
+}
+
+/**
+ * A browser request names where it comes from in Origin (or, when Origin is absent, Sec-Fetch-Site).
+ * Refuse it unless that is the service itself or a listed origin. Requests with neither header are
+ * not from a browser (curl, services) and carry no ambient cookie risk.
+ */
+export function isCrossSiteRequest(request: FastifyRequest, ownOrigin: string, allowed: Set<string>): boolean {
+  const origin = request.headers.origin;
+  if (origin !== undefined) return origin !== ownOrigin && !allowed.has(origin);
+  const site = request.headers['sec-fetch-site'];
+  if (site === undefined || site === 'same-origin' || site === 'none') return false;
+  // same-site: a sibling subdomain. Acceptable only where SPAs on other origins are expected at all.
+  return !(site === 'same-site' && allowed.size > 0);
+}
+
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const allowed = new Set(config.corsOrigins);
+    const ownOrigin = new URL(config.issuer).origin;
+
+    await app.register(helmet, {
+      // An API serves no HTML: nothing may load, frame or submit anything.
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+      },
+      hsts: config.hstsMaxAge > 0 ? { maxAge: config.hstsMaxAge, includeSubDomains: true } : false,
+      referrerPolicy: { policy: 'no-referrer' },
+      // Keys and metadata are public: let verifiers in browsers read them.
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+    });
+
+    await app.register(cors, {
+      delegator: (request, callback) => {
+        if (request.url.startsWith('/.well-known/')) return callback(null, { origin: '*', credentials: false, methods: ['GET'] });
+        callback(null, {
+          origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
+          credentials: true,
+          methods: ['GET', 'POST', 'DELETE'],
+          allowedHeaders: ['content-type', 'authorization'],
+          exposedHeaders: ['x-request-id', 'www-authenticate'],
+          maxAge: 600,
+        });
+      },
+    });
+
+    app.addHook('onRequest', async (request) => {
+      if (request.routeOptions.config.cookieAuth && isCrossSiteRequest(request, ownOrigin, allowed)) {
+        request.log.warn({ event: 'csrf_rejected', origin: request.headers.origin, site: request.headers['sec-fetch-site'] }, 'cross-site request refused');
+        throw new AppError('csrf_rejected');
+      }
+    });
+  },
+  { name: 'tessera-browser-security' },
+);
