@@ -12,6 +12,7 @@ import errorHandler from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
 import requestLog from './plugins/request-log.js';
 import browserSecurity from './plugins/browser-security.js';
+import rateLimit from './plugins/rate-limit.js';
 import authRoutes from './routes/auth.js';
 import healthRoutes from './routes/health.js';
 import wellKnownRoutes from './routes/well-known.js';
@@ -83,6 +84,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(errorHandler);
     await app.register(requestLog);
     await app.register(browserSecurity, { config });
+    await app.register(rateLimit);
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
     await app.register(healthRoutes, { prefix: '/health', services });

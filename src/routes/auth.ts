@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import type { RequestMeta } from '../domain/audit.js';
 import { RotationError, type IssuedSession, type RotationFailure } from '../domain/refresh-rotation.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
+import { rateLimitFor } from '../plugins/rate-limit.js';
 import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../http/refresh-cookie.js';
 import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
@@ -25,6 +26,8 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { accounts, rotation, accessTokens, clock } = services;
   const { cookieDomain } = services.config;
+  const limited = rateLimitFor(services.config);
+  const rateLimit = limited ? { rateLimit: limited } : {};
   const requireBearer = bearerAuth(accessTokens, accounts);
 
   // Token responses and personal data must never be stored by a cache (RFC 6749 §5.1).
@@ -40,6 +43,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   }
 
   app.post('/register', {
+    config: { ...rateLimit },
     schema: {
       summary: 'Create an account',
       body: Credentials,
@@ -52,6 +56,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   });
 
   app.post('/login', {
+    config: { ...rateLimit },
     schema: {
       summary: 'Log in: access token in the body, refresh token in an HttpOnly cookie',
       body: Credentials,
@@ -72,7 +77,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   });
 
   app.post('/refresh', {
-    config: { cookieAuth: true },
+    config: { cookieAuth: true, ...rateLimit },
     schema: {
       summary: 'Exchange the refresh cookie for a new access token and a new refresh cookie',
       response: { 200: TokenBody, ...errorResponses },
