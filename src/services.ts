@@ -20,7 +20,7 @@ export interface Services {
 }
 
 export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore): Services {
-  const passwords = new PasswordHasher();
+  const passwords = new PasswordHasher(config.argon2);
   return {
     config,
     clock,

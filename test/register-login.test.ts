@@ -165,3 +165,16 @@ t.test('login', async (t) => {
     t.equal(res.json().code, 'invalid_request');
   });
 });
+
+t.test('argon2 parameters: configurable, OWASP minimum as the floor, hashes upgraded at login', async (t) => {
+  const { app, db, keysDir } = await buildTestApp(t);
+  const { email, user } = await register(app);
+  const before = (await db.database.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
+  t.match(before, /m=19456,p=1,t=2/);
+  const { app: stronger } = await buildTestApp(t, { db, keysDir, env: { ARGON2_MEMORY_KIB: '24576', ARGON2_TIME_COST: '3' } });
+  await login(stronger, email);
+  const after = (await db.database.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
+  t.match(after, /m=24576,p=1,t=3/, 're-hashed with the new parameters');
+  t.ok(await login(stronger, email), 'and the password still works');
+  await t.rejects(buildTestApp(t, { env: { ARGON2_MEMORY_KIB: '4096' } }), { name: 'ConfigError', message: /ARGON2_MEMORY_KIB/ });
+});
