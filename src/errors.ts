@@ -32,13 +32,16 @@ export class AppError extends Error {
   readonly statusCode: number;
   /** Public, specific explanation (e.g. which field failed validation); never internal detail. */
   readonly publicMessage: string;
+  /** Seconds, sent as Retry-After. */
+  readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, opts: { message?: string; detail?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, opts: { message?: string; detail?: string; cause?: unknown; retryAfter?: number } = {}) {
     // `detail` becomes the Error message: it goes to logs, never to clients.
     super(opts.detail ?? code, { cause: opts.cause });
     this.code = code;
     this.statusCode = errorCatalog[code].status;
     this.publicMessage = opts.message ?? errorCatalog[code].message;
+    this.retryAfter = opts.retryAfter;
   }
 }
 

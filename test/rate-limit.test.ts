@@ -30,3 +30,35 @@ t.test('refresh is limited too, and RATE_LIMIT_PER_MINUTE=0 turns limits off', a
   const many = await Promise.all(Array.from({ length: 30 }, () => open.inject({ method: 'POST', url: '/auth/refresh' })));
   t.notOk(many.some((r) => r.statusCode === 429));
 });
+
+t.test('failed logins per account: progressive delay keyed by email and address', async (t) => {
+  const { app, clock, db } = await buildTestApp(t);
+  const { email, password } = await register(app);
+  const attempt = (pw: string, remoteAddress = '127.0.0.1', who = email) =>
+    app.inject({ method: 'POST', url: '/auth/login', payload: { email: who, password: pw }, remoteAddress });
+
+  for (let i = 0; i < 5; i++) t.equal((await attempt('wrong password')).statusCode, 401, `free failure ${i + 1}`);
+  t.equal((await attempt('wrong password')).statusCode, 401, 'the sixth failure is answered, and starts a lock');
+  const locked = await attempt(password);
+  t.equal(locked.statusCode, 429, 'even the right password waits: the lock reveals nothing');
+  t.equal(locked.json().code, 'too_many_requests');
+  t.equal(locked.headers['retry-after'], '1');
+
+  t.equal((await attempt(password, '198.51.100.20')).statusCode, 200, 'the victim on another address is not locked out');
+
+  clock.advance(1);
+  t.equal((await attempt('wrong password')).statusCode, 401);
+  const longer = await attempt('wrong password');
+  t.equal(longer.statusCode, 429);
+  t.equal(longer.headers['retry-after'], '2', 'each failure past the free ones doubles the wait');
+  clock.advance(2);
+  t.equal((await attempt(password)).statusCode, 200, 'a success after the wait clears the counter');
+  t.equal((await attempt('wrong password')).statusCode, 401);
+
+  // Same policy for an email with no account: no enumeration through the lock.
+  const ghost = 'nobody-here@example.com';
+  for (let i = 0; i < 6; i++) await attempt('wrong password', '127.0.0.1', ghost);
+  const ghostLocked = await attempt('wrong password', '127.0.0.1', ghost);
+  t.equal(ghostLocked.statusCode, 429);
+  t.ok(await db.database.prisma.auditEvent.count({ where: { type: 'login_throttled' } }) >= 3, 'audited');
+});

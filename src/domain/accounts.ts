@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
 import { normalizeEmail } from './emails.js';
+import { LoginThrottle } from './login-throttle.js';
 import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
 
 export interface PublicUser {
@@ -16,11 +17,15 @@ export interface PublicUser {
 const publicFields = { id: true, email: true, createdAt: true } as const;
 
 export class Accounts {
+  private readonly throttle: LoginThrottle;
+
   constructor(
     private readonly db: PrismaClient,
     private readonly passwords: PasswordHasher,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.throttle = new LoginThrottle(clock);
+  }
 
   async register(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
     const email = normalizeEmail(rawEmail);
@@ -45,6 +50,12 @@ export class Accounts {
    * Unknown email and wrong password take the same path: one argon2 verification, one audit row.
    */
   async authenticate(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
+    // Checked before any lookup or hashing: the same answer for accounts that exist and ones that don't.
+    const wait = this.throttle.retryAfter(rawEmail, meta.ip);
+    if (wait > 0) {
+      await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', reason: `retry after ${wait} s` });
+      throw new AppError('too_many_requests', { retryAfter: wait, detail: 'login throttled for this email and address' });
+    }
     const email = normalizeEmail(rawEmail);
     const user = email && isAcceptablePassword(password)
       ? await this.db.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } })
@@ -56,8 +67,10 @@ export class Accounts {
         userId: user?.id ?? null,
         reason: user ? 'wrong_password' : 'unknown_user',
       });
+      this.throttle.recordFailure(rawEmail, meta.ip);
       throw new AppError('invalid_credentials');
     }
+    this.throttle.recordSuccess(rawEmail, meta.ip);
     if (this.passwords.needsRehash(user.passwordHash)) {
       // Hashing parameters changed since this hash was made: upgrade it while we hold the password.
       await this.db.user.update({ where: { id: user.id }, data: { passwordHash: await this.passwords.hash(password) } });

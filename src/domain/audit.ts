@@ -6,6 +6,7 @@ export type AuditType =
   | 'register'
   | 'login_ok'
   | 'login_failed'
+  | 'login_throttled'
   | 'refresh'
   | 'refresh_reuse_detected'
   | 'logout'

@@ -33,6 +33,7 @@ export function toAppError(err: FastifyError | Error): AppError {
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
+  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
   return reply.code(error.statusCode).type('application/json; charset=utf-8').send({
     statusCode: error.statusCode,
     code: error.code,
