@@ -96,10 +96,12 @@ export class RefreshRotation {
   }
 
   private async rotateIn(tx: Tx, tokenHash: string, now: Date, meta: RequestMeta): Promise<IssuedSession | { failure: RotationFailure; sessionId?: string }> {
-    const found = await tx.refreshToken.findUnique({ where: { tokenHash }, select: { id: true, sessionId: true } });
+    // Find the token and lock its session in one round trip (this is the hot path).
+    const [found] = await tx.$queryRaw<{ id: string }[]>`
+      SELECT r.id::text AS id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+      WHERE r.token_hash = ${tokenHash} FOR UPDATE OF s`;
     if (!found) return { failure: 'invalid' };
-    await lockSession(tx, found.sessionId);
-    // Read again under the lock: a concurrent rotation may have spent it meanwhile.
+    // Read under the lock: a concurrent rotation may have spent the token meanwhile.
     const token = await tx.refreshToken.findUniqueOrThrow({
       where: { id: found.id },
       include: { session: true, children: { select: { spentAt: true } } },
