@@ -23,7 +23,7 @@ async function rate(name: string, n: number, fn: (i: number) => Promise<unknown>
 }
 
 const keysDir = await mkdtemp(path.join(tmpdir(), 'tessera-bench-'));
-const app = await buildApp({ config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: 'pglite:memory', KEYS_DIR: keysDir }) });
+const app = await buildApp({ config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: 'pglite:memory', KEYS_DIR: keysDir, RATE_LIMIT_PER_MINUTE: '0' }) });
 try {
   const { accessTokens, keys } = app.services;
   const reference = await rate('reference', 500, () =>
