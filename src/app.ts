@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/open.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { KeyStore } from './domain/keys.js';
+import { MemoryThrottleStore } from './domain/login-throttle.js';
+import { connectRedis, RedisThrottleStore } from './db/redis.js';
 import { ErrorBody } from './http/schemas.js';
 import errorHandler from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
@@ -73,7 +75,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
   if (!opts.database) app.addHook('onClose', () => database.close());
   try {
     const keys = await KeyStore.load(config.keysDir, { generateIfEmpty: config.env !== 'production', now: clock.now() });
-    const services = createServices(config, clock, database, keys);
+    const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
+    if (redis) {
+      app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())));
+      // Commands fail fast while Redis is away and the stores fail open; say so, at most once a minute.
+      let lastReported = 0;
+      redis.on('error', (err: Error) => {
+        if (Date.now() - lastReported < 60_000) return;
+        lastReported = Date.now();
+        app.log.error({ event: 'redis_error', err: { message: err.message } }, 'redis unavailable: rate limits and login throttling are not enforced');
+      });
+    }
+    const throttleStore = redis
+      ? new RedisThrottleStore(redis, (err) => app.log.error({ event: 'redis_error', err: { message: err.message } }, 'login throttle store failed'))
+      : new MemoryThrottleStore();
+    const services = createServices(config, clock, database, keys, throttleStore);
     await services.passwords.warmUp();
 
     app.decorate('services', services);
@@ -84,7 +100,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(errorHandler);
     await app.register(requestLog);
     await app.register(browserSecurity, { config });
-    await app.register(rateLimit);
+    await app.register(rateLimit, { services, redis });
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
     await app.register(healthRoutes, { prefix: '/health', services });

@@ -24,6 +24,7 @@ const EnvSchema = Type.Object({
   ARGON2_MEMORY_KIB: Type.Integer({ minimum: 19456, maximum: 4194304, default: 19456 }),
   ARGON2_TIME_COST: Type.Integer({ minimum: 2, maximum: 100, default: 2 }),
   ARGON2_PARALLELISM: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
+  REDIS_URL: Type.String({ pattern: '^(rediss?://.+)?$', default: '' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 20 }),
   CORS_ORIGINS: Type.String({ default: '' }),
   TRUST_PROXY: Type.String({ default: '' }),
@@ -55,6 +56,8 @@ export interface Config {
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Requests per minute per client address to each of register, login and refresh; 0 = no limit. */
   rateLimitPerMinute: number;
+  /** Shared store for rate limits and failed-login throttling; undefined = in memory, per instance. */
+  redisUrl: string | undefined;
   cookieDomain: string | undefined;
 }
 
@@ -94,6 +97,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     hstsMaxAge: env.HSTS_MAX_AGE_SECONDS,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    redisUrl: env.REDIS_URL || undefined,
     argon2: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     cookieDomain: env.COOKIE_DOMAIN || undefined,
   };

@@ -5,6 +5,7 @@ import { AccessTokens } from './domain/access-tokens.js';
 import { Accounts } from './domain/accounts.js';
 import type { Clock } from './domain/clock.js';
 import type { KeyStore } from './domain/keys.js';
+import type { ThrottleStore } from './domain/login-throttle.js';
 import { PasswordHasher } from './domain/passwords.js';
 import { RefreshRotation } from './domain/refresh-rotation.js';
 
@@ -19,7 +20,7 @@ export interface Services {
   rotation: RefreshRotation;
 }
 
-export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore): Services {
+export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore, throttleStore: ThrottleStore): Services {
   const passwords = new PasswordHasher(config.argon2);
   return {
     config,
@@ -27,7 +28,7 @@ export function createServices(config: Config, clock: Clock, database: Database,
     database,
     keys,
     passwords,
-    accounts: new Accounts(database.prisma, passwords, clock),
+    accounts: new Accounts(database.prisma, passwords, clock, throttleStore),
     accessTokens: new AccessTokens(
       keys,
       { issuer: config.issuer, audience: config.audience, clientId: config.clientId, ttlSeconds: config.accessTokenTtl },

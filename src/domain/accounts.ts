@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
 import { normalizeEmail } from './emails.js';
-import { LoginThrottle } from './login-throttle.js';
+import { LoginThrottle, type ThrottleStore } from './login-throttle.js';
 import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
 
 export interface PublicUser {
@@ -23,8 +23,9 @@ export class Accounts {
     private readonly db: PrismaClient,
     private readonly passwords: PasswordHasher,
     private readonly clock: Clock,
+    throttleStore: ThrottleStore,
   ) {
-    this.throttle = new LoginThrottle(clock);
+    this.throttle = new LoginThrottle(throttleStore, clock);
   }
 
   async register(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
@@ -51,7 +52,7 @@ export class Accounts {
    */
   async authenticate(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
     // Checked before any lookup or hashing: the same answer for accounts that exist and ones that don't.
-    const wait = this.throttle.retryAfter(rawEmail, meta.ip);
+    const wait = await this.throttle.retryAfter(rawEmail, meta.ip);
     if (wait > 0) {
       await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', reason: `retry after ${wait} s` });
       throw new AppError('too_many_requests', { retryAfter: wait, detail: 'login throttled for this email and address' });
@@ -67,10 +68,10 @@ export class Accounts {
         userId: user?.id ?? null,
         reason: user ? 'wrong_password' : 'unknown_user',
       });
-      this.throttle.recordFailure(rawEmail, meta.ip);
+      await this.throttle.recordFailure(rawEmail, meta.ip);
       throw new AppError('invalid_credentials');
     }
-    this.throttle.recordSuccess(rawEmail, meta.ip);
+    await this.throttle.recordSuccess(rawEmail, meta.ip);
     if (this.passwords.needsRehash(user.passwordHash)) {
       // Hashing parameters changed since this hash was made: upgrade it while we hold the password.
       await this.db.user.update({ where: { id: user.id }, data: { passwordHash: await this.passwords.hash(password) } });

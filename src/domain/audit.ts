@@ -7,6 +7,7 @@ export type AuditType =
   | 'login_ok'
   | 'login_failed'
   | 'login_throttled'
+  | 'rate_limited'
   | 'refresh'
   | 'refresh_reuse_detected'
   | 'logout'

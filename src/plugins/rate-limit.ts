@@ -1,23 +1,63 @@
-// Per-address rate limits on the endpoints attackers hammer (register, login, refresh), in memory.
+// Per-address rate limits on the endpoints attackers hammer (register, login, refresh).
 // Routes opt in with `config: { rateLimit: rateLimitFor(config) }`. A refusal is 429 too_many_requests
-// with Retry-After, and a log line.
+// with Retry-After, a log line, and an audit row (the first refusal per address and route in a window,
+// so a flood can't turn into a flood of writes). Counters live in memory, or in Redis when REDIS_URL is
+// set so that the limit holds across instances; if Redis fails, requests pass (fail open) and it is logged.
 import fp from 'fastify-plugin';
 import rateLimit from '@fastify/rate-limit';
+import type { FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
+import { audit } from '../domain/audit.js';
+import { requestMeta } from '../http/request-meta.js';
+import type { Services } from '../services.js';
+
+const WINDOW_MS = 60_000;
+const MAX_REMEMBERED = 10_000;
 
 export function rateLimitFor(config: Config): { max: number; timeWindow: number } | undefined {
-  return config.rateLimitPerMinute > 0 ? { max: config.rateLimitPerMinute, timeWindow: 60_000 } : undefined;
+  return config.rateLimitPerMinute > 0 ? { max: config.rateLimitPerMinute, timeWindow: WINDOW_MS } : undefined;
 }
 
-export default fp(
-  async (app) => {
+/** Remembers which keys were audited recently: one audit row per key per window. */
+class AuditOncePerWindow {
+  private readonly until = new Map<string, number>();
+
+  shouldAudit(key: string, now: number): boolean {
+    const until = this.until.get(key);
+    if (until !== undefined && until > now) return false;
+    this.until.delete(key);
+    this.until.set(key, now + WINDOW_MS);
+    if (this.until.size > MAX_REMEMBERED) {
+      for (const k of this.until.keys()) {
+        if (this.until.size <= MAX_REMEMBERED * 0.9) break;
+        this.until.delete(k);
+      }
+    }
+    return true;
+  }
+}
+
+export default fp<{ services: Services; redis?: Redis | undefined }>(
+  async (app, { services, redis }) => {
+    const audited = new AuditOncePerWindow();
+    const onExceeded = (request: FastifyRequest, key: string) => {
+      const route = request.routeOptions.url ?? '';
+      request.log.warn({ event: 'rate_limited', route, ip: request.ip }, 'rate limited');
+      const now = services.clock.now();
+      if (!audited.shouldAudit(key, now.getTime())) return;
+      audit(services.database.prisma, requestMeta(request), now, { type: 'rate_limited', reason: route }).catch((err: unknown) =>
+        request.log.error({ err, event: 'audit_failed' }, 'could not write the rate_limited audit row'),
+      );
+    };
     await app.register(rateLimit, {
       global: false,
       // Counted per address and per route: a burst of logins does not block refreshes.
       keyGenerator: (request) => `${request.ip}|${request.routeOptions.url ?? ''}`,
+      ...(redis ? { redis, nameSpace: 'tessera:rate-limit:', skipOnError: true } : {}),
       addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
-      onExceeded: (request) => request.log.warn({ event: 'rate_limited', route: request.routeOptions.url, ip: request.ip }, 'rate limited'),
+      onExceeded,
       errorResponseBuilder: (_request, context) => new AppError('too_many_requests', { detail: `limit ${context.max} per ${context.after}` }),
     });
   },

@@ -1,12 +1,12 @@
 // /auth/*: thin HTTP adapters over the domain services.
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
-import type { RequestMeta } from '../domain/audit.js';
 import { RotationError, type IssuedSession, type RotationFailure } from '../domain/refresh-rotation.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
+import { requestMeta } from '../http/request-meta.js';
 import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../http/refresh-cookie.js';
 import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
@@ -17,10 +17,6 @@ const ROTATION_ERRORS: Record<RotationFailure, 'refresh_token_invalid' | 'sessio
   revoked: 'session_revoked',
   reused: 'refresh_token_reused',
 };
-
-export function requestMeta(request: FastifyRequest): RequestMeta {
-  return { ip: request.ip, userAgent: request.headers['user-agent'], requestId: request.id };
-}
 
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,0 +1,87 @@
+// Redis, when REDIS_URL is set: the shared store for rate-limit counters and failed-login throttling,
+// so that limits hold across every instance. Connected at boot (an unreachable Redis is a boot error);
+// afterwards commands fail fast instead of queueing while Redis is away.
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { lockSeconds, THROTTLE_POLICY, type ThrottleStore } from '../domain/login-throttle.js';
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+export async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  });
+  // Connection errors are reported by the commands that fail; without a listener ioredis prints them.
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`cannot connect to REDIS_URL: ${(err as Error).message}`);
+  }
+  return redis;
+}
+
+// One failure, atomically: count, lock when over the free allowance, expire after the forget period.
+const RECORD_FAILURE = `
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local lock = tonumber(ARGV[failures + 2] or ARGV[#ARGV])
+if lock > 0 then redis.call('HSET', KEYS[1], 'lockedUntil', tonumber(ARGV[1]) + lock * 1000) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return failures
+`;
+
+/**
+ * Failed-login counters in Redis. Keys are hashed, so Redis never holds an email address.
+ * Lock lengths come from lockSeconds() (passed in as a table) so the policy has one definition.
+ */
+export class RedisThrottleStore implements ThrottleStore {
+  private readonly locks: string[];
+
+  /**
+   * `onError` hears about Redis failures. The store then fails open (no lock, nothing counted):
+   * a Redis outage must not stop every login, and argon2's cost still bounds guessing.
+   */
+  constructor(
+    private readonly redis: Redis,
+    private readonly onError: (err: Error) => void,
+    private readonly prefix = 'tessera:login-throttle:',
+  ) {
+    const table: number[] = [];
+    for (let failures = 1; ; failures++) {
+      table.push(lockSeconds(failures));
+      if (lockSeconds(failures) >= THROTTLE_POLICY.maxLockSeconds) break;
+    }
+    this.locks = table.map(String);
+  }
+
+  private key(key: string): string {
+    return this.prefix + createHash('sha256').update(key).digest('base64url');
+  }
+
+  async lockedUntil(key: string): Promise<number> {
+    const value = await this.failOpen(this.redis.hget(this.key(key), 'lockedUntil'));
+    return value ? Number(value) : 0;
+  }
+
+  async recordFailure(key: string, now: number): Promise<void> {
+    const forgetMs = THROTTLE_POLICY.forgetAfterSeconds * 1000;
+    await this.failOpen(this.redis.eval(RECORD_FAILURE, 1, this.key(key), String(now), String(forgetMs), ...this.locks));
+  }
+
+  async clear(key: string): Promise<void> {
+    await this.failOpen(this.redis.del(this.key(key)));
+  }
+
+  private async failOpen<T>(command: Promise<T>): Promise<T | undefined> {
+    try {
+      return await command;
+    } catch (err) {
+      this.onError(err as Error);
+      return undefined;
+    }
+  }
+}
