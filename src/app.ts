@@ -15,8 +15,11 @@ import jsonBody from './plugins/json-body.js';
 import requestLog from './plugins/request-log.js';
 import browserSecurity from './plugins/browser-security.js';
 import rateLimit from './plugins/rate-limit.js';
+import purgeJob from './plugins/purge-job.js';
 import authRoutes from './routes/auth.js';
 import healthRoutes from './routes/health.js';
+import oauthRoutes from './routes/oauth.js';
+import sessionRoutes from './routes/sessions.js';
 import wellKnownRoutes from './routes/well-known.js';
 import { createServices, type Services } from './services.js';
 
@@ -102,8 +105,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(browserSecurity, { config });
     await app.register(rateLimit, { services, redis });
     await app.register(authRoutes, { prefix: '/auth', services });
+    await app.register(sessionRoutes, { prefix: '/auth', services });
+    await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
     await app.register(healthRoutes, { prefix: '/health', services });
+    await app.register(purgeJob, { services });
     await app.ready();
     return app as FastifyInstance & { services: Services };
   } catch (err) {

@@ -1,7 +1,9 @@
 // The one place configuration is read: environment variables, validated at boot.
 // A bad value stops the process with a message that names the variable.
+import { readFileSync } from 'node:fs';
 import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
+import { ClientListError, parseClientEntry } from './domain/service-clients.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -20,6 +22,15 @@ const EnvSchema = Type.Object({
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31536000, default: 604800 }),
   REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 10 }),
   JWKS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
+  SIGNING_ALG: OneOf(['RS256', 'ES256', 'EdDSA'] as const, 'RS256'),
+  KEY_ROTATION_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 0 }),
+  KEYS_RELOAD_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
+  SESSION_MAX_AGE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 2592000 }),
+  SESSION_IDLE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 604800 }),
+  PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 3600 }),
+  PURGE_AFTER_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 7 }),
+  SERVICE_CLIENTS: Type.String({ default: '' }),
+  SERVICE_CLIENTS_FILE: Type.String({ default: '' }),
   // argon2id cost; OWASP's minimum (19 MiB, t=2, p=1) is the floor.
   ARGON2_MEMORY_KIB: Type.Integer({ minimum: 19456, maximum: 4194304, default: 19456 }),
   ARGON2_TIME_COST: Type.Integer({ minimum: 2, maximum: 100, default: 2 }),
@@ -47,6 +58,22 @@ export interface Config {
   refreshTokenTtl: number;
   refreshReuseGrace: number;
   jwksMaxAge: number;
+  /** Algorithm of newly generated signing keys; existing keys keep theirs. */
+  signingAlg: Env['SIGNING_ALG'];
+  /** Days between automatic key rotations; 0 = rotate by hand (`npm run keys -- rotate`). */
+  keyRotationDays: number;
+  /** How often each instance re-reads KEYS_DIR, so all instances follow a rotation. */
+  keysReloadSeconds: number;
+  /** Absolute session lifetime: refreshing never extends a session past createdAt + this. */
+  sessionMaxAge: number;
+  /** A session not refreshed for this long has ended. */
+  sessionIdle: number;
+  /** How often the purge job runs (0 = never, e.g. when a cron runs `npm run purge`). */
+  purgeInterval: number;
+  /** Ended sessions (and their tokens) are deleted this many days after they ended. */
+  purgeAfterDays: number;
+  /** Back ends allowed to call /oauth/introspect and /oauth/revoke: `id:sha256:<hash>` entries. */
+  serviceClients: string[];
   logLevel: Env['LOG_LEVEL'];
   /** Browser origins (scheme://host[:port]) allowed to call the API with credentials. */
   corsOrigins: string[];
@@ -92,6 +119,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     refreshTokenTtl: env.REFRESH_TOKEN_TTL_SECONDS,
     refreshReuseGrace: env.REFRESH_REUSE_GRACE_SECONDS,
     jwksMaxAge: env.JWKS_MAX_AGE_SECONDS,
+    signingAlg: env.SIGNING_ALG,
+    keyRotationDays: env.KEY_ROTATION_DAYS,
+    keysReloadSeconds: env.KEYS_RELOAD_SECONDS,
+    sessionMaxAge: env.SESSION_MAX_AGE_SECONDS,
+    sessionIdle: env.SESSION_IDLE_SECONDS,
+    purgeInterval: env.PURGE_INTERVAL_SECONDS,
+    purgeAfterDays: env.PURGE_AFTER_DAYS,
+    serviceClients: serviceClientEntries(env.SERVICE_CLIENTS, env.SERVICE_CLIENTS_FILE),
     logLevel: env.LOG_LEVEL,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
@@ -101,6 +136,29 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     argon2: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     cookieDomain: env.COOKIE_DOMAIN || undefined,
   };
+}
+
+/** Entries from SERVICE_CLIENTS (comma list) and SERVICE_CLIENTS_FILE (one per line, # comments). */
+function serviceClientEntries(inline: string, file: string): string[] {
+  const entries = list(inline);
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: SERVICE_CLIENTS_FILE ${file} cannot be read (${(err as NodeJS.ErrnoException).code})`);
+    }
+    entries.push(...text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean));
+  }
+  for (const entry of entries) {
+    try {
+      parseClientEntry(entry);
+    } catch (err) {
+      if (err instanceof ClientListError) throw new ConfigError(`invalid configuration: SERVICE_CLIENTS: ${err.message}`);
+      throw err;
+    }
+  }
+  return entries;
 }
 
 function list(value: string): string[] {

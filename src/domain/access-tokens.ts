@@ -25,11 +25,15 @@ export interface AccessTokenSubject {
 }
 
 export interface AccessClaims {
+  iss: string;
+  aud: string | string[];
   sub: string;
   sid: string;
   jti: string;
   iat: number;
   exp: number;
+  client_id?: string;
+  auth_time?: number;
 }
 
 export class TokenInvalid extends Error {
@@ -77,7 +81,7 @@ export class AccessTokens {
         issuer: this.settings.issuer,
         audience: this.settings.audience,
         currentDate: this.clock.now(),
-        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+        requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'],
       });
       if (typeof payload.sid !== 'string') throw new TokenInvalid('sid claim is not a string');
       return payload as unknown as AccessClaims;

@@ -7,6 +7,7 @@ import type { Clock } from './clock.js';
 import { normalizeEmail } from './emails.js';
 import { LoginThrottle, type ThrottleStore } from './login-throttle.js';
 import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
+import { endSessions } from './refresh-rotation.js';
 
 export interface PublicUser {
   id: string;
@@ -79,13 +80,39 @@ export class Accounts {
     return { id: user.id, email: user.email, createdAt: user.createdAt };
   }
 
+  /**
+   * Changes the password of a signed-in user who knows the current one, and ends every other session
+   * (the current one stays, so the user isn't logged out of the device they did it on).
+   * Wrong current passwords count against the same throttle as failed logins. Returns how many sessions ended.
+   */
+  async changePassword(userId: string, currentSessionId: string, current: string, next: string, meta: RequestMeta): Promise<number> {
+    const user = await this.db.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true, passwordHash: true } });
+    const wait = await this.throttle.retryAfter(user.email, meta.ip);
+    if (wait > 0) throw new AppError('too_many_requests', { retryAfter: wait, detail: 'password change throttled for this account and address' });
+    if (!(await this.passwords.verify(user.passwordHash, current))) {
+      await this.throttle.recordFailure(user.email, meta.ip);
+      await audit(this.db, meta, this.clock.now(), { type: 'password_change_failed', userId, sessionId: currentSessionId, reason: 'wrong_current_password' });
+      throw new AppError('current_password_incorrect');
+    }
+    if (!isAcceptablePassword(next)) throw new AppError('invalid_password');
+    const passwordHash = await this.passwords.hash(next);
+    const now = this.clock.now();
+    return this.db.$transaction(async (tx) => {
+      await tx.user.update({ where: { id: userId }, data: { passwordHash } });
+      const others = await tx.session.findMany({ where: { userId, revokedAt: null, id: { not: currentSessionId } }, select: { id: true } });
+      await endSessions(tx, others.map((s) => s.id), now, 'password_changed');
+      await audit(tx, meta, now, { type: 'password_changed', userId, sessionId: currentSessionId, reason: `${others.length} other sessions ended` });
+      return others.length;
+    }, { maxWait: 10_000, timeout: 10_000, isolationLevel: 'ReadCommitted' });
+  }
+
   /** The user behind an access token, if the token's session is still live. */
   async forSession(userId: string, sessionId: string): Promise<PublicUser | null> {
     const session = await this.db.session.findUnique({
       where: { id: sessionId },
-      select: { userId: true, revokedAt: true, user: { select: publicFields } },
+      select: { userId: true, revokedAt: true, expiresAt: true, user: { select: publicFields } },
     });
-    if (!session || session.userId !== userId || session.revokedAt) return null;
+    if (!session || session.userId !== userId || session.revokedAt || session.expiresAt <= this.clock.now()) return null;
     return session.user;
   }
 }

@@ -11,7 +11,11 @@ export type AuditType =
   | 'refresh'
   | 'refresh_reuse_detected'
   | 'logout'
-  | 'logout_all';
+  | 'logout_all'
+  | 'session_revoked'
+  | 'password_changed'
+  | 'password_change_failed'
+  | 'token_revoked';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

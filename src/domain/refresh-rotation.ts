@@ -25,6 +25,19 @@ const TX_OPTIONS = { maxWait: 10_000, timeout: 10_000, isolationLevel: 'ReadComm
 export interface RotationSettings {
   refreshTokenTtlSeconds: number;
   reuseGraceSeconds: number;
+  /** Absolute session lifetime from login; no refresh extends a session past it. */
+  sessionMaxAgeSeconds: number;
+  /** A session that has not been refreshed for this long is over. */
+  sessionIdleSeconds: number;
+}
+
+/** When a session ends if nothing else happens: the earliest of the three limits. */
+export function sessionDeadline(settings: RotationSettings, createdAt: Date, lastUsedAt: Date): Date {
+  return new Date(Math.min(
+    lastUsedAt.getTime() + settings.refreshTokenTtlSeconds * 1000,
+    lastUsedAt.getTime() + settings.sessionIdleSeconds * 1000,
+    createdAt.getTime() + settings.sessionMaxAgeSeconds * 1000,
+  ));
 }
 
 /** What a successful login or refresh hands back to the HTTP layer. */
@@ -69,7 +82,7 @@ export class RefreshRotation {
   /** Starts a new session (token family) for a user who just proved who they are. */
   async start(userId: string, meta: RequestMeta): Promise<IssuedSession> {
     const now = this.clock.now();
-    const expiresAt = this.refreshExpiry(now);
+    const expiresAt = sessionDeadline(this.settings, now, now);
     const sessionId = randomUUID();
     const { token, hash } = newRefreshToken();
     await this.db.$transaction(async (tx) => {
@@ -108,7 +121,9 @@ export class RefreshRotation {
     });
     const { session } = token;
     if (session.revokedAt) return { failure: 'revoked', sessionId: session.id };
-    if (token.expiresAt <= now || session.expiresAt <= now) return { failure: 'expired', sessionId: session.id };
+    // The stored expiry, and the limits recomputed (a lowered SESSION_MAX_AGE applies to old sessions too).
+    const deadline = sessionDeadline(this.settings, session.createdAt, session.lastUsedAt);
+    if (token.expiresAt <= now || session.expiresAt <= now || deadline <= now) return { failure: 'expired', sessionId: session.id };
 
     if (token.spentAt === null) {
       // Spend this token and any sibling handed out in a grace window: one live token per session.
@@ -137,7 +152,7 @@ export class RefreshRotation {
     meta: RequestMeta,
     reason: string | null,
   ): Promise<IssuedSession> {
-    const expiresAt = this.refreshExpiry(now);
+    const expiresAt = sessionDeadline(this.settings, session.createdAt, now);
     const { token, hash } = newRefreshToken();
     await tx.refreshToken.create({ data: { id: randomUUID(), sessionId: session.id, parentId, tokenHash: hash, issuedAt: now, expiresAt } });
     await tx.session.update({ where: { id: session.id }, data: { lastUsedAt: now, expiresAt } });
@@ -173,9 +188,13 @@ export class RefreshRotation {
     }, TX_OPTIONS);
   }
 
-  private refreshExpiry(now: Date): Date {
-    return new Date(now.getTime() + this.settings.refreshTokenTtlSeconds * 1000);
-  }
+}
+
+/** Ends sessions and spends their live tokens, locking them in id order (no deadlock with a concurrent end). */
+export async function endSessions(tx: Tx, ids: string[], now: Date, reason: string): Promise<void> {
+  const sorted = [...ids].sort();
+  for (const id of sorted) await lockSession(tx, id);
+  await revokeSessions(tx, sorted, now, reason);
 }
 
 async function lockSession(tx: Tx, sessionId: string): Promise<void> {

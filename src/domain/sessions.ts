@@ -1,0 +1,86 @@
+// A user's sessions as the user sees them: list the live ones, end one. And the purge job that
+// deletes sessions long over, with their refresh tokens, in bounded batches.
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { audit, type RequestMeta } from './audit.js';
+import type { Clock } from './clock.js';
+
+export interface SessionView {
+  id: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+const TX_OPTIONS = { maxWait: 10_000, timeout: 10_000, isolationLevel: 'ReadCommitted' } as const;
+const MAX_LISTED = 100;
+
+export class Sessions {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The user's live sessions, most recently used first. */
+  async list(userId: string, currentSessionId: string): Promise<SessionView[]> {
+    const rows = await this.db.session.findMany({
+      where: { userId, revokedAt: null, expiresAt: { gt: this.clock.now() } },
+      orderBy: [{ lastUsedAt: 'desc' }, { id: 'asc' }],
+      take: MAX_LISTED,
+      select: { id: true, createdAt: true, lastUsedAt: true, expiresAt: true, userAgent: true, ip: true },
+    });
+    return rows.map((r) => ({ ...r, current: r.id === currentSessionId }));
+  }
+
+  /**
+   * Ends one of the user's own sessions. False when there is no such live session of this user:
+   * someone else's session and a session that doesn't exist look the same.
+   */
+  async revoke(userId: string, sessionId: string, meta: RequestMeta): Promise<boolean> {
+    const now = this.clock.now();
+    return this.db.$transaction(async (tx) => {
+      const [locked] = await tx.$queryRaw<{ user_id: string; revoked_at: Date | null }[]>`
+        SELECT user_id::text, revoked_at FROM sessions WHERE id = ${sessionId}::uuid FOR UPDATE`;
+      if (!locked || locked.user_id !== userId || locked.revoked_at) return false;
+      await tx.session.update({ where: { id: sessionId }, data: { revokedAt: now, revokedReason: 'revoked_by_user' } });
+      await tx.refreshToken.updateMany({ where: { sessionId, spentAt: null }, data: { spentAt: now } });
+      await audit(tx, meta, now, { type: 'session_revoked', userId, sessionId });
+      return true;
+    }, TX_OPTIONS);
+  }
+
+  /**
+   * Deletes what can no longer matter:
+   * - sessions that ended (expired or revoked) more than `afterDays` ago, with their refresh tokens
+   *   (by cascade); the audit table keeps their history;
+   * - spent refresh tokens past their own expiry in live sessions. An expired token is refused as
+   *   expired whether or not it was spent, so it no longer serves reuse detection.
+   * Works in batches of `batchSize` so no statement grows without bound, and stops after `maxBatches`
+   * per kind so one run never holds the database for long; the next run continues.
+   */
+  async purge(afterDays: number, batchSize = 500, maxBatches = 100): Promise<{ sessions: number; refreshTokens: number }> {
+    const now = this.clock.now();
+    const cutoff = new Date(now.getTime() - afterDays * 86_400_000);
+    const sessions = await batches(batchSize, maxBatches, () => this.db.$executeRaw`
+      DELETE FROM sessions WHERE id IN (
+        SELECT id FROM sessions WHERE expires_at < ${cutoff} OR revoked_at < ${cutoff} LIMIT ${batchSize}
+      )`);
+    const refreshTokens = await batches(batchSize, maxBatches, () => this.db.$executeRaw`
+      DELETE FROM refresh_tokens WHERE id IN (
+        SELECT id FROM refresh_tokens WHERE spent_at IS NOT NULL AND expires_at < ${now} LIMIT ${batchSize}
+      )`);
+    return { sessions, refreshTokens };
+  }
+}
+
+async function batches(batchSize: number, maxBatches: number, deleteBatch: () => Promise<number>): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < maxBatches; i++) {
+    const deleted = await deleteBatch();
+    total += deleted;
+    if (deleted < batchSize) break;
+  }
+  return total;
+}

@@ -1,0 +1,29 @@
+// Runs the purge (src/domain/sessions.ts) every PURGE_INTERVAL_SECONDS, so the session and refresh
+// token tables don't grow forever. Each instance runs it; deletes by several instances at once are harmless.
+// A failed run is logged and retried at the next tick; the timer never keeps the process alive.
+import fp from 'fastify-plugin';
+import type { Services } from '../services.js';
+
+export default fp<{ services: Services }>(
+  async (app, { services }) => {
+    const { purgeInterval, purgeAfterDays } = services.config;
+    if (purgeInterval === 0) return;
+    let running = false;
+    const run = async () => {
+      if (running) return;
+      running = true;
+      try {
+        const purged = await services.sessions.purge(purgeAfterDays);
+        if (purged.sessions + purged.refreshTokens > 0) app.log.info({ event: 'purge', ...purged }, 'purged ended sessions and spent tokens');
+      } catch (err) {
+        app.log.error({ event: 'purge_failed', err }, 'purge failed; will retry');
+      } finally {
+        running = false;
+      }
+    };
+    const timer = setInterval(() => void run(), purgeInterval * 1000);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  },
+  { name: 'tessera-purge-job' },
+);

@@ -1,0 +1,80 @@
+// /oauth/*: RFC 7662 introspection and RFC 7009 revocation for registered service clients.
+// Bodies are application/x-www-form-urlencoded as the RFCs say (JSON is accepted too).
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import formBody from '@fastify/formbody';
+import { Type } from 'typebox';
+import { authenticateClient } from '../http/client-auth.js';
+import { requestMeta } from '../http/request-meta.js';
+import { errorResponses } from '../http/schemas.js';
+import type { Services } from '../services.js';
+
+const MAX_TOKEN = 16 * 1024;
+
+const TokenRequest = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: MAX_TOKEN }),
+    // Only a hint (RFC 7662 §2.1): the token's own shape decides; unknown hints are ignored.
+    token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
+    client_id: Type.Optional(Type.String({ maxLength: 256 })),
+    client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  // RFC 6749 §3.2: unknown parameters are ignored, not refused.
+  { additionalProperties: true },
+);
+
+const IntrospectionBody = Type.Object(
+  {
+    active: Type.Boolean(),
+    token_type: Type.Optional(Type.String()),
+    iss: Type.Optional(Type.String()),
+    sub: Type.Optional(Type.String()),
+    sid: Type.Optional(Type.String()),
+    aud: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+    exp: Type.Optional(Type.Integer()),
+    iat: Type.Optional(Type.Integer()),
+    jti: Type.Optional(Type.String()),
+    client_id: Type.Optional(Type.String()),
+    auth_time: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: false },
+);
+
+const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
+  await fastify.register(formBody, { bodyLimit: 32 * 1024 });
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { introspection, serviceClients } = services;
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('pragma', 'no-cache');
+  });
+
+  app.post('/introspect', {
+    schema: {
+      summary: 'RFC 7662: is this token active? (service clients only)',
+      body: TokenRequest,
+      response: { 200: IntrospectionBody, ...errorResponses },
+    },
+  }, async (request, reply) => {
+    const client = authenticateClient(serviceClients, request, reply);
+    const result = await introspection.introspect(request.body.token);
+    request.log.info({ event: 'introspect', clientId: client.id, active: result.active }, 'introspection');
+    return result;
+  });
+
+  app.post('/revoke', {
+    schema: {
+      summary: 'RFC 7009: end the session behind a token (service clients only)',
+      body: TokenRequest,
+      response: { 200: Type.Object({}, { additionalProperties: false }), ...errorResponses },
+    },
+  }, async (request, reply) => {
+    const client = authenticateClient(serviceClients, request, reply);
+    const ended = await introspection.revoke(request.body.token, client.id, requestMeta(request));
+    request.log.info({ event: 'token_revoked', clientId: client.id, ended }, 'revocation');
+    return {};
+  });
+};
+
+export default oauthRoutes;

@@ -1,0 +1,29 @@
+// The one error verify() throws. `code` is stable (callers and the Fastify plugin branch on it);
+// the message is safe to show a client; the underlying jose or network error stays in `cause`, for logs.
+
+export type TesseraVerifyErrorCode =
+  /** Bad signature, expired, wrong iss/aud/typ, unknown kid (even after a JWKS refetch), malformed. */
+  | 'invalid_token'
+  /** Tessera's introspection endpoint says the token is no longer active (session revoked, logged out). */
+  | 'token_revoked'
+  /** The introspection endpoint could not give an answer. Fail closed: the request is refused. */
+  | 'introspection_unavailable'
+  /** The JWKS could not be fetched, so the token could be neither accepted nor refused. */
+  | 'jwks_unavailable';
+
+const MESSAGES: Record<TesseraVerifyErrorCode, string> = {
+  invalid_token: 'the access token is invalid or expired',
+  token_revoked: 'the access token has been revoked',
+  introspection_unavailable: 'the token could not be checked with the issuer; try again later',
+  jwks_unavailable: "the issuer's signing keys could not be fetched; try again later",
+};
+
+export class TesseraVerifyError extends Error {
+  override name = 'TesseraVerifyError';
+  readonly code: TesseraVerifyErrorCode;
+
+  constructor(code: TesseraVerifyErrorCode, options?: { cause?: unknown }) {
+    super(MESSAGES[code], options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,81 @@
+// tesseraAuth: the verifier as a Fastify plugin. Routes opt in with `preHandler: app.requireAuth()`;
+// refusals are JSON `{ code, message }`: 401 with an RFC 6750 challenge, or 503 when Tessera can't be reached.
+import fp from 'fastify-plugin';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { TesseraClaims } from './claims.js';
+import { TesseraVerifyError, type TesseraVerifyErrorCode } from './errors.js';
+import type { VerifierOptions } from './options.js';
+import { createVerifier, type TesseraVerifier, type VerifyOptions } from './verifier.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The verifier behind requireAuth, for tokens that arrive some other way. */
+    tessera: TesseraVerifier;
+    /** A preHandler that accepts the request only with a valid Bearer access token; it sets request.auth. */
+    requireAuth(opts?: VerifyOptions): preHandlerAsyncHookHandler;
+  }
+  interface FastifyRequest {
+    /** The verified token's claims, set by requireAuth(); null on routes without it. */
+    auth: TesseraClaims | null;
+  }
+}
+
+export type TesseraAuthCode = TesseraVerifyErrorCode | 'missing_token';
+
+const STATUS: Record<TesseraAuthCode, 401 | 503> = {
+  missing_token: 401,
+  invalid_token: 401,
+  token_revoked: 401,
+  introspection_unavailable: 503,
+  jwks_unavailable: 503,
+};
+
+// RFC 6750 b64token; the scheme is case-insensitive.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+function refuse(request: FastifyRequest, reply: FastifyReply, code: TesseraAuthCode, message: string, cause?: unknown) {
+  const status = STATUS[code];
+  // The reason goes to the log only; the token itself never does.
+  const reason = cause instanceof Error ? cause.message : undefined;
+  if (status === 503) request.log.warn({ event: 'tessera_auth_unavailable', code, reason }, 'token check unavailable');
+  else request.log.info({ event: 'tessera_auth_refused', code, reason }, 'token refused');
+  if (code === 'missing_token') {
+    // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
+    reply.header('www-authenticate', 'Bearer');
+  } else if (status === 401) {
+    reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${message}"`);
+  }
+  return reply.code(status).send({ code, message });
+}
+
+const plugin: FastifyPluginAsync<VerifierOptions> = async (fastify, options) => {
+  // Throws on bad options, so a misconfigured service fails at boot rather than on the first request.
+  const verifier = createVerifier(options);
+  const canIntrospect = options.introspection !== undefined;
+
+  fastify.decorate('tessera', verifier);
+  fastify.decorateRequest('auth', null);
+  fastify.decorate('requireAuth', function requireAuth(opts: VerifyOptions = {}): preHandlerAsyncHookHandler {
+    if (opts.introspect && !canIntrospect) {
+      throw new TypeError('tessera/verify: requireAuth({ introspect: true }) needs the introspection option of tesseraAuth');
+    }
+    return async function tesseraRequireAuth(request, reply) {
+      const header = request.headers.authorization;
+      // Another scheme (Basic, …) counts as no credentials for this resource, as RFC 6750 §3.1 says.
+      if (!header || !/^bearer(\s|$)/i.test(header)) return refuse(request, reply, 'missing_token', 'no bearer token');
+      const match = BEARER.exec(header);
+      if (!match) return refuse(request, reply, 'invalid_token', 'malformed Authorization header');
+      try {
+        request.auth = await verifier.verify(match[1]!, opts);
+      } catch (err) {
+        if (err instanceof TesseraVerifyError) return refuse(request, reply, err.code, err.message, err.cause);
+        throw err;
+      }
+      return undefined;
+    };
+  });
+};
+
+/** Registers the verifier as `fastify.tessera` and `fastify.requireAuth(opts?)`; options are createVerifier's. */
+const tesseraAuth = fp(plugin, { name: 'tessera-auth', fastify: '5.x' });
+export default tesseraAuth;
