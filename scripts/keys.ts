@@ -1,19 +1,50 @@
-// npm run keys -- list        the keys in KEYS_DIR, newest (signing) first
-// npm run keys -- generate    writes a new RSA key; it signs from the next start of the service
+// npm run keys -- list              every key in KEYS_DIR with its state (next, active, retired)
+// npm run keys -- generate          first run: an active key and a next key; later: one more next key
+// npm run keys -- rotate [--now]    the next key signs as soon as every cache holds it; a new next key is made
+// npm run keys -- retire <kid>      stop signing with a key now (the active one: the next key takes over at once)
+// npm run keys -- prune             delete retired keys that are no longer published
+// Reads the service's own configuration (KEYS_DIR, SIGNING_ALG, JWKS_MAX_AGE_SECONDS, KEYS_RELOAD_SECONDS,
+// KEY_ROTATION_DAYS, ACCESS_TOKEN_TTL_SECONDS) from the environment. Running instances follow within
+// KEYS_RELOAD_SECONDS; no restart.
+import { loadConfig } from '../src/config.js';
+import { systemClock } from '../src/domain/clock.js';
+import { describe, ensureKeys, prune, retire, rotate } from '../src/domain/key-rotation.js';
 import { generateKeyFile, KeyStore } from '../src/domain/keys.js';
+import { rotationPolicy } from '../src/plugins/key-reload.js';
 
-const dir = process.env.KEYS_DIR || 'keys';
-const [cmd] = process.argv.slice(2);
+const config = loadConfig();
+const dir = config.keysDir;
+const policy = rotationPolicy(config);
+const now = new Date();
+const [cmd, arg] = process.argv.slice(2);
+
+async function list(): Promise<void> {
+  const store = await KeyStore.open(dir, { clock: systemClock, accessTokenTtlSeconds: config.accessTokenTtl });
+  for (const status of store.statuses) console.log(describe(status));
+}
 
 try {
-  if (cmd === 'generate') {
-    const kid = await generateKeyFile(dir, new Date());
-    console.log(`generated ${dir}/${kid}.pem (kid ${kid}); it signs once the service restarts`);
-  } else if (cmd === 'list') {
-    const store = await KeyStore.load(dir, { generateIfEmpty: false });
-    for (const k of store.jwks.keys) console.log(`${k.kid}${k.kid === store.signing.kid ? '  (signing)' : ''}`);
+  if (cmd === 'list') {
+    await list();
+  } else if (cmd === 'generate') {
+    const done = await ensureKeys(dir, now, policy, { generateIfEmpty: true });
+    if (done.length === 0) done.push(`generated ${await generateKeyFile(dir, now, { alg: policy.alg, activatesAt: null })} (next)`);
+    for (const line of done) console.log(line);
+  } else if (cmd === 'rotate') {
+    const immediate = arg === '--now';
+    const r = await rotate(dir, now, policy, { immediate });
+    console.log(`${r.promoted} signs from ${r.activatesAt.toISOString()}${r.delayed ? ' (it must be published for JWKS_MAX_AGE_SECONDS + KEYS_RELOAD_SECONDS first)' : ''}`);
+    if (immediate) console.log('--now: verifiers whose cached JWKS predates this key refetch when they meet its kid');
+    console.log(`${r.newNext} is the new next key`);
+  } else if (cmd === 'retire' && arg) {
+    const r = await retire(dir, arg, now, policy);
+    if (r.promoted) console.log(`${r.promoted} took over signing now`);
+    console.log(`${arg} retired; published until the tokens it signed have expired`);
+  } else if (cmd === 'prune') {
+    const gone = await prune(dir, now, policy);
+    console.log(gone.length ? `deleted ${gone.join(', ')}` : 'nothing to prune');
   } else {
-    console.error('usage: npm run keys -- list | generate   (KEYS_DIR, default keys/)');
+    console.error('usage: npm run keys -- list | generate | rotate [--now] | retire <kid> | prune   (KEYS_DIR, default keys/)');
     process.exitCode = 2;
   }
 } catch (e) {

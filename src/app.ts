@@ -16,6 +16,8 @@ import requestLog from './plugins/request-log.js';
 import browserSecurity from './plugins/browser-security.js';
 import rateLimit from './plugins/rate-limit.js';
 import purgeJob from './plugins/purge-job.js';
+import keyReload, { rotationPolicy } from './plugins/key-reload.js';
+import { ensureKeys } from './domain/key-rotation.js';
 import authRoutes from './routes/auth.js';
 import healthRoutes from './routes/health.js';
 import oauthRoutes from './routes/oauth.js';
@@ -77,7 +79,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
   const database = opts.database ?? (await openDatabase(config.databaseUrl));
   if (!opts.database) app.addHook('onClose', () => database.close());
   try {
-    const keys = await KeyStore.load(config.keysDir, { generateIfEmpty: config.env !== 'production', now: clock.now() });
+    await prepareKeys(config, clock, app);
+    const keys = await KeyStore.open(config.keysDir, { clock, accessTokenTtlSeconds: config.accessTokenTtl });
     const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
     if (redis) {
       app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())));
@@ -110,11 +113,27 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
     await app.register(healthRoutes, { prefix: '/health', services });
     await app.register(purgeJob, { services });
+    await app.register(keyReload, { services });
     await app.ready();
     return app as FastifyInstance & { services: Services };
   } catch (err) {
     await app.close();
     throw err;
+  }
+}
+
+/**
+ * Before the first read of KEYS_DIR: a key that signs (generated outside production only) and a next key.
+ * A read-only KEYS_DIR that already holds a usable set is fine: keys are then managed elsewhere.
+ */
+async function prepareKeys(config: Config, clock: Clock, app: FastifyInstance): Promise<void> {
+  try {
+    const done = await ensureKeys(config.keysDir, clock.now(), rotationPolicy(config), { generateIfEmpty: config.env !== 'production' });
+    if (done.length > 0) app.log.info({ event: 'keys_changed', done }, 'key set prepared');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
+    app.log.warn({ event: 'keys_read_only' }, 'KEYS_DIR is read-only: using the keys as they are');
   }
 }
 

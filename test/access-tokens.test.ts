@@ -120,9 +120,10 @@ t.test('the JWKS never carries a private member and verifies our tokens', async 
   const res = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
   t.equal(res.statusCode, 200);
   const { keys } = res.json();
-  t.equal(keys.length, 1);
+  t.equal(keys.length, 2, 'the active key and the next one');
+  t.equal(keys[0].kid, app.services.keys.signing.kid, 'the active key comes first');
   const [jwk] = keys;
-  t.same(Object.keys(jwk).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
+  for (const k of keys) t.same(Object.keys(k).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
   t.equal(jwk.kty, 'RSA');
   t.equal(jwk.alg, 'RS256');
   t.equal(jwk.use, 'sig');

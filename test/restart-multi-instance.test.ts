@@ -3,7 +3,7 @@ import t from 'tap';
 import { rm } from 'node:fs/promises';
 import { buildApp } from '../src/app.js';
 import { KeyError, KeyStore } from '../src/domain/keys.js';
-import { buildTestApp, createTestDatabase, login, me, postgresUrl, refresh, refreshCookieOf, session, tempDir, testConfig } from './helper.js';
+import { buildTestApp, createTestDatabase, ManualClock, login, me, postgresUrl, refresh, refreshCookieOf, session, tempDir, testConfig } from './helper.js';
 
 t.test('a restart keeps users, sessions and keys (PGlite directory on disk, or PostgreSQL)', async (t) => {
   const dataDir = await tempDir(t, 'tessera-data-');
@@ -29,34 +29,39 @@ t.test('a restart keeps users, sessions and keys (PGlite directory on disk, or P
 });
 
 t.test('keys', async (t) => {
+  const open = (dir: string) => KeyStore.open(dir, { clock: new ManualClock(new Date()), accessTokenTtlSeconds: 900 });
+
   t.test('in production a missing key is a boot error, not a new key', async (t) => {
     const keysDir = await tempDir(t);
     const db = await createTestDatabase();
     t.teardown(() => db.close());
     await t.rejects(buildApp({ config: testConfig({ NODE_ENV: 'production', KEYS_DIR: keysDir }), database: db.database }), KeyError);
-    await t.rejects(KeyStore.load(keysDir, { generateIfEmpty: false }), /no signing key/);
+    await t.rejects(open(keysDir), /no signing key/);
   });
 
-  t.test('the newest key signs; every key is published; a retired one is not', async (t) => {
+  t.test('keys from before schedules (a bare .pem) count as active since their creation; the latest signs', async (t) => {
     const keysDir = await tempDir(t);
     const { generateKeyFile } = await import('../src/domain/keys.js');
-    const older = await generateKeyFile(keysDir, new Date('2026-01-01T00:00:00Z'));
-    const newer = await generateKeyFile(keysDir, new Date('2026-06-01T00:00:00Z'));
-    const store = await KeyStore.load(keysDir, { generateIfEmpty: false });
+    const older = await generateKeyFile(keysDir, new Date(Date.now() - 3 * 60_000));
+    const newer = await generateKeyFile(keysDir, new Date(Date.now() - 60_000));
+    await rm(`${keysDir}/${older}.json`);
+    await rm(`${keysDir}/${newer}.json`);
+    const store = await open(keysDir);
     t.equal(store.signing.kid, newer);
-    t.same(store.jwks.keys.map((k) => k.kid), [newer, older]);
-    const { app } = await buildTestApp(t, { keysDir });
-    const jwks = (await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json();
-    t.same(jwks.keys.map((k: { kid: string }) => k.kid), [newer, older]);
+    t.same(store.jwks.keys.map((k) => k.kid), [newer, older], 'the superseded key is published while its tokens may live');
     await rm(`${keysDir}/${older}.pem`);
-    t.same((await KeyStore.load(keysDir, { generateIfEmpty: false })).jwks.keys.map((k) => k.kid), [newer]);
+    await store.reload();
+    t.same(store.jwks.keys.map((k) => k.kid), [newer], 'a deleted key is gone at the next reload');
   });
 
   t.test('a file that is not a private key fails the boot with its name', async (t) => {
     const keysDir = await tempDir(t);
     const { writeFile } = await import('node:fs/promises');
     await writeFile(`${keysDir}/broken.pem`, 'not a key');
-    await t.rejects(KeyStore.load(keysDir, { generateIfEmpty: true }), /broken\.pem/);
+    await t.rejects(open(keysDir), /broken\.pem/);
+    const db = await createTestDatabase();
+    t.teardown(() => db.close());
+    await t.rejects(buildApp({ config: testConfig({ KEYS_DIR: keysDir }), database: db.database }), /broken\.pem/);
   });
 });
 

@@ -1,10 +1,12 @@
-// Access tokens: JWTs per RFC 9068 (typ "at+jwt"), signed RS256 with the newest key.
-// Verification pins the algorithm and the type, checks iss, aud and exp against the injected clock,
-// and resolves keys only from our own key store (jku, x5u and jwk headers are never followed).
+// Access tokens: JWTs per RFC 9068 (typ "at+jwt"), signed by the active key (RS256 unless SIGNING_ALG says
+// ES256 or EdDSA). Verification pins the algorithm to the one of the key the kid names, checks the type,
+// iss, aud and exp against the injected clock, and resolves keys only from our own key store (jku, x5u
+// and jwk headers are never followed).
 import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import type { Clock } from './clock.js';
-import { SIGNING_ALG, type KeyStore } from './keys.js';
+import { SIGNING_ALGS } from './key-files.js';
+import type { KeyStore } from './keys.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 /** Larger than any token we sign by far; anything bigger is refused before any parsing. */
@@ -58,10 +60,10 @@ export class AccessTokens {
 
   async issue(subject: AccessTokenSubject): Promise<string> {
     const now = seconds(this.clock.now());
-    const { kid, privateKey } = this.keys.signing;
+    const { kid, alg, privateKey } = this.keys.signing;
     const { audience, issuer, clientId, ttlSeconds } = this.settings;
     return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: seconds(subject.authTime) })
-      .setProtectedHeader({ alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYPE, kid })
+      .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(issuer)
       .setSubject(subject.userId)
       .setAudience(audience.length === 1 ? audience[0]! : audience)
@@ -76,7 +78,7 @@ export class AccessTokens {
     if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new TokenInvalid('token too large');
     try {
       const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
-        algorithms: [SIGNING_ALG],
+        algorithms: [...SIGNING_ALGS],
         typ: ACCESS_TOKEN_TYPE,
         issuer: this.settings.issuer,
         audience: this.settings.audience,
@@ -93,8 +95,10 @@ export class AccessTokens {
   }
 
   private keyFor(header: JWTHeaderParameters) {
-    const key = this.keys.publicKey(header.kid);
+    const key = this.keys.verificationKey(header.kid);
     if (!key) throw new TokenInvalid('unknown kid');
-    return key;
+    // Each key verifies with its own algorithm only: an RSA key never verifies a PS256 or HS256 token.
+    if (header.alg !== key.alg) throw new TokenInvalid(`alg ${String(header.alg)} does not match the key's ${key.alg}`);
+    return key.publicKey;
   }
 }

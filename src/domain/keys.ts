@@ -1,112 +1,152 @@
-// Signing keys: PEM files in KEYS_DIR named `<kid>.pem` (PKCS#8 private keys).
-// Every key in the folder is published in the JWKS; the newest signs. A key moved into
-// KEYS_DIR/retired/ is no longer published (do that once every token it signed has expired).
-// Generated kids start with their creation time (UTC), which is what "newest" means.
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
+// The signing key set, as every instance sees it at a given moment.
+//
+// Each key is in one of three states, computed from its schedule (src/domain/key-files.ts) and the clock:
+//   next     published, not signing yet (no activation time, or one in the future);
+//   active   signing: of the keys whose activation time has passed and that aren't retired, the latest;
+//   retired  superseded by a later key or retired by hand: no longer signs, still published until every
+//            token it signed has expired (ACCESS_TOKEN_TTL_SECONDS + clock skew), then dropped from the JWKS.
+// Because the state is a function of files and time, every instance that shares KEYS_DIR (re-read every
+// KEYS_RELOAD_SECONDS) agrees on the active key, and they all switch at the same instant.
+import { exportJWK, type JWK } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { KeyError, listKids, readKeyFile, type KeyFile, type SigningAlg } from './key-files.js';
 
-export const SIGNING_ALG = 'RS256';
-const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const KID_TIME = /^(\d{8})T(\d{6})Z/;
+export { KeyError, generateKeyFile, type SigningAlg } from './key-files.js';
 
-export interface SigningKey {
-  kid: string;
-  privateKey: CryptoKey;
-  publicKey: KeyObject;
-  createdAt: Date;
+/** Tolerated clock difference between us and verifiers when deciding a retired key's tokens are gone. */
+export const CLOCK_SKEW_SECONDS = 60;
+
+export type KeyState = 'next' | 'active' | 'retired';
+
+export interface KeyStatus {
+  key: KeyFile;
+  state: KeyState;
+  /** For retired keys: when it stopped signing. */
+  retiredAt: Date | null;
+  /** Whether it is in the JWKS now. */
+  published: boolean;
 }
 
 export interface PublicJwk extends JWK {
   kty: string;
   kid: string;
-  alg: typeof SIGNING_ALG;
+  alg: SigningAlg;
   use: 'sig';
 }
 
-export class KeyError extends Error {
-  override name = 'KeyError';
+/** The state of every key at `now`. Throws KeyError when no key can sign. */
+export function keyStates(keys: KeyFile[], now: Date, accessTokenTtlSeconds: number): KeyStatus[] {
+  const t = now.getTime();
+  const started = (k: KeyFile) => k.schedule.activatesAt !== null && k.schedule.activatesAt.getTime() <= t;
+  const retiredByHand = (k: KeyFile) => k.schedule.retiredAt !== null && k.schedule.retiredAt.getTime() <= t;
+  const byActivation = keys
+    .filter(started)
+    .sort((a, b) => b.schedule.activatesAt!.getTime() - a.schedule.activatesAt!.getTime() || b.kid.localeCompare(a.kid));
+  const active = byActivation.find((k) => !retiredByHand(k));
+  if (!active) throw new KeyError('no key can sign: every key in KEYS_DIR is retired or not yet active (`npm run keys -- list`)');
+  const publishFor = (accessTokenTtlSeconds + CLOCK_SKEW_SECONDS) * 1000;
+
+  return keys.map((key) => {
+    if (key === active) return { key, state: 'active', retiredAt: null, published: true };
+    const handRetired = retiredByHand(key) ? key.schedule.retiredAt!.getTime() : Infinity;
+    // Superseded: the first key that started signing after this one took over then.
+    const successor = started(key)
+      ? byActivation.filter((k) => k.schedule.activatesAt!.getTime() > key.schedule.activatesAt!.getTime() || (k.schedule.activatesAt!.getTime() === key.schedule.activatesAt!.getTime() && k.kid > key.kid))
+          .reduce((min, k) => Math.min(min, k.schedule.activatesAt!.getTime()), Infinity)
+      : Infinity;
+    const end = Math.min(handRetired, successor);
+    if (end === Infinity) return { key, state: 'next', retiredAt: null, published: true };
+    return { key, state: 'retired', retiredAt: new Date(end), published: t < end + publishFor };
+  });
+}
+
+interface Snapshot {
+  statuses: KeyStatus[];
+  active: KeyFile;
+  published: Map<string, KeyFile>;
+  jwks: { keys: PublicJwk[] };
+}
+
+export interface KeyStoreOptions {
+  clock: Clock;
+  accessTokenTtlSeconds: number;
 }
 
 export class KeyStore {
-  private readonly byKid: Map<string, SigningKey>;
-  readonly signing: SigningKey;
-  readonly jwks: { keys: PublicJwk[] };
+  private files: KeyFile[];
+  private snapshot: { at: number; value: Snapshot } | undefined;
+  private readonly jwkCache = new Map<string, PublicJwk>();
 
-  private constructor(keys: SigningKey[], jwks: PublicJwk[]) {
-    this.byKid = new Map(keys.map((k) => [k.kid, k]));
-    this.signing = keys[0]!;
-    this.jwks = { keys: jwks };
+  private constructor(
+    readonly dir: string,
+    files: KeyFile[],
+    private readonly opts: KeyStoreOptions,
+  ) {
+    this.files = files;
   }
 
-  static async load(dir: string, opts: { generateIfEmpty: boolean; now?: Date }): Promise<KeyStore> {
-    let files = await listKeyFiles(dir);
-    if (files.length === 0) {
-      if (!opts.generateIfEmpty) {
-        throw new KeyError(`no signing key in ${path.resolve(dir)}: create one with \`npm run keys -- generate\` (KEYS_DIR=${dir})`);
-      }
-      await generateKeyFile(dir, opts.now ?? new Date());
-      files = await listKeyFiles(dir);
-    }
-    const keys = await Promise.all(files.map((f) => readKey(dir, f)));
-    keys.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.kid.localeCompare(a.kid));
-    const jwks = await Promise.all(keys.map((k) => toPublicJwk(k)));
-    return new KeyStore(keys, jwks);
+  /** Reads KEYS_DIR. Throws KeyError when it holds no key, a broken key, or no key that can sign. */
+  static async open(dir: string, opts: KeyStoreOptions): Promise<KeyStore> {
+    const store = new KeyStore(dir, [], opts);
+    await store.reload();
+    return store;
   }
 
-  /** The public key for a kid named in a token header, or undefined when it isn't one of ours. */
-  publicKey(kid: unknown): KeyObject | undefined {
-    return typeof kid === 'string' ? this.byKid.get(kid)?.publicKey : undefined;
+  /** Re-reads KEYS_DIR (new keys, changed schedules). On error the previous set stays in use. */
+  async reload(): Promise<void> {
+    const kids = await listKids(this.dir);
+    if (kids.length === 0) throw new KeyError(`no signing key in KEYS_DIR ${this.dir}: create one with \`npm run keys -- generate\``);
+    const cached = new Map(this.files.map((f) => [f.kid, f]));
+    const files = await Promise.all(kids.map((kid) => readKeyFile(this.dir, kid, cached.get(kid))));
+    for (const f of files) if (!this.jwkCache.has(f.kid)) this.jwkCache.set(f.kid, await toPublicJwk(f));
+    keyStates(files, this.opts.clock.now(), this.opts.accessTokenTtlSeconds); // refuse a set that can't sign
+    this.files = files;
+    this.snapshot = undefined;
+  }
+
+  /** States now; recomputed at most once a second, so a scheduled activation needs no reload. */
+  private current(): Snapshot {
+    const now = this.opts.clock.now();
+    const at = Math.floor(now.getTime() / 1000);
+    if (this.snapshot?.at === at) return this.snapshot.value;
+    const statuses = keyStates(this.files, now, this.opts.accessTokenTtlSeconds);
+    const publishedKeys = statuses.filter((s) => s.published).map((s) => s.key);
+    // Order: active first, then next keys, then retired ones (newest first).
+    const rank = (s: KeyStatus) => (s.state === 'active' ? 0 : s.state === 'next' ? 1 : 2);
+    const ordered = statuses.filter((s) => s.published).sort((a, b) => rank(a) - rank(b) || b.key.schedule.createdAt.getTime() - a.key.schedule.createdAt.getTime());
+    const value: Snapshot = {
+      statuses,
+      active: statuses.find((s) => s.state === 'active')!.key,
+      published: new Map(publishedKeys.map((k) => [k.kid, k])),
+      jwks: { keys: ordered.map((s) => this.jwkCache.get(s.key.kid)!) },
+    };
+    this.snapshot = { at, value };
+    return value;
+  }
+
+  /** The key that signs now. */
+  get signing(): KeyFile {
+    return this.current().active;
+  }
+
+  get jwks(): { keys: PublicJwk[] } {
+    return this.current().jwks;
+  }
+
+  get statuses(): KeyStatus[] {
+    return this.current().statuses;
+  }
+
+  /** A published key by the kid a token names, or undefined when it isn't (or is no longer) one of ours. */
+  verificationKey(kid: unknown): { alg: SigningAlg; publicKey: KeyObject } | undefined {
+    return typeof kid === 'string' ? this.current().published.get(kid) : undefined;
   }
 }
 
-async function listKeyFiles(dir: string): Promise<string[]> {
-  const entries = await fs.readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw new KeyError(`cannot read KEYS_DIR ${path.resolve(dir)}: ${err.code}`);
-  });
-  return entries.filter((e) => e.isFile() && e.name.endsWith('.pem')).map((e) => e.name);
-}
-
-async function readKey(dir: string, file: string): Promise<SigningKey> {
-  const kid = file.slice(0, -'.pem'.length);
-  if (!KID_PATTERN.test(kid)) throw new KeyError(`key file ${file}: the name (its kid) must be 1-64 of A-Z a-z 0-9 _ -`);
-  const full = path.join(dir, file);
-  const pem = await fs.readFile(full, 'utf8');
-  let privateKey: CryptoKey;
-  try {
-    privateKey = (await importPKCS8(pem, SIGNING_ALG)) as CryptoKey;
-  } catch {
-    throw new KeyError(`key file ${file} is not a PKCS#8 RSA private key in PEM form`);
-  }
-  const publicKey = createPublicKey(pem);
-  if ((publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new KeyError(`key file ${file}: RSA keys must be at least 2048 bits`);
-  return { kid, privateKey, publicKey, createdAt: await createdAt(kid, full) };
-}
-
-/** The time in a generated kid, else the file's modification time. */
-async function createdAt(kid: string, file: string): Promise<Date> {
-  const m = KID_TIME.exec(kid);
-  if (m) {
-    const [d, t] = [m[1]!, m[2]!];
-    return new Date(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}T${t.slice(0, 2)}:${t.slice(2, 4)}:${t.slice(4)}Z`);
-  }
-  return (await fs.stat(file)).mtime;
-}
-
-async function toPublicJwk(key: SigningKey): Promise<PublicJwk> {
-  const { kty, n, e } = await exportJWK(key.publicKey);
-  return { kty: kty!, n, e, kid: key.kid, alg: SIGNING_ALG, use: 'sig' };
-}
-
-/** Writes a new 2048-bit RSA key as `<kid>.pem` (mode 0600) and returns its kid. */
-export async function generateKeyFile(dir: string, now: Date): Promise<string> {
-  const { privateKey } = await generateKeyPair(SIGNING_ALG, { modulusLength: 2048, extractable: true });
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const kid = `${stamp}-${randomBytes(4).toString('hex')}`;
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  // 'wx': never overwrite a key that is already there.
-  await fs.writeFile(path.join(dir, `${kid}.pem`), await exportPKCS8(privateKey), { mode: 0o600, flag: 'wx' });
-  return kid;
+async function toPublicJwk(key: KeyFile): Promise<PublicJwk> {
+  const jwk = await exportJWK(key.publicKey);
+  // Public members only, whatever the key type: n/e (RSA), crv/x/y (EC), crv/x (OKP).
+  const pick = (names: string[]) => Object.fromEntries(names.filter((n) => jwk[n as keyof JWK] !== undefined).map((n) => [n, jwk[n as keyof JWK]]));
+  return { kty: jwk.kty!, ...pick(['n', 'e', 'crv', 'x', 'y']), kid: key.kid, alg: key.alg, use: 'sig' };
 }

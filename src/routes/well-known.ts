@@ -4,18 +4,22 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ACCESS_TOKEN_TYPE } from '../domain/access-tokens.js';
-import { SIGNING_ALG } from '../domain/keys.js';
+import type { PublicJwk } from '../domain/keys.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
 // Only public members are named, so a private one (d, p, q, …) can never be serialised.
+// RSA keys carry n and e; EC keys crv, x and y; Ed25519 keys crv and x.
 const Jwk = Type.Object({
   kty: Type.String(),
   kid: Type.String(),
   alg: Type.String(),
   use: Type.String(),
-  n: Type.String(),
-  e: Type.String(),
+  n: Type.Optional(Type.String()),
+  e: Type.Optional(Type.String()),
+  crv: Type.Optional(Type.String()),
+  x: Type.Optional(Type.String()),
+  y: Type.Optional(Type.String()),
 });
 const Jwks = Type.Object({ keys: Type.Array(Jwk) });
 
@@ -44,8 +48,19 @@ const Discovery = Type.Object({
 const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { keys, config } = services;
+  // Safe to cache this long because no key signs before it has been published for longer
+  // (src/domain/key-rotation.ts): a cached set always holds the next key before it signs.
   const cacheControl = `public, max-age=${config.jwksMaxAge}`;
-  const jwksEtag = `"${createHash('sha256').update(JSON.stringify(keys.jwks)).digest('base64url').slice(0, 27)}"`;
+  const etags = new WeakMap<object, string>();
+  const etagOf = (jwks: { keys: PublicJwk[] }) => {
+    let tag = etags.get(jwks);
+    if (!tag) {
+      tag = `"${createHash('sha256').update(JSON.stringify(jwks)).digest('base64url').slice(0, 27)}"`;
+      etags.set(jwks, tag);
+    }
+    return tag;
+  };
+  const algs = () => [...new Set(keys.jwks.keys.map((k) => k.alg))];
   const at = (p: string) => `${config.issuer}${p}`;
   const discovery = {
     issuer: config.issuer,
@@ -63,8 +78,8 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     revocation_endpoint: at('/oauth/revoke'),
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     access_token_type: ACCESS_TOKEN_TYPE,
-    access_token_signing_alg_values_supported: [SIGNING_ALG],
-    id_token_signing_alg_values_supported: [SIGNING_ALG],
+    access_token_signing_alg_values_supported: [] as string[],
+    id_token_signing_alg_values_supported: [] as string[],
     subject_types_supported: ['public'],
     claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'sid', 'client_id', 'auth_time'],
   };
@@ -72,16 +87,18 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
   app.get('/jwks.json', {
     schema: { summary: 'Public keys that verify access tokens', response: { 200: Jwks, 304: Type.Null(), ...errorResponses } },
   }, async (request, reply) => {
-    reply.header('cache-control', cacheControl).header('etag', jwksEtag);
-    if (request.headers['if-none-match'] === jwksEtag) return reply.code(304).send(null);
-    return keys.jwks;
+    const jwks = keys.jwks;
+    const etag = etagOf(jwks);
+    reply.header('cache-control', cacheControl).header('etag', etag);
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+    return jwks;
   });
 
   app.get('/openid-configuration', {
     schema: { summary: 'Discovery document', response: { 200: Discovery, ...errorResponses } },
   }, async (_request, reply) => {
     reply.header('cache-control', cacheControl);
-    return discovery;
+    return { ...discovery, access_token_signing_alg_values_supported: algs(), id_token_signing_alg_values_supported: algs() };
   });
 };
 

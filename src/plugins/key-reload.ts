@@ -1,0 +1,61 @@
+// Keeps this instance's key set current: every KEYS_RELOAD_SECONDS it makes sure a next key is waiting
+// (and, with KEY_ROTATION_DAYS, scheduled), then re-reads KEYS_DIR. That is how a rotation made by
+// `npm run keys -- rotate` or by another instance reaches every instance without a restart.
+// A read-only KEYS_DIR (a mounted secret) is fine: the instance only reads, and says so once.
+import fp from 'fastify-plugin';
+import { ensureKeys, type RotationPolicy } from '../domain/key-rotation.js';
+import type { Services } from '../services.js';
+
+export function rotationPolicy(config: Services['config']): RotationPolicy {
+  return {
+    leadSeconds: config.jwksMaxAge + config.keysReloadSeconds,
+    reloadSeconds: config.keysReloadSeconds,
+    rotationDays: config.keyRotationDays,
+    alg: config.signingAlg,
+    accessTokenTtlSeconds: config.accessTokenTtl,
+  };
+}
+
+const READ_ONLY = new Set(['EACCES', 'EROFS', 'EPERM']);
+
+export default fp<{ services: Services }>(
+  async (app, { services }) => {
+    const { config, keys, clock } = services;
+    const policy = rotationPolicy(config);
+    let readOnlyReported = false;
+    let running = false;
+    const tick = async () => {
+      if (running) return;
+      running = true;
+      try {
+        try {
+          const done = await ensureKeys(config.keysDir, clock.now(), policy, { generateIfEmpty: false });
+          if (done.length > 0) app.log.info({ event: 'keys_changed', done }, 'key set updated');
+        } catch (err) {
+          if (!READ_ONLY.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+          if (!readOnlyReported) app.log.warn({ event: 'keys_read_only' }, 'KEYS_DIR is read-only: keys are rotated elsewhere');
+          readOnlyReported = true;
+        }
+        const before = keys.signing.kid;
+        await keys.reload();
+        if (keys.signing.kid !== before) app.log.info({ event: 'key_activated', kid: keys.signing.kid }, 'signing key changed');
+      } catch (err) {
+        app.log.error({ event: 'keys_reload_failed', err }, 'could not re-read KEYS_DIR; keeping the current key set');
+      } finally {
+        running = false;
+      }
+    };
+    const timer = setInterval(() => void tick(), config.keysReloadSeconds * 1000);
+    timer.unref();
+    app.decorate('reloadKeys', tick);
+    app.addHook('onClose', async () => clearInterval(timer));
+  },
+  { name: 'tessera-key-reload' },
+);
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Runs one key maintenance tick now (tests; the timer does it every KEYS_RELOAD_SECONDS). */
+    reloadKeys(): Promise<void>;
+  }
+}
