@@ -128,6 +128,11 @@ async function rotateLocked(dir: string, now: Date, policy: RotationPolicy, opts
     const safe = later(new Date(now.getTime() + policy.reloadSeconds * 1000), new Date(next.schedule.createdAt.getTime() + policy.leadSeconds * 1000));
     const activatesAt = opts.immediate ? now : safe;
     await writeSchedule(dir, next.kid, { ...next.schedule, activatesAt });
+    if (opts.immediate) {
+      // The current key stops now, even if it started this very moment (no tie to break).
+      const current = states.find((st) => st.state === 'active')!.key;
+      await writeSchedule(dir, current.kid, { ...current.schedule, retiredAt: now });
+    }
     const newNext = await generateKeyFile(dir, now, { alg: policy.alg, activatesAt: null });
     if (policy.rotationDays > 0) {
       const created = await readKeyFile(dir, newNext);

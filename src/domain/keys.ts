@@ -40,9 +40,13 @@ export function keyStates(keys: KeyFile[], now: Date, accessTokenTtlSeconds: num
   const t = now.getTime();
   const started = (k: KeyFile) => k.schedule.activatesAt !== null && k.schedule.activatesAt.getTime() <= t;
   const retiredByHand = (k: KeyFile) => k.schedule.retiredAt !== null && k.schedule.retiredAt.getTime() <= t;
+  // Latest activation first; on a tie the key made later wins (a later `rotate`), then the kid decides.
   const byActivation = keys
     .filter(started)
-    .sort((a, b) => b.schedule.activatesAt!.getTime() - a.schedule.activatesAt!.getTime() || b.kid.localeCompare(a.kid));
+    .sort((a, b) =>
+      b.schedule.activatesAt!.getTime() - a.schedule.activatesAt!.getTime() ||
+      b.schedule.createdAt.getTime() - a.schedule.createdAt.getTime() ||
+      b.kid.localeCompare(a.kid));
   const active = byActivation.find((k) => !retiredByHand(k));
   if (!active) throw new KeyError('no key can sign: every key in KEYS_DIR is retired or not yet active (`npm run keys -- list`)');
   const publishFor = (accessTokenTtlSeconds + CLOCK_SKEW_SECONDS) * 1000;
@@ -50,11 +54,9 @@ export function keyStates(keys: KeyFile[], now: Date, accessTokenTtlSeconds: num
   return keys.map((key) => {
     if (key === active) return { key, state: 'active', retiredAt: null, published: true };
     const handRetired = retiredByHand(key) ? key.schedule.retiredAt!.getTime() : Infinity;
-    // Superseded: the first key that started signing after this one took over then.
-    const successor = started(key)
-      ? byActivation.filter((k) => k.schedule.activatesAt!.getTime() > key.schedule.activatesAt!.getTime() || (k.schedule.activatesAt!.getTime() === key.schedule.activatesAt!.getTime() && k.kid > key.kid))
-          .reduce((min, k) => Math.min(min, k.schedule.activatesAt!.getTime()), Infinity)
-      : Infinity;
+    // Superseded: the keys ahead of this one in activation order took over when the first of them started.
+    const rank = byActivation.indexOf(key);
+    const successor = rank > 0 ? Math.min(...byActivation.slice(0, rank).map((k) => k.schedule.activatesAt!.getTime())) : Infinity;
     const end = Math.min(handRetired, successor);
     if (end === Infinity) return { key, state: 'next', retiredAt: null, published: true };
     return { key, state: 'retired', retiredAt: new Date(end), published: t < end + publishFor };
