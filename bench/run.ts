@@ -5,12 +5,14 @@
 //   verify:    AccessTokens.verify (RS256 verify + claim checks)
 //   refresh:   POST /auth/refresh through Fastify inject on in-memory PGlite (rotation transaction)
 //   me:        GET /auth/me (verify + session lookup)
+//   introspect: POST /oauth/introspect of an access token (client check + verify + session lookup)
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { hashClientSecret } from '../src/domain/service-clients.js';
 
 async function rate(name: string, n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
   for (let i = 0; i < Math.min(20, n); i++) await fn(i); // warm-up
@@ -22,8 +24,9 @@ async function rate(name: string, n: number, fn: (i: number) => Promise<unknown>
   return perSec;
 }
 
+const CLIENT_SECRET = 'bench-secret-bench-secret-bench-secret-1234';
 const keysDir = await mkdtemp(path.join(tmpdir(), 'tessera-bench-'));
-const app = await buildApp({ config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: 'pglite:memory', KEYS_DIR: keysDir, RATE_LIMIT_PER_MINUTE: '0' }) });
+const app = await buildApp({ config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: 'pglite:memory', KEYS_DIR: keysDir, RATE_LIMIT_PER_MINUTE: '0', SERVICE_CLIENTS: `bench:${hashClientSecret(CLIENT_SECRET)}` }) });
 try {
   const { accessTokens, keys } = app.services;
   const reference = await rate('reference', 500, () =>
@@ -44,8 +47,14 @@ try {
   });
   const me = await rate('me', 1000, () => app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${access}` } }));
 
+  const basic = `Basic ${Buffer.from(`bench:${CLIENT_SECRET}`).toString('base64')}`;
+  const introspect = await rate('introspect', 1000, async () => {
+    const r = await app.inject({ method: 'POST', url: '/oauth/introspect', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=${access}` });
+    if (r.json().active !== true) throw new Error(`introspection failed: ${r.body}`);
+  });
+
   console.log('\nratios to raw RS256 signing (higher is faster):');
-  for (const [name, v] of Object.entries({ issue, verify, refresh, me })) console.log(`  ${name.padEnd(8)} ${(v / reference).toFixed(2)}x`);
+  for (const [name, v] of Object.entries({ issue, verify, refresh, me, introspect })) console.log(`  ${name.padEnd(10)} ${(v / reference).toFixed(2)}x`);
 } finally {
   await app.close();
   await rm(keysDir, { recursive: true, force: true });
