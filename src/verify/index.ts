@@ -73,12 +73,19 @@
  * ## Keys: caching and refetch
  *
  * The JWKS (default `${issuer}/.well-known/jwks.json`) is fetched on the first token and kept for
- * `jwksCacheMaxAgeSeconds` (default 600). A token whose `kid` is not in the cached set triggers one
+ * `jwksCacheMaxAgeSeconds` (default 300, like Tessera's `JWKS_MAX_AGE_SECONDS`; keep it no longer than that). A token whose `kid` is not in the cached set triggers one
  * refetch, so a key Tessera has just started signing with is picked up without a restart; such
  * refetches happen at most once per `jwksCooldownSeconds` (default 30), so a flood of tokens with
  * made-up kids costs Tessera at most one request per cooldown. Concurrent lookups share one fetch.
  * If the set can't be fetched (network error, timeout after `jwksTimeoutMs`, non-200, not a JWKS)
  * the error is `jwks_unavailable` (503), not `invalid_token`: the token was not judged.
+ *
+ * Tessera's key rotation publishes a key at least `JWKS_MAX_AGE_SECONDS + KEYS_RELOAD_SECONDS`
+ * (330 s by default) before it signs, so a new kid is either in the cached set already or met
+ * more than a cooldown after the last fetch, and refetched at once. The cache age here does not
+ * follow the JWKS `Cache-Control` header; the refetch on an unknown kid covers the difference.
+ * Keep `jwksCooldownSeconds` below that lead. After an emergency `npm run keys -- rotate --now`,
+ * a verifier that fetched the set less than a cooldown ago refuses new tokens until the cooldown ends.
  *
  * ## Revocation: introspection, failing closed
  *

@@ -26,7 +26,7 @@ export interface VerifierOptions {
   algorithms?: TesseraAlgorithm[];
   /** Allowed clock skew for exp/iat, in seconds. Default 5. */
   clockToleranceSeconds?: number;
-  /** How long a fetched JWKS is used before it is fetched again. Default 600. */
+  /** How long a fetched JWKS is used before it is fetched again. Default 300, Tessera's default JWKS_MAX_AGE_SECONDS. */
   jwksCacheMaxAgeSeconds?: number;
   /** Minimum time between JWKS refetches triggered by an unknown kid (the refetch rate limit). Default 30. */
   jwksCooldownSeconds?: number;
@@ -114,7 +114,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     jwksUrl: httpUrl(options.jwksUrl ?? `${base}/.well-known/jwks.json`, 'jwksUrl'),
     algorithms: [...new Set(algorithms)],
     clockTolerance: seconds(options.clockToleranceSeconds, 'clockToleranceSeconds', 5),
-    cacheMaxAgeMs: seconds(options.jwksCacheMaxAgeSeconds, 'jwksCacheMaxAgeSeconds', 600) * 1000,
+    cacheMaxAgeMs: seconds(options.jwksCacheMaxAgeSeconds, 'jwksCacheMaxAgeSeconds', 300) * 1000,
     cooldownMs: seconds(options.jwksCooldownSeconds, 'jwksCooldownSeconds', 30) * 1000,
     jwksTimeoutMs: milliseconds(options.jwksTimeoutMs, 'jwksTimeoutMs', 5000),
     introspection,
