@@ -1,6 +1,6 @@
 // npm run keys -- list              every key in KEYS_DIR with its state (next, active, retired)
 // npm run keys -- generate          first run: an active key and a next key; later: one more next key
-// npm run keys -- rotate [--now]    the next key signs as soon as every cache holds it; a new next key is made
+// npm run keys -- rotate [--now]    the next key signs once every cache and instance holds it; a new next key is made
 // npm run keys -- retire <kid>      stop signing with a key now (the active one: the next key takes over at once)
 // npm run keys -- prune             delete retired keys that are no longer published
 // Reads the service's own configuration (KEYS_DIR, SIGNING_ALG, JWKS_MAX_AGE_SECONDS, KEYS_RELOAD_SECONDS,
@@ -19,7 +19,7 @@ const now = new Date();
 const [cmd, arg] = process.argv.slice(2);
 
 async function list(): Promise<void> {
-  const store = await KeyStore.open(dir, { clock: systemClock, accessTokenTtlSeconds: config.accessTokenTtl });
+  const store = await KeyStore.open(dir, { clock: systemClock, accessTokenTtlSeconds: config.accessTokenTtl, reloadSeconds: config.keysReloadSeconds });
   for (const status of store.statuses) console.log(describe(status));
 }
 

@@ -80,7 +80,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
   if (!opts.database) app.addHook('onClose', () => database.close());
   try {
     await prepareKeys(config, clock, app);
-    const keys = await KeyStore.open(config.keysDir, { clock, accessTokenTtlSeconds: config.accessTokenTtl });
+    const keys = await KeyStore.open(config.keysDir, { clock, accessTokenTtlSeconds: config.accessTokenTtl, reloadSeconds: config.keysReloadSeconds });
     const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
     if (redis) {
       app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())));

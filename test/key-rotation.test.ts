@@ -38,13 +38,13 @@ t.test('two instances sharing KEYS_DIR switch to the rotated key at the same ins
 
   clock.advance(600); // the next key has been published for longer than the lead
   const r = await rotate(keysDir, clock.now(), policy);
-  t.equal(r.activatesAt.getTime(), clock.now().getTime() + 30_000, 'it signs once every instance has re-read the folder');
+  t.equal(r.activatesAt.getTime(), clock.now().getTime() + 60_000, 'it signs once every instance has surely re-read the folder (twice the reload interval)');
   await a.reloadKeys();
   await b.reloadKeys();
   t.equal(a.services.keys.signing.kid, oldKid, 'not yet');
   t.ok((await published(b)).includes(r.newNext), 'the new next key is published at once');
 
-  clock.advance(30);
+  clock.advance(60);
   t.equal(a.services.keys.signing.kid, r.promoted, 'instance a switched');
   t.equal(b.services.keys.signing.kid, r.promoted, 'instance b switched at the same moment, without another reload');
   const after = await session(b);
@@ -56,7 +56,9 @@ t.test('two instances sharing KEYS_DIR switch to the rotated key at the same ins
   await t.resolves(jwtVerify(before.accessToken, set, { currentDate: clock.now() }), 'an outside verifier has both keys');
   await t.resolves(jwtVerify(after.accessToken, set, { currentDate: clock.now() }));
 
-  clock.advance(900 + 60);
+  clock.advance(900 + 60 + 30 - 1);
+  t.ok((await published(a)).includes(oldKid), 'published while a token it signed may live (TTL + skew + reload)');
+  clock.advance(1);
   t.notOk((await published(a)).includes(oldKid), 'once its last token has expired, the retired key leaves the JWKS');
   t.equal((await me(a, before.accessToken)).statusCode, 401);
   t.same(await prune(keysDir, clock.now(), policy), [oldKid], 'and prune deletes its files');
@@ -156,11 +158,61 @@ t.test('switching SIGNING_ALG: RS256 keeps signing until the rotation, then ES25
   t.equal(decodeProtectedHeader((await session(es.app)).accessToken).alg, 'RS256', 'the active RSA key signs until the rotation');
   clock.advance(400);
   await rotate(keysDir, clock.now(), { ...policy, alg: 'ES256' });
-  clock.advance(30);
+  clock.advance(60);
   await es.app.reloadKeys();
   const fresh = await session(es.app);
   t.equal(decodeProtectedHeader(fresh.accessToken).alg, 'ES256');
   t.equal((await me(es.app, old.accessToken)).statusCode, 200, 'RS256 tokens still verify');
   const doc = (await es.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json();
   t.same([...doc.access_token_signing_alg_values_supported].sort(), ['ES256', 'RS256']);
+});
+
+t.test('turning KEY_ROTATION_DAYS on for keys older than N days never drops the active key', async (t) => {
+  const keysDir = await tempDir(t);
+  const clock = new ManualClock(new Date(Date.now() - 30 * 86_400_000));
+  await ensureKeys(keysDir, clock.now(), policy, { generateIfEmpty: true }); // a month-old set
+  clock.advance(30 * 86400);
+  const { app } = await buildTestApp(t, { keysDir, clock, env: { KEY_ROTATION_DAYS: '7' } });
+  const before = await session(app);
+  const next = app.services.keys.statuses.find((s) => s.state === 'next')!;
+  t.ok(next.key.schedule.activatesAt! > clock.now(), 'the overdue rotation is scheduled ahead, not in the past');
+  t.ok((await published(app)).includes(kidOf(before.accessToken)));
+  t.equal((await me(app, before.accessToken)).statusCode, 200);
+  clock.advance(60);
+  t.equal(app.services.keys.signing.kid, next.key.kid, 'and then it happens');
+  t.equal((await me(app, before.accessToken)).statusCode, 200, 'tokens of the previous key still verify');
+});
+
+t.test('files: hand-copied keys wait; a deleted active key hands over; a corrupt schedule is a clear error', async (t) => {
+  const { copyFile, rm: remove, writeFile } = await import('node:fs/promises');
+  const keysDir = await tempDir(t);
+  const clock = new ManualClock(new Date());
+  const { app } = await buildTestApp(t, { keysDir, clock });
+  const { generateKeyFile } = await import('../src/domain/keys.js');
+  const elsewhere = await tempDir(t);
+  const copied = await generateKeyFile(elsewhere, clock.now());
+  await copyFile(`${elsewhere}/${copied}.pem`, `${keysDir}/${copied}.pem`); // the .pem alone
+  await app.reloadKeys();
+  t.equal(app.services.keys.statuses.find((s) => s.key.kid === copied)!.state, 'next', 'a .pem without a schedule beside scheduled keys waits for rotate');
+
+  const active = app.services.keys.signing.kid;
+  const token = (await session(app)).accessToken;
+  await remove(`${keysDir}/${active}.pem`);
+  await remove(`${keysDir}/${active}.json`);
+  await app.reloadKeys();
+  t.not(app.services.keys.signing.kid, active, 'deleting the active key makes a next key sign at once');
+  t.equal((await me(app, token)).statusCode, 401, 'and tokens of the deleted key stop verifying');
+  t.equal((await me(app, (await session(app)).accessToken)).statusCode, 200);
+
+  const kid = app.services.keys.signing.kid;
+  await retire(keysDir, kid, clock.now(), policy);
+  const first = JSON.parse(await (await import('node:fs/promises')).readFile(`${keysDir}/${kid}.json`, 'utf8')).retired_at;
+  clock.advance(5000);
+  await retire(keysDir, kid, clock.now(), policy);
+  const second = JSON.parse(await (await import('node:fs/promises')).readFile(`${keysDir}/${kid}.json`, 'utf8')).retired_at;
+  t.equal(second, first, 'retiring twice keeps the first date: a key never comes back into the JWKS');
+
+  await writeFile(`${keysDir}/${kid}.json`, '{ not json');
+  const { KeyStore } = await import('../src/domain/keys.js');
+  await t.rejects(KeyStore.open(keysDir, { clock, accessTokenTtlSeconds: 900, reloadSeconds: 30 }), { name: 'KeyError', message: `key schedule ${kid}.json is not valid JSON` });
 });

@@ -29,7 +29,7 @@ t.test('a restart keeps users, sessions and keys (PGlite directory on disk, or P
 });
 
 t.test('keys', async (t) => {
-  const open = (dir: string) => KeyStore.open(dir, { clock: new ManualClock(new Date()), accessTokenTtlSeconds: 900 });
+  const open = (dir: string) => KeyStore.open(dir, { clock: new ManualClock(new Date()), accessTokenTtlSeconds: 900, reloadSeconds: 30 });
 
   t.test('in production a missing key is a boot error, not a new key', async (t) => {
     const keysDir = await tempDir(t);
@@ -52,6 +52,10 @@ t.test('keys', async (t) => {
     await rm(`${keysDir}/${older}.pem`);
     await store.reload();
     t.same(store.jwks.keys.map((k) => k.kid), [newer], 'a deleted key is gone at the next reload');
+    // The service upgrades such a folder: schedules written down as they were, plus a next key.
+    const { app } = await buildTestApp(t, { keysDir });
+    t.equal(app.services.keys.signing.kid, newer, 'the same key signs after the upgrade');
+    t.same(app.services.keys.statuses.map((s) => s.state).sort(), ['active', 'next']);
   });
 
   t.test('a file that is not a private key fails the boot with its name', async (t) => {

@@ -1,6 +1,8 @@
 // Signing keys on disk, in KEYS_DIR: `<kid>.pem` (PKCS#8 private key, mode 0600) and `<kid>.json`
 // (its schedule: when it was made, when it starts signing, when it was retired). A .pem without a
-// .json (made before schedules existed, or by hand) counts as active since it was created.
+// .json is "unscheduled": in a folder where no key has a schedule (keys from before schedules existed)
+// it counts as active since it was created; next to scheduled keys it is a next key waiting for
+// `rotate`, so a key copied in by hand never starts signing before verifiers have seen it.
 // The algorithm follows from the key: RSA (2048+ bits) → RS256, EC P-256 → ES256, Ed25519 → EdDSA.
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -15,6 +17,8 @@ const KID_TIME = /^(\d{8})T(\d{6})Z/;
 
 export interface KeySchedule {
   createdAt: Date;
+  /** No `<kid>.json` on disk: a key from before schedules, or copied in by hand. */
+  unscheduled?: boolean;
   /** When it starts signing; null = a next key waiting for `rotate`. */
   activatesAt: Date | null;
   /** Set by `retire`: stops signing then, stays published until its tokens have expired. */
@@ -85,9 +89,15 @@ async function readSchedule(dir: string, kid: string, pemFile: string): Promise<
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     const createdAt = await createdFromName(kid, pemFile);
-    return { createdAt, activatesAt: createdAt, retiredAt: null };
+    return { createdAt, activatesAt: createdAt, retiredAt: null, unscheduled: true };
   }
-  const raw = JSON.parse(text) as Record<string, unknown>;
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new KeyError(`key schedule ${kid}.json is not valid JSON`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new KeyError(`key schedule ${kid}.json must be a JSON object`);
   const date = (name: string, required: boolean): Date | null => {
     const v = raw[name];
     if (v === null || (v === undefined && !required)) return null;
@@ -110,6 +120,7 @@ async function createdFromName(kid: string, file: string): Promise<Date> {
 
 /** Writes a schedule atomically (temporary file, then rename): readers never see half of it. */
 export async function writeSchedule(dir: string, kid: string, schedule: KeySchedule): Promise<void> {
+  // (unscheduled is a reading, not part of the file)
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   const body = JSON.stringify({ created_at: iso(schedule.createdAt), activates_at: iso(schedule.activatesAt), retired_at: iso(schedule.retiredAt) }, null, 2);
   const tmp = path.join(dir, `.${kid}.json.${randomBytes(4).toString('hex')}`);

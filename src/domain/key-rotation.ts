@@ -56,12 +56,18 @@ async function readAll(dir: string): Promise<KeyFile[]> {
 
 const later = (...dates: Date[]) => new Date(Math.max(...dates.map((d) => d.getTime())));
 
-/** When automatic rotation lets `next` take over from `active`. */
-function autoActivation(active: KeyFile, next: KeyFile, policy: RotationPolicy): Date {
-  return later(
-    new Date(active.schedule.activatesAt!.getTime() + policy.rotationDays * DAY_MS),
-    new Date(next.schedule.createdAt.getTime() + policy.leadSeconds * 1000),
-  );
+/**
+ * The earliest a key may start signing: once every instance has re-read the folder (twice the reload
+ * interval: one for the interval, one for a tick delayed by a lock or a slow disk), and once it has been
+ * published for the lead time.
+ */
+function earliestActivation(key: KeyFile, now: Date, policy: RotationPolicy): Date {
+  return later(new Date(now.getTime() + 2 * policy.reloadSeconds * 1000), new Date(key.schedule.createdAt.getTime() + policy.leadSeconds * 1000));
+}
+
+/** When automatic rotation lets `next` take over from the key that started at `activeSince`. Never in the past. */
+function autoActivation(activeSince: Date, next: KeyFile, now: Date, policy: RotationPolicy): Date {
+  return later(new Date(activeSince.getTime() + policy.rotationDays * DAY_MS), earliestActivation(next, now, policy));
 }
 
 /**
@@ -75,11 +81,18 @@ export async function ensureKeys(dir: string, now: Date, policy: RotationPolicy,
   }
   return withLock(dir, async () => {
     let keys = await readAll(dir);
+    if (keys.length > 0 && keys.every((k) => k.schedule.unscheduled)) {
+      // Keys from before schedules: write down what they already mean (active since made), so the next
+      // key made below doesn't turn them into waiting keys.
+      for (const k of keys) await writeSchedule(dir, k.kid, { createdAt: k.schedule.createdAt, activatesAt: k.schedule.createdAt, retiredAt: null });
+      done.push(`wrote schedules for ${keys.length} existing keys`);
+      keys = await readAll(dir);
+    }
     if (keys.length === 0) {
       done.push(`generated ${await generateKeyFile(dir, now, { alg: policy.alg, activatesAt: now })} (active)`);
       keys = await readAll(dir);
     }
-    const states = keyStates(keys, now, policy.accessTokenTtlSeconds);
+    const states = keyStates(keys, now, policy);
     const active = states.find((s) => s.state === 'active')!.key;
     const nexts = states.filter((s) => s.state === 'next').map((s) => s.key);
     if (nexts.length === 0) {
@@ -89,7 +102,7 @@ export async function ensureKeys(dir: string, now: Date, policy: RotationPolicy,
     }
     if (policy.rotationDays > 0) {
       for (const next of nexts.filter((k) => k.schedule.activatesAt === null)) {
-        const at = autoActivation(active, next, policy);
+        const at = autoActivation(active.schedule.activatesAt!, next, now, policy);
         await writeSchedule(dir, next.kid, { ...next.schedule, activatesAt: at });
         done.push(`scheduled ${next.kid} to sign from ${at.toISOString()}`);
       }
@@ -107,7 +120,7 @@ export interface RotateResult {
 }
 
 /**
- * Promotes the oldest next key: it signs from `max(now + reload, published + lead)` (or `now` with
+ * Promotes the oldest next key: it signs from `max(now + 2 × reload, published + lead)` (or `now` with
  * `immediate`, for emergencies: verifiers whose cache predates it refetch on the unknown kid), and
  * generates a new next key.
  */
@@ -119,13 +132,13 @@ async function rotateLocked(dir: string, now: Date, policy: RotationPolicy, opts
   {
     const keys = await readAll(dir);
     if (keys.length === 0) throw new KeyError(`no signing key in KEYS_DIR ${path.resolve(dir)}`);
-    const states = keyStates(keys, now, policy.accessTokenTtlSeconds);
+    const states = keyStates(keys, now, policy);
     let next = states.filter((s) => s.state === 'next').map((s) => s.key).sort((a, b) => a.schedule.createdAt.getTime() - b.schedule.createdAt.getTime())[0];
     if (!next) {
       const kid = await generateKeyFile(dir, now, { alg: policy.alg, activatesAt: null });
       next = await readKeyFile(dir, kid);
     }
-    const safe = later(new Date(now.getTime() + policy.reloadSeconds * 1000), new Date(next.schedule.createdAt.getTime() + policy.leadSeconds * 1000));
+    const safe = earliestActivation(next, now, policy);
     const activatesAt = opts.immediate ? now : safe;
     await writeSchedule(dir, next.kid, { ...next.schedule, activatesAt });
     if (opts.immediate) {
@@ -136,10 +149,9 @@ async function rotateLocked(dir: string, now: Date, policy: RotationPolicy, opts
     const newNext = await generateKeyFile(dir, now, { alg: policy.alg, activatesAt: null });
     if (policy.rotationDays > 0) {
       const created = await readKeyFile(dir, newNext);
-      const at = later(new Date(activatesAt.getTime() + policy.rotationDays * 86_400_000), new Date(created.schedule.createdAt.getTime() + policy.leadSeconds * 1000));
-      await writeSchedule(dir, newNext, { ...created.schedule, activatesAt: at });
+      await writeSchedule(dir, newNext, { ...created.schedule, activatesAt: autoActivation(activatesAt, created, now, policy) });
     }
-    return { promoted: next.kid, activatesAt, delayed: !opts.immediate && safe.getTime() > now.getTime() + policy.reloadSeconds * 1000, newNext };
+    return { promoted: next.kid, activatesAt, delayed: !opts.immediate && safe.getTime() > now.getTime() + 2 * policy.reloadSeconds * 1000, newNext };
   }
 }
 
@@ -151,11 +163,12 @@ export function retire(dir: string, kid: string, now: Date, policy: RotationPoli
   return withLock(dir, async () => {
     const keys = await readAll(dir);
     if (!keys.some((k) => k.kid === kid)) throw new KeyError(`no key ${kid} in KEYS_DIR ${path.resolve(dir)}`);
-    const state = keyStates(keys, now, policy.accessTokenTtlSeconds).find((s) => s.key.kid === kid)!;
+    const state = keyStates(keys, now, policy).find((s) => s.key.kid === kid)!;
     let promoted: string | undefined;
     if (state.state === 'active') promoted = (await rotateLocked(dir, now, policy, { immediate: true })).promoted;
     const current = await readKeyFile(dir, kid);
-    await writeSchedule(dir, kid, { ...current.schedule, retiredAt: now });
+    // Retiring twice keeps the first date: a key that has left the JWKS must not come back.
+    if (!current.schedule.retiredAt || current.schedule.retiredAt > now) await writeSchedule(dir, kid, { ...current.schedule, retiredAt: now });
     return promoted ? { promoted } : {};
   });
 }
@@ -163,7 +176,7 @@ export function retire(dir: string, kid: string, now: Date, policy: RotationPoli
 /** Deletes the files of retired keys that are no longer published. Returns their kids. */
 export async function prune(dir: string, now: Date, policy: RotationPolicy): Promise<string[]> {
   return withLock(dir, async () => {
-    const gone = keyStates(await readAll(dir), now, policy.accessTokenTtlSeconds).filter((s) => !s.published);
+    const gone = keyStates(await readAll(dir), now, policy).filter((s) => !s.published);
     for (const s of gone) await removeKeyFiles(dir, s.key.kid);
     return gone.map((s) => s.key.kid);
   });

@@ -4,7 +4,8 @@
 //   next     published, not signing yet (no activation time, or one in the future);
 //   active   signing: of the keys whose activation time has passed and that aren't retired, the latest;
 //   retired  superseded by a later key or retired by hand: no longer signs, still published until every
-//            token it signed has expired (ACCESS_TOKEN_TTL_SECONDS + clock skew), then dropped from the JWKS.
+//            token it signed has expired (ACCESS_TOKEN_TTL_SECONDS + clock skew + KEYS_RELOAD_SECONDS, the
+//            longest another instance may go on signing with it), then dropped from the JWKS.
 // Because the state is a function of files and time, every instance that shares KEYS_DIR (re-read every
 // KEYS_RELOAD_SECONDS) agrees on the active key, and they all switch at the same instant.
 import { exportJWK, type JWK } from 'jose';
@@ -35,8 +36,25 @@ export interface PublicJwk extends JWK {
   use: 'sig';
 }
 
-/** The state of every key at `now`. Throws KeyError when no key can sign. */
-export function keyStates(keys: KeyFile[], now: Date, accessTokenTtlSeconds: number): KeyStatus[] {
+export interface PublicationPolicy {
+  accessTokenTtlSeconds: number;
+  /** Instances may sign with a key for up to this long after it stopped (until they re-read KEYS_DIR). */
+  reloadSeconds: number;
+}
+
+/** Applies the rule for unscheduled keys (see key-files.ts): legacy-active alone, next beside scheduled keys. */
+function effective(keys: KeyFile[]): KeyFile[] {
+  if (keys.every((k) => k.schedule.unscheduled)) return keys;
+  return keys.map((k) => (k.schedule.unscheduled ? { ...k, schedule: { ...k.schedule, activatesAt: null } } : k));
+}
+
+/**
+ * The state of every key at `now`. If no key has started (the active key's files were deleted, say),
+ * the next key that was made first signs at once: that is what deleting a compromised active key means.
+ * Throws KeyError only when there is no key that could sign at all.
+ */
+export function keyStates(input: KeyFile[], now: Date, policy: PublicationPolicy): KeyStatus[] {
+  const keys = effective(input);
   const t = now.getTime();
   const started = (k: KeyFile) => k.schedule.activatesAt !== null && k.schedule.activatesAt.getTime() <= t;
   const retiredByHand = (k: KeyFile) => k.schedule.retiredAt !== null && k.schedule.retiredAt.getTime() <= t;
@@ -47,9 +65,12 @@ export function keyStates(keys: KeyFile[], now: Date, accessTokenTtlSeconds: num
       b.schedule.activatesAt!.getTime() - a.schedule.activatesAt!.getTime() ||
       b.schedule.createdAt.getTime() - a.schedule.createdAt.getTime() ||
       b.kid.localeCompare(a.kid));
-  const active = byActivation.find((k) => !retiredByHand(k));
-  if (!active) throw new KeyError('no key can sign: every key in KEYS_DIR is retired or not yet active (`npm run keys -- list`)');
-  const publishFor = (accessTokenTtlSeconds + CLOCK_SKEW_SECONDS) * 1000;
+  const waiting = keys
+    .filter((k) => !started(k) && !retiredByHand(k))
+    .sort((a, b) => a.schedule.createdAt.getTime() - b.schedule.createdAt.getTime() || a.kid.localeCompare(b.kid));
+  const active = byActivation.find((k) => !retiredByHand(k)) ?? waiting[0];
+  if (!active) throw new KeyError('no key can sign: every key in KEYS_DIR is retired (`npm run keys -- list`)');
+  const publishFor = (policy.accessTokenTtlSeconds + CLOCK_SKEW_SECONDS + policy.reloadSeconds) * 1000;
 
   return keys.map((key) => {
     if (key === active) return { key, state: 'active', retiredAt: null, published: true };
@@ -70,9 +91,8 @@ interface Snapshot {
   jwks: { keys: PublicJwk[] };
 }
 
-export interface KeyStoreOptions {
+export interface KeyStoreOptions extends PublicationPolicy {
   clock: Clock;
-  accessTokenTtlSeconds: number;
 }
 
 export class KeyStore {
@@ -102,7 +122,7 @@ export class KeyStore {
     const cached = new Map(this.files.map((f) => [f.kid, f]));
     const files = await Promise.all(kids.map((kid) => readKeyFile(this.dir, kid, cached.get(kid))));
     for (const f of files) if (!this.jwkCache.has(f.kid)) this.jwkCache.set(f.kid, await toPublicJwk(f));
-    keyStates(files, this.opts.clock.now(), this.opts.accessTokenTtlSeconds); // refuse a set that can't sign
+    keyStates(files, this.opts.clock.now(), this.opts); // refuse a set that can't sign
     this.files = files;
     this.snapshot = undefined;
   }
@@ -112,7 +132,7 @@ export class KeyStore {
     const now = this.opts.clock.now();
     const at = Math.floor(now.getTime() / 1000);
     if (this.snapshot?.at === at) return this.snapshot.value;
-    const statuses = keyStates(this.files, now, this.opts.accessTokenTtlSeconds);
+    const statuses = keyStates(this.files, now, this.opts);
     const publishedKeys = statuses.filter((s) => s.published).map((s) => s.key);
     // Order: active first, then next keys, then retired ones (newest first).
     const rank = (s: KeyStatus) => (s.state === 'active' ? 0 : s.state === 'next' ? 1 : 2);

@@ -28,14 +28,18 @@ export default fp<{ services: Services }>(
       if (running) return;
       running = true;
       try {
-        try {
-          const done = await ensureKeys(config.keysDir, clock.now(), policy, { generateIfEmpty: false });
-          if (done.length > 0) app.log.info({ event: 'keys_changed', done }, 'key set updated');
-        } catch (err) {
-          if (!READ_ONLY.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        const done = await ensureKeys(config.keysDir, clock.now(), policy, { generateIfEmpty: false });
+        if (done.length > 0) app.log.info({ event: 'keys_changed', done }, 'key set updated');
+      } catch (err) {
+        if (READ_ONLY.has((err as NodeJS.ErrnoException).code ?? '')) {
           if (!readOnlyReported) app.log.warn({ event: 'keys_read_only' }, 'KEYS_DIR is read-only: keys are rotated elsewhere');
           readOnlyReported = true;
+        } else {
+          app.log.error({ event: 'keys_maintenance_failed', err }, 'could not maintain KEYS_DIR; re-reading it anyway');
         }
+      }
+      // Always re-read, whatever happened above: this is how schedules made elsewhere arrive.
+      try {
         const before = keys.signing.kid;
         await keys.reload();
         if (keys.signing.kid !== before) app.log.info({ event: 'key_activated', kid: keys.signing.kid }, 'signing key changed');
