@@ -33,7 +33,7 @@ t.test('introspection of an access token: active with its claims, inactive once 
   t.equal(res.statusCode, 200);
   t.equal(res.headers['cache-control'], 'no-store');
   const body = res.json();
-  t.match(body, { active: true, token_type: 'access_token', iss: config.issuer, sub: s.user.id, sid: String, aud: 'tessera', client_id: 'tessera', exp: Number, iat: Number, jti: String });
+  t.match(body, { active: true, token_type: 'Bearer', iss: config.issuer, sub: s.user.id, sid: String, aud: 'tessera', client_id: 'tessera', exp: Number, iat: Number, jti: String });
   t.equal(body.exp - body.iat, 900);
 
   await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: s.refresh } });
@@ -74,9 +74,11 @@ t.test('client authentication: Basic or body, one at a time; failures are 401 in
     ['not base64', await introspect(app, accessToken, 'Basic ###')],
     ['bearer instead of basic', await introspect(app, accessToken, `Bearer ${accessToken}`)],
   ];
+  refused.push(['no credentials and no token either: 401 before any field is judged', await app.inject({ method: 'POST', url: '/oauth/introspect', payload: { nonsense: 1 } })]);
   for (const [label, res] of refused) {
     t.equal(res.statusCode, 401, label);
     t.equal(res.json().code, 'invalid_client', label);
+    t.equal(res.json().error, 'invalid_client', `${label}: the RFC 6749 error member`);
     t.match(res.headers['www-authenticate'], /^Basic realm="tessera"/, label);
   }
   const both = await app.inject({
@@ -85,8 +87,12 @@ t.test('client authentication: Basic or body, one at a time; failures are 401 in
     payload: form({ token: accessToken, client_id: 'orders', client_secret: SECRET }),
   });
   t.equal(both.json().code, 'invalid_request', 'two methods at once');
+  t.equal(both.json().error, 'invalid_request');
   const noToken = await app.inject({ method: 'POST', url: '/oauth/introspect', headers: { authorization: basic('orders', SECRET) }, payload: {} });
   t.equal(noToken.json().code, 'invalid_request');
+  const big = await app.inject({ method: 'POST', url: '/oauth/introspect', headers: { authorization: basic('orders', SECRET), 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ token: 'x'.repeat(17 * 1024) }) });
+  t.equal(big.statusCode, 413, 'form bodies are capped at 16 KiB like JSON ones');
+  t.equal(big.json().code, 'payload_too_large');
   const twoTokens = await app.inject({ method: 'POST', url: '/oauth/introspect', headers: { authorization: basic('orders', SECRET), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'token=a&token=b' });
   t.equal(twoTokens.json().code, 'invalid_request', 'a repeated parameter');
 });

@@ -171,3 +171,27 @@ t.test('the purge limits itself to maxBatches per run', async (t) => {
   t.same(await app.services.sessions.purge(0, 2, 1), { sessions: 2, refreshTokens: 0 });
   t.same(await app.services.sessions.purge(0, 2, 10), { sessions: 3, refreshTokens: 0 }, 'the next run continues');
 });
+
+t.test('a login that checked the old password cannot start a session after the password changed', async (t) => {
+  const { app } = await buildTestApp(t);
+  const { email, accessToken } = await session(app);
+  const meta = { ip: '203.0.113.5', requestId: 'test' };
+  // The race, made deterministic: the password is verified, then changed, then the session would start.
+  const checked = await app.services.accounts.authenticate(email, PASSWORD, meta);
+  const change = await app.inject({ method: 'POST', url: '/auth/password', headers: bearer(accessToken), payload: { current_password: PASSWORD, new_password: 'the new passphrase' } });
+  t.equal(change.statusCode, 204);
+  await t.rejects(app.services.rotation.start(checked.id, meta, checked.passwordHash), { name: 'RotationError', failure: 'credentials_changed' });
+  t.equal((await listSessions(app, accessToken)).json().sessions.length, 1, 'no session was created');
+});
+
+t.test('DELETE of one’s own expired session is a 404, like any session that is not live', async (t) => {
+  const { app, clock } = await buildTestApp(t, { env: { SESSION_IDLE_SECONDS: '600', SESSION_MAX_AGE_SECONDS: '86400' } });
+  const { email } = await session(app);
+  const old = await login(app, email);
+  const oldId = ((await listSessions(app, old.accessToken)).json().sessions as { id: string; current: boolean }[]).find((s) => s.current)!.id;
+  clock.advance(601);
+  const fresh = await login(app, email);
+  const res = await app.inject({ method: 'DELETE', url: `/auth/sessions/${oldId}`, headers: bearer(fresh.accessToken) });
+  t.equal(res.statusCode, 404);
+  t.equal(res.json().code, 'not_found');
+});

@@ -11,6 +11,7 @@ import type { KeyStore } from './keys.js';
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 /** Larger than any token we sign by far; anything bigger is refused before any parsing. */
 export const MAX_ACCESS_TOKEN_LENGTH = 8192;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -85,7 +86,9 @@ export class AccessTokens {
         currentDate: this.clock.now(),
         requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'],
       });
-      if (typeof payload.sid !== 'string') throw new TokenInvalid('sid claim is not a string');
+      // Ours are always UUIDs; anything else (even signed by us) never reaches a uuid column.
+      if (typeof payload.sid !== 'string' || !UUID.test(payload.sid)) throw new TokenInvalid('sid claim is not a UUID');
+      if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new TokenInvalid('sub claim is not a UUID');
       return payload as unknown as AccessClaims;
     } catch (err) {
       if (err instanceof TokenInvalid) throw err;

@@ -17,6 +17,11 @@ export interface PublicUser {
 
 const publicFields = { id: true, email: true, createdAt: true } as const;
 
+/** A user who just proved the password, with the hash it matched (see RefreshRotation.start). */
+export interface AuthenticatedUser extends PublicUser {
+  passwordHash: string;
+}
+
 export class Accounts {
   private readonly throttle: LoginThrottle;
 
@@ -51,7 +56,7 @@ export class Accounts {
    * Returns the user whose email and password these are, or throws invalid_credentials.
    * Unknown email and wrong password take the same path: one argon2 verification, one audit row.
    */
-  async authenticate(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
+  async authenticate(rawEmail: string, password: string, meta: RequestMeta): Promise<AuthenticatedUser> {
     // Checked before any lookup or hashing: the same answer for accounts that exist and ones that don't.
     const wait = await this.throttle.retryAfter(rawEmail, meta.ip);
     if (wait > 0) {
@@ -73,11 +78,15 @@ export class Accounts {
       throw new AppError('invalid_credentials');
     }
     await this.throttle.recordSuccess(rawEmail, meta.ip);
-    if (this.passwords.needsRehash(user.passwordHash)) {
-      // Hashing parameters changed since this hash was made: upgrade it while we hold the password.
-      await this.db.user.update({ where: { id: user.id }, data: { passwordHash: await this.passwords.hash(password) } });
+    let { passwordHash } = user;
+    if (this.passwords.needsRehash(passwordHash)) {
+      // Hashing parameters changed since this hash was made: upgrade it while we hold the password,
+      // unless the password changed meanwhile (then this login fails when its session starts).
+      const upgraded = await this.passwords.hash(password);
+      const { count } = await this.db.user.updateMany({ where: { id: user.id, passwordHash }, data: { passwordHash: upgraded } });
+      if (count === 1) passwordHash = upgraded;
     }
-    return { id: user.id, email: user.email, createdAt: user.createdAt };
+    return { id: user.id, email: user.email, createdAt: user.createdAt, passwordHash };
   }
 
   /**

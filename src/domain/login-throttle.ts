@@ -37,7 +37,7 @@ export class LoginThrottle {
   ) {}
 
   private key(email: string, ip: string): string {
-    return `${email.trim().toLowerCase()}\u0000${ip}`;
+    return `${email.trim().normalize('NFC').toLowerCase()}\u0000${ip}`; // as emails.ts compares them
   }
 
   /** Seconds the caller must wait before trying this email from this address again; 0 = go ahead. */

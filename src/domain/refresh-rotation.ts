@@ -49,7 +49,7 @@ export interface IssuedSession {
   refreshExpiresAt: Date;
 }
 
-export type RotationFailure = 'invalid' | 'expired' | 'revoked' | 'reused';
+export type RotationFailure = 'invalid' | 'expired' | 'revoked' | 'reused' | 'credentials_changed';
 
 export class RotationError extends Error {
   override name = 'RotationError';
@@ -79,13 +79,20 @@ export class RefreshRotation {
     private readonly clock: Clock,
   ) {}
 
-  /** Starts a new session (token family) for a user who just proved who they are. */
-  async start(userId: string, meta: RequestMeta): Promise<IssuedSession> {
+  /**
+   * Starts a new session (token family) for a user who just proved who they are with the password whose
+   * hash is `verifiedHash`. The hash is re-read under a share lock: if the password changed since it was
+   * checked, no session starts (a password change ends every other session, including one a login with
+   * the old password was about to create). Throws RotationError('credentials_changed') then.
+   */
+  async start(userId: string, meta: RequestMeta, verifiedHash: string): Promise<IssuedSession> {
     const now = this.clock.now();
     const expiresAt = sessionDeadline(this.settings, now, now);
     const sessionId = randomUUID();
     const { token, hash } = newRefreshToken();
     await this.db.$transaction(async (tx) => {
+      const [current] = await tx.$queryRaw<{ password_hash: string }[]>`SELECT password_hash FROM users WHERE id = ${userId}::uuid FOR SHARE`;
+      if (!current || current.password_hash !== verifiedHash) throw new RotationError('credentials_changed');
       await tx.session.create({
         data: {
           id: sessionId, userId, createdAt: now, lastUsedAt: now, expiresAt,

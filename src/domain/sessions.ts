@@ -41,9 +41,9 @@ export class Sessions {
   async revoke(userId: string, sessionId: string, meta: RequestMeta): Promise<boolean> {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
-      const [locked] = await tx.$queryRaw<{ user_id: string; revoked_at: Date | null }[]>`
-        SELECT user_id::text, revoked_at FROM sessions WHERE id = ${sessionId}::uuid FOR UPDATE`;
-      if (!locked || locked.user_id !== userId || locked.revoked_at) return false;
+      const [locked] = await tx.$queryRaw<{ user_id: string; revoked_at: Date | null; expires_at: Date }[]>`
+        SELECT user_id::text, revoked_at, expires_at FROM sessions WHERE id = ${sessionId}::uuid FOR UPDATE`;
+      if (!locked || locked.user_id !== userId || locked.revoked_at || locked.expires_at <= now) return false;
       await tx.session.update({ where: { id: sessionId }, data: { revokedAt: now, revokedReason: 'revoked_by_user' } });
       await tx.refreshToken.updateMany({ where: { sessionId, spentAt: null }, data: { spentAt: now } });
       await audit(tx, meta, now, { type: 'session_revoked', userId, sessionId });

@@ -9,13 +9,14 @@ import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
 import { endSessions, hashRefreshToken } from './refresh-rotation.js';
 
-export type TokenTypeHint = 'access_token' | 'refresh_token';
+/** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
+export type IntrospectedType = 'Bearer' | 'refresh_token';
 
 export type Introspection =
   | { active: false }
   | {
       active: true;
-      token_type: TokenTypeHint;
+      token_type: IntrospectedType;
       iss: string;
       sub: string;
       sid: string;
@@ -73,7 +74,7 @@ export class TokenIntrospection {
     if (!claims || !(await this.sessionLive(claims.sub, claims.sid))) return { active: false };
     return {
       active: true,
-      token_type: 'access_token',
+      token_type: 'Bearer',
       iss: claims.iss,
       sub: claims.sub,
       sid: claims.sid,

@@ -9,6 +9,8 @@ export const ErrorBody = Type.Object(
     code: Type.String({ description: 'Stable machine-readable code; see the error catalog in README.' }),
     message: Type.String(),
     requestId: Type.String(),
+    /** On /oauth/* only: the RFC 6749 §5.2 error code OAuth client libraries read. */
+    error: Type.Optional(Type.String()),
   },
   { $id: 'ErrorBody' },
 );

@@ -32,6 +32,14 @@ export function toAppError(err: FastifyError | Error): AppError {
   return new AppError('internal_error', { detail: err.message, cause: err });
 }
 
+/** RFC 6749 §5.2 / RFC 7009 §2.2.1 error codes for the OAuth endpoints, next to our own code. */
+function oauthError(error: AppError): string {
+  if (error.code === 'invalid_client') return 'invalid_client';
+  if (error.statusCode === 503) return 'temporarily_unavailable';
+  if (error.statusCode >= 500) return 'server_error';
+  return 'invalid_request';
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
   return reply.code(error.statusCode).type('application/json; charset=utf-8').send({
@@ -39,6 +47,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
     code: error.code,
     message: error.publicMessage,
     requestId: request.id,
+    ...(request.url.startsWith('/oauth/') ? { error: oauthError(error) } : {}),
   });
 }
 

@@ -11,11 +11,12 @@ import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../http
 import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
-const ROTATION_ERRORS: Record<RotationFailure, 'refresh_token_invalid' | 'session_expired' | 'session_revoked' | 'refresh_token_reused'> = {
+const ROTATION_ERRORS: Record<RotationFailure, 'refresh_token_invalid' | 'session_expired' | 'session_revoked' | 'refresh_token_reused' | 'invalid_credentials'> = {
   invalid: 'refresh_token_invalid',
   expired: 'session_expired',
   revoked: 'session_revoked',
   reused: 'refresh_token_reused',
+  credentials_changed: 'invalid_credentials',
 };
 
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
@@ -67,7 +68,15 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       if (err instanceof AppError && err.code === 'invalid_credentials') request.log.info({ event: 'login_failed' }, 'login failed');
       throw err;
     }
-    const issued = await rotation.start(user.id, meta);
+    let issued: IssuedSession;
+    try {
+      issued = await rotation.start(user.id, meta, user.passwordHash);
+    } catch (err) {
+      if (!(err instanceof RotationError)) throw err;
+      // The password changed between the check and the session: the old password no longer opens one.
+      request.log.info({ event: 'login_failed', userId: user.id, reason: err.failure }, 'login failed');
+      throw new AppError(ROTATION_ERRORS[err.failure], { detail: 'password changed during login' });
+    }
     request.log.info({ event: 'login_ok', userId: user.id, sessionId: issued.sessionId }, 'login');
     return sendTokens(reply, issued);
   });

@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import formBody from '@fastify/formbody';
 import { Type } from 'typebox';
 import { authenticateClient } from '../http/client-auth.js';
+import type { ServiceClient } from '../domain/service-clients.js';
 import { requestMeta } from '../http/request-meta.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
@@ -41,7 +42,7 @@ const IntrospectionBody = Type.Object(
 );
 
 const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
-  await fastify.register(formBody, { bodyLimit: 32 * 1024 });
+  await fastify.register(formBody, { bodyLimit: 16 * 1024 });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { introspection, serviceClients } = services;
 
@@ -50,16 +51,22 @@ const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     reply.header('pragma', 'no-cache');
   });
 
+  // The client is authenticated before the body is validated: a caller without credentials learns
+  // nothing about the endpoint (401, not a 400 naming fields).
+  const client = new WeakMap<object, ServiceClient>();
+  app.addHook('preValidation', async (request, reply) => {
+    client.set(request, authenticateClient(serviceClients, request, reply));
+  });
+
   app.post('/introspect', {
     schema: {
       summary: 'RFC 7662: is this token active? (service clients only)',
       body: TokenRequest,
       response: { 200: IntrospectionBody, ...errorResponses },
     },
-  }, async (request, reply) => {
-    const client = authenticateClient(serviceClients, request, reply);
+  }, async (request) => {
     const result = await introspection.introspect(request.body.token);
-    request.log.info({ event: 'introspect', clientId: client.id, active: result.active }, 'introspection');
+    request.log.info({ event: 'introspect', clientId: client.get(request)!.id, active: result.active }, 'introspection');
     return result;
   });
 
@@ -69,10 +76,10 @@ const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
       body: TokenRequest,
       response: { 200: Type.Object({}, { additionalProperties: false }), ...errorResponses },
     },
-  }, async (request, reply) => {
-    const client = authenticateClient(serviceClients, request, reply);
-    const ended = await introspection.revoke(request.body.token, client.id, requestMeta(request));
-    request.log.info({ event: 'token_revoked', clientId: client.id, ended }, 'revocation');
+  }, async (request) => {
+    const { id } = client.get(request)!;
+    const ended = await introspection.revoke(request.body.token, id, requestMeta(request));
+    request.log.info({ event: 'token_revoked', clientId: id, ended }, 'revocation');
     return {};
   });
 };
