@@ -6,9 +6,12 @@
 #   docker run -p 3000:3000 \
 #     -e NODE_ENV=production -e HOST=0.0.0.0 -e ISSUER=https://auth.example.com -e AUDIENCE=api \
 #     -e DATABASE_URL=postgres://tessera:…@db:5432/tessera \
-#     -v /secure/tessera-keys:/keys:ro -e KEYS_DIR=/keys \
+#     -v /secure/tessera-keys:/keys -e KEYS_DIR=/keys \
 #     tessera
-# Keys are never baked into the image: mount them (create one with `npm run keys -- generate`).
+# Keys are never baked into the image: mount them. Create the first ones, and rotate later, with
+#   docker run --rm -v /secure/tessera-keys:/keys tessera node dist/scripts/keys.js generate | list | rotate
+# Mounted writable, the service keeps a next key ready (and rotates by itself with KEY_ROTATION_DAYS);
+# mounted read-only (:ro) it only reads the keys and rotation is done with the command above.
 # Without DATABASE_URL the embedded PGlite database lives in /app/data: mount a volume there.
 
 ARG NODE_VERSION=20.20
