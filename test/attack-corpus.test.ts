@@ -14,6 +14,7 @@ import path from 'node:path';
 import { SignJWT, decodeJwt, exportJWK, exportSPKI, generateKeyPair, importPKCS8, type JWTPayload } from 'jose';
 import { errorCatalog, type ErrorCode } from '../src/errors.js';
 import { hashRefreshToken } from '../src/domain/refresh-rotation.js';
+import { retire } from '../src/domain/key-rotation.js';
 import {
   ManualClock, PASSWORD, buildTestApp, login, me, refresh, refreshCookieOf, register, session, tempDir, uniqueEmail,
   type TestApp, type TestDatabase,
@@ -201,6 +202,31 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     assertTokenRefused(t, await me(second.app, s.accessToken), 'token signed with a key not in this store');
     const fresh = await login(second.app, s.email);
     t.equal((await me(second.app, fresh.accessToken)).statusCode, 200, 'positive control: the same user with a token from the new key');
+  });
+
+  t.test('signed by a retired key: old tokens live out their time, newly minted ones are refused', async (t) => {
+    const clock = new ManualClock(new Date());
+    const { app, keysDir, config } = await buildTestApp(t, { clock });
+    const s = await session(app);
+    const retiredKid = app.services.keys.signing.kid;
+    const leaked = await importPKCS8(await readFile(path.join(keysDir, `${retiredKid}.pem`), 'utf8'), 'RS256');
+    // A token "issued" now with the key: what a thief holding the key file would mint.
+    const mint = () => {
+      const now = Math.floor(clock.now().getTime() / 1000);
+      return new SignJWT({ client_id: config.clientId, sid: decodeJwt(s.accessToken).sid, auth_time: now, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: retiredKid })
+        .setIssuer(config.issuer).setAudience(config.audience[0]!).setSubject(s.user.id)
+        .setIssuedAt(now).setExpirationTime(now + 600).sign(leaked);
+    };
+    t.equal((await me(app, await mint())).statusCode, 200, 'positive control: while the key is active, the recipe is accepted');
+
+    await retire(keysDir, retiredKid, clock.now(), { leadSeconds: 330, reloadSeconds: 30, rotationDays: 0, alg: 'RS256', accessTokenTtlSeconds: 900 });
+    await app.reloadKeys();
+    clock.advance(30 + 60 + 1); // past any instance's last possible use of it
+    t.equal((await me(app, s.accessToken)).statusCode, 200, 'a token it signed before retirement still verifies');
+    assertTokenRefused(t, await me(app, await mint()), 'a token dated after the retirement');
+    clock.advance(900);
+    assertTokenRefused(t, await me(app, await mint()), 'once unpublished, nothing it signs verifies');
   });
 
   t.test('a token whose session was ended', async (t) => {

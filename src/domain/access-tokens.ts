@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import type { Clock } from './clock.js';
 import { SIGNING_ALGS } from './key-files.js';
-import type { KeyStore } from './keys.js';
+import type { KeyStore, VerificationKey } from './keys.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 /** Larger than any token we sign by far; anything bigger is refused before any parsing. */
@@ -78,7 +78,8 @@ export class AccessTokens {
   async verify(token: string): Promise<AccessClaims> {
     if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new TokenInvalid('token too large');
     try {
-      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
+      let key: VerificationKey | undefined;
+      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => (key = this.keyFor(header)).publicKey, {
         algorithms: [...SIGNING_ALGS],
         typ: ACCESS_TOKEN_TYPE,
         issuer: this.settings.issuer,
@@ -89,6 +90,9 @@ export class AccessTokens {
       // Ours are always UUIDs; anything else (even signed by us) never reaches a uuid column.
       if (typeof payload.sid !== 'string' || !UUID.test(payload.sid)) throw new TokenInvalid('sid claim is not a UUID');
       if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new TokenInvalid('sub claim is not a UUID');
+      // A retired key signs nothing new: a token it "issued" later was minted with a leaked key.
+      const limit = key?.signedNoLaterThan;
+      if (limit && payload.iat! * 1000 > limit.getTime()) throw new TokenInvalid('issued after its key was retired');
       return payload as unknown as AccessClaims;
     } catch (err) {
       if (err instanceof TokenInvalid) throw err;
@@ -97,11 +101,11 @@ export class AccessTokens {
     }
   }
 
-  private keyFor(header: JWTHeaderParameters) {
+  private keyFor(header: JWTHeaderParameters): VerificationKey {
     const key = this.keys.verificationKey(header.kid);
     if (!key) throw new TokenInvalid('unknown kid');
     // Each key verifies with its own algorithm only: an RSA key never verifies a PS256 or HS256 token.
     if (header.alg !== key.alg) throw new TokenInvalid(`alg ${String(header.alg)} does not match the key's ${key.alg}`);
-    return key.publicKey;
+    return key;
   }
 }

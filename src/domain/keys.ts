@@ -84,10 +84,17 @@ export function keyStates(input: KeyFile[], now: Date, policy: PublicationPolicy
   });
 }
 
+export interface VerificationKey {
+  alg: SigningAlg;
+  publicKey: KeyObject;
+  /** For a retired key: no genuine token signed by it was issued after this. */
+  signedNoLaterThan: Date | null;
+}
+
 interface Snapshot {
   statuses: KeyStatus[];
   active: KeyFile;
-  published: Map<string, KeyFile>;
+  published: Map<string, VerificationKey>;
   jwks: { keys: PublicJwk[] };
 }
 
@@ -133,14 +140,18 @@ export class KeyStore {
     const at = Math.floor(now.getTime() / 1000);
     if (this.snapshot?.at === at) return this.snapshot.value;
     const statuses = keyStates(this.files, now, this.opts);
-    const publishedKeys = statuses.filter((s) => s.published).map((s) => s.key);
     // Order: active first, then next keys, then retired ones (newest first).
     const rank = (s: KeyStatus) => (s.state === 'active' ? 0 : s.state === 'next' ? 1 : 2);
     const ordered = statuses.filter((s) => s.published).sort((a, b) => rank(a) - rank(b) || b.key.schedule.createdAt.getTime() - a.key.schedule.createdAt.getTime());
     const value: Snapshot = {
       statuses,
       active: statuses.find((s) => s.state === 'active')!.key,
-      published: new Map(publishedKeys.map((k) => [k.kid, k])),
+      published: new Map(statuses.filter((s) => s.published).map((s) => [s.key.kid, {
+        alg: s.key.alg,
+        publicKey: s.key.publicKey,
+        // Instances may go on signing with it until they re-read KEYS_DIR, and clocks differ a little.
+        signedNoLaterThan: s.retiredAt ? new Date(s.retiredAt.getTime() + (this.opts.reloadSeconds + CLOCK_SKEW_SECONDS) * 1000) : null,
+      }])),
       jwks: { keys: ordered.map((s) => this.jwkCache.get(s.key.kid)!) },
     };
     this.snapshot = { at, value };
@@ -161,7 +172,7 @@ export class KeyStore {
   }
 
   /** A published key by the kid a token names, or undefined when it isn't (or is no longer) one of ours. */
-  verificationKey(kid: unknown): { alg: SigningAlg; publicKey: KeyObject } | undefined {
+  verificationKey(kid: unknown): VerificationKey | undefined {
     return typeof kid === 'string' ? this.current().published.get(kid) : undefined;
   }
 }
