@@ -4,6 +4,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
 import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
+import { LOCKING_TX } from './transactions.js';
 import { normalizeEmail } from './emails.js';
 import { LoginThrottle, type ThrottleStore } from './login-throttle.js';
 import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
@@ -112,7 +113,7 @@ export class Accounts {
       await endSessions(tx, others.map((s) => s.id), now, 'password_changed');
       await audit(tx, meta, now, { type: 'password_changed', userId, sessionId: currentSessionId, reason: `${others.length} other sessions ended` });
       return others.length;
-    }, { maxWait: 10_000, timeout: 10_000, isolationLevel: 'ReadCommitted' });
+    }, LOCKING_TX);
   }
 
   /** The user behind an access token, if the token's session is still live. */

@@ -16,11 +16,10 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { PrismaClient, Prisma } from '../generated/prisma/client.js';
 import { audit, clipUserAgent, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
+import { LOCKING_TX } from './transactions.js';
 
 const TOKEN_BYTES = 32; // 256 bits
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-// READ COMMITTED whatever the server's default: the re-read after the lock must see a concurrent spend.
-const TX_OPTIONS = { maxWait: 10_000, timeout: 10_000, isolationLevel: 'ReadCommitted' } as const;
 
 export interface RotationSettings {
   refreshTokenTtlSeconds: number;
@@ -101,7 +100,7 @@ export class RefreshRotation {
       });
       await tx.refreshToken.create({ data: { id: randomUUID(), sessionId, tokenHash: hash, issuedAt: now, expiresAt } });
       await audit(tx, meta, now, { type: 'login_ok', userId, sessionId });
-    }, TX_OPTIONS);
+    }, LOCKING_TX);
     return { userId, sessionId, sessionStartedAt: now, refreshToken: token, refreshExpiresAt: expiresAt };
   }
 
@@ -110,7 +109,7 @@ export class RefreshRotation {
     if (!TOKEN_SHAPE.test(presented)) throw new RotationError('invalid');
     const tokenHash = hashRefreshToken(presented);
     const now = this.clock.now();
-    const outcome = await this.db.$transaction((tx) => this.rotateIn(tx, tokenHash, now, meta), TX_OPTIONS);
+    const outcome = await this.db.$transaction((tx) => this.rotateIn(tx, tokenHash, now, meta), LOCKING_TX);
     if ('failure' in outcome) throw new RotationError(outcome.failure, outcome.sessionId);
     return outcome;
   }
@@ -179,7 +178,7 @@ export class RefreshRotation {
       if (session.revokedAt) return;
       await revokeSessions(tx, [session.id], now, 'logout');
       await audit(tx, meta, now, { type: 'logout', userId: session.userId, sessionId: session.id });
-    }, TX_OPTIONS);
+    }, LOCKING_TX);
   }
 
   /** Ends every live session of a user. Returns how many were ended. */
@@ -192,7 +191,7 @@ export class RefreshRotation {
       await revokeSessions(tx, ids, now, 'logout_all');
       await audit(tx, meta, now, { type: 'logout_all', userId, sessionId: fromSessionId ?? null, reason: `${ids.length} sessions` });
       return ids.length;
-    }, TX_OPTIONS);
+    }, LOCKING_TX);
   }
 
 }

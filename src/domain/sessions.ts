@@ -3,6 +3,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
+import { LOCKING_TX } from './transactions.js';
 
 export interface SessionView {
   id: string;
@@ -14,7 +15,6 @@ export interface SessionView {
   current: boolean;
 }
 
-const TX_OPTIONS = { maxWait: 10_000, timeout: 10_000, isolationLevel: 'ReadCommitted' } as const;
 const MAX_LISTED = 100;
 
 export class Sessions {
@@ -48,7 +48,7 @@ export class Sessions {
       await tx.refreshToken.updateMany({ where: { sessionId, spentAt: null }, data: { spentAt: now } });
       await audit(tx, meta, now, { type: 'session_revoked', userId, sessionId });
       return true;
-    }, TX_OPTIONS);
+    }, LOCKING_TX);
   }
 
   /**

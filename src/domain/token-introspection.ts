@@ -7,6 +7,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { TokenInvalid, type AccessTokens } from './access-tokens.js';
 import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
+import { LOCKING_TX } from './transactions.js';
 import { endSessions, hashRefreshToken } from './refresh-rotation.js';
 
 /** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
@@ -30,7 +31,6 @@ export type Introspection =
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const REFRESH_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-const TX_OPTIONS = { maxWait: 10_000, timeout: 10_000, isolationLevel: 'ReadCommitted' } as const;
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 interface Owner {
@@ -66,7 +66,7 @@ export class TokenIntrospection {
       await endSessions(tx, [owner.sessionId], now, 'revoked_by_client');
       await audit(tx, meta, now, { type: 'token_revoked', userId: owner.userId, sessionId: owner.sessionId, reason: `client ${clientId}` });
       return true;
-    }, TX_OPTIONS);
+    }, LOCKING_TX);
   }
 
   private async introspectAccess(token: string): Promise<Introspection> {
