@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { SignJWT, decodeJwt, exportJWK, exportSPKI, generateKeyPair, importPKCS8, type JWTPayload } from 'jose';
 import { errorCatalog, type ErrorCode } from '../src/errors.js';
-import { hashRefreshToken } from '../src/domain/refresh-rotation.js';
+import { hashRefreshToken } from '../src/domain/legacy-refresh.js';
 import { retire } from '../src/domain/key-rotation.js';
 import {
   ManualClock, PASSWORD, buildTestApp, login, me, refresh, refreshCookieOf, register, session, tempDir, uniqueEmail,
