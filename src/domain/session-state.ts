@@ -54,6 +54,9 @@ export function isLive(session: SessionTimes, now: Date): boolean {
 /** isLive in SQL, for the session table aliased `alias` and the timestamptz parameter `now` (e.g. '$3'). */
 export const liveSql = (alias: string, now: string) => `${alias}.revoked_at IS NULL AND ${alias}.expires_at > ${now}::timestamptz`;
 
+/** isLive as a Prisma filter on sessions. */
+export const liveWhere = (now: Date) => ({ revokedAt: null, expiresAt: { gt: now } });
+
 /** Anything that can run a raw query: the Prisma client or a transaction. */
 type Db = Pick<Prisma.TransactionClient, '$queryRaw'>;
 

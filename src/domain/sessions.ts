@@ -3,7 +3,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
-import { endSessions } from './session-state.js';
+import { endSessions, liveWhere } from './session-state.js';
 import { LOCKING_TX } from './transactions.js';
 
 export interface SessionView {
@@ -27,7 +27,7 @@ export class Sessions {
   /** The user's live sessions, most recently used first. */
   async list(userId: string, currentSessionId: string): Promise<SessionView[]> {
     const rows = await this.db.session.findMany({
-      where: { userId, revokedAt: null, expiresAt: { gt: this.clock.now() } },
+      where: { userId, ...liveWhere(this.clock.now()) },
       orderBy: [{ lastUsedAt: 'desc' }, { id: 'asc' }],
       take: MAX_LISTED,
       select: { id: true, createdAt: true, lastUsedAt: true, expiresAt: true, userAgent: true, ip: true },
