@@ -173,13 +173,13 @@ export class RefreshRotation {
     return this.reused(sessionId, meta, now);
   }
 
-  inGrace(rotatedAt: Date | null, now: Date): boolean {
+  private inGrace(rotatedAt: Date | null, now: Date): boolean {
     const graceMs = this.settings.reuseGraceSeconds * 1000;
     return graceMs > 0 && rotatedAt !== null && now.getTime() - rotatedAt.getTime() < graceMs;
   }
 
   /** Reuse of an old token: the session ends, committed. Whoever ends it first reports the reuse. */
-  async reused(sessionId: string, meta: RequestMeta, now: Date): Promise<RotationOutcome> {
+  private async reused(sessionId: string, meta: RequestMeta, now: Date): Promise<RotationOutcome> {
     const ended = await this.db.$transaction(async (tx) => {
       const [row] = await endSessions(tx, { ids: [sessionId] }, now, 'refresh_token_reused');
       if (row) await audit(tx, meta, now, { type: 'refresh_reuse_detected', userId: row.userId, sessionId });
