@@ -48,12 +48,18 @@ export class LegacyRefresh {
     const now = this.clock.now();
     const tokenHash = hashRefreshToken(presented);
     return this.db.$transaction(async (tx) => {
+      const [locked] = await tx.$queryRaw<{ id: string }[]>`
+        SELECT r.id::text AS id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+        WHERE r.token_hash = ${tokenHash} FOR UPDATE OF s`;
+      if (!locked) return { failure: 'invalid' as const };
+      // Read again under the lock: the statement above saw the token row as it was before a concurrent
+      // refresh (only the session row is re-read after waiting for its lock).
       const [r] = await tx.$queryRaw<Found[]>`
         SELECT r.id::text AS id, r.spent_at, r.expires_at, s.id::text AS session_id, s.user_id::text AS user_id,
                s.created_at, s.last_used_at, s.expires_at AS session_expires_at, s.revoked_at,
                s.refresh_counter::text AS counter, s.rotated_at
         FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
-        WHERE r.token_hash = ${tokenHash} FOR UPDATE OF s`;
+        WHERE r.id = ${locked.id}::uuid`;
       if (!r) return { failure: 'invalid' as const };
       const sessionId = r.session_id;
       if (r.revoked_at) return { failure: 'revoked' as const, sessionId };
