@@ -9,7 +9,8 @@
 #     -v /secure/tessera-keys:/keys -e KEYS_DIR=/keys \
 #     tessera
 # Keys are never baked into the image: mount them. Create the first ones, and rotate later, with
-#   docker run --rm -v /secure/tessera-keys:/keys tessera node dist/scripts/keys.js generate | list | rotate
+#   docker run --rm -v /secure/tessera-keys:/keys tessera node dist/scripts/keys.js generate | list | rotate | rotate-refresh
+# (`generate` also makes the refresh-token MAC key; a read-only mount without one is a boot error.)
 # Mounted writable, the service keeps a next key ready (and rotates by itself with KEY_ROTATION_DAYS);
 # mounted read-only (:ro) it only reads the keys and rotation is done with the command above.
 # Without DATABASE_URL the embedded PGlite database lives in /app/data: mount a volume there.

@@ -2,7 +2,8 @@
 // npm run keys -- generate          first run: an active key and a next key; later: one more next key
 // npm run keys -- rotate [--now]    the next key signs once every cache and instance holds it; a new next key is made
 // npm run keys -- retire <kid>      stop signing with a key now (the active one: the next key takes over at once)
-// npm run keys -- prune             delete retired keys that are no longer published
+// npm run keys -- prune             delete retired keys that are no longer published (and refresh-token keys no longer needed)
+// npm run keys -- rotate-refresh    add a refresh-token MAC key; it mints once every instance has read it, old keys keep verifying
 // Reads the service's own configuration (KEYS_DIR, SIGNING_ALG, JWKS_MAX_AGE_SECONDS, KEYS_RELOAD_SECONDS,
 // KEY_ROTATION_DAYS, ACCESS_TOKEN_TTL_SECONDS) from the environment. Running instances follow within
 // KEYS_RELOAD_SECONDS; no restart.
@@ -10,7 +11,8 @@ import { loadConfig } from '../src/config.js';
 import { systemClock } from '../src/domain/clock.js';
 import { describe, ensureKeys, prune, retire, rotate } from '../src/domain/key-rotation.js';
 import { generateKeyFile, KeyStore } from '../src/domain/keys.js';
-import { rotationPolicy } from '../src/plugins/key-reload.js';
+import { describeMacKey, ensureMacKey, MacKeyRing, pruneMacKeys, rotateMacKey } from '../src/domain/refresh-keys.js';
+import { macKeyPolicy, rotationPolicy } from '../src/plugins/key-reload.js';
 
 const config = loadConfig();
 const dir = config.keysDir;
@@ -21,6 +23,9 @@ const [cmd, arg] = process.argv.slice(2);
 async function list(): Promise<void> {
   const store = await KeyStore.open(dir, { clock: systemClock, accessTokenTtlSeconds: config.accessTokenTtl, reloadSeconds: config.keysReloadSeconds });
   for (const status of store.statuses) console.log(describe(status));
+  const ring = await MacKeyRing.open(dir, systemClock, macKeyPolicy(config)).catch(() => null);
+  if (ring) for (const status of ring.statuses) console.log(describeMacKey(status));
+  else console.log(`no refresh-token key: npm run keys -- rotate-refresh`);
 }
 
 try {
@@ -29,6 +34,8 @@ try {
   } else if (cmd === 'generate') {
     const done = await ensureKeys(dir, now, policy, { generateIfEmpty: true });
     if (done.length === 0) done.push(`generated ${await generateKeyFile(dir, now, { alg: policy.alg, activatesAt: null })} (next)`);
+    const mac = await ensureMacKey(dir, now);
+    if (mac) done.push(`generated refresh-token key ${mac}`);
     for (const line of done) console.log(line);
   } else if (cmd === 'rotate') {
     const immediate = arg === '--now';
@@ -41,10 +48,13 @@ try {
     if (r.promoted) console.log(`${r.promoted} took over signing now`);
     console.log(`${arg} retired; published until the tokens it signed have expired`);
   } else if (cmd === 'prune') {
-    const gone = await prune(dir, now, policy);
+    const gone = [...await prune(dir, now, policy), ...(await pruneMacKeys(dir, now, macKeyPolicy(config))).map((id) => `refresh-${id}`)];
     console.log(gone.length ? `deleted ${gone.join(', ')}` : 'nothing to prune');
+  } else if (cmd === 'rotate-refresh') {
+    const id = await rotateMacKey(dir, now);
+    console.log(`refresh-${id} mints refresh tokens from ${new Date(now.getTime() + 2 * config.keysReloadSeconds * 1000).toISOString()}; older refresh-token keys keep verifying (nobody is logged out)`);
   } else {
-    console.error('usage: npm run keys -- list | generate | rotate [--now] | retire <kid> | prune   (KEYS_DIR, default keys/)');
+    console.error('usage: npm run keys -- list | generate | rotate [--now] | retire <kid> | prune | rotate-refresh   (KEYS_DIR, default keys/)');
     process.exitCode = 2;
   }
 } catch (e) {

@@ -16,8 +16,9 @@ import requestLog from './plugins/request-log.js';
 import browserSecurity from './plugins/browser-security.js';
 import rateLimit from './plugins/rate-limit.js';
 import purgeJob from './plugins/purge-job.js';
-import keyReload, { rotationPolicy } from './plugins/key-reload.js';
+import keyReload, { macKeyPolicy, rotationPolicy } from './plugins/key-reload.js';
 import { ensureKeys } from './domain/key-rotation.js';
+import { ensureMacKey, MacKeyRing } from './domain/refresh-keys.js';
 import authRoutes from './routes/auth.js';
 import healthRoutes from './routes/health.js';
 import oauthRoutes from './routes/oauth.js';
@@ -81,6 +82,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
   try {
     await prepareKeys(config, clock, app);
     const keys = await KeyStore.open(config.keysDir, { clock, accessTokenTtlSeconds: config.accessTokenTtl, reloadSeconds: config.keysReloadSeconds });
+    const refreshKeys = await MacKeyRing.open(config.keysDir, clock, macKeyPolicy(config));
     const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
     if (redis) {
       app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())));
@@ -95,7 +97,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     const throttleStore = redis
       ? new RedisThrottleStore(redis, (err) => app.log.error({ event: 'redis_error', err: { message: err.message } }, 'login throttle store failed'))
       : new MemoryThrottleStore();
-    const services = createServices(config, clock, database, keys, throttleStore);
+    const services = createServices(config, clock, database, keys, refreshKeys, throttleStore);
     await services.passwords.warmUp();
 
     app.decorate('services', services);
@@ -135,6 +137,10 @@ async function prepareKeys(config: Config, clock: Clock, app: FastifyInstance): 
     if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
     app.log.warn({ event: 'keys_read_only' }, 'KEYS_DIR is read-only: using the keys as they are');
   }
+  // The refresh-token MAC key: generated in every NODE_ENV when missing (an upgraded production deployment
+  // must keep starting); a read-only folder without one is a KeyError naming the command.
+  const made = await ensureMacKey(config.keysDir, clock.now());
+  if (made) app.log.info({ event: 'keys_changed', done: [`generated refresh-token key ${made}`] }, 'refresh-token key generated');
 }
 
 declare module 'fastify' {

@@ -5,6 +5,8 @@ import { AccessTokens } from './domain/access-tokens.js';
 import { Accounts } from './domain/accounts.js';
 import type { Clock } from './domain/clock.js';
 import type { KeyStore } from './domain/keys.js';
+import type { MacKeyRing } from './domain/refresh-keys.js';
+import { RefreshTokens } from './domain/refresh-tokens.js';
 import type { ThrottleStore } from './domain/login-throttle.js';
 import { PasswordHasher } from './domain/passwords.js';
 import { RefreshRotation } from './domain/refresh-rotation.js';
@@ -17,6 +19,8 @@ export interface Services {
   clock: Clock;
   database: Database;
   keys: KeyStore;
+  /** The MAC keys of refresh tokens, re-read with the signing keys. */
+  refreshKeys: MacKeyRing;
   passwords: PasswordHasher;
   accounts: Accounts;
   accessTokens: AccessTokens;
@@ -26,11 +30,24 @@ export interface Services {
   serviceClients: ServiceClients;
 }
 
-export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore, throttleStore: ThrottleStore): Services {
+export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore, refreshKeys: MacKeyRing, throttleStore: ThrottleStore): Services {
   const passwords = new PasswordHasher(config.argon2);
   const accessTokens = new AccessTokens(
     keys,
     { issuer: config.issuer, audience: config.audience, clientId: config.clientId, ttlSeconds: config.accessTokenTtl },
+    clock,
+  );
+  const refreshTokens = new RefreshTokens(refreshKeys);
+  const rotation = new RefreshRotation(
+    database.prisma,
+    database.sql,
+    refreshTokens,
+    {
+      refreshTokenTtlSeconds: config.refreshTokenTtl,
+      reuseGraceSeconds: config.refreshReuseGrace,
+      sessionMaxAgeSeconds: config.sessionMaxAge,
+      sessionIdleSeconds: config.sessionIdle,
+    },
     clock,
   );
   return {
@@ -38,21 +55,13 @@ export function createServices(config: Config, clock: Clock, database: Database,
     clock,
     database,
     keys,
+    refreshKeys,
     passwords,
-    accounts: new Accounts(database.prisma, passwords, clock, throttleStore),
+    accounts: new Accounts(database.prisma, database.sql, passwords, clock, throttleStore),
     accessTokens,
     sessions: new Sessions(database.prisma, clock),
-    introspection: new TokenIntrospection(database.prisma, accessTokens, clock, config.issuer),
+    introspection: new TokenIntrospection(database.prisma, database.sql, accessTokens, refreshTokens, rotation, clock, config.issuer),
     serviceClients: new ServiceClients(config.serviceClients.map(parseClientEntry)),
-    rotation: new RefreshRotation(
-      database.prisma,
-      {
-        refreshTokenTtlSeconds: config.refreshTokenTtl,
-        reuseGraceSeconds: config.refreshReuseGrace,
-        sessionMaxAgeSeconds: config.sessionMaxAge,
-        sessionIdleSeconds: config.sessionIdle,
-      },
-      clock,
-    ),
+    rotation,
   };
 }

@@ -201,3 +201,25 @@ export function refresh(app: TestApp, token: string | undefined) {
 export function me(app: TestApp, accessToken: string) {
   return app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${accessToken}` } });
 }
+
+/**
+ * Records every statement the database driver is asked to run from now on, whoever asks (Prisma or the raw
+ * hot-path statements): pg's Client#query for PostgreSQL, PGlite's query/exec/transaction for PGlite.
+ * A transaction shows up as "BEGIN". stop() ends the recording and returns the statements.
+ */
+export function recordStatements(db: TestDatabase): { stop(): string[] } {
+  const seen: string[] = [];
+  const text = (q: unknown) => (typeof q === 'string' ? q : String((q as { text?: unknown })?.text ?? q)).trim();
+  if (db.pglite) {
+    const p = db.pglite as unknown as Record<'query' | 'exec' | 'transaction', (...args: unknown[]) => unknown>;
+    const originals = { query: p.query, exec: p.exec, transaction: p.transaction };
+    p.query = function (this: unknown, ...args: unknown[]) { seen.push(text(args[0])); return originals.query.apply(this, args); };
+    p.exec = function (this: unknown, ...args: unknown[]) { seen.push(text(args[0])); return originals.exec.apply(this, args); };
+    p.transaction = function (this: unknown, ...args: unknown[]) { seen.push('BEGIN'); return originals.transaction.apply(this, args); };
+    return { stop: () => { Object.assign(p, originals); return seen; } };
+  }
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  proto.query = function (this: unknown, ...args: unknown[]) { seen.push(text(args[0])); return original.apply(this, args); };
+  return { stop: () => { proto.query = original; return seen; } };
+}

@@ -104,7 +104,7 @@ t.test('login', async (t) => {
     t.equal(res.headers['cache-control'], 'no-store');
     t.equal(res.headers.pragma, 'no-cache');
     const setCookie = String(res.headers['set-cookie']);
-    t.match(setCookie, /^tessera_refresh=[A-Za-z0-9_-]{43};/);
+    t.match(setCookie, /^tessera_refresh=[A-Za-z0-9_-]{82};/);
     t.match(setCookie, /; HttpOnly/);
     t.match(setCookie, /; Secure/);
     t.match(setCookie, /; SameSite=Strict/);

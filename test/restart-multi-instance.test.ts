@@ -94,8 +94,6 @@ t.test('two instances sharing one database', async (t) => {
     const statuses = results.map((r) => r.statusCode);
     t.notOk(statuses.some((c) => c >= 500), 'no 5xx');
     t.equal(statuses.filter((c) => c === 200).length, 1);
-    const live = await db.database.prisma.refreshToken.count({ where: { session: { userId: s.user.id }, spentAt: null } });
-    t.equal(live, 0, 'the family is dead: nothing live remains');
     const sessionRow = await db.database.prisma.session.findFirstOrThrow({ where: { userId: s.user.id } });
     t.equal(sessionRow.revokedReason, 'refresh_token_reused');
   });

@@ -1,14 +1,18 @@
 // Opens the database named by DATABASE_URL: embedded PGlite (`pglite:<dir>` or `pglite:memory`)
 // or PostgreSQL (`postgres://…`), through Prisma driver adapters, applying pending migrations first.
+// The same driver (one pg pool, or the PGlite instance) also serves the raw hot-path statements (./sql.ts).
 import fs from 'node:fs/promises';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations, pgliteMigrationFactory, postgresMigrationFactory } from './migrate.js';
+import { pgSql, pgliteSql, type Sql } from './sql.js';
 import type { PGlite } from '@electric-sql/pglite';
 
 export type Db = PrismaClient;
 
 export interface Database {
   prisma: PrismaClient;
+  /** The driver underneath Prisma, for the hand-written hot-path statements. */
+  sql: Sql;
   /** Which kind of database this is, for logs and health. */
   kind: 'pglite' | 'postgres';
   close(): Promise<void>;
@@ -31,10 +35,20 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
   if (opts.pglite) return openPglite(opts.pglite, migrate, false);
   if (isPostgresUrl(url)) {
     const { PrismaPg } = await import('@prisma/adapter-pg');
+    const { default: pg } = await import('pg');
     if (migrate) await applyMigrations(await postgresMigrationFactory(url));
-    const adapter = new PrismaPg({ connectionString: url, max: opts.poolSize ?? 10 });
-    const prisma = new PrismaClient({ adapter });
-    return { prisma, kind: 'postgres', close: () => prisma.$disconnect() };
+    // One pool for Prisma and the raw statements.
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    return {
+      prisma,
+      sql: pgSql(pool),
+      kind: 'postgres',
+      close: async () => {
+        await prisma.$disconnect();
+        await pool.end();
+      },
+    };
   }
   if (url.startsWith('pglite:')) {
     const { PGlite } = await import('@electric-sql/pglite');
@@ -52,6 +66,7 @@ async function openPglite(pglite: PGlite, migrate: boolean, owned: boolean): Pro
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     prisma,
+    sql: pgliteSql(pglite),
     kind: 'pglite',
     close: async () => {
       await prisma.$disconnect();

@@ -1,6 +1,7 @@
 // User accounts: registration, password check, lookup for a verified access token.
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Sql } from '../db/sql.js';
 import { AppError } from '../errors.js';
 import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
@@ -8,7 +9,7 @@ import { LOCKING_TX } from './transactions.js';
 import { normalizeEmail } from './emails.js';
 import { LoginThrottle, type ThrottleStore } from './login-throttle.js';
 import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
-import { endSessions } from './refresh-rotation.js';
+import { endSessions, liveSql } from './session-state.js';
 
 export interface PublicUser {
   id: string;
@@ -28,6 +29,7 @@ export class Accounts {
 
   constructor(
     private readonly db: PrismaClient,
+    private readonly sql: Sql,
     private readonly passwords: PasswordHasher,
     private readonly clock: Clock,
     throttleStore: ThrottleStore,
@@ -109,21 +111,20 @@ export class Accounts {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
       await tx.user.update({ where: { id: userId }, data: { passwordHash } });
-      const others = await tx.session.findMany({ where: { userId, revokedAt: null, id: { not: currentSessionId } }, select: { id: true } });
-      await endSessions(tx, others.map((s) => s.id), now, 'password_changed');
+      const others = await endSessions(tx, { userId, exceptId: currentSessionId }, now, 'password_changed');
       await audit(tx, meta, now, { type: 'password_changed', userId, sessionId: currentSessionId, reason: `${others.length} other sessions ended` });
       return others.length;
     }, LOCKING_TX);
   }
 
-  /** The user behind an access token, if the token's session is still live. */
+  /** The user behind an access token, if the token's session is still live: one statement (the Bearer check's hot path). */
   async forSession(userId: string, sessionId: string): Promise<PublicUser | null> {
-    const session = await this.db.session.findUnique({
-      where: { id: sessionId },
-      select: { userId: true, revokedAt: true, expiresAt: true, user: { select: publicFields } },
-    });
-    if (!session || session.userId !== userId || session.revokedAt || session.expiresAt <= this.clock.now()) return null;
-    return session.user;
+    const [row] = await this.sql.query<{ id: string; email: string; created_at: Date }>(`
+      SELECT u.id::text AS id, u.email, u.created_at
+      FROM sessions s JOIN users u ON u.id = s.user_id
+      WHERE s.id = $1::uuid AND s.user_id = $2::uuid AND ${liveSql('s', '$3')}`,
+    [sessionId, userId, this.clock.now().toISOString()]);
+    return row ? { id: row.id, email: row.email, createdAt: row.created_at } : null;
   }
 }
 

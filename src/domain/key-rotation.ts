@@ -27,7 +27,7 @@ const STALE_LOCK_MS = 30_000;
 const DAY_MS = 86_400_000;
 
 /** Runs `fn` holding an exclusive lock file in KEYS_DIR, so two instances never generate at once. */
-async function withLock<T>(dir: string, fn: () => Promise<T>, waitMs = 5000): Promise<T> {
+export async function withLock<T>(dir: string, fn: () => Promise<T>, waitMs = 5000): Promise<T> {
   const lock = path.join(dir, LOCK);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const deadline = Date.now() + waitMs;

@@ -1,42 +1,35 @@
-// Sessions and their refresh tokens: start, rotate, revoke.
+// Sessions and their refresh tokens: start, rotate, end.
 //
-// A session is a family of refresh tokens descending from one login. Each refresh spends the
-// presented token and issues its child. Presenting a spent token again is treated as theft:
-// the whole session is revoked (every token in it, the newest included), and that revocation is
-// committed even though the request fails.
+// A session has one live refresh token: the one for its current refresh_counter (refresh-tokens.ts). A
+// refresh is a compare-and-swap on the session row: one UPDATE that moves the counter only if it still
+// equals the presented one and the session may still be refreshed, with the audit row in the same
+// statement. One round trip, no interactive transaction, no lock held across round trips, no row per
+// refresh. Concurrent refreshes of one token, on one instance or many: exactly one UPDATE matches.
 //
-// One exception, for browser tabs that refresh at the same moment: a token spent less than
-// `reuseGraceSeconds` ago whose successor has not been used yet may be exchanged again; it gets a
-// sibling of that successor. As soon as any token of the session is used, every other live token
-// in it is spent, so outside that window a session has exactly one live refresh token.
-//
-// Every rotation locks its session row first (SELECT … FOR UPDATE), which serialises concurrent
-// refreshes of one family across requests and across instances sharing the database.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { PrismaClient, Prisma } from '../generated/prisma/client.js';
+// Only when the CAS matches nothing does the slow path read the session and say why:
+//   - unknown session, or a counter ahead of it        → invalid
+//   - revoked / past a limit                           → revoked / expired
+//   - the counter just before the current one, moved less than REFRESH_REUSE_GRACE_SECONDS ago
+//     (two tabs refreshing at once)                    → the current token again: the same one the winner
+//                                                        got, so no second live token ever exists
+//   - anything older                                   → reuse, taken as theft: the session ends (committed,
+//                                                        although the request fails)
+// Tokens from before v2 (43 characters) take the old path in legacy-refresh.ts, which moves their session
+// onto v2 at its next refresh.
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Sql } from '../db/sql.js';
 import { audit, clipUserAgent, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
+import { LegacyRefresh } from './legacy-refresh.js';
+import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
+import { endSessions, isLive, refreshCutoffs, sessionDeadline, type SessionLimits } from './session-state.js';
 import { LOCKING_TX } from './transactions.js';
 
-const TOKEN_BYTES = 32; // 256 bits
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+export { sessionDeadline } from './session-state.js';
 
-export interface RotationSettings {
-  refreshTokenTtlSeconds: number;
+export interface RotationSettings extends SessionLimits {
   reuseGraceSeconds: number;
-  /** Absolute session lifetime from login; no refresh extends a session past it. */
-  sessionMaxAgeSeconds: number;
-  /** A session that has not been refreshed for this long is over. */
-  sessionIdleSeconds: number;
-}
-
-/** When a session ends if nothing else happens: the earliest of the three limits. */
-export function sessionDeadline(settings: RotationSettings, createdAt: Date, lastUsedAt: Date): Date {
-  return new Date(Math.min(
-    lastUsedAt.getTime() + settings.refreshTokenTtlSeconds * 1000,
-    lastUsedAt.getTime() + settings.sessionIdleSeconds * 1000,
-    createdAt.getTime() + settings.sessionMaxAgeSeconds * 1000,
-  ));
 }
 
 /** What a successful login or refresh hands back to the HTTP layer. */
@@ -60,124 +53,156 @@ export class RotationError extends Error {
   }
 }
 
-type Tx = Prisma.TransactionClient;
+export type RotationOutcome = IssuedSession | { failure: RotationFailure; sessionId?: string };
 
-export function hashRefreshToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
+// The hot path. The INSERT mirrors audit() in audit.ts (same columns), so the audit row commits with the CAS.
+const CAS = `
+WITH s AS (
+  UPDATE sessions
+  SET refresh_counter = refresh_counter + 1, rotated_at = $3::timestamptz, last_used_at = $3::timestamptz,
+      expires_at = LEAST($4::timestamptz, created_at + $5::int * interval '1 second')
+  WHERE id = $1::uuid AND refresh_counter = $2::bigint
+    AND revoked_at IS NULL AND expires_at > $3::timestamptz
+    AND last_used_at > $6::timestamptz AND created_at > $7::timestamptz
+  RETURNING id, user_id, created_at, expires_at, refresh_counter
+), a AS (
+  INSERT INTO audit_events (type, user_id, session_id, ip, user_agent, request_id, created_at)
+  SELECT 'refresh', user_id, id, $8, $9, $10, $3::timestamptz FROM s
+)
+SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter FROM s`;
 
-function newRefreshToken(): { token: string; hash: string } {
-  const token = randomBytes(TOKEN_BYTES).toString('base64url');
-  return { token, hash: hashRefreshToken(token) };
+const SESSION = `
+SELECT user_id::text AS user_id, created_at, last_used_at, expires_at, revoked_at,
+       refresh_counter::text AS counter, rotated_at
+FROM sessions WHERE id = $1::uuid`;
+
+interface SessionRow {
+  user_id: string;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  counter: string | null;
+  rotated_at: Date | null;
 }
 
 export class RefreshRotation {
+  /** Tokens from before v2 (rollout only). */
+  readonly legacy: LegacyRefresh;
+
   constructor(
     private readonly db: PrismaClient,
+    private readonly sql: Sql,
+    private readonly tokens: RefreshTokens,
     private readonly settings: RotationSettings,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.legacy = new LegacyRefresh(db, sql, tokens, settings, clock);
+  }
 
   /**
-   * Starts a new session (token family) for a user who just proved who they are with the password whose
-   * hash is `verifiedHash`. The hash is re-read under a share lock: if the password changed since it was
-   * checked, no session starts (a password change ends every other session, including one a login with
-   * the old password was about to create). Throws RotationError('credentials_changed') then.
+   * Starts a new session for a user who just proved who they are with the password whose hash is
+   * `verifiedHash`. The hash is re-read under a share lock: if the password changed since it was checked,
+   * no session starts (a password change ends every other session, including one a login with the old
+   * password was about to create). Throws RotationError('credentials_changed') then.
    */
   async start(userId: string, meta: RequestMeta, verifiedHash: string): Promise<IssuedSession> {
     const now = this.clock.now();
     const expiresAt = sessionDeadline(this.settings, now, now);
     const sessionId = randomUUID();
-    const { token, hash } = newRefreshToken();
     await this.db.$transaction(async (tx) => {
       const [current] = await tx.$queryRaw<{ password_hash: string }[]>`SELECT password_hash FROM users WHERE id = ${userId}::uuid FOR SHARE`;
       if (!current || current.password_hash !== verifiedHash) throw new RotationError('credentials_changed');
       await tx.session.create({
         data: {
-          id: sessionId, userId, createdAt: now, lastUsedAt: now, expiresAt,
+          id: sessionId, userId, createdAt: now, lastUsedAt: now, expiresAt, refreshCounter: 0n, rotatedAt: now,
           userAgent: clipUserAgent(meta.userAgent), ip: meta.ip,
         },
       });
-      await tx.refreshToken.create({ data: { id: randomUUID(), sessionId, tokenHash: hash, issuedAt: now, expiresAt } });
       await audit(tx, meta, now, { type: 'login_ok', userId, sessionId });
     }, LOCKING_TX);
-    return { userId, sessionId, sessionStartedAt: now, refreshToken: token, refreshExpiresAt: expiresAt };
+    const refreshToken = this.tokens.mint(sessionId, 0n);
+    return { userId, sessionId, sessionStartedAt: now, refreshToken, refreshExpiresAt: expiresAt };
   }
 
   /** Exchanges a refresh token for its successor; throws RotationError (after committing any revocation). */
   async rotate(presented: string, meta: RequestMeta): Promise<IssuedSession> {
-    if (!TOKEN_SHAPE.test(presented)) throw new RotationError('invalid');
-    const tokenHash = hashRefreshToken(presented);
-    const now = this.clock.now();
-    const outcome = await this.db.$transaction((tx) => this.rotateIn(tx, tokenHash, now, meta), LOCKING_TX);
+    const outcome = isLegacyToken(presented) ? await this.legacy.rotate(presented, meta) : await this.rotateV2(presented, meta);
     if ('failure' in outcome) throw new RotationError(outcome.failure, outcome.sessionId);
     return outcome;
   }
 
-  private async rotateIn(tx: Tx, tokenHash: string, now: Date, meta: RequestMeta): Promise<IssuedSession | { failure: RotationFailure; sessionId?: string }> {
-    // Find the token and lock its session in one round trip (this is the hot path).
-    const [found] = await tx.$queryRaw<{ id: string }[]>`
-      SELECT r.id::text AS id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
-      WHERE r.token_hash = ${tokenHash} FOR UPDATE OF s`;
-    if (!found) return { failure: 'invalid' };
-    // Read under the lock: a concurrent rotation may have spent the token meanwhile.
-    const token = await tx.refreshToken.findUniqueOrThrow({
-      where: { id: found.id },
-      include: { session: true, children: { select: { spentAt: true } } },
-    });
-    const { session } = token;
-    if (session.revokedAt) return { failure: 'revoked', sessionId: session.id };
-    // The stored expiry, and the limits recomputed (a lowered SESSION_MAX_AGE applies to old sessions too).
-    const deadline = sessionDeadline(this.settings, session.createdAt, session.lastUsedAt);
-    if (token.expiresAt <= now || session.expiresAt <= now || deadline <= now) return { failure: 'expired', sessionId: session.id };
-
-    if (token.spentAt === null) {
-      // Spend this token and any sibling handed out in a grace window: one live token per session.
-      await tx.refreshToken.updateMany({ where: { sessionId: session.id, spentAt: null }, data: { spentAt: now } });
-      return this.issueChild(tx, token.id, session, now, meta, null);
+  private async rotateV2(presented: string, meta: RequestMeta): Promise<RotationOutcome> {
+    const claims = this.tokens.verify(presented);
+    if (!claims) return { failure: 'invalid' };
+    const { sessionId, counter } = claims;
+    const now = this.clock.now();
+    const { lastUsedAfter, createdAfter } = refreshCutoffs(this.settings, now);
+    const until = new Date(now.getTime() + Math.min(this.settings.refreshTokenTtlSeconds, this.settings.sessionIdleSeconds) * 1000);
+    const [won] = await this.sql.query<{ user_id: string; created_at: Date; expires_at: Date; counter: string }>(CAS, [
+      sessionId, counter.toString(), now.toISOString(), until.toISOString(), this.settings.sessionMaxAgeSeconds,
+      lastUsedAfter.toISOString(), createdAfter.toISOString(), meta.ip, clipUserAgent(meta.userAgent), meta.requestId,
+    ]);
+    if (won) {
+      return {
+        userId: won.user_id, sessionId, sessionStartedAt: won.created_at,
+        refreshToken: this.tokens.mint(sessionId, BigInt(won.counter)), refreshExpiresAt: won.expires_at,
+      };
     }
-
-    const graceMs = this.settings.reuseGraceSeconds * 1000;
-    const successorUnused = token.children.length > 0 && token.children.every((c) => c.spentAt === null);
-    if (graceMs > 0 && now.getTime() - token.spentAt.getTime() < graceMs && successorUnused) {
-      return this.issueChild(tx, token.id, session, now, meta, 'grace');
-    }
-
-    // Reuse of a spent token: end the whole family. The caller commits this, then fails the request.
-    await tx.session.update({ where: { id: session.id }, data: { revokedAt: now, revokedReason: 'refresh_token_reused' } });
-    await tx.refreshToken.updateMany({ where: { sessionId: session.id, spentAt: null }, data: { spentAt: now } });
-    await audit(tx, meta, now, { type: 'refresh_reuse_detected', userId: session.userId, sessionId: session.id });
-    return { failure: 'reused', sessionId: session.id };
+    return this.afterMiss(sessionId, counter, now, meta);
   }
 
-  private async issueChild(
-    tx: Tx,
-    parentId: string,
-    session: { id: string; userId: string; createdAt: Date },
-    now: Date,
-    meta: RequestMeta,
-    reason: string | null,
-  ): Promise<IssuedSession> {
-    const expiresAt = sessionDeadline(this.settings, session.createdAt, now);
-    const { token, hash } = newRefreshToken();
-    await tx.refreshToken.create({ data: { id: randomUUID(), sessionId: session.id, parentId, tokenHash: hash, issuedAt: now, expiresAt } });
-    await tx.session.update({ where: { id: session.id }, data: { lastUsedAt: now, expiresAt } });
-    await audit(tx, meta, now, { type: 'refresh', userId: session.userId, sessionId: session.id, reason });
-    return { userId: session.userId, sessionId: session.id, sessionStartedAt: session.createdAt, refreshToken: token, refreshExpiresAt: expiresAt };
+  /** The CAS matched nothing: find out why, and answer a grace replay. */
+  private async afterMiss(sessionId: string, presented: bigint, now: Date, meta: RequestMeta): Promise<RotationOutcome> {
+    const [s] = await this.sql.query<SessionRow>(SESSION, [sessionId]);
+    if (!s || s.counter === null) return { failure: 'invalid' };
+    if (s.revoked_at) return { failure: 'revoked', sessionId };
+    if (!isLive({ revokedAt: null, expiresAt: s.expires_at }, now) || sessionDeadline(this.settings, s.created_at, s.last_used_at) <= now) {
+      return { failure: 'expired', sessionId };
+    }
+    const current = BigInt(s.counter);
+    // A counter ahead of the session was never issued (and an equal one would have matched).
+    if (presented >= current) return { failure: 'invalid', sessionId };
+    if (presented === current - 1n && this.inGrace(s.rotated_at, now)) {
+      await audit(this.db, meta, now, { type: 'refresh', userId: s.user_id, sessionId, reason: 'grace' });
+      return {
+        userId: s.user_id, sessionId, sessionStartedAt: s.created_at,
+        refreshToken: this.tokens.mint(sessionId, current), refreshExpiresAt: s.expires_at,
+      };
+    }
+    return this.reused(sessionId, meta, now);
+  }
+
+  private inGrace(rotatedAt: Date | null, now: Date): boolean {
+    const graceMs = this.settings.reuseGraceSeconds * 1000;
+    return graceMs > 0 && rotatedAt !== null && now.getTime() - rotatedAt.getTime() < graceMs;
+  }
+
+  /** Reuse of an old token: the session ends, committed. Whoever ends it first reports the reuse. */
+  private async reused(sessionId: string, meta: RequestMeta, now: Date): Promise<RotationOutcome> {
+    const ended = await this.db.$transaction(async (tx) => {
+      const [row] = await endSessions(tx, { ids: [sessionId] }, now, 'refresh_token_reused');
+      if (row) await audit(tx, meta, now, { type: 'refresh_reuse_detected', userId: row.userId, sessionId });
+      return !!row;
+    }, LOCKING_TX);
+    return { failure: ended ? 'reused' : 'revoked', sessionId };
+  }
+
+  /** The session a refresh token belongs to, whatever its counter, if its MAC (or legacy hash) checks out. */
+  async sessionOf(token: string): Promise<{ sessionId: string } | null> {
+    if (isLegacyToken(token)) return this.legacy.sessionOf(token);
+    const claims = this.tokens.verify(token);
+    return claims ? { sessionId: claims.sessionId } : null;
   }
 
   /** Ends the session a refresh token belongs to. Unknown, malformed or already-ended: nothing to do. */
   async logout(presented: string, meta: RequestMeta): Promise<void> {
-    if (!TOKEN_SHAPE.test(presented)) return;
-    const found = await this.db.refreshToken.findUnique({ where: { tokenHash: hashRefreshToken(presented) }, select: { sessionId: true } });
-    if (!found) return;
+    const owner = await this.sessionOf(presented);
+    if (!owner) return;
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      await lockSession(tx, found.sessionId);
-      const session = await tx.session.findUniqueOrThrow({ where: { id: found.sessionId } });
-      if (session.revokedAt) return;
-      await revokeSessions(tx, [session.id], now, 'logout');
-      await audit(tx, meta, now, { type: 'logout', userId: session.userId, sessionId: session.id });
+      const [row] = await endSessions(tx, { ids: [owner.sessionId] }, now, 'logout');
+      if (row) await audit(tx, meta, now, { type: 'logout', userId: row.userId, sessionId: row.id });
     }, LOCKING_TX);
   }
 
@@ -185,30 +210,9 @@ export class RefreshRotation {
   async logoutAll(userId: string, meta: RequestMeta, fromSessionId?: string): Promise<number> {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
-      const live = await tx.session.findMany({ where: { userId, revokedAt: null }, select: { id: true }, orderBy: { id: 'asc' } });
-      const ids = live.map((s) => s.id);
-      for (const id of ids) await lockSession(tx, id); // in id order, so two logout-alls can't deadlock
-      await revokeSessions(tx, ids, now, 'logout_all');
-      await audit(tx, meta, now, { type: 'logout_all', userId, sessionId: fromSessionId ?? null, reason: `${ids.length} sessions` });
-      return ids.length;
+      const ended = await endSessions(tx, { userId }, now, 'logout_all');
+      await audit(tx, meta, now, { type: 'logout_all', userId, sessionId: fromSessionId ?? null, reason: `${ended.length} sessions` });
+      return ended.length;
     }, LOCKING_TX);
   }
-
-}
-
-/** Ends sessions and spends their live tokens, locking them in id order (no deadlock with a concurrent end). */
-export async function endSessions(tx: Tx, ids: string[], now: Date, reason: string): Promise<void> {
-  const sorted = [...ids].sort();
-  for (const id of sorted) await lockSession(tx, id);
-  await revokeSessions(tx, sorted, now, reason);
-}
-
-async function lockSession(tx: Tx, sessionId: string): Promise<void> {
-  await tx.$queryRaw`SELECT id FROM sessions WHERE id = ${sessionId}::uuid FOR UPDATE`;
-}
-
-async function revokeSessions(tx: Tx, ids: string[], now: Date, reason: string): Promise<void> {
-  if (ids.length === 0) return;
-  await tx.session.updateMany({ where: { id: { in: ids }, revokedAt: null }, data: { revokedAt: now, revokedReason: reason } });
-  await tx.refreshToken.updateMany({ where: { sessionId: { in: ids }, spentAt: null }, data: { spentAt: now } });
 }

@@ -1,8 +1,9 @@
 // A user's sessions as the user sees them: list the live ones, end one. And the purge job that
-// deletes sessions long over, with their refresh tokens, in bounded batches.
+// deletes sessions long over, and legacy refresh-token rows as they expire, in bounded batches.
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
+import { endSessions, liveWhere } from './session-state.js';
 import { LOCKING_TX } from './transactions.js';
 
 export interface SessionView {
@@ -26,7 +27,7 @@ export class Sessions {
   /** The user's live sessions, most recently used first. */
   async list(userId: string, currentSessionId: string): Promise<SessionView[]> {
     const rows = await this.db.session.findMany({
-      where: { userId, revokedAt: null, expiresAt: { gt: this.clock.now() } },
+      where: { userId, ...liveWhere(this.clock.now()) },
       orderBy: [{ lastUsedAt: 'desc' }, { id: 'asc' }],
       take: MAX_LISTED,
       select: { id: true, createdAt: true, lastUsedAt: true, expiresAt: true, userAgent: true, ip: true },
@@ -41,11 +42,8 @@ export class Sessions {
   async revoke(userId: string, sessionId: string, meta: RequestMeta): Promise<boolean> {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
-      const [locked] = await tx.$queryRaw<{ user_id: string; revoked_at: Date | null; expires_at: Date }[]>`
-        SELECT user_id::text, revoked_at, expires_at FROM sessions WHERE id = ${sessionId}::uuid FOR UPDATE`;
-      if (!locked || locked.user_id !== userId || locked.revoked_at || locked.expires_at <= now) return false;
-      await tx.session.update({ where: { id: sessionId }, data: { revokedAt: now, revokedReason: 'revoked_by_user' } });
-      await tx.refreshToken.updateMany({ where: { sessionId, spentAt: null }, data: { spentAt: now } });
+      const ended = await endSessions(tx, { ids: [sessionId], userId, liveAt: now }, now, 'revoked_by_user');
+      if (ended.length === 0) return false;
       await audit(tx, meta, now, { type: 'session_revoked', userId, sessionId });
       return true;
     }, LOCKING_TX);
@@ -53,10 +51,11 @@ export class Sessions {
 
   /**
    * Deletes what can no longer matter:
-   * - sessions that ended (expired or revoked) more than `afterDays` ago, with their refresh tokens
-   *   (by cascade); the audit table keeps their history;
-   * - spent refresh tokens past their own expiry in live sessions. An expired token is refused as
-   *   expired whether or not it was spent, so it no longer serves reuse detection.
+   * - sessions that ended (expired or revoked) more than `afterDays` ago (with any legacy refresh-token
+   *   rows, by cascade); the audit table keeps their history;
+   * - legacy refresh-token rows past their own expiry: such a token is refused whatever its row says, so
+   *   the row no longer serves reuse detection. No new rows are written (v2 tokens have none), so this
+   *   empties the table within REFRESH_TOKEN_TTL_SECONDS of the upgrade.
    * Works in batches of `batchSize` so no statement grows without bound, and stops after `maxBatches`
    * per kind so one run never holds the database for long; the next run continues.
    */
@@ -69,7 +68,7 @@ export class Sessions {
       )`);
     const refreshTokens = await batches(batchSize, maxBatches, () => this.db.$executeRaw`
       DELETE FROM refresh_tokens WHERE id IN (
-        SELECT id FROM refresh_tokens WHERE spent_at IS NOT NULL AND expires_at < ${now} LIMIT ${batchSize}
+        SELECT id FROM refresh_tokens WHERE expires_at < ${now} LIMIT ${batchSize}
       )`);
     return { sessions, refreshTokens };
   }

@@ -1,14 +1,19 @@
 // RFC 7662 introspection and RFC 7009 revocation, for registered service clients.
 //
 // Access tokens are stateless, so "is this token still good?" means: the signature and claims verify
-// AND its session is still live. Revoking either kind of token ends its whole session (the token
-// family): an access token can't be revoked alone, and a refresh token alone would leave its siblings.
+// AND its session is still live. A refresh token is active when its MAC verifies, its counter is the
+// session's current one and the session is live. Each answer is at most one statement. Revoking either
+// kind of token ends its whole session: an access token can't be revoked alone, and a refresh token of
+// any counter names its session.
 import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Sql } from '../db/sql.js';
 import { TokenInvalid, type AccessTokens } from './access-tokens.js';
 import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
 import { LOCKING_TX } from './transactions.js';
-import { endSessions, hashRefreshToken } from './refresh-rotation.js';
+import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
+import type { RefreshRotation } from './refresh-rotation.js';
+import { endSessions, liveSql } from './session-state.js';
 
 /** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
 export type IntrospectedType = 'Bearer' | 'refresh_token';
@@ -30,7 +35,6 @@ export type Introspection =
     };
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const REFRESH_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 interface Owner {
@@ -41,15 +45,17 @@ interface Owner {
 export class TokenIntrospection {
   constructor(
     private readonly db: PrismaClient,
+    private readonly sql: Sql,
     private readonly accessTokens: AccessTokens,
+    private readonly refreshTokens: RefreshTokens,
+    private readonly rotation: RefreshRotation,
     private readonly clock: Clock,
     private readonly issuer: string,
   ) {}
 
   async introspect(token: string): Promise<Introspection> {
     if (JWT_SHAPE.test(token)) return this.introspectAccess(token);
-    if (REFRESH_SHAPE.test(token)) return this.introspectRefresh(token);
-    return { active: false };
+    return this.introspectRefresh(token);
   }
 
   /**
@@ -57,14 +63,13 @@ export class TokenIntrospection {
    * §2.2): the answer never tells a client whether a token existed. Returns whether a session ended.
    */
   async revoke(token: string, clientId: string, meta: RequestMeta): Promise<boolean> {
-    const owner = JWT_SHAPE.test(token) ? await this.accessOwner(token) : REFRESH_SHAPE.test(token) ? await this.refreshOwner(token) : null;
+    const owner = JWT_SHAPE.test(token) ? await this.accessOwner(token) : await this.rotation.sessionOf(token);
     if (!owner) return false;
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
-      const session = await tx.session.findUnique({ where: { id: owner.sessionId }, select: { revokedAt: true } });
-      if (!session || session.revokedAt) return false;
-      await endSessions(tx, [owner.sessionId], now, 'revoked_by_client');
-      await audit(tx, meta, now, { type: 'token_revoked', userId: owner.userId, sessionId: owner.sessionId, reason: `client ${clientId}` });
+      const [ended] = await endSessions(tx, { ids: [owner.sessionId] }, now, 'revoked_by_client');
+      if (!ended) return false;
+      await audit(tx, meta, now, { type: 'token_revoked', userId: ended.userId, sessionId: ended.id, reason: `client ${clientId}` });
       return true;
     }, LOCKING_TX);
   }
@@ -88,20 +93,28 @@ export class TokenIntrospection {
   }
 
   private async introspectRefresh(token: string): Promise<Introspection> {
-    const row = await this.db.refreshToken.findUnique({
-      where: { tokenHash: hashRefreshToken(token) },
-      select: { spentAt: true, expiresAt: true, issuedAt: true, session: { select: { id: true, userId: true } } },
-    });
     const now = this.clock.now();
-    if (!row || row.spentAt || row.expiresAt <= now || !(await this.sessionLive(row.session.userId, row.session.id))) return { active: false };
+    let found: { userId: string; sessionId: string; issuedAt: Date; expiresAt: Date } | null = null;
+    if (isLegacyToken(token)) {
+      found = await this.rotation.legacy.active(token, now);
+    } else {
+      const claims = this.refreshTokens.verify(token);
+      if (!claims) return { active: false };
+      const [row] = await this.sql.query<{ user_id: string; issued_at: Date; expires_at: Date }>(`
+        SELECT s.user_id::text AS user_id, COALESCE(s.rotated_at, s.created_at) AS issued_at, s.expires_at
+        FROM sessions s WHERE s.id = $1::uuid AND s.refresh_counter = $2::bigint AND ${liveSql('s', '$3')}`,
+      [claims.sessionId, claims.counter.toString(), now.toISOString()]);
+      if (row) found = { userId: row.user_id, sessionId: claims.sessionId, issuedAt: row.issued_at, expiresAt: row.expires_at };
+    }
+    if (!found) return { active: false };
     return {
       active: true,
       token_type: 'refresh_token',
       iss: this.issuer,
-      sub: row.session.userId,
-      sid: row.session.id,
-      exp: seconds(row.expiresAt),
-      iat: seconds(row.issuedAt),
+      sub: found.userId,
+      sid: found.sessionId,
+      exp: seconds(found.expiresAt),
+      iat: seconds(found.issuedAt),
     };
   }
 
@@ -119,16 +132,9 @@ export class TokenIntrospection {
     return claims ? { userId: claims.sub, sessionId: claims.sid } : null;
   }
 
-  private async refreshOwner(token: string): Promise<Owner | null> {
-    const row = await this.db.refreshToken.findUnique({
-      where: { tokenHash: hashRefreshToken(token) },
-      select: { session: { select: { id: true, userId: true } } },
-    });
-    return row ? { userId: row.session.userId, sessionId: row.session.id } : null;
-  }
-
   private async sessionLive(userId: string, sessionId: string): Promise<boolean> {
-    const session = await this.db.session.findUnique({ where: { id: sessionId }, select: { userId: true, revokedAt: true, expiresAt: true } });
-    return !!session && session.userId === userId && !session.revokedAt && session.expiresAt > this.clock.now();
+    const rows = await this.sql.query(`SELECT 1 FROM sessions s WHERE s.id = $1::uuid AND s.user_id = $2::uuid AND ${liveSql('s', '$3')}`,
+      [sessionId, userId, this.clock.now().toISOString()]);
+    return rows.length > 0;
   }
 }

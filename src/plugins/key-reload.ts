@@ -2,8 +2,10 @@
 // (and, with KEY_ROTATION_DAYS, scheduled), then re-reads KEYS_DIR. That is how a rotation made by
 // `npm run keys -- rotate` or by another instance reaches every instance without a restart.
 // A read-only KEYS_DIR (a mounted secret) is fine: the instance only reads, and says so once.
+// The refresh-token MAC keys (src/domain/refresh-keys.ts) are re-read in the same tick.
 import fp from 'fastify-plugin';
 import { ensureKeys, type RotationPolicy } from '../domain/key-rotation.js';
+import type { MacKeyPolicy } from '../domain/refresh-keys.js';
 import type { Services } from '../services.js';
 
 export function rotationPolicy(config: Services['config']): RotationPolicy {
@@ -14,6 +16,10 @@ export function rotationPolicy(config: Services['config']): RotationPolicy {
     alg: config.signingAlg,
     accessTokenTtlSeconds: config.accessTokenTtl,
   };
+}
+
+export function macKeyPolicy(config: Services['config']): MacKeyPolicy {
+  return { reloadSeconds: config.keysReloadSeconds, tokenLifetimeSeconds: Math.min(config.refreshTokenTtl, config.sessionIdle) };
 }
 
 const READ_ONLY = new Set(['EACCES', 'EROFS', 'EPERM']);
@@ -45,6 +51,13 @@ export default fp<{ services: Services }>(
         if (keys.signing.kid !== before) app.log.info({ event: 'key_activated', kid: keys.signing.kid }, 'signing key changed');
       } catch (err) {
         app.log.error({ event: 'keys_reload_failed', err }, 'could not re-read KEYS_DIR; keeping the current key set');
+      }
+      try {
+        const before = services.refreshKeys.minting.id;
+        await services.refreshKeys.reload();
+        if (services.refreshKeys.minting.id !== before) app.log.info({ event: 'refresh_key_activated', keyId: services.refreshKeys.minting.id }, 'refresh-token key changed');
+      } catch (err) {
+        app.log.error({ event: 'keys_reload_failed', err }, 'could not re-read the refresh-token keys in KEYS_DIR; keeping the current ones');
       } finally {
         running = false;
       }

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "sessions" ADD COLUMN     "refresh_counter" BIGINT,
+ADD COLUMN     "rotated_at" TIMESTAMPTZ(3);

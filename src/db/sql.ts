@@ -1,0 +1,29 @@
+// The raw driver, for the few statements on the hot paths (refresh, /auth/me, introspection).
+//
+// Prisma's query engine costs more CPU per query than the statement itself; these statements are one
+// round trip each, written by hand, and run straight on the driver Prisma uses underneath (the same pg
+// pool, or the same PGlite), so there is still one pool and one set of connections. Everything else
+// goes through Prisma. Parameters are always bound ($1, $2 …), never spliced into the text.
+import type pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
+
+export interface Sql {
+  /** Runs one statement and returns its rows. */
+  query<R extends object>(text: string, params: readonly unknown[]): Promise<R[]>;
+}
+
+export function pgSql(pool: pg.Pool): Sql {
+  return {
+    async query<R extends object>(text: string, params: readonly unknown[]) {
+      return (await pool.query<R>(text, params as unknown[])).rows;
+    },
+  };
+}
+
+export function pgliteSql(pglite: PGlite): Sql {
+  return {
+    async query<R extends object>(text: string, params: readonly unknown[]) {
+      return (await pglite.query<R>(text, params as unknown[])).rows;
+    },
+  };
+}
