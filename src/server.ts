@@ -4,6 +4,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { KeyError } from './domain/keys.js';
+import { DataDirError } from './db/data-dir.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // Boot errors a operator can fix get one clear line, not a stack.
-  if (err instanceof ConfigError || err instanceof KeyError) console.error(`tessera: ${err.message}`);
+  if (err instanceof ConfigError || err instanceof KeyError || err instanceof DataDirError) console.error(`tessera: ${err.message}`);
   else console.error('tessera: failed to start:', err);
   process.exit(1);
 });
