@@ -1,6 +1,6 @@
 // What readiness knows about database faults it cannot see with a read: a full disk still answers
 // `SELECT 1`, so the error handler records disk-full errors here and readiness reports not-ready
-// until none has been seen for a while (writes then succeed again without a restart).
+// until a write succeeds again or none has been seen for a while; no restart is needed.
 import type { DatabaseFault } from './unavailable.js';
 
 export class DatabaseFaults {
@@ -14,6 +14,11 @@ export class DatabaseFaults {
 
   record(fault: DatabaseFault): void {
     if (fault === 'disk_full') this.diskFullAt = this.now();
+  }
+
+  /** A write went through: the disk has room again. */
+  writeSucceeded(): void {
+    this.diskFullAt = 0;
   }
 
   /** 'disk_full' while a disk-full error is recent, else undefined. */

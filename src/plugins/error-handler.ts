@@ -66,6 +66,10 @@ export default fp(
   async (app) => {
     const faults = new DatabaseFaults();
     app.decorate('databaseFaults', faults);
+    // Every successful POST (login, register, refresh…) wrote to the database.
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.method === 'POST' && reply.statusCode < 400) faults.writeSucceeded();
+    });
     app.setErrorHandler((err, request, reply) => {
       if (isClientAbort(err as Error, request)) {
         request.log.info({ event: 'client_aborted', code: (err as NodeJS.ErrnoException).code }, 'client aborted the request');
