@@ -1,5 +1,6 @@
-// Entry point: read the config, build the app, listen; on SIGTERM/SIGINT stop taking connections,
+// Entry point: read the config (WORKERS > 1: become the cluster primary, src/cluster.ts), build the app, listen; on SIGTERM/SIGINT stop taking connections,
 // finish the requests in flight, close the database, exit.
+import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -8,6 +9,10 @@ import { DataDirError } from './db/data-dir.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (config.workers > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('./cluster.js');
+    return runPrimary(config);
+  }
   const app = await buildApp({ config });
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
@@ -15,6 +20,8 @@ async function main(): Promise<void> {
     await app.close();
   });
   await app.listen({ port: config.port, host: config.host });
+  // A cluster worker tells the primary it booted (src/cluster.ts), so a later death means restart, not stop.
+  process.send?.({ type: 'tessera-listening' });
   app.log.info({ issuer: config.issuer, database: app.services.database.kind, kid: app.services.keys.signing.kid }, 'tessera ready');
 }
 
