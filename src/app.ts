@@ -13,6 +13,7 @@ import { ErrorBody } from './http/schemas.js';
 import errorHandler from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
 import requestLog from './plugins/request-log.js';
+import gracefulClose from './plugins/graceful-close.js';
 import browserSecurity from './plugins/browser-security.js';
 import rateLimit from './plugins/rate-limit.js';
 import purgeJob from './plugins/purge-job.js';
@@ -74,6 +75,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     // (Fastify accepts a hop count too; its types don't say so.)
     trustProxy: config.trustProxy as boolean | string[],
     return503OnClosing: true,
+    // On close, idle keep-alive sockets are ended at once (src/plugins/graceful-close.ts tells the busy ones).
+    forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
@@ -107,6 +110,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(jsonBody);
     await app.register(errorHandler);
     await app.register(requestLog);
+    await app.register(gracefulClose);
     await app.register(browserSecurity, { config });
     await app.register(rateLimit, { services, redis });
     await app.register(authRoutes, { prefix: '/auth', services });

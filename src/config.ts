@@ -1,6 +1,7 @@
 // The one place configuration is read: environment variables, validated at boot.
 // A bad value stops the process with a message that names the variable.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/service-clients.js';
@@ -41,6 +42,7 @@ const EnvSchema = Type.Object({
   TRUST_PROXY: Type.String({ default: '' }),
   HSTS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 63072000, default: 15552000 }),
   COOKIE_DOMAIN: Type.String({ pattern: '^(\\.?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*)?$', default: '' }),
+  WORKERS: Type.String({ pattern: '^(auto|[1-9][0-9]{0,2})$', default: '1' }),
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
 });
 type Env = Static<typeof EnvSchema>;
@@ -86,6 +88,8 @@ export interface Config {
   /** Shared store for rate limits and failed-login throttling; undefined = in memory, per instance. */
   redisUrl: string | undefined;
   cookieDomain: string | undefined;
+  /** Processes serving requests (node:cluster); 1 = this process alone. */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -135,7 +139,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: env.REDIS_URL || undefined,
     argon2: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     cookieDomain: env.COOKIE_DOMAIN || undefined,
+    workers: workerCount(env.WORKERS, env.DATABASE_URL, env.REDIS_URL),
   };
+}
+
+/** WORKERS: a count or `auto` (one per core). Several workers need a shared database and shared limits. */
+function workerCount(value: string, databaseUrl: string, redisUrl: string): number {
+  const workers = value === 'auto' ? availableParallelism() : Number(value);
+  if (workers > 1 && databaseUrl.startsWith('pglite:')) {
+    throw new ConfigError('invalid configuration: WORKERS > 1 needs PostgreSQL (DATABASE_URL=postgres://…): the embedded database serves one process');
+  }
+  if (workers > 1 && !redisUrl) {
+    throw new ConfigError('invalid configuration: WORKERS > 1 needs REDIS_URL: without it each worker would keep its own rate limits and login throttles');
+  }
+  return workers;
 }
 
 /** Entries from SERVICE_CLIENTS (comma list) and SERVICE_CLIENTS_FILE (one per line, # comments). */

@@ -1,12 +1,18 @@
-// Entry point: read the config, build the app, listen; on SIGTERM/SIGINT stop taking connections,
+// Entry point: read the config (WORKERS > 1: become the cluster primary, src/cluster.ts), build the app, listen; on SIGTERM/SIGINT stop taking connections,
 // finish the requests in flight, close the database, exit.
+import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { KeyError } from './domain/keys.js';
+import { DataDirError } from './db/data-dir.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (config.workers > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('./cluster.js');
+    return runPrimary(config);
+  }
   const app = await buildApp({ config });
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
@@ -14,12 +20,14 @@ async function main(): Promise<void> {
     await app.close();
   });
   await app.listen({ port: config.port, host: config.host });
+  // A cluster worker tells the primary it booted (src/cluster.ts), so a later death means restart, not stop.
+  process.send?.({ type: 'tessera-listening' });
   app.log.info({ issuer: config.issuer, database: app.services.database.kind, kid: app.services.keys.signing.kid }, 'tessera ready');
 }
 
 main().catch((err: unknown) => {
   // Boot errors a operator can fix get one clear line, not a stack.
-  if (err instanceof ConfigError || err instanceof KeyError) console.error(`tessera: ${err.message}`);
+  if (err instanceof ConfigError || err instanceof KeyError || err instanceof DataDirError) console.error(`tessera: ${err.message}`);
   else console.error('tessera: failed to start:', err);
   process.exit(1);
 });

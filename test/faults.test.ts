@@ -17,6 +17,7 @@ t.test('database down during login and refresh', async (t) => {
   ]) {
     t.equal(res.statusCode, 503);
     t.equal(res.json().code, 'service_unavailable');
+    t.ok(Number(res.headers['retry-after']) > 0, 'with Retry-After');
     t.notMatch(res.body, /prisma|postgres|pglite|57P01|terminat/i, 'nothing internal in the body');
   }
 

@@ -1,8 +1,8 @@
 // Opens the database named by DATABASE_URL: embedded PGlite (`pglite:<dir>` or `pglite:memory`)
 // or PostgreSQL (`postgres://…`), through Prisma driver adapters, applying pending migrations first.
 // The same driver (one pg pool, or the PGlite instance) also serves the raw hot-path statements (./sql.ts).
-import fs from 'node:fs/promises';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { claimDataDir } from './data-dir.js';
 import { applyMigrations, pgliteMigrationFactory, postgresMigrationFactory } from './migrate.js';
 import { pgSql, pgliteSql, type Sql } from './sql.js';
 import type { PGlite } from '@electric-sql/pglite';
@@ -53,9 +53,16 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
   if (url.startsWith('pglite:')) {
     const { PGlite } = await import('@electric-sql/pglite');
     const dir = url.slice('pglite:'.length);
-    if (dir !== 'memory') await fs.mkdir(dir, { recursive: true });
-    const pglite = await PGlite.create(dir === 'memory' ? undefined : dir);
-    return openPglite(pglite, migrate, true);
+    // Private (0700) and locked to this process: see data-dir.ts.
+    const release = dir === 'memory' ? async () => {} : await claimDataDir(dir);
+    try {
+      const pglite = await PGlite.create(dir === 'memory' ? undefined : dir);
+      const db = await openPglite(pglite, migrate, true);
+      return { ...db, close: () => db.close().finally(release) };
+    } catch (err) {
+      await release();
+      throw err;
+    }
   }
   throw new Error(`unsupported DATABASE_URL scheme (expected postgres://, postgresql:// or pglite:)`);
 }

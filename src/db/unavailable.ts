@@ -1,25 +1,63 @@
-// Tells a database outage (connection refused, dropped, pool exhausted, server shutting down)
-// from a bug, so the HTTP layer can answer 503 "try again" instead of 500.
+// Tells a database fault (connection refused or dropped, server restarting, pool exhausted, disk full)
+// from a bug, so the HTTP layer answers 503 "try again" instead of 500, and from a client that hung up,
+// so a client's ECONNRESET is never reported as a database outage. Classification goes by origin:
+// socket error codes count only when they reach us through the database driver (Prisma or pg);
+// SQLSTATEs and the drivers' own messages speak for themselves.
 
-const NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+export type DatabaseFault = 'unavailable' | 'disk_full';
+
+const NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
 const ADAPTER_KINDS = new Set([
   'ConnectionClosed', 'DatabaseNotReachable', 'DatabaseDoesNotExist', 'SocketTimeout', 'TooManyConnections',
   'TransactionAlreadyClosed', 'TlsConnectionError', 'AuthenticationFailed', 'DatabaseAccessDenied',
 ]);
-// SQLSTATE: connection exceptions (08xxx), server shutting down (57P01-03), too many connections,
-// database not accepting connections, database does not exist.
-const SQLSTATES = /^(08\w{3}|57P0[123]|53300|55000|3D000)$/;
+// SQLSTATE: connection exceptions (08xxx), insufficient resources (53xxx: 53100 disk full, 53200 out of
+// memory, 53300 too many connections), server shutting down or crashed (57P01-03), system errors (58xxx:
+// I/O errors), object not in prerequisite state (55000: database not accepting connections), no such database.
+const SQLSTATES = /^(08\w{3}|53\w{3}|57P0[123]|58\w{3}|55000|3D000)$/;
+const DISK_FULL_SQLSTATE = '53100';
 const PRISMA_CODES = /^(P10\d\d|P2024|P2028)$/;
-const MESSAGES = /PGlite is closed|Connection terminated|connection (is )?closed|Can't reach database|Cannot use a pool after calling end/i;
+const MESSAGES =
+  /PGlite is closed|Connection terminated|connection (is )?closed|Can't reach database|Cannot use a pool after calling end|is not queryable|Client was closed|terminating connection|the database system is (starting up|shutting down|in recovery mode)|timeout exceeded when trying to connect|database ping timed out/i;
+const DISK_FULL = /No space left on device|ENOSPC|could not extend file|disk full/i;
 
-type Loose = { code?: unknown; kind?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+type Loose = { name?: unknown; code?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
 
-export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
-  if (!err || typeof err !== 'object' || depth > 5) return false;
+/** Whether an error object was made by the database layer (Prisma, a driver adapter, pg's server errors). */
+function fromDatabase(e: Loose): boolean {
+  const name = typeof e.name === 'string' ? e.name : '';
+  if (/^Prisma|DriverAdapterError/.test(name)) return true;
+  if (typeof e.kind === 'string') return true;
+  // pg's and PGlite's DatabaseError: a SQLSTATE plus a severity.
+  return typeof (e as { severity?: unknown }).severity === 'string' && typeof e.code === 'string' && /^\w{5}$/.test(e.code);
+}
+
+/**
+ * 'disk_full', 'unavailable', or undefined (not a database fault: a bug, a client abort, a conflict…).
+ * Errors Fastify raises about the request (FST_*) and bare socket errors never count: they come from the client.
+ */
+export function classifyDatabaseError(err: unknown): DatabaseFault | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const code = (err as Loose).code;
+  if (typeof code === 'string' && code.startsWith('FST_')) return undefined;
+  return walk(err, false, 0);
+}
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  return classifyDatabaseError(err) !== undefined;
+}
+
+function walk(err: unknown, viaDatabase: boolean, depth: number): DatabaseFault | undefined {
+  if (!err || typeof err !== 'object' || depth > 5) return undefined;
   const e = err as Loose;
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (NODE_CODES.has(code) || SQLSTATES.test(code) || PRISMA_CODES.test(code)) return true;
-  if (typeof e.kind === 'string' && ADAPTER_KINDS.has(e.kind)) return true;
-  if (MESSAGES.test(String(e.message ?? ''))) return true;
-  return isDatabaseUnavailable(e.meta?.driverAdapterError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1);
+  const db = viaDatabase || fromDatabase(e);
+  const codes = [e.code, e.originalCode].filter((c): c is string => typeof c === 'string');
+  const message = String(e.message ?? '');
+  if (codes.includes(DISK_FULL_SQLSTATE) || codes.includes('ENOSPC') || (db && DISK_FULL.test(message))) return 'disk_full';
+  const nested = walk(e.meta?.driverAdapterError, db, depth + 1) ?? walk(e.cause, db, depth + 1);
+  if (nested === 'disk_full') return nested;
+  if (codes.some((c) => SQLSTATES.test(c) || PRISMA_CODES.test(c) || (db && NODE_CODES.has(c)))) return 'unavailable';
+  if (typeof e.kind === 'string' && ADAPTER_KINDS.has(e.kind)) return 'unavailable';
+  if (MESSAGES.test(message)) return 'unavailable';
+  return nested;
 }

@@ -3,7 +3,17 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError, type ErrorCode } from '../errors.js';
-import { isDatabaseUnavailable } from '../db/unavailable.js';
+import { classifyDatabaseError } from '../db/unavailable.js';
+import { DatabaseFaults } from '../db/faults.js';
+
+/** Seconds a client should wait before retrying, per database fault (Retry-After). */
+export const RETRY_AFTER = { unavailable: 5, disk_full: 30 } as const;
+
+/** The client hung up mid-request (its socket reset, its body cut short): no one to answer, nothing wrong here. */
+export function isClientAbort(err: Error, request: FastifyRequest): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return err.message === 'aborted' || ((code === 'ECONNRESET' || code === 'ECONNABORTED') && request.raw.destroyed);
+}
 
 /** Fastify's own 4xx errors, mapped to our codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -25,7 +35,8 @@ export function toAppError(err: FastifyError | Error): AppError {
   }
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
   if (mapped) return new AppError(mapped, { detail: fe.message });
-  if (isDatabaseUnavailable(err)) return new AppError('service_unavailable', { detail: err.message, cause: err });
+  const fault = classifyDatabaseError(err);
+  if (fault) return new AppError('service_unavailable', { detail: `${fault === 'disk_full' ? 'database_disk_full' : 'database_unavailable'}: ${err.message}`, cause: err, retryAfter: RETRY_AFTER[fault] });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new AppError(fe.statusCode === 413 ? 'payload_too_large' : fe.statusCode === 415 ? 'unsupported_media_type' : 'invalid_request', { detail: fe.message });
   }
@@ -53,9 +64,25 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
 
 export default fp(
   async (app) => {
+    const faults = new DatabaseFaults();
+    app.decorate('databaseFaults', faults);
+    // Every successful POST (login, register, refresh…) wrote to the database.
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.method === 'POST' && reply.statusCode < 400) faults.writeSucceeded();
+    });
     app.setErrorHandler((err, request, reply) => {
+      if (isClientAbort(err as Error, request)) {
+        request.log.info({ event: 'client_aborted', code: (err as NodeJS.ErrnoException).code }, 'client aborted the request');
+        return sendError(request, reply, new AppError('invalid_request', { detail: 'client aborted the request' }));
+      }
       const error = toAppError(err as FastifyError);
-      if (error.statusCode >= 500) {
+      const fault = error.code === 'service_unavailable' ? classifyDatabaseError(error.cause) : undefined;
+      if (fault) faults.record(fault);
+      if (fault === 'disk_full') {
+        request.log.error({ event: 'database_disk_full', err: { message: error.message } }, 'database disk full: writes fail until space is freed');
+      } else if (fault === 'unavailable') {
+        request.log.error({ event: 'database_unavailable', err: { message: error.message } }, 'database unavailable');
+      } else if (error.statusCode >= 500) {
         request.log.error({ err: error.cause ?? err, code: error.code }, 'request failed');
       } else if (error.message !== error.code) {
         request.log.info({ code: error.code, detail: error.message }, 'request refused');
@@ -66,3 +93,10 @@ export default fp(
   },
   { name: 'tessera-errors' },
 );
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Database faults seen by requests, for readiness. */
+    databaseFaults: DatabaseFaults;
+  }
+}

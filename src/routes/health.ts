@@ -1,8 +1,10 @@
-// Liveness (the process answers) and readiness (the database answers too).
+// Liveness (the process answers) and readiness (the database answers too, and no disk-full error is recent).
+// Both are bounded: a database that hangs makes readiness a 503 after READY_TIMEOUT_MS, never a hang.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
+import { RETRY_AFTER } from '../plugins/error-handler.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
@@ -22,10 +24,12 @@ const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('database ping timed out')), READY_TIMEOUT_MS);
     });
+    const known = fastify.databaseFaults.current();
+    if (known) throw new AppError('service_unavailable', { detail: `readiness: database_${known}`, retryAfter: RETRY_AFTER[known] });
     try {
       await Promise.race([services.database.prisma.$queryRaw`SELECT 1`, timeout]);
     } catch (err) {
-      throw new AppError('service_unavailable', { detail: `readiness: ${(err as Error).message}`, cause: err });
+      throw new AppError('service_unavailable', { detail: `readiness: ${(err as Error).message}`, cause: err, retryAfter: RETRY_AFTER.unavailable });
     } finally {
       clearTimeout(timer);
     }
