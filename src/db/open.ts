@@ -39,6 +39,9 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     if (migrate) await applyMigrations(await postgresMigrationFactory(url));
     // One pool for Prisma and the raw statements.
     const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    // An idle connection the server drops (a restart) emits 'error' on the pool; unhandled, that would end the
+    // process. The pool discards that connection and the next query opens a new one (or fails as a 503).
+    pool.on('error', () => {});
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     return {
       prisma,
