@@ -15,6 +15,9 @@ import jsonBody from './plugins/json-body.js';
 import requestLog from './plugins/request-log.js';
 import gracefulClose from './plugins/graceful-close.js';
 import browserSecurity from './plugins/browser-security.js';
+import edgeErrors, { clientErrorHandler, frameworkErrorHandler } from './plugins/edge-errors.js';
+import { securityHeaders } from './http/security-headers.js';
+import { serverOptions } from './http/server-options.js';
 import rateLimit from './plugins/rate-limit.js';
 import purgeJob from './plugins/purge-job.js';
 import keyReload, { macKeyPolicy, rotationPolicy } from './plugins/key-reload.js';
@@ -52,6 +55,10 @@ export const REDACTED_PATHS = [
   '*.token',
   'password',
   'token',
+  // Node's client errors carry the raw bytes received; src/plugins/edge-errors.ts never logs them, and this
+  // catches any other path that would.
+  'rawPacket',
+  '*.rawPacket',
 ];
 
 const BODY_LIMIT = 16 * 1024;
@@ -65,15 +72,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     ...(opts.logStream ? { stream: opts.logStream } : {}),
   };
 
-  const app = Fastify({
+  const headers = securityHeaders(config);
+  const app: FastifyInstance = Fastify({
     logger,
     // src/plugins/request-log.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,
-    // X-Forwarded-For is believed only when TRUST_PROXY names the proxies (or says there are some).
-    // (Fastify accepts a hop count too; its types don't say so.)
-    trustProxy: config.trustProxy as boolean | string[],
+    // X-Forwarded-For is believed only as far as TRUST_PROXY says; timeouts for slow clients.
+    ...serverOptions(config),
+    // Requests that never reach a route still get the catalog's shape and headers, and log no raw bytes.
+    clientErrorHandler: clientErrorHandler(headers, () => app.log),
+    frameworkErrors: frameworkErrorHandler(headers),
     return503OnClosing: true,
     // On close, idle keep-alive sockets are ended at once (src/plugins/graceful-close.ts tells the busy ones).
     forceCloseConnections: 'idle',
@@ -106,12 +116,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     app.decorate('services', services);
     app.decorateRequest('bearer', null);
     app.addSchema(ErrorBody);
+    // Hooks run in this order: the request id and security headers come first, so every refusal has them.
+    await app.register(requestLog);
+    await app.register(browserSecurity, { config, headers });
+    await app.register(edgeErrors, { headers });
     await app.register(cookie);
     await app.register(jsonBody);
     await app.register(errorHandler);
-    await app.register(requestLog);
     await app.register(gracefulClose);
-    await app.register(browserSecurity, { config });
     await app.register(rateLimit, { services, redis });
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(sessionRoutes, { prefix: '/auth', services });

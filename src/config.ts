@@ -1,7 +1,9 @@
 // The one place configuration is read: environment variables, validated at boot.
 // A bad value stops the process with a message that names the variable.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import proxyAddr from '@fastify/proxy-addr';
 import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/service-clients.js';
@@ -40,6 +42,11 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 20 }),
   CORS_ORIGINS: Type.String({ default: '' }),
   TRUST_PROXY: Type.String({ default: '' }),
+  // Slow clients: each holds a connection (and its memory) only this long. Node checks once a second.
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 10000 }),
+  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 10000 }),
+  CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 72000 }),
   HSTS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 63072000, default: 15552000 }),
   COOKIE_DOMAIN: Type.String({ pattern: '^(\\.?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*)?$', default: '' }),
   WORKERS: Type.String({ pattern: '^(auto|[1-9][0-9]{0,2})$', default: '1' }),
@@ -79,8 +86,13 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   /** Browser origins (scheme://host[:port]) allowed to call the API with credentials. */
   corsOrigins: string[];
-  /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs of the proxies. */
+  /**
+   * Which peers' X-Forwarded-For is believed: none (false), all (true), the first N hops (a number),
+   * or the proxies' addresses/CIDRs (validated with the same parser Fastify uses).
+   */
   trustProxy: boolean | number | string[];
+  /** Milliseconds; see src/http/server-options.ts for what each bounds. */
+  timeouts: { requestMs: number; headersMs: number; connectionMs: number; keepAliveMs: number };
   hstsMaxAge: number;
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Requests per minute per client address to each of register, login and refresh; 0 = no limit. */
@@ -134,6 +146,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    timeouts: parseTimeouts(env),
     hstsMaxAge: env.HSTS_MAX_AGE_SECONDS,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     redisUrl: env.REDIS_URL || undefined,
@@ -200,10 +213,32 @@ function parseOrigins(value: string): string[] {
 
 function parseTrustProxy(value: string): boolean | number | string[] {
   const v = value.trim().toLowerCase();
-  if (v === '' || v === 'false') return false;
+  if (v === '' || v === 'false' || v === '0') return false;
   if (v === 'true') return true;
-  if (/^\d+$/.test(v)) return Number(v);
+  if (/^\d{1,2}$/.test(v)) return Number(v);
   const entries = list(value);
-  if (entries.every((e) => /^[0-9a-f.:]+(\/\d{1,3})?$/i.test(e))) return entries;
-  throw new ConfigError('invalid configuration: TRUST_PROXY must be true, false, a hop count, or a comma list of proxy addresses/CIDRs');
+  // Compiled here with Fastify's own parser, so anything Fastify would refuse (or read differently) stops the boot.
+  const addressLike = entries.every((e) => /^(loopback|linklocal|uniquelocal)$/.test(e) || isIP(e.split('/', 1)[0]!) !== 0);
+  try {
+    if (!addressLike) throw new TypeError('not an address');
+    proxyAddr.compile(entries);
+  } catch {
+    throw new ConfigError(
+      `invalid configuration: TRUST_PROXY must be true, false, a hop count (0-99), or a comma list of proxy addresses/CIDRs (got ${JSON.stringify(value)})`,
+    );
+  }
+  return entries;
+}
+
+function parseTimeouts(env: Env): Config['timeouts'] {
+  // Node refuses a headers timeout longer than the request timeout; say so in our own words.
+  if (env.HEADERS_TIMEOUT_MS > env.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration: HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS');
+  }
+  return {
+    requestMs: env.REQUEST_TIMEOUT_MS,
+    headersMs: env.HEADERS_TIMEOUT_MS,
+    connectionMs: env.CONNECTION_TIMEOUT_MS,
+    keepAliveMs: env.KEEP_ALIVE_TIMEOUT_MS,
+  };
 }

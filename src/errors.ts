@@ -19,9 +19,12 @@ export const errorCatalog = {
   current_password_incorrect: { status: 403, message: 'The current password is incorrect.' },
   not_found: { status: 404, message: 'No such resource.' },
   email_taken: { status: 409, message: 'An account with this email already exists.' },
+  request_timeout: { status: 408, message: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
+  uri_too_long: { status: 414, message: 'The request path is too long.' },
   unsupported_media_type: { status: 415, message: 'The request body must be application/json.' },
   too_many_requests: { status: 429, message: 'Too many requests. Try again after the time in Retry-After.' },
+  headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is temporarily unavailable. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -1,10 +1,11 @@
-// What browsers need from an auth API: security headers (helmet), CORS for listed SPA origins only,
-// and a CSRF check on the cookie-authenticated endpoints on top of SameSite=Strict.
+// What browsers need from an auth API: security headers (helmet's set, src/http/security-headers.ts),
+// CORS for listed SPA origins only, and a CSRF check on the cookie-authenticated endpoints on top of
+// SameSite=Strict.
 import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import type { SecurityHeaders } from '../http/security-headers.js';
 import { AppError } from '../errors.js';
 
 declare module 'fastify' {
@@ -28,21 +29,14 @@ export function isCrossSiteRequest(request: FastifyRequest, ownOrigin: string, a
   return !(site === 'same-site' && allowed.size > 0);
 }
 
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+export default fp<{ config: Config; headers: SecurityHeaders }>(
+  async (app, { config, headers }) => {
     const allowed = new Set(config.corsOrigins);
     const ownOrigin = new URL(config.issuer).origin;
 
-    await app.register(helmet, {
-      // An API serves no HTML: nothing may load, frame or submit anything.
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
-      },
-      hsts: config.hstsMaxAge > 0 ? { maxAge: config.hstsMaxAge, includeSubDomains: true } : false,
-      referrerPolicy: { policy: 'no-referrer' },
-      // Keys and metadata are public: let verifiers in browsers read them.
-      crossOriginResourcePolicy: { policy: 'cross-origin' },
+    // First of this plugin's hooks, so that even a request refused by a later hook carries them.
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.headers(headers);
     });
 
     await app.register(cors, {

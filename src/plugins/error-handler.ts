@@ -22,6 +22,19 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_BAD_URL: 'invalid_request',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
+};
+
+/** Any other client error by its status, so no 4xx leaves in a shape of its own. */
+const BY_STATUS: Record<number, ErrorCode> = {
+  404: 'not_found',
+  408: 'request_timeout',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  431: 'headers_too_large',
 };
 
 export function toAppError(err: FastifyError | Error): AppError {
@@ -38,7 +51,7 @@ export function toAppError(err: FastifyError | Error): AppError {
   const fault = classifyDatabaseError(err);
   if (fault) return new AppError('service_unavailable', { detail: `${fault === 'disk_full' ? 'database_disk_full' : 'database_unavailable'}: ${err.message}`, cause: err, retryAfter: RETRY_AFTER[fault] });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new AppError(fe.statusCode === 413 ? 'payload_too_large' : fe.statusCode === 415 ? 'unsupported_media_type' : 'invalid_request', { detail: fe.message });
+    return new AppError(BY_STATUS[fe.statusCode] ?? 'invalid_request', { detail: fe.message });
   }
   return new AppError('internal_error', { detail: err.message, cause: err });
 }

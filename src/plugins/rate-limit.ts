@@ -42,14 +42,18 @@ class AuditOncePerWindow {
 export default fp<{ services: Services; redis?: Redis | undefined }>(
   async (app, { services, redis }) => {
     const audited = new AuditOncePerWindow();
+    // Audit rows are written after the answer; closing waits for them (the database closes after this hook).
+    const writing = new Set<Promise<unknown>>();
+    app.addHook('onClose', async () => void (await Promise.allSettled(writing)));
     const onExceeded = (request: FastifyRequest, key: string) => {
       const route = request.routeOptions.url ?? '';
       request.log.warn({ event: 'rate_limited', route, ip: request.ip }, 'rate limited');
       const now = services.clock.now();
       if (!audited.shouldAudit(key, now.getTime())) return;
-      audit(services.database.prisma, requestMeta(request), now, { type: 'rate_limited', reason: route }).catch((err: unknown) =>
-        request.log.error({ err, event: 'audit_failed' }, 'could not write the rate_limited audit row'),
-      );
+      const write = audit(services.database.prisma, requestMeta(request), now, { type: 'rate_limited', reason: route })
+        .catch((err: unknown) => request.log.error({ err, event: 'audit_failed' }, 'could not write the rate_limited audit row'))
+        .finally(() => writing.delete(write));
+      writing.add(write);
     };
     await app.register(rateLimit, {
       global: false,
