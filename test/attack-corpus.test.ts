@@ -494,6 +494,85 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
     t.equal(await users(), before, 'no user written');
   });
 
+  t.test('look-alikes of an existing address are refused: invalid (400) or the same account (409)', async (t) => {
+    const { app: fresh, db: freshDb } = await buildTestApp(t);
+    await register(fresh, 'victim@example.com');
+    await register(fresh, 'ace@example.com');
+    const cases: [name: string, email: string, expect: Expect][] = [
+      ['U+034F combining grapheme joiner', 'vic\u034ftim@example.com', bad('invalid_email')],
+      ['U+FE0F variation selector', 'victim\ufe0f@example.com', bad('invalid_email')],
+      ['U+3164 Hangul filler', 'vic\u3164tim@example.com', bad('invalid_email')],
+      ['U+2800 Braille blank', 'victim\u2800@example.com', bad('invalid_email')],
+      ['U+115F Hangul choseong filler', '\u115fvictim@example.com', bad('invalid_email')],
+      ['fullwidth letters', '\uff56\uff49\uff43\uff54\uff49\uff4d@example.com', bad('email_taken')],
+      ['fullwidth commercial at', 'victim\uff20example.com', bad('email_taken')],
+      ['Cyrillic і in a Latin local part (mixed script)', 'v\u0456ctim@example.com', bad('invalid_email')],
+      ['Cyrillic о in a Latin domain (mixed script)', 'victim@exampl\u0435.com', bad('invalid_email')],
+      ['all-Cyrillic local part spelling ace', '\u0430\u0441\u0435@example.com', bad('email_taken')],
+      ['Greek ν in a Latin local part (mixed script)', '\u03bdictim@example.com', bad('invalid_email')],
+      ['dotless ı', 'v\u0131ctim@example.com', bad('email_taken')],
+      ['İ (lower-cases to i + combining dot above)', 'v\u0130ctim@example.com', bad('invalid_email')],
+      ['i + combining dot above', 'vi\u0307ctim@example.com', bad('invalid_email')],
+      ['mathematical bold', '\u{1d42f}\u{1d422}\u{1d41c}\u{1d42d}\u{1d422}\u{1d426}@example.com', bad('email_taken')],
+      ['circled letters', '\u24e5\u24d8\u24d2\u24e3\u24d8\u24dc@example.com', bad('email_taken')],
+      ['upper case', 'VICTIM@EXAMPLE.COM', bad('email_taken')],
+      ['rn for m (confusables.txt)', 'victirn@example.com', bad('email_taken')],
+    ];
+    const before = await freshDb.database.prisma.user.count();
+    for (const [name, email, expect] of cases) {
+      assertRefused(t, await post(fresh, 'register', creds(email)), expect, `register: ${name}`);
+    }
+    t.equal(await freshDb.database.prisma.user.count(), before, 'no look-alike account was written');
+    for (const [name, email, expect] of cases) {
+      if (expect[1] === 'invalid_email') assertRefused(t, await post(fresh, 'login', creds(email)), LOGIN_REFUSED, `login: ${name}`);
+    }
+    t.equal((await post(fresh, 'login', creds('victim@example.com'))).statusCode, 200, 'positive control: the owner logs in');
+  });
+
+  t.test('bodies that are not UTF-8 are refused, not decoded to U+FFFD (three spellings, one account)', async (t) => {
+    const { app: fresh, db: freshDb } = await buildTestApp(t);
+    const raw = (bytes: number[]) => Buffer.concat([
+      Buffer.from('{"email":"vic'), Buffer.from(bytes), Buffer.from(`tim@example.com","password":"${PASSWORD}"}`),
+    ]);
+    const spellings: [name: string, body: Buffer][] = [
+      ['0xFF', raw([0xff])],
+      ['0xC0 0x80 (overlong NUL)', raw([0xc0, 0x80])],
+      ['0xED 0xA0 0x80 (encoded surrogate)', raw([0xed, 0xa0, 0x80])],
+      ['0xE2 0x82 (truncated sequence)', raw([0xe2, 0x82])],
+    ];
+    for (const [name, body] of spellings) {
+      for (const route of ['register', 'login'] as const) {
+        const res = await fresh.inject({ method: 'POST', url: `/auth/${route}`, payload: body, headers: { 'content-type': JSON_TYPE } });
+        assertRefused(t, res, bad('invalid_encoding'), `${route}: ${name}`);
+      }
+    }
+    t.equal(await freshDb.database.prisma.user.count(), 0, 'no account was opened by any spelling');
+    // The same, sent over a real socket: nothing between the wire and the parser repairs the bytes.
+    await fresh.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = fresh.server.address() as AddressInfo;
+    const res = await fetch(`http://127.0.0.1:${port}/auth/register`, { method: 'POST', headers: { 'content-type': JSON_TYPE }, body: raw([0xff]) });
+    t.equal(res.status, 400);
+    t.equal(((await res.json()) as { code: string }).code, 'invalid_encoding', 'real socket: invalid_encoding');
+    const ok = await fresh.inject({ method: 'POST', url: '/auth/register', payload: Buffer.from(creds('victim@example.com')), headers: { 'content-type': JSON_TYPE } });
+    t.equal(ok.statusCode, 201, 'positive control: the same recipe with valid UTF-8 registers');
+  });
+
+  t.test('passwords: lone surrogates refused, length counted after NFKC', async (t) => {
+    const cases: [name: string, password: string][] = [
+      ['a lone high surrogate', 'correct horse \ud800 battery'],
+      ['a lone low surrogate', '\udc00\udc00\udc00\udc00\udc00\udc00\udc00\udc00'],
+      ['8 code points that NFKC composes to 4 (e + combining acute)', 'e\u0301'.repeat(4)],
+      ['100 ligatures that NFKC expands to 300 letters', '\ufb03'.repeat(100)],
+    ];
+    for (const [name, password] of cases) {
+      assertRefused(t, await post(app, 'register', creds(uniqueEmail(), password)), bad('invalid_password'), `register: ${name}`);
+    }
+    const composed = `${'\u00e9'.repeat(8)}`;
+    const email = uniqueEmail();
+    t.equal((await post(app, 'register', creds(email, composed))).statusCode, 201, 'positive control: 8 composed letters');
+    t.equal((await post(app, 'login', creds(email, composed.normalize('NFD')))).statusCode, 200, 'the decomposed spelling is the same password');
+  });
+
   t.test('composed and decomposed forms of one address are one account (NFC)', async (t) => {
     const composed = `j\u00fcrgen-${uniqueEmail()}`;
     const decomposed = composed.replace('\u00fc', 'u\u0308');

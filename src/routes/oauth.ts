@@ -3,10 +3,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import formBody from '@fastify/formbody';
+import { parse } from 'fast-querystring';
 import { Type } from 'typebox';
 import { authenticateClient } from '../http/client-auth.js';
 import type { ServiceClient } from '../domain/service-clients.js';
 import { requestMeta } from '../http/request-meta.js';
+import { assertNoReplacementCharacter } from '../http/utf8.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
@@ -42,7 +44,15 @@ const IntrospectionBody = Type.Object(
 );
 
 const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
-  await fastify.register(formBody, { bodyLimit: 16 * 1024 });
+  await fastify.register(formBody, {
+    bodyLimit: 16 * 1024,
+    parser: (body) => {
+      assertNoReplacementCharacter([body]); // raw bytes that weren't UTF-8
+      const parsed = parse(body);
+      assertNoReplacementCharacter(Object.values(parsed)); // percent-encoded ones
+      return parsed;
+    },
+  });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { introspection, serviceClients } = services;
 
