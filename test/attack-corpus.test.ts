@@ -15,6 +15,8 @@ import { SignJWT, decodeJwt, exportJWK, exportSPKI, generateKeyPair, importPKCS8
 import { errorCatalog, type ErrorCode } from '../src/errors.js';
 import { hashRefreshToken } from '../src/domain/refresh-rotation.js';
 import { retire } from '../src/domain/key-rotation.js';
+import { hashClientSecret } from '../src/domain/service-clients.js';
+import { createVerifier } from '../src/verify/index.js';
 import {
   ManualClock, PASSWORD, buildTestApp, login, me, refresh, refreshCookieOf, register, session, tempDir, uniqueEmail,
   type TestApp, type TestDatabase,
@@ -227,6 +229,66 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     assertTokenRefused(t, await me(app, await mint()), 'a token dated after the retirement');
     clock.advance(900);
     assertTokenRefused(t, await me(app, await mint()), 'once unpublished, nothing it signs verifies');
+  });
+
+  t.test('a leaked key mints nothing long-lived or backdated: /auth/me, introspection and tessera/verify agree', async (t) => {
+    // Real time for tessera/verify, so the service's clock starts 100 s behind it and catches up.
+    const clock = new ManualClock(new Date(Date.now() - 100_000));
+    const secret = randomBytes(32).toString('base64url');
+    const { app, keysDir, config } = await buildTestApp(t, { clock, env: { SERVICE_CLIENTS: `orders:${hashClientSecret(secret)}` } });
+    const s = await session(app);
+    const sid = decodeJwt(s.accessToken).sid;
+    const leakedKid = app.services.keys.signing.kid;
+    const leaked = await importPKCS8(await readFile(path.join(keysDir, `${leakedKid}.pem`), 'utf8'), 'RS256');
+    const nowS = () => Math.floor(clock.now().getTime() / 1000);
+    const mint = (kid: string, key: CryptoKey, iat: number, exp: number) =>
+      new SignJWT({ client_id: config.clientId, sid, auth_time: iat, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid })
+        .setIssuer(config.issuer).setAudience(config.audience[0]!).setSubject(s.user.id)
+        .setIssuedAt(iat).setExpirationTime(exp).sign(key);
+    const ttl = config.accessTokenTtl;
+
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const verifierNow = () => createVerifier({ issuer: config.issuer, audience: config.audience[0]!, jwksUrl: `${base}/.well-known/jwks.json` });
+    const introspected = async (token: string) => (await app.inject({
+      method: 'POST', url: '/oauth/introspect',
+      headers: { authorization: `Basic ${Buffer.from(`orders:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ token }).toString(),
+    })).json().active as boolean;
+    /** Each of the three judges, for one token. */
+    const judge = async (token: string) => ({
+      me: (await me(app, token)).statusCode,
+      introspection: await introspected(token),
+      verify: await verifierNow().verify(token).then(() => 'ok', (e: unknown) => (e as { code?: string }).code),
+    });
+    const ACCEPTED = { me: 200, introspection: true, verify: 'ok' };
+    const REFUSED = { me: 401, introspection: false, verify: 'invalid_token' };
+
+    // While the key is active.
+    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl)), ACCEPTED, 'positive control: active key, lifetime = TTL');
+    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl + 60)), ACCEPTED, 'positive control: active key, lifetime = TTL + 60 s of skew');
+    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl + 61)), REFUSED, 'active key, lifetime TTL + 61 s');
+    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + 86400)), REFUSED, 'active key, exp 24 h ahead');
+    t.same(await judge(await mint(leakedKid, leaked, nowS() - 600, nowS() + 86400)), REFUSED, 'active key, backdated 10 min, exp 24 h ahead');
+    t.same(await judge(await mint(leakedKid, leaked, nowS() + 3600, nowS() + 3600 + ttl)), REFUSED, 'active key, pre-minted for an hour from now');
+
+    // Retired: the leak is noticed and the key stops signing.
+    const retiredAt = nowS();
+    const beforeRetirement = await mint(leakedKid, leaked, retiredAt - 1, retiredAt - 1 + ttl);
+    await retire(keysDir, leakedKid, clock.now(), { leadSeconds: 330, reloadSeconds: 30, rotationDays: 0, alg: 'RS256', accessTokenTtlSeconds: ttl });
+    await app.reloadKeys();
+    clock.advance(30 + 60 + 1); // past any instance's last possible use of it
+    const signedUntil = retiredAt + config.keysReloadSeconds + 60;
+    t.equal(((await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] }).keys
+      .find((k) => k.kid === leakedKid)?.tessera_signed_until, signedUntil, 'the JWKS says until when the retired key signed');
+
+    t.same(await judge(beforeRetirement), ACCEPTED, 'positive control: a token it signed before retirement, lifetime = TTL');
+    t.same(await judge(await mint(leakedKid, leaked, retiredAt - 1, retiredAt - 1 + 86400)), REFUSED, 'backdated to just before retirement, exp 24 h ahead');
+    t.same(await judge(await mint(leakedKid, leaked, retiredAt - 1, signedUntil + ttl + 61)), REFUSED, 'backdated, exp past the publication tail (and a lifetime over TTL)');
+    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl)), REFUSED, 'dated now, after the retirement');
+    const fresh = await login(app, s.email);
+    t.same(await judge(fresh.accessToken), ACCEPTED, 'positive control: a token from the key that took over');
   });
 
   t.test('a token whose session was ended', async (t) => {
