@@ -19,8 +19,7 @@ import { hashClientSecret } from '../src/domain/service-clients.js';
 import { createVerifier } from '../src/verify/index.js';
 import {
   ManualClock, PASSWORD, buildTestApp, login, me, refresh, refreshCookieOf, register, session, tempDir, uniqueEmail,
-  type TestApp, type TestDatabase,
-} from './helper.js';
+  type TestApp, type TestDatabase, REFRESH_COOKIE} from './helper.js';
 
 type Reply = Awaited<ReturnType<TestApp['inject']>>;
 type Expect = readonly [status: number, code: ErrorCode];
@@ -301,7 +300,7 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     assertTokenRefused(t, await me(app, aSecond.accessToken), "after logout-all: the user's other session");
 
     const b = await session(app);
-    const logout = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: b.refresh } });
+    const logout = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: b.refresh } });
     t.equal(logout.statusCode, 204);
     assertTokenRefused(t, await me(app, b.accessToken), 'after logout');
   });
@@ -350,7 +349,7 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
 
       // Whoever sends it (here B, with B's own bearer token too), a spent token is reuse of A's family.
       const stolen = await app.inject({
-        method: 'POST', url: '/auth/refresh', cookies: { tessera_refresh: a.refresh }, headers: { authorization: bearer(b.accessToken) },
+        method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: a.refresh }, headers: { authorization: bearer(b.accessToken) },
       });
       assertRefused(t, stolen, [401, 'refresh_token_reused'], "B presenting A's spent token");
       assertRefused(t, await refresh(app, aNext), [401, 'session_revoked'], "A's newest token afterwards");
@@ -363,7 +362,7 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
   t.test('a session ended by logout or logout-all', async (t) => {
     const { app } = await buildTestApp(t);
     const a = await session(app);
-    t.equal((await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: a.refresh } })).statusCode, 204);
+    t.equal((await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: a.refresh } })).statusCode, 204);
     assertRefused(t, await refresh(app, a.refresh), [401, 'session_revoked'], 'token of a logged-out session');
 
     const b = await session(app);
@@ -382,7 +381,7 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
       ['Sec-Fetch-Site: cross-site without Origin', { 'sec-fetch-site': 'cross-site' }],
     ];
     for (const [name, headers] of cases) {
-      const res = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { tessera_refresh: s.refresh }, headers });
+      const res = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: s.refresh }, headers });
       assertRefused(t, res, [403, 'csrf_rejected'], name);
     }
     t.equal((await refresh(app, s.refresh)).statusCode, 200, 'the refused requests spent nothing');
