@@ -13,12 +13,7 @@ export function decodeUtf8(body: Buffer): string {
   }
 }
 
-/** For a form body's values after percent-decoding (%FF decodes to U+FFFD too): refuse, don't guess. */
-export function assertNoReplacementCharacter(values: Iterable<unknown>): void {
-  for (const v of values) {
-    const strings = Array.isArray(v) ? v : [v];
-    if (strings.some((s) => typeof s === 'string' && s.includes('\ufffd'))) {
-      throw new AppError('invalid_encoding', { detail: 'form value is not valid UTF-8 after percent-decoding' });
-    }
-  }
+/** For a body some library already decoded leniently (form bodies): U+FFFD there was an invalid byte. */
+export function assertNoReplacementCharacter(text: string): void {
+  if (text.includes('\ufffd')) throw new AppError('invalid_encoding', { detail: 'request body is not valid UTF-8' });
 }
