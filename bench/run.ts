@@ -13,6 +13,7 @@ import { SignJWT } from 'jose';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { hashClientSecret } from '../src/domain/service-clients.js';
+import { REFRESH_COOKIE } from '../src/http/refresh-cookie.js';
 
 async function rate(name: string, n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
   for (let i = 0; i < Math.min(20, n); i++) await fn(i); // warm-up
@@ -41,7 +42,7 @@ try {
   let cookie = login.cookies[0]!.value;
   const access = login.json().access_token as string;
   const refresh = await rate('refresh', 300, async () => {
-    const r = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { tessera_refresh: cookie } });
+    const r = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: cookie } });
     if (r.statusCode !== 200) throw new Error(`refresh failed: ${r.body}`);
     cookie = r.cookies[0]!.value;
   });

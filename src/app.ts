@@ -8,6 +8,7 @@ import { openDatabase, type Database } from './db/open.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { KeyStore } from './domain/keys.js';
 import { MemoryThrottleStore } from './domain/login-throttle.js';
+import { backfillEmailSkeletons } from './domain/email-skeletons.js';
 import { connectRedis, RedisThrottleStore } from './db/redis.js';
 import { ErrorBody } from './http/schemas.js';
 import errorHandler from './plugins/error-handler.js';
@@ -112,6 +113,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
       : new MemoryThrottleStore();
     const services = createServices(config, clock, database, keys, refreshKeys, throttleStore);
     await services.passwords.warmUp();
+    const skeletons = await backfillEmailSkeletons(database.prisma);
+    if (skeletons.filled + skeletons.shared > 0) app.log.info({ event: 'email_skeletons_filled', ...skeletons }, 'email skeletons computed for older accounts');
 
     app.decorate('services', services);
     app.decorateRequest('bearer', null);

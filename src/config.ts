@@ -7,6 +7,7 @@ import proxyAddr from '@fastify/proxy-addr';
 import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/service-clients.js';
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from './verify/contract.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -21,7 +22,7 @@ const EnvSchema = Type.Object({
   AUDIENCE: Type.String({ pattern: '^\\s*[^\\s,]+\\s*(,\\s*[^\\s,]+\\s*)*$', default: 'tessera' }),
   CLIENT_ID: Type.String({ pattern: '^[\\x21-\\x7e]+$', default: 'tessera' }),
   KEYS_DIR: Type.String({ minLength: 1, default: 'keys' }),
-  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 900 }),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: DEFAULT_ACCESS_TOKEN_TTL_SECONDS }),
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31536000, default: 604800 }),
   REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 10 }),
   JWKS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),

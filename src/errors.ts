@@ -4,6 +4,8 @@
 export const errorCatalog = {
   invalid_request: { status: 400, message: 'The request is invalid.' },
   malformed_json: { status: 400, message: 'The request body is not valid JSON.' },
+  invalid_encoding: { status: 400, message: 'The request body is not valid UTF-8.' },
+  refresh_cookie_conflict: { status: 400, message: 'More than one refresh cookie was sent, so none is used. Log in again.' },
   invalid_email: { status: 400, message: 'The email address is not valid.' },
   invalid_password: { status: 400, message: 'The password must be 8 to 256 characters long.' },
   missing_token: { status: 401, message: 'A bearer access token is required.' },

@@ -15,10 +15,11 @@ import { SignJWT, decodeJwt, exportJWK, exportSPKI, generateKeyPair, importPKCS8
 import { errorCatalog, type ErrorCode } from '../src/errors.js';
 import { hashRefreshToken } from '../src/domain/legacy-refresh.js';
 import { retire } from '../src/domain/key-rotation.js';
+import { hashClientSecret } from '../src/domain/service-clients.js';
+import { createVerifier } from '../src/verify/index.js';
 import {
   ManualClock, PASSWORD, buildTestApp, login, me, refresh, refreshCookieOf, register, session, tempDir, uniqueEmail,
-  type TestApp, type TestDatabase,
-} from './helper.js';
+  type TestApp, type TestDatabase, REFRESH_COOKIE} from './helper.js';
 
 type Reply = Awaited<ReturnType<TestApp['inject']>>;
 type Expect = readonly [status: number, code: ErrorCode];
@@ -227,6 +228,66 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     assertTokenRefused(t, await me(app, await mint()), 'once unpublished, nothing it signs verifies');
   });
 
+  t.test('a leaked key mints nothing long-lived or backdated: /auth/me, introspection and tessera/verify agree', async (t) => {
+    // Real time for tessera/verify, so the service's clock starts 100 s behind it and catches up.
+    const clock = new ManualClock(new Date(Date.now() - 100_000));
+    const secret = randomBytes(32).toString('base64url');
+    const { app, keysDir, config } = await buildTestApp(t, { clock, env: { SERVICE_CLIENTS: `orders:${hashClientSecret(secret)}` } });
+    const s = await session(app);
+    const sid = decodeJwt(s.accessToken).sid;
+    const leakedKid = app.services.keys.signing.kid;
+    const leaked = await importPKCS8(await readFile(path.join(keysDir, `${leakedKid}.pem`), 'utf8'), 'RS256');
+    const nowS = () => Math.floor(clock.now().getTime() / 1000);
+    const mint = (kid: string, key: CryptoKey, iat: number, exp: number) =>
+      new SignJWT({ client_id: config.clientId, sid, auth_time: iat, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid })
+        .setIssuer(config.issuer).setAudience(config.audience[0]!).setSubject(s.user.id)
+        .setIssuedAt(iat).setExpirationTime(exp).sign(key);
+    const ttl = config.accessTokenTtl;
+
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const verifierNow = () => createVerifier({ issuer: config.issuer, audience: config.audience[0]!, jwksUrl: `${base}/.well-known/jwks.json` });
+    const introspected = async (token: string) => (await app.inject({
+      method: 'POST', url: '/oauth/introspect',
+      headers: { authorization: `Basic ${Buffer.from(`orders:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ token }).toString(),
+    })).json().active as boolean;
+    /** Each of the three judges, for one token. */
+    const judge = async (token: string) => ({
+      me: (await me(app, token)).statusCode,
+      introspection: await introspected(token),
+      verify: await verifierNow().verify(token).then(() => 'ok', (e: unknown) => (e as { code?: string }).code),
+    });
+    const ACCEPTED = { me: 200, introspection: true, verify: 'ok' };
+    const REFUSED = { me: 401, introspection: false, verify: 'invalid_token' };
+
+    // While the key is active.
+    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl)), ACCEPTED, 'positive control: active key, lifetime = TTL');
+    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl + 60)), ACCEPTED, 'positive control: active key, lifetime = TTL + 60 s of skew');
+    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl + 61)), REFUSED, 'active key, lifetime TTL + 61 s');
+    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + 86400)), REFUSED, 'active key, exp 24 h ahead');
+    t.same(await judge(await mint(leakedKid, leaked, nowS() - 600, nowS() + 86400)), REFUSED, 'active key, backdated 10 min, exp 24 h ahead');
+    t.same(await judge(await mint(leakedKid, leaked, nowS() + 3600, nowS() + 3600 + ttl)), REFUSED, 'active key, pre-minted for an hour from now');
+
+    // Retired: the leak is noticed and the key stops signing.
+    const retiredAt = nowS();
+    const beforeRetirement = await mint(leakedKid, leaked, retiredAt - 1, retiredAt - 1 + ttl);
+    await retire(keysDir, leakedKid, clock.now(), { leadSeconds: 330, reloadSeconds: 30, rotationDays: 0, alg: 'RS256', accessTokenTtlSeconds: ttl });
+    await app.reloadKeys();
+    clock.advance(30 + 60 + 1); // past any instance's last possible use of it
+    const signedUntil = retiredAt + config.keysReloadSeconds + 60;
+    t.equal(((await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] }).keys
+      .find((k) => k.kid === leakedKid)?.tessera_signed_until, signedUntil, 'the JWKS says until when the retired key signed');
+
+    t.same(await judge(beforeRetirement), ACCEPTED, 'positive control: a token it signed before retirement, lifetime = TTL');
+    t.same(await judge(await mint(leakedKid, leaked, retiredAt - 1, retiredAt - 1 + 86400)), REFUSED, 'backdated to just before retirement, exp 24 h ahead');
+    t.same(await judge(await mint(leakedKid, leaked, retiredAt - 1, signedUntil + ttl + 61)), REFUSED, 'backdated, exp past the publication tail (and a lifetime over TTL)');
+    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl)), REFUSED, 'dated now, after the retirement');
+    const fresh = await login(app, s.email);
+    t.same(await judge(fresh.accessToken), ACCEPTED, 'positive control: a token from the key that took over');
+  });
+
   t.test('a token whose session was ended', async (t) => {
     const { app } = await buildTestApp(t);
     const a = await session(app);
@@ -237,7 +298,7 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     assertTokenRefused(t, await me(app, aSecond.accessToken), "after logout-all: the user's other session");
 
     const b = await session(app);
-    const logout = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: b.refresh } });
+    const logout = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: b.refresh } });
     t.equal(logout.statusCode, 204);
     assertTokenRefused(t, await me(app, b.accessToken), 'after logout');
   });
@@ -289,7 +350,7 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
 
       // Whoever sends it (here B, with B's own bearer token too), a spent token is reuse of A's family.
       const stolen = await app.inject({
-        method: 'POST', url: '/auth/refresh', cookies: { tessera_refresh: a.refresh }, headers: { authorization: bearer(b.accessToken) },
+        method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: a.refresh }, headers: { authorization: bearer(b.accessToken) },
       });
       assertRefused(t, stolen, [401, 'refresh_token_reused'], "B presenting A's spent token");
       assertRefused(t, await refresh(app, aNext), [401, 'session_revoked'], "A's newest token afterwards");
@@ -302,7 +363,7 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
   t.test('a session ended by logout or logout-all', async (t) => {
     const { app } = await buildTestApp(t);
     const a = await session(app);
-    t.equal((await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: a.refresh } })).statusCode, 204);
+    t.equal((await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: a.refresh } })).statusCode, 204);
     assertRefused(t, await refresh(app, a.refresh), [401, 'session_revoked'], 'token of a logged-out session');
 
     const b = await session(app);
@@ -321,7 +382,7 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
       ['Sec-Fetch-Site: cross-site without Origin', { 'sec-fetch-site': 'cross-site' }],
     ];
     for (const [name, headers] of cases) {
-      const res = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { tessera_refresh: s.refresh }, headers });
+      const res = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: s.refresh }, headers });
       assertRefused(t, res, [403, 'csrf_rejected'], name);
     }
     t.equal((await refresh(app, s.refresh)).statusCode, 200, 'the refused requests spent nothing');
@@ -495,6 +556,92 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
       assertRefused(t, await post(app, 'login', creds(email!)), LOGIN_REFUSED, `login: ${name}`);
     }
     t.equal(await users(), before, 'no user written');
+  });
+
+  t.test('look-alikes of an existing address are refused: invalid (400) or the same account (409)', async (t) => {
+    const { app: fresh, db: freshDb } = await buildTestApp(t);
+    await register(fresh, 'victim@example.com');
+    await register(fresh, 'ace@example.com');
+    const cases: [name: string, email: string, expect: Expect][] = [
+      ['U+034F combining grapheme joiner', 'vic\u034ftim@example.com', bad('invalid_email')],
+      ['U+FE0F variation selector', 'victim\ufe0f@example.com', bad('invalid_email')],
+      ['U+3164 Hangul filler', 'vic\u3164tim@example.com', bad('invalid_email')],
+      ['U+2800 Braille blank', 'victim\u2800@example.com', bad('invalid_email')],
+      ['U+115F Hangul choseong filler', '\u115fvictim@example.com', bad('invalid_email')],
+      ['fullwidth letters', '\uff56\uff49\uff43\uff54\uff49\uff4d@example.com', bad('email_taken')],
+      ['fullwidth commercial at', 'victim\uff20example.com', bad('email_taken')],
+      ['Cyrillic і in a Latin local part (mixed script)', 'v\u0456ctim@example.com', bad('invalid_email')],
+      ['Cyrillic о in a Latin domain (mixed script)', 'victim@exampl\u0435.com', bad('invalid_email')],
+      ['all-Cyrillic local part spelling ace', '\u0430\u0441\u0435@example.com', bad('email_taken')],
+      ['Greek ν in a Latin local part (mixed script)', '\u03bdictim@example.com', bad('invalid_email')],
+      ['dotless ı', 'v\u0131ctim@example.com', bad('email_taken')],
+      ['İ (lower-cases to i + combining dot above)', 'v\u0130ctim@example.com', bad('invalid_email')],
+      ['i + combining dot above', 'vi\u0307ctim@example.com', bad('invalid_email')],
+      ['mathematical bold', '\u{1d42f}\u{1d422}\u{1d41c}\u{1d42d}\u{1d422}\u{1d426}@example.com', bad('email_taken')],
+      ['circled letters', '\u24e5\u24d8\u24d2\u24e3\u24d8\u24dc@example.com', bad('email_taken')],
+      ['upper case', 'VICTIM@EXAMPLE.COM', bad('email_taken')],
+      ['rn for m (confusables.txt)', 'victirn@example.com', bad('email_taken')],
+    ];
+    const before = await freshDb.database.prisma.user.count();
+    for (const [name, email, expect] of cases) {
+      assertRefused(t, await post(fresh, 'register', creds(email)), expect, `register: ${name}`);
+    }
+    t.equal(await freshDb.database.prisma.user.count(), before, 'no look-alike account was written');
+    for (const [name, email, expect] of cases) {
+      if (expect[1] === 'invalid_email') assertRefused(t, await post(fresh, 'login', creds(email)), LOGIN_REFUSED, `login: ${name}`);
+    }
+    t.equal((await post(fresh, 'login', creds('victim@example.com'))).statusCode, 200, 'positive control: the owner logs in');
+  });
+
+  t.test('bodies that are not UTF-8 are refused, not decoded to U+FFFD (three spellings, one account)', async (t) => {
+    const { app: fresh, db: freshDb } = await buildTestApp(t);
+    const raw = (bytes: number[]) => Buffer.concat([
+      Buffer.from('{"email":"vic'), Buffer.from(bytes), Buffer.from(`tim@example.com","password":"${PASSWORD}"}`),
+    ]);
+    const spellings: [name: string, body: Buffer][] = [
+      ['0xFF', raw([0xff])],
+      ['0xC0 0x80 (overlong NUL)', raw([0xc0, 0x80])],
+      ['0xED 0xA0 0x80 (encoded surrogate)', raw([0xed, 0xa0, 0x80])],
+      ['0xE2 0x82 (truncated sequence)', raw([0xe2, 0x82])],
+    ];
+    for (const [name, body] of spellings) {
+      for (const route of ['register', 'login'] as const) {
+        const res = await fresh.inject({ method: 'POST', url: `/auth/${route}`, payload: body, headers: { 'content-type': JSON_TYPE } });
+        assertRefused(t, res, bad('invalid_encoding'), `${route}: ${name}`);
+      }
+    }
+    // Form bodies (/oauth/*; their errors also carry RFC 6749's `error`).
+    const form = await fresh.inject({
+      method: 'POST', url: '/oauth/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: Buffer.concat([Buffer.from('token=ab'), Buffer.from([0xff]), Buffer.from('cd')]),
+    });
+    t.equal(form.statusCode, 400, 'introspect form body with a raw 0xFF: 400');
+    t.equal(bodyOf(form).code, 'invalid_encoding', 'introspect form body with a raw 0xFF: invalid_encoding');
+    t.equal(await freshDb.database.prisma.user.count(), 0, 'no account was opened by any spelling');
+    // The same, sent over a real socket: nothing between the wire and the parser repairs the bytes.
+    await fresh.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = fresh.server.address() as AddressInfo;
+    const res = await fetch(`http://127.0.0.1:${port}/auth/register`, { method: 'POST', headers: { 'content-type': JSON_TYPE }, body: raw([0xff]) });
+    t.equal(res.status, 400);
+    t.equal(((await res.json()) as { code: string }).code, 'invalid_encoding', 'real socket: invalid_encoding');
+    const ok = await fresh.inject({ method: 'POST', url: '/auth/register', payload: Buffer.from(creds('victim@example.com')), headers: { 'content-type': JSON_TYPE } });
+    t.equal(ok.statusCode, 201, 'positive control: the same recipe with valid UTF-8 registers');
+  });
+
+  t.test('passwords: lone surrogates refused, length counted after NFKC', async (t) => {
+    const cases: [name: string, password: string][] = [
+      ['a lone high surrogate', 'correct horse \ud800 battery'],
+      ['a lone low surrogate', '\udc00\udc00\udc00\udc00\udc00\udc00\udc00\udc00'],
+      ['8 code points that NFKC composes to 4 (e + combining acute)', 'e\u0301'.repeat(4)],
+      ['100 ligatures that NFKC expands to 300 letters', '\ufb03'.repeat(100)],
+    ];
+    for (const [name, password] of cases) {
+      assertRefused(t, await post(app, 'register', creds(uniqueEmail(), password)), bad('invalid_password'), `register: ${name}`);
+    }
+    const composed = `${'\u00e9'.repeat(8)}`;
+    const email = uniqueEmail();
+    t.equal((await post(app, 'register', creds(email, composed))).statusCode, 201, 'positive control: 8 composed letters');
+    t.equal((await post(app, 'login', creds(email, composed.normalize('NFD')))).statusCode, 200, 'the decomposed spelling is the same password');
   });
 
   t.test('composed and decomposed forms of one address are one account (NFC)', async (t) => {

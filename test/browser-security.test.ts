@@ -1,7 +1,7 @@
 // Browser-facing protection: security headers, CORS for listed origins, CSRF check on cookie endpoints,
 // COOKIE_DOMAIN and TRUST_PROXY.
 import t from 'tap';
-import { buildTestApp, refresh, refreshCookieOf, session } from './helper.js';
+import { buildTestApp, refresh, refreshCookieOf, session, REFRESH_COOKIE, DOMAIN_REFRESH_COOKIE } from './helper.js';
 
 const SPA = 'https://app.example.com';
 
@@ -47,7 +47,7 @@ t.test('CSRF: cross-site browser requests to cookie endpoints are refused', asyn
   const { app } = await buildTestApp(t, { env: { CORS_ORIGINS: SPA, REFRESH_REUSE_GRACE_SECONDS: '0' } });
   const s = await session(app);
   const attempt = (headers: Record<string, string>, url = '/auth/refresh') =>
-    app.inject({ method: 'POST', url, cookies: { tessera_refresh: s.refresh }, headers });
+    app.inject({ method: 'POST', url, cookies: { [REFRESH_COOKIE]: s.refresh }, headers });
 
   const refused: Record<string, string>[] = [
     { origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' },
@@ -63,17 +63,17 @@ t.test('CSRF: cross-site browser requests to cookie endpoints are refused', asyn
 
   const own = await attempt({ origin: 'http://localhost:3000', 'sec-fetch-site': 'same-origin' });
   t.equal(own.statusCode, 200, 'the refused requests spent nothing: the token still rotates, from the service origin');
-  const listed = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { tessera_refresh: refreshCookieOf(own)! }, headers: { origin: SPA } });
+  const listed = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: refreshCookieOf(own)! }, headers: { origin: SPA } });
   t.equal(listed.statusCode, 200, 'from a listed origin');
   t.equal(listed.headers['access-control-allow-origin'], SPA);
   const curl = await refresh(app, refreshCookieOf(listed));
   t.equal(curl.statusCode, 200, 'no browser headers at all (curl, services): allowed');
-  const sameSite = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { tessera_refresh: refreshCookieOf(curl)! }, headers: { 'sec-fetch-site': 'same-site' } });
+  const sameSite = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: refreshCookieOf(curl)! }, headers: { 'sec-fetch-site': 'same-site' } });
   t.equal(sameSite.statusCode, 200, 'same-site allowed when SPAs on other origins are configured');
 
   const { app: noCors } = await buildTestApp(t);
   const s2 = await session(noCors);
-  const res = await noCors.inject({ method: 'POST', url: '/auth/refresh', cookies: { tessera_refresh: s2.refresh }, headers: { 'sec-fetch-site': 'same-site' } });
+  const res = await noCors.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: s2.refresh }, headers: { 'sec-fetch-site': 'same-site' } });
   t.equal(res.statusCode, 403, 'same-site refused when no other origin is listed');
 });
 
@@ -81,7 +81,7 @@ t.test('COOKIE_DOMAIN widens the cookie to subdomains', async (t) => {
   const { app } = await buildTestApp(t, { env: { COOKIE_DOMAIN: 'example.com' } });
   const s = await session(app);
   t.match(String(s.res.headers['set-cookie']), /; Domain=example\.com;/);
-  const out = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: s.refresh } });
+  const out = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [DOMAIN_REFRESH_COOKIE]: s.refresh } });
   t.match(String(out.headers['set-cookie']), /; Domain=example\.com;/, 'cleared on the same domain');
   const { app: hostOnly } = await buildTestApp(t);
   const h = await session(hostOnly);

@@ -13,6 +13,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/open.js';
 import { applyMigrations, pgliteMigrationFactory } from '../src/db/migrate.js';
 import type { Clock } from '../src/domain/clock.js';
+import { DOMAIN_REFRESH_COOKIE, REFRESH_COOKIE } from '../src/http/refresh-cookie.js';
 
 export const postgresUrl = process.env.TEST_DATABASE_URL || undefined;
 export const databaseKind = postgresUrl ? 'postgres' : 'pglite';
@@ -175,9 +176,11 @@ export async function register(app: TestApp, email = uniqueEmail(), password = P
   return { email, password, user: res.json().user as { id: string; email: string; createdAt: string } };
 }
 
-/** The refresh token from a response's Set-Cookie, if any. */
+export { REFRESH_COOKIE, DOMAIN_REFRESH_COOKIE };
+
+/** The refresh token from a response's Set-Cookie (either name: with or without COOKIE_DOMAIN), if any. */
 export function refreshCookieOf(res: { cookies: { name: string; value: string }[] }): string | undefined {
-  return res.cookies.find((c) => c.name === 'tessera_refresh')?.value;
+  return res.cookies.find((c) => (c.name === REFRESH_COOKIE || c.name === DOMAIN_REFRESH_COOKIE) && c.value !== '')?.value;
 }
 
 export async function login(app: TestApp, email: string, password = PASSWORD, headers: Record<string, string> = {}) {
@@ -195,7 +198,7 @@ export async function session(app: TestApp) {
 }
 
 export function refresh(app: TestApp, token: string | undefined) {
-  return app.inject({ method: 'POST', url: '/auth/refresh', ...(token !== undefined ? { cookies: { tessera_refresh: token } } : {}) });
+  return app.inject({ method: 'POST', url: '/auth/refresh', ...(token !== undefined ? { cookies: { [REFRESH_COOKIE]: token } } : {}) });
 }
 
 export function me(app: TestApp, accessToken: string) {

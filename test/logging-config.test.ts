@@ -1,7 +1,7 @@
 // Logs are structured and never hold a secret; configuration is validated at boot.
 import t from 'tap';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { PASSWORD, buildTestApp, me, refresh, session } from './helper.js';
+import { PASSWORD, buildTestApp, me, refresh, session, REFRESH_COOKIE } from './helper.js';
 
 t.test('logs: one line per request, auth events with ids, no secrets', async (t) => {
   const { app, logs, rawLogs } = await buildTestApp(t, { captureLogs: true });
@@ -9,7 +9,7 @@ t.test('logs: one line per request, auth events with ids, no secrets', async (t)
   await me(app, s.accessToken);
   const r = await refresh(app, s.refresh);
   await app.inject({ method: 'POST', url: '/auth/login', payload: { email: s.email, password: 'wrong password!' } });
-  await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: String(r.cookies[0]?.value) } });
+  await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: String(r.cookies[0]?.value) } });
 
   const requestLines = logs.filter((l) => l.msg === 'request');
   t.equal(requestLines.length, 6, 'register, login, me, refresh, failed login, logout: one line each');

@@ -1,6 +1,6 @@
 // RFC 7662 introspection and RFC 7009 revocation for registered service clients.
 import t from 'tap';
-import { buildTestApp, login, me, refresh, refreshCookieOf, session, type TestApp } from './helper.js';
+import { buildTestApp, login, me, refresh, refreshCookieOf, session, type TestApp, REFRESH_COOKIE } from './helper.js';
 import { hashClientSecret } from '../src/domain/service-clients.js';
 
 const SECRET = 'k3Jq0f8Zr6m2VbT1yX9wH4sPdLcN7aEuGiO5qRtYzA0';
@@ -36,7 +36,7 @@ t.test('introspection of an access token: active with its claims, inactive once 
   t.match(body, { active: true, token_type: 'Bearer', iss: config.issuer, sub: s.user.id, sid: String, aud: 'tessera', client_id: 'tessera', exp: Number, iat: Number, jti: String });
   t.equal(body.exp - body.iat, 900);
 
-  await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: s.refresh } });
+  await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: s.refresh } });
   t.same((await introspect(app, s.accessToken)).json(), { active: false }, 'revoked session: inactive although the JWT itself is still valid');
 });
 

@@ -1,6 +1,6 @@
 // Refresh rotation, reuse detection, the grace window, logout and logout-all, through HTTP.
 import t from 'tap';
-import { buildTestApp, login, me, refresh, refreshCookieOf, session } from './helper.js';
+import { buildTestApp, login, me, refresh, refreshCookieOf, session, REFRESH_COOKIE } from './helper.js';
 
 t.test('rotation: every refresh spends the token and returns a new one', async (t) => {
   const { app, db } = await buildTestApp(t, { env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
@@ -48,7 +48,7 @@ t.test('reuse of a rotated token kills the whole session, newest token included'
   const reuse = await refresh(app, s.refresh);
   t.equal(reuse.statusCode, 401);
   t.equal(reuse.json().code, 'refresh_token_reused');
-  t.match(String(reuse.headers['set-cookie']), /^tessera_refresh=;.*Max-Age=0|Expires=Thu, 01 Jan 1970/, 'cookie cleared');
+  t.match(String(reuse.headers['set-cookie']), /^__Host-tessera_refresh=;.*Max-Age=0|Expires=Thu, 01 Jan 1970/, 'cookie cleared');
 
   const newest = await refresh(app, t2);
   t.equal(newest.statusCode, 401, 'the newest token of the family is dead too');
@@ -187,11 +187,11 @@ t.test('refresh refusals', async (t) => {
 t.test('logout', async (t) => {
   const { app, db } = await buildTestApp(t);
   const s = await session(app);
-  const res = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: s.refresh } });
+  const res = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: s.refresh } });
   t.equal(res.statusCode, 204);
   t.equal(res.body, '');
-  t.match(String(res.headers['set-cookie']), /^tessera_refresh=;/, 'cookie cleared');
-  t.match(String(res.headers['set-cookie']), /Path=\/auth/);
+  t.match(String(res.headers['set-cookie']), /^__Host-tessera_refresh=;/, 'cookie cleared');
+  t.match(String(res.headers['set-cookie']), /Path=\/(;|$)/, 'on the path it was set for');
   const after = await refresh(app, s.refresh);
   t.equal(after.statusCode, 401);
   t.equal(after.json().code, 'session_revoked');
@@ -200,7 +200,7 @@ t.test('logout', async (t) => {
   t.equal(row.revokedReason, 'logout');
 
   t.test('is idempotent: again, with garbage, or without a cookie', async (t) => {
-    for (const cookies of [{ tessera_refresh: s.refresh }, { tessera_refresh: 'junk' }, {}] as Record<string, string>[]) {
+    for (const cookies of [{ [REFRESH_COOKIE]: s.refresh }, { [REFRESH_COOKIE]: 'junk' }, {}] as Record<string, string>[]) {
       const r = await app.inject({ method: 'POST', url: '/auth/logout', cookies });
       t.equal(r.statusCode, 204);
     }
@@ -225,7 +225,7 @@ t.test('logout-all', async (t) => {
 
   const res = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: `Bearer ${s.accessToken}` } });
   t.equal(res.statusCode, 204);
-  t.match(String(res.headers['set-cookie']), /^tessera_refresh=;/);
+  t.match(String(res.headers['set-cookie']), /^__Host-tessera_refresh=;/);
   for (const token of [s.refresh, other.refresh, third.refresh]) {
     const r = await refresh(app, token);
     t.equal(r.statusCode, 401);

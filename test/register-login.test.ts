@@ -104,12 +104,13 @@ t.test('login', async (t) => {
     t.equal(res.headers['cache-control'], 'no-store');
     t.equal(res.headers.pragma, 'no-cache');
     const setCookie = String(res.headers['set-cookie']);
-    t.match(setCookie, /^tessera_refresh=[A-Za-z0-9_-]{82};/);
+    // __Host- prefix (COOKIE_DOMAIN unset): browsers require Secure, Path=/ and no Domain.
+    t.match(setCookie, /^__Host-tessera_refresh=[A-Za-z0-9_-]{82};/);
     t.match(setCookie, /; HttpOnly/);
     t.match(setCookie, /; Secure/);
     t.match(setCookie, /; SameSite=Strict/);
-    t.match(setCookie, /; Path=\/auth(;|$)/);
-    t.notMatch(setCookie, /Path=\/(;|$)/);
+    t.match(setCookie, /; Path=\/(;|$)/);
+    t.notMatch(setCookie, /Domain=/i);
     t.match(setCookie, /Max-Age=604800/);
   });
 

@@ -1,6 +1,6 @@
 // Sessions a user can see and end; password change; absolute and idle session limits; the purge.
 import t from 'tap';
-import { buildTestApp, login, me, PASSWORD, refresh, refreshCookieOf, register, session, type TestApp } from './helper.js';
+import { buildTestApp, login, me, PASSWORD, refresh, refreshCookieOf, register, session, type TestApp, REFRESH_COOKIE } from './helper.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const listSessions = (app: TestApp, token: string) => app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(token) });
@@ -10,7 +10,7 @@ t.test('GET /auth/sessions lists the live sessions of the caller only, marking t
   const { email, accessToken: first } = await session(app);
   const second = await login(app, email, PASSWORD, { 'user-agent': 'Firefox on a laptop' });
   const ended = await login(app, email);
-  await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: ended.refresh } });
+  await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: ended.refresh } });
   await session(app); // someone else
 
   const res = await listSessions(app, second.accessToken);
@@ -103,7 +103,7 @@ t.test('SESSION_MAX_AGE_SECONDS: refreshing never extends a session past it', as
     const res = await refresh(app, token);
     t.equal(res.statusCode, 200, `refresh at ${(i + 1) * 10} min`);
     token = refreshCookieOf(res)!;
-    const cookie = res.cookies.find((c) => c.name === 'tessera_refresh')!;
+    const cookie = res.cookies.find((c) => c.name === REFRESH_COOKIE)!;
     t.ok(cookie.maxAge! <= 3600 - (i + 1) * 600, 'the cookie never outlives the session');
   }
   clock.advance(600); // 60 minutes after login
@@ -132,7 +132,7 @@ t.test('the purge deletes long-ended sessions, in batches, and keeps the rest', 
   const ended: string[] = [];
   for (let i = 0; i < 7; i++) {
     const s = await login(app, email);
-    await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: s.refresh } });
+    await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: s.refresh } });
     ended.push(s.refresh);
   }
   clock.advance(2 * 86400);
@@ -165,7 +165,7 @@ t.test('the purge limits itself to maxBatches per run', async (t) => {
   const { email } = await register(app);
   for (let i = 0; i < 5; i++) {
     const s = await login(app, email);
-    await app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: s.refresh } });
+    await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: s.refresh } });
   }
   clock.advance(1);
   t.same(await app.services.sessions.purge(0, 2, 1), { sessions: 2, refreshTokens: 0 });

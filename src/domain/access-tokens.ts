@@ -1,16 +1,20 @@
 // Access tokens: JWTs per RFC 9068 (typ "at+jwt"), signed by the active key (RS256 unless SIGNING_ALG says
 // ES256 or EdDSA). Verification pins the algorithm to the one of the key the kid names, checks the type,
 // iss, aud and exp against the injected clock, and resolves keys only from our own key store (jku, x5u
-// and jwk headers are never followed).
+// and jwk headers are never followed). A token is also held to the contract its dates must keep
+// (src/verify/contract.ts): exp − iat no longer than ACCESS_TOKEN_TTL_SECONDS (plus skew), and for a
+// retired key, issued before it stopped signing and expiring within its publication tail. So a leaked
+// key can't mint long-lived or backdated tokens, whatever the iat and exp it writes.
 import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
+import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, lifetimeProblem } from '../verify/contract.js';
 import type { Clock } from './clock.js';
 import { SIGNING_ALGS } from './key-files.js';
 import type { KeyStore, VerificationKey } from './keys.js';
 
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
+export { ACCESS_TOKEN_TYPE } from '../verify/contract.js';
 /** Larger than any token we sign by far; anything bigger is refused before any parsing. */
-export const MAX_ACCESS_TOKEN_LENGTH = 8192;
+export const MAX_ACCESS_TOKEN_LENGTH = MAX_TOKEN_LENGTH;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface AccessTokenSettings {
@@ -90,9 +94,9 @@ export class AccessTokens {
       // Ours are always UUIDs; anything else (even signed by us) never reaches a uuid column.
       if (typeof payload.sid !== 'string' || !UUID.test(payload.sid)) throw new TokenInvalid('sid claim is not a UUID');
       if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new TokenInvalid('sub claim is not a UUID');
-      // A retired key signs nothing new: a token it "issued" later was minted with a leaked key.
-      const limit = key?.signedNoLaterThan;
-      if (limit && payload.iat! * 1000 > limit.getTime()) throw new TokenInvalid('issued after its key was retired');
+      const signedUntil = key?.signedNoLaterThan ? Math.floor(key.signedNoLaterThan.getTime() / 1000) : undefined;
+      const problem = lifetimeProblem(payload as { iat: number; exp: number }, this.settings.ttlSeconds, seconds(this.clock.now()), signedUntil);
+      if (problem) throw new TokenInvalid(problem);
       return payload as unknown as AccessClaims;
     } catch (err) {
       if (err instanceof TokenInvalid) throw err;

@@ -6,7 +6,7 @@ import { AppError } from '../errors.js';
 import { audit, type RequestMeta } from './audit.js';
 import type { Clock } from './clock.js';
 import { LOCKING_TX } from './transactions.js';
-import { normalizeEmail } from './emails.js';
+import { emailSkeleton, normalizeEmail } from './emails.js';
 import { LoginThrottle, type ThrottleStore } from './login-throttle.js';
 import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
 import { endSessions, liveSql } from './session-state.js';
@@ -45,7 +45,8 @@ export class Accounts {
     const now = this.clock.now();
     try {
       return await this.db.$transaction(async (tx) => {
-        const user = await tx.user.create({ data: { id: randomUUID(), email, passwordHash, createdAt: now }, select: publicFields });
+        const data = { id: randomUUID(), email, emailSkeleton: emailSkeleton(email), passwordHash, createdAt: now };
+        const user = await tx.user.create({ data, select: publicFields });
         await audit(tx, meta, now, { type: 'register', userId: user.id });
         return user;
       });
@@ -58,51 +59,56 @@ export class Accounts {
   /**
    * Returns the user whose email and password these are, or throws invalid_credentials.
    * Unknown email and wrong password take the same path: one argon2 verification, one audit row.
+   * The guess runs only if the throttle lets this (email, address) guess now, one guess at a time.
    */
   async authenticate(rawEmail: string, password: string, meta: RequestMeta): Promise<AuthenticatedUser> {
-    // Checked before any lookup or hashing: the same answer for accounts that exist and ones that don't.
-    const wait = await this.throttle.retryAfter(rawEmail, meta.ip);
-    if (wait > 0) {
-      await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', reason: `retry after ${wait} s` });
-      throw new AppError('too_many_requests', { retryAfter: wait, detail: 'login throttled for this email and address' });
-    }
     const email = normalizeEmail(rawEmail);
-    const user = email && isAcceptablePassword(password)
-      ? await this.db.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } })
-      : null;
-    const ok = user ? await this.passwords.verify(user.passwordHash, password) : await this.passwords.verifyAgainstDummy(password);
-    if (!user || !ok) {
+    let user: AuthenticatedUser | null = null;
+    // Claimed before any lookup or hashing: the same answer for accounts that exist and ones that don't.
+    const outcome = await this.throttle.guess(rawEmail, meta.ip, async () => {
+      user = email && isAcceptablePassword(password)
+        ? await this.db.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } })
+        : null;
+      return user ? this.passwords.verify(user.passwordHash, password) : this.passwords.verifyAgainstDummy(password);
+    });
+    if (outcome.throttled) {
+      await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', reason: `retry after ${outcome.retryAfter} s` });
+      throw new AppError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'login throttled for this email and address' });
+    }
+    const found = user as AuthenticatedUser | null;
+    if (!found || !outcome.ok) {
       await audit(this.db, meta, this.clock.now(), {
         type: 'login_failed',
-        userId: user?.id ?? null,
-        reason: user ? 'wrong_password' : 'unknown_user',
+        userId: found?.id ?? null,
+        reason: found ? 'wrong_password' : 'unknown_user',
       });
-      await this.throttle.recordFailure(rawEmail, meta.ip);
       throw new AppError('invalid_credentials');
     }
-    await this.throttle.recordSuccess(rawEmail, meta.ip);
-    let { passwordHash } = user;
+    let { passwordHash } = found;
     if (this.passwords.needsRehash(passwordHash)) {
       // Hashing parameters changed since this hash was made: upgrade it while we hold the password,
       // unless the password changed meanwhile (then this login fails when its session starts).
       const upgraded = await this.passwords.hash(password);
-      const { count } = await this.db.user.updateMany({ where: { id: user.id, passwordHash }, data: { passwordHash: upgraded } });
+      const { count } = await this.db.user.updateMany({ where: { id: found.id, passwordHash }, data: { passwordHash: upgraded } });
       if (count === 1) passwordHash = upgraded;
     }
-    return { id: user.id, email: user.email, createdAt: user.createdAt, passwordHash };
+    return { id: found.id, email: found.email, createdAt: found.createdAt, passwordHash };
   }
 
   /**
    * Changes the password of a signed-in user who knows the current one, and ends every other session
    * (the current one stays, so the user isn't logged out of the device they did it on).
-   * Wrong current passwords count against the same throttle as failed logins. Returns how many sessions ended.
+   * The current password is a guess like a login's: same throttle, same key, one guess at a time.
+   * Returns how many sessions ended.
    */
   async changePassword(userId: string, currentSessionId: string, current: string, next: string, meta: RequestMeta): Promise<number> {
     const user = await this.db.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true, passwordHash: true } });
-    const wait = await this.throttle.retryAfter(user.email, meta.ip);
-    if (wait > 0) throw new AppError('too_many_requests', { retryAfter: wait, detail: 'password change throttled for this account and address' });
-    if (!(await this.passwords.verify(user.passwordHash, current))) {
-      await this.throttle.recordFailure(user.email, meta.ip);
+    const outcome = await this.throttle.guess(user.email, meta.ip, () => this.passwords.verify(user.passwordHash, current));
+    if (outcome.throttled) {
+      await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', userId, sessionId: currentSessionId, reason: `password change: retry after ${outcome.retryAfter} s` });
+      throw new AppError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'password change throttled for this account and address' });
+    }
+    if (!outcome.ok) {
       await audit(this.db, meta, this.clock.now(), { type: 'password_change_failed', userId, sessionId: currentSessionId, reason: 'wrong_current_password' });
       throw new AppError('current_password_incorrect');
     }

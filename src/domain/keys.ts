@@ -12,11 +12,12 @@ import { exportJWK, type JWK } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { KeyError, listKids, readKeyFile, type KeyFile, type SigningAlg } from './key-files.js';
+import { CLOCK_SKEW_SECONDS, SIGNED_UNTIL_MEMBER } from '../verify/contract.js';
 
 export { KeyError, generateKeyFile, type SigningAlg } from './key-files.js';
 
 /** Tolerated clock difference between us and verifiers when deciding a retired key's tokens are gone. */
-export const CLOCK_SKEW_SECONDS = 60;
+export { CLOCK_SKEW_SECONDS };
 
 export type KeyState = 'next' | 'active' | 'retired';
 
@@ -34,6 +35,8 @@ export interface PublicJwk extends JWK {
   kid: string;
   alg: SigningAlg;
   use: 'sig';
+  /** Retired keys only: no genuine token was signed with it after this NumericDate (src/verify/contract.ts). */
+  [SIGNED_UNTIL_MEMBER]?: number;
 }
 
 export interface PublicationPolicy {
@@ -143,16 +146,24 @@ export class KeyStore {
     // Order: active first, then next keys, then retired ones (newest first).
     const rank = (s: KeyStatus) => (s.state === 'active' ? 0 : s.state === 'next' ? 1 : 2);
     const ordered = statuses.filter((s) => s.published).sort((a, b) => rank(a) - rank(b) || b.key.schedule.createdAt.getTime() - a.key.schedule.createdAt.getTime());
+    // Instances may go on signing with a retired key until they re-read KEYS_DIR, and clocks differ a little.
+    const signedUntil = (s: KeyStatus) => (s.retiredAt ? new Date(s.retiredAt.getTime() + (this.opts.reloadSeconds + CLOCK_SKEW_SECONDS) * 1000) : null);
     const value: Snapshot = {
       statuses,
       active: statuses.find((s) => s.state === 'active')!.key,
       published: new Map(statuses.filter((s) => s.published).map((s) => [s.key.kid, {
         alg: s.key.alg,
         publicKey: s.key.publicKey,
-        // Instances may go on signing with it until they re-read KEYS_DIR, and clocks differ a little.
-        signedNoLaterThan: s.retiredAt ? new Date(s.retiredAt.getTime() + (this.opts.reloadSeconds + CLOCK_SKEW_SECONDS) * 1000) : null,
+        signedNoLaterThan: signedUntil(s),
       }])),
-      jwks: { keys: ordered.map((s) => this.jwkCache.get(s.key.kid)!) },
+      // Verifiers elsewhere learn the same limit from the JWKS.
+      jwks: {
+        keys: ordered.map((s) => {
+          const jwk = this.jwkCache.get(s.key.kid)!;
+          const until = signedUntil(s);
+          return until ? { ...jwk, [SIGNED_UNTIL_MEMBER]: Math.floor(until.getTime() / 1000) } : jwk;
+        }),
+      },
     };
     this.snapshot = { at, value };
     return value;

@@ -1,26 +1,43 @@
-// Per-account throttling of failed logins, keyed by (email, client address).
+// Per-account throttling of password guesses, keyed by (email, client address).
 //
 // Policy: the first FREE_FAILURES wrong passwords for an email from one address cost nothing; each one
 // after that locks that (email, address) pair for twice as long as the last, from 1 s up to MAX_LOCK_SECONDS.
 // A success clears the pair. Keying by address as well as email is what stops an attacker from
 // locking a victim out: the attacker's failures lock the attacker's address, never the victim's.
 // The same answer is given whether the email has an account or not. Counters are forgotten after
-// FORGET_AFTER_SECONDS without failures. They live in a ThrottleStore: memory (per instance) by
-// default, Redis when REDIS_URL is set so that every instance sees the same counters.
+// FORGET_AFTER_SECONDS without failures.
+//
+// One guess at a time: a guess must claim the pair's slot before its password is verified, and the claim
+// is refused while the pair is locked or another guess holds the slot. The slot is given back only
+// with the guess's outcome (a failure recorded, the counter cleared), so a burst of simultaneous guesses
+// gets exactly one evaluated and the rest see the lock it leads to. Without this, the lock was checked
+// before argon2 and the failure recorded after it, and every guess of a burst slipped through together.
+// Stores (memory per instance, or Redis when REDIS_URL is set) make claim-or-refuse one atomic step.
 import type { Clock } from './clock.js';
+import { throttleIdentity } from './emails.js';
 
 export const THROTTLE_POLICY = {
   freeFailures: 5,
   maxLockSeconds: 15 * 60,
   forgetAfterSeconds: 60 * 60,
+  /** A slot whose guess never reported back (its instance died) is free again after this. */
+  slotSeconds: 30,
+  /** What a guess refused because another one holds the slot is told to wait. */
+  busyRetrySeconds: 1,
 } as const;
 
-/** Where failure counters live. Times are epoch milliseconds from the service's clock. */
+/** Where counters and slots live. Times are epoch milliseconds from the service's clock. */
 export interface ThrottleStore {
-  /** Epoch ms until which the key is locked (0 when it isn't). */
-  lockedUntil(key: string): Promise<number>;
-  /** Counts one failure at `now` and applies the policy. */
+  /**
+   * Atomically: when the key is locked, returns the epoch ms it is locked until; when another guess holds
+   * its slot, returns now + busyRetrySeconds; otherwise takes the slot and returns 0.
+   */
+  claim(key: string, now: number): Promise<number>;
+  /** Counts one failure at `now`, applies the policy and frees the slot. */
   recordFailure(key: string, now: number): Promise<void>;
+  /** Frees the slot without counting anything (the guess could not be evaluated). */
+  release(key: string): Promise<void>;
+  /** Forgets the key (a success): counter, lock and slot. */
   clear(key: string): Promise<void>;
 }
 
@@ -30,6 +47,8 @@ export function lockSeconds(failures: number): number {
   return over > 0 ? Math.min(THROTTLE_POLICY.maxLockSeconds, 2 ** (over - 1)) : 0;
 }
 
+export type GuessOutcome = { throttled: false; ok: boolean } | { throttled: true; retryAfter: number };
+
 export class LoginThrottle {
   constructor(
     private readonly store: ThrottleStore,
@@ -37,21 +56,28 @@ export class LoginThrottle {
   ) {}
 
   private key(email: string, ip: string): string {
-    return `${email.trim().normalize('NFC').toLowerCase()}\u0000${ip}`; // as emails.ts compares them
+    return `${throttleIdentity(email)}\u0000${ip}`;
   }
 
-  /** Seconds the caller must wait before trying this email from this address again; 0 = go ahead. */
-  async retryAfter(email: string, ip: string): Promise<number> {
-    const wait = (await this.store.lockedUntil(this.key(email, ip))) - this.clock.now().getTime();
-    return wait > 0 ? Math.ceil(wait / 1000) : 0;
-  }
-
-  recordFailure(email: string, ip: string): Promise<void> {
-    return this.store.recordFailure(this.key(email, ip), this.clock.now().getTime());
-  }
-
-  recordSuccess(email: string, ip: string): Promise<void> {
-    return this.store.clear(this.key(email, ip));
+  /**
+   * Runs `check` (one password verification) only if this (email, address) may guess now, holding its
+   * slot meanwhile, and records the outcome before the slot is free again. When it may not,
+   * `check` does not run and the answer says how many seconds to wait.
+   */
+  async guess(email: string, ip: string, check: () => Promise<boolean>): Promise<GuessOutcome> {
+    const key = this.key(email, ip);
+    const until = await this.store.claim(key, this.clock.now().getTime());
+    if (until > 0) return { throttled: true, retryAfter: Math.max(1, Math.ceil((until - this.clock.now().getTime()) / 1000)) };
+    let ok: boolean;
+    try {
+      ok = await check();
+    } catch (err) {
+      await this.store.release(key);
+      throw err;
+    }
+    if (ok) await this.store.clear(key);
+    else await this.store.recordFailure(key, this.clock.now().getTime());
+    return { throttled: false, ok };
   }
 }
 
@@ -59,6 +85,7 @@ interface Entry {
   failures: number;
   lockedUntil: number;
   lastFailure: number;
+  slotUntil: number;
 }
 
 const MAX_ENTRIES = 100_000;
@@ -67,30 +94,48 @@ const MAX_ENTRIES = 100_000;
 export class MemoryThrottleStore implements ThrottleStore {
   private readonly entries = new Map<string, Entry>();
 
-  async lockedUntil(key: string): Promise<number> {
-    return this.entries.get(key)?.lockedUntil ?? 0;
+  // No await before the entry is written: check and claim happen in one turn of the event loop.
+  async claim(key: string, now: number): Promise<number> {
+    const entry = this.entries.get(key);
+    if (entry && entry.lockedUntil > now) return entry.lockedUntil;
+    if (entry && entry.slotUntil > now) return now + THROTTLE_POLICY.busyRetrySeconds * 1000;
+    const slotUntil = now + THROTTLE_POLICY.slotSeconds * 1000;
+    if (entry) entry.slotUntil = slotUntil;
+    else this.insert(key, { failures: 0, lockedUntil: 0, lastFailure: now, slotUntil }, now);
+    return 0;
   }
 
   async recordFailure(key: string, now: number): Promise<void> {
-    const entry = this.entries.get(key) ?? { failures: 0, lockedUntil: 0, lastFailure: now };
+    const entry = this.entries.get(key) ?? { failures: 0, lockedUntil: 0, lastFailure: now, slotUntil: 0 };
     if (now - entry.lastFailure > THROTTLE_POLICY.forgetAfterSeconds * 1000) entry.failures = 0;
     entry.failures += 1;
     entry.lastFailure = now;
+    entry.slotUntil = 0;
     const lock = lockSeconds(entry.failures);
     if (lock > 0) entry.lockedUntil = now + lock * 1000;
     this.entries.delete(key); // re-insert: Map order doubles as least-recently-failed first
-    this.entries.set(key, entry);
-    if (this.entries.size > MAX_ENTRIES) this.prune(now);
+    this.insert(key, entry, now);
+  }
+
+  async release(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (entry) entry.slotUntil = 0;
   }
 
   async clear(key: string): Promise<void> {
     this.entries.delete(key);
   }
 
+  private insert(key: string, entry: Entry, now: number): void {
+    this.entries.set(key, entry);
+    if (this.entries.size > MAX_ENTRIES) this.prune(now);
+  }
+
   private prune(now: number): void {
+    const stale = (e: Entry) => (now - e.lastFailure > THROTTLE_POLICY.forgetAfterSeconds * 1000 || e.lockedUntil < now) && e.slotUntil < now;
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= MAX_ENTRIES * 0.9) break;
-      if (now - entry.lastFailure > THROTTLE_POLICY.forgetAfterSeconds * 1000 || entry.lockedUntil < now) this.entries.delete(key);
+      if (stale(entry)) this.entries.delete(key);
     }
     // Still full of live locks (a flood of distinct emails): drop the oldest rather than grow without bound.
     for (const key of this.entries.keys()) {

@@ -1,5 +1,8 @@
 // Password hashing with argon2id. Passwords follow NIST SP 800-63B: 8 to 256 characters,
 // no composition rules, Unicode normalised (NFKC) so the same password typed on two keyboards matches.
+// NFKC has always been applied before hashing, so existing hashes are unaffected; the length is counted on
+// the normalised form (what is hashed), in code points. Ill-formed UTF-16 (a lone surrogate) is refused:
+// it would reach argon2 as U+FFFD, making different inputs one password.
 import argon2 from 'argon2';
 
 export const PASSWORD_MIN = 8;
@@ -18,9 +21,13 @@ export function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 
+// In a /u pattern a valid pair is one code point, so \p{Cs} only matches a lone surrogate.
+const LONE_SURROGATE = /\p{Cs}/u;
+
 export function isAcceptablePassword(password: string): boolean {
-  // Count code points, not UTF-16 units: "8 characters" means what the user typed.
-  const length = [...password].length;
+  if (LONE_SURROGATE.test(password)) return false;
+  // Count code points of what is hashed, not UTF-16 units: "8 characters" means what the user typed.
+  const length = [...normalizePassword(password)].length;
   return length >= PASSWORD_MIN && length <= PASSWORD_MAX;
 }
 
@@ -34,6 +41,7 @@ export class PasswordHasher {
   }
 
   verify(hash: string, password: string): Promise<boolean> {
+    if (LONE_SURROGATE.test(password)) password = ''; // never matches a hash made by hash(), at the same cost
     return argon2.verify(hash, normalizePassword(password)).catch(() => false);
   }
 

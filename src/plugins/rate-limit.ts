@@ -1,4 +1,4 @@
-// Per-address rate limits on the endpoints attackers hammer (register, login, refresh).
+// Per-address rate limits on the endpoints attackers hammer (register, login, refresh, password change).
 // Routes opt in with `config: { rateLimit: rateLimitFor(config) }`. A refusal is 429 too_many_requests
 // with Retry-After, a log line, and an audit row (the first refusal per address and route in a window,
 // so a flood can't turn into a flood of writes). Counters live in memory, or in Redis when REDIS_URL is

@@ -7,7 +7,7 @@ import { RotationError, type IssuedSession, type RotationFailure } from '../doma
 import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
 import { requestMeta } from '../http/request-meta.js';
-import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from '../http/refresh-cookie.js';
+import { clearRefreshCookie, otherSchemeOf, readRefreshCookie, setRefreshCookie, type PresentedRefresh } from '../http/refresh-cookie.js';
 import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
@@ -33,9 +33,9 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     reply.header('pragma', 'no-cache');
   });
 
-  async function sendTokens(reply: FastifyReply, issued: IssuedSession) {
+  async function sendTokens(reply: FastifyReply, issued: IssuedSession, presented?: PresentedRefresh) {
     const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt });
-    setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain);
+    setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain, presented);
     return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
   }
 
@@ -78,7 +78,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       throw new AppError(ROTATION_ERRORS[err.failure], { detail: 'password changed during login' });
     }
     request.log.info({ event: 'login_ok', userId: user.id, sessionId: issued.sessionId }, 'login');
-    return sendTokens(reply, issued);
+    return sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
   });
 
   app.post('/refresh', {
@@ -88,15 +88,15 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       response: { 200: TokenBody, ...errorResponses },
     },
   }, async (request, reply) => {
-    const presented = readRefreshCookie(request);
-    if (!presented) throw new AppError('refresh_token_missing');
+    const presented = readRefreshCookie(request, cookieDomain);
+    if (!presented.token) throw new AppError('refresh_token_missing');
     try {
-      const issued = await rotation.rotate(presented, requestMeta(request));
+      const issued = await rotation.rotate(presented.token, requestMeta(request));
       request.log.info({ event: 'refresh', userId: issued.userId, sessionId: issued.sessionId }, 'refresh');
-      return await sendTokens(reply, issued);
+      return await sendTokens(reply, issued, presented);
     } catch (err) {
       if (!(err instanceof RotationError)) throw err;
-      clearRefreshCookie(reply, cookieDomain); // the cookie is worthless now; don't let the client keep sending it
+      clearRefreshCookie(reply, cookieDomain, presented); // the cookie is worthless now; don't let the client keep sending it
       if (err.failure === 'reused') request.log.warn({ event: 'refresh_reuse_detected', sessionId: err.sessionId }, 'refresh token reuse: session revoked');
       throw new AppError(ROTATION_ERRORS[err.failure], { detail: `refresh refused: ${err.failure}` });
     }
@@ -106,10 +106,10 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     config: { cookieAuth: true },
     schema: { summary: 'End the session of the refresh cookie (idempotent)', response: { 204: NoBody, ...errorResponses } },
   }, async (request, reply) => {
-    const presented = readRefreshCookie(request);
-    if (presented) await rotation.logout(presented, requestMeta(request));
+    const presented = readRefreshCookie(request, cookieDomain);
+    if (presented.token) await rotation.logout(presented.token, requestMeta(request));
     request.log.info({ event: 'logout' }, 'logout');
-    clearRefreshCookie(reply, cookieDomain);
+    clearRefreshCookie(reply, cookieDomain, presented);
     return reply.code(204).send(null);
   });
 

@@ -3,10 +3,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import formBody from '@fastify/formbody';
+import { parse } from 'fast-querystring';
 import { Type } from 'typebox';
 import { authenticateClient } from '../http/client-auth.js';
 import type { ServiceClient } from '../domain/service-clients.js';
 import { requestMeta } from '../http/request-meta.js';
+import { assertNoReplacementCharacter } from '../http/utf8.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
@@ -42,7 +44,15 @@ const IntrospectionBody = Type.Object(
 );
 
 const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
-  await fastify.register(formBody, { bodyLimit: 16 * 1024 });
+  await fastify.register(formBody, {
+    bodyLimit: 16 * 1024,
+    // formbody hands over the body already decoded, invalid bytes as U+FFFD: refuse those (percent-encoded
+    // invalid sequences stay literal "%FF" and collide with nothing).
+    parser: (body) => {
+      assertNoReplacementCharacter(body);
+      return parse(body);
+    },
+  });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { introspection, serviceClients } = services;
 

@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { PASSWORD_MAX } from '../domain/passwords.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
+import { rateLimitFor } from '../plugins/rate-limit.js';
 import { requestMeta } from '../http/request-meta.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
@@ -32,6 +33,7 @@ const sessionRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { sessions, accounts, accessTokens } = services;
   const requireBearer = bearerAuth(accessTokens, accounts);
+  const limited = rateLimitFor(services.config);
 
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
@@ -76,6 +78,8 @@ const sessionRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
   });
 
   app.post('/password', {
+    // current_password is a password guess: the same per-address limit as login (and the same throttle).
+    config: limited ? { rateLimit: limited } : {},
     preHandler: requireBearer,
     schema: { summary: 'Change the password; every other session ends', body: PasswordChange, response: { 204: NoBody, ...errorResponses } },
   }, async (request, reply) => {

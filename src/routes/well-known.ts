@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ACCESS_TOKEN_TYPE } from '../domain/access-tokens.js';
+import { SIGNED_UNTIL_MEMBER } from '../verify/contract.js';
 import type { PublicJwk } from '../domain/keys.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
@@ -20,6 +21,8 @@ const Jwk = Type.Object({
   crv: Type.Optional(Type.String()),
   x: Type.Optional(Type.String()),
   y: Type.Optional(Type.String()),
+  // Retired keys: the last moment they signed (src/verify/contract.ts); ignored by other JOSE libraries.
+  [SIGNED_UNTIL_MEMBER]: Type.Optional(Type.Integer()),
 });
 const Jwks = Type.Object({ keys: Type.Array(Jwk) });
 

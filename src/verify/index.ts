@@ -67,6 +67,12 @@
  * - header `typ: at+jwt` (RFC 9068), so an ID token or another JWT can't pass as an access token;
  * - `iss` equals `issuer`, `aud` contains one of `audience`;
  * - `exp` and `iat` against the local clock, with `clockToleranceSeconds` (default 5) of skew;
+ * - the token's lifetime: `exp − iat` no longer than `accessTokenTtlSeconds` (default 900, Tessera's
+ *   default `ACCESS_TOKEN_TTL_SECONDS`: set it to Tessera's value) plus 60 s, and `iat` not in the future;
+ *   Tessera never signs a longer-lived token, so one was minted with a leaked key;
+ * - for a key Tessera has retired (its JWKS entry carries `tessera_signed_until`): `iat` no later than
+ *   that, and `exp` within the key's publication tail (that + the TTL + 60 s). A retirement is seen from
+ *   the next JWKS fetch, within `jwksCacheMaxAgeSeconds`;
  * - `sub`, `sid`, `jti`, `iat`, `exp` present and well-typed;
  * - tokens over 8192 characters are refused before parsing.
  *

@@ -1,5 +1,6 @@
 // Verifier options and their validation. Mistakes (an algorithm that would let a forger choose the
 // key, a URL that can't be fetched) throw at construction, so a misconfigured service fails at boot.
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from './contract.js';
 
 /** Asymmetric algorithms only: 'none' and HS* (which would verify with the public key as an HMAC secret) are refused. */
 export type TesseraAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
@@ -26,6 +27,11 @@ export interface VerifierOptions {
   algorithms?: TesseraAlgorithm[];
   /** Allowed clock skew for exp/iat, in seconds. Default 5. */
   clockToleranceSeconds?: number;
+  /**
+   * Tessera's ACCESS_TOKEN_TTL_SECONDS. Default 900, Tessera's default. A token whose lifetime (exp − iat)
+   * is longer than this plus 60 s is refused: Tessera never signs one, so it was minted with a leaked key.
+   */
+  accessTokenTtlSeconds?: number;
   /** How long a fetched JWKS is used before it is fetched again. Default 300, Tessera's default JWKS_MAX_AGE_SECONDS. */
   jwksCacheMaxAgeSeconds?: number;
   /** Minimum time between JWKS refetches triggered by an unknown kid (the refetch rate limit). Default 30. */
@@ -42,6 +48,7 @@ export interface ResolvedOptions {
   jwksUrl: URL;
   algorithms: TesseraAlgorithm[];
   clockTolerance: number;
+  accessTokenTtlSeconds: number;
   cacheMaxAgeMs: number;
   cooldownMs: number;
   jwksTimeoutMs: number;
@@ -68,6 +75,12 @@ function httpUrl(value: unknown, name: string): URL {
 function seconds(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`${name} must be a number of seconds >= 0`);
+  return value;
+}
+
+function positiveSeconds(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) fail(`${name} must be a positive integer (seconds)`);
   return value;
 }
 
@@ -114,6 +127,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     jwksUrl: httpUrl(options.jwksUrl ?? `${base}/.well-known/jwks.json`, 'jwksUrl'),
     algorithms: [...new Set(algorithms)],
     clockTolerance: seconds(options.clockToleranceSeconds, 'clockToleranceSeconds', 5),
+    accessTokenTtlSeconds: positiveSeconds(options.accessTokenTtlSeconds, 'accessTokenTtlSeconds', DEFAULT_ACCESS_TOKEN_TTL_SECONDS),
     cacheMaxAgeMs: seconds(options.jwksCacheMaxAgeSeconds, 'jwksCacheMaxAgeSeconds', 300) * 1000,
     cooldownMs: seconds(options.jwksCooldownSeconds, 'jwksCooldownSeconds', 30) * 1000,
     jwksTimeoutMs: milliseconds(options.jwksTimeoutMs, 'jwksTimeoutMs', 5000),

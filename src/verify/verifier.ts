@@ -4,11 +4,10 @@ import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jos
 import { toClaims, type TesseraClaims } from './claims.js';
 import { TesseraVerifyError } from './errors.js';
 import { introspect } from './introspection.js';
+import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, SIGNED_UNTIL_MEMBER, lifetimeProblem } from './contract.js';
 import { resolveOptions, type VerifierOptions } from './options.js';
 
-/** Far larger than any token Tessera signs; anything bigger is refused before it is parsed. */
-export const MAX_TOKEN_LENGTH = 8192;
-const ACCESS_TOKEN_TYPE = 'at+jwt';
+export { MAX_TOKEN_LENGTH };
 
 export interface VerifyOptions {
   /** Also ask Tessera (RFC 7662) whether the token is still active: sees logout and revocation at once. */
@@ -54,8 +53,9 @@ export function createVerifier(options: VerifierOptions): TesseraVerifier {
       if (typeof token !== 'string' || token.length === 0) throw invalid(new Error('no token'));
       if (token.length > MAX_TOKEN_LENGTH) throw invalid(new Error('token too large'));
       let payload;
+      let protectedHeader;
       try {
-        ({ payload } = await jwtVerify(token, getKey, {
+        ({ payload, protectedHeader } = await jwtVerify(token, getKey, {
           algorithms: o.algorithms,
           typ: ACCESS_TOKEN_TYPE,
           issuer: o.issuer,
@@ -69,6 +69,11 @@ export function createVerifier(options: VerifierOptions): TesseraVerifier {
       }
       const claims = toClaims(payload);
       if (typeof claims === 'string') throw invalid(new Error(claims));
+      // The key that verified it is in the cached set; a retired one says until when it signed.
+      const jwk = jwks.jwks()?.keys.find((k) => k.kid === protectedHeader.kid) as Record<string, unknown> | undefined;
+      const signedUntil = typeof jwk?.[SIGNED_UNTIL_MEMBER] === 'number' ? jwk[SIGNED_UNTIL_MEMBER] : undefined;
+      const problem = lifetimeProblem(claims, o.accessTokenTtlSeconds, Math.floor(Date.now() / 1000), signedUntil);
+      if (problem) throw invalid(new Error(problem));
 
       if (opts.introspect) {
         if (!o.introspection) throw new TypeError('tessera/verify: verify(token, { introspect: true }) needs the introspection option');
