@@ -5,14 +5,16 @@
 // npm run keys -- prune             delete retired keys that are no longer published
 // Reads the service's own configuration (KEYS_DIR, SIGNING_ALG, JWKS_MAX_AGE_SECONDS, KEYS_RELOAD_SECONDS,
 // KEY_ROTATION_DAYS, ACCESS_TOKEN_TTL_SECONDS) from the environment. Running instances follow within
-// KEYS_RELOAD_SECONDS; no restart.
+// KEYS_RELOAD_SECONDS; no restart. Compiled to dist/scripts/keys.js, so the container image (no tsx)
+// runs it as `node dist/scripts/keys.js …`.
 import { loadConfig } from '../src/config.js';
 import { systemClock } from '../src/domain/clock.js';
 import { describe, ensureKeys, prune, retire, rotate } from '../src/domain/key-rotation.js';
 import { generateKeyFile, KeyStore } from '../src/domain/keys.js';
 import { rotationPolicy } from '../src/plugins/key-reload.js';
 
-const config = loadConfig();
+// Not serving: no ISSUER needed, even with the image's NODE_ENV=production.
+const config = loadConfig(process.env, { serving: false });
 const dir = config.keysDir;
 const policy = rotationPolicy(config);
 const now = new Date();
@@ -45,6 +47,7 @@ try {
     console.log(gone.length ? `deleted ${gone.join(', ')}` : 'nothing to prune');
   } else {
     console.error('usage: npm run keys -- list | generate | rotate [--now] | retire <kid> | prune   (KEYS_DIR, default keys/)');
+    console.error('       node dist/scripts/keys.js …   the same, compiled (in the container image)');
     process.exitCode = 2;
   }
 } catch (e) {
