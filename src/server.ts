@@ -13,8 +13,9 @@ async function main(): Promise<void> {
     else app.log.info({ signal }, 'shutting down');
     await app.close();
   });
-  await app.listen({ port: config.port, host: config.host });
-  app.log.info({ issuer: config.issuer, database: app.services.database.kind, kid: app.services.keys.signing.kid }, 'tessera ready');
+  // The socket, without a scheme: the URL to use is the issuer's (localhost and 127.0.0.1 are different sites to a browser).
+  await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `listening on ${address.replace(/^\w+:\/\//, '')}` });
+  app.log.info({ issuer: config.issuer, database: app.services.database.kind, kid: app.services.keys.signing.kid }, `tessera ready at ${config.issuer}`);
 }
 
 main().catch((err: unknown) => {
