@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// `npm start` compiles the project first: on a loaded machine that alone can take minutes. A bound, not a speed check.
+t.setTimeout(480_000);
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // As a user's shell would start it: without tap's loaders or the outer npm's settings, with this
 // test's Node first on the PATH (so `npm` and the `node` it starts are the version under test).
@@ -86,7 +89,7 @@ t.test('npm start: the server is npm\'s child, prints the ISSUER URL, and SIGTER
   });
 
   // `npm start` compiles first (prestart), so this waits for tsc too.
-  const ready = await eventually('the ready line', 170_000, () => {
+  const ready = await eventually('the ready line', 400_000, () => {
     if (npm.exitCode !== null) throw new Error(`npm start exited ${npm.exitCode}`);
     return output.split('\n').map((l) => { try { return JSON.parse(l) as { msg?: string }; } catch { return undefined; } })
       .find((l) => l?.msg?.startsWith('tessera ready'));
