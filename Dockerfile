@@ -1,26 +1,33 @@
 # syntax=docker/dockerfile:1
 # Tessera: multi-stage build. The build stage installs everything, generates the Prisma client and
-# compiles TypeScript; the runtime stage has production dependencies only and runs as a non-root user.
+# compiles TypeScript (the service and its commands: dist/src, dist/scripts); the deps stage installs the
+# production dependencies where the build tools are; the runtime stage copies both and runs as `node` (uid 1000).
+# .ci/image-replay replays these steps without a Docker engine, in the same order: change both together.
 #
 #   docker build -t tessera .
 #   docker run -p 3000:3000 \
-#     -e NODE_ENV=production -e HOST=0.0.0.0 -e ISSUER=https://auth.example.com -e AUDIENCE=api \
+#     -e ISSUER=https://auth.example.com -e AUDIENCE=api \
 #     -e DATABASE_URL=postgres://tessera:…@db:5432/tessera \
-#     -v /secure/tessera-keys:/keys -e KEYS_DIR=/keys \
+#     -v /secure/tessera-keys:/keys \
 #     tessera
-# Keys are never baked into the image: mount them. Create the first ones, and rotate later, with
+# The image sets NODE_ENV=production, HOST=0.0.0.0 (reachable through -p), KEYS_DIR=/keys; ISSUER (the public
+# origin) is required. Keys are never baked into the image: mount them. Create the first ones, and rotate later, with
 #   docker run --rm -v /secure/tessera-keys:/keys tessera node dist/scripts/keys.js generate | list | rotate | rotate-refresh
 # (`generate` also makes the refresh-token MAC key; a read-only mount without one is a boot error.)
-# Mounted writable, the service keeps a next key ready (and rotates by itself with KEY_ROTATION_DAYS);
-# mounted read-only (:ro) it only reads the keys and rotation is done with the command above.
-# Without DATABASE_URL the embedded PGlite database lives in /app/data: mount a volume there.
+# The service runs as uid 1000: a key folder it may write (to keep a next key ready, and rotate by itself with
+# KEY_ROTATION_DAYS) must be writable by uid 1000 (`chown -R 1000:1000 /secure/tessera-keys`); mounted read-only
+# (:ro) it only needs to be readable, and rotation is done with the command above.
+# Without DATABASE_URL the embedded PGlite database lives in /app/data: mount a volume there (a named volume
+# starts owned by uid 1000; a host folder must be chowned like the keys).
 
-ARG NODE_VERSION=20.20
+ARG NODE_VERSION=24
 
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM node:${NODE_VERSION}-bookworm-slim AS toolchain
 WORKDIR /app
 # python3/make/g++ only in case argon2 has no prebuilt binary for the platform.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+
+FROM toolchain AS build
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
 COPY prisma ./prisma
@@ -29,17 +36,24 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
+FROM toolchain AS deps
+# Production dependencies, installed beside the build tools (argon2 compiles here if it must).
+# --omit=optional too: prisma (the CLI) is an optional peer of @prisma/client, so the lockfile marks it and its
+# tree (typescript included) devOptional, which --omit=dev alone keeps. Without the CLI, the postinstall skips
+# client generation; the generated client comes compiled in dist from the build stage.
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+COPY scripts/generate-client.mjs ./scripts/
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
+
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 KEYS_DIR=/keys DATABASE_URL=pglite:/app/data
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY scripts ./scripts
-# Production dependencies only; the postinstall step skips client generation (no prisma CLI here),
-# the generated client comes compiled from the build stage.
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY prisma ./prisma
-RUN mkdir -p /app/data /keys && chown -R node:node /app/data /keys
+RUN mkdir -p /app/data /keys && chown node:node /app/data /keys
 USER node
 EXPOSE 3000
 VOLUME ["/app/data"]

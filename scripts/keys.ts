@@ -6,7 +6,8 @@
 // npm run keys -- rotate-refresh    add a refresh-token MAC key; it mints once every instance has read it, old keys keep verifying
 // Reads the service's own configuration (KEYS_DIR, SIGNING_ALG, JWKS_MAX_AGE_SECONDS, KEYS_RELOAD_SECONDS,
 // KEY_ROTATION_DAYS, ACCESS_TOKEN_TTL_SECONDS) from the environment. Running instances follow within
-// KEYS_RELOAD_SECONDS; no restart.
+// KEYS_RELOAD_SECONDS; no restart. Compiled to dist/scripts/keys.js, so the container image (no tsx)
+// runs it as `node dist/scripts/keys.js …`.
 import { loadConfig } from '../src/config.js';
 import { systemClock } from '../src/domain/clock.js';
 import { describe, ensureKeys, prune, retire, rotate } from '../src/domain/key-rotation.js';
@@ -14,7 +15,8 @@ import { generateKeyFile, KeyStore } from '../src/domain/keys.js';
 import { describeMacKey, ensureMacKey, MacKeyRing, pruneMacKeys, rotateMacKey } from '../src/domain/refresh-keys.js';
 import { macKeyPolicy, rotationPolicy } from '../src/plugins/key-reload.js';
 
-const config = loadConfig();
+// Not serving: no ISSUER needed, even with the image's NODE_ENV=production.
+const config = loadConfig(process.env, { serving: false });
 const dir = config.keysDir;
 const policy = rotationPolicy(config);
 const now = new Date();
@@ -55,6 +57,7 @@ try {
     console.log(`refresh-${id} mints refresh tokens from ${new Date(now.getTime() + 2 * config.keysReloadSeconds * 1000).toISOString()}; older refresh-token keys keep verifying (nobody is logged out)`);
   } else {
     console.error('usage: npm run keys -- list | generate | rotate [--now] | retire <kid> | prune | rotate-refresh   (KEYS_DIR, default keys/)');
+    console.error('       node dist/scripts/keys.js …   the same, compiled (in the container image)');
     process.exitCode = 2;
   }
 } catch (e) {

@@ -18,7 +18,8 @@ const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_URL: Type.String({ pattern: '^(postgres(ql)?://|pglite:).+', default: 'pglite:./data' }),
-  ISSUER: Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', default: 'http://localhost:3000' }),
+  // No default here: it follows PORT (below), and production must name its public origin.
+  ISSUER: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$' })),
   AUDIENCE: Type.String({ pattern: '^\\s*[^\\s,]+\\s*(,\\s*[^\\s,]+\\s*)*$', default: 'tessera' }),
   CLIENT_ID: Type.String({ pattern: '^[\\x21-\\x7e]+$', default: 'tessera' }),
   KEYS_DIR: Type.String({ minLength: 1, default: 'keys' }),
@@ -109,8 +110,16 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+export interface LoadOptions {
+  /**
+   * false for commands that never answer a client (`keys`): they don't need the public origin, so
+   * production doesn't insist on ISSUER for them. Default true.
+   */
+  serving?: boolean;
+}
+
 /** Reads and validates configuration from an environment (process.env by default). */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOptions = {}): Config {
   // Empty strings count as unset, so `PORT= npm start` means the default rather than an error.
   const data = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   let env: Env;
@@ -123,12 +132,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       .join('; ');
     throw new ConfigError(`invalid configuration: ${message}`);
   }
+  if (env.ISSUER === undefined && env.NODE_ENV === 'production' && opts.serving !== false) {
+    // The default names this machine (localhost): tokens and discovery URLs would point nowhere.
+    throw new ConfigError('invalid configuration: ISSUER must be set when NODE_ENV=production: the public origin clients use, like https://auth.example.com');
+  }
   return {
     env: env.NODE_ENV,
     port: env.PORT,
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
-    issuer: env.ISSUER.replace(/\/+$/, ''),
+    // localhost, not 127.0.0.1: browsers treat them as different sites, and an SPA served from
+    // localhost only keeps a SameSite=Strict cookie from an API it reaches by the same name.
+    issuer: (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
     audience: env.AUDIENCE.split(',').map((a) => a.trim()),
     clientId: env.CLIENT_ID,
     keysDir: env.KEYS_DIR,

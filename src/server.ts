@@ -19,10 +19,11 @@ async function main(): Promise<void> {
     else app.log.info({ signal }, 'shutting down');
     await app.close();
   });
-  await app.listen({ port: config.port, host: config.host });
+  // The socket, without a scheme: the URL to use is the issuer's (localhost and 127.0.0.1 are different sites to a browser).
+  await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `listening on ${address.replace(/^\w+:\/\//, '')}` });
   // A cluster worker tells the primary it booted (src/cluster.ts), so a later death means restart, not stop.
   process.send?.({ type: 'tessera-listening' });
-  app.log.info({ issuer: config.issuer, database: app.services.database.kind, kid: app.services.keys.signing.kid }, 'tessera ready');
+  app.log.info({ issuer: config.issuer, database: app.services.database.kind, kid: app.services.keys.signing.kid }, `tessera ready at ${config.issuer}`);
 }
 
 main().catch((err: unknown) => {

@@ -35,7 +35,7 @@ t.test('keys', async (t) => {
     const keysDir = await tempDir(t);
     const db = await createTestDatabase();
     t.teardown(() => db.close());
-    await t.rejects(buildApp({ config: testConfig({ NODE_ENV: 'production', KEYS_DIR: keysDir }), database: db.database }), KeyError);
+    await t.rejects(buildApp({ config: testConfig({ NODE_ENV: 'production', ISSUER: 'https://auth.example.com', KEYS_DIR: keysDir }), database: db.database }), KeyError);
     await t.rejects(open(keysDir), /no signing key/);
   });
 

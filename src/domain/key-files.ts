@@ -37,6 +37,9 @@ export class KeyError extends Error {
   override name = 'KeyError';
 }
 
+/** How to make the first keys, from a checkout (tsx) and in the image (compiled, no dev dependencies). */
+export const GENERATE_KEYS_HINT = 'create them with `npm run keys -- generate` (from a checkout) or `node dist/scripts/keys.js generate` (in the container image)';
+
 export async function listKids(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [];

@@ -7,7 +7,7 @@
 // There is always a next key waiting, published, so a rotation never has to wait for caches.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { generateKeyFile, listKids, readKeyFile, removeKeyFiles, writeSchedule, KeyError, type KeyFile, type SigningAlg } from './key-files.js';
+import { generateKeyFile, listKids, readKeyFile, removeKeyFiles, writeSchedule, KeyError, GENERATE_KEYS_HINT, type KeyFile, type SigningAlg } from './key-files.js';
 import { keyStates, type KeyStatus } from './keys.js';
 
 export interface RotationPolicy {
@@ -77,7 +77,7 @@ function autoActivation(activeSince: Date, next: KeyFile, now: Date, policy: Rot
 export async function ensureKeys(dir: string, now: Date, policy: RotationPolicy, opts: { generateIfEmpty: boolean }): Promise<string[]> {
   const done: string[] = [];
   if ((await listKids(dir)).length === 0) {
-    if (!opts.generateIfEmpty) throw new KeyError(`no signing key in KEYS_DIR ${path.resolve(dir)}: create one with \`npm run keys -- generate\` (KEYS_DIR=${dir})`);
+    if (!opts.generateIfEmpty) throw new KeyError(`no signing key in KEYS_DIR ${path.resolve(dir)}: ${GENERATE_KEYS_HINT}, with the same KEYS_DIR`);
   }
   return withLock(dir, async () => {
     let keys = await readAll(dir);

@@ -11,7 +11,7 @@
 import { exportJWK, type JWK } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from './clock.js';
-import { KeyError, listKids, readKeyFile, type KeyFile, type SigningAlg } from './key-files.js';
+import { GENERATE_KEYS_HINT, KeyError, listKids, readKeyFile, type KeyFile, type SigningAlg } from './key-files.js';
 import { CLOCK_SKEW_SECONDS, SIGNED_UNTIL_MEMBER } from '../verify/contract.js';
 
 export { KeyError, generateKeyFile, type SigningAlg } from './key-files.js';
@@ -128,7 +128,7 @@ export class KeyStore {
   /** Re-reads KEYS_DIR (new keys, changed schedules). On error the previous set stays in use. */
   async reload(): Promise<void> {
     const kids = await listKids(this.dir);
-    if (kids.length === 0) throw new KeyError(`no signing key in KEYS_DIR ${this.dir}: create one with \`npm run keys -- generate\``);
+    if (kids.length === 0) throw new KeyError(`no signing key in KEYS_DIR ${this.dir}: ${GENERATE_KEYS_HINT}`);
     const cached = new Map(this.files.map((f) => [f.kid, f]));
     const files = await Promise.all(kids.map((kid) => readKeyFile(this.dir, kid, cached.get(kid))));
     for (const f of files) if (!this.jwkCache.has(f.kid)) this.jwkCache.set(f.kid, await toPublicJwk(f));

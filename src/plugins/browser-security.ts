@@ -16,15 +16,21 @@ declare module 'fastify' {
 }
 
 /**
- * A browser request names where it comes from in Origin (or, when Origin is absent, Sec-Fetch-Site).
- * Refuse it unless that is the service itself or a listed origin. Requests with neither header are
- * not from a browser (curl, services) and carry no ambient cookie risk.
+ * A browser request names where it comes from in Origin and Sec-Fetch-Site. Refuse it unless it is
+ * same-origin, or from the service itself or a listed origin. Requests with neither header are not
+ * from a browser (curl, services) and carry no ambient cookie risk.
+ *
+ * Sec-Fetch-Site: same-origin is enough on its own: the browser sets it, a page's script cannot (a
+ * forbidden header name), and it compares the page with the URL the browser requested, so it holds
+ * behind a same-origin reverse proxy whose public origin differs from ISSUER. A client that forges it
+ * is not a browser, so holds no victim's cookie.
  */
 export function isCrossSiteRequest(request: FastifyRequest, ownOrigin: string, allowed: Set<string>): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (site === 'same-origin') return false;
   const origin = request.headers.origin;
   if (origin !== undefined) return origin !== ownOrigin && !allowed.has(origin);
-  const site = request.headers['sec-fetch-site'];
-  if (site === undefined || site === 'same-origin' || site === 'none') return false;
+  if (site === undefined || site === 'none') return false;
   // same-site: a sibling subdomain. Acceptable only where SPAs on other origins are expected at all.
   return !(site === 'same-site' && allowed.size > 0);
 }
