@@ -50,6 +50,8 @@ export interface HashReference {
   /** Hashes per second with as many in flight as the machine has cores: the most logins could reach. */
   perSecond: number;
   inFlight: number;
+  /** CPU per hash, ms. */
+  cpuMs: number;
 }
 
 /** argon2id hashes per second at `cost`, for about `seconds`. */
@@ -58,6 +60,7 @@ export async function measureArgon2(cost: Argon2Cost, seconds: number): Promise<
   const options: argon2.HashOptions = { type: argon2.argon2id, ...cost };
   await argon2.hash('warm-up password', options);
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   const until = t0 + seconds * 1000;
   await Promise.all(Array.from({ length: inFlight }, async (_, i) => {
@@ -66,5 +69,6 @@ export async function measureArgon2(cost: Argon2Cost, seconds: number): Promise<
       n++;
     }
   }));
-  return { perSecond: n / ((Date.now() - t0) / 1000), inFlight };
+  const cpu = process.cpuUsage(cpu0);
+  return { perSecond: n / ((Date.now() - t0) / 1000), inFlight, cpuMs: (cpu.user + cpu.system) / 1000 / n };
 }

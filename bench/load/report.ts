@@ -18,7 +18,8 @@ export interface PointRecord {
 export interface RunReferences {
   run: number;
   rs256: SigningReference;
-  argon2: HashReference;
+  /** Measured just before the login points (when login is measured), so both see the same machine. */
+  argon2?: HashReference;
 }
 
 export interface DbReport {
@@ -118,12 +119,12 @@ export function pointsTable(summaries: PointSummary[], embedded: boolean): strin
 export function referencesLine(report: DbReport, argon2Cost: string): string {
   const rs = spread(report.references.map((r) => r.rs256.perSecond));
   const cpu = spread(report.references.map((r) => r.rs256.cpuMs));
-  const a2 = spread(report.references.map((r) => r.argon2.perSecond));
-  const inFlight = report.references[0]?.argon2.inFlight ?? 0;
-  return [
-    `raw RS256 signing (node:crypto, one process): ${fmtSpread(rs, '/s')}, ${fmt(cpu)} ms CPU each`,
-    `argon2id hashing (${argon2Cost}, ${inFlight} in flight): ${fmtSpread(a2, '/s')}`,
-  ].join('\n');
+  const lines = [`raw RS256 signing (node:crypto, one process): ${fmtSpread(rs, '/s')}, ${fmt(cpu)} ms CPU each`];
+  const a2 = spread(report.references.map((r) => r.argon2?.perSecond ?? NaN));
+  const a2cpu = spread(report.references.map((r) => r.argon2?.cpuMs ?? NaN));
+  const inFlight = report.references.find((r) => r.argon2)?.argon2!.inFlight;
+  if (a2) lines.push(`argon2id hashing (${argon2Cost}, ${inFlight} in flight, in this process): ${fmtSpread(a2, '/s')}, ${fmt(a2cpu)} ms CPU each`);
+  return lines.join('\n');
 }
 
 export interface TargetRow {
@@ -159,7 +160,7 @@ export function targets(report: DbReport, refConcurrency: number): TargetRow[] {
     row('JWKS throughput (peak) ÷ Fastify hello world (peak)', '≥ 0.7×', '×', perRun((run) =>
       (at(run, 'jwks').length && at(run, 'hello').length ? peak(run, 'jwks') / peak(run, 'hello') : undefined)), (m) => m >= 0.7),
     row('login throughput (peak) ÷ argon2id hash rate', '≥ 0.9×', '×', perRun((run, refs) =>
-      (at(run, 'login').length ? peak(run, 'login') / refs.argon2.perSecond : undefined)), (m) => m >= 0.9),
+      (at(run, 'login').length && refs.argon2 ? peak(run, 'login') / refs.argon2.perSecond : undefined)), (m) => m >= 0.9),
   ];
 }
 

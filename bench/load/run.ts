@@ -14,7 +14,7 @@ import { externalPostgres, freshDatabase, postgresCpuMeter, startPrivatePostgres
 import { treeCpuMs } from './proc-cpu.js';
 import { Cleanup, tempDir } from './processes.js';
 import { measureArgon2, measureRs256 } from './references.js';
-import { pointsTable, referencesLine, summarize, targets, targetsTable, type DbReport, type PointRecord } from './report.js';
+import { pointsTable, referencesLine, summarize, targets, targetsTable, type DbReport, type PointRecord, type RunReferences } from './report.js';
 import { loginSessions, refreshSpec, registerUsers, scenarioSpec, type Target } from './scenarios.js';
 import { startHello, startRedis, startTessera } from './servers.js';
 
@@ -85,19 +85,23 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
       return point;
     };
 
-    // Warm-up (not recorded): JIT, connection pools, PostgreSQL's caches.
-    const warmC = Math.min(8, maxC);
-    const warmSessions = await loginSessions(target, users, warmC);
-    for (const scenario of opts.scenarios) {
-      await runLoad(await scenarioSpec(scenario, { target, connections: warmC, seconds: 1, users, sessions: warmSessions }));
+    // Warm-up (not recorded): JIT, connection pools, PostgreSQL's caches. Skipped by quick smoke runs.
+    if (opts.seconds >= 3) {
+      const warmC = Math.min(8, maxC);
+      const warmSessions = await loginSessions(target, users, warmC);
+      for (const scenario of opts.scenarios) {
+        await runLoad(await scenarioSpec(scenario, { target, connections: warmC, seconds: 1, users, sessions: warmSessions }));
+      }
+      if (hello) await runLoad({ url: hello.base, connections: warmC, seconds: 1, request: { method: 'GET', path: '/' } });
     }
-    if (hello) await runLoad({ url: hello.base, connections: warmC, seconds: 1, request: { method: 'GET', path: '/' } });
 
     for (let run = 1; run <= opts.runs; run++) {
       const refSeconds = Math.min(2, opts.seconds);
-      report.references.push({ run, rs256: measureRs256(refSeconds), argon2: await measureArgon2(argon2, refSeconds) });
+      const refs: RunReferences = { run, rs256: measureRs256(refSeconds) };
+      report.references.push(refs);
       const sessions = await loginSessions(target, users, maxC); // for me and introspect; tokens live 15 min
       for (const scenario of opts.scenarios) {
+        if (scenario === 'login') refs.argon2 = await measureArgon2(argon2, refSeconds);
         for (const c of opts.concurrency) {
           const spec = await scenarioSpec(scenario, { target, connections: c, seconds: opts.seconds, users, sessions });
           report.points.push(await measure(run, scenario, c, spec, tessera.pid, true));
