@@ -11,7 +11,7 @@ import { hashClientSecret } from '../../src/domain/service-clients.js';
 import { runLoad, type LoadSpec } from './load.js';
 import { UsageError, USAGE, parseOptions, type Options } from './options.js';
 import { externalPostgres, freshDatabase, postgresCpuMeter, startPrivatePostgres, type PostgresServer } from './postgres.js';
-import { treeCpuMs } from './proc-cpu.js';
+import { processTree, treeCpuMs } from './proc-cpu.js';
 import { Cleanup, tempDir } from './processes.js';
 import { measureArgon2, measureRs256 } from './references.js';
 import { pointsTable, referencesLine, summarize, targets, targetsTable, type DbReport, type PointRecord, type RunReferences } from './report.js';
@@ -94,6 +94,10 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
       }
       if (hello) await runLoad({ url: hello.base, connections: warmC, seconds: 1, request: { method: 'GET', path: '/' } });
     }
+
+    // Whether WORKERS took effect shows in the process count (a primary and its workers).
+    const processes = processTree(tessera.pid).length;
+    report.description += `; ${processes} Tessera process${processes === 1 ? '' : 'es'}`;
 
     for (let run = 1; run <= opts.runs; run++) {
       const refSeconds = Math.min(2, opts.seconds);
