@@ -10,8 +10,6 @@ export interface LoadSpec {
   /** The request every connection repeats, unless setupClient gives the connection its own. */
   request: autocannon.Request;
   setupClient?: (client: autocannon.Client) => void;
-  /** Paced load (requests/s over all connections) instead of as fast as the server answers. */
-  overallRate?: number;
   /** Counts protocol violations the status code doesn't show (e.g. a 200 without a new cookie). */
   violations?: () => number;
 }
@@ -44,7 +42,6 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       timeout: 10,
       requests: [spec.request],
       ...(spec.setupClient ? { setupClient: spec.setupClient } : {}),
-      ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
     }, (err, res) => (err ? reject(err) : resolve(res)));
     instance.on('response', (_client, status, _bytes, ms) => {
       if (status >= 200 && status < 300) latencies.push(ms);

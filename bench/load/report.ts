@@ -10,7 +10,7 @@ export interface PointRecord {
   scenario: string;
   concurrency: number;
   result: LoadResult;
-  /** CPU per completed request, ms; undefined when not measurable. */
+  /** CPU per completed request, ms, of Tessera (for `hello`: of the hello-world process). */
   tesseraCpuMs: number | undefined;
   postgresCpuMs: number | undefined;
 }
@@ -106,10 +106,10 @@ export function pointsTable(summaries: PointSummary[], embedded: boolean): strin
     fmtSpread(s.rps),
     fmt(s.p50),
     fmt(s.p99),
-    s.scenario === 'hello' ? '' : fmt(s.tesseraCpuMs),
+    fmt(s.tesseraCpuMs),
     s.scenario === 'hello' ? '' : embedded ? '(in Tessera)' : fmt(s.postgresCpuMs),
     fmt(s.rateRatio, '×'),
-    s.scenario === 'hello' ? '' : fmt(s.cpuRatio, '×'),
+    fmt(s.cpuRatio, '×'),
     String(s.non2xx),
     String(s.errors),
   ]);

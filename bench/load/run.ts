@@ -8,14 +8,15 @@ import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../../src/config.js';
 import { hashClientSecret } from '../../src/domain/service-clients.js';
-import { runLoad, type LoadSpec } from './load.js';
+import { runLoad, type LoadResult, type LoadSpec } from './load.js';
+import { pacedRefresh } from './paced.js';
 import { UsageError, USAGE, parseOptions, type Options } from './options.js';
 import { externalPostgres, freshDatabase, postgresCpuMeter, startPrivatePostgres, type PostgresServer } from './postgres.js';
 import { processTree, treeCpuMs } from './proc-cpu.js';
 import { Cleanup, tempDir } from './processes.js';
 import { measureArgon2, measureRs256 } from './references.js';
 import { pointsTable, referencesLine, summarize, targets, targetsTable, type DbReport, type PointRecord, type RunReferences } from './report.js';
-import { loginSessions, refreshSpec, registerUsers, scenarioSpec, type Target } from './scenarios.js';
+import { loginSessions, registerUsers, scenarioSpec, type Target } from './scenarios.js';
 import { startHello, startRedis, startTessera } from './servers.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -72,10 +73,10 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
     const users = await registerUsers(target, Math.max(2, Math.min(16, maxC)), randomBytes(3).toString('hex'));
     const report: DbReport = { db, description, references: [], points: [] };
 
-    const measure = async (run: number, scenario: string, concurrency: number, spec: LoadSpec, pid: number, withPg: boolean) => {
+    const measure = async (run: number, scenario: string, concurrency: number, load: LoadSpec | (() => Promise<LoadResult>), pid: number, withPg: boolean) => {
       const t0 = treeCpuMs(pid);
       const pg0 = withPg && pgCpu ? await pgCpu() : undefined;
-      const result = await runLoad(spec);
+      const result = typeof load === 'function' ? await load() : await runLoad(load);
       const tesseraCpu = treeCpuMs(pid) - t0;
       const pgUsed = pg0 !== undefined ? (await pgCpu!()) - pg0 : undefined;
       const per = (ms: number | undefined) => (ms === undefined || result.completed === 0 ? undefined : ms / result.completed);
@@ -120,8 +121,8 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
       if (opts.scenarios.includes('refresh')) {
         const peak = Math.max(...report.points.filter((p) => p.run === run && p.scenario === 'refresh').map((p) => p.result.rps));
         const fresh = await loginSessions(target, users, refConcurrency);
-        const spec = refreshSpec({ target, connections: refConcurrency, seconds: opts.seconds }, fresh, Math.max(1, Math.round(peak / 2)));
-        report.points.push(await measure(run, 'refresh@½peak', refConcurrency, spec, tessera.pid, true));
+        const load = () => pacedRefresh(target, fresh, Math.max(1, peak / 2), opts.seconds);
+        report.points.push(await measure(run, 'refresh@½peak', refConcurrency, load, tessera.pid, true));
       }
     }
     await dbCleanup.runAll();
@@ -135,7 +136,8 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
     console.log(`\n## ${report.db === 'postgres' ? 'PostgreSQL' : 'PGlite'}: ${report.description}`);
     console.log(`${opts.runs} run(s) × ${opts.seconds} s per point; medians, spread (min–max) over runs; ratios to the same run's references`);
     console.log(referencesLine(report, argon2Cost));
-    console.log(`refresh@½peak: refresh paced at half that run's peak refresh rate, ${refConcurrency} connections\n`);
+    console.log(`refresh@½peak: refresh at a steady half of that run's peak refresh rate, over up to ${refConcurrency} connections (open loop)`);
+    console.log('hello: the Fastify hello-world yardstick (its CPU columns are its own process\'s)\n');
     console.log(pointsTable(summaries, report.db === 'pglite'));
     console.log(`\ntargets (set for PostgreSQL on 2 cores)${report.db === 'pglite' ? ', for comparison' : ''}:`);
     console.log(targetsTable(targets(report, refConcurrency)));

@@ -132,14 +132,13 @@ export async function scenarioSpec(scenario: Scenario, input: ScenarioInput): Pr
 }
 
 /** Refresh: each connection carries its own session's cookie and swaps in the one each response sets. */
-export function refreshSpec(input: Pick<ScenarioInput, 'target' | 'connections' | 'seconds'>, sessions: Session[], overallRate?: number): LoadSpec {
+function refreshSpec(input: Pick<ScenarioInput, 'target' | 'connections' | 'seconds'>, sessions: Session[]): LoadSpec {
   const { target } = input;
   let unrotated = 0;
   return {
     url: target.base,
     connections: input.connections,
     seconds: input.seconds,
-    ...(overallRate ? { overallRate } : {}),
     request: { method: 'POST', path: '/auth/refresh' },
     violations: () => unrotated,
     setupClient: perConnection(sessions, (client, session) => client.setRequests([{
