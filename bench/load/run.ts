@@ -37,6 +37,7 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
     if (dbs.length === 0) return 2;
   }
   const refConcurrency = opts.concurrency.includes(32) ? 32 : opts.concurrency.at(-1)!;
+  const pacedSessions = Math.max(32, refConcurrency);
   const pointsPerRun = opts.scenarios.length * opts.concurrency.length
     + (opts.scenarios.includes('jwks') ? opts.concurrency.length : 0) + (opts.scenarios.includes('refresh') ? 1 : 0);
   const estimate = dbs.length * (opts.runs * (pointsPerRun * opts.seconds + 12) + opts.scenarios.length + 15);
@@ -120,9 +121,10 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
       }
       if (opts.scenarios.includes('refresh')) {
         const peak = Math.max(...report.points.filter((p) => p.run === run && p.scenario === 'refresh').map((p) => p.result.rps));
-        const fresh = await loginSessions(target, users, refConcurrency);
+        // Sessions enough that a slow moment doesn't leave every one of them in flight.
+        const fresh = await loginSessions(target, users, pacedSessions);
         const load = () => pacedRefresh(target, fresh, Math.max(1, peak / 2), opts.seconds);
-        report.points.push(await measure(run, 'refresh@½peak', refConcurrency, load, tessera.pid, true));
+        report.points.push(await measure(run, 'refresh@½peak', pacedSessions, load, tessera.pid, true));
       }
     }
     await dbCleanup.runAll();
@@ -136,7 +138,7 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
     console.log(`\n## ${report.db === 'postgres' ? 'PostgreSQL' : 'PGlite'}: ${report.description}`);
     console.log(`${opts.runs} run(s) × ${opts.seconds} s per point; medians, spread (min–max) over runs; ratios to the same run's references`);
     console.log(referencesLine(report, argon2Cost));
-    console.log(`refresh@½peak: refresh at a steady half of that run's peak refresh rate, over up to ${refConcurrency} connections (open loop)`);
+    console.log(`refresh@½peak: refresh at a steady half of that run's peak refresh rate, over up to ${pacedSessions} connections and sessions (open loop)`);
     console.log('hello: the Fastify hello-world yardstick (its CPU columns are its own process\'s)\n');
     console.log(pointsTable(summaries, report.db === 'pglite'));
     console.log(`\ntargets (set for PostgreSQL on 2 cores)${report.db === 'pglite' ? ', for comparison' : ''}:`);
