@@ -91,7 +91,7 @@ export async function externalPostgres(url: string): Promise<PostgresServer> {
   }
 }
 
-/** Creates an empty database for one benchmark and drops it at the end. Returns its URL. */
+/** Creates an empty database for one benchmark. Returns its URL and name. */
 export async function freshDatabase(cleanup: Cleanup, server: PostgresServer): Promise<{ url: string; name: string }> {
   const name = `tessera_bench_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: server.url });
@@ -101,7 +101,8 @@ export async function freshDatabase(cleanup: Cleanup, server: PostgresServer): P
   } finally {
     await admin.end();
   }
-  cleanup.add(`drop database ${name}`, async () => {
+  // A private server is removed whole at the end; in a given one, the database is dropped.
+  if (!server.private) cleanup.add(`drop database ${name}`, async () => {
     const c = new pg.Client({ connectionString: server.url });
     await c.connect();
     try {
