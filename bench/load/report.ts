@@ -8,7 +8,10 @@ export interface PointRecord {
   run: number;
   /** A Tessera scenario, `hello` (the Fastify yardstick) or `refresh@½peak` (paced refresh). */
   scenario: string;
+  /** Connections; for a paced point, the most it may use. */
   concurrency: number;
+  /** Sent at a steady rate rather than as fast as answered. */
+  paced?: boolean;
   result: LoadResult;
   /** CPU per completed request, ms, of Tessera (for `hello`: of the hello-world process). */
   tesseraCpuMs: number | undefined;
@@ -68,6 +71,8 @@ export interface PointSummary {
   errors: number;
   statuses: Record<string, number>;
   firstError?: string;
+  /** Fewer than 10 requests per connection completed: latency near the duration; CPU per request overstated. */
+  fewSamples: boolean;
 }
 
 export function summarize(report: DbReport): PointSummary[] {
@@ -95,6 +100,7 @@ export function summarize(report: DbReport): PointSummary[] {
       errors: points.reduce((n, p) => n + p.result.errors, 0),
       statuses,
       ...(firstError ? { firstError } : {}),
+      fewSamples: !points[0]!.paced && (spread(points.map((p) => p.result.completed))?.median ?? 0) < 10 * points[0]!.concurrency,
     };
   });
 }
@@ -103,7 +109,7 @@ export function pointsTable(summaries: PointSummary[], embedded: boolean): strin
   const rows = summaries.map((s) => [
     s.scenario,
     String(s.concurrency),
-    fmtSpread(s.rps),
+    `${fmtSpread(s.rps)}${s.fewSamples ? ' !' : ''}`,
     fmt(s.p50),
     fmt(s.p99),
     fmt(s.tesseraCpuMs),
@@ -113,7 +119,10 @@ export function pointsTable(summaries: PointSummary[], embedded: boolean): strin
     String(s.non2xx),
     String(s.errors),
   ]);
-  return table(['scenario', 'conc', 'req/s median (min–max)', 'p50 ms', 'p99 ms', 'CPU ms/op Tessera', 'CPU ms/op PostgreSQL', 'rate ×RS256', 'CPU ×RS256', 'non-2xx', 'errors'], rows);
+  const note = summaries.some((s) => s.fewSamples)
+    ? '\n! fewer than 10 requests per connection completed (latency near the duration): CPU per request is overstated'
+    : '';
+  return table(['scenario', 'conc', 'req/s median (min–max)', 'p50 ms', 'p99 ms', 'CPU ms/op Tessera', 'CPU ms/op PostgreSQL', 'rate ×RS256', 'CPU ×RS256', 'non-2xx', 'errors'], rows) + note;
 }
 
 export function referencesLine(report: DbReport, argon2Cost: string): string {

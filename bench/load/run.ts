@@ -75,6 +75,7 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
     const report: DbReport = { db, description, references: [], points: [] };
 
     const measure = async (run: number, scenario: string, concurrency: number, load: LoadSpec | (() => Promise<LoadResult>), pid: number, withPg: boolean) => {
+      await settle(tessera.pid);
       const t0 = treeCpuMs(pid);
       const pg0 = withPg && pgCpu ? await pgCpu() : undefined;
       const result = typeof load === 'function' ? await load() : await runLoad(load);
@@ -124,7 +125,7 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
         // Sessions enough that a slow moment doesn't leave every one of them in flight.
         const fresh = await loginSessions(target, users, pacedSessions);
         const load = () => pacedRefresh(target, fresh, Math.max(1, peak / 2), opts.seconds);
-        report.points.push(await measure(run, 'refresh@½peak', pacedSessions, load, tessera.pid, true));
+        report.points.push({ ...(await measure(run, 'refresh@½peak', pacedSessions, load, tessera.pid, true)), paced: true });
       }
     }
     await dbCleanup.runAll();
@@ -147,6 +148,22 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
   if (opts.json) await writeFile(opts.json, JSON.stringify({ options: opts, argon2Cost, reports, summaries: reports.map(summarize) }, null, 2));
   if (failures > 0) console.log(`\n${failures} requests failed (non-2xx or errors): the figures above are not valid`);
   return failures > 0 ? 1 : 0;
+}
+
+/**
+ * Waits until Tessera is idle (under 10 % of a core for 250 ms), at most 30 s: requests a point left in
+ * flight (autocannon stops without waiting for them) would otherwise slow the next point and be charged to it.
+ */
+async function settle(pid: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let before = treeCpuMs(pid);
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = treeCpuMs(pid);
+    if (now - before < 25) return;
+    before = now;
+  }
+  log('  (Tessera still busy after 30 s; measuring anyway)');
 }
 
 function pick(env: NodeJS.ProcessEnv, names: string[]): NodeJS.ProcessEnv {
