@@ -25,7 +25,8 @@ export interface BenchContext {
   clientSecret: string;
   extraEnv: Record<string, string>;
   workers: number;
-  hello: { base: string; pid: number } | undefined;
+  /** The hello-world yardstick, when JWKS is measured. */
+  hello: Promise<{ base: string; pid: number }> | undefined;
   /** Sessions (and at most connections) of the paced refresh. */
   pacedSessions: number;
   /** Started by the first PostgreSQL part, reused by later ones. */
@@ -33,7 +34,7 @@ export interface BenchContext {
 }
 
 export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext, cleanup: Cleanup): Promise<DbReport> {
-  const { opts, argon2, hello, pacedSessions, serviceClients, extraEnv, workers } = ctx;
+  const { opts, argon2, pacedSessions, serviceClients, extraEnv, workers } = ctx;
   let databaseUrl: string;
   let description: string;
   let pgCpu: (() => Promise<number>) | undefined;
@@ -56,6 +57,7 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
   const maxC = opts.concurrency.at(-1)!;
   const users = await registerUsers(target, Math.max(2, Math.min(16, maxC)), randomBytes(3).toString('hex'));
   const report: DbReport = { db, description, references: [], points: [] };
+  const hello = await ctx.hello;
 
   const measure = async (run: number, scenario: string, concurrency: number, load: LoadSpec | (() => Promise<LoadResult>), pid: number, withPg: boolean) => {
     await settle(tessera.pid);

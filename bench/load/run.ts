@@ -37,7 +37,9 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
 
   const secret = randomBytes(32).toString('base64url');
   const serviceClients = `bench:${hashClientSecret(secret)}`;
-  const hello = opts.scenarios.includes('jwks') ? await startHello(cleanup) : undefined;
+  // Started alongside Tessera's boot (awaited where first needed).
+  const hello = opts.scenarios.includes('jwks') ? startHello(cleanup) : undefined;
+  hello?.catch(() => undefined); // a failure surfaces where it is awaited
   const reports: DbReport[] = [];
 
   const ctx: BenchContext = { opts, cleanup, argon2, serviceClients, clientSecret: secret, extraEnv, workers, hello, pacedSessions };
