@@ -1,0 +1,87 @@
+// The listening processes of a load run: Tessera as production runs it (the built JavaScript, one
+// process or WORKERS of them), a Redis for multi-process mode, and the Fastify hello-world yardstick.
+// Tessera is configured only through environment variables, so this works for any version of it.
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Cleanup, freePort, sleep, startProcess, tempDir, waitForHttp, type Running } from './processes.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Variables passed through to Tessera from the benchmark's own environment; everything else is set here. */
+const PASS_THROUGH = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'UV_THREADPOOL_SIZE', 'WORKERS', 'REDIS_URL', 'ARGON2_MEMORY_KIB', 'ARGON2_TIME_COST', 'ARGON2_PARALLELISM'];
+
+export interface TesseraOptions {
+  /** `dist`: node dist/src/server.js (after npm run build); `src`: the TypeScript through tsx. */
+  from: 'dist' | 'src';
+  databaseUrl: string;
+  serviceClients: string;
+  /** Overrides for WORKERS / REDIS_URL (--workers). */
+  extraEnv: Record<string, string>;
+}
+
+export interface Tessera {
+  base: string;
+  pid: number;
+  process: Running;
+}
+
+export async function startTessera(cleanup: Cleanup, opts: TesseraOptions): Promise<Tessera> {
+  const entry = opts.from === 'dist' ? path.join(ROOT, 'dist/src/server.js') : path.join(ROOT, 'src/server.ts');
+  if (!existsSync(entry)) throw new Error(`${path.relative(ROOT, entry)} is missing: run npm run build first (npm run bench:load does)`);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of PASS_THROUGH) if (process.env[name]) env[name] = process.env[name];
+  Object.assign(env, {
+    NODE_ENV: 'development', // only decides whether an empty KEYS_DIR gets a key; it does here
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ISSUER: base,
+    DATABASE_URL: opts.databaseUrl,
+    KEYS_DIR: await tempDir(cleanup, 'tessera-bench-keys-'),
+    SERVICE_CLIENTS: opts.serviceClients,
+    RATE_LIMIT_PER_MINUTE: '0',
+    REFRESH_REUSE_GRACE_SECONDS: '0', // a client that doesn't rotate its cookie shows as 401s
+    PURGE_INTERVAL_SECONDS: '0',
+    LOG_LEVEL: 'warn',
+    ...opts.extraEnv,
+  });
+  const args = opts.from === 'dist' ? [entry] : ['--import', 'tsx', entry];
+  const proc = startProcess(cleanup, 'Tessera', process.execPath, args, env);
+  await waitForHttp(`${base}/health/ready`, proc, 'Tessera');
+  return { base, pid: proc.pid, process: proc };
+}
+
+export async function startHello(cleanup: Cleanup): Promise<{ base: string; pid: number }> {
+  const port = await freePort();
+  const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'production' };
+  const proc = startProcess(cleanup, 'hello-world', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/load/hello-server.ts'), String(port)], env, 5000);
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/`, proc, 'hello-world');
+  return { base, pid: proc.pid };
+}
+
+/** A throwaway redis-server on a free loopback port, without persistence. */
+export async function startRedis(cleanup: Cleanup): Promise<string> {
+  const port = await freePort();
+  const proc = startProcess(cleanup, 'redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { PATH: process.env.PATH ?? '' }, 5000);
+  for (let i = 0; i < 100; i++) {
+    if (proc.exited()) throw new Error(`redis-server exited (is it installed? Debian: apt-get install redis-server):\n${proc.stderr()}`);
+    if (await pings(port)) return `redis://127.0.0.1:${port}`;
+    await sleep(50);
+  }
+  throw new Error('redis-server did not answer PING');
+}
+
+function pings(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(1000);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => { socket.destroy(); resolve(d.toString().startsWith('+PONG')); });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+  });
+}
