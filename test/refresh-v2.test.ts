@@ -219,6 +219,7 @@ t.test('MAC key rotation logs nobody out; new tokens use the new key once every 
   const idle = await session(app); // not refreshed until after the switch
   const oldKey = keyIdOf(s.refresh);
 
+  clock.advance(1); // key files are named to the second: the new one is visibly newer
   const newKey = await rotateMacKey(keysDir, clock.now());
   await app.reloadKeys();
   const before = refreshCookieOf(await refresh(app, s.refresh))!;
