@@ -62,7 +62,12 @@ export async function registerUsers(target: Target, count: number, tag: string):
 /** `count` new sessions, spread over the users. The cookie's name is read from Set-Cookie. */
 export async function loginSessions(target: Target, users: Credentials[], count: number): Promise<Session[]> {
   return inBatches(Array.from({ length: count }, (_, i) => users[i % users.length]!), 4, async (user) => {
-    const res = await post(target, '/auth/login', user);
+    let res = await post(target, '/auth/login', user);
+    // Another session of the same user may be logging in at this moment (one guess at a time per account).
+    for (let tries = 0; res.status === 429 && tries < 20; tries++) {
+      await new Promise((r) => setTimeout(r, 100));
+      res = await post(target, '/auth/login', user);
+    }
     const body = (await res.json()) as { access_token?: string };
     const cookie = res.headers.getSetCookie().map(parseSetCookie).find((c) => c && c.value !== '');
     if (res.status !== 200 || !body.access_token || !cookie) throw new Error(`seeding: login answered ${res.status} without a token and a cookie`);
