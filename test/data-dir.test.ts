@@ -50,8 +50,8 @@ t.test('a second process on the same embedded database refuses to start and name
   const { code } = await second.exited;
   t.equal(code, 1, 'the second process exits with an error');
   t.match(second.stderr.join(''), dataDir, 'its message names the directory');
-  const live = await fetch(`${first.url}/health/ready`);
-  t.equal(live.status, 200, 'the first process is unaffected');
+  const still = await fetch(`${first.url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'first@example.com', password: 'correct horse battery staple' }) });
+  t.equal(still.status, 201, 'the first process is unaffected: it still writes');
   first.child.kill('SIGTERM');
   t.equal((await first.exited).code, 0);
 });

@@ -54,7 +54,7 @@ t.test('a client that aborts mid-body is logged as a client abort, not a databas
     const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/auth/login', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
     req.on('error', () => resolve());
     req.write('{"email":"a@example.com","pass');
-    setTimeout(() => req.destroy(), 100);
+    setTimeout(() => req.destroy(), 1000); // once the server is reading the body
   });
   for (let i = 0; i < 1000 && !logs.some((l) => l.event === 'client_aborted'); i++) await new Promise((r) => setTimeout(r, 20));
   t.ok(logs.some((l) => l.event === 'client_aborted' && l.level === 30), 'one info line says the client aborted');
