@@ -3,11 +3,12 @@
 // to use (ISSUER), not the socket's address. Also runs the compiled build, as the image does.
 import t from 'tap';
 import { spawn, execFile } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
 
 // `npm start` compiles the project first: on a loaded machine that alone can take minutes. A bound, not a speed check.
 t.setTimeout(480_000);
@@ -19,14 +20,6 @@ const BASE_ENV: Record<string, string> = Object.fromEntries(
   Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(npm_|NODE_OPTIONS$|ISSUER$|PORT$|KEYS_DIR$|DATABASE_URL$)/i.test(e[0])),
 );
 BASE_ENV.PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Polls until `check` gives a value; gives up after `withinMs` (a bound on a hang, not a speed check). */
 async function eventually<T>(what: string, withinMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {

@@ -3,8 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, chownSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { createServer } from 'node:net';
 import type { Test } from 'tap';
+import { freePort } from './free-port.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -13,17 +13,6 @@ export function privatePostgresMissing(): string | undefined {
   if (!existsSync(`${BIN}/pg_ctl`)) return `PostgreSQL 15 binaries not found in ${BIN}`;
   if (userInfo().uid !== 0) return 'starting a private PostgreSQL needs root (runuser -u postgres)';
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface PrivatePostgres {

@@ -1,20 +1,9 @@
 // A real redis-server for tests: a throwaway one on a free loopback port, stopped at the test's end.
 // Tests that need it fail, with the fix in the message, when redis-server is not installed.
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { Test } from 'tap';
 import { Redis } from 'ioredis';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './free-port.js';
 
 export interface TestRedis {
   url: string;
