@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 
+const LISTENING = /^listening on (127\.0\.0\.1:\d+)$/;
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 export interface TesseraProcess {
@@ -59,8 +61,9 @@ export function spawnTessera(t: Test, env: Record<string, string>, opts: { expec
   const proc: TesseraProcess = { child, url: '', logs, stderr, exited, waitForLog };
   if (opts.expectListen === false) return Promise.resolve(proc);
   return Promise.race([
-    waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1')).then((l) => {
-      proc.url = String(l.msg).replace('Server listening at ', '');
+    // src/server.ts logs the socket without a scheme (the URL to use is ISSUER): "listening on 127.0.0.1:<port>".
+    waitForLog((l) => typeof l.msg === 'string' && LISTENING.test(l.msg)).then((l) => {
+      proc.url = `http://${LISTENING.exec(String(l.msg))![1]}`;
       return proc;
     }),
     exited.then(({ code }) => {

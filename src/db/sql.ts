@@ -12,10 +12,28 @@ export interface Sql {
   query<R extends object>(text: string, params: readonly unknown[]): Promise<R[]>;
 }
 
+/**
+ * A failure of a raw statement, marked as coming from the database driver: a bare socket error (ECONNREFUSED
+ * while PostgreSQL restarts) means a database outage here, not a client that hung up (src/db/unavailable.ts).
+ * The driver's code (SQLSTATE or errno) is kept.
+ */
+export class DatabaseDriverError extends Error {
+  override name = 'DatabaseDriverError';
+  readonly code: unknown;
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.code = (cause as { code?: unknown } | null)?.code;
+  }
+}
+
 export function pgSql(pool: pg.Pool): Sql {
   return {
     async query<R extends object>(text: string, params: readonly unknown[]) {
-      return (await pool.query<R>(text, params as unknown[])).rows;
+      try {
+        return (await pool.query<R>(text, params as unknown[])).rows;
+      } catch (err) {
+        throw new DatabaseDriverError(err);
+      }
     },
   };
 }
@@ -23,7 +41,11 @@ export function pgSql(pool: pg.Pool): Sql {
 export function pgliteSql(pglite: PGlite): Sql {
   return {
     async query<R extends object>(text: string, params: readonly unknown[]) {
-      return (await pglite.query<R>(text, params as unknown[])).rows;
+      try {
+        return (await pglite.query<R>(text, params as unknown[])).rows;
+      } catch (err) {
+        throw new DatabaseDriverError(err);
+      }
     },
   };
 }

@@ -26,7 +26,7 @@ type Loose = { name?: unknown; code?: unknown; kind?: unknown; originalCode?: un
 /** Whether an error object was made by the database layer (Prisma, a driver adapter, pg's server errors). */
 function fromDatabase(e: Loose): boolean {
   const name = typeof e.name === 'string' ? e.name : '';
-  if (/^Prisma|DriverAdapterError/.test(name)) return true;
+  if (/^Prisma|DriverAdapterError|DatabaseDriverError/.test(name)) return true;
   if (typeof e.kind === 'string') return true;
   // pg's and PGlite's DatabaseError: a SQLSTATE plus a severity.
   return typeof (e as { severity?: unknown }).severity === 'string' && typeof e.code === 'string' && /^\w{5}$/.test(e.code);
