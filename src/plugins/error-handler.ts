@@ -5,6 +5,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError, type ErrorCode } from '../errors.js';
 import { classifyDatabaseError } from '../db/unavailable.js';
 import { DatabaseFaults } from '../db/faults.js';
+import { DomainError } from '../domain/domain-error.js';
 
 /** Seconds a client should wait before retrying, per database fault (Retry-After). */
 export const RETRY_AFTER = { unavailable: 5, disk_full: 30 } as const;
@@ -39,6 +40,9 @@ const BY_STATUS: Record<number, ErrorCode> = {
 
 export function toAppError(err: FastifyError | Error): AppError {
   if (isAppError(err)) return err;
+  if (err instanceof DomainError) {
+    return new AppError(err.code, { message: err.publicMessage, detail: err.message, cause: err.cause, retryAfter: err.retryAfter });
+  }
   const fe = err as FastifyError;
   if (fe.validation) {
     const where = fe.validationContext ?? 'request';
