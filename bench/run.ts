@@ -12,7 +12,7 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { hashClientSecret } from '../src/domain/service-clients.js';
+import { hashClientSecret } from '../src/domain/tokens/service-clients.js';
 import { REFRESH_COOKIE } from '../src/http/refresh-cookie.js';
 
 async function rate(name: string, n: number, fn: (i: number) => Promise<unknown>): Promise<number> {

@@ -1,7 +1,7 @@
 // npm run clients -- new <client_id>   makes a secret for a service client (introspection, revocation)
 // Prints the secret once (give it to the service) and the entry for SERVICE_CLIENTS / SERVICE_CLIENTS_FILE
 // (only the secret's SHA-256 is kept on Tessera's side).
-import { CLIENT_ID_PATTERN, hashClientSecret, newClientSecret } from '../src/domain/service-clients.js';
+import { CLIENT_ID_PATTERN, hashClientSecret, newClientSecret } from '../src/domain/tokens/service-clients.js';
 
 const [cmd, id] = process.argv.slice(2);
 

@@ -10,9 +10,9 @@
 // runs it as `node dist/scripts/keys.js …`.
 import { loadConfig } from '../src/config.js';
 import { systemClock } from '../src/domain/clock.js';
-import { describe, ensureKeys, prune, retire, rotate } from '../src/domain/key-rotation.js';
-import { generateKeyFile, KeyStore } from '../src/domain/keys.js';
-import { describeMacKey, ensureMacKey, MacKeyRing, pruneMacKeys, rotateMacKey } from '../src/domain/refresh-keys.js';
+import { describe, ensureKeys, prune, retire, rotate } from '../src/domain/keys/key-rotation.js';
+import { generateKeyFile, KeyStore } from '../src/domain/keys/keys.js';
+import { describeMacKey, ensureMacKey, MacKeyRing, pruneMacKeys, rotateMacKey } from '../src/domain/keys/refresh-keys.js';
 import { macKeyPolicy, rotationPolicy } from '../src/plugins/key-reload.js';
 
 // Not serving: no ISSUER needed, even with the image's NODE_ENV=production.

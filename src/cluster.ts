@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { pino } from 'pino';
 import type { Config } from './config.js';
 import { openDatabase } from './db/open.js';
-import { ensureKeys } from './domain/key-rotation.js';
+import { ensureKeys } from './domain/keys/key-rotation.js';
 import { rotationPolicy } from './plugins/key-reload.js';
 
 const MAX_BACKOFF_MS = 30_000;

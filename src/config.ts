@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import proxyAddr from '@fastify/proxy-addr';
 import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
-import { ClientListError, parseClientEntry } from './domain/service-clients.js';
+import { ClientListError, parseClientEntry } from './domain/tokens/service-clients.js';
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from './verify/contract.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */

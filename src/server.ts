@@ -4,7 +4,7 @@ import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { KeyError } from './domain/keys.js';
+import { KeyError } from './domain/keys/keys.js';
 import { DataDirError } from './db/data-dir.js';
 
 async function main(): Promise<void> {

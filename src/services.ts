@@ -1,18 +1,18 @@
 // The domain services an app instance runs with, built once at boot and handed to the routes.
 import type { Config } from './config.js';
 import type { Database } from './db/open.js';
-import { AccessTokens } from './domain/access-tokens.js';
-import { Accounts } from './domain/accounts.js';
+import { AccessTokens } from './domain/tokens/access-tokens.js';
+import { Accounts } from './domain/accounts/accounts.js';
 import type { Clock } from './domain/clock.js';
-import type { KeyStore } from './domain/keys.js';
-import type { MacKeyRing } from './domain/refresh-keys.js';
-import { RefreshTokens } from './domain/refresh-tokens.js';
-import type { ThrottleStore } from './domain/login-throttle.js';
-import { PasswordHasher } from './domain/passwords.js';
-import { RefreshRotation } from './domain/refresh-rotation.js';
-import { ServiceClients, parseClientEntry } from './domain/service-clients.js';
-import { Sessions } from './domain/sessions.js';
-import { TokenIntrospection } from './domain/token-introspection.js';
+import type { KeyStore } from './domain/keys/keys.js';
+import type { MacKeyRing } from './domain/keys/refresh-keys.js';
+import { RefreshTokens } from './domain/sessions/refresh-tokens.js';
+import type { ThrottleStore } from './domain/accounts/login-throttle.js';
+import { PasswordHasher } from './domain/accounts/passwords.js';
+import { RefreshRotation } from './domain/sessions/refresh-rotation.js';
+import { ServiceClients, parseClientEntry } from './domain/tokens/service-clients.js';
+import { Sessions } from './domain/sessions/sessions.js';
+import { TokenIntrospection } from './domain/tokens/token-introspection.js';
 
 export interface Services {
   config: Config;

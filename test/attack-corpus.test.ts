@@ -13,9 +13,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { SignJWT, decodeJwt, exportJWK, exportSPKI, generateKeyPair, importPKCS8, type JWTPayload } from 'jose';
 import { errorCatalog, type ErrorCode } from '../src/errors.js';
-import { hashRefreshToken } from '../src/domain/legacy-refresh.js';
-import { retire } from '../src/domain/key-rotation.js';
-import { hashClientSecret } from '../src/domain/service-clients.js';
+import { hashRefreshToken } from '../src/domain/sessions/legacy-refresh.js';
+import { retire } from '../src/domain/keys/key-rotation.js';
+import { hashClientSecret } from '../src/domain/tokens/service-clients.js';
 import { createVerifier } from '../src/verify/index.js';
 import {
   ManualClock, PASSWORD, buildTestApp, login, me, refresh, refreshCookieOf, register, session, tempDir, uniqueEmail,

@@ -4,7 +4,7 @@ import t from 'tap';
 import { request as httpRequest } from 'node:http';
 import { decodeProtectedHeader } from 'jose';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { rotate } from '../src/domain/key-rotation.js';
+import { rotate } from '../src/domain/keys/key-rotation.js';
 import { rotationPolicy } from '../src/plugins/key-reload.js';
 import { spawnTessera, type TesseraProcess } from './process.js';
 import { startRedis } from './redis-server.js';

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { readdir } from 'node:fs/promises';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { ensureKeys, prune, retire, rotate, type RotationPolicy } from '../src/domain/key-rotation.js';
+import { ensureKeys, prune, retire, rotate, type RotationPolicy } from '../src/domain/keys/key-rotation.js';
 import { buildTestApp, createTestDatabase, ManualClock, me, session, tempDir, type TestApp } from './helper.js';
 
 const kidOf = (token: string) => decodeProtectedHeader(token).kid!;
@@ -188,7 +188,7 @@ t.test('files: hand-copied keys wait; a deleted active key hands over; a corrupt
   const keysDir = await tempDir(t);
   const clock = new ManualClock(new Date());
   const { app } = await buildTestApp(t, { keysDir, clock });
-  const { generateKeyFile } = await import('../src/domain/keys.js');
+  const { generateKeyFile } = await import('../src/domain/keys/keys.js');
   const elsewhere = await tempDir(t);
   const copied = await generateKeyFile(elsewhere, clock.now());
   await copyFile(`${elsewhere}/${copied}.pem`, `${keysDir}/${copied}.pem`); // the .pem alone
@@ -213,6 +213,6 @@ t.test('files: hand-copied keys wait; a deleted active key hands over; a corrupt
   t.equal(second, first, 'retiring twice keeps the first date: a key never comes back into the JWKS');
 
   await writeFile(`${keysDir}/${kid}.json`, '{ not json');
-  const { KeyStore } = await import('../src/domain/keys.js');
+  const { KeyStore } = await import('../src/domain/keys/keys.js');
   await t.rejects(KeyStore.open(keysDir, { clock, accessTokenTtlSeconds: 900, reloadSeconds: 30 }), { name: 'KeyError', message: `key schedule ${kid}.json is not valid JSON` });
 });

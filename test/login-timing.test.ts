@@ -4,7 +4,7 @@
 // no user). Default argon2 parameters on purpose: the dummy must cost what a real hash costs.
 import t from 'tap';
 import { buildTestApp, register, uniqueEmail, type TestApp } from './helper.js';
-import { OWASP_MIN_PARAMS } from '../src/domain/passwords.js';
+import { OWASP_MIN_PARAMS } from '../src/domain/accounts/passwords.js';
 
 const WARMUP = 2; // per side, discarded
 const SAMPLES = 40; // per side, measured (interleaved a, b, a, b, …)

@@ -1,7 +1,7 @@
 // RFC 7662 introspection and RFC 7009 revocation for registered service clients.
 import t from 'tap';
 import { buildTestApp, login, me, refresh, refreshCookieOf, session, type TestApp, REFRESH_COOKIE } from './helper.js';
-import { hashClientSecret } from '../src/domain/service-clients.js';
+import { hashClientSecret } from '../src/domain/tokens/service-clients.js';
 
 const SECRET = 'k3Jq0f8Zr6m2VbT1yX9wH4sPdLcN7aEuGiO5qRtYzA0';
 const CLIENTS = { SERVICE_CLIENTS: `orders:${hashClientSecret(SECRET)}, billing:${hashClientSecret('another-secret-of-enough-length-123456789')}` };

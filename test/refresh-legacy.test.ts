@@ -4,8 +4,8 @@
 // token row holding the SHA-256 of the token.
 import t from 'tap';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { hashClientSecret } from '../src/domain/service-clients.js';
-import { hashRefreshToken } from '../src/domain/legacy-refresh.js';
+import { hashClientSecret } from '../src/domain/tokens/service-clients.js';
+import { hashRefreshToken } from '../src/domain/sessions/legacy-refresh.js';
 import { buildTestApp, ManualClock, me, refresh, refreshCookieOf, register, type TestApp, type TestDatabase } from './helper.js';
 
 const SECRET = 'k3Jq0f8Zr6m2VbT1yX9wH4sPdLcN7aEuGiO5qRtYzA0';

@@ -5,8 +5,8 @@ import t from 'tap';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { hashClientSecret } from '../src/domain/service-clients.js';
-import { ensureMacKey, pruneMacKeys, readMacKeys, rotateMacKey } from '../src/domain/refresh-keys.js';
+import { hashClientSecret } from '../src/domain/tokens/service-clients.js';
+import { ensureMacKey, pruneMacKeys, readMacKeys, rotateMacKey } from '../src/domain/keys/refresh-keys.js';
 import { macKeyPolicy } from '../src/plugins/key-reload.js';
 import {
   buildTestApp, createTestDatabase, ManualClock, me, recordStatements, refresh, refreshCookieOf, session, tempDir,

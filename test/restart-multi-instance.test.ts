@@ -2,7 +2,7 @@
 import t from 'tap';
 import { rm } from 'node:fs/promises';
 import { buildApp } from '../src/app.js';
-import { KeyError, KeyStore } from '../src/domain/keys.js';
+import { KeyError, KeyStore } from '../src/domain/keys/keys.js';
 import { buildTestApp, createTestDatabase, ManualClock, login, me, postgresUrl, refresh, refreshCookieOf, session, tempDir, testConfig } from './helper.js';
 
 t.test('a restart keeps users, sessions and keys (PGlite directory on disk, or PostgreSQL)', async (t) => {
@@ -41,7 +41,7 @@ t.test('keys', async (t) => {
 
   t.test('keys from before schedules (a bare .pem) count as active since their creation; the latest signs', async (t) => {
     const keysDir = await tempDir(t);
-    const { generateKeyFile } = await import('../src/domain/keys.js');
+    const { generateKeyFile } = await import('../src/domain/keys/keys.js');
     const older = await generateKeyFile(keysDir, new Date(Date.now() - 3 * 60_000));
     const newer = await generateKeyFile(keysDir, new Date(Date.now() - 60_000));
     await rm(`${keysDir}/${older}.json`);

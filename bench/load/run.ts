@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../../src/config.js';
-import { hashClientSecret } from '../../src/domain/service-clients.js';
+import { hashClientSecret } from '../../src/domain/tokens/service-clients.js';
 import { benchDatabase, log, type BenchContext } from './bench-database.js';
 import { UsageError, USAGE, parseOptions, type Options } from './options.js';
 import { Cleanup } from './processes.js';

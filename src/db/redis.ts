@@ -3,7 +3,7 @@
 // afterwards commands fail fast instead of queueing while Redis is away.
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { lockSeconds, THROTTLE_POLICY, type ThrottleStore } from '../domain/login-throttle.js';
+import { lockSeconds, THROTTLE_POLICY, type ThrottleStore } from '../domain/accounts/login-throttle.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
 

@@ -3,7 +3,7 @@
 // (client_secret_post). One method per request. Failure: 401 invalid_client with a Basic challenge.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
-import type { ServiceClient, ServiceClients } from '../domain/service-clients.js';
+import type { ServiceClient, ServiceClients } from '../domain/tokens/service-clients.js';
 
 const BASIC = /^Basic +([A-Za-z0-9+/]+=*) *$/i;
 

@@ -1,7 +1,7 @@
 // Request and response schemas shared by the routes. Responses are serialised through these,
 // so a field a schema does not name can never reach a client.
 import { Type, type Static } from 'typebox';
-import { PASSWORD_MAX } from '../domain/passwords.js';
+import { PASSWORD_MAX } from '../domain/accounts/passwords.js';
 
 export const ErrorBody = Type.Object(
   {

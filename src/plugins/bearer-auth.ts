@@ -2,8 +2,8 @@
 // whose session is still live. Failures answer 401 with WWW-Authenticate (RFC 6750).
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AppError } from '../errors.js';
-import { TokenInvalid, type AccessClaims, type AccessTokens } from '../domain/access-tokens.js';
-import type { Accounts, PublicUser } from '../domain/accounts.js';
+import { TokenInvalid, type AccessClaims, type AccessTokens } from '../domain/tokens/access-tokens.js';
+import type { Accounts, PublicUser } from '../domain/accounts/accounts.js';
 
 export interface BearerAuth {
   user: PublicUser;

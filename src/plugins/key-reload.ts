@@ -4,8 +4,8 @@
 // A read-only KEYS_DIR (a mounted secret) is fine: the instance only reads, and says so once.
 // The refresh-token MAC keys (src/domain/refresh-keys.ts) are re-read in the same tick.
 import fp from 'fastify-plugin';
-import { ensureKeys, type RotationPolicy } from '../domain/key-rotation.js';
-import type { MacKeyPolicy } from '../domain/refresh-keys.js';
+import { ensureKeys, type RotationPolicy } from '../domain/keys/key-rotation.js';
+import type { MacKeyPolicy } from '../domain/keys/refresh-keys.js';
 import type { Services } from '../services.js';
 
 export function rotationPolicy(config: Services['config']): RotationPolicy {

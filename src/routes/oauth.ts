@@ -6,7 +6,7 @@ import formBody from '@fastify/formbody';
 import { parse } from 'fast-querystring';
 import { Type } from 'typebox';
 import { authenticateClient } from '../http/client-auth.js';
-import type { ServiceClient } from '../domain/service-clients.js';
+import type { ServiceClient } from '../domain/tokens/service-clients.js';
 import { requestMeta } from '../http/request-meta.js';
 import { assertNoReplacementCharacter } from '../http/utf8.js';
 import { errorResponses } from '../http/schemas.js';

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ACCESS_TOKEN_TYPE } from '../domain/access-tokens.js';
+import { ACCESS_TOKEN_TYPE } from '../domain/tokens/access-tokens.js';
 import { SIGNED_UNTIL_MEMBER } from '../verify/contract.js';
-import type { PublicJwk } from '../domain/keys.js';
+import type { PublicJwk } from '../domain/keys/keys.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 

@@ -5,15 +5,15 @@
 // session's current one and the session is live. Each answer is at most one statement. Revoking either
 // kind of token ends its whole session: an access token can't be revoked alone, and a refresh token of
 // any counter names its session.
-import type { PrismaClient } from '../generated/prisma/client.js';
-import type { Sql } from '../db/sql.js';
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { Sql } from '../../db/sql.js';
 import { TokenInvalid, type AccessTokens } from './access-tokens.js';
-import { audit, type RequestMeta } from './audit.js';
-import type { Clock } from './clock.js';
-import { LOCKING_TX } from './transactions.js';
-import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
-import type { RefreshRotation } from './refresh-rotation.js';
-import { endSessions, liveSql } from './session-state.js';
+import { audit, type RequestMeta } from '../audit.js';
+import type { Clock } from '../clock.js';
+import { LOCKING_TX } from '../transactions.js';
+import { isLegacyToken, type RefreshTokens } from '../sessions/refresh-tokens.js';
+import type { RefreshRotation } from '../sessions/refresh-rotation.js';
+import { endSessions, liveSql } from '../sessions/session-state.js';
 
 /** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
 export type IntrospectedType = 'Bearer' | 'refresh_token';

@@ -1,10 +1,10 @@
 // A user's sessions as the user sees them: list the live ones, end one. And the purge job that
 // deletes sessions long over, and legacy refresh-token rows as they expire, in bounded batches.
-import type { PrismaClient } from '../generated/prisma/client.js';
-import { audit, type RequestMeta } from './audit.js';
-import type { Clock } from './clock.js';
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import { audit, type RequestMeta } from '../audit.js';
+import type { Clock } from '../clock.js';
 import { endSessions, liveWhere } from './session-state.js';
-import { LOCKING_TX } from './transactions.js';
+import { LOCKING_TX } from '../transactions.js';
 
 export interface SessionView {
   id: string;

@@ -13,7 +13,7 @@
 // gets exactly one evaluated and the rest see the lock it leads to. Without this, the lock was checked
 // before argon2 and the failure recorded after it, and every guess of a burst slipped through together.
 // Stores (memory per instance, or Redis when REDIS_URL is set) make claim-or-refuse one atomic step.
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import { throttleIdentity } from './emails.js';
 
 export const THROTTLE_POLICY = {

@@ -17,14 +17,14 @@
 // Tokens from before v2 (43 characters) take the old path in legacy-refresh.ts, which moves their session
 // onto v2 at its next refresh.
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../generated/prisma/client.js';
-import type { Sql } from '../db/sql.js';
-import { audit, clipUserAgent, type RequestMeta } from './audit.js';
-import type { Clock } from './clock.js';
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { Sql } from '../../db/sql.js';
+import { audit, clipUserAgent, type RequestMeta } from '../audit.js';
+import type { Clock } from '../clock.js';
 import { LegacyRefresh } from './legacy-refresh.js';
 import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
 import { endSessions, isLive, refreshCutoffs, sessionDeadline, type SessionLimits } from './session-state.js';
-import { LOCKING_TX } from './transactions.js';
+import { LOCKING_TX } from '../transactions.js';
 
 export { sessionDeadline } from './session-state.js';
 

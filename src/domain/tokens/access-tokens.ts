@@ -7,12 +7,12 @@
 // key can't mint long-lived or backdated tokens, whatever the iat and exp it writes.
 import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
-import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, lifetimeProblem } from '../verify/contract.js';
-import type { Clock } from './clock.js';
-import { SIGNING_ALGS } from './key-files.js';
-import type { KeyStore, VerificationKey } from './keys.js';
+import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, lifetimeProblem } from '../../verify/contract.js';
+import type { Clock } from '../clock.js';
+import { SIGNING_ALGS } from '../keys/key-files.js';
+import type { KeyStore, VerificationKey } from '../keys/keys.js';
 
-export { ACCESS_TOKEN_TYPE } from '../verify/contract.js';
+export { ACCESS_TOKEN_TYPE } from '../../verify/contract.js';
 /** Larger than any token we sign by far; anything bigger is refused before any parsing. */
 export const MAX_ACCESS_TOKEN_LENGTH = MAX_TOKEN_LENGTH;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

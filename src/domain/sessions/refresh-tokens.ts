@@ -11,7 +11,7 @@
 // Legacy tokens (43 characters, 256 random bits, looked up by SHA-256 in refresh_tokens) are told apart by
 // their length (src/domain/legacy-refresh.ts).
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { MacKeyRing } from './refresh-keys.js';
+import type { MacKeyRing } from '../keys/refresh-keys.js';
 
 const VERSION = 0x02;
 const BODY_BYTES = 1 + 4 + 16 + 8;

@@ -8,14 +8,14 @@
 // Delete this file, and drop refresh_tokens, once REFRESH_TOKEN_TTL_SECONDS has passed after the upgrade
 // (see CHANGELOG, "Upgrading").
 import { createHash } from 'node:crypto';
-import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
-import type { Sql } from '../db/sql.js';
-import { audit, type RequestMeta } from './audit.js';
-import type { Clock } from './clock.js';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import type { Sql } from '../../db/sql.js';
+import { audit, type RequestMeta } from '../audit.js';
+import type { Clock } from '../clock.js';
 import type { RefreshTokens } from './refresh-tokens.js';
 import type { IssuedSession, RotationFailure, RotationSettings } from './refresh-rotation.js';
 import { endSessions, isLive, liveSql, sessionDeadline } from './session-state.js';
-import { LOCKING_TX } from './transactions.js';
+import { LOCKING_TX } from '../transactions.js';
 
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');

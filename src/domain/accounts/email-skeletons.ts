@@ -2,7 +2,7 @@
 // skeleton, so the migration leaves it NULL and each instance runs this at boot (a no-op once done).
 // Where two old accounts already share a skeleton (look-alikes registered before the policy), the older
 // keeps it and the other stays NULL: both still log in, and no third look-alike can register.
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { PrismaClient } from '../../generated/prisma/client.js';
 import { emailSkeleton } from './emails.js';
 
 const BATCH = 500;

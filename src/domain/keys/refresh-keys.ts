@@ -14,7 +14,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import { KeyError } from './key-files.js';
 import { withLock } from './key-rotation.js';
 import { CLOCK_SKEW_SECONDS } from './keys.js';

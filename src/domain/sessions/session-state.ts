@@ -10,7 +10,7 @@
 // change, DELETE /auth/sessions/:id, revocation, reuse) goes through endSessions. The refresh CAS has
 // `revoked_at IS NULL` in its WHERE, so a refresh racing an end can never leave an ended session with a
 // live token.
-import { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../../generated/prisma/client.js';
 
 export interface SessionLimits {
   refreshTokenTtlSeconds: number;

@@ -10,9 +10,9 @@
 // KEYS_RELOAD_SECONDS) agrees on the active key, and they all switch at the same instant.
 import { exportJWK, type JWK } from 'jose';
 import type { KeyObject } from 'node:crypto';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import { GENERATE_KEYS_HINT, KeyError, listKids, readKeyFile, type KeyFile, type SigningAlg } from './key-files.js';
-import { CLOCK_SKEW_SECONDS, SIGNED_UNTIL_MEMBER } from '../verify/contract.js';
+import { CLOCK_SKEW_SECONDS, SIGNED_UNTIL_MEMBER } from '../../verify/contract.js';
 
 export { KeyError, generateKeyFile, type SigningAlg } from './key-files.js';
 

@@ -1,15 +1,15 @@
 // User accounts: registration, password check, lookup for a verified access token.
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../generated/prisma/client.js';
-import type { Sql } from '../db/sql.js';
-import { AppError } from '../errors.js';
-import { audit, type RequestMeta } from './audit.js';
-import type { Clock } from './clock.js';
-import { LOCKING_TX } from './transactions.js';
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { Sql } from '../../db/sql.js';
+import { AppError } from '../../errors.js';
+import { audit, type RequestMeta } from '../audit.js';
+import type { Clock } from '../clock.js';
+import { LOCKING_TX } from '../transactions.js';
 import { emailSkeleton, normalizeEmail } from './emails.js';
 import { LoginThrottle, type ThrottleStore } from './login-throttle.js';
 import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
-import { endSessions, liveSql } from './session-state.js';
+import { endSessions, liveSql } from '../sessions/session-state.js';
 
 export interface PublicUser {
   id: string;
