@@ -653,7 +653,7 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
     t.equal((await post(app, 'login', creds(decomposed))).statusCode, 200, 'and logs in to the same account');
   });
 
-  t.test('odd but valid: accepted by design (src/domain/emails.ts)', async (t) => {
+  t.test('odd but valid: accepted by design (src/domain/accounts/emails.ts)', async (t) => {
     // emails.ts is deliberately plain: trimmed, NFC, lower-cased, one @, a dot in the domain; no whitespace,
     // control, format, private-use or unassigned characters, no lone surrogates. Internationalised
     // addresses are valid (RFC 6531).

@@ -11,7 +11,7 @@ const SAMPLES = 40; // per side, measured (interleaved a, b, a, b, …)
 const MAX_RELATIVE_GAP = 0.2;
 const WRONG_PASSWORD = 'not the right password';
 
-// The failed-login throttle (src/domain/login-throttle.ts) counts failures per (email, client address)
+// The failed-login throttle (src/domain/accounts/login-throttle.ts) counts failures per (email, client address)
 // and answers 429 before any hashing from the 6th failure on. Repeating one wrong password from one
 // address would therefore measure the throttle, not the password check. Every request here comes from
 // its own address, on both sides alike (and the unknown side uses a new email each time as well), so no

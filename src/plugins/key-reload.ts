@@ -2,7 +2,7 @@
 // (and, with KEY_ROTATION_DAYS, scheduled), then re-reads KEYS_DIR. That is how a rotation made by
 // `npm run keys -- rotate` or by another instance reaches every instance without a restart.
 // A read-only KEYS_DIR (a mounted secret) is fine: the instance only reads, and says so once.
-// The refresh-token MAC keys (src/domain/refresh-keys.ts) are re-read in the same tick.
+// The refresh-token MAC keys (src/domain/keys/refresh-keys.ts) are re-read in the same tick.
 import fp from 'fastify-plugin';
 import { ensureKeys, type RotationPolicy } from '../domain/keys/key-rotation.js';
 import type { MacKeyPolicy } from '../domain/keys/refresh-keys.js';

@@ -1,4 +1,4 @@
-// Runs the purge (src/domain/sessions.ts) every PURGE_INTERVAL_SECONDS, so the session and refresh
+// Runs the purge (src/domain/sessions/sessions.ts) every PURGE_INTERVAL_SECONDS, so the session and refresh
 // token tables don't grow forever. Each instance runs it; deletes by several instances at once are harmless.
 // A failed run is logged and retried at the next tick; the timer never keeps the process alive.
 import fp from 'fastify-plugin';

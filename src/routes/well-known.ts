@@ -52,7 +52,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { keys, config } = services;
   // Safe to cache this long because no key signs before it has been published for longer
-  // (src/domain/key-rotation.ts): a cached set always holds the next key before it signs.
+  // (src/domain/keys/key-rotation.ts): a cached set always holds the next key before it signs.
   const cacheControl = `public, max-age=${config.jwksMaxAge}`;
   const etags = new WeakMap<object, string>();
   const etagOf = (jwks: { keys: PublicJwk[] }) => {

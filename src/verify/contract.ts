@@ -1,4 +1,4 @@
-// What a Tessera access token is, in numbers and names that Tessera (src/domain/access-tokens.ts, keys.ts)
+// What a Tessera access token is, in numbers and names that Tessera (src/domain/tokens/access-tokens.ts, keys.ts)
 // and tessera/verify must agree on. One definition here; this folder depends on jose only, so Tessera
 // imports from it and not the other way round.
 
