@@ -13,7 +13,7 @@ import { systemClock } from '../src/domain/clock.js';
 import { describe, ensureKeys, prune, retire, rotate } from '../src/domain/keys/key-rotation.js';
 import { generateKeyFile, KeyStore } from '../src/domain/keys/keys.js';
 import { describeMacKey, ensureMacKey, MacKeyRing, pruneMacKeys, rotateMacKey } from '../src/domain/keys/refresh-keys.js';
-import { macKeyPolicy, rotationPolicy } from '../src/plugins/key-reload.js';
+import { macKeyPolicy, rotationPolicy } from '../src/domain/keys/key-policies.js';
 
 // Not serving: no ISSUER needed, even with the image's NODE_ENV=production.
 const config = loadConfig(process.env, { serving: false });

@@ -21,8 +21,10 @@ import { securityHeaders } from './http/security-headers.js';
 import { serverOptions } from './http/server-options.js';
 import rateLimit from './plugins/rate-limit.js';
 import purgeJob from './plugins/purge-job.js';
-import keyReload, { macKeyPolicy, rotationPolicy } from './plugins/key-reload.js';
+import keyReload from './plugins/key-reload.js';
 import { ensureKeys } from './domain/keys/key-rotation.js';
+import { isReadOnlyError } from './domain/keys/key-files.js';
+import { macKeyPolicy, rotationPolicy } from './domain/keys/key-policies.js';
 import { ensureMacKey, MacKeyRing } from './domain/keys/refresh-keys.js';
 import authRoutes from './routes/auth.js';
 import healthRoutes from './routes/health.js';
@@ -152,8 +154,7 @@ async function prepareKeys(config: Config, clock: Clock, app: FastifyInstance): 
     const done = await ensureKeys(config.keysDir, clock.now(), rotationPolicy(config), { generateIfEmpty: config.env !== 'production' });
     if (done.length > 0) app.log.info({ event: 'keys_changed', done }, 'key set prepared');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
+    if (!isReadOnlyError(err)) throw err;
     app.log.warn({ event: 'keys_read_only' }, 'KEYS_DIR is read-only: using the keys as they are');
   }
   // The refresh-token MAC key: generated in every NODE_ENV when missing (an upgraded production deployment

@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import type { Config } from './config.js';
 import { openDatabase } from './db/open.js';
 import { ensureKeys } from './domain/keys/key-rotation.js';
-import { rotationPolicy } from './plugins/key-reload.js';
+import { isReadOnlyError } from './domain/keys/key-files.js';
+import { rotationPolicy } from './domain/keys/key-policies.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -20,8 +21,7 @@ export async function runPrimary(config: Config): Promise<void> {
     const done = await ensureKeys(config.keysDir, new Date(), rotationPolicy(config), { generateIfEmpty: config.env !== 'production' });
     if (done.length > 0) log.info({ event: 'keys_changed', done }, 'key set prepared');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
+    if (!isReadOnlyError(err)) throw err;
   }
 
   let stopping = false;

@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { decodeProtectedHeader } from 'jose';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { rotate } from '../src/domain/keys/key-rotation.js';
-import { rotationPolicy } from '../src/plugins/key-reload.js';
+import { rotationPolicy } from '../src/domain/keys/key-policies.js';
 import { spawnTessera, type TesseraProcess } from './process.js';
 import { startRedis } from './redis-server.js';
 import { privatePostgresMissing, startPrivatePostgres } from './private-postgres.js';

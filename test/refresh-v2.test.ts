@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { hashClientSecret } from '../src/domain/tokens/service-clients.js';
 import { ensureMacKey, pruneMacKeys, readMacKeys, rotateMacKey } from '../src/domain/keys/refresh-keys.js';
-import { macKeyPolicy } from '../src/plugins/key-reload.js';
+import { macKeyPolicy } from '../src/domain/keys/key-policies.js';
 import {
   buildTestApp, createTestDatabase, ManualClock, me, recordStatements, refresh, refreshCookieOf, session, tempDir,
   type TestApp, type TestDatabase,

@@ -4,25 +4,10 @@
 // A read-only KEYS_DIR (a mounted secret) is fine: the instance only reads, and says so once.
 // The refresh-token MAC keys (src/domain/keys/refresh-keys.ts) are re-read in the same tick.
 import fp from 'fastify-plugin';
-import { ensureKeys, type RotationPolicy } from '../domain/keys/key-rotation.js';
-import type { MacKeyPolicy } from '../domain/keys/refresh-keys.js';
+import { isReadOnlyError } from '../domain/keys/key-files.js';
+import { rotationPolicy } from '../domain/keys/key-policies.js';
+import { ensureKeys } from '../domain/keys/key-rotation.js';
 import type { Services } from '../services.js';
-
-export function rotationPolicy(config: Services['config']): RotationPolicy {
-  return {
-    leadSeconds: config.jwksMaxAge + config.keysReloadSeconds,
-    reloadSeconds: config.keysReloadSeconds,
-    rotationDays: config.keyRotationDays,
-    alg: config.signingAlg,
-    accessTokenTtlSeconds: config.accessTokenTtl,
-  };
-}
-
-export function macKeyPolicy(config: Services['config']): MacKeyPolicy {
-  return { reloadSeconds: config.keysReloadSeconds, tokenLifetimeSeconds: Math.min(config.refreshTokenTtl, config.sessionIdle) };
-}
-
-const READ_ONLY = new Set(['EACCES', 'EROFS', 'EPERM']);
 
 export default fp<{ services: Services }>(
   async (app, { services }) => {
@@ -37,7 +22,7 @@ export default fp<{ services: Services }>(
         const done = await ensureKeys(config.keysDir, clock.now(), policy, { generateIfEmpty: false });
         if (done.length > 0) app.log.info({ event: 'keys_changed', done }, 'key set updated');
       } catch (err) {
-        if (READ_ONLY.has((err as NodeJS.ErrnoException).code ?? '')) {
+        if (isReadOnlyError(err)) {
           if (!readOnlyReported) app.log.warn({ event: 'keys_read_only' }, 'KEYS_DIR is read-only: keys are rotated elsewhere');
           readOnlyReported = true;
         } else {

@@ -10,6 +10,7 @@ import { requestMeta } from '../http/request-meta.js';
 import { clearRefreshCookie, otherSchemeOf, readRefreshCookie, setRefreshCookie, type PresentedRefresh } from '../http/refresh-cookie.js';
 import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
+import { noStore } from '../http/no-store.js';
 
 const ROTATION_ERRORS: Record<RotationFailure, 'refresh_token_invalid' | 'session_expired' | 'session_revoked' | 'refresh_token_reused' | 'invalid_credentials'> = {
   invalid: 'refresh_token_invalid',
@@ -28,10 +29,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   const requireBearer = bearerAuth(accessTokens, accounts);
 
   // Token responses and personal data must never be stored by a cache (RFC 6749 §5.1).
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-    reply.header('pragma', 'no-cache');
-  });
+  app.addHook('onSend', noStore);
 
   async function sendTokens(reply: FastifyReply, issued: IssuedSession, presented?: PresentedRefresh) {
     const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt });

@@ -7,15 +7,14 @@ import { AppError } from '../errors.js';
 import { RETRY_AFTER } from '../plugins/error-handler.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
+import { noStore } from '../http/no-store.js';
 
 const Status = Type.Object({ status: Type.Literal('ok') });
 const READY_TIMEOUT_MS = 2000;
 
 const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-  });
+  app.addHook('onSend', noStore);
 
   app.get('/live', { schema: { response: { 200: Status, ...errorResponses } } }, async () => ({ status: 'ok' as const }));
 

@@ -11,6 +11,7 @@ import { requestMeta } from '../http/request-meta.js';
 import { assertNoReplacementCharacter } from '../http/utf8.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
+import { noStore } from '../http/no-store.js';
 
 const MAX_TOKEN = 16 * 1024;
 
@@ -56,10 +57,7 @@ const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { introspection, serviceClients } = services;
 
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-    reply.header('pragma', 'no-cache');
-  });
+  app.addHook('onSend', noStore);
 
   // The client is authenticated before the body is validated: a caller without credentials learns
   // nothing about the endpoint (401, not a 400 naming fields).

@@ -10,6 +10,8 @@ import { rateLimitFor } from '../plugins/rate-limit.js';
 import { requestMeta } from '../http/request-meta.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
+import { noStore } from '../http/no-store.js';
+import { isUuid } from '../domain/ids.js';
 
 const SessionBody = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -35,9 +37,7 @@ const sessionRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
   const requireBearer = bearerAuth(accessTokens, accounts);
   const limited = rateLimitFor(services.config);
 
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-  });
+  app.addHook('onSend', noStore);
 
   app.get('/sessions', {
     preHandler: requireBearer,
@@ -69,8 +69,8 @@ const sessionRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
   }, async (request, reply) => {
     const { user } = request.bearer!;
     const { id } = request.params;
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
-    if (!uuid || !(await sessions.revoke(user.id, id.toLowerCase(), requestMeta(request)))) {
+    const sessionId = id.toLowerCase();
+    if (!isUuid(sessionId) || !(await sessions.revoke(user.id, sessionId, requestMeta(request)))) {
       throw new AppError('not_found', { detail: 'no such live session of this user' });
     }
     request.log.info({ event: 'session_revoked', userId: user.id, sessionId: id }, 'session revoked by its user');

@@ -2,6 +2,10 @@
 // and tessera/verify must agree on. One definition here; this folder depends on jose only, so Tessera
 // imports from it and not the other way round.
 
+/** The algorithms Tessera signs with: asymmetric only ('none' and HS* are never accepted). */
+export const SIGNING_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
 /** Header `typ` of every access token (RFC 9068). */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 

@@ -1,10 +1,10 @@
 // Verifier options and their validation. Mistakes (an algorithm that would let a forger choose the
 // key, a URL that can't be fetched) throw at construction, so a misconfigured service fails at boot.
-import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from './contract.js';
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, SIGNING_ALGORITHMS, type SigningAlgorithm } from './contract.js';
 
 /** Asymmetric algorithms only: 'none' and HS* (which would verify with the public key as an HMAC secret) are refused. */
-export type TesseraAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
-export const SUPPORTED_ALGORITHMS: readonly TesseraAlgorithm[] = ['RS256', 'ES256', 'EdDSA'];
+export type TesseraAlgorithm = SigningAlgorithm;
+export const SUPPORTED_ALGORITHMS: readonly TesseraAlgorithm[] = SIGNING_ALGORITHMS;
 
 export interface IntrospectionOptions {
   /** Default `${issuer}/oauth/introspect`. */

@@ -8,9 +8,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { exportPKCS8, generateKeyPair, importPKCS8 } from 'jose';
+import type { SigningAlgorithm } from '../../verify/contract.js';
 
-export const SIGNING_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
+export type SigningAlg = SigningAlgorithm;
+
+const READ_ONLY = new Set(['EACCES', 'EROFS', 'EPERM']);
+
+/** Whether a filesystem error says KEYS_DIR can't be written (a mounted secret): fine when it holds keys. */
+export function isReadOnlyError(err: unknown): boolean {
+  return READ_ONLY.has((err as NodeJS.ErrnoException | null)?.code ?? '');
+}
 
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const KID_TIME = /^(\d{8})T(\d{6})Z/;

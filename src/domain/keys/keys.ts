@@ -10,7 +10,7 @@
 // KEYS_RELOAD_SECONDS) agrees on the active key, and they all switch at the same instant.
 import { exportJWK, type JWK } from 'jose';
 import type { KeyObject } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import { epochSeconds, type Clock } from '../clock.js';
 import { GENERATE_KEYS_HINT, KeyError, listKids, readKeyFile, type KeyFile, type SigningAlg } from './key-files.js';
 import { CLOCK_SKEW_SECONDS, SIGNED_UNTIL_MEMBER } from '../../verify/contract.js';
 
@@ -140,7 +140,7 @@ export class KeyStore {
   /** States now; recomputed at most once a second, so a scheduled activation needs no reload. */
   private current(): Snapshot {
     const now = this.opts.clock.now();
-    const at = Math.floor(now.getTime() / 1000);
+    const at = epochSeconds(now);
     if (this.snapshot?.at === at) return this.snapshot.value;
     const statuses = keyStates(this.files, now, this.opts);
     // Order: active first, then next keys, then retired ones (newest first).
@@ -161,7 +161,7 @@ export class KeyStore {
         keys: ordered.map((s) => {
           const jwk = this.jwkCache.get(s.key.kid)!;
           const until = signedUntil(s);
-          return until ? { ...jwk, [SIGNED_UNTIL_MEMBER]: Math.floor(until.getTime() / 1000) } : jwk;
+          return until ? { ...jwk, [SIGNED_UNTIL_MEMBER]: epochSeconds(until) } : jwk;
         }),
       },
     };

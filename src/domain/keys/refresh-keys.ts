@@ -15,7 +15,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { KeyError } from './key-files.js';
+import { isReadOnlyError, KeyError } from './key-files.js';
 import { withLock } from './key-rotation.js';
 import { CLOCK_SKEW_SECONDS } from './keys.js';
 
@@ -103,8 +103,6 @@ export async function generateMacKey(dir: string, now: Date): Promise<string> {
   return id;
 }
 
-const READ_ONLY = new Set(['EACCES', 'EROFS', 'EPERM']);
-
 /**
  * Makes sure KEYS_DIR holds a refresh-token key, generating the first one if the folder is writable (in every
  * NODE_ENV: an upgraded deployment must keep starting). Under the folder's lock, so two instances starting at
@@ -115,7 +113,7 @@ export async function ensureMacKey(dir: string, now: Date): Promise<string | nul
   try {
     return await withLock(dir, async () => ((await readMacKeys(dir)).length > 0 ? null : generateMacKey(dir, now)));
   } catch (err) {
-    if (READ_ONLY.has((err as NodeJS.ErrnoException).code ?? '')) {
+    if (isReadOnlyError(err)) {
       throw new KeyError(`no refresh-token key in KEYS_DIR ${path.resolve(dir)}, which is read-only: create one with ${MAC_KEY_COMMAND} where it is writable`);
     }
     throw err;

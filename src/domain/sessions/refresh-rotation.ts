@@ -23,7 +23,7 @@ import { audit, clipUserAgent, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { LegacyRefresh } from './legacy-refresh.js';
 import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
-import { endSessions, isLive, refreshCutoffs, sessionDeadline, type SessionLimits } from './session-state.js';
+import { endSessions, isLive, liveSql, refreshCutoffs, sessionDeadline, type SessionLimits } from './session-state.js';
 import { LOCKING_TX } from '../transactions.js';
 
 export { sessionDeadline } from './session-state.js';
@@ -62,7 +62,7 @@ WITH s AS (
   SET refresh_counter = refresh_counter + 1, rotated_at = $3::timestamptz, last_used_at = $3::timestamptz,
       expires_at = LEAST($4::timestamptz, created_at + $5::int * interval '1 second')
   WHERE id = $1::uuid AND refresh_counter = $2::bigint
-    AND revoked_at IS NULL AND expires_at > $3::timestamptz
+    AND ${liveSql('sessions', '$3')}
     AND last_used_at > $6::timestamptz AND created_at > $7::timestamptz
   RETURNING id, user_id, created_at, expires_at, refresh_counter
 ), a AS (

@@ -7,15 +7,14 @@
 // key can't mint long-lived or backdated tokens, whatever the iat and exp it writes.
 import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
-import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, lifetimeProblem } from '../../verify/contract.js';
-import type { Clock } from '../clock.js';
-import { SIGNING_ALGS } from '../keys/key-files.js';
+import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, SIGNING_ALGORITHMS, lifetimeProblem } from '../../verify/contract.js';
+import { epochSeconds, type Clock } from '../clock.js';
+import { isUuid } from '../ids.js';
 import type { KeyStore, VerificationKey } from '../keys/keys.js';
 
 export { ACCESS_TOKEN_TYPE } from '../../verify/contract.js';
 /** Larger than any token we sign by far; anything bigger is refused before any parsing. */
 export const MAX_ACCESS_TOKEN_LENGTH = MAX_TOKEN_LENGTH;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -50,7 +49,6 @@ export class TokenInvalid extends Error {
   }
 }
 
-const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 export class AccessTokens {
   constructor(
@@ -64,10 +62,10 @@ export class AccessTokens {
   }
 
   async issue(subject: AccessTokenSubject): Promise<string> {
-    const now = seconds(this.clock.now());
+    const now = epochSeconds(this.clock.now());
     const { kid, alg, privateKey } = this.keys.signing;
     const { audience, issuer, clientId, ttlSeconds } = this.settings;
-    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: seconds(subject.authTime) })
+    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: epochSeconds(subject.authTime) })
       .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(issuer)
       .setSubject(subject.userId)
@@ -84,7 +82,7 @@ export class AccessTokens {
     try {
       let key: VerificationKey | undefined;
       const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => (key = this.keyFor(header)).publicKey, {
-        algorithms: [...SIGNING_ALGS],
+        algorithms: [...SIGNING_ALGORITHMS],
         typ: ACCESS_TOKEN_TYPE,
         issuer: this.settings.issuer,
         audience: this.settings.audience,
@@ -92,10 +90,10 @@ export class AccessTokens {
         requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'],
       });
       // Ours are always UUIDs; anything else (even signed by us) never reaches a uuid column.
-      if (typeof payload.sid !== 'string' || !UUID.test(payload.sid)) throw new TokenInvalid('sid claim is not a UUID');
-      if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new TokenInvalid('sub claim is not a UUID');
-      const signedUntil = key?.signedNoLaterThan ? Math.floor(key.signedNoLaterThan.getTime() / 1000) : undefined;
-      const problem = lifetimeProblem(payload as { iat: number; exp: number }, this.settings.ttlSeconds, seconds(this.clock.now()), signedUntil);
+      if (typeof payload.sid !== 'string' || !isUuid(payload.sid)) throw new TokenInvalid('sid claim is not a UUID');
+      if (typeof payload.sub !== 'string' || !isUuid(payload.sub)) throw new TokenInvalid('sub claim is not a UUID');
+      const signedUntil = key?.signedNoLaterThan ? epochSeconds(key.signedNoLaterThan) : undefined;
+      const problem = lifetimeProblem(payload as { iat: number; exp: number }, this.settings.ttlSeconds, epochSeconds(this.clock.now()), signedUntil);
       if (problem) throw new TokenInvalid(problem);
       return payload as unknown as AccessClaims;
     } catch (err) {

@@ -9,7 +9,7 @@ import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
 import { TokenInvalid, type AccessTokens } from './access-tokens.js';
 import { audit, type RequestMeta } from '../audit.js';
-import type { Clock } from '../clock.js';
+import { epochSeconds, type Clock } from '../clock.js';
 import { LOCKING_TX } from '../transactions.js';
 import { isLegacyToken, type RefreshTokens } from '../sessions/refresh-tokens.js';
 import type { RefreshRotation } from '../sessions/refresh-rotation.js';
@@ -35,7 +35,6 @@ export type Introspection =
     };
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 interface Owner {
   userId: string;
@@ -113,8 +112,8 @@ export class TokenIntrospection {
       iss: this.issuer,
       sub: found.userId,
       sid: found.sessionId,
-      exp: seconds(found.expiresAt),
-      iat: seconds(found.issuedAt),
+      exp: epochSeconds(found.expiresAt),
+      iat: epochSeconds(found.issuedAt),
     };
   }
 
