@@ -10,9 +10,10 @@
 // runs it as `node dist/scripts/keys.js …`.
 import { loadConfig } from '../src/config.js';
 import { systemClock } from '../src/domain/clock.js';
-import { describe, ensureKeys, prune, retire, rotate } from '../src/domain/keys/key-rotation.js';
+import { ensureKeys, prune, retire, rotate } from '../src/domain/keys/key-rotation.js';
 import { generateKeyFile, KeyStore } from '../src/domain/keys/keys.js';
-import { describeMacKey, ensureMacKey, MacKeyRing, pruneMacKeys, rotateMacKey } from '../src/domain/keys/refresh-keys.js';
+import { ensureMacKey, MacKeyRing, pruneMacKeys, rotateMacKey } from '../src/domain/keys/refresh-keys.js';
+import { describeKey, describeMacKey } from './key-listing.js';
 import { macKeyPolicy, rotationPolicy } from '../src/domain/keys/key-policies.js';
 
 // Not serving: no ISSUER needed, even with the image's NODE_ENV=production.
@@ -24,7 +25,7 @@ const [cmd, arg] = process.argv.slice(2);
 
 async function list(): Promise<void> {
   const store = await KeyStore.open(dir, { clock: systemClock, accessTokenTtlSeconds: config.accessTokenTtl, reloadSeconds: config.keysReloadSeconds });
-  for (const status of store.statuses) console.log(describe(status));
+  for (const status of store.statuses) console.log(describeKey(status));
   const ring = await MacKeyRing.open(dir, systemClock, macKeyPolicy(config)).catch(() => null);
   if (ring) for (const status of ring.statuses) console.log(describeMacKey(status));
   else console.log(`no refresh-token key: npm run keys -- rotate-refresh`);

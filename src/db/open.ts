@@ -7,8 +7,6 @@ import { applyMigrations, pgliteMigrationFactory, postgresMigrationFactory } fro
 import { pgSql, pgliteSql, type Sql } from './sql.js';
 import type { PGlite } from '@electric-sql/pglite';
 
-export type Db = PrismaClient;
-
 export interface Database {
   prisma: PrismaClient;
   /** The driver underneath Prisma, for the hand-written hot-path statements. */
@@ -22,8 +20,6 @@ export interface OpenOptions {
   migrate?: boolean;
   /** An already open PGlite to use instead of the URL (tests share one between app instances). */
   pglite?: PGlite;
-  /** Connection pool size for PostgreSQL. */
-  poolSize?: number;
 }
 
 export function isPostgresUrl(url: string): boolean {
@@ -38,7 +34,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     const { default: pg } = await import('pg');
     if (migrate) await applyMigrations(await postgresMigrationFactory(url));
     // One pool for Prisma and the raw statements.
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
     // An idle connection the server drops (a restart) emits 'error' on the pool; unhandled, that would end the
     // process. The pool discards that connection and the next query opens a new one (or fails as a 503).
     pool.on('error', () => {});

@@ -1,6 +1,6 @@
 // Request and response schemas shared by the routes. Responses are serialised through these,
 // so a field a schema does not name can never reach a client.
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { PASSWORD_MAX } from '../domain/accounts/passwords.js';
 
 export const ErrorBody = Type.Object(
@@ -14,7 +14,6 @@ export const ErrorBody = Type.Object(
   },
   { $id: 'ErrorBody' },
 );
-export type ErrorBodyT = Static<typeof ErrorBody>;
 
 /** Every route answers errors in one shape. */
 export const errorResponses = { '4xx': Type.Ref('ErrorBody'), '5xx': Type.Ref('ErrorBody') } as const;

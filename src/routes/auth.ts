@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
-import { RotationError, type IssuedSession, type RotationFailure } from '../domain/sessions/refresh-rotation.js';
+import { RotationError, type IssuedSession } from '../domain/sessions/refresh-rotation.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
 import { requestMeta } from '../http/request-meta.js';
@@ -11,14 +11,7 @@ import { clearRefreshCookie, otherSchemeOf, readRefreshCookie, setRefreshCookie,
 import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
-
-const ROTATION_ERRORS: Record<RotationFailure, 'refresh_token_invalid' | 'session_expired' | 'session_revoked' | 'refresh_token_reused' | 'invalid_credentials'> = {
-  invalid: 'refresh_token_invalid',
-  expired: 'session_expired',
-  revoked: 'session_revoked',
-  reused: 'refresh_token_reused',
-  credentials_changed: 'invalid_credentials',
-};
+import { DomainError } from '../domain/domain-error.js';
 
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -63,7 +56,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     try {
       user = await accounts.authenticate(request.body.email, request.body.password, meta);
     } catch (err) {
-      if (err instanceof AppError && err.code === 'invalid_credentials') request.log.info({ event: 'login_failed' }, 'login failed');
+      if (err instanceof DomainError && err.code === 'invalid_credentials') request.log.info({ event: 'login_failed' }, 'login failed');
       throw err;
     }
     let issued: IssuedSession;
@@ -73,7 +66,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       if (!(err instanceof RotationError)) throw err;
       // The password changed between the check and the session: the old password no longer opens one.
       request.log.info({ event: 'login_failed', userId: user.id, reason: err.failure }, 'login failed');
-      throw new AppError(ROTATION_ERRORS[err.failure], { detail: 'password changed during login' });
+      throw err;
     }
     request.log.info({ event: 'login_ok', userId: user.id, sessionId: issued.sessionId }, 'login');
     return sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
@@ -96,7 +89,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       if (!(err instanceof RotationError)) throw err;
       clearRefreshCookie(reply, cookieDomain, presented); // the cookie is worthless now; don't let the client keep sending it
       if (err.failure === 'reused') request.log.warn({ event: 'refresh_reuse_detected', sessionId: err.sessionId }, 'refresh token reuse: session revoked');
-      throw new AppError(ROTATION_ERRORS[err.failure], { detail: `refresh refused: ${err.failure}` });
+      throw err; // mapped to the catalog by the error handler, like every DomainError
     }
   });
 

@@ -8,6 +8,7 @@ import { RETRY_AFTER } from '../plugins/error-handler.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
+import { ping } from '../db/ping.js';
 
 const Status = Type.Object({ status: Type.Literal('ok') });
 const READY_TIMEOUT_MS = 2000;
@@ -26,7 +27,7 @@ const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
     const known = fastify.databaseFaults.current();
     if (known) throw new AppError('service_unavailable', { detail: `readiness: database_${known}`, retryAfter: RETRY_AFTER[known] });
     try {
-      await Promise.race([services.database.prisma.$queryRaw`SELECT 1`, timeout]);
+      await Promise.race([ping(services.database), timeout]);
     } catch (err) {
       throw new AppError('service_unavailable', { detail: `readiness: ${(err as Error).message}`, cause: err, retryAfter: RETRY_AFTER.unavailable });
     } finally {

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
-import { AppError } from '../../errors.js';
+import { DomainError } from '../domain-error.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { LOCKING_TX } from '../transactions.js';
@@ -39,8 +39,8 @@ export class Accounts {
 
   async register(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
     const email = normalizeEmail(rawEmail);
-    if (!email) throw new AppError('invalid_email');
-    if (!isAcceptablePassword(password)) throw new AppError('invalid_password');
+    if (!email) throw new DomainError('invalid_email');
+    if (!isAcceptablePassword(password)) throw new DomainError('invalid_password');
     const passwordHash = await this.passwords.hash(password);
     const now = this.clock.now();
     try {
@@ -51,7 +51,7 @@ export class Accounts {
         return user;
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new AppError('email_taken');
+      if (isUniqueViolation(err)) throw new DomainError('email_taken');
       throw err;
     }
   }
@@ -73,7 +73,7 @@ export class Accounts {
     });
     if (outcome.throttled) {
       await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', reason: `retry after ${outcome.retryAfter} s` });
-      throw new AppError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'login throttled for this email and address' });
+      throw new DomainError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'login throttled for this email and address' });
     }
     const found = user as AuthenticatedUser | null;
     if (!found || !outcome.ok) {
@@ -82,7 +82,7 @@ export class Accounts {
         userId: found?.id ?? null,
         reason: found ? 'wrong_password' : 'unknown_user',
       });
-      throw new AppError('invalid_credentials');
+      throw new DomainError('invalid_credentials');
     }
     let { passwordHash } = found;
     if (this.passwords.needsRehash(passwordHash)) {
@@ -106,13 +106,13 @@ export class Accounts {
     const outcome = await this.throttle.guess(user.email, meta.ip, () => this.passwords.verify(user.passwordHash, current));
     if (outcome.throttled) {
       await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', userId, sessionId: currentSessionId, reason: `password change: retry after ${outcome.retryAfter} s` });
-      throw new AppError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'password change throttled for this account and address' });
+      throw new DomainError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'password change throttled for this account and address' });
     }
     if (!outcome.ok) {
       await audit(this.db, meta, this.clock.now(), { type: 'password_change_failed', userId, sessionId: currentSessionId, reason: 'wrong_current_password' });
-      throw new AppError('current_password_incorrect');
+      throw new DomainError('current_password_incorrect');
     }
-    if (!isAcceptablePassword(next)) throw new AppError('invalid_password');
+    if (!isAcceptablePassword(next)) throw new DomainError('invalid_password');
     const passwordHash = await this.passwords.hash(next);
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {

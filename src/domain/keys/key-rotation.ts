@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { generateKeyFile, listKids, readKeyFile, removeKeyFiles, writeSchedule, KeyError, GENERATE_KEYS_HINT, type KeyFile, type SigningAlg } from './key-files.js';
-import { keyStates, type KeyStatus } from './keys.js';
+import { keyStates } from './keys.js';
 
 export interface RotationPolicy {
   /** Minimum seconds between publishing a key and letting it sign. */
@@ -180,15 +180,4 @@ export async function prune(dir: string, now: Date, policy: RotationPolicy): Pro
     for (const s of gone) await removeKeyFiles(dir, s.key.kid);
     return gone.map((s) => s.key.kid);
   });
-}
-
-export function describe(status: KeyStatus): string {
-  const { key, state } = status;
-  const at = key.schedule.activatesAt;
-  const detail =
-    state === 'active' ? `signing since ${at!.toISOString()}`
-    : state === 'next' ? (at ? `signs from ${at.toISOString()}` : 'waiting for `rotate`')
-    : status.published ? `retired ${status.retiredAt!.toISOString()}, published until its tokens expire`
-    : `retired ${status.retiredAt!.toISOString()}, no longer published (prune deletes it)`;
-  return `${key.kid}  ${key.alg.padEnd(5)}  ${state.padEnd(7)}  ${detail}`;
 }

@@ -136,15 +136,6 @@ export function pruneMacKeys(dir: string, now: Date, policy: MacKeyPolicy): Prom
   });
 }
 
-export function describeMacKey(status: MacKeyStatus): string {
-  const { key, state } = status;
-  const detail = state === 'active' ? 'mints refresh tokens'
-    : state === 'next' ? 'mints once every instance has read it'
-    : status.prunable ? `retired ${status.retiredAt!.toISOString()}, verifies nothing live (prune deletes it)`
-    : `retired ${status.retiredAt!.toISOString()}, still verifies the tokens it made`;
-  return `refresh-${key.id}  HS256  ${state.padEnd(7)}  ${detail}`;
-}
-
 /** The refresh-token keys as this instance sees them; re-read with the signing keys. */
 export class MacKeyRing {
   private keys: MacKey[] = [];

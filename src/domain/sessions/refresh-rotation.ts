@@ -25,6 +25,8 @@ import { LegacyRefresh } from './legacy-refresh.js';
 import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
 import { endSessions, isLive, liveSql, refreshCutoffs, sessionDeadline, type SessionLimits } from './session-state.js';
 import { LOCKING_TX } from '../transactions.js';
+import { DomainError } from '../domain-error.js';
+import type { ErrorCode } from '../../errors.js';
 
 export { sessionDeadline } from './session-state.js';
 
@@ -43,13 +45,23 @@ export interface IssuedSession {
 
 export type RotationFailure = 'invalid' | 'expired' | 'revoked' | 'reused' | 'credentials_changed';
 
-export class RotationError extends Error {
+/** The one mapping of a refresh failure to the catalog; the error handler turns the code into a response. */
+const FAILURE_CODES = {
+  invalid: 'refresh_token_invalid',
+  expired: 'session_expired',
+  revoked: 'session_revoked',
+  reused: 'refresh_token_reused',
+  credentials_changed: 'invalid_credentials',
+} as const satisfies Record<RotationFailure, ErrorCode>;
+
+/** A DomainError that also says which failure (for logs) and which session it concerned. */
+export class RotationError extends DomainError {
   override name = 'RotationError';
   constructor(
     readonly failure: RotationFailure,
     readonly sessionId?: string,
   ) {
-    super(failure);
+    super(FAILURE_CODES[failure], { detail: `refresh refused: ${failure}` });
   }
 }
 

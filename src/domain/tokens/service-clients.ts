@@ -49,10 +49,6 @@ export class ServiceClients {
     }
   }
 
-  get size(): number {
-    return this.byId.size;
-  }
-
   /** The client these credentials belong to, or null. */
   authenticate(id: string, secret: string): ServiceClient | null {
     const client = this.byId.get(id);
