@@ -79,7 +79,7 @@ export interface Config {
   sessionMaxAge: number;
   /** A session not refreshed for this long has ended. */
   sessionIdle: number;
-  /** How often the purge job runs (0 = never, e.g. when a cron runs `npm run purge`). */
+  /** How often each instance runs the purge job (0 = never: another instance runs it). */
   purgeInterval: number;
   /** Ended sessions (and their tokens) are deleted this many days after they ended. */
   purgeAfterDays: number;
