@@ -43,7 +43,7 @@ export interface AppOptions {
 }
 
 /** Paths pino blanks out wherever they appear in a log line: secrets never reach the logs. */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',

@@ -44,7 +44,11 @@ export function spawnTessera(t: Test, env: Record<string, string>, opts: { expec
         continue;
       }
       logs.push(parsed);
-      for (const w of [...waiters]) if (w.match(parsed)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(parsed));
+      for (const w of [...waiters]) {
+        if (!w.match(parsed)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(parsed);
+      }
     }
   });
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));

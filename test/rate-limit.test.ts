@@ -6,7 +6,7 @@ t.test('login: the limit+1th request in a minute is a 429 with Retry-After; othe
   const { app, logs, db } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3' }, captureLogs: true });
   const { email, password } = await register(app);
   const statuses: number[] = [];
-  let last;
+  let last: Awaited<ReturnType<typeof app.inject>> | undefined;
   for (let i = 0; i < 6; i++) {
     last = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: i === 0 ? password : 'wrong password' } });
     statuses.push(last.statusCode);

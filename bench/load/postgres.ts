@@ -8,7 +8,7 @@ import { chown, readFile, readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { Cleanup, freePort, tempDir } from './processes.js';
+import { type Cleanup, freePort, tempDir } from './processes.js';
 import { allProcesses, pidsCpuMs, procStat, treeCpuMs } from './proc-cpu.js';
 
 const run = promisify(execFile);

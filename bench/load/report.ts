@@ -131,7 +131,7 @@ export function referencesLine(report: DbReport, argon2Cost: string): string {
   const lines = [`raw RS256 signing (node:crypto, one process): ${fmtSpread(rs, '/s')}, ${fmt(cpu)} ms CPU each`];
   const a2 = spread(report.references.map((r) => r.argon2?.perSecond ?? NaN));
   const a2cpu = spread(report.references.map((r) => r.argon2?.cpuMs ?? NaN));
-  const inFlight = report.references.find((r) => r.argon2)?.argon2!.inFlight;
+  const inFlight = report.references.find((r) => r.argon2)?.argon2?.inFlight;
   if (a2) lines.push(`argon2id hashing (${argon2Cost}, ${inFlight} in flight, in this process): ${fmtSpread(a2, '/s')}, ${fmt(a2cpu)} ms CPU each`);
   return lines.join('\n');
 }

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cleanup, freePort, sleep, startProcess, tempDir, waitForHttp, type Running } from './processes.js';
+import { type Cleanup, freePort, sleep, startProcess, tempDir, waitForHttp, type Running } from './processes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -11,11 +11,11 @@ import type { PGlite } from '@electric-sql/pglite';
 
 const require = createRequire(import.meta.url);
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/dist[\\/]$/, '');
-export const schemaFile = path.join(projectRoot, 'prisma', 'schema.prisma');
-export const migrationsDir = path.join(projectRoot, 'prisma', 'migrations');
+const schemaFile = path.join(projectRoot, 'prisma', 'schema.prisma');
+const migrationsDir = path.join(projectRoot, 'prisma', 'migrations');
 const noFilter = { externalTables: [], externalEnums: [] };
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- the wasm engine ships loose typings */
+// The wasm engine ships loose typings: `any` is allowed in this file only (biome.json, overrides).
 type Engine = any;
 let engineClass: Promise<any> | undefined;
 

@@ -17,7 +17,7 @@ export interface Sql {
  * while PostgreSQL restarts) means a database outage here, not a client that hung up (src/db/unavailable.ts).
  * The driver's code (SQLSTATE or errno) is kept.
  */
-export class DatabaseDriverError extends Error {
+class DatabaseDriverError extends Error {
   override name = 'DatabaseDriverError';
   readonly code: unknown;
   constructor(cause: unknown) {

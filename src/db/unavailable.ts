@@ -43,10 +43,6 @@ export function classifyDatabaseError(err: unknown): DatabaseFault | undefined {
   return walk(err, false, 0);
 }
 
-export function isDatabaseUnavailable(err: unknown): boolean {
-  return classifyDatabaseError(err) !== undefined;
-}
-
 function walk(err: unknown, viaDatabase: boolean, depth: number): DatabaseFault | undefined {
   if (!err || typeof err !== 'object' || depth > 5) return undefined;
   const e = err as Loose;

@@ -25,7 +25,9 @@ function helmetOptions(config: Config): HelmetOptions {
 export function securityHeaders(config: Config): SecurityHeaders {
   const headers: Record<string, string> = {};
   const res = {
-    setHeader: (name: string, value: string) => void (headers[name.toLowerCase()] = value),
+    setHeader: (name: string, value: string) => {
+      headers[name.toLowerCase()] = value;
+    },
     removeHeader: (name: string) => void delete headers[name.toLowerCase()],
   };
   helmet(helmetOptions(config))({} as IncomingMessage, res as unknown as ServerResponse, () => {});

@@ -18,7 +18,7 @@ export type TrustProxy = boolean | string[] | ((address: string, hop: number) =>
  * address). A trust function is what proxy-addr honours: the socket's peer is hop 0, then the
  * X-Forwarded-For entries from the right. Trusting N hops makes the (N+1)th address from the right the client.
  */
-export function trustProxyOption(trust: Config['trustProxy']): TrustProxy {
+function trustProxyOption(trust: Config['trustProxy']): TrustProxy {
   if (typeof trust !== 'number') return trust;
   const hops = trust;
   return (_address, hop) => hop < hops;

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import { TokenInvalid, type AccessClaims, type AccessTokens } from '../domain/tokens/access-tokens.js';
 import type { Accounts, PublicUser } from '../domain/accounts/accounts.js';
 
-export interface BearerAuth {
+interface BearerAuth {
   user: PublicUser;
   claims: AccessClaims;
 }

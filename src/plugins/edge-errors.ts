@@ -22,7 +22,7 @@ function clientErrorCode(nodeCode: string | undefined): ErrorCode {
 }
 
 /** A whole HTTP/1.1 error response, for sockets no ServerResponse will ever answer. Nothing from the request is echoed. */
-export function rawErrorResponse(code: ErrorCode, requestId: string, headers: SecurityHeaders): string {
+function rawErrorResponse(code: ErrorCode, requestId: string, headers: SecurityHeaders): string {
   const { status, message } = errorCatalog[code];
   const body = JSON.stringify({ statusCode: status, code, message, requestId });
   const lines = [

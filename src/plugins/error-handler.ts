@@ -11,7 +11,7 @@ import { DomainError } from '../domain/domain-error.js';
 export const RETRY_AFTER = { unavailable: 5, disk_full: 30 } as const;
 
 /** The client hung up mid-request (its socket reset, its body cut short): no one to answer, nothing wrong here. */
-export function isClientAbort(err: Error, request: FastifyRequest): boolean {
+function isClientAbort(err: Error, request: FastifyRequest): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return err.message === 'aborted' || ((code === 'ECONNRESET' || code === 'ECONNABORTED') && request.raw.destroyed);
 }

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { RotationError, type IssuedSession } from '../domain/sessions/refresh-rotation.js';
+import type { AuthenticatedUser } from '../domain/accounts/accounts.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
 import { requestMeta } from '../http/request-meta.js';
@@ -52,7 +53,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
   }, async (request, reply) => {
     const meta = requestMeta(request);
-    let user;
+    let user: AuthenticatedUser;
     try {
       user = await accounts.authenticate(request.body.email, request.body.password, meta);
     } catch (err) {

@@ -9,7 +9,7 @@ export type IntrospectionConfig = NonNullable<ResolvedOptions['introspection']>;
 const formEncode = (value: string) => new URLSearchParams({ v: value }).toString().slice('v='.length);
 
 /** HTTP Basic credentials as RFC 6749 §2.3.1 says: each part form-urlencoded before base64. */
-export function basicAuthorization(clientId: string, clientSecret: string): string {
+function basicAuthorization(clientId: string, clientSecret: string): string {
   // The form encoding leaves only ASCII, so btoa can't throw.
   return `Basic ${btoa(`${formEncode(clientId)}:${formEncode(clientSecret)}`)}`;
 }

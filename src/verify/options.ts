@@ -4,7 +4,7 @@ import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, SIGNING_ALGORITHMS, type SigningAlgor
 
 /** Asymmetric algorithms only: 'none' and HS* (which would verify with the public key as an HMAC secret) are refused. */
 export type TesseraAlgorithm = SigningAlgorithm;
-export const SUPPORTED_ALGORITHMS: readonly TesseraAlgorithm[] = SIGNING_ALGORITHMS;
+const SUPPORTED_ALGORITHMS: readonly TesseraAlgorithm[] = SIGNING_ALGORITHMS;
 
 export interface IntrospectionOptions {
   /** Default `${issuer}/oauth/introspect`. */

@@ -1,6 +1,6 @@
 // createVerifier: checks a Tessera access token locally against the issuer's JWKS and, on request,
 // asks the issuer whether it is still active.
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, type CompactJWSHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { toClaims, type TesseraClaims } from './claims.js';
 import { TesseraVerifyError } from './errors.js';
 import { introspect } from './introspection.js';
@@ -52,8 +52,8 @@ export function createVerifier(options: VerifierOptions): TesseraVerifier {
     async verify(token, opts = {}) {
       if (typeof token !== 'string' || token.length === 0) throw invalid(new Error('no token'));
       if (token.length > MAX_TOKEN_LENGTH) throw invalid(new Error('token too large'));
-      let payload;
-      let protectedHeader;
+      let payload: JWTPayload;
+      let protectedHeader: CompactJWSHeaderParameters;
       try {
         ({ payload, protectedHeader } = await jwtVerify(token, getKey, {
           algorithms: o.algorithms,

@@ -5,7 +5,7 @@
 // it would reach argon2 as U+FFFD, making different inputs one password.
 import argon2 from 'argon2';
 
-export const PASSWORD_MIN = 8;
+const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
 
 export interface Argon2Params {
@@ -17,7 +17,7 @@ export interface Argon2Params {
 /** OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane. */
 export const OWASP_MIN_PARAMS: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
-export function normalizePassword(password: string): string {
+function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 

@@ -14,12 +14,9 @@ import { epochSeconds, type Clock } from '../clock.js';
 import { GENERATE_KEYS_HINT, KeyError, listKids, readKeyFile, type KeyFile, type SigningAlg } from './key-files.js';
 import { CLOCK_SKEW_SECONDS, SIGNED_UNTIL_MEMBER } from '../../verify/contract.js';
 
-export { KeyError, generateKeyFile, type SigningAlg } from './key-files.js';
+export { KeyError, generateKeyFile } from './key-files.js';
 
-/** Tolerated clock difference between us and verifiers when deciding a retired key's tokens are gone. */
-export { CLOCK_SKEW_SECONDS };
-
-export type KeyState = 'next' | 'active' | 'retired';
+type KeyState = 'next' | 'active' | 'retired';
 
 export interface KeyStatus {
   key: KeyFile;

@@ -17,11 +17,11 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { isReadOnlyError, KeyError } from './key-files.js';
 import { withLock } from './key-rotation.js';
-import { CLOCK_SKEW_SECONDS } from './keys.js';
+import { CLOCK_SKEW_SECONDS } from '../../verify/contract.js';
 
 const FILE = /^refresh-(\d{8}T\d{6}Z)-([0-9a-f]{8})\.key$/;
 const SECRET_BYTES = 32;
-export const MAC_KEY_COMMAND = '`npm run keys -- rotate-refresh`';
+const MAC_KEY_COMMAND = '`npm run keys -- rotate-refresh`';
 
 export interface MacKey {
   /** 8 hex characters; the 4 bytes a token carries. */
@@ -38,7 +38,7 @@ export interface MacKeyPolicy {
   tokenLifetimeSeconds: number;
 }
 
-export type MacKeyState = 'next' | 'active' | 'retired';
+type MacKeyState = 'next' | 'active' | 'retired';
 
 export interface MacKeyStatus {
   key: MacKey;
@@ -73,7 +73,7 @@ export async function readMacKeys(dir: string): Promise<MacKey[]> {
  * read it by then); the latest such key mints. Before any has waited that long (the very first key), the
  * oldest mints. Throws KeyError when there is no key at all.
  */
-export function macKeyStates(keys: MacKey[], now: Date, policy: MacKeyPolicy): MacKeyStatus[] {
+function macKeyStates(keys: MacKey[], now: Date, policy: MacKeyPolicy): MacKeyStatus[] {
   if (keys.length === 0) throw new KeyError(`no refresh-token key in KEYS_DIR: create one with ${MAC_KEY_COMMAND}`);
   const t = now.getTime();
   const lead = 2 * policy.reloadSeconds * 1000;
@@ -93,7 +93,7 @@ export function macKeyStates(keys: MacKey[], now: Date, policy: MacKeyPolicy): M
 }
 
 /** Writes a new key (temporary file, then rename: no reader sees half of it). Returns its id. */
-export async function generateMacKey(dir: string, now: Date): Promise<string> {
+async function generateMacKey(dir: string, now: Date): Promise<string> {
   const id = randomBytes(4).toString('hex');
   const file = `refresh-${stampOf(now)}-${id}.key`;
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });

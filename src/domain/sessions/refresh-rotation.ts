@@ -28,8 +28,6 @@ import { LOCKING_TX } from '../transactions.js';
 import { DomainError } from '../domain-error.js';
 import type { ErrorCode } from '../../errors.js';
 
-export { sessionDeadline } from './session-state.js';
-
 export interface RotationSettings extends SessionLimits {
   reuseGraceSeconds: number;
 }

@@ -14,7 +14,7 @@ import type { KeyStore, VerificationKey } from '../keys/keys.js';
 
 export { ACCESS_TOKEN_TYPE } from '../../verify/contract.js';
 /** Larger than any token we sign by far; anything bigger is refused before any parsing. */
-export const MAX_ACCESS_TOKEN_LENGTH = MAX_TOKEN_LENGTH;
+const MAX_ACCESS_TOKEN_LENGTH = MAX_TOKEN_LENGTH;
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -81,7 +81,10 @@ export class AccessTokens {
     if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new TokenInvalid('token too large');
     try {
       let key: VerificationKey | undefined;
-      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => (key = this.keyFor(header)).publicKey, {
+      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => {
+        key = this.keyFor(header);
+        return key.publicKey;
+      }, {
         algorithms: [...SIGNING_ALGORITHMS],
         typ: ACCESS_TOKEN_TYPE,
         issuer: this.settings.issuer,

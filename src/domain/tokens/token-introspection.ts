@@ -16,7 +16,7 @@ import type { RefreshRotation } from '../sessions/refresh-rotation.js';
 import { endSessions, liveSql } from '../sessions/session-state.js';
 
 /** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
-export type IntrospectedType = 'Bearer' | 'refresh_token';
+type IntrospectedType = 'Bearer' | 'refresh_token';
 
 export type Introspection =
   | { active: false }
