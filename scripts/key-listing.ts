@@ -7,18 +7,27 @@ export function describeKey(status: KeyStatus): string {
   const { key, state } = status;
   const at = key.schedule.activatesAt;
   const detail =
-    state === 'active' ? `signing since ${at!.toISOString()}`
-    : state === 'next' ? (at ? `signs from ${at.toISOString()}` : 'waiting for `rotate`')
-    : status.published ? `retired ${status.retiredAt!.toISOString()}, published until its tokens expire`
-    : `retired ${status.retiredAt!.toISOString()}, no longer published (prune deletes it)`;
+    state === 'active'
+      ? `signing since ${at!.toISOString()}`
+      : state === 'next'
+        ? at
+          ? `signs from ${at.toISOString()}`
+          : 'waiting for `rotate`'
+        : status.published
+          ? `retired ${status.retiredAt!.toISOString()}, published until its tokens expire`
+          : `retired ${status.retiredAt!.toISOString()}, no longer published (prune deletes it)`;
   return `${key.kid}  ${key.alg.padEnd(5)}  ${state.padEnd(7)}  ${detail}`;
 }
 
 export function describeMacKey(status: MacKeyStatus): string {
   const { key, state } = status;
-  const detail = state === 'active' ? 'mints refresh tokens'
-    : state === 'next' ? 'mints once every instance has read it'
-    : status.prunable ? `retired ${status.retiredAt!.toISOString()}, verifies nothing live (prune deletes it)`
-    : `retired ${status.retiredAt!.toISOString()}, still verifies the tokens it made`;
+  const detail =
+    state === 'active'
+      ? 'mints refresh tokens'
+      : state === 'next'
+        ? 'mints once every instance has read it'
+        : status.prunable
+          ? `retired ${status.retiredAt!.toISOString()}, verifies nothing live (prune deletes it)`
+          : `retired ${status.retiredAt!.toISOString()}, still verifies the tokens it made`;
   return `refresh-${key.id}  HS256  ${state.padEnd(7)}  ${detail}`;
 }

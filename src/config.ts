@@ -13,7 +13,7 @@ import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, SIGNING_ALGORITHMS } from './verify/c
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
   Type.Unsafe<T>({ type: 'string', enum: values, default: fallback });
 
-const EnvSchema = Type.Object({
+export const EnvSchema = Type.Object({
   NODE_ENV: OneOf(['development', 'production', 'test'] as const, 'development'),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),

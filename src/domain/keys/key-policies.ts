@@ -28,5 +28,8 @@ export function rotationPolicy(settings: KeySettings): RotationPolicy {
 
 /** A refresh-token MAC key is kept while a token it minted can still be live. */
 export function macKeyPolicy(settings: KeySettings): MacKeyPolicy {
-  return { reloadSeconds: settings.keysReloadSeconds, tokenLifetimeSeconds: Math.min(settings.refreshTokenTtl, settings.sessionIdle) };
+  return {
+    reloadSeconds: settings.keysReloadSeconds,
+    tokenLifetimeSeconds: Math.min(settings.refreshTokenTtl, settings.sessionIdle),
+  };
 }
