@@ -6,12 +6,12 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Test } from 'tap';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/open.js';
-import { applyMigrations, pgliteMigrationFactory } from '../src/db/migrate.js';
+import { migratedPglite, releasePglite } from './pglite-pool.js';
 import type { Clock } from '../src/domain/clock.js';
 import { DOMAIN_REFRESH_COOKIE, REFRESH_COOKIE } from '../src/http/refresh-cookie.js';
 
@@ -30,20 +30,6 @@ export class ManualClock implements Clock {
   advance(seconds: number): void {
     this.t += seconds * 1000;
   }
-}
-
-let migratedDump: Promise<Blob> | undefined;
-
-/** One migrated PGlite per test process, dumped; every test database starts as a copy of it. */
-function pgliteTemplate(): Promise<Blob> {
-  migratedDump ??= (async () => {
-    const db = await PGlite.create();
-    await applyMigrations(await pgliteMigrationFactory(db));
-    const dump = await db.dumpDataDir('none');
-    await db.close();
-    return dump;
-  })();
-  return migratedDump;
 }
 
 export interface TestDatabase {
@@ -100,7 +86,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
-  const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate() });
+  const pglite = await migratedPglite();
   const database = await openDatabase('pglite:memory', { pglite, migrate: false });
   return {
     database,
@@ -113,7 +99,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
     close: async () => {
       await database.close();
-      if (!pglite.closed) await pglite.close();
+      await releasePglite(pglite);
     },
   };
 }
