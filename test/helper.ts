@@ -12,6 +12,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/open.js';
 import { migratedPglite, releasePglite } from './pglite-pool.js';
+import { seedKeys } from './key-fixture.js';
 import type { Clock } from '../src/domain/clock.js';
 import { DOMAIN_REFRESH_COOKIE, REFRESH_COOKIE } from '../src/http/refresh-cookie.js';
 
@@ -122,12 +123,25 @@ export interface TestAppOptions {
   keysDir?: string;
   /** Collect log lines (as parsed JSON) instead of discarding them. */
   captureLogs?: boolean;
+  /**
+   * Hash passwords at the cost the configuration names (OWASP's minimum by default), for tests about hashing.
+   * Otherwise, unless `env` names an ARGON2_* variable, apps hash at TEST_ARGON2 (far cheaper).
+   */
+  productionArgon2?: boolean;
 }
+
+/** argon2id at the lowest cost the library takes: for tests that aren't about hashing. Never in a real config. */
+export const TEST_ARGON2: Config['argon2'] = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 /** Builds an app on a fresh database (or the one given) and closes everything at the test's end. */
 export async function buildTestApp(t: Test, opts: TestAppOptions = {}) {
   const clock = opts.clock ?? new ManualClock(new Date());
-  const keysDir = opts.keysDir ?? (await tempDir(t, 'tessera-keys-'));
+  let keysDir = opts.keysDir;
+  if (keysDir === undefined) {
+    keysDir = await tempDir(t, 'tessera-keys-');
+    // The shared pre-generated RSA keys; other algorithms are cheap to generate and stay generated.
+    if ((opts.env?.SIGNING_ALG ?? 'RS256') === 'RS256') await seedKeys(keysDir, clock.now());
+  }
   const db = opts.db ?? (await createTestDatabase());
   if (!opts.db) t.teardown(() => db.close());
   const logs: Record<string, unknown>[] = [];
@@ -142,7 +156,9 @@ export async function buildTestApp(t: Test, opts: TestAppOptions = {}) {
       }
     });
   }
-  const config = testConfig({ KEYS_DIR: keysDir, ...(opts.captureLogs ? { LOG_LEVEL: 'info' } : {}), ...opts.env });
+  const named = testConfig({ KEYS_DIR: keysDir, ...(opts.captureLogs ? { LOG_LEVEL: 'info' } : {}), ...opts.env });
+  const ownArgon2 = opts.productionArgon2 || Object.keys(opts.env ?? {}).some((name) => name.startsWith('ARGON2_'));
+  const config: Config = ownArgon2 ? named : { ...named, argon2: TEST_ARGON2 };
   const app = await buildApp({ config, clock, database: db.database, ...(logStream ? { logStream } : {}) });
   t.teardown(() => app.close());
   return { app, clock, db, keysDir, config, logs, rawLogs };

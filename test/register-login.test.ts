@@ -3,7 +3,7 @@ import t from 'tap';
 import { PASSWORD, buildTestApp, login, register, uniqueEmail } from './helper.js';
 
 t.test('register', async (t) => {
-  const { app, db } = await buildTestApp(t);
+  const { app, db } = await buildTestApp(t, { productionArgon2: true });
 
   t.test('creates a user with a normalised email and answers 201 with public fields only', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: '  Alice.Smith@Example.COM ', password: PASSWORD } });
@@ -168,7 +168,7 @@ t.test('login', async (t) => {
 });
 
 t.test('argon2 parameters: configurable, OWASP minimum as the floor, hashes upgraded at login', async (t) => {
-  const { app, db, keysDir } = await buildTestApp(t);
+  const { app, db, keysDir } = await buildTestApp(t, { productionArgon2: true });
   const { email, user } = await register(app);
   const before = (await db.database.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
   t.match(before, /m=19456,p=1,t=2/);
