@@ -15,6 +15,7 @@ import { migratedPglite, releasePglite } from './pglite-pool.js';
 import { seedKeys } from './key-fixture.js';
 import type { Clock } from '../src/domain/clock.js';
 import { DOMAIN_REFRESH_COOKIE, REFRESH_COOKIE } from '../src/http/refresh-cookie.js';
+import { errorCatalog, type ErrorCode } from '../src/errors.js';
 
 export const postgresUrl = process.env.TEST_DATABASE_URL || undefined;
 export const databaseKind = postgresUrl ? 'postgres' : 'pglite';
@@ -227,4 +228,19 @@ export function recordStatements(db: TestDatabase): { stop(): string[] } {
   const original = proto.query;
   proto.query = function (this: unknown, ...args: unknown[]) { seen.push(text(args[0])); return original.apply(this, args); };
   return { stop: () => { proto.query = original; return seen; } };
+}
+
+/**
+ * Asserts that a reply is the catalog's error `code`: the status the catalog gives it and the code in the body
+ * (never the message, which may be reworded). `what` names the case in tap's output.
+ */
+export function expectError(t: Test, res: { statusCode: number; body: string }, code: ErrorCode, what: string = code): void {
+  t.equal(res.statusCode, errorCatalog[code].status, `${what}: status ${errorCatalog[code].status}`);
+  let body: { code?: unknown } | undefined;
+  try {
+    body = JSON.parse(res.body) as { code?: unknown };
+  } catch {
+    body = undefined;
+  }
+  t.equal(body?.code, code, `${what}: code ${code}`);
 }
