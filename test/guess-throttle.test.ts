@@ -49,7 +49,7 @@ function assertOneEvaluated(t: Test, replies: Reply[], evaluated: number, rightI
 
 t.test('50 simultaneous logins after a lock expires: one is evaluated, the rest are throttled', async (t) => {
   const clock = new ManualClock();
-  const { app } = await buildTestApp(t, { clock });
+  const { app } = await buildTestApp(t, { productionArgon2: true, clock });
   const { email } = await register(app);
   await lockAndExpire(clock, () => loginWith(app, email, WRONG));
   const evaluated = countVerifications(app);
@@ -64,8 +64,8 @@ t.test('the same burst split across two instances sharing Redis: one guess is ev
   t.teardown(() => db.close());
   const clock = new ManualClock();
   const env = { REDIS_URL: redis.url };
-  const { app: a } = await buildTestApp(t, { db, env, clock });
-  const { app: b } = await buildTestApp(t, { db, env, clock });
+  const { app: a } = await buildTestApp(t, { productionArgon2: true, db, env, clock });
+  const { app: b } = await buildTestApp(t, { productionArgon2: true, db, env, clock });
   const { email } = await register(a);
   await lockAndExpire(clock, () => loginWith(b, email, WRONG));
   const evaluated = countVerifications(a, b);
@@ -78,7 +78,7 @@ for (const store of ['memory', 'redis'] as const) {
   t.test(`50 simultaneous password changes after a lock expires (${store}): one current_password is evaluated`, async (t) => {
     const env: Record<string, string> = store === 'redis' ? { REDIS_URL: (await startRedis(t)).url } : {};
     const clock = new ManualClock();
-    const { app } = await buildTestApp(t, { clock, env });
+    const { app } = await buildTestApp(t, { productionArgon2: true, clock, env });
     const { accessToken } = await session(app);
     const change = (current: string): Promise<Reply> => app.inject({
       method: 'POST', url: '/auth/password', headers: { authorization: `Bearer ${accessToken}` },
@@ -93,7 +93,7 @@ for (const store of ['memory', 'redis'] as const) {
 }
 
 t.test('POST /auth/password has a per-address rate limit like login', async (t) => {
-  const { app } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3' } });
+  const { app } = await buildTestApp(t, { productionArgon2: true, env: { RATE_LIMIT_PER_MINUTE: '3' } });
   const { accessToken } = await session(app);
   const change = (remoteAddress = '203.0.113.9') => app.inject({
     method: 'POST', url: '/auth/password', remoteAddress, headers: { authorization: `Bearer ${accessToken}` },
@@ -128,7 +128,7 @@ const SCRIPT: Step[] = [
 
 async function runScript(t: Test, env: Record<string, string>) {
   const clock = new ManualClock();
-  const { app } = await buildTestApp(t, { clock, env });
+  const { app } = await buildTestApp(t, { productionArgon2: true, clock, env });
   const { email } = await register(app);
   const answers: unknown[] = [];
   for (const step of SCRIPT) {

@@ -6,14 +6,16 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Test } from 'tap';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/open.js';
-import { applyMigrations, pgliteMigrationFactory } from '../src/db/migrate.js';
+import { migratedPglite, releasePglite } from './pglite-pool.js';
+import { seedKeys } from './key-fixture.js';
 import type { Clock } from '../src/domain/clock.js';
 import { DOMAIN_REFRESH_COOKIE, REFRESH_COOKIE } from '../src/http/refresh-cookie.js';
+import { errorCatalog, type ErrorCode } from '../src/errors.js';
 
 export const postgresUrl = process.env.TEST_DATABASE_URL || undefined;
 export const databaseKind = postgresUrl ? 'postgres' : 'pglite';
@@ -30,20 +32,6 @@ export class ManualClock implements Clock {
   advance(seconds: number): void {
     this.t += seconds * 1000;
   }
-}
-
-let migratedDump: Promise<Blob> | undefined;
-
-/** One migrated PGlite per test process, dumped; every test database starts as a copy of it. */
-function pgliteTemplate(): Promise<Blob> {
-  migratedDump ??= (async () => {
-    const db = await PGlite.create();
-    await applyMigrations(await pgliteMigrationFactory(db));
-    const dump = await db.dumpDataDir('none');
-    await db.close();
-    return dump;
-  })();
-  return migratedDump;
 }
 
 export interface TestDatabase {
@@ -100,7 +88,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
-  const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate() });
+  const pglite = await migratedPglite();
   const database = await openDatabase('pglite:memory', { pglite, migrate: false });
   return {
     database,
@@ -113,7 +101,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
     close: async () => {
       await database.close();
-      if (!pglite.closed) await pglite.close();
+      await releasePglite(pglite);
     },
   };
 }
@@ -136,12 +124,25 @@ export interface TestAppOptions {
   keysDir?: string;
   /** Collect log lines (as parsed JSON) instead of discarding them. */
   captureLogs?: boolean;
+  /**
+   * Hash passwords at the cost the configuration names (OWASP's minimum by default), for tests about hashing.
+   * Otherwise, unless `env` names an ARGON2_* variable, apps hash at TEST_ARGON2 (far cheaper).
+   */
+  productionArgon2?: boolean;
 }
+
+/** argon2id at the lowest cost the library takes: for tests that aren't about hashing. Never in a real config. */
+export const TEST_ARGON2: Config['argon2'] = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 /** Builds an app on a fresh database (or the one given) and closes everything at the test's end. */
 export async function buildTestApp(t: Test, opts: TestAppOptions = {}) {
   const clock = opts.clock ?? new ManualClock(new Date());
-  const keysDir = opts.keysDir ?? (await tempDir(t, 'tessera-keys-'));
+  let keysDir = opts.keysDir;
+  if (keysDir === undefined) {
+    keysDir = await tempDir(t, 'tessera-keys-');
+    // The shared pre-generated RSA keys; other algorithms are cheap to generate and stay generated.
+    if ((opts.env?.SIGNING_ALG ?? 'RS256') === 'RS256') await seedKeys(keysDir, clock.now());
+  }
   const db = opts.db ?? (await createTestDatabase());
   if (!opts.db) t.teardown(() => db.close());
   const logs: Record<string, unknown>[] = [];
@@ -156,7 +157,9 @@ export async function buildTestApp(t: Test, opts: TestAppOptions = {}) {
       }
     });
   }
-  const config = testConfig({ KEYS_DIR: keysDir, ...(opts.captureLogs ? { LOG_LEVEL: 'info' } : {}), ...opts.env });
+  const named = testConfig({ KEYS_DIR: keysDir, ...(opts.captureLogs ? { LOG_LEVEL: 'info' } : {}), ...opts.env });
+  const ownArgon2 = opts.productionArgon2 || Object.keys(opts.env ?? {}).some((name) => name.startsWith('ARGON2_'));
+  const config: Config = ownArgon2 ? named : { ...named, argon2: TEST_ARGON2 };
   const app = await buildApp({ config, clock, database: db.database, ...(logStream ? { logStream } : {}) });
   t.teardown(() => app.close());
   return { app, clock, db, keysDir, config, logs, rawLogs };
@@ -225,4 +228,19 @@ export function recordStatements(db: TestDatabase): { stop(): string[] } {
   const original = proto.query;
   proto.query = function (this: unknown, ...args: unknown[]) { seen.push(text(args[0])); return original.apply(this, args); };
   return { stop: () => { proto.query = original; return seen; } };
+}
+
+/**
+ * Asserts that a reply is the catalog's error `code`: the status the catalog gives it and the code in the body
+ * (never the message, which may be reworded). `what` names the case in tap's output.
+ */
+export function expectError(t: Test, res: { statusCode: number; body: string }, code: ErrorCode, what: string = code): void {
+  t.equal(res.statusCode, errorCatalog[code].status, `${what}: status ${errorCatalog[code].status}`);
+  let body: { code?: unknown } | undefined;
+  try {
+    body = JSON.parse(res.body) as { code?: unknown };
+  } catch {
+    body = undefined;
+  }
+  t.equal(body?.code, code, `${what}: code ${code}`);
 }

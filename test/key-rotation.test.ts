@@ -13,7 +13,7 @@ const published = async (app: TestApp) => ((await jwksOf(app)).json().keys as { 
 const policy: RotationPolicy = { leadSeconds: 330, reloadSeconds: 30, rotationDays: 0, alg: 'RS256', accessTokenTtlSeconds: 900 };
 
 t.test('a fresh KEYS_DIR gets an active key and a published next key', async (t) => {
-  const { app } = await buildTestApp(t);
+  const { app } = await buildTestApp(t, { keysDir: await tempDir(t) });
   const [active, next] = app.services.keys.statuses.sort((a) => (a.state === 'active' ? -1 : 1));
   t.equal(active!.state, 'active');
   t.equal(next!.state, 'next');

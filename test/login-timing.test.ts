@@ -48,7 +48,7 @@ function visible(res: Reply) {
 }
 
 t.test('unknown email and wrong password: same answer, same time', async (t) => {
-  const { app, config, db } = await buildTestApp(t);
+  const { app, config, db } = await buildTestApp(t, { productionArgon2: true });
   t.same(config.argon2, OWASP_MIN_PARAMS, 'default argon2 parameters');
   const known = await register(app);
 

@@ -12,7 +12,7 @@ import type { PGlite } from '@electric-sql/pglite';
 const require = createRequire(import.meta.url);
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/dist[\\/]$/, '');
 const schemaFile = path.join(projectRoot, 'prisma', 'schema.prisma');
-const migrationsDir = path.join(projectRoot, 'prisma', 'migrations');
+export const migrationsDir = path.join(projectRoot, 'prisma', 'migrations');
 const noFilter = { externalTables: [], externalEnums: [] };
 
 // The wasm engine ships loose typings: `any` is allowed in this file only (biome.json, overrides).

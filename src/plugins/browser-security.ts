@@ -25,7 +25,7 @@ declare module 'fastify' {
  * behind a same-origin reverse proxy whose public origin differs from ISSUER. A client that forges it
  * is not a browser, so holds no victim's cookie.
  */
-function isCrossSiteRequest(request: FastifyRequest, ownOrigin: string, allowed: Set<string>): boolean {
+export function isCrossSiteRequest(request: FastifyRequest, ownOrigin: string, allowed: Set<string>): boolean {
   const site = request.headers['sec-fetch-site'];
   if (site === 'same-origin') return false;
   const origin = request.headers.origin;

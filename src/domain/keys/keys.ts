@@ -1,6 +1,6 @@
 // The signing key set, as every instance sees it at a given moment.
 //
-// Each key is in one of three states, computed from its schedule (src/domain/key-files.ts) and the clock:
+// Each key is in one of three states, computed from its schedule (src/domain/keys/key-files.ts) and the clock:
 //   next     published, not signing yet (no activation time, or one in the future);
 //   active   signing: of the keys whose activation time has passed and that aren't retired, the latest;
 //   retired  superseded by a later key or retired by hand: no longer signs, still published until every

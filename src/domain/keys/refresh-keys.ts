@@ -1,4 +1,4 @@
-// The MAC keys of refresh tokens (src/domain/refresh-tokens.ts), kept with the signing keys in KEYS_DIR.
+// The MAC keys of refresh tokens (src/domain/sessions/refresh-tokens.ts), kept with the signing keys in KEYS_DIR.
 //
 // Why files and not the database: a refresh token is (session, counter, MAC). Everything but the MAC is in
 // the database, so a dump alone must not be enough to mint one; the key lives where the signing keys live,

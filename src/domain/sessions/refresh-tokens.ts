@@ -9,7 +9,7 @@
 // a token is stored; the session row's counter says which one is live.
 //
 // Legacy tokens (43 characters, 256 random bits, looked up by SHA-256 in refresh_tokens) are told apart by
-// their length (src/domain/legacy-refresh.ts).
+// their length (src/domain/sessions/legacy-refresh.ts).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { MacKeyRing } from '../keys/refresh-keys.js';
 
