@@ -7,7 +7,7 @@ import proxyAddr from '@fastify/proxy-addr';
 import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/service-clients.js';
-import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from './verify/contract.js';
+import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -27,7 +27,7 @@ const EnvSchema = Type.Object({
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31536000, default: 604800 }),
   REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 10 }),
   JWKS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
-  SIGNING_ALG: OneOf(['RS256', 'ES256', 'EdDSA'] as const, 'RS256'),
+  SIGNING_ALG: OneOf(ACCESS_TOKEN_ALGORITHMS, 'RS256'),
   KEY_ROTATION_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 0 }),
   KEYS_RELOAD_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
   SESSION_MAX_AGE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 2592000 }),

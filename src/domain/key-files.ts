@@ -8,9 +8,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { exportPKCS8, generateKeyPair, importPKCS8 } from 'jose';
+import { ACCESS_TOKEN_ALGORITHMS, type TesseraAlgorithm } from '@tessera/verify/contract';
 
-export const SIGNING_ALGS = ['RS256', 'ES256', 'EdDSA'] as const;
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
+/** The token contract's algorithms: a key can only sign what verifiers accept. */
+export const SIGNING_ALGS = ACCESS_TOKEN_ALGORITHMS;
+export type SigningAlg = TesseraAlgorithm;
 
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const KID_TIME = /^(\d{8})T(\d{6})Z/;

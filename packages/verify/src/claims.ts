@@ -1,10 +1,12 @@
-// The claims of a Tessera access token (RFC 9068 profile), checked for shape after the signature.
+// The claims of a Tessera access token (RFC 9068 profile), checked for shape after the signature by
+// the contract's rule (contract.ts), the same one Tessera applies to the tokens it receives.
 import type { JWTPayload } from 'jose';
+import { claimsProblem } from './contract.js';
 
 export interface TesseraClaims {
-  /** The user id. */
+  /** The user id (a UUID). */
   sub: string;
-  /** The session id: what logout and logout-all revoke. */
+  /** The session id (a UUID): what logout and logout-all revoke. */
   sid: string;
   jti: string;
   iat: number;
@@ -16,17 +18,11 @@ export interface TesseraClaims {
   auth_time?: number;
 }
 
-const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
 /** The claims, or a reason they don't have the shape Tessera signs. Only the known claims are kept. */
 export function toClaims(p: JWTPayload): TesseraClaims | string {
-  const { sub, sid, jti, iat, exp, iss, aud, client_id, auth_time } = p;
-  if (!isString(sub) || !isString(sid) || !isString(jti)) return 'sub, sid and jti must be non-empty strings';
-  if (!isNumber(iat) || !isNumber(exp) || !isString(iss)) return 'iat, exp and iss are required';
-  if (!isString(aud) && !(Array.isArray(aud) && aud.every(isString))) return 'aud must be a string or an array of strings';
-  if (client_id !== undefined && !isString(client_id)) return 'client_id must be a string';
-  if (auth_time !== undefined && !isNumber(auth_time)) return 'auth_time must be a number';
+  const problem = claimsProblem(p);
+  if (problem) return problem;
+  const { sub, sid, jti, iat, exp, iss, aud, client_id, auth_time } = p as unknown as TesseraClaims;
   return {
     sub, sid, jti, iat, exp, iss, aud,
     ...(client_id !== undefined ? { client_id } : {}),
