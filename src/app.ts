@@ -1,7 +1,7 @@
 // Builds a Tessera app: database, keys, domain services, plugins and routes. Does not listen
 // (src/server.ts does), so tests build as many instances as they like and talk to them with inject.
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/open.js';
@@ -20,6 +20,7 @@ import edgeErrors, { clientErrorHandler, frameworkErrorHandler } from './plugins
 import { securityHeaders } from './http/security-headers.js';
 import { serverOptions } from './http/server-options.js';
 import rateLimit from './plugins/rate-limit.js';
+import openapi from './plugins/openapi.js';
 import purgeJob from './plugins/purge-job.js';
 import keyReload, { macKeyPolicy, rotationPolicy } from './plugins/key-reload.js';
 import { ensureKeys } from './domain/key-rotation.js';
@@ -38,6 +39,8 @@ export interface AppOptions {
   database?: Database;
   /** Where logs go; by default stdout at config.logLevel. */
   logStream?: NodeJS.WritableStream;
+  /** Sees every route as it is added, from the first plugin on (tests compare them with the OpenAPI document). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** Paths pino blanks out wherever they appear in a log line: secrets never reach the logs. */
@@ -91,6 +94,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
   const database = opts.database ?? (await openDatabase(config.databaseUrl));
   if (!opts.database) app.addHook('onClose', () => database.close());
   try {
@@ -128,6 +132,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(errorHandler);
     await app.register(gracefulClose);
     await app.register(rateLimit, { services, redis });
+    // Before the routes: it collects them as they are added.
+    await app.register(openapi, { config });
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(sessionRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });
