@@ -1,6 +1,5 @@
 // Builds a Tessera app: database, keys, domain services, plugins and routes. Does not listen
 // (src/server.ts does), so tests build as many instances as they like and talk to them with inject.
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Config } from './config.js';
@@ -19,8 +18,10 @@ import browserSecurity from './plugins/browser-security.js';
 import edgeErrors, { clientErrorHandler, frameworkErrorHandler } from './plugins/edge-errors.js';
 import { securityHeaders } from './http/security-headers.js';
 import { serverOptions } from './http/server-options.js';
+import { requestIdOf, traceIdOf } from './http/request-id.js';
 import rateLimit from './plugins/rate-limit.js';
 import openapi from './plugins/openapi.js';
+import metrics from './plugins/metrics.js';
 import purgeJob from './plugins/purge-job.js';
 import keyReload, { macKeyPolicy, rotationPolicy } from './plugins/key-reload.js';
 import { ensureKeys } from './domain/key-rotation.js';
@@ -81,7 +82,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     logger,
     // src/plugins/request-log.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomUUID(),
+    // The caller's x-request-id when it is safe to log, and a traceparent's trace id on every line (src/http/request-id.ts).
+    genReqId: requestIdOf,
+    childLoggerFactory: (logger, bindings, opts, req) => {
+      const traceId = traceIdOf(req);
+      return logger.child(traceId ? { ...bindings, traceId } : bindings, opts);
+    },
     bodyLimit: BODY_LIMIT,
     // X-Forwarded-For is believed only as far as TRUST_PROXY says; timeouts for slow clients.
     ...serverOptions(config),
@@ -131,6 +137,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(jsonBody);
     await app.register(errorHandler);
     await app.register(gracefulClose);
+    await app.register(metrics, { services, database });
     await app.register(rateLimit, { services, redis });
     // Before the routes: it collects them as they are added.
     await app.register(openapi, { config });

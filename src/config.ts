@@ -52,6 +52,8 @@ const EnvSchema = Type.Object({
   HSTS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 63072000, default: 15552000 }),
   COOKIE_DOMAIN: Type.String({ pattern: '^(\\.?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*)?$', default: '' }),
   WORKERS: Type.String({ pattern: '^(auto|[1-9][0-9]{0,2})$', default: '1' }),
+  // Bearer token a Prometheus scraper presents at /metrics; unset = no /metrics route.
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 256, pattern: '^[A-Za-z0-9._~+/=-]+$' })),
   // Default: on, except in production.
   API_DOCS: Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] })),
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
@@ -108,6 +110,8 @@ export interface Config {
   workers: number;
   /** Serve the API docs page at /docs (the OpenAPI document at /openapi.json is always served). */
   apiDocs: boolean;
+  /** GET /metrics answers only `Authorization: Bearer <this>`; undefined = no /metrics route. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -173,6 +177,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     argon2: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     cookieDomain: env.COOKIE_DOMAIN || undefined,
     workers: workerCount(env.WORKERS, env.DATABASE_URL, env.REDIS_URL),
+    metricsToken: env.METRICS_TOKEN,
     apiDocs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === 'true',
   };
 }
