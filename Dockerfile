@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Tessera: multi-stage build. The build stage installs everything, generates the Prisma client and
-# compiles TypeScript (the service and its commands: dist/src, dist/scripts); the deps stage installs the
+# compiles TypeScript (the service and its commands: dist/src, dist/scripts; first the workspace package
+# @tessera/verify, packages/verify/dist, whose token contract the service imports); the deps stage installs the
 # production dependencies where the build tools are; the runtime stage copies both and runs as `node` (uid 1000).
 # .ci/image-replay replays these steps without a Docker engine, in the same order: change both together.
 #
@@ -29,20 +30,24 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 
 FROM toolchain AS build
 COPY package.json package-lock.json ./
+COPY packages/verify/package.json ./packages/verify/
 COPY scripts ./scripts
 COPY prisma ./prisma
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY packages/verify ./packages/verify
 COPY src ./src
 RUN npm run build
 
 FROM toolchain AS deps
 # Production dependencies, installed beside the build tools (argon2 compiles here if it must).
 # --omit=optional too: prisma (the CLI) is an optional peer of @prisma/client, so the lockfile marks it and its
-# tree (typescript included) devOptional, which --omit=dev alone keeps. Without the CLI, the postinstall skips
+# tree (typescript included) devOptional, which --omit=dev alone keeps. The workspace's package.json is
+# enough here: npm links node_modules/@tessera/verify to ./packages/verify, which the runtime stage fills. Without the CLI, the postinstall skips
 # client generation; the generated client comes compiled in dist from the build stage.
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+COPY packages/verify/package.json ./packages/verify/
 COPY scripts/generate-client.mjs ./scripts/
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 
@@ -52,6 +57,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY packages/verify/package.json ./packages/verify/
+COPY --from=build /app/packages/verify/dist ./packages/verify/dist
 COPY prisma ./prisma
 RUN mkdir -p /app/data /keys && chown node:node /app/data /keys
 USER node

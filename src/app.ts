@@ -1,7 +1,6 @@
 // Builds a Tessera app: database, keys, domain services, plugins and routes. Does not listen
 // (src/server.ts does), so tests build as many instances as they like and talk to them with inject.
-import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/open.js';
@@ -19,7 +18,10 @@ import browserSecurity from './plugins/browser-security.js';
 import edgeErrors, { clientErrorHandler, frameworkErrorHandler } from './plugins/edge-errors.js';
 import { securityHeaders } from './http/security-headers.js';
 import { serverOptions } from './http/server-options.js';
+import { requestIdOf, traceIdOf } from './http/request-id.js';
 import rateLimit from './plugins/rate-limit.js';
+import openapi from './plugins/openapi.js';
+import metrics from './plugins/metrics.js';
 import purgeJob from './plugins/purge-job.js';
 import keyReload from './plugins/key-reload.js';
 import { ensureKeys } from './domain/keys/key-rotation.js';
@@ -40,6 +42,8 @@ export interface AppOptions {
   database?: Database;
   /** Where logs go; by default stdout at config.logLevel. */
   logStream?: NodeJS.WritableStream;
+  /** Sees every route as it is added, from the first plugin on (tests compare them with the OpenAPI document). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** Paths pino blanks out wherever they appear in a log line: secrets never reach the logs. */
@@ -80,7 +84,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     logger,
     // src/plugins/request-log.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomUUID(),
+    // The caller's x-request-id when it is safe to log, and a traceparent's trace id on every line (src/http/request-id.ts).
+    genReqId: requestIdOf,
+    childLoggerFactory: (logger, bindings, opts, req) => {
+      const traceId = traceIdOf(req);
+      return logger.child(traceId ? { ...bindings, traceId } : bindings, opts);
+    },
     bodyLimit: BODY_LIMIT,
     // X-Forwarded-For is believed only as far as TRUST_PROXY says; timeouts for slow clients.
     ...serverOptions(config),
@@ -93,6 +102,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
   const database = opts.database ?? (await openDatabase(config.databaseUrl));
   if (!opts.database) app.addHook('onClose', () => database.close());
   try {
@@ -129,7 +139,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(jsonBody);
     await app.register(errorHandler);
     await app.register(gracefulClose);
+    await app.register(metrics, { services, database });
     await app.register(rateLimit, { services, redis });
+    // Before the routes: it collects them as they are added.
+    await app.register(openapi, { config });
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(sessionRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });

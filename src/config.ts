@@ -7,7 +7,7 @@ import proxyAddr from '@fastify/proxy-addr';
 import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/tokens/service-clients.js';
-import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, SIGNING_ALGORITHMS } from './verify/contract.js';
+import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -27,7 +27,7 @@ export const EnvSchema = Type.Object({
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31536000, default: 604800 }),
   REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 10 }),
   JWKS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
-  SIGNING_ALG: OneOf(SIGNING_ALGORITHMS, 'RS256'),
+  SIGNING_ALG: OneOf(ACCESS_TOKEN_ALGORITHMS, 'RS256'),
   KEY_ROTATION_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 0 }),
   KEYS_RELOAD_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
   SESSION_MAX_AGE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 2592000 }),
@@ -52,6 +52,10 @@ export const EnvSchema = Type.Object({
   HSTS_MAX_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 63072000, default: 15552000 }),
   COOKIE_DOMAIN: Type.String({ pattern: '^(\\.?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*)?$', default: '' }),
   WORKERS: Type.String({ pattern: '^(auto|[1-9][0-9]{0,2})$', default: '1' }),
+  // Bearer token a Prometheus scraper presents at /metrics; unset = no /metrics route.
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 256, pattern: '^[A-Za-z0-9._~+/=-]+$' })),
+  // Default: on, except in production.
+  API_DOCS: Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] })),
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
 });
 type Env = Static<typeof EnvSchema>;
@@ -104,6 +108,10 @@ export interface Config {
   cookieDomain: string | undefined;
   /** Processes serving requests (node:cluster); 1 = this process alone. */
   workers: number;
+  /** Serve the API docs page at /docs (the OpenAPI document at /openapi.json is always served). */
+  apiDocs: boolean;
+  /** GET /metrics answers only `Authorization: Bearer <this>`; undefined = no /metrics route. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -169,6 +177,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     argon2: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     cookieDomain: env.COOKIE_DOMAIN || undefined,
     workers: workerCount(env.WORKERS, env.DATABASE_URL, env.REDIS_URL),
+    metricsToken: env.METRICS_TOKEN,
+    apiDocs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === 'true',
   };
 }
 

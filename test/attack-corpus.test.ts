@@ -16,7 +16,7 @@ import { errorCatalog, type ErrorCode } from '../src/errors.js';
 import { hashRefreshToken } from '../src/domain/sessions/legacy-refresh.js';
 import { retire } from '../src/domain/keys/key-rotation.js';
 import { hashClientSecret } from '../src/domain/tokens/service-clients.js';
-import { createVerifier } from '../src/verify/index.js';
+import { createVerifier } from '@tessera/verify';
 import {
   ManualClock, PASSWORD, buildTestApp, login, me, refresh, refreshCookieOf, register, session, tempDir, uniqueEmail,
   type TestApp, type TestDatabase, REFRESH_COOKIE} from './helper.js';
@@ -228,8 +228,8 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     assertTokenRefused(t, await me(app, await mint()), 'once unpublished, nothing it signs verifies');
   });
 
-  t.test('a leaked key mints nothing long-lived or backdated: /auth/me, introspection and tessera/verify agree', async (t) => {
-    // Real time for tessera/verify, so the service's clock starts 100 s behind it and catches up.
+  t.test('a leaked key mints nothing long-lived or backdated: /auth/me, introspection and @tessera/verify agree', async (t) => {
+    // Real time for @tessera/verify, so the service's clock starts 100 s behind it and catches up.
     const clock = new ManualClock(new Date(Date.now() - 100_000));
     const secret = randomBytes(32).toString('base64url');
     const { app, keysDir, config } = await buildTestApp(t, { clock, env: { SERVICE_CLIENTS: `orders:${hashClientSecret(secret)}` } });

@@ -12,7 +12,7 @@ import { decodeProtectedHeader } from 'jose';
 import { freePort } from './free-port.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const NODE_ARGS = ['--conditions=development', '--import', 'tsx'];
+const NODE_ARGS = ['--conditions=tessera-source', '--import', 'tsx'];
 // Children run as a user would start them: without tap's loaders.
 const BASE_ENV = { ...process.env, NODE_OPTIONS: '' };
 

@@ -1,4 +1,4 @@
-// tessera/verify as another service uses it: against a listening Tessera (real JWKS over HTTP), and
+// @tessera/verify as another service uses it: against a listening Tessera (real JWKS over HTTP), and
 // against a fake issuer (node:http) whose keys, JWKS answers and introspection answers the test controls.
 import t, { type Test } from 'tap';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -6,9 +6,13 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { SignJWT, decodeJwt, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { createVerifier, tesseraAuth, TesseraVerifyError, type TesseraAlgorithm, type VerifierOptions } from '../src/verify/index.js';
+import { createVerifier, tesseraAuth, TesseraVerifyError, type TesseraAlgorithm, type VerifierOptions } from '@tessera/verify';
 import { ManualClock, buildTestApp, session } from './helper.js';
 
+
+// The fake issuer's ids, UUIDs like Tessera's (the contract refuses anything else in sub and sid).
+const USER = '0b7e6f3a-5c1d-4e2f-9a8b-1c2d3e4f5a6b';
+const SESSION = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
 
 const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
@@ -78,8 +82,8 @@ async function fakeIssuer(t: Test) {
   const token = (key: TestKey, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) => {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({
-      iss: state.url, sub: 'user-1', aud: 'orders-api', iat: now, exp: now + 900, jti: randomUUID(),
-      sid: 'session-1', client_id: 'tessera', auth_time: now, ...claims,
+      iss: state.url, sub: USER, aud: 'orders-api', iat: now, exp: now + 900, jti: randomUUID(),
+      sid: SESSION, client_id: 'tessera', auth_time: now, ...claims,
     }).setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header }).sign(key.privateKey);
   };
   const verifier = (opts: Partial<VerifierOptions> = {}) => createVerifier({ issuer: state.url, audience: 'orders-api', ...opts });
@@ -121,6 +125,9 @@ t.test('against a listening Tessera', async (t) => {
       ['HS256 keyed with the RSA public key', hs256(await exportSPKI(app.services.keys.signing.publicKey))],
       ['typ JWT', await sign({ typ: 'JWT' }, payload)],
       ['no sid', await sign({}, { ...payload, sid: undefined })],
+      ['sub not a UUID, signed with the real key', await sign({}, { ...payload, sub: 'admin' })],
+      ['sid not a UUID, signed with the real key', await sign({}, { ...payload, sid: 'session-1' })],
+      ['sub a UUID in capitals, signed with the real key', await sign({}, { ...payload, sub: String(payload.sub).toUpperCase() })],
       ['no kid', await sign({ kid: undefined }, payload)],
       ['signature stripped', `${h}.${p}.`],
       ['not a JWT', 'hello'],
@@ -184,7 +191,7 @@ t.test('keys: algorithms, refetch on an unknown kid, and its rate limit', async 
 
   t.test('RS256, ES256 and EdDSA by default; only the pinned ones otherwise', async (t) => {
     const all = issuer.verifier();
-    for (const key of [rsa, ec, ed]) t.equal((await all.verify(await issuer.token(key))).sub, 'user-1', key.alg);
+    for (const key of [rsa, ec, ed]) t.equal((await all.verify(await issuer.token(key))).sub, USER, key.alg);
     const rsOnly = issuer.verifier({ algorithms: ['RS256'] });
     await rejectsWith(t, rsOnly.verify(await issuer.token(ec)), 'invalid_token', 'ES256 refused when only RS256 is allowed');
     await rejectsWith(t, all.verify(await issuer.token(rsa, {}, { kid: ec.kid })), 'invalid_token', 'an RS256 token naming an EC kid');
@@ -213,7 +220,7 @@ t.test('keys: algorithms, refetch on an unknown kid, and its rate limit', async 
     const realNow = Date.now;
     Date.now = () => realNow() + 31_000;
     try {
-      t.equal((await verifier.verify(nextToken)).sub, 'user-1', 'after the cooldown the unknown kid triggers a refetch');
+      t.equal((await verifier.verify(nextToken)).sub, USER, 'after the cooldown the unknown kid triggers a refetch');
       t.equal(fetches(), 2);
       const results = await Promise.allSettled(flood.map((token) => verifier.verify(token)));
       t.ok(results.every((r) => r.status === 'rejected' && (r.reason as TesseraVerifyError).code === 'invalid_token'));
@@ -257,9 +264,9 @@ t.test('introspection: RFC 7662, failing closed', async (t) => {
   const token = await issuer.token(key);
 
   t.test('active: the claims; the request is a Basic-authenticated form POST', async (t) => {
-    issuer.introspection = { status: 200, body: JSON.stringify({ active: true, sub: 'user-1' }) };
+    issuer.introspection = { status: 200, body: JSON.stringify({ active: true, sub: USER }) };
     const n = issuer.introspected.length;
-    t.equal((await verifier.verify(token, { introspect: true })).sub, 'user-1');
+    t.equal((await verifier.verify(token, { introspect: true })).sub, USER);
     t.equal(issuer.introspected.length, n + 1);
     const req = issuer.introspected.at(-1)!;
     t.equal(req.method, 'POST');
@@ -320,8 +327,8 @@ t.test('the Fastify plugin', async (t) => {
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
       const res = await get(`${scheme} ${token}`);
       t.equal(res.statusCode, 200, scheme);
-      t.equal(res.json().sub, 'user-1');
-      t.equal(res.json().sid, 'session-1');
+      t.equal(res.json().sub, USER);
+      t.equal(res.json().sid, SESSION);
     }
     t.same((await app.inject({ method: 'GET', url: '/open' })).json(), { auth: null }, 'null on routes without requireAuth');
     t.equal(typeof app.tessera.verify, 'function', 'the verifier is app.tessera');
@@ -348,7 +355,7 @@ t.test('the Fastify plugin', async (t) => {
   t.test('introspected routes: 200, 401 token_revoked, 503 introspection_unavailable', async (t) => {
     const pay = () => app.inject({ method: 'POST', url: '/pay', headers: { authorization: `Bearer ${token}` } });
     issuer.introspection = { status: 200, body: '{"active":true}' };
-    t.same((await pay()).json(), { paid: 'user-1' });
+    t.same((await pay()).json(), { paid: USER });
     issuer.introspection = { status: 200, body: '{"active":false}' };
     let res = await pay();
     t.equal(res.statusCode, 401);

@@ -2,7 +2,7 @@
 // Reading notes trusts the token alone (fast, no call to Tessera); a transfer asks Tessera whether the
 // token is still active, so a logout or revocation stops it at once.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { tesseraAuth, type VerifierOptions } from 'tessera/verify';
+import { tesseraAuth, type VerifierOptions } from '@tessera/verify';
 
 export interface ResourceServiceOptions extends VerifierOptions {
   /** Fastify's logger option; off by default. */

@@ -13,6 +13,8 @@ export interface Database {
   sql: Sql;
   /** Which kind of database this is, for logs and health. */
   kind: 'pglite' | 'postgres';
+  /** PostgreSQL only: the pool's counts, for metrics. */
+  pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number };
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
       prisma,
       sql: pgSql(pool),
       kind: 'postgres',
+      pool,
       close: async () => {
         await prisma.$disconnect();
         await pool.end();

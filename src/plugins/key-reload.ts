@@ -33,8 +33,10 @@ export default fp<{ services: Services }>(
       try {
         const before = keys.signing.kid;
         await keys.reload();
+        app.metrics.keyReloads.inc({ outcome: 'ok' });
         if (keys.signing.kid !== before) app.log.info({ event: 'key_activated', kid: keys.signing.kid }, 'signing key changed');
       } catch (err) {
+        app.metrics.keyReloads.inc({ outcome: 'failed' });
         app.log.error({ event: 'keys_reload_failed', err }, 'could not re-read KEYS_DIR; keeping the current key set');
       }
       try {

@@ -1,5 +1,5 @@
 // One log line per request, after the response: method, path (no query string), status, time.
-// Request ids are made by genReqId in app.ts (never taken from the client); this plugin returns them in x-request-id.
+// Request ids (the caller's x-request-id when safe, else a UUID: src/http/request-id.ts) are returned in x-request-id.
 import fp from 'fastify-plugin';
 
 export default fp(

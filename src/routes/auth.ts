@@ -7,6 +7,7 @@ import { RotationError, type IssuedSession } from '../domain/sessions/refresh-ro
 import type { AuthenticatedUser } from '../domain/accounts/accounts.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
+import { markGraceRefresh } from '../plugins/metrics.js';
 import { requestMeta } from '../http/request-meta.js';
 import { clearRefreshCookie, otherSchemeOf, readRefreshCookie, setRefreshCookie, type PresentedRefresh } from '../http/refresh-cookie.js';
 import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../http/schemas.js';
@@ -85,6 +86,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     try {
       const issued = await rotation.rotate(presented.token, requestMeta(request));
       request.log.info({ event: 'refresh', userId: issued.userId, sessionId: issued.sessionId }, 'refresh');
+      if (issued.grace) markGraceRefresh(request);
       return await sendTokens(reply, issued, presented);
     } catch (err) {
       if (!(err instanceof RotationError)) throw err;

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ACCESS_TOKEN_TYPE } from '../domain/tokens/access-tokens.js';
-import { SIGNED_UNTIL_MEMBER } from '../verify/contract.js';
+import { SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
 import type { PublicJwk } from '../domain/keys/keys.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
@@ -21,7 +21,7 @@ const Jwk = Type.Object({
   crv: Type.Optional(Type.String()),
   x: Type.Optional(Type.String()),
   y: Type.Optional(Type.String()),
-  // Retired keys: the last moment they signed (src/verify/contract.ts); ignored by other JOSE libraries.
+  // Retired keys: the last moment they signed (@tessera/verify/contract); ignored by other JOSE libraries.
   [SIGNED_UNTIL_MEMBER]: Type.Optional(Type.Integer()),
 });
 const Jwks = Type.Object({ keys: Type.Array(Jwk) });

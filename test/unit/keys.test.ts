@@ -3,7 +3,7 @@
 import t from 'tap';
 import { keyStates, type KeyStatus } from '../../src/domain/keys/keys.js';
 import type { KeyFile, KeySchedule } from '../../src/domain/keys/key-files.js';
-import { CLOCK_SKEW_SECONDS } from '../../src/verify/contract.js';
+import { CLOCK_SKEW_SECONDS } from '@tessera/verify/contract';
 
 const at = (s: string) => new Date(`2026-01-01T${s}Z`);
 const key = (kid: string, schedule: Partial<KeySchedule>): KeyFile =>

@@ -12,7 +12,7 @@ import { exportJWK, type JWK } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { epochSeconds, type Clock } from '../clock.js';
 import { GENERATE_KEYS_HINT, KeyError, listKids, readKeyFile, type KeyFile, type SigningAlg } from './key-files.js';
-import { CLOCK_SKEW_SECONDS, SIGNED_UNTIL_MEMBER } from '../../verify/contract.js';
+import { CLOCK_SKEW_SECONDS, SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
 
 export { KeyError, generateKeyFile } from './key-files.js';
 
@@ -32,7 +32,7 @@ export interface PublicJwk extends JWK {
   kid: string;
   alg: SigningAlg;
   use: 'sig';
-  /** Retired keys only: no genuine token was signed with it after this NumericDate (src/verify/contract.ts). */
+  /** Retired keys only: no genuine token was signed with it after this NumericDate (@tessera/verify/contract). */
   [SIGNED_UNTIL_MEMBER]?: number;
 }
 

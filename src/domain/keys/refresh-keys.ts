@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { isReadOnlyError, KeyError } from './key-files.js';
 import { withLock } from './key-rotation.js';
-import { CLOCK_SKEW_SECONDS } from '../../verify/contract.js';
+import { CLOCK_SKEW_SECONDS } from '@tessera/verify/contract';
 
 const FILE = /^refresh-(\d{8}T\d{6}Z)-([0-9a-f]{8})\.key$/;
 const SECRET_BYTES = 32;

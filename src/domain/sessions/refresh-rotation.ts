@@ -39,6 +39,8 @@ export interface IssuedSession {
   sessionStartedAt: Date;
   refreshToken: string;
   refreshExpiresAt: Date;
+  /** A grace replay: the previous token presented again within the window, answered with the current one. */
+  grace?: true;
 }
 
 export type RotationFailure = 'invalid' | 'expired' | 'revoked' | 'reused' | 'credentials_changed';
@@ -177,7 +179,7 @@ export class RefreshRotation {
       await audit(this.db, meta, now, { type: 'refresh', userId: s.user_id, sessionId, reason: 'grace' });
       return {
         userId: s.user_id, sessionId, sessionStartedAt: s.created_at,
-        refreshToken: this.tokens.mint(sessionId, current), refreshExpiresAt: s.expires_at,
+        refreshToken: this.tokens.mint(sessionId, current), refreshExpiresAt: s.expires_at, grace: true,
       };
     }
     return this.reused(sessionId, meta, now);

@@ -1,20 +1,19 @@
 // Access tokens: JWTs per RFC 9068 (typ "at+jwt"), signed by the active key (RS256 unless SIGNING_ALG says
 // ES256 or EdDSA). Verification pins the algorithm to the one of the key the kid names, checks the type,
 // iss, aud and exp against the injected clock, and resolves keys only from our own key store (jku, x5u
-// and jwk headers are never followed). A token is also held to the contract its dates must keep
-// (src/verify/contract.ts): exp − iat no longer than ACCESS_TOKEN_TTL_SECONDS (plus skew), and for a
-// retired key, issued before it stopped signing and expiring within its publication tail. So a leaked
+// and jwk headers are never followed). A token is also held to the contract its claims and dates must
+// keep (@tessera/verify/contract, the rules the verifier package applies too): sub and sid UUIDs, exp − iat
+// no longer than ACCESS_TOKEN_TTL_SECONDS (plus skew), and for a retired key, issued before it stopped signing and expiring within its publication tail. So a leaked
 // key can't mint long-lived or backdated tokens, whatever the iat and exp it writes.
 import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
-import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, SIGNING_ALGORITHMS, lifetimeProblem } from '../../verify/contract.js';
+import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, REQUIRED_CLAIMS, claimsProblem, lifetimeProblem } from '@tessera/verify/contract';
 import { epochSeconds, type Clock } from '../clock.js';
-import { isUuid } from '../ids.js';
 import type { KeyStore, VerificationKey } from '../keys/keys.js';
 
-export { ACCESS_TOKEN_TYPE } from '../../verify/contract.js';
+export { ACCESS_TOKEN_TYPE } from '@tessera/verify/contract';
 /** Larger than any token we sign by far; anything bigger is refused before any parsing. */
-const MAX_ACCESS_TOKEN_LENGTH = MAX_TOKEN_LENGTH;
+export const MAX_ACCESS_TOKEN_LENGTH = MAX_TOKEN_LENGTH;
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -81,20 +80,17 @@ export class AccessTokens {
     if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new TokenInvalid('token too large');
     try {
       let key: VerificationKey | undefined;
-      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => {
-        key = this.keyFor(header);
-        return key.publicKey;
-      }, {
-        algorithms: [...SIGNING_ALGORITHMS],
+      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => (key = this.keyFor(header)).publicKey, {
+        algorithms: [...ACCESS_TOKEN_ALGORITHMS],
         typ: ACCESS_TOKEN_TYPE,
         issuer: this.settings.issuer,
         audience: this.settings.audience,
         currentDate: this.clock.now(),
-        requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'],
+        requiredClaims: [...REQUIRED_CLAIMS],
       });
-      // Ours are always UUIDs; anything else (even signed by us) never reaches a uuid column.
-      if (typeof payload.sid !== 'string' || !isUuid(payload.sid)) throw new TokenInvalid('sid claim is not a UUID');
-      if (typeof payload.sub !== 'string' || !isUuid(payload.sub)) throw new TokenInvalid('sub claim is not a UUID');
+      // The verifier package's claim rule: sub and sid are UUIDs, so nothing else reaches a uuid column.
+      const shape = claimsProblem(payload);
+      if (shape) throw new TokenInvalid(shape);
       const signedUntil = key?.signedNoLaterThan ? epochSeconds(key.signedNoLaterThan) : undefined;
       const problem = lifetimeProblem(payload as { iat: number; exp: number }, this.settings.ttlSeconds, epochSeconds(this.clock.now()), signedUntil);
       if (problem) throw new TokenInvalid(problem);

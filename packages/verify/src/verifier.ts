@@ -4,7 +4,7 @@ import { createRemoteJWKSet, errors, jwtVerify, type CompactJWSHeaderParameters,
 import { toClaims, type TesseraClaims } from './claims.js';
 import { TesseraVerifyError } from './errors.js';
 import { introspect } from './introspection.js';
-import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, SIGNED_UNTIL_MEMBER, lifetimeProblem } from './contract.js';
+import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, REQUIRED_CLAIMS, SIGNED_UNTIL_MEMBER, lifetimeProblem } from './contract.js';
 import { resolveOptions, type VerifierOptions } from './options.js';
 
 export { MAX_TOKEN_LENGTH };
@@ -61,7 +61,7 @@ export function createVerifier(options: VerifierOptions): TesseraVerifier {
           issuer: o.issuer,
           audience: o.audience,
           clockTolerance: o.clockTolerance,
-          requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+          requiredClaims: [...REQUIRED_CLAIMS],
         }));
       } catch (err) {
         if (err instanceof JwksFetchFailed) throw new TesseraVerifyError('jwks_unavailable', { cause: err.cause });
@@ -76,7 +76,7 @@ export function createVerifier(options: VerifierOptions): TesseraVerifier {
       if (problem) throw invalid(new Error(problem));
 
       if (opts.introspect) {
-        if (!o.introspection) throw new TypeError('tessera/verify: verify(token, { introspect: true }) needs the introspection option');
+        if (!o.introspection) throw new TypeError('@tessera/verify: verify(token, { introspect: true }) needs the introspection option');
         await introspect(token, o.introspection);
       }
       return claims;

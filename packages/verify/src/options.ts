@@ -1,10 +1,10 @@
 // Verifier options and their validation. Mistakes (an algorithm that would let a forger choose the
 // key, a URL that can't be fetched) throw at construction, so a misconfigured service fails at boot.
-import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, SIGNING_ALGORITHMS, type SigningAlgorithm } from './contract.js';
+import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS, type TesseraAlgorithm } from './contract.js';
 
+export type { TesseraAlgorithm };
 /** Asymmetric algorithms only: 'none' and HS* (which would verify with the public key as an HMAC secret) are refused. */
-export type TesseraAlgorithm = SigningAlgorithm;
-const SUPPORTED_ALGORITHMS: readonly TesseraAlgorithm[] = SIGNING_ALGORITHMS;
+export const SUPPORTED_ALGORITHMS: readonly TesseraAlgorithm[] = ACCESS_TOKEN_ALGORITHMS;
 
 export interface IntrospectionOptions {
   /** Default `${issuer}/oauth/introspect`. */
@@ -56,7 +56,7 @@ export interface ResolvedOptions {
 }
 
 function fail(message: string): never {
-  throw new TypeError(`tessera/verify: ${message}`);
+  throw new TypeError(`@tessera/verify: ${message}`);
 }
 
 const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;

@@ -1,0 +1,148 @@
+// Prometheus metrics (prom-client), one registry per app. Collection is always on and cheap: one hook
+// per response does a Map lookup for its pre-bound label set and two increments; the refresh hot path
+// adds nothing else. Gauges (key age, database pool) are computed only when scraped.
+// Exposure is opt-in: with METRICS_TOKEN set, GET /metrics answers a scraper that presents it as a
+// Bearer token (compared in constant time); without it the route doesn't exist. Not in the OpenAPI
+// document: it is for operators, not clients.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AppError } from '../errors.js';
+import { classifyDatabaseError } from '../db/unavailable.js';
+import { toAppError } from './error-handler.js';
+import type { Services } from '../services.js';
+import type { Database } from '../db/open.js';
+
+export const METRICS_PATH = '/metrics';
+
+/** What a refresh or a login came to, by the answer's status and error code. */
+const REFRESH_OUTCOMES: Record<string, string> = {
+  refresh_token_reused: 'reused',
+  session_expired: 'expired',
+  session_revoked: 'revoked',
+  refresh_token_invalid: 'invalid',
+  refresh_token_missing: 'invalid',
+  too_many_requests: 'rate_limited',
+};
+const LOGIN_OUTCOMES: Record<string, string> = { invalid_credentials: 'failed', too_many_requests: 'throttled' };
+
+const graceReplies = new WeakSet<FastifyRequest>();
+const errorCodes = new WeakMap<FastifyRequest, string>();
+
+/** The refresh route calls this when it answered a grace replay (a second tab presenting the previous token). */
+export function markGraceRefresh(request: FastifyRequest): void {
+  graceReplies.add(request);
+}
+
+export interface TesseraMetrics {
+  registry: Registry;
+  keyReloads: Counter<'outcome'>;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+function makeMetrics(services: Services, database: Database | undefined) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by route pattern and status', labelNames: ['method', 'route', 'status_code'], registers: [registry] });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from request to response, by route pattern and status',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const refreshes = new Counter({ name: 'tessera_refresh_total', help: 'Refresh attempts by outcome: ok, grace, reused, expired, revoked, invalid, rate_limited, error', labelNames: ['outcome'], registers: [registry] });
+  const logins = new Counter({ name: 'tessera_login_total', help: 'Login attempts by outcome: ok, failed, throttled, error', labelNames: ['outcome'], registers: [registry] });
+  const rateLimited = new Counter({ name: 'tessera_rate_limited_total', help: 'Requests refused with 429, by route pattern', labelNames: ['route'], registers: [registry] });
+  const dbErrors = new Counter({ name: 'tessera_database_errors_total', help: 'Requests that failed because the database was unavailable or full', labelNames: ['fault'], registers: [registry] });
+  const keyReloads = new Counter({ name: 'tessera_key_reloads_total', help: 'Re-reads of KEYS_DIR by outcome (ok, failed)', labelNames: ['outcome'], registers: [registry] });
+  new Gauge({
+    name: 'tessera_signing_key_age_seconds',
+    help: 'Seconds since the active signing key started signing',
+    registers: [registry],
+    collect() {
+      const { schedule } = services.keys.signing;
+      const since = schedule.activatesAt ?? schedule.createdAt;
+      this.set(Math.max(0, (services.clock.now().getTime() - since.getTime()) / 1000));
+    },
+  });
+  const pool = database?.pool;
+  if (pool) {
+    new Gauge({
+      name: 'tessera_db_pool_connections',
+      help: 'PostgreSQL pool connections by state (total, idle, waiting clients)',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        this.set({ state: 'total' }, pool.totalCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+  }
+  return { registry, requests, duration, refreshes, logins, rateLimited, dbErrors, keyReloads };
+}
+
+const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> = async (app, { services, database }) => {
+  const m = makeMetrics(services, database);
+  app.decorate('metrics', { registry: m.registry, keyReloads: m.keyReloads } satisfies TesseraMetrics);
+
+  // Pre-bound children: the per-response cost is a string key and a Map lookup.
+  const bound = new Map<string, { count: ReturnType<typeof m.requests.labels>; time: ReturnType<typeof m.duration.labels> }>();
+  function childrenFor(method: string, route: string, status: number) {
+    const key = `${method} ${route} ${status}`;
+    let c = bound.get(key);
+    if (!c) {
+      const labels = { method, route, status_code: String(status) };
+      c = { count: m.requests.labels(labels), time: m.duration.labels(labels) };
+      bound.set(key, c);
+    }
+    return c;
+  }
+
+  app.addHook('onError', async (request, _reply, error) => {
+    errorCodes.set(request, toAppError(error).code);
+    const fault = classifyDatabaseError(error);
+    if (fault) m.dbErrors.inc({ fault });
+  });
+
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    // The route's pattern, never the raw URL: one series per route, whatever clients send.
+    const route = request.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    const c = childrenFor(request.method, route, status);
+    c.count.inc();
+    c.time.observe(reply.elapsedTime / 1000);
+    if (status === 429) m.rateLimited.inc({ route });
+    if (route === '/auth/refresh') {
+      const outcome = status === 200 ? (graceReplies.has(request) ? 'grace' : 'ok') : REFRESH_OUTCOMES[errorCodes.get(request) ?? ''] ?? 'error';
+      m.refreshes.inc({ outcome });
+    } else if (route === '/auth/login') {
+      m.logins.inc({ outcome: status === 200 ? 'ok' : LOGIN_OUTCOMES[errorCodes.get(request) ?? ''] ?? 'error' });
+    }
+  });
+
+  const token = services.config.metricsToken;
+  if (token) {
+    const expected = sha256(`Bearer ${token}`);
+    app.get(METRICS_PATH, { schema: { hide: true } }, async (request, reply) => {
+      // Hashes of equal length, so the comparison takes the same time whatever was sent.
+      if (!timingSafeEqual(sha256(request.headers.authorization ?? ''), expected)) {
+        reply.header('www-authenticate', 'Bearer realm="tessera-metrics"');
+        throw new AppError('missing_token');
+      }
+      reply.header('cache-control', 'no-store');
+      return reply.type(m.registry.contentType).send(await m.registry.metrics());
+    });
+  }
+};
+
+export default fp(metrics, { name: 'tessera-metrics' });
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: TesseraMetrics;
+  }
+}

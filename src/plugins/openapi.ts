@@ -1,0 +1,67 @@
+// The OpenAPI 3.1 document, built by @fastify/swagger from the schemas every route already declares
+// (so it can't describe a field the serializer would drop), served at /openapi.json; and a docs page
+// (@fastify/swagger-ui) at /docs unless API_DOCS=false (the default in production).
+// Security requirements are read off each route rather than listed by hand: a Bearer preHandler, the
+// `cookieAuth` route config, or the /oauth/ prefix whose hook authenticates the service client.
+import type { FastifyPluginAsync, RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from '../config.js';
+import { REFRESH_COOKIE } from '../http/refresh-cookie.js';
+
+export const OPENAPI_PATH = '/openapi.json';
+export const DOCS_PATH = '/docs';
+
+type Requirement = Record<string, string[]>;
+
+/** The security a route demands, from how it is guarded. */
+export function securityOf(route: Pick<RouteOptions, 'url' | 'preHandler' | 'config'>): Requirement[] | undefined {
+  const handlers = [route.preHandler].flat().filter(Boolean) as { name?: string }[];
+  // bearerAuth() (src/plugins/bearer-auth.ts) returns a function of this name.
+  if (handlers.some((h) => h.name === 'requireBearer')) return [{ bearer: [] }];
+  if ((route.config as { cookieAuth?: boolean } | undefined)?.cookieAuth) return [{ refreshCookie: [] }];
+  // src/routes/oauth.ts authenticates the client for every route of the plugin (Basic or form body).
+  if (route.url.startsWith('/oauth/')) return [{ clientSecretBasic: [] }];
+  return undefined;
+}
+
+const openapi: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tessera',
+        version: '0.1.0',
+        description: 'Stateless JWT authentication: accounts, access tokens (RFC 9068), rotating refresh cookies, sessions, JWKS, RFC 7662 introspection and RFC 7009 revocation. Every error is an `ErrorBody` with a stable `code`.',
+        license: { name: 'MIT', identifier: 'MIT' },
+      },
+      servers: [{ url: config.issuer }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login or /auth/refresh.' },
+          refreshCookie: { type: 'apiKey', in: 'cookie', name: REFRESH_COOKIE, description: 'The HttpOnly refresh cookie /auth/login sets (or `tessera_refresh` with COOKIE_DOMAIN). Browsers only: cross-site requests are refused.' },
+          clientSecretBasic: { type: 'http', scheme: 'basic', description: 'A service client from SERVICE_CLIENTS: client id and secret, each form-urlencoded first (RFC 6749 §2.3.1). Or, instead (client_secret_post, which OpenAPI has no scheme for), `client_id` and `client_secret` in the form body; one method per request.' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transform: ({ schema, url, route }) => {
+      const security = securityOf(route);
+      return { schema: security ? { ...schema, security } : schema, url };
+    },
+  });
+
+  app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
+
+  if (config.apiDocs) {
+    await app.register(swaggerUi, {
+      routePrefix: DOCS_PATH,
+      // The page's own policy instead of the API's `default-src 'none'`; plain http stays plain on localhost.
+      staticCSP: true,
+      transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+    });
+  }
+};
+
+export default fp(openapi, { name: 'openapi' });
