@@ -29,6 +29,8 @@ export interface AccessTokenSubject {
   sessionId: string;
   /** When the user authenticated (the session's start). */
   authTime: Date;
+  /** The user's roles (src/domain/authz/roles.ts): the `roles` claim, RFC 9068 §2.2.3.1; omitted when empty. */
+  roles?: string[];
 }
 
 export interface AccessClaims {
@@ -41,6 +43,7 @@ export interface AccessClaims {
   exp: number;
   client_id?: string;
   auth_time?: number;
+  roles?: string[];
 }
 
 export class TokenInvalid extends Error {
@@ -67,7 +70,8 @@ export class AccessTokens {
     const now = seconds(this.clock.now());
     const { kid, alg, privateKey } = this.keys.signing;
     const { audience, issuer, clientId, ttlSeconds } = this.settings;
-    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: seconds(subject.authTime) })
+    const roles = subject.roles?.length ? { roles: subject.roles } : {};
+    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: seconds(subject.authTime), ...roles })
       .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(issuer)
       .setSubject(subject.userId)

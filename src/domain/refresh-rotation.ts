@@ -25,6 +25,7 @@ import { LegacyRefresh } from './legacy-refresh.js';
 import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
 import { endSessions, isLive, refreshCutoffs, sessionDeadline, type SessionLimits } from './session-state.js';
 import { LOCKING_TX } from './transactions.js';
+import { DomainError } from './domain-error.js';
 
 export { sessionDeadline } from './session-state.js';
 
@@ -111,8 +112,10 @@ export class RefreshRotation {
     const expiresAt = sessionDeadline(this.settings, now, now);
     const sessionId = randomUUID();
     await this.db.$transaction(async (tx) => {
-      const [current] = await tx.$queryRaw<{ password_hash: string }[]>`SELECT password_hash FROM users WHERE id = ${userId}::uuid FOR SHARE`;
+      const [current] = await tx.$queryRaw<{ password_hash: string; disabled: boolean }[]>`SELECT password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE id = ${userId}::uuid FOR SHARE`;
       if (!current || current.password_hash !== verifiedHash) throw new RotationError('credentials_changed');
+      // A disabled account opens no session (src/domain/authz/account-admin.ts); asked only of a user who proved the password.
+      if (current.disabled) throw new DomainError('account_disabled');
       await tx.session.create({
         data: {
           id: sessionId, userId, createdAt: now, lastUsedAt: now, expiresAt, refreshCounter: 0n, rotatedAt: now,

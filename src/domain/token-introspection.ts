@@ -14,6 +14,9 @@ import { LOCKING_TX } from './transactions.js';
 import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
 import type { RefreshRotation } from './refresh-rotation.js';
 import { endSessions, liveSql } from './session-state.js';
+import type { Roles } from './authz/roles.js';
+import type { ClientTokens } from './authz/client-tokens.js';
+import type { ServiceClients } from './service-clients.js';
 
 /** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
 export type IntrospectedType = 'Bearer' | 'refresh_token';
@@ -25,13 +28,17 @@ export type Introspection =
       token_type: IntrospectedType;
       iss: string;
       sub: string;
-      sid: string;
+      /** Absent for client_credentials tokens: no session stands behind them. */
+      sid?: string;
       exp: number;
       iat: number;
       aud?: string | string[];
       client_id?: string;
       jti?: string;
       auth_time?: number;
+      /** The user's roles now (not the token's), or a client token's scope. */
+      roles?: string[];
+      scope?: string;
     };
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -51,6 +58,8 @@ export class TokenIntrospection {
     private readonly rotation: RefreshRotation,
     private readonly clock: Clock,
     private readonly issuer: string,
+    /** Roles and client tokens (src/domain/authz/): introspection answers current roles, and knows client tokens. */
+    private readonly authz: { roles: Roles; clientTokens: ClientTokens; serviceClients: ServiceClients },
   ) {}
 
   async introspect(token: string): Promise<Introspection> {
@@ -76,7 +85,9 @@ export class TokenIntrospection {
 
   private async introspectAccess(token: string): Promise<Introspection> {
     const claims = await this.verifiedAccess(token);
-    if (!claims || !(await this.sessionLive(claims.sub, claims.sid))) return { active: false };
+    if (!claims) return this.introspectClient(token);
+    if (!(await this.sessionLive(claims.sub, claims.sid))) return { active: false };
+    const roles = await this.authz.roles.of(claims.sub);
     return {
       active: true,
       token_type: 'Bearer',
@@ -89,7 +100,22 @@ export class TokenIntrospection {
       jti: claims.jti,
       ...(claims.client_id !== undefined ? { client_id: claims.client_id } : {}),
       ...(claims.auth_time !== undefined ? { auth_time: claims.auth_time } : {}),
+      ...(roles.length > 0 ? { roles } : {}),
     };
+  }
+
+  /** A client_credentials token: active while it verifies and its client is still configured. */
+  private async introspectClient(token: string): Promise<Introspection> {
+    let claims;
+    try {
+      claims = await this.authz.clientTokens.verify(token);
+    } catch (err) {
+      if (err instanceof TokenInvalid) return { active: false };
+      throw err;
+    }
+    if (!this.authz.serviceClients.get(claims.client_id)) return { active: false };
+    const { iss, sub, aud, exp, iat, jti, client_id, scope } = claims;
+    return { active: true, token_type: 'Bearer', iss, sub, aud, exp, iat, jti, client_id, scope };
   }
 
   private async introspectRefresh(token: string): Promise<Introspection> {
