@@ -14,7 +14,7 @@ import { adminAuth } from '../plugins/admin-auth.js';
 import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { requestMeta } from '../http/request-meta.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
-import { ROLE_PATTERN, type Actor } from '../domain/authz/roles.js';
+import type { Actor } from '../domain/authz/roles.js';
 import type { Services } from '../services.js';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -51,7 +51,7 @@ const AuditEvent = Type.Object({
 }, { additionalProperties: false });
 
 const UserParams = Type.Object({ id: Uuid });
-const RoleParams = Type.Object({ id: Uuid, role: Type.String({ pattern: ROLE_PATTERN.source }) });
+const RoleParams = Type.Object({ id: Uuid, role: Type.String({ minLength: 1, maxLength: 128 }) });
 const SessionParams = Type.Object({ id: Uuid, sessionId: Uuid });
 const Roles = Type.Object({ roles: Type.Array(Type.String()) }, { additionalProperties: false });
 

@@ -51,6 +51,7 @@
  * | 401 | `missing_token` | no `Authorization: Bearer` header (`WWW-Authenticate: Bearer`) |
  * | 401 | `invalid_token` | the token fails any check below (`WWW-Authenticate: Bearer error="invalid_token"`) |
  * | 401 | `token_revoked` | introspection says the token is no longer active (same challenge) |
+ * | 403 | `insufficient_scope` | a role or scope the route requires is missing (see "Roles, scopes…") |
  * | 503 | `jwks_unavailable` | Tessera's JWKS could not be fetched |
  * | 503 | `introspection_unavailable` | introspection was required and gave no answer |
  *
@@ -106,11 +107,27 @@
  * (connection refused, timeout after `timeoutMs` (default 3000), non-200, malformed JSON) is
  * `introspection_unavailable`: the request is refused (503), never let through.
  *
+ * ## Roles, scopes and the kind of token
+ *
+ * Tessera signs user tokens (with `sid`, and `roles` when the user has any) and service tokens from
+ * `client_credentials` (no `sid`; `sub` = `client_id`; `scope`). `verify` and `requireAuth` accept
+ * user tokens only unless told otherwise, and can ask for roles or scopes (all of those listed):
+ *
+ * ```ts
+ * app.get('/reports', { preHandler: app.requireAuth({ roles: ['support'] }) }, …);        // a user with role support
+ * app.post('/sync', { preHandler: app.requireAuth({ kind: 'client', scopes: ['orders:sync'] }) }, …); // a service
+ * requireRoles(claims, 'admin');      // the same checks on claims you already hold; tokenKind(claims) → 'user' | 'client'
+ * ```
+ *
+ * A token of the wrong kind is `invalid_token` (401); a valid token without the role or scope is
+ * `insufficient_scope`: 403 with `WWW-Authenticate: Bearer error="insufficient_scope"` (and `scope="…"`
+ * naming the scopes needed), as RFC 6750 §3.1 says.
+ *
  * ## Errors
  *
  * `verify` throws only `TesseraVerifyError` (apart from a TypeError for `introspect: true` without
  * the `introspection` option). Its `code` is stable: `invalid_token`, `token_revoked`,
- * `introspection_unavailable`, `jwks_unavailable`; its `message` is safe to show a client; `cause`
+ * `introspection_unavailable`, `jwks_unavailable`, `insufficient_scope`; its `message` is safe to show a client; `cause`
  * holds the underlying jose or network error, for logs.
  *
  * @module
@@ -120,3 +137,4 @@ export { TesseraVerifyError, type TesseraVerifyErrorCode } from './errors.js';
 export type { TesseraClaims } from './claims.js';
 export type { VerifierOptions, IntrospectionOptions, TesseraAlgorithm } from './options.js';
 export { default as tesseraAuth, type TesseraAuthCode } from './fastify.js';
+export { requireRoles, requireScopes, tokenKind, type Requirements, type TokenKind } from './require.js';

@@ -6,10 +6,11 @@ import { TesseraVerifyError } from './errors.js';
 import { introspect } from './introspection.js';
 import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, SIGNED_UNTIL_MEMBER, lifetimeProblem } from './contract.js';
 import { resolveOptions, type VerifierOptions } from './options.js';
+import { checkRequirements, type Requirements } from './require.js';
 
 export { MAX_TOKEN_LENGTH };
 
-export interface VerifyOptions {
+export interface VerifyOptions extends Requirements {
   /** Also ask Tessera (RFC 7662) whether the token is still active: sees logout and revocation at once. */
   introspect?: boolean;
 }
@@ -61,7 +62,7 @@ export function createVerifier(options: VerifierOptions): TesseraVerifier {
           issuer: o.issuer,
           audience: o.audience,
           clockTolerance: o.clockTolerance,
-          requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+          requiredClaims: ['sub', 'jti', 'iat', 'exp'],
         }));
       } catch (err) {
         if (err instanceof JwksFetchFailed) throw new TesseraVerifyError('jwks_unavailable', { cause: err.cause });
@@ -74,6 +75,7 @@ export function createVerifier(options: VerifierOptions): TesseraVerifier {
       const signedUntil = typeof jwk?.[SIGNED_UNTIL_MEMBER] === 'number' ? jwk[SIGNED_UNTIL_MEMBER] : undefined;
       const problem = lifetimeProblem(claims, o.accessTokenTtlSeconds, Math.floor(Date.now() / 1000), signedUntil);
       if (problem) throw invalid(new Error(problem));
+      checkRequirements(claims, opts);
 
       if (opts.introspect) {
         if (!o.introspection) throw new TypeError('tessera/verify: verify(token, { introspect: true }) needs the introspection option');

@@ -17,15 +17,20 @@ export class AccountAdmin {
     private readonly clock: Clock,
   ) {}
 
-  /** Disables the account and ends every session; returns how many ended. not_found for an unknown user. */
+  /**
+   * Disables the account and ends every session; returns how many ended. Idempotent: only the call that
+   * disabled it writes the audit row. not_found for an unknown user.
+   */
   async disable(userId: string, actor: Actor, meta: RequestMeta): Promise<number> {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
-      const updated = await tx.$queryRaw<{ id: string }[]>`
-        UPDATE users SET disabled_at = COALESCE(disabled_at, ${now}) WHERE id = ${userId}::uuid RETURNING id::text AS id`;
-      if (updated.length === 0) throw new DomainError('not_found', { detail: 'no such user' });
+      const changed = await tx.$queryRaw<{ id: string }[]>`
+        UPDATE users SET disabled_at = ${now} WHERE id = ${userId}::uuid AND disabled_at IS NULL RETURNING id::text AS id`;
+      if (changed.length === 0 && !(await tx.user.findUnique({ where: { id: userId }, select: { id: true } }))) {
+        throw new DomainError('not_found', { detail: 'no such user' });
+      }
       const ended = await endSessions(tx, { userId }, now, 'account_disabled');
-      await audit(tx, meta, now, { type: 'account_disabled', userId, reason: `by ${actorName(actor)}; ${ended.length} sessions ended` });
+      if (changed.length > 0) await audit(tx, meta, now, { type: 'account_disabled', userId, reason: `by ${actorName(actor)}; ${ended.length} sessions ended` });
       return ended.length;
     }, LOCKING_TX);
   }
@@ -33,8 +38,11 @@ export class AccountAdmin {
   async enable(userId: string, actor: Actor, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      const { count } = await tx.user.updateMany({ where: { id: userId }, data: { disabledAt: null } });
-      if (count === 0) throw new DomainError('not_found', { detail: 'no such user' });
+      const { count } = await tx.user.updateMany({ where: { id: userId, disabledAt: { not: null } }, data: { disabledAt: null } });
+      if (count === 0) {
+        if (!(await tx.user.findUnique({ where: { id: userId }, select: { id: true } }))) throw new DomainError('not_found', { detail: 'no such user' });
+        return;
+      }
       await audit(tx, meta, now, { type: 'account_enabled', userId, reason: `by ${actorName(actor)}` });
     }, LOCKING_TX);
   }
