@@ -1,13 +1,13 @@
 // Roles: stored per user, carried in access tokens as `roles` (RFC 9068 §2.2.3.1), picked up at the next
 // refresh, answered by introspection as they are now, audited with the acting admin.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { decodeJwt } from 'jose';
 import { buildTestApp, refresh, refreshCookieOf, session } from './helper.js';
 import { adminSession, bearer, introspect, meta, secretClient } from './authz-fixtures.js';
 
 const backend = secretClient('backend');
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup(t: Test) {
   return buildTestApp(t, { env: { SERVICE_CLIENTS: backend.entry } });
 }
 

@@ -2,7 +2,7 @@
 // `admin` now (read from the database, not the token, so a revoked admin loses /admin at once, not at the
 // next refresh), or a service client with a client_credentials token carrying scope `admin` whose
 // configuration still grants it. Anything else with a valid token is 403 insufficient_scope (RFC 6750 §3.1).
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { AppError } from '../errors.js';
 import { TokenInvalid } from '../domain/access-tokens.js';
 import type { Actor } from '../domain/authz/roles.js';
@@ -30,7 +30,7 @@ function refuse(reply: FastifyReply, code: 'missing_token' | 'invalid_token' | '
   return new AppError(code, { detail });
 }
 
-export function adminAuth(services: Services): preHandlerAsyncHookHandler {
+export function adminAuth(services: Services): onRequestAsyncHookHandler {
   const { accessTokens, accounts, roles, clientTokens, serviceClients, config } = services;
   const audiences = new Set([config.issuer, ...config.audience]);
   return async function requireAdmin(this: unknown, request: FastifyRequest, reply: FastifyReply) {

@@ -19,7 +19,9 @@ import type { Services } from '../services.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Cursor = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$' });
-const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50 });
+// Query strings are not coerced (ajv coerceTypes is off app-wide): a limit is digits, 1 to 100.
+const Limit = Type.String({ pattern: '^(100|[1-9][0-9]?)$' });
+const limitOf = (v: string | undefined) => (v === undefined ? 50 : Number(v));
 const DateTime = Type.String({ format: 'date-time' });
 
 const AdminUser = Type.Object({
@@ -70,7 +72,8 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   app.addHook('onRequest', async (request) => {
     if (isCrossSiteRequest(request, ownOrigin, noOrigins)) throw new AppError('csrf_rejected', { detail: 'cross-site request to /admin' });
   });
-  app.addHook('preHandler', adminAuth(services));
+  // Before the request is validated: a caller who is not an admin learns nothing about the routes.
+  app.addHook('onRequest', adminAuth(services));
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
   });
@@ -80,12 +83,12 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   app.get('/users', {
     schema: {
       summary: 'Users by email, a page at a time (cursor), optionally those whose email starts with a prefix',
-      querystring: Type.Object({ email_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })), cursor: Type.Optional(Cursor), limit: Limit }, { additionalProperties: false }),
+      querystring: Type.Object({ email_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })), cursor: Type.Optional(Cursor), limit: Type.Optional(Limit) }, { additionalProperties: false }),
       response: { 200: Type.Object({ users: Type.Array(AdminUser), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
     },
   }, async (request) => {
     const { email_prefix: emailPrefix, cursor, limit } = request.query;
-    const page = await directory.users({ limit, ...(emailPrefix ? { emailPrefix } : {}), ...(cursor ? { cursor } : {}) });
+    const page = await directory.users({ limit: limitOf(limit), ...(emailPrefix ? { emailPrefix } : {}), ...(cursor ? { cursor } : {}) });
     return { users: page.items.map(userOut), nextCursor: page.nextCursor };
   });
 
@@ -168,14 +171,14 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
         from: Type.Optional(DateTime),
         to: Type.Optional(DateTime),
         cursor: Type.Optional(Cursor),
-        limit: Limit,
+        limit: Type.Optional(Limit),
       }, { additionalProperties: false }),
       response: { 200: Type.Object({ events: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
     },
   }, async (request) => {
     const q = request.query;
     const page = await directory.audit({
-      limit: q.limit,
+      limit: limitOf(q.limit),
       ...(q.user_id ? { userId: q.user_id } : {}),
       ...(q.type ? { type: q.type } : {}),
       ...(q.from ? { from: new Date(q.from) } : {}),
