@@ -1,7 +1,7 @@
 -- Roles, disabled accounts and the replay store of client assertions (issue 13).
 -- (No apostrophes in these comments: the PostgreSQL migration runner reads them as string quotes.)
 
--- A disabled account cannot log in; disabling it also ends its sessions.
+-- A disabled account cannot log in, and disabling it also ends its sessions.
 ALTER TABLE "users" ADD COLUMN "disabled_at" TIMESTAMPTZ(3);
 
 -- A user has zero or more roles. Deleting the user deletes its roles.
