@@ -56,6 +56,9 @@ export const REDACTED_PATHS = [
   '*.access_token',
   '*.refresh_token',
   '*.token',
+  // client_credentials (src/routes/token.ts)
+  '*.client_secret',
+  '*.client_assertion',
   'password',
   'token',
   // Node's client errors carry the raw bytes received; src/plugins/edge-errors.ts never logs them, and this
