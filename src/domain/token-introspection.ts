@@ -14,7 +14,6 @@ import { LOCKING_TX } from './transactions.js';
 import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
 import type { RefreshRotation } from './refresh-rotation.js';
 import { endSessions, liveSql } from './session-state.js';
-import type { Roles } from './authz/roles.js';
 import type { ClientTokens } from './authz/client-tokens.js';
 import type { ServiceClients } from './service-clients.js';
 
@@ -58,8 +57,8 @@ export class TokenIntrospection {
     private readonly rotation: RefreshRotation,
     private readonly clock: Clock,
     private readonly issuer: string,
-    /** Roles and client tokens (src/domain/authz/): introspection answers current roles, and knows client tokens. */
-    private readonly authz: { roles: Roles; clientTokens: ClientTokens; serviceClients: ServiceClients },
+    /** Client tokens (src/domain/authz/): introspection knows them too. */
+    private readonly authz: { clientTokens: ClientTokens; serviceClients: ServiceClients },
   ) {}
 
   async introspect(token: string): Promise<Introspection> {
@@ -86,8 +85,8 @@ export class TokenIntrospection {
   private async introspectAccess(token: string): Promise<Introspection> {
     const claims = await this.verifiedAccess(token);
     if (!claims) return this.introspectClient(token);
-    if (!(await this.sessionLive(claims.sub, claims.sid))) return { active: false };
-    const roles = await this.authz.roles.of(claims.sub);
+    const roles = await this.liveSessionRoles(claims.sub, claims.sid);
+    if (!roles) return { active: false };
     return {
       active: true,
       token_type: 'Bearer',
@@ -158,9 +157,14 @@ export class TokenIntrospection {
     return claims ? { userId: claims.sub, sessionId: claims.sid } : null;
   }
 
-  private async sessionLive(userId: string, sessionId: string): Promise<boolean> {
-    const rows = await this.sql.query(`SELECT 1 FROM sessions s WHERE s.id = $1::uuid AND s.user_id = $2::uuid AND ${liveSql('s', '$3')}`,
-      [sessionId, userId, this.clock.now().toISOString()]);
-    return rows.length > 0;
+  /** The user's current roles if the session is live, else null: one statement. */
+  private async liveSessionRoles(userId: string, sessionId: string): Promise<string[] | null> {
+    const [row] = await this.sql.query<{ roles: string | null }>(`
+      SELECT (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles
+      FROM sessions s WHERE s.id = $1::uuid AND s.user_id = $2::uuid AND ${liveSql('s', '$3')}`,
+    [sessionId, userId, this.clock.now().toISOString()]);
+    if (!row) return null;
+    return row.roles ? row.roles.split(' ') : [];
   }
+
 }
