@@ -33,6 +33,8 @@ import healthRoutes from './routes/health.js';
 import oauthRoutes from './routes/oauth.js';
 import sessionRoutes from './routes/sessions.js';
 import wellKnownRoutes from './routes/well-known.js';
+import tokenRoutes from './routes/token.js';
+import adminRoutes from './routes/admin.js';
 import { createServices, type Services } from './services.js';
 
 export interface AppOptions {
@@ -60,6 +62,9 @@ const REDACTED_PATHS = [
   '*.access_token',
   '*.refresh_token',
   '*.token',
+  // client_credentials (src/routes/token.ts)
+  '*.client_secret',
+  '*.client_assertion',
   'password',
   'token',
   // Node's client errors carry the raw bytes received; src/plugins/edge-errors.ts never logs them, and this
@@ -146,6 +151,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(sessionRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });
+    await app.register(tokenRoutes, { prefix: '/oauth', services });
+    await app.register(adminRoutes, { prefix: '/admin', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
     await app.register(healthRoutes, { prefix: '/health', services });
     await app.register(purgeJob, { services });

@@ -42,6 +42,8 @@ export const EnvSchema = Type.Object({
   ARGON2_PARALLELISM: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
   REDIS_URL: Type.String({ pattern: '^(rediss?://.+)?$', default: '' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 20 }),
+  // client_credentials tokens each service client may get per minute (0: no limit).
+  TOKEN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 120 }),
   CORS_ORIGINS: Type.String({ default: '' }),
   TRUST_PROXY: Type.String({ default: '' }),
   // Slow clients: each holds a connection (and its memory) only this long. Node checks once a second.
@@ -103,6 +105,7 @@ export interface Config {
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Requests per minute per client address to each of register, login and refresh; 0 = no limit. */
   rateLimitPerMinute: number;
+  tokenRateLimitPerMinute: number;
   /** Shared store for rate limits and failed-login throttling; undefined = in memory, per instance. */
   redisUrl: string | undefined;
   cookieDomain: string | undefined;
@@ -173,6 +176,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     timeouts: parseTimeouts(env),
     hstsMaxAge: env.HSTS_MAX_AGE_SECONDS,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    tokenRateLimitPerMinute: env.TOKEN_RATE_LIMIT_PER_MINUTE,
     redisUrl: env.REDIS_URL || undefined,
     argon2: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     cookieDomain: env.COOKIE_DOMAIN || undefined,

@@ -13,6 +13,11 @@ import { RefreshRotation } from './domain/sessions/refresh-rotation.js';
 import { ServiceClients, parseClientEntry } from './domain/tokens/service-clients.js';
 import { Sessions } from './domain/sessions/sessions.js';
 import { TokenIntrospection } from './domain/tokens/token-introspection.js';
+import { AccountAdmin } from './domain/authz/account-admin.js';
+import { ClientAssertions } from './domain/authz/client-assertions.js';
+import { ClientTokens } from './domain/authz/client-tokens.js';
+import { Directory } from './domain/authz/directory.js';
+import { Roles } from './domain/authz/roles.js';
 
 export interface Services {
   config: Config;
@@ -28,6 +33,12 @@ export interface Services {
   sessions: Sessions;
   introspection: TokenIntrospection;
   serviceClients: ServiceClients;
+  // Who may do what (src/domain/authz/).
+  roles: Roles;
+  accountAdmin: AccountAdmin;
+  directory: Directory;
+  clientTokens: ClientTokens;
+  clientAssertions: ClientAssertions;
 }
 
 export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore, refreshKeys: MacKeyRing, throttleStore: ThrottleStore): Services {
@@ -50,6 +61,9 @@ export function createServices(config: Config, clock: Clock, database: Database,
     },
     clock,
   );
+  const serviceClients = new ServiceClients(config.serviceClients.map(parseClientEntry));
+  const roles = new Roles(database.prisma, clock);
+  const clientTokens = new ClientTokens(keys, { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl }, clock);
   return {
     config,
     clock,
@@ -60,8 +74,13 @@ export function createServices(config: Config, clock: Clock, database: Database,
     accounts: new Accounts(database.prisma, database.sql, passwords, clock, throttleStore),
     accessTokens,
     sessions: new Sessions(database.prisma, clock),
-    introspection: new TokenIntrospection(database.prisma, database.sql, accessTokens, refreshTokens, rotation, clock, config.issuer),
-    serviceClients: new ServiceClients(config.serviceClients.map(parseClientEntry)),
+    introspection: new TokenIntrospection(database.prisma, database.sql, accessTokens, refreshTokens, rotation, clock, config.issuer, { clientTokens, serviceClients }),
+    serviceClients,
     rotation,
+    roles,
+    accountAdmin: new AccountAdmin(database.prisma, clock),
+    directory: new Directory(database.prisma, clock),
+    clientTokens,
+    clientAssertions: new ClientAssertions(database.prisma, serviceClients, [`${config.issuer}/oauth/token`, config.issuer], clock),
   };
 }

@@ -1,6 +1,7 @@
 // An example resource service: the notes and transfers of a user, guarded by Tessera access tokens.
 // Reading notes trusts the token alone (fast, no call to Tessera); a transfer asks Tessera whether the
-// token is still active, so a logout or revocation stops it at once.
+// token is still active, so a logout or revocation stops it at once. Reports need a user with the role
+// `support`; /sync is for another service, with a client_credentials token carrying scope `notes:sync`.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { tesseraAuth, type VerifierOptions } from '@tessera/verify';
 
@@ -14,7 +15,7 @@ const Refusal = {
   properties: { code: { type: 'string' }, message: { type: 'string' } },
   required: ['code', 'message'],
 } as const;
-const refusals = { 401: Refusal, 503: Refusal };
+const refusals = { 401: Refusal, 403: Refusal, 503: Refusal };
 
 const Notes = {
   type: 'object',
@@ -59,6 +60,18 @@ export async function buildResourceService(options: ResourceServiceOptions): Pro
     request.log.info({ event: 'transfer', userId: request.auth!.sub, sessionId: request.auth!.sid }, 'transfer accepted');
     return { ok: true, user: request.auth!.sub };
   });
+
+  // A user route needing a role: the `roles` claim, from the token alone.
+  app.get('/reports', {
+    preHandler: app.requireAuth({ roles: ['support'] }),
+    schema: { response: { 200: { type: 'object', properties: { user: { type: 'string' }, reports: { type: 'integer' } }, required: ['user', 'reports'] }, ...refusals } },
+  }, async (request) => ({ user: request.auth!.sub, reports: 3 }));
+
+  // A machine route: only a service's client_credentials token with scope notes:sync; user tokens are refused.
+  app.post('/sync', {
+    preHandler: app.requireAuth({ kind: 'client', scopes: ['notes:sync'] }),
+    schema: { response: { 200: { type: 'object', properties: { client: { type: 'string' }, synced: { type: 'integer' } }, required: ['client', 'synced'] }, ...refusals } },
+  }, async (request) => ({ client: request.auth!.sub, synced: SAMPLE_NOTES.length }));
 
   return app;
 }

@@ -15,7 +15,14 @@ type AuditType =
   | 'session_revoked'
   | 'password_changed'
   | 'password_change_failed'
-  | 'token_revoked';
+  | 'token_revoked'
+  // src/domain/authz/: who may do what
+  | 'role_granted'
+  | 'role_revoked'
+  | 'account_disabled'
+  | 'account_enabled'
+  | 'account_deleted'
+  | 'client_token_issued';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

@@ -48,6 +48,8 @@ export default fp<{ config: Config; headers: SecurityHeaders }>(
     await app.register(cors, {
       delegator: (request, callback) => {
         if (request.url.startsWith('/.well-known/')) return callback(null, { origin: '*', credentials: false, methods: ['GET'] });
+        // The admin API is for tools on Tessera's own origin and for services: no origin is granted (src/routes/admin.ts).
+        if (request.url.startsWith('/admin')) return callback(null, { origin: false });
         callback(null, {
           origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
           credentials: true,

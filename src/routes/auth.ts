@@ -27,7 +27,9 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   app.addHook('onSend', noStore);
 
   async function sendTokens(reply: FastifyReply, issued: IssuedSession, presented?: PresentedRefresh) {
-    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt });
+    // The refresh CAS reads the roles in its one statement; a login asks for them here.
+    const roles = issued.roles ?? (await services.roles.of(issued.userId));
+    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, roles });
     setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain, presented);
     return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
   }

@@ -6,6 +6,7 @@ import formBody from '@fastify/formbody';
 import { parse } from 'fast-querystring';
 import { Type } from 'typebox';
 import { authenticateClient } from '../http/client-auth.js';
+import { requireClientScope } from '../domain/authz/client-scopes.js';
 import type { ServiceClient } from '../domain/tokens/service-clients.js';
 import { requestMeta } from '../http/request-meta.js';
 import { assertNoReplacementCharacter } from '../http/utf8.js';
@@ -40,6 +41,8 @@ const IntrospectionBody = Type.Object(
     jti: Type.Optional(Type.String()),
     client_id: Type.Optional(Type.String()),
     auth_time: Type.Optional(Type.Integer()),
+    roles: Type.Optional(Type.Array(Type.String())),
+    scope: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -73,6 +76,7 @@ const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
       response: { 200: IntrospectionBody, ...errorResponses },
     },
   }, async (request) => {
+    requireClientScope(client.get(request)!, 'introspect');
     const result = await introspection.introspect(request.body.token);
     request.log.info({ event: 'introspect', clientId: client.get(request)!.id, active: result.active }, 'introspection');
     return result;
@@ -85,7 +89,7 @@ const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
       response: { 200: Type.Object({}, { additionalProperties: false }), ...errorResponses },
     },
   }, async (request) => {
-    const { id } = client.get(request)!;
+    const { id } = requireClientScope(client.get(request)!, 'revoke');
     const ended = await introspection.revoke(request.body.token, id, requestMeta(request));
     request.log.info({ event: 'token_revoked', clientId: id, ended }, 'revocation');
     return {};

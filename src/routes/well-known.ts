@@ -7,6 +7,8 @@ import { ACCESS_TOKEN_TYPE } from '../domain/tokens/access-tokens.js';
 import { SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
 import type { PublicJwk } from '../domain/keys/keys.js';
 import { errorResponses } from '../http/schemas.js';
+import { ASSERTION_ALGS } from '../domain/authz/client-assertions.js';
+import { TESSERA_SCOPES } from '../domain/authz/client-config.js';
 import type { Services } from '../services.js';
 
 // Only public members are named, so a private one (d, p, q, …) can never be serialised.
@@ -46,6 +48,12 @@ const Discovery = Type.Object({
   id_token_signing_alg_values_supported: Type.Array(Type.String()),
   subject_types_supported: Type.Array(Type.String()),
   claims_supported: Type.Array(Type.String()),
+  // client_credentials for service clients (src/routes/token.ts)
+  token_endpoint: Type.String(),
+  grant_types_supported: Type.Array(Type.String()),
+  token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  token_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
+  scopes_supported: Type.Array(Type.String()),
 });
 
 const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
@@ -84,7 +92,12 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     access_token_signing_alg_values_supported: [] as string[],
     id_token_signing_alg_values_supported: [] as string[],
     subject_types_supported: ['public'],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'sid', 'client_id', 'auth_time'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'sid', 'client_id', 'auth_time', 'roles', 'scope'],
+    token_endpoint: at('/oauth/token'),
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    scopes_supported: [...new Set([...TESSERA_SCOPES, ...services.serviceClients.scopes])].sort(),
   };
 
   app.get('/jwks.json', {

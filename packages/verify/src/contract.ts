@@ -13,8 +13,8 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt';
 export const ACCESS_TOKEN_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const;
 export type TesseraAlgorithm = (typeof ACCESS_TOKEN_ALGORITHMS)[number];
 
-/** Claims every access token carries (RFC 9068 §2.2 plus `sid`). */
-export const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'] as const;
+/** Claims every access token carries (RFC 9068 §2.2). User tokens also carry `sid`; client tokens `scope`. */
+export const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'jti', 'iat', 'exp'] as const;
 
 /** Tessera's ids (user, session, token) are lowercase UUIDs, as `crypto.randomUUID()` and PostgreSQL write them. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -50,14 +50,22 @@ const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID_PATTER
  * key can't name a made-up user.
  */
 export function claimsProblem(p: Record<string, unknown>): string | null {
-  const { sub, sid, jti, iat, exp, iss, aud, client_id, auth_time } = p;
-  if (!isUuid(sub)) return 'sub claim is not a UUID';
-  if (!isUuid(sid)) return 'sid claim is not a UUID';
+  const { sub, sid, jti, iat, exp, iss, aud, client_id, auth_time, roles, scope } = p;
+  if (sid !== undefined) {
+    // A user token: the user and the session it belongs to.
+    if (!isUuid(sub)) return 'sub claim is not a UUID';
+    if (!isUuid(sid)) return 'sid claim is not a UUID';
+  } else if (!isString(sub) || sub !== client_id || !isString(scope)) {
+    // A service token (client_credentials) has no session: it is about the client itself.
+    return 'sid, or client_id = sub and scope, are required';
+  }
   if (!isString(jti)) return 'jti must be a non-empty string';
   if (!isNumber(iat) || !isNumber(exp) || !isString(iss)) return 'iat, exp and iss are required';
   if (!isString(aud) && !(Array.isArray(aud) && aud.length > 0 && aud.every(isString))) return 'aud must be a string or an array of strings';
   if (client_id !== undefined && !isString(client_id)) return 'client_id must be a string';
   if (auth_time !== undefined && !isNumber(auth_time)) return 'auth_time must be a number';
+  if (roles !== undefined && !(Array.isArray(roles) && roles.every(isString))) return 'roles must be an array of strings';
+  if (scope !== undefined && !isString(scope)) return 'scope must be a string';
   return null;
 }
 

@@ -9,21 +9,27 @@ export type TesseraVerifyErrorCode =
   /** The introspection endpoint could not give an answer. Fail closed: the request is refused. */
   | 'introspection_unavailable'
   /** The JWKS could not be fetched, so the token could be neither accepted nor refused. */
-  | 'jwks_unavailable';
+  | 'jwks_unavailable'
+  /** The token is valid but lacks a role or scope the route requires (require.ts): 403. */
+  | 'insufficient_scope';
 
 const MESSAGES: Record<TesseraVerifyErrorCode, string> = {
   invalid_token: 'the access token is invalid or expired',
   token_revoked: 'the access token has been revoked',
   introspection_unavailable: 'the token could not be checked with the issuer; try again later',
   jwks_unavailable: "the issuer's signing keys could not be fetched; try again later",
+  insufficient_scope: 'the access token lacks a role or scope this request requires',
 };
 
 export class TesseraVerifyError extends Error {
   override name = 'TesseraVerifyError';
   readonly code: TesseraVerifyErrorCode;
+  /** For insufficient_scope: the scopes the request needs (the challenge's `scope` attribute). */
+  readonly scope: string | undefined;
 
-  constructor(code: TesseraVerifyErrorCode, options?: { cause?: unknown }) {
+  constructor(code: TesseraVerifyErrorCode, options?: { cause?: unknown; scope?: string }) {
     super(MESSAGES[code], options);
     this.code = code;
+    this.scope = options?.scope;
   }
 }

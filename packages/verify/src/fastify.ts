@@ -21,18 +21,19 @@ declare module 'fastify' {
 
 export type TesseraAuthCode = TesseraVerifyErrorCode | 'missing_token';
 
-const STATUS: Record<TesseraAuthCode, 401 | 503> = {
+const STATUS: Record<TesseraAuthCode, 401 | 403 | 503> = {
   missing_token: 401,
   invalid_token: 401,
   token_revoked: 401,
   introspection_unavailable: 503,
   jwks_unavailable: 503,
+  insufficient_scope: 403,
 };
 
 // RFC 6750 b64token; the scheme is case-insensitive.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function refuse(request: FastifyRequest, reply: FastifyReply, code: TesseraAuthCode, message: string, cause?: unknown) {
+function refuse(request: FastifyRequest, reply: FastifyReply, code: TesseraAuthCode, message: string, cause?: unknown, scope?: string) {
   const status = STATUS[code];
   // The reason goes to the log only; the token itself never does.
   const reason = cause instanceof Error ? cause.message : undefined;
@@ -41,6 +42,9 @@ function refuse(request: FastifyRequest, reply: FastifyReply, code: TesseraAuthC
   if (code === 'missing_token') {
     // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
     reply.header('www-authenticate', 'Bearer');
+  } else if (code === 'insufficient_scope') {
+    // RFC 6750 §3.1: 403 with the scopes the request needs, when the route asked for scopes.
+    reply.header('www-authenticate', `Bearer error="insufficient_scope", error_description="${message}"${scope ? `, scope="${scope}"` : ''}`);
   } else if (status === 401) {
     reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${message}"`);
   }
@@ -67,7 +71,7 @@ const plugin: FastifyPluginAsync<VerifierOptions> = async (fastify, options) => 
       try {
         request.auth = await verifier.verify(match[1]!, opts);
       } catch (err) {
-        if (err instanceof TesseraVerifyError) return refuse(request, reply, err.code, err.message, err.cause);
+        if (err instanceof TesseraVerifyError) return refuse(request, reply, err.code, err.message, err.cause, err.scope);
         throw err;
       }
       return undefined;

@@ -5,3 +5,4 @@ export { TesseraVerifyError, type TesseraVerifyErrorCode } from './errors.js';
 export type { TesseraClaims } from './claims.js';
 export type { VerifierOptions, IntrospectionOptions, TesseraAlgorithm } from './options.js';
 export { default as tesseraAuth, type TesseraAuthCode } from './fastify.js';
+export { requireRoles, requireScopes, tokenKind, type Requirements, type TokenKind } from './require.js';

@@ -6,10 +6,11 @@ import { TesseraVerifyError } from './errors.js';
 import { introspect } from './introspection.js';
 import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, REQUIRED_CLAIMS, SIGNED_UNTIL_MEMBER, lifetimeProblem } from './contract.js';
 import { resolveOptions, type VerifierOptions } from './options.js';
+import { checkRequirements, type Requirements } from './require.js';
 
 export { MAX_TOKEN_LENGTH };
 
-export interface VerifyOptions {
+export interface VerifyOptions extends Requirements {
   /** Also ask Tessera (RFC 7662) whether the token is still active: sees logout and revocation at once. */
   introspect?: boolean;
 }
@@ -74,6 +75,7 @@ export function createVerifier(options: VerifierOptions): TesseraVerifier {
       const signedUntil = typeof jwk?.[SIGNED_UNTIL_MEMBER] === 'number' ? jwk[SIGNED_UNTIL_MEMBER] : undefined;
       const problem = lifetimeProblem(claims, o.accessTokenTtlSeconds, Math.floor(Date.now() / 1000), signedUntil);
       if (problem) throw invalid(new Error(problem));
+      checkRequirements(claims, opts);
 
       if (opts.introspect) {
         if (!o.introspection) throw new TypeError('@tessera/verify: verify(token, { introspect: true }) needs the introspection option');

@@ -28,6 +28,8 @@ import { LOCKING_TX } from '../transactions.js';
 import { DomainError } from '../domain-error.js';
 import type { ErrorCode } from '../../errors.js';
 
+export { sessionDeadline } from './session-state.js';
+
 export interface RotationSettings extends SessionLimits {
   reuseGraceSeconds: number;
 }
@@ -41,6 +43,8 @@ export interface IssuedSession {
   refreshExpiresAt: Date;
   /** A grace replay: the previous token presented again within the window, answered with the current one. */
   grace?: true;
+  /** The user's roles, when the statement that issued this read them (the refresh CAS does). */
+  roles?: string[];
 }
 
 export type RotationFailure = 'invalid' | 'expired' | 'revoked' | 'reused' | 'credentials_changed';
@@ -81,7 +85,9 @@ WITH s AS (
   INSERT INTO audit_events (type, user_id, session_id, ip, user_agent, request_id, created_at)
   SELECT 'refresh', user_id, id, $8, $9, $10, $3::timestamptz FROM s
 )
-SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter FROM s`;
+SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter,
+  (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles
+FROM s`;
 
 const SESSION = `
 SELECT user_id::text AS user_id, created_at, last_used_at, expires_at, revoked_at,
@@ -123,8 +129,10 @@ export class RefreshRotation {
     const expiresAt = sessionDeadline(this.settings, now, now);
     const sessionId = randomUUID();
     await this.db.$transaction(async (tx) => {
-      const [current] = await tx.$queryRaw<{ password_hash: string }[]>`SELECT password_hash FROM users WHERE id = ${userId}::uuid FOR SHARE`;
+      const [current] = await tx.$queryRaw<{ password_hash: string; disabled: boolean }[]>`SELECT password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE id = ${userId}::uuid FOR SHARE`;
       if (!current || current.password_hash !== verifiedHash) throw new RotationError('credentials_changed');
+      // A disabled account opens no session (src/domain/authz/account-admin.ts); asked only of a user who proved the password.
+      if (current.disabled) throw new DomainError('account_disabled');
       await tx.session.create({
         data: {
           id: sessionId, userId, createdAt: now, lastUsedAt: now, expiresAt, refreshCounter: 0n, rotatedAt: now,
@@ -151,7 +159,7 @@ export class RefreshRotation {
     const now = this.clock.now();
     const { lastUsedAfter, createdAfter } = refreshCutoffs(this.settings, now);
     const until = new Date(now.getTime() + Math.min(this.settings.refreshTokenTtlSeconds, this.settings.sessionIdleSeconds) * 1000);
-    const [won] = await this.sql.query<{ user_id: string; created_at: Date; expires_at: Date; counter: string }>(CAS, [
+    const [won] = await this.sql.query<{ user_id: string; created_at: Date; expires_at: Date; counter: string; roles: string | null }>(CAS, [
       sessionId, counter.toString(), now.toISOString(), until.toISOString(), this.settings.sessionMaxAgeSeconds,
       lastUsedAfter.toISOString(), createdAfter.toISOString(), meta.ip, clipUserAgent(meta.userAgent), meta.requestId,
     ]);
@@ -159,6 +167,7 @@ export class RefreshRotation {
       return {
         userId: won.user_id, sessionId, sessionStartedAt: won.created_at,
         refreshToken: this.tokens.mint(sessionId, BigInt(won.counter)), refreshExpiresAt: won.expires_at,
+        roles: won.roles ? won.roles.split(' ') : [],
       };
     }
     return this.afterMiss(sessionId, counter, now, meta);

@@ -27,6 +27,8 @@ export interface AccessTokenSubject {
   sessionId: string;
   /** When the user authenticated (the session's start). */
   authTime: Date;
+  /** The user's roles (src/domain/authz/roles.ts): the `roles` claim, RFC 9068 §2.2.3.1; omitted when empty. */
+  roles?: string[];
 }
 
 export interface AccessClaims {
@@ -39,6 +41,7 @@ export interface AccessClaims {
   exp: number;
   client_id?: string;
   auth_time?: number;
+  roles?: string[];
 }
 
 export class TokenInvalid extends Error {
@@ -64,7 +67,8 @@ export class AccessTokens {
     const now = epochSeconds(this.clock.now());
     const { kid, alg, privateKey } = this.keys.signing;
     const { audience, issuer, clientId, ttlSeconds } = this.settings;
-    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: epochSeconds(subject.authTime) })
+    const roles = subject.roles?.length ? { roles: subject.roles } : {};
+    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: epochSeconds(subject.authTime), ...roles })
       .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(issuer)
       .setSubject(subject.userId)
@@ -88,9 +92,11 @@ export class AccessTokens {
         currentDate: this.clock.now(),
         requiredClaims: [...REQUIRED_CLAIMS],
       });
-      // The verifier package's claim rule: sub and sid are UUIDs, so nothing else reaches a uuid column.
+      // The verifier package's claim rule: a user token's sub and sid are UUIDs, so nothing else reaches a uuid column.
       const shape = claimsProblem(payload);
       if (shape) throw new TokenInvalid(shape);
+      // Tessera's own Bearer routes are a user's: a service token (client_credentials, no session) is not one.
+      if (payload.sid === undefined) throw new TokenInvalid('a service token, not a user token');
       const signedUntil = key?.signedNoLaterThan ? epochSeconds(key.signedNoLaterThan) : undefined;
       const problem = lifetimeProblem(payload as { iat: number; exp: number }, this.settings.ttlSeconds, epochSeconds(this.clock.now()), signedUntil);
       if (problem) throw new TokenInvalid(problem);

@@ -2,12 +2,14 @@
 // Each has an id and the SHA-256 of a secret of 32 random bytes (`npm run clients -- new <id>` makes
 // both). A plain hash is enough because the secret is random and long: there is nothing to guess,
 // so a slow password hash would only slow every introspection down. Secrets are never stored.
+// Scopes, audience and private_key_jwt keys: src/domain/authz/client-config.ts.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { parseClientAttributes, type ClientAttributes } from '../authz/client-config.js';
 
-export interface ServiceClient {
+export interface ServiceClient extends ClientAttributes {
   id: string;
-  /** SHA-256 of the secret. */
-  secretHash: Buffer;
+  /** SHA-256 of the secret; null for a client that authenticates with private_key_jwt only. */
+  secretHash: Buffer | null;
 }
 
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
@@ -17,15 +19,24 @@ export class ClientListError extends Error {
   override name = 'ClientListError';
 }
 
-/** Parses `id:sha256:<base64url>` entries. Throws ClientListError naming the bad entry. */
+/** Parses `id:sha256:<base64url>[;attr=value…]` entries. Throws ClientListError naming the bad entry. */
 export function parseClientEntry(entry: string): ServiceClient {
-  const at = entry.indexOf(':');
-  const id = entry.slice(0, at);
-  const hash = HASH_PATTERN.exec(entry.slice(at + 1));
-  if (at < 0 || !CLIENT_ID_PATTERN.test(id) || !hash) {
-    throw new ClientListError(`service client entry ${JSON.stringify(entry.slice(0, 80))} must look like <client_id>:sha256:<43 base64url characters>`);
+  const [head = '', ...attrs] = entry.split(';');
+  const at = head.indexOf(':');
+  const id = head.slice(0, at);
+  const hash = HASH_PATTERN.exec(head.slice(at + 1));
+  const keyOnly = head.slice(at + 1) === 'private_key_jwt';
+  if (at < 0 || !CLIENT_ID_PATTERN.test(id) || (!hash && !keyOnly)) {
+    throw new ClientListError(`service client entry ${JSON.stringify(entry.slice(0, 80))} must look like <client_id>:sha256:<43 base64url characters> or <client_id>:private_key_jwt;jwks=<file>`);
   }
-  return { id, secretHash: Buffer.from(hash[1]!, 'base64url') };
+  let attributes: ClientAttributes;
+  try {
+    attributes = parseClientAttributes(attrs);
+  } catch (err) {
+    throw new ClientListError(`service client ${id}: ${(err as Error).message}`);
+  }
+  if (keyOnly && !attributes.jwks) throw new ClientListError(`service client ${id}: private_key_jwt needs jwks=<file>`);
+  return { id, secretHash: hash ? Buffer.from(hash[1]!, 'base64url') : null, ...attributes };
 }
 
 export function hashClientSecret(secret: string): string {
@@ -54,6 +65,16 @@ export class ServiceClients {
     const client = this.byId.get(id);
     const presented = createHash('sha256').update(secret, 'utf8').digest();
     const match = timingSafeEqual(presented, client?.secretHash ?? this.decoy);
-    return client && match ? client : null;
+    return client?.secretHash && match ? client : null;
+  }
+
+  /** The client with this id, whatever its authentication method (private_key_jwt checks its own proof). */
+  get(id: string): ServiceClient | null {
+    return this.byId.get(id) ?? null;
+  }
+
+  /** Every scope some client may be given, for the discovery document. */
+  get scopes(): string[] {
+    return [...new Set([...this.byId.values()].flatMap((c) => c.scopes))].sort();
   }
 }

@@ -14,6 +14,8 @@ import { LOCKING_TX } from '../transactions.js';
 import { isLegacyToken, type RefreshTokens } from '../sessions/refresh-tokens.js';
 import type { RefreshRotation } from '../sessions/refresh-rotation.js';
 import { endSessions, liveSql } from '../sessions/session-state.js';
+import type { ClientTokens } from '../authz/client-tokens.js';
+import type { ServiceClients } from './service-clients.js';
 
 /** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
 type IntrospectedType = 'Bearer' | 'refresh_token';
@@ -25,13 +27,17 @@ export type Introspection =
       token_type: IntrospectedType;
       iss: string;
       sub: string;
-      sid: string;
+      /** Absent for client_credentials tokens: no session stands behind them. */
+      sid?: string;
       exp: number;
       iat: number;
       aud?: string | string[];
       client_id?: string;
       jti?: string;
       auth_time?: number;
+      /** The user's roles now (not the token's), or a client token's scope. */
+      roles?: string[];
+      scope?: string;
     };
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -50,6 +56,8 @@ export class TokenIntrospection {
     private readonly rotation: RefreshRotation,
     private readonly clock: Clock,
     private readonly issuer: string,
+    /** Client tokens (src/domain/authz/): introspection knows them too. */
+    private readonly authz: { clientTokens: ClientTokens; serviceClients: ServiceClients },
   ) {}
 
   async introspect(token: string): Promise<Introspection> {
@@ -75,7 +83,9 @@ export class TokenIntrospection {
 
   private async introspectAccess(token: string): Promise<Introspection> {
     const claims = await this.verifiedAccess(token);
-    if (!claims || !(await this.sessionLive(claims.sub, claims.sid))) return { active: false };
+    if (!claims) return this.introspectClient(token);
+    const roles = await this.liveSessionRoles(claims.sub, claims.sid);
+    if (!roles) return { active: false };
     return {
       active: true,
       token_type: 'Bearer',
@@ -88,7 +98,22 @@ export class TokenIntrospection {
       jti: claims.jti,
       ...(claims.client_id !== undefined ? { client_id: claims.client_id } : {}),
       ...(claims.auth_time !== undefined ? { auth_time: claims.auth_time } : {}),
+      ...(roles.length > 0 ? { roles } : {}),
     };
+  }
+
+  /** A client_credentials token: active while it verifies and its client is still configured. */
+  private async introspectClient(token: string): Promise<Introspection> {
+    let claims;
+    try {
+      claims = await this.authz.clientTokens.verify(token);
+    } catch (err) {
+      if (err instanceof TokenInvalid) return { active: false };
+      throw err;
+    }
+    if (!this.authz.serviceClients.get(claims.client_id)) return { active: false };
+    const { iss, sub, aud, exp, iat, jti, client_id, scope } = claims;
+    return { active: true, token_type: 'Bearer', iss, sub, aud, exp, iat, jti, client_id, scope };
   }
 
   private async introspectRefresh(token: string): Promise<Introspection> {
@@ -131,9 +156,14 @@ export class TokenIntrospection {
     return claims ? { userId: claims.sub, sessionId: claims.sid } : null;
   }
 
-  private async sessionLive(userId: string, sessionId: string): Promise<boolean> {
-    const rows = await this.sql.query(`SELECT 1 FROM sessions s WHERE s.id = $1::uuid AND s.user_id = $2::uuid AND ${liveSql('s', '$3')}`,
-      [sessionId, userId, this.clock.now().toISOString()]);
-    return rows.length > 0;
+  /** The user's current roles if the session is live, else null: one statement. */
+  private async liveSessionRoles(userId: string, sessionId: string): Promise<string[] | null> {
+    const [row] = await this.sql.query<{ roles: string | null }>(`
+      SELECT (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles
+      FROM sessions s WHERE s.id = $1::uuid AND s.user_id = $2::uuid AND ${liveSql('s', '$3')}`,
+    [sessionId, userId, this.clock.now().toISOString()]);
+    if (!row) return null;
+    return row.roles ? row.roles.split(' ') : [];
   }
+
 }

@@ -1,0 +1,55 @@
+// requireRoles / requireScopes: what a verified token lets its bearer do. Tessera signs two kinds of access
+// token with the same keys: a user's (it has `sid`, the session, and maybe `roles`) and a service client's
+// from client_credentials (no `sid`; `sub` = `client_id`; `scope`). A route states which kind it accepts
+// and what the token must carry; a token that verifies but falls short is 403 insufficient_scope with the
+// RFC 6750 §3.1 challenge, never 401 (asking the user to log in again would not help).
+import type { TesseraClaims } from './claims.js';
+import { TesseraVerifyError } from './errors.js';
+
+export type TokenKind = 'user' | 'client';
+
+/** What a route asks of a token beyond a valid signature. */
+export interface Requirements {
+  /** Which kind of token is accepted: 'user' (the default, as before client tokens existed), 'client' or 'any'. */
+  kind?: TokenKind | 'any';
+  /** Every one of these roles (user tokens' `roles` claim). */
+  roles?: string[];
+  /** Every one of these scopes (client tokens' `scope` claim, space-separated). */
+  scopes?: string[];
+}
+
+/** A user's token names its session; a client_credentials token has none, and its subject is the client. */
+export function tokenKind(claims: TesseraClaims): TokenKind {
+  return claims.sid === undefined ? 'client' : 'user';
+}
+
+const scopesOf = (claims: TesseraClaims) => (claims.scope ?? '').split(' ').filter(Boolean);
+
+/** Throws insufficient_scope unless the claims carry every role listed. */
+export function requireRoles(claims: TesseraClaims, ...roles: string[]): TesseraClaims {
+  const held = claims.roles ?? [];
+  const missing = roles.filter((r) => !held.includes(r));
+  if (missing.length > 0) throw new TesseraVerifyError('insufficient_scope', { cause: new Error(`missing roles: ${missing.join(' ')}`) });
+  return claims;
+}
+
+/** Throws insufficient_scope (naming the scopes needed) unless the claims carry every scope listed. */
+export function requireScopes(claims: TesseraClaims, ...scopes: string[]): TesseraClaims {
+  const held = scopesOf(claims);
+  const missing = scopes.filter((s) => !held.includes(s));
+  if (missing.length > 0) {
+    throw new TesseraVerifyError('insufficient_scope', { cause: new Error(`missing scopes: ${missing.join(' ')}`), scope: scopes.join(' ') });
+  }
+  return claims;
+}
+
+/** The kind first (the wrong kind of token is invalid for this route), then roles and scopes. */
+export function checkRequirements(claims: TesseraClaims, req: Requirements): TesseraClaims {
+  const kind = req.kind ?? 'user';
+  if (kind !== 'any' && tokenKind(claims) !== kind) {
+    throw new TesseraVerifyError('invalid_token', { cause: new Error(`a ${tokenKind(claims)} token where a ${kind} token is required`) });
+  }
+  if (req.roles?.length) requireRoles(claims, ...req.roles);
+  if (req.scopes?.length) requireScopes(claims, ...req.scopes);
+  return claims;
+}
