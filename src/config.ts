@@ -8,6 +8,7 @@ import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/service-clients.js';
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from './verify/contract.js';
+import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -53,6 +54,8 @@ const EnvSchema = Type.Object({
   COOKIE_DOMAIN: Type.String({ pattern: '^(\\.?[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*)?$', default: '' }),
   WORKERS: Type.String({ pattern: '^(auto|[1-9][0-9]{0,2})$', default: '1' }),
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  // Email flows (src/config-mail.ts).
+  ...MailEnvFields,
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -104,6 +107,8 @@ export interface Config {
   cookieDomain: string | undefined;
   /** Processes serving requests (node:cluster); 1 = this process alone. */
   workers: number;
+  /** Email flows: delivery, templates, links, limits (src/config-mail.ts). */
+  mail: MailConfig;
 }
 
 export class ConfigError extends Error {
@@ -136,6 +141,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     // The default names this machine (localhost): tokens and discovery URLs would point nowhere.
     throw new ConfigError('invalid configuration: ISSUER must be set when NODE_ENV=production: the public origin clients use, like https://auth.example.com');
   }
+  const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -169,6 +175,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     argon2: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     cookieDomain: env.COOKIE_DOMAIN || undefined,
     workers: workerCount(env.WORKERS, env.DATABASE_URL, env.REDIS_URL),
+    mail: mailConfig(env, issuer, (message) => { throw new ConfigError(message); }),
   };
 }
 

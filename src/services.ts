@@ -13,6 +13,7 @@ import { RefreshRotation } from './domain/refresh-rotation.js';
 import { ServiceClients, parseClientEntry } from './domain/service-clients.js';
 import { Sessions } from './domain/sessions.js';
 import { TokenIntrospection } from './domain/token-introspection.js';
+import type { RecoveryServices } from './recovery-services.js';
 
 export interface Services {
   config: Config;
@@ -28,6 +29,8 @@ export interface Services {
   sessions: Sessions;
   introspection: TokenIntrospection;
   serviceClients: ServiceClients;
+  /** The email flows, when EMAIL_FLOWS is on (src/recovery-services.ts); set by buildApp. */
+  recovery?: RecoveryServices;
 }
 
 export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore, refreshKeys: MacKeyRing, throttleStore: ThrottleStore): Services {

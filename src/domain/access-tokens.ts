@@ -29,6 +29,8 @@ export interface AccessTokenSubject {
   sessionId: string;
   /** When the user authenticated (the session's start). */
   authTime: Date;
+  /** The email_verified claim (src/domain/recovery); left out when not given. */
+  emailVerified?: boolean;
 }
 
 export interface AccessClaims {
@@ -41,6 +43,7 @@ export interface AccessClaims {
   exp: number;
   client_id?: string;
   auth_time?: number;
+  email_verified?: boolean;
 }
 
 export class TokenInvalid extends Error {
@@ -67,7 +70,8 @@ export class AccessTokens {
     const now = seconds(this.clock.now());
     const { kid, alg, privateKey } = this.keys.signing;
     const { audience, issuer, clientId, ttlSeconds } = this.settings;
-    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: seconds(subject.authTime) })
+    const emailClaim = subject.emailVerified === undefined ? {} : { email_verified: subject.emailVerified };
+    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: seconds(subject.authTime), ...emailClaim })
       .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(issuer)
       .setSubject(subject.userId)

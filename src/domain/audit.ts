@@ -15,7 +15,12 @@ export type AuditType =
   | 'session_revoked'
   | 'password_changed'
   | 'password_change_failed'
-  | 'token_revoked';
+  | 'token_revoked'
+  // Email flows (src/domain/recovery).
+  | 'password_reset_requested'
+  | 'password_reset'
+  | 'email_verification_sent'
+  | 'email_verified';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

@@ -25,6 +25,7 @@ import { LegacyRefresh } from './legacy-refresh.js';
 import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
 import { endSessions, isLive, refreshCutoffs, sessionDeadline, type SessionLimits } from './session-state.js';
 import { LOCKING_TX } from './transactions.js';
+import type { ReuseListener } from './recovery/security-notices.js';
 
 export { sessionDeadline } from './session-state.js';
 
@@ -89,6 +90,8 @@ interface SessionRow {
 export class RefreshRotation {
   /** Tokens from before v2 (rollout only). */
   readonly legacy: LegacyRefresh;
+  /** Told, inside the revocation's transaction, when reuse ends a session (the email notice). */
+  private reuseListener: ReuseListener | undefined;
 
   constructor(
     private readonly db: PrismaClient,
@@ -178,11 +181,17 @@ export class RefreshRotation {
     return graceMs > 0 && rotatedAt !== null && now.getTime() - rotatedAt.getTime() < graceMs;
   }
 
+  /** Sets who is told when reuse ends a session (src/domain/recovery/security-notices.ts). */
+  onReuse(listener: ReuseListener): void {
+    this.reuseListener = listener;
+  }
+
   /** Reuse of an old token: the session ends, committed. Whoever ends it first reports the reuse. */
   private async reused(sessionId: string, meta: RequestMeta, now: Date): Promise<RotationOutcome> {
     const ended = await this.db.$transaction(async (tx) => {
       const [row] = await endSessions(tx, { ids: [sessionId] }, now, 'refresh_token_reused');
       if (row) await audit(tx, meta, now, { type: 'refresh_reuse_detected', userId: row.userId, sessionId });
+      if (row && this.reuseListener) await this.reuseListener(tx, row, meta, now);
       return !!row;
     }, LOCKING_TX);
     return { failure: ended ? 'reused' : 'revoked', sessionId };

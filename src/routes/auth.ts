@@ -10,6 +10,8 @@ import { requestMeta } from '../http/request-meta.js';
 import { clearRefreshCookie, otherSchemeOf, readRefreshCookie, setRefreshCookie, type PresentedRefresh } from '../http/refresh-cookie.js';
 import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
+import { DomainError } from '../domain/domain-error.js';
+import { isEmailVerified } from '../domain/recovery/email-verification.js';
 
 const ROTATION_ERRORS: Record<RotationFailure, 'refresh_token_invalid' | 'session_expired' | 'session_revoked' | 'refresh_token_reused' | 'invalid_credentials'> = {
   invalid: 'refresh_token_invalid',
@@ -34,7 +36,9 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   });
 
   async function sendTokens(reply: FastifyReply, issued: IssuedSession, presented?: PresentedRefresh) {
-    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt });
+    // email_verified (issue 11): one indexed read of the user row.
+    const emailVerified = await isEmailVerified(services.database.sql, issued.userId);
+    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, emailVerified });
     setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain, presented);
     return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
   }
@@ -49,6 +53,8 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   }, async (request, reply) => {
     const user = await accounts.register(request.body.email, request.body.password, requestMeta(request));
     request.log.info({ event: 'register', userId: user.id }, 'user registered');
+    // Email flows on: a verification link (src/domain/recovery/email-verification.ts).
+    await services.recovery?.verification.sendAfterRegistration(user, requestMeta(request));
     return reply.code(201).send({ user: { ...user, createdAt: user.createdAt.toISOString() } });
   });
 
@@ -67,6 +73,11 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     } catch (err) {
       if (err instanceof AppError && err.code === 'invalid_credentials') request.log.info({ event: 'login_failed' }, 'login failed');
       throw err;
+    }
+    // REQUIRE_VERIFIED_EMAIL (issue 11): only once the password was found right, so it reveals nothing.
+    if (services.config.mail.requireVerifiedEmail && !(await isEmailVerified(services.database.sql, user.id))) {
+      request.log.info({ event: 'login_failed', userId: user.id, reason: 'email_not_verified' }, 'login failed');
+      throw new DomainError('email_not_verified');
     }
     let issued: IssuedSession;
     try {
@@ -129,7 +140,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     schema: { summary: 'The user the access token belongs to', response: { 200: UserBody, ...errorResponses } },
   }, async (request) => {
     const { user } = request.bearer!;
-    return { id: user.id, email: user.email, createdAt: user.createdAt.toISOString() };
+    return { id: user.id, email: user.email, createdAt: user.createdAt.toISOString(), email_verified: user.emailVerified ?? false };
   });
 };
 
