@@ -29,7 +29,10 @@ t.test('the SMTP server down while a reset is requested: 202, then delivered wit
 
   const res = await forgot(app, email);
   t.equal(res.statusCode, 202, 'accepted although SMTP is away');
-  await until(async () => (await db.database.prisma.mailMessage.findFirst({ where: { kind: 'password_reset' } }))?.attempts === 1, 'a first attempt');
+  await until(async () => {
+    const m = await db.database.prisma.mailMessage.findFirst({ where: { kind: 'password_reset' } });
+    return m?.attempts === 1 && m.lockedUntil === null;
+  }, 'a first attempt, over');
   const row = await db.database.prisma.mailMessage.findFirstOrThrow({ where: { kind: 'password_reset' } });
   t.equal(row.sentAt, null, 'not sent');
   t.ok(row.lastError, 'the failure is recorded');
@@ -98,7 +101,10 @@ t.test('a message that never goes through is given up after MAIL_MAX_ATTEMPTS, a
   const { app, clock, db, logs } = await buildTestApp(t, { env: mailEnv(smtp, { MAIL_MAX_ATTEMPTS: '2' }), captureLogs: true });
   await smtp.down();
   await register(app);
-  await until(async () => (await db.database.prisma.mailMessage.findFirst())?.attempts === 1, 'the first attempt');
+  await until(async () => {
+    const m = await db.database.prisma.mailMessage.findFirst();
+    return m?.attempts === 1 && m.lockedUntil === null;
+  }, 'the first attempt, over');
   clock.advance(5);
   await until(async () => (await db.database.prisma.mailMessage.findFirst())?.failedAt != null, 'giving up');
   const row = await db.database.prisma.mailMessage.findFirstOrThrow();
