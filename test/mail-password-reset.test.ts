@@ -1,13 +1,13 @@
 // Forgot password end to end through HTTP and a real SMTP server: the link in the received email resets the
 // password, ends every session, and a "password changed" notice follows. Tokens are single-use (also under 50
 // concurrent uses), expire, and are bound to their purpose.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { buildTestApp, login, PASSWORD, refresh, register, session, uniqueEmail } from './helper.js';
 import { mailEnv, startSmtp, tokenFrom } from './mail-smtp.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], extra: Record<string, string> = {}) {
+async function setup(t: Test, extra: Record<string, string> = {}) {
   const smtp = await startSmtp(t);
   const built = await buildTestApp(t, { env: mailEnv(smtp, extra) });
   return { smtp, ...built };

@@ -43,6 +43,22 @@ export default fp<{ services: Services }>(
       },
     );
     app.decorate('mailWorker', worker);
+    // Sent messages and spent tokens go with the purge job's schedule and retention (src/plugins/purge-job.ts).
+    const { purgeInterval, purgeAfterDays } = services.config;
+    if (purgeInterval > 0) {
+      let purging: Promise<unknown> = Promise.resolve();
+      const purge = setInterval(() => {
+        const before = new Date(services.clock.now().getTime() - purgeAfterDays * 86_400_000);
+        purging = recovery.outbox.purge(before)
+          .then((n) => { if (n.messages + n.tokens > 0) app.log.info({ event: 'mail_purge', ...n }, 'purged sent mail and expired email tokens'); })
+          .catch((err: unknown) => app.log.error({ event: 'mail_purge_failed', err }, 'mail purge failed; will retry'));
+      }, purgeInterval * 1000);
+      purge.unref();
+      app.addHook('onClose', async () => {
+        clearInterval(purge);
+        await purging;
+      });
+    }
     app.addHook('onReady', async () => {
       worker.start();
       app.log.info({ event: 'mail_worker_started', delivery: mail.smtpUrl ? 'smtp' : `folder ${mail.outboxDir}` }, 'mail worker started');

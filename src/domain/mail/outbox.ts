@@ -68,6 +68,17 @@ export function backoffSeconds(attempts: number): number {
 export class Outbox {
   constructor(private readonly sql: Sql) {}
 
+  /**
+   * Deletes messages sent or given up before `before`, and email tokens expired before it (with the purge job's
+   * PURGE_AFTER_DAYS). Returns how many rows of each went.
+   */
+  async purge(before: Date): Promise<{ messages: number; tokens: number }> {
+    const at = before.toISOString();
+    const messages = await this.sql.query('DELETE FROM mail_outbox WHERE COALESCE(sent_at, failed_at) < $1::timestamptz RETURNING id', [at]);
+    const tokens = await this.sql.query('DELETE FROM email_tokens WHERE expires_at < $1::timestamptz RETURNING token_hash', [at]);
+    return { messages: messages.length, tokens: tokens.length };
+  }
+
   /** Leases up to `limit` due messages until `now + leaseMs`. */
   async claim(now: Date, leaseMs: number, limit: number): Promise<ClaimedMail[]> {
     const until = new Date(now.getTime() + leaseMs);
