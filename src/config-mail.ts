@@ -24,6 +24,10 @@ export const MailEnvFields = {
   PASSWORD_RESET_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 1800 }),
   EMAIL_VERIFY_URL: Type.String({ default: '' }),
   EMAIL_VERIFY_TTL_SECONDS: Type.Integer({ minimum: 300, maximum: 604800, default: 86400 }),
+  EMAIL_CHANGE_URL: Type.String({ default: '' }),
+  EMAIL_CHANGE_UNDO_URL: Type.String({ default: '' }),
+  EMAIL_CHANGE_UNDO_TTL_SECONDS: Type.Integer({ minimum: 3600, maximum: 2592000, default: 604800 }),
+  RECENT_LOGIN_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
   REQUIRE_VERIFIED_EMAIL: Type.Optional(Flag),
   SECURITY_NOTICES: Type.Optional(Type.Unsafe<'on' | 'off'>({ type: 'string', enum: ['on', 'off'] })),
 };
@@ -51,6 +55,11 @@ export interface MailConfig {
   verifyEmailUrl: string;
   verifyEmailTtl: number;
   requireVerifiedEmail: boolean;
+  emailChangeUrl: string;
+  emailChangeUndoUrl: string;
+  emailChangeUndoTtl: number;
+  /** An email change needs the current password, or a login at most this many seconds old. */
+  recentLoginSeconds: number;
   /** Email the user when refresh-token reuse ends a session. */
   securityNotices: boolean;
 }
@@ -83,6 +92,10 @@ export function mailConfig(env: MailEnvT & { NODE_ENV: string }, issuer: string,
     verifyEmailUrl: linkBase('EMAIL_VERIFY_URL', env.EMAIL_VERIFY_URL || `${issuer}/verify-email`, fail),
     verifyEmailTtl: env.EMAIL_VERIFY_TTL_SECONDS,
     requireVerifiedEmail: env.REQUIRE_VERIFIED_EMAIL === 'true',
+    emailChangeUrl: linkBase('EMAIL_CHANGE_URL', env.EMAIL_CHANGE_URL || `${issuer}/confirm-email-change`, fail),
+    emailChangeUndoUrl: linkBase('EMAIL_CHANGE_UNDO_URL', env.EMAIL_CHANGE_UNDO_URL || `${issuer}/undo-email-change`, fail),
+    emailChangeUndoTtl: env.EMAIL_CHANGE_UNDO_TTL_SECONDS,
+    recentLoginSeconds: env.RECENT_LOGIN_SECONDS,
     securityNotices: env.SECURITY_NOTICES ? env.SECURITY_NOTICES === 'on' : true,
   };
 }

@@ -20,6 +20,7 @@ export const errorCatalog = {
   session_revoked: { status: 401, message: 'The session has ended. Log in again.' },
   csrf_rejected: { status: 403, message: 'Cross-site request refused.' },
   current_password_incorrect: { status: 403, message: 'The current password is incorrect.' },
+  reauthentication_required: { status: 403, message: 'Confirm your current password (or log in again) to do this.' },
   email_not_verified: { status: 403, message: 'Confirm your email address before logging in: follow the link we sent you.' },
   not_found: { status: 404, message: 'No such resource.' },
   email_taken: { status: 409, message: 'An account with this email already exists.' },

@@ -5,6 +5,7 @@ import { RedisSendLimitStore } from './db/redis-send-limit.js';
 import { Outbox } from './domain/mail/outbox.js';
 import { MemorySendLimitStore, SendLimit } from './domain/mail/send-limit.js';
 import { MailTemplates } from './domain/mail/templates.js';
+import { EmailChange } from './domain/recovery/email-change.js';
 import { EmailVerification } from './domain/recovery/email-verification.js';
 import { PasswordReset } from './domain/recovery/password-reset.js';
 import { SecurityNotices } from './domain/recovery/security-notices.js';
@@ -15,6 +16,7 @@ export interface RecoveryServices {
   outbox: Outbox;
   passwordReset: PasswordReset;
   verification: EmailVerification;
+  emailChange: EmailChange;
   notices: SecurityNotices;
 }
 
@@ -35,6 +37,10 @@ export async function createRecoveryServices(services: Services, redis: Redis | 
       (email, ip) => accounts.forgetFailedLogins(email, ip),
     ),
     verification: new EmailVerification(database.prisma, templates, sendLimit, { linkBase: mail.verifyEmailUrl, ttlSeconds: mail.verifyEmailTtl }, clock),
+    emailChange: new EmailChange(database.prisma, passwords, templates, sendLimit, {
+      confirmUrl: mail.emailChangeUrl, confirmTtlSeconds: mail.verifyEmailTtl,
+      undoUrl: mail.emailChangeUndoUrl, undoTtlSeconds: mail.emailChangeUndoTtl, recentLoginSeconds: mail.recentLoginSeconds,
+    }, clock),
     notices,
   };
 }

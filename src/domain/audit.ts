@@ -20,7 +20,10 @@ export type AuditType =
   | 'password_reset_requested'
   | 'password_reset'
   | 'email_verification_sent'
-  | 'email_verified';
+  | 'email_verified'
+  | 'email_change_requested'
+  | 'email_changed'
+  | 'email_change_undone';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

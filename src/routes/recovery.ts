@@ -1,4 +1,4 @@
-// /auth/password/forgot, /auth/password/reset, /auth/verify-email: the email flows (issue 11), registered only
+// /auth/password/forgot, /auth/password/reset, /auth/verify-email, /auth/email/*: the email flows (issue 11), registered only
 // when EMAIL_FLOWS is on. Forgot-password answers 202 with one fixed body whatever the address; the domain
 // makes the work (and so the time) the same too. Every endpoint is limited per client address (the shared
 // rate-limit plugin) and, where it sends mail, per target address (src/domain/mail/send-limit.ts).
@@ -73,6 +73,46 @@ const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
   }, async (request, reply) => {
     const { userId } = await recovery.verification.confirm(request.body.token, requestMeta(request));
     request.log.info({ event: 'email_verified', userId }, 'email verified');
+    return reply.code(204).send(null);
+  });
+
+  app.post('/email/change', {
+    preHandler: requireBearer,
+    config: { ...rateLimit },
+    schema: {
+      summary: 'Ask to change the address: a confirmation link to the new one, a notice to the old one',
+      body: Type.Object({
+        new_email: Type.String({ minLength: 1, maxLength: 320 }),
+        current_password: Type.Optional(Type.String({ minLength: 1, maxLength: PASSWORD_MAX * 4 })),
+      }, { additionalProperties: false }),
+      response: { 202: NoBody, ...errorResponses },
+    },
+  }, async (request, reply) => {
+    const { user, claims } = request.bearer!;
+    await recovery.emailChange.request({
+      userId: user.id,
+      authTime: new Date((claims.auth_time ?? 0) * 1000),
+      newEmail: request.body.new_email,
+      currentPassword: request.body.current_password,
+    }, requestMeta(request));
+    return reply.code(202).send(null);
+  });
+
+  app.post('/email/confirm', {
+    config: { ...rateLimit },
+    schema: { summary: 'Confirm the new address with the emailed token: the address changes', body: Type.Object({ token: EmailToken }, { additionalProperties: false }), response: { 204: NoBody, ...errorResponses } },
+  }, async (request, reply) => {
+    const { userId } = await recovery.emailChange.confirm(request.body.token, requestMeta(request));
+    request.log.info({ event: 'email_changed', userId }, 'email changed');
+    return reply.code(204).send(null);
+  });
+
+  app.post('/email/undo', {
+    config: { ...rateLimit },
+    schema: { summary: 'Undo an address change with the token sent to the old address; ends every session', body: Type.Object({ token: EmailToken }, { additionalProperties: false }), response: { 204: NoBody, ...errorResponses } },
+  }, async (request, reply) => {
+    const { userId, ended } = await recovery.emailChange.undo(request.body.token, requestMeta(request));
+    request.log.info({ event: 'email_change_undone', userId, ended }, 'email change undone');
     return reply.code(204).send(null);
   });
 };

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OutgoingMail } from './outbox.js';
 
-export const MAIL_KINDS = ['verify_email', 'password_reset', 'password_changed', 'session_reuse'] as const;
+export const MAIL_KINDS = ['verify_email', 'password_reset', 'password_changed', 'session_reuse', 'email_change_confirm', 'email_change_requested', 'email_change_done'] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
 interface Template {
@@ -30,6 +30,21 @@ const BUILT_IN: Record<MailKind, Template> = {
     subject: 'Your {{product}} password was changed',
     text: 'Hello,\n\nThe password of {{email}} on {{product}} was changed at {{time}} (from address {{ip}}). Every session was ended.\n\nIf this was not you, reset your password at once and contact us.\n',
     html: '<p>Hello,</p><p>The password of {{email}} on {{product}} was changed at {{time}} (from address {{ip}}). Every session was ended.</p><p>If this was not you, reset your password at once and contact us.</p>',
+  },
+  email_change_confirm: {
+    subject: 'Confirm your new email address for {{product}}',
+    text: 'Hello,\n\nSomeone (hopefully you) asked to use {{email}} as the address of a {{product}} account, instead of {{old_email}}. Confirm it here:\n\n{{link}}\n\nThe link works once and expires in {{valid_for}}. Nothing changes until then. If you did not ask, ignore this message.\n',
+    html: '<p>Hello,</p><p>Someone (hopefully you) asked to use {{email}} as the address of a {{product}} account, instead of {{old_email}}.</p><p><a href="{{link}}">Confirm the new address</a></p><p>The link works once and expires in {{valid_for}}. Nothing changes until then. If you did not ask, ignore this message.</p>',
+  },
+  email_change_requested: {
+    subject: 'A change of your {{product}} email address was requested',
+    text: 'Hello,\n\nAt {{time}} someone signed in to your {{product}} account asked to change its address from {{email}} to {{new_email}} (from address {{ip}}). Nothing changes until the new address is confirmed; if it is, we will write to you here again with a link to undo it.\n\nIf this was not you, change your password now.\n',
+    html: '<p>Hello,</p><p>At {{time}} someone signed in to your {{product}} account asked to change its address from {{email}} to {{new_email}} (from address {{ip}}). Nothing changes until the new address is confirmed; if it is, we will write to you here again with a link to undo it.</p><p>If this was not you, change your password now.</p>',
+  },
+  email_change_done: {
+    subject: 'Your {{product}} email address was changed',
+    text: 'Hello,\n\nAt {{time}} the address of your {{product}} account changed from {{email}} to {{new_email}}.\n\nIf this was not you, undo it here (it also ends every session):\n\n{{link}}\n\nThe link works once, for {{valid_for}}.\n',
+    html: '<p>Hello,</p><p>At {{time}} the address of your {{product}} account changed from {{email}} to {{new_email}}.</p><p>If this was not you, <a href="{{link}}">undo it</a> (it also ends every session).</p><p>The link works once, for {{valid_for}}.</p>',
   },
   session_reuse: {
     subject: 'A {{product}} session was ended for your safety',

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Prisma } from '../../generated/prisma/client.js';
 
-export type TokenPurpose = 'password_reset' | 'verify_email';
+export type TokenPurpose = 'password_reset' | 'verify_email' | 'email_change' | 'email_change_undo';
 
 /** 32 bytes, base64url: 43 characters. */
 export const EMAIL_TOKEN_PATTERN = '^[A-Za-z0-9_-]{43}$';
@@ -44,6 +44,21 @@ export async function consumeToken(tx: Tx, token: string, purpose: TokenPurpose,
     FROM users u
     WHERE t.token_hash = ${hashToken(token)} AND t.purpose = ${purpose} AND t.used_at IS NULL
       AND t.expires_at > ${now} AND u.id = t.user_id AND u.email = t.email
+    RETURNING t.user_id::text AS user_id, t.email`;
+  const row = rows[0];
+  return row ? { userId: row.user_id, email: row.email } : null;
+}
+
+/**
+ * consumeToken for tokens whose address is not the user's current one (an email change's new address, the
+ * old address an undo restores): the same single-use rule, bound to purpose and user, not to users.email.
+ */
+export async function consumeAddressToken(tx: Tx, token: string, purpose: TokenPurpose, now: Date): Promise<{ userId: string; email: string } | null> {
+  const rows = await tx.$queryRaw<{ user_id: string; email: string }[]>`
+    UPDATE email_tokens t SET used_at = ${now}
+    FROM users u
+    WHERE t.token_hash = ${hashToken(token)} AND t.purpose = ${purpose} AND t.used_at IS NULL
+      AND t.expires_at > ${now} AND u.id = t.user_id
     RETURNING t.user_id::text AS user_id, t.email`;
   const row = rows[0];
   return row ? { userId: row.user_id, email: row.email } : null;
