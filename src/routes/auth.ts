@@ -53,8 +53,10 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   }, async (request, reply) => {
     const user = await accounts.register(request.body.email, request.body.password, requestMeta(request));
     request.log.info({ event: 'register', userId: user.id }, 'user registered');
-    // Email flows on: a verification link (src/domain/recovery/email-verification.ts).
-    await services.recovery?.verification.sendAfterRegistration(user, requestMeta(request));
+    // Email flows on: a verification link (src/domain/recovery/email-verification.ts). The account exists
+    // already: a failure here is logged, not answered (the user can ask for another link).
+    await services.recovery?.verification.sendAfterRegistration(user, requestMeta(request))
+      .catch((err: unknown) => request.log.error({ event: 'verification_mail_failed', userId: user.id, err }, 'could not queue the verification email'));
     return reply.code(201).send({ user: { ...user, createdAt: user.createdAt.toISOString() } });
   });
 
