@@ -40,6 +40,8 @@ export interface IssuedSession {
   sessionStartedAt: Date;
   refreshToken: string;
   refreshExpiresAt: Date;
+  /** Read in the refresh statement itself (the email_verified claim); unset where it was not read. */
+  emailVerified?: boolean;
 }
 
 export type RotationFailure = 'invalid' | 'expired' | 'revoked' | 'reused' | 'credentials_changed';
@@ -70,7 +72,9 @@ WITH s AS (
   INSERT INTO audit_events (type, user_id, session_id, ip, user_agent, request_id, created_at)
   SELECT 'refresh', user_id, id, $8, $9, $10, $3::timestamptz FROM s
 )
-SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter FROM s`;
+SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter,
+       (SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.id = s.user_id) AS email_verified
+FROM s`;
 
 const SESSION = `
 SELECT user_id::text AS user_id, created_at, last_used_at, expires_at, revoked_at,
@@ -142,7 +146,7 @@ export class RefreshRotation {
     const now = this.clock.now();
     const { lastUsedAfter, createdAfter } = refreshCutoffs(this.settings, now);
     const until = new Date(now.getTime() + Math.min(this.settings.refreshTokenTtlSeconds, this.settings.sessionIdleSeconds) * 1000);
-    const [won] = await this.sql.query<{ user_id: string; created_at: Date; expires_at: Date; counter: string }>(CAS, [
+    const [won] = await this.sql.query<{ user_id: string; created_at: Date; expires_at: Date; counter: string; email_verified: boolean }>(CAS, [
       sessionId, counter.toString(), now.toISOString(), until.toISOString(), this.settings.sessionMaxAgeSeconds,
       lastUsedAfter.toISOString(), createdAfter.toISOString(), meta.ip, clipUserAgent(meta.userAgent), meta.requestId,
     ]);
@@ -150,6 +154,7 @@ export class RefreshRotation {
       return {
         userId: won.user_id, sessionId, sessionStartedAt: won.created_at,
         refreshToken: this.tokens.mint(sessionId, BigInt(won.counter)), refreshExpiresAt: won.expires_at,
+        emailVerified: won.email_verified,
       };
     }
     return this.afterMiss(sessionId, counter, now, meta);

@@ -36,8 +36,8 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   });
 
   async function sendTokens(reply: FastifyReply, issued: IssuedSession, presented?: PresentedRefresh) {
-    // email_verified (issue 11): one indexed read of the user row.
-    const emailVerified = await isEmailVerified(services.database.sql, issued.userId);
+    // email_verified (issue 11): read by the refresh statement itself; after a login (or a grace replay) one indexed read.
+    const emailVerified = issued.emailVerified ?? (await isEmailVerified(services.database.sql, issued.userId));
     const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, emailVerified });
     setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain, presented);
     return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
