@@ -36,6 +36,9 @@ import wellKnownRoutes from './routes/well-known.js';
 import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
 import { createServices, type Services } from './services.js';
+import { createRecoveryServices } from './recovery-services.js';
+import recoveryRoutes from './routes/recovery.js';
+import mailWorker from './plugins/mail-worker.js';
 
 export interface AppOptions {
   config: Config;
@@ -129,6 +132,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
       ? new RedisThrottleStore(redis, (err) => app.log.error({ event: 'redis_error', err: { message: err.message } }, 'login throttle store failed'))
       : new MemoryThrottleStore();
     const services = createServices(config, clock, database, keys, refreshKeys, throttleStore);
+    if (config.mail.enabled) {
+      services.recovery = await createRecoveryServices(services, redis, (err) => app.log.error({ event: 'redis_error', err: { message: err.message } }, 'mail send-limit store failed'));
+    }
     await services.passwords.warmUp();
     const skeletons = await backfillEmailSkeletons(database.prisma);
     if (skeletons.filled + skeletons.shared > 0) app.log.info({ event: 'email_skeletons_filled', ...skeletons }, 'email skeletons computed for older accounts');
@@ -150,12 +156,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(openapi, { config });
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(sessionRoutes, { prefix: '/auth', services });
+    await app.register(recoveryRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });
     await app.register(adminRoutes, { prefix: '/admin', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
     await app.register(healthRoutes, { prefix: '/health', services });
     await app.register(purgeJob, { services });
+    await app.register(mailWorker, { services });
     await app.register(keyReload, { services });
     await app.ready();
     return app as FastifyInstance & { services: Services };

@@ -8,6 +8,7 @@ import envSchema from 'env-schema';
 import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/tokens/service-clients.js';
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
+import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -59,6 +60,8 @@ export const EnvSchema = Type.Object({
   // Default: on, except in production.
   API_DOCS: Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] })),
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  // Email flows (src/config-mail.ts).
+  ...MailEnvFields,
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -115,6 +118,8 @@ export interface Config {
   apiDocs: boolean;
   /** GET /metrics answers only `Authorization: Bearer <this>`; undefined = no /metrics route. */
   metricsToken: string | undefined;
+  /** Email flows: delivery, templates, links, limits (src/config-mail.ts). */
+  mail: MailConfig;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +152,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     // The default names this machine (localhost): tokens and discovery URLs would point nowhere.
     throw new ConfigError('invalid configuration: ISSUER must be set when NODE_ENV=production: the public origin clients use, like https://auth.example.com');
   }
+  const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -183,6 +189,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     workers: workerCount(env.WORKERS, env.DATABASE_URL, env.REDIS_URL),
     metricsToken: env.METRICS_TOKEN,
     apiDocs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === 'true',
+    mail: mailConfig(env, issuer, (message) => { throw new ConfigError(message); }),
   };
 }
 

@@ -18,6 +18,7 @@ import { ClientAssertions } from './domain/authz/client-assertions.js';
 import { ClientTokens } from './domain/authz/client-tokens.js';
 import { Directory } from './domain/authz/directory.js';
 import { Roles } from './domain/authz/roles.js';
+import type { RecoveryServices } from './recovery-services.js';
 
 export interface Services {
   config: Config;
@@ -39,6 +40,8 @@ export interface Services {
   directory: Directory;
   clientTokens: ClientTokens;
   clientAssertions: ClientAssertions;
+  /** The email flows, when EMAIL_FLOWS is on (src/recovery-services.ts); set by buildApp. */
+  recovery?: RecoveryServices;
 }
 
 export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore, refreshKeys: MacKeyRing, throttleStore: ThrottleStore): Services {

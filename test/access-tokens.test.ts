@@ -31,7 +31,7 @@ t.test('a resource server verifies the token with the JWKS alone', async (t) => 
   t.type(payload.jti, 'string');
   t.type(payload.auth_time, 'number');
   t.equal(payload.exp! - payload.iat!, 900, '15 minutes');
-  t.same(Object.keys(payload).sort(), ['aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'], 'nothing secret, nothing more');
+  t.same(Object.keys(payload).sort(), ['aud', 'auth_time', 'client_id', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'], 'nothing secret, nothing more');
 
   await t.rejects(
     jwtVerify(s.accessToken, jwks, { algorithms: ['RS256'], issuer: config.issuer, audience: 'other-api' }),
@@ -49,7 +49,7 @@ t.test('/auth/me refuses forged and stale tokens', async (t) => {
   const s = await session(app);
   const good = await me(app, s.accessToken);
   t.equal(good.statusCode, 200);
-  t.same(good.json(), { id: s.user.id, email: s.email, createdAt: s.user.createdAt });
+  t.same(good.json(), { id: s.user.id, email: s.email, createdAt: s.user.createdAt, email_verified: false });
 
   const [h, p, sig] = s.accessToken.split('.') as [string, string, string];
   const header = JSON.parse(Buffer.from(h, 'base64url').toString());

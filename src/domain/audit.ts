@@ -22,7 +22,15 @@ type AuditType =
   | 'account_disabled'
   | 'account_enabled'
   | 'account_deleted'
-  | 'client_token_issued';
+  | 'client_token_issued'
+  // Email flows (src/domain/recovery).
+  | 'password_reset_requested'
+  | 'password_reset'
+  | 'email_verification_sent'
+  | 'email_verified'
+  | 'email_change_requested'
+  | 'email_changed'
+  | 'email_change_undone';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

@@ -31,6 +31,8 @@ export const UserBody = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
+  /** Whether the address was proved by following an emailed link (src/domain/recovery). */
+  email_verified: Type.Optional(Type.Boolean()),
 });
 
 export const TokenBody = Type.Object({

@@ -14,6 +14,7 @@ import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../htt
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
 import { DomainError } from '../domain/domain-error.js';
+import { isEmailVerified } from '../domain/recovery/email-verification.js';
 
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -27,9 +28,10 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   app.addHook('onSend', noStore);
 
   async function sendTokens(reply: FastifyReply, issued: IssuedSession, presented?: PresentedRefresh) {
-    // The refresh CAS reads the roles in its one statement; a login asks for them here.
+    // The refresh CAS reads the roles and email_verified in its one statement; a login asks for them here.
     const roles = issued.roles ?? (await services.roles.of(issued.userId));
-    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, roles });
+    const emailVerified = issued.emailVerified ?? (await isEmailVerified(services.database.sql, issued.userId));
+    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, roles, emailVerified });
     setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain, presented);
     return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
   }
@@ -44,6 +46,10 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   }, async (request, reply) => {
     const user = await accounts.register(request.body.email, request.body.password, requestMeta(request));
     request.log.info({ event: 'register', userId: user.id }, 'user registered');
+    // Email flows on: a verification link (src/domain/recovery/email-verification.ts). The account exists
+    // already: a failure here is logged, not answered (the user can ask for another link).
+    await services.recovery?.verification.sendAfterRegistration(user, requestMeta(request))
+      .catch((err: unknown) => request.log.error({ event: 'verification_mail_failed', userId: user.id, err }, 'could not queue the verification email'));
     return reply.code(201).send({ user: { ...user, createdAt: user.createdAt.toISOString() } });
   });
 
@@ -62,6 +68,11 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     } catch (err) {
       if (err instanceof DomainError && err.code === 'invalid_credentials') request.log.info({ event: 'login_failed' }, 'login failed');
       throw err;
+    }
+    // REQUIRE_VERIFIED_EMAIL (issue 11): only once the password was found right, so it reveals nothing.
+    if (services.config.mail.requireVerifiedEmail && !(await isEmailVerified(services.database.sql, user.id))) {
+      request.log.info({ event: 'login_failed', userId: user.id, reason: 'email_not_verified' }, 'login failed');
+      throw new DomainError('email_not_verified');
     }
     let issued: IssuedSession;
     try {
@@ -125,7 +136,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     schema: { summary: 'The user the access token belongs to', response: { 200: UserBody, ...errorResponses } },
   }, async (request) => {
     const { user } = request.bearer!;
-    return { id: user.id, email: user.email, createdAt: user.createdAt.toISOString() };
+    return { id: user.id, email: user.email, createdAt: user.createdAt.toISOString(), email_verified: user.emailVerified ?? false };
   });
 };
 

@@ -15,6 +15,8 @@ export interface PublicUser {
   id: string;
   email: string;
   createdAt: Date;
+  /** Whether the address was proved by email (src/domain/recovery); set where it was read. */
+  emailVerified?: boolean;
 }
 
 const publicFields = { id: true, email: true, createdAt: true } as const;
@@ -123,14 +125,19 @@ export class Accounts {
     }, LOCKING_TX);
   }
 
+  /** Forgets failed logins of (email, address) after a password reset from that address. */
+  async forgetFailedLogins(email: string, ip: string): Promise<void> {
+    await this.throttle.forget(email, ip);
+  }
+
   /** The user behind an access token, if the token's session is still live: one statement (the Bearer check's hot path). */
   async forSession(userId: string, sessionId: string): Promise<PublicUser | null> {
-    const [row] = await this.sql.query<{ id: string; email: string; created_at: Date }>(`
-      SELECT u.id::text AS id, u.email, u.created_at
+    const [row] = await this.sql.query<{ id: string; email: string; created_at: Date; email_verified: boolean }>(`
+      SELECT u.id::text AS id, u.email, u.created_at, u.email_verified_at IS NOT NULL AS email_verified
       FROM sessions s JOIN users u ON u.id = s.user_id
       WHERE s.id = $1::uuid AND s.user_id = $2::uuid AND ${liveSql('s', '$3')}`,
     [sessionId, userId, this.clock.now().toISOString()]);
-    return row ? { id: row.id, email: row.email, createdAt: row.created_at } : null;
+    return row ? { id: row.id, email: row.email, createdAt: row.created_at, emailVerified: row.email_verified } : null;
   }
 }
 

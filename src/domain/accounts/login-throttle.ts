@@ -59,6 +59,11 @@ export class LoginThrottle {
     return `${throttleIdentity(email)}\u0000${ip}`;
   }
 
+  /** Forgets the failures of (email, address): a password reset from there proved the owner. */
+  async forget(email: string, ip: string): Promise<void> {
+    await this.store.clear(this.key(email, ip));
+  }
+
   /**
    * Runs `check` (one password verification) only if this (email, address) may guess now, holding its
    * slot meanwhile, and records the outcome before the slot is free again. When it may not,

@@ -27,6 +27,7 @@ import { endSessions, isLive, liveSql, refreshCutoffs, sessionDeadline, type Ses
 import { LOCKING_TX } from '../transactions.js';
 import { DomainError } from '../domain-error.js';
 import type { ErrorCode } from '../../errors.js';
+import type { ReuseListener } from '../recovery/security-notices.js';
 
 export { sessionDeadline } from './session-state.js';
 
@@ -45,6 +46,8 @@ export interface IssuedSession {
   grace?: true;
   /** The user's roles, when the statement that issued this read them (the refresh CAS does). */
   roles?: string[];
+  /** Read in the refresh statement itself (the email_verified claim); unset where it was not read. */
+  emailVerified?: boolean;
 }
 
 export type RotationFailure = 'invalid' | 'expired' | 'revoked' | 'reused' | 'credentials_changed';
@@ -86,7 +89,8 @@ WITH s AS (
   SELECT 'refresh', user_id, id, $8, $9, $10, $3::timestamptz FROM s
 )
 SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter,
-  (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles
+  (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles,
+  (SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.id = s.user_id) AS email_verified
 FROM s`;
 
 const SESSION = `
@@ -107,6 +111,8 @@ interface SessionRow {
 export class RefreshRotation {
   /** Tokens from before v2 (rollout only). */
   readonly legacy: LegacyRefresh;
+  /** Told, inside the revocation's transaction, when reuse ends a session (the email notice). */
+  private reuseListener: ReuseListener | undefined;
 
   constructor(
     private readonly db: PrismaClient,
@@ -159,7 +165,7 @@ export class RefreshRotation {
     const now = this.clock.now();
     const { lastUsedAfter, createdAfter } = refreshCutoffs(this.settings, now);
     const until = new Date(now.getTime() + Math.min(this.settings.refreshTokenTtlSeconds, this.settings.sessionIdleSeconds) * 1000);
-    const [won] = await this.sql.query<{ user_id: string; created_at: Date; expires_at: Date; counter: string; roles: string | null }>(CAS, [
+    const [won] = await this.sql.query<{ user_id: string; created_at: Date; expires_at: Date; counter: string; roles: string | null; email_verified: boolean }>(CAS, [
       sessionId, counter.toString(), now.toISOString(), until.toISOString(), this.settings.sessionMaxAgeSeconds,
       lastUsedAfter.toISOString(), createdAfter.toISOString(), meta.ip, clipUserAgent(meta.userAgent), meta.requestId,
     ]);
@@ -168,6 +174,7 @@ export class RefreshRotation {
         userId: won.user_id, sessionId, sessionStartedAt: won.created_at,
         refreshToken: this.tokens.mint(sessionId, BigInt(won.counter)), refreshExpiresAt: won.expires_at,
         roles: won.roles ? won.roles.split(' ') : [],
+        emailVerified: won.email_verified,
       };
     }
     return this.afterMiss(sessionId, counter, now, meta);
@@ -199,11 +206,17 @@ export class RefreshRotation {
     return graceMs > 0 && rotatedAt !== null && now.getTime() - rotatedAt.getTime() < graceMs;
   }
 
+  /** Sets who is told when reuse ends a session (src/domain/recovery/security-notices.ts). */
+  onReuse(listener: ReuseListener): void {
+    this.reuseListener = listener;
+  }
+
   /** Reuse of an old token: the session ends, committed. Whoever ends it first reports the reuse. */
   private async reused(sessionId: string, meta: RequestMeta, now: Date): Promise<RotationOutcome> {
     const ended = await this.db.$transaction(async (tx) => {
       const [row] = await endSessions(tx, { ids: [sessionId] }, now, 'refresh_token_reused');
       if (row) await audit(tx, meta, now, { type: 'refresh_reuse_detected', userId: row.userId, sessionId });
+      if (row && this.reuseListener) await this.reuseListener(tx, row, meta, now);
       return !!row;
     }, LOCKING_TX);
     return { failure: ended ? 'reused' : 'revoked', sessionId };

@@ -29,6 +29,8 @@ export interface AccessTokenSubject {
   authTime: Date;
   /** The user's roles (src/domain/authz/roles.ts): the `roles` claim, RFC 9068 §2.2.3.1; omitted when empty. */
   roles?: string[];
+  /** The email_verified claim (src/domain/recovery); left out when not given. */
+  emailVerified?: boolean;
 }
 
 export interface AccessClaims {
@@ -42,6 +44,7 @@ export interface AccessClaims {
   client_id?: string;
   auth_time?: number;
   roles?: string[];
+  email_verified?: boolean;
 }
 
 export class TokenInvalid extends Error {
@@ -68,7 +71,8 @@ export class AccessTokens {
     const { kid, alg, privateKey } = this.keys.signing;
     const { audience, issuer, clientId, ttlSeconds } = this.settings;
     const roles = subject.roles?.length ? { roles: subject.roles } : {};
-    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: epochSeconds(subject.authTime), ...roles })
+    const emailClaim = subject.emailVerified === undefined ? {} : { email_verified: subject.emailVerified };
+    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: epochSeconds(subject.authTime), ...roles, ...emailClaim })
       .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(issuer)
       .setSubject(subject.userId)

@@ -1,0 +1,62 @@
+// How a message leaves: SMTP through nodemailer when SMTP_URL is set, otherwise (development) an .eml file
+// in a folder, so `npm start` needs no mail server. Files are private (0600, folder 0700): they hold links
+// with live tokens. SMTP waits are bounded so that a hung server delays the worker, never stalls it; the
+// outbox lease (worker.ts) is longer than the longest of them.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import type { OutgoingMail } from './outbox.js';
+
+export interface Envelope extends OutgoingMail {
+  from: string;
+  /** Stable per outbox row, so a redelivery after a crash carries the same Message-ID. */
+  messageId: string;
+}
+
+export interface MailTransport {
+  /** Sends or throws. `file` is where the development transport wrote the message. */
+  send(mail: Envelope): Promise<{ file?: string }>;
+  close(): void;
+}
+
+/** Longest an SMTP exchange may take; the worker's lease is well above it. */
+export const SMTP_TIMEOUT_MS = 15_000;
+
+export function smtpTransport(url: string): MailTransport {
+  const transporter = nodemailer.createTransport({
+    url,
+    connectionTimeout: SMTP_TIMEOUT_MS,
+    greetingTimeout: SMTP_TIMEOUT_MS,
+    socketTimeout: SMTP_TIMEOUT_MS,
+    // smtp:// servers that offer STARTTLS get it; smtps:// is TLS from the first byte.
+  } as Parameters<typeof nodemailer.createTransport>[0]);
+  return {
+    async send(mail) {
+      await transporter.sendMail(toNodemailer(mail));
+      return {};
+    },
+    close: () => transporter.close(),
+  };
+}
+
+export function folderTransport(dir: string): MailTransport {
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  let made = false;
+  return {
+    async send(mail) {
+      if (!made) {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        made = true;
+      }
+      const info = await composer.sendMail(toNodemailer(mail));
+      const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.kind}-${mail.messageId.replace(/[^\w.-]/g, '')}.eml`);
+      await writeFile(file, info.message as Buffer, { mode: 0o600 });
+      return { file };
+    },
+    close: () => composer.close(),
+  };
+}
+
+function toNodemailer(mail: Envelope) {
+  return { from: mail.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, messageId: mail.messageId };
+}

@@ -1,0 +1,71 @@
+// The tokens sent by email (password reset, address verification). Each is 256 random bits; only its SHA-256
+// is stored (a fast hash is enough for a secret this long: there is nothing to guess), with its purpose, its
+// user, the address it was sent to and a short expiry. Using one is a single UPDATE that marks it used only if
+// it is unused, unexpired, of this purpose, and its user still has that address: of any number of concurrent
+// uses exactly one matches, and it runs in the caller's transaction, so a failure after it un-uses it.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Prisma } from '../../generated/prisma/client.js';
+
+export type TokenPurpose = 'password_reset' | 'verify_email' | 'email_change' | 'email_change_undo';
+
+/** 32 bytes, base64url: 43 characters. */
+export const EMAIL_TOKEN_PATTERN = '^[A-Za-z0-9_-]{43}$';
+
+type Tx = Pick<Prisma.TransactionClient, '$executeRaw' | '$queryRaw'>;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function newToken(): { token: string; hash: string } {
+  const token = randomBytes(32).toString('base64url');
+  return { token, hash: hashToken(token) };
+}
+
+export interface TokenGrant {
+  hash: string;
+  purpose: TokenPurpose;
+  userId: string;
+  email: string;
+  ttlSeconds: number;
+}
+
+export async function insertToken(tx: Tx, grant: TokenGrant, now: Date): Promise<void> {
+  const expiresAt = new Date(now.getTime() + grant.ttlSeconds * 1000);
+  await tx.$executeRaw`
+    INSERT INTO email_tokens (token_hash, purpose, user_id, email, created_at, expires_at)
+    VALUES (${grant.hash}, ${grant.purpose}, ${grant.userId}::uuid, ${grant.email}, ${now}, ${expiresAt})`;
+}
+
+/** Marks the token used and returns its user and address; null for unknown, used, expired or wrong-purpose. */
+export async function consumeToken(tx: Tx, token: string, purpose: TokenPurpose, now: Date): Promise<{ userId: string; email: string } | null> {
+  const rows = await tx.$queryRaw<{ user_id: string; email: string }[]>`
+    UPDATE email_tokens t SET used_at = ${now}
+    FROM users u
+    WHERE t.token_hash = ${hashToken(token)} AND t.purpose = ${purpose} AND t.used_at IS NULL
+      AND t.expires_at > ${now} AND u.id = t.user_id AND u.email = t.email
+    RETURNING t.user_id::text AS user_id, t.email`;
+  const row = rows[0];
+  return row ? { userId: row.user_id, email: row.email } : null;
+}
+
+/**
+ * consumeToken for tokens whose address is not the user's current one (an email change's new address, the
+ * old address an undo restores): the same single-use rule, bound to purpose and user, not to users.email.
+ */
+export async function consumeAddressToken(tx: Tx, token: string, purpose: TokenPurpose, now: Date): Promise<{ userId: string; email: string } | null> {
+  const rows = await tx.$queryRaw<{ user_id: string; email: string }[]>`
+    UPDATE email_tokens t SET used_at = ${now}
+    FROM users u
+    WHERE t.token_hash = ${hashToken(token)} AND t.purpose = ${purpose} AND t.used_at IS NULL
+      AND t.expires_at > ${now} AND u.id = t.user_id
+    RETURNING t.user_id::text AS user_id, t.email`;
+  const row = rows[0];
+  return row ? { userId: row.user_id, email: row.email } : null;
+}
+
+/** Marks every other unused token of this purpose of the user used (a reset spends the other reset links). */
+export async function spendOthers(tx: Tx, userId: string, purpose: TokenPurpose, now: Date): Promise<void> {
+  await tx.$executeRaw`
+    UPDATE email_tokens SET used_at = ${now} WHERE user_id = ${userId}::uuid AND purpose = ${purpose} AND used_at IS NULL`;
+}

@@ -1,0 +1,109 @@
+// A real SMTP server on loopback for the email tests (smtp-server), with a user and password, parsing what it
+// receives with mailparser. It can be stopped and started again on the same port, as an outage would.
+import type { Test } from 'tap';
+import { SMTPServer } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { freePort } from './free-port.js';
+
+export const SMTP_USER = 'tessera';
+export const SMTP_PASSWORD = 'smtp secret';
+
+export interface Received {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+  parsed: ParsedMail;
+}
+
+export interface TestSmtp {
+  url: string;
+  received: Received[];
+  /** Resolves once at least `count` messages arrived (fails the wait after `ms`). */
+  waitFor(count: number, ms?: number): Promise<Received[]>;
+  /** Messages received for one address. */
+  to(address: string): Received[];
+  down(): Promise<void>;
+  up(): Promise<void>;
+}
+
+export async function startSmtp(t: Test): Promise<TestSmtp> {
+  const port = await freePort();
+  const received: Received[] = [];
+  let server: SMTPServer | undefined;
+  const listen = async () => {
+    server = new SMTPServer({
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      logger: false,
+      onAuth(auth, _session, cb) {
+        if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) cb(null, { user: auth.username });
+        else cb(new Error('bad credentials'));
+      },
+      onData(stream, session, cb) {
+        simpleParser(stream)
+          .then((parsed) => {
+            received.push({
+              to: session.envelope.rcptTo.map((r) => r.address).join(','),
+              subject: parsed.subject ?? '',
+              text: parsed.text ?? '',
+              html: typeof parsed.html === 'string' ? parsed.html : '',
+              messageId: parsed.messageId ?? '',
+              parsed,
+            });
+            cb();
+          })
+          .catch(cb);
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(port, '127.0.0.1', () => resolve());
+    });
+  };
+  const down = async () => {
+    const s = server;
+    server = undefined;
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  };
+  await listen();
+  t.teardown(down);
+  return {
+    url: `smtp://${SMTP_USER}:${encodeURIComponent(SMTP_PASSWORD)}@127.0.0.1:${port}`,
+    received,
+    to: (address) => received.filter((r) => r.to === address),
+    async waitFor(count, ms = 20_000) {
+      const deadline = Date.now() + ms;
+      while (received.length < count) {
+        if (Date.now() > deadline) throw new Error(`expected ${count} messages, got ${received.length}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return received;
+    },
+    down,
+    up: listen,
+  };
+}
+
+/** The token in the first link of a message's text. */
+export function tokenFrom(mail: Received): string {
+  const link = /https?:\/\/\S+/.exec(mail.text)?.[0];
+  if (!link) throw new Error('no link in the message');
+  const token = new URL(link).searchParams.get('token');
+  if (!token) throw new Error('no token in the link');
+  return token;
+}
+
+/** The environment that turns the email flows on against this server, polling fast. */
+export function mailEnv(smtp: TestSmtp, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    EMAIL_FLOWS: 'on',
+    SMTP_URL: smtp.url,
+    MAIL_POLL_INTERVAL_MS: '50',
+    PASSWORD_RESET_URL: 'https://app.example.com/reset',
+    EMAIL_VERIFY_URL: 'https://app.example.com/verify',
+    ...extra,
+  };
+}
