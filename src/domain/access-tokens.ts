@@ -29,6 +29,8 @@ export interface AccessTokenSubject {
   sessionId: string;
   /** When the user authenticated (the session's start). */
   authTime: Date;
+  /** The identity provider the session started with; absent or null: the password. */
+  idp?: string | null | undefined;
 }
 
 export interface AccessClaims {
@@ -41,6 +43,10 @@ export interface AccessClaims {
   exp: number;
   client_id?: string;
   auth_time?: number;
+  /** RFC 8176 authentication methods: ["pwd"] or ["fed"]. */
+  amr?: string[];
+  /** With amr ["fed"]: the provider's id in IDENTITY_PROVIDERS_FILE. */
+  idp?: string;
 }
 
 export class TokenInvalid extends Error {
@@ -67,7 +73,9 @@ export class AccessTokens {
     const now = seconds(this.clock.now());
     const { kid, alg, privateKey } = this.keys.signing;
     const { audience, issuer, clientId, ttlSeconds } = this.settings;
-    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: seconds(subject.authTime) })
+    // How the user authenticated (RFC 8176 amr), and through which provider (src/domain/federation/).
+    const method = subject.idp ? { amr: ['fed'], idp: subject.idp } : { amr: ['pwd'] };
+    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: seconds(subject.authTime), ...method })
       .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(issuer)
       .setSubject(subject.userId)

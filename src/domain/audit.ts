@@ -15,7 +15,12 @@ export type AuditType =
   | 'session_revoked'
   | 'password_changed'
   | 'password_change_failed'
-  | 'token_revoked';
+  | 'token_revoked'
+  // Sign-in with an identity provider (src/domain/federation/).
+  | 'federated_login'
+  | 'federated_login_refused'
+  | 'identity_linked'
+  | 'identity_unlinked';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

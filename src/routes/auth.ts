@@ -34,7 +34,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   });
 
   async function sendTokens(reply: FastifyReply, issued: IssuedSession, presented?: PresentedRefresh) {
-    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt });
+    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, idp: issued.idp });
     setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain, presented);
     return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
   }

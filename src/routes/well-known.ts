@@ -84,7 +84,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     access_token_signing_alg_values_supported: [] as string[],
     id_token_signing_alg_values_supported: [] as string[],
     subject_types_supported: ['public'],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'sid', 'client_id', 'auth_time'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'sid', 'client_id', 'auth_time', 'amr', 'idp'],
   };
 
   app.get('/jwks.json', {
