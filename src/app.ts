@@ -25,6 +25,7 @@ import keyReload, { macKeyPolicy, rotationPolicy } from './plugins/key-reload.js
 import { ensureKeys } from './domain/key-rotation.js';
 import { ensureMacKey, MacKeyRing } from './domain/refresh-keys.js';
 import authRoutes from './routes/auth.js';
+import federationRoutes from './routes/federation.js';
 import healthRoutes from './routes/health.js';
 import oauthRoutes from './routes/oauth.js';
 import sessionRoutes from './routes/sessions.js';
@@ -130,6 +131,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(rateLimit, { services, redis });
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(sessionRoutes, { prefix: '/auth', services });
+    await app.register(federationRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
     await app.register(healthRoutes, { prefix: '/health', services });

@@ -8,6 +8,14 @@ export const errorCatalog = {
   refresh_cookie_conflict: { status: 400, message: 'More than one refresh cookie was sent, so none is used. Log in again.' },
   invalid_email: { status: 400, message: 'The email address is not valid.' },
   invalid_password: { status: 400, message: 'The password must be 8 to 256 characters long.' },
+  // Sign in with a provider (src/domain/federation/). The callback sends these as ?error= to the SPA.
+  return_to_invalid: { status: 400, message: 'return_to must be a URL on one of the allowed origins.' },
+  oauth_state_invalid: { status: 400, message: 'This sign-in was not started in this browser, has expired or was already used. Start again.' },
+  oauth_access_denied: { status: 400, message: 'The sign-in was cancelled at the provider.' },
+  oauth_provider_error: { status: 400, message: 'The provider refused the sign-in.' },
+  oauth_code_rejected: { status: 400, message: 'The provider did not accept the sign-in (used twice or expired). Start again.' },
+  oauth_response_invalid: { status: 400, message: 'The answer from the provider did not pass its checks.' },
+  oauth_email_unverified: { status: 400, message: 'The provider did not confirm a verified email address for this account.' },
   missing_token: { status: 401, message: 'A bearer access token is required.' },
   invalid_token: { status: 401, message: 'The access token is invalid or has expired.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
@@ -19,8 +27,12 @@ export const errorCatalog = {
   session_revoked: { status: 401, message: 'The session has ended. Log in again.' },
   csrf_rejected: { status: 403, message: 'Cross-site request refused.' },
   current_password_incorrect: { status: 403, message: 'The current password is incorrect.' },
+  reauthentication_required: { status: 403, message: 'Log in again (within the last few minutes) to do this.' },
   not_found: { status: 404, message: 'No such resource.' },
   email_taken: { status: 409, message: 'An account with this email already exists.' },
+  account_link_required: { status: 409, message: 'An account with this email already exists. Log in with your existing method, then link this provider from your account.' },
+  identity_in_use: { status: 409, message: 'This provider account is already linked to another user.' },
+  last_login_method: { status: 409, message: 'This is the last way to log in to the account; add another before removing it.' },
   request_timeout: { status: 408, message: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   uri_too_long: { status: 414, message: 'The request path is too long.' },
@@ -29,6 +41,7 @@ export const errorCatalog = {
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is temporarily unavailable. Try again shortly.' },
+  oauth_provider_unavailable: { status: 503, message: 'The identity provider cannot be reached. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -13,6 +13,9 @@ import { RefreshRotation } from './domain/refresh-rotation.js';
 import { ServiceClients, parseClientEntry } from './domain/service-clients.js';
 import { Sessions } from './domain/sessions.js';
 import { TokenIntrospection } from './domain/token-introspection.js';
+import { Federation } from './domain/federation/federation.js';
+import { OAuthFlows } from './domain/federation/flows.js';
+import { Identities } from './domain/federation/identities.js';
 
 export interface Services {
   config: Config;
@@ -28,6 +31,8 @@ export interface Services {
   sessions: Sessions;
   introspection: TokenIntrospection;
   serviceClients: ServiceClients;
+  /** Sign in with an identity provider (IDENTITY_PROVIDERS_FILE). */
+  federation: Federation;
 }
 
 export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore, refreshKeys: MacKeyRing, throttleStore: ThrottleStore): Services {
@@ -63,5 +68,11 @@ export function createServices(config: Config, clock: Clock, database: Database,
     introspection: new TokenIntrospection(database.prisma, database.sql, accessTokens, refreshTokens, rotation, clock, config.issuer),
     serviceClients: new ServiceClients(config.serviceClients.map(parseClientEntry)),
     rotation,
+    federation: new Federation(
+      { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },
+      new OAuthFlows(database.prisma, clock),
+      new Identities(database.prisma, clock),
+      rotation,
+    ),
   };
 }
