@@ -114,7 +114,7 @@ export async function startIdp(redirectUris: string[]): Promise<TestIdp> {
       const answer = await fetch(`http://127.0.0.1:${innerPort}/token`, {
         method: 'POST',
         headers: { 'content-type': String(req.headers['content-type']) },
-        body: raw,
+        body: new Uint8Array(raw),
       });
       const json = (await answer.json()) as Record<string, unknown>;
       if (typeof json.id_token === 'string' && idp.tamper) {

@@ -33,10 +33,15 @@ export interface UpstreamProvider {
   complete(callbackUrl: URL, redirectUri: string, secrets: FlowSecrets): Promise<ProviderProfile>;
 }
 
+/** openid-client codes for a provider that timed out or answered something that is not an OAuth answer. */
+const UNAVAILABLE = new Set(['OAUTH_TIMEOUT', 'OAUTH_ABORT', 'OAUTH_RESPONSE_IS_NOT_JSON', 'OAUTH_RESPONSE_IS_NOT_CONFORM']);
+
 /** A failure talking to the provider, as one of our codes (the detail goes to the log only). */
 export function asProviderError(err: unknown, step: 'discovery' | 'callback'): Error {
   if (err instanceof DomainError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  // openid-client words its errors generally and keeps the specific one (which parameter) as the cause.
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  const message = `${err instanceof Error ? err.message : String(err)}${cause}`;
   const detail = `${step}: ${message}`;
   if (err instanceof AuthorizationResponseError) {
     // The provider sent the user back with an error instead of a code: "cancel" is access_denied.
@@ -49,7 +54,7 @@ export function asProviderError(err: unknown, step: 'discovery' | 'callback'): E
   }
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('OAUTH_')) {
-    if (step === 'discovery') return new DomainError('oauth_provider_unavailable', { detail });
+    if (step === 'discovery' || UNAVAILABLE.has(code)) return new DomainError('oauth_provider_unavailable', { detail });
     if (/"state"/.test(message)) return new DomainError('oauth_state_invalid', { detail });
     // A wrong issuer (the RFC 9207 parameter or the ID token's), audience, nonce, signature or date.
     return new DomainError('oauth_response_invalid', { detail });
