@@ -32,6 +32,7 @@ export const errorCatalog = {
   email_taken: { status: 409, message: 'An account with this email already exists.' },
   account_link_required: { status: 409, message: 'An account with this email already exists. Log in with your existing method, then link this provider from your account.' },
   identity_in_use: { status: 409, message: 'This provider account is already linked to another user.' },
+  password_already_set: { status: 409, message: 'The account already has a password; change it with the current one.' },
   last_login_method: { status: 409, message: 'This is the last way to log in to the account; add another before removing it.' },
   request_timeout: { status: 408, message: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },

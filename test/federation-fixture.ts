@@ -29,9 +29,10 @@ export interface FederationFixture {
   refresh(browser: TestBrowser): Promise<{ status: number; body: Record<string, unknown>; claims: Record<string, unknown> | null }>;
 }
 
-export async function federationFixture(t: Test, opts: { env?: Record<string, string> } = {}): Promise<FederationFixture> {
+/** `hostname`: how the browser names Tessera (localhost, to be same-site with an SPA on localhost). */
+export async function federationFixture(t: Test, opts: { env?: Record<string, string>; hostname?: string } = {}): Promise<FederationFixture> {
   const port = await freePort();
-  const tessera = `http://127.0.0.1:${port}`;
+  const tessera = `http://${opts.hostname ?? '127.0.0.1'}:${port}`;
   const idp = await startIdp(['local', 'trusted'].map((id) => `${tessera}/auth/oauth/${id}/callback`));
   t.teardown(() => idp.close());
   const dir = await tempDir(t, 'tessera-idp-');

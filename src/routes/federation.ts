@@ -15,6 +15,8 @@ import { requestMeta } from '../http/request-meta.js';
 import { otherSchemeOf, setRefreshCookie } from '../http/refresh-cookie.js';
 import { clearFlowCookie, readFlowCookie, setFlowCookie } from '../http/oauth-flow-cookie.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
+import { PASSWORD_MAX } from '../domain/passwords.js';
+import { setFirstPassword } from '../domain/federation/first-password.js';
 import type { Services } from '../services.js';
 
 /** How recent a login must be to link a provider or set a first password (auth_time). */
@@ -163,6 +165,22 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
     },
   }, async (request, reply) => {
     await federation.identities.unlink(request.bearer!.user.id, request.params.id, requestMeta(request));
+    return reply.code(204).send(null);
+  });
+
+  app.post('/password/first', {
+    preHandler: requireBearer,
+    config: { ...rateLimit },
+    schema: {
+      summary: 'Set a first password on an account made through a provider (recent login needed)',
+      body: Type.Object({ new_password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX * 4 }) }, { additionalProperties: false }),
+      response: { 204: NoBody, ...errorResponses },
+    },
+  }, async (request, reply) => {
+    const { user, claims } = request.bearer!;
+    requireRecentAuth(claims.auth_time, clock.now());
+    await setFirstPassword(services.database.prisma, services.passwords, clock, { userId: user.id, sessionId: claims.sid }, request.body.new_password, requestMeta(request));
+    request.log.info({ event: 'password_set', userId: user.id }, 'first password set');
     return reply.code(204).send(null);
   });
 };
