@@ -30,6 +30,20 @@ export class GithubProvider implements UpstreamProvider {
       client.ClientSecretPost(settings.clientSecret),
     );
     this.config.timeout = TIMEOUT_SECONDS;
+    // GitHub answers a bad code (used, expired, wrong PKCE verifier) with HTTP 200 and an `error` member;
+    // RFC 6749 says 400. Given the 400, openid-client reports it as the error response it is.
+    this.config[client.customFetch] = async (url, options) => {
+      const response = await fetch(url, options as RequestInit);
+      if (url !== urls.tokenUrl || response.status !== 200) return response;
+      const text = await response.text();
+      let failed = false;
+      try {
+        failed = typeof (JSON.parse(text) as { error?: unknown }).error === 'string';
+      } catch {
+        failed = false;
+      }
+      return new Response(text, { status: failed ? 400 : 200, headers: { 'content-type': response.headers.get('content-type') ?? 'application/json' } });
+    };
     const hosts = [urls.authorizeUrl, urls.tokenUrl, urls.apiUrl].map((u) => new URL(u));
     if (hosts.some((u) => u.protocol === 'http:')) {
       if (!hosts.every((u) => u.protocol === 'https:' || isLoopback(u.hostname))) throw new Error('github_urls: http only on loopback');

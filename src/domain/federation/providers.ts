@@ -53,6 +53,7 @@ export function parseProviders(text: string, env: Record<string, string | undefi
   return list.map((entry: unknown, i) => {
     const provider = parseOne(entry, `[${i}]`, env);
     if (production && provider.issuer?.startsWith('http:')) throw new ProviderListError(`[${i}].issuer must be an https URL in production`);
+    if (production && Object.values(provider.github ?? {}).some((u) => u.startsWith('http:'))) throw new ProviderListError(`[${i}].github_urls must be https URLs in production`);
     if (seen.has(provider.id)) throw new ProviderListError(`[${i}].id ${JSON.stringify(provider.id)} is used twice`);
     seen.add(provider.id);
     return provider;
@@ -140,7 +141,8 @@ function githubUrls(value: unknown, at: string): NonNullable<ProviderSettings['g
   const v = value as Record<string, unknown>;
   for (const [field, key] of [['authorize', 'authorizeUrl'], ['token', 'tokenUrl'], ['api', 'apiUrl']] as const) {
     const u = v[field];
-    if (typeof u !== 'string' || !/^https?:\/\//.test(u)) throw new ProviderListError(`${at}.github_urls.${field} must be a URL`);
+    if (typeof u !== 'string' || !URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol)) throw new ProviderListError(`${at}.github_urls.${field} must be a URL`);
+    if (new URL(u).protocol === 'http:' && !isLoopback(new URL(u).hostname)) throw new ProviderListError(`${at}.github_urls.${field} must be https (http only for localhost)`);
     urls[key] = u.replace(/\/+$/, '');
   }
   return urls;
