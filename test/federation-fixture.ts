@@ -18,6 +18,8 @@ export interface FederationFixture {
   app: Awaited<ReturnType<typeof buildTestApp>>['app'];
   db: TestDatabase;
   clock: Awaited<ReturnType<typeof buildTestApp>>['clock'];
+  /** Log lines, when captureLogs was asked for. */
+  rawLogs: string[];
   startUrl(provider?: string, returnTo?: string): string;
   /** Runs a browser from the start URL up to the callback (not requested). */
   toCallback(provider?: string, browser?: TestBrowser): Promise<{ browser: TestBrowser; callback: URL }>;
@@ -30,7 +32,7 @@ export interface FederationFixture {
 }
 
 /** `hostname`: how the browser names Tessera (localhost, to be same-site with an SPA on localhost). */
-export async function federationFixture(t: Test, opts: { env?: Record<string, string>; hostname?: string } = {}): Promise<FederationFixture> {
+export async function federationFixture(t: Test, opts: { env?: Record<string, string>; hostname?: string; captureLogs?: boolean } = {}): Promise<FederationFixture> {
   const port = await freePort();
   const tessera = `http://${opts.hostname ?? '127.0.0.1'}:${port}`;
   const idp = await startIdp(['local', 'trusted'].map((id) => `${tessera}/auth/oauth/${id}/callback`));
@@ -43,7 +45,8 @@ export async function federationFixture(t: Test, opts: { env?: Record<string, st
     { id: 'trusted', name: 'Trusted provider', issuer: idp.issuer, trusted_for_linking: true, ...common },
     { id: 'down', name: 'Provider that is down', issuer: `http://127.0.0.1:${await freePort()}`, ...common },
   ]));
-  const { app, db, clock } = await buildTestApp(t, {
+  const { app, db, clock, rawLogs } = await buildTestApp(t, {
+    captureLogs: opts.captureLogs ?? false,
     env: { ISSUER: tessera, PORT: String(port), IDENTITY_PROVIDERS_FILE: file, TEST_IDP_SECRET: IDP_CLIENT.secret, RETURN_TO_ORIGINS: SPA, ...opts.env },
   });
   await app.listen({ port, host: '127.0.0.1' });
@@ -51,7 +54,7 @@ export async function federationFixture(t: Test, opts: { env?: Record<string, st
   const startUrl = (provider = 'local', returnTo = RETURN_TO) => `${tessera}/auth/oauth/${provider}/start?return_to=${encodeURIComponent(returnTo)}`;
   const atSpa = (u: URL) => u.origin === SPA;
   const fixture: FederationFixture = {
-    tessera, idp, app, db, clock, startUrl,
+    tessera, idp, app, db, clock, rawLogs, startUrl,
     async toCallback(provider = 'local', browser = new TestBrowser()) {
       const { url } = await browser.follow(startUrl(provider), (u) => u.pathname.endsWith('/callback') || atSpa(u));
       if (!url.pathname.endsWith('/callback')) throw new Error(`did not reach the callback: ${url.href}`);

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { decodeJwt } from 'jose';
 import { federationFixture, RETURN_TO, SPA, type FederationFixture } from './federation-fixture.js';
-import { TestBrowser } from './federation-idp.js';
+import { IDP_CLIENT, TestBrowser } from './federation-idp.js';
 import { FLOW_COOKIE } from '../src/http/oauth-flow-cookie.js';
 import { login, me, register, uniqueEmail } from './helper.js';
 
@@ -260,4 +260,27 @@ t.test('50 first sign-ins of one new identity at once make one user and one iden
   t.equal(await f.db.database.prisma.user.count(), 1);
   t.equal(await f.db.database.prisma.identity.count(), 1);
   t.equal(await f.db.database.prisma.session.count(), 50);
+});
+
+t.test('no client secret, code, state, nonce, flow key or refresh token reaches the logs, on success or failure', async (t) => {
+  const f = await federationFixture(t, { captureLogs: true, env: { LOG_LEVEL: 'trace' } });
+  f.idp.next = account(uniqueEmail());
+  const secrets: string[] = [];
+  const ok = await f.toCallback();
+  const authorize = new URL((await new TestBrowser().get(f.startUrl())).headers.get('location')!);
+  secrets.push(authorize.searchParams.get('nonce')!, authorize.searchParams.get('code_challenge')!);
+  secrets.push(ok.callback.searchParams.get('code')!, ok.callback.searchParams.get('state')!, ok.browser.cookie(new URL(f.tessera).host, FLOW_COOKIE)!);
+  await f.finish(ok.browser, ok.callback);
+  secrets.push(ok.browser.cookie(new URL(f.tessera).host, '__Host-tessera_refresh')!);
+  const replay = await f.toCallback();
+  replay.callback.searchParams.set('code', ok.callback.searchParams.get('code')!);
+  t.equal(errorOf(await f.finish(replay.browser, replay.callback)), 'oauth_code_rejected');
+  f.idp.tamper = (c) => ({ ...c, aud: 'someone-else' });
+  const bad = await f.toCallback();
+  secrets.push(bad.callback.searchParams.get('code')!);
+  t.equal(errorOf(await f.finish(bad.browser, bad.callback)), 'oauth_response_invalid');
+  const logs = f.rawLogs.join('\n');
+  t.ok(logs.includes('federated_login'), 'positive control: the sign-in is logged');
+  t.ok(logs.includes('oauth_code_rejected'), 'and the failure, by code');
+  for (const secret of [IDP_CLIENT.secret, ...secrets]) t.notOk(logs.includes(secret), `not in the logs: ${secret.slice(0, 6)}…`);
 });
