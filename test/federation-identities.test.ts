@@ -122,3 +122,14 @@ t.test('50 unlinks at once of the two identities of a password-less user leave o
   t.ok(answers.every((r) => r.statusCode === 204 || ['last_login_method', 'not_found'].includes(r.json().code)));
   t.equal((await list(f, u.accessToken)).length, 1);
 });
+
+t.test('50 first passwords at once: exactly one is set', async (t) => {
+  const f = await federationFixture(t);
+  const u = await federatedUser(f);
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+    f.app.inject({ method: 'POST', url: '/auth/password/first', headers: bearer(u.accessToken), payload: { new_password: `first password number ${i}` } })));
+  t.equal(answers.filter((r) => r.statusCode === 204).length, 1, 'one wins');
+  t.ok(answers.every((r) => r.statusCode === 204 || r.json().code === 'password_already_set'), 'the others are told it is set');
+  const winner = answers.findIndex((r) => r.statusCode === 204);
+  t.equal((await login(f.app, u.email, `first password number ${winner}`)).res.statusCode, 200, 'the winner\'s password is the one that logs in');
+});
