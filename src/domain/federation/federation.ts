@@ -8,7 +8,7 @@
 import type { RequestMeta } from '../audit.js';
 import { DomainError } from '../domain-error.js';
 import type { IssuedSession, RefreshRotation } from '../refresh-rotation.js';
-import type { OAuthFlows } from './flows.js';
+import type { Flow, OAuthFlows } from './flows.js';
 import type { Identities, Resolution } from './identities.js';
 import { OidcProvider } from './oidc.js';
 import { GithubProvider } from './github.js';
@@ -89,14 +89,14 @@ export class Federation {
   }
 
   /** Takes the flow of this cookie key; null when there is none (missing, forged, expired, used). */
-  async takeFlow(flowKey: string | undefined, providerId: string) {
+  async takeFlow(flowKey: string | undefined, providerId: string): Promise<Flow | null> {
     const flow = flowKey ? await this.flows.consume(flowKey) : null;
     if (!flow || flow.provider !== providerId) return null;
     return flow;
   }
 
   /** Completes a sign-in whose flow `takeFlow` returned. Throws DomainError with the code for ?error=. */
-  async finish(flow: NonNullable<Awaited<ReturnType<Federation['takeFlow']>>>, callbackUrl: URL, meta: RequestMeta): Promise<Finished> {
+  async finish(flow: Flow, callbackUrl: URL, meta: RequestMeta): Promise<Finished> {
     const provider = this.provider(flow.provider);
     let userId: string;
     let resolution: Resolution;
