@@ -52,12 +52,15 @@ export class Identities {
     const now = this.clock.now();
     const assertedEmail = profile.email ? normalizeEmail(profile.email) : null;
     return this.db.$transaction(async (tx) => {
-      const known = await tx.identity.findUnique({ where: { provider_subject: { provider: provider.id, subject: profile.subject } } });
-      if (known) {
+      const signIn = async () => {
+        const known = await tx.identity.findUnique({ where: { provider_subject: { provider: provider.id, subject: profile.subject } } });
+        if (!known) return null;
         if (linkUserId && known.userId !== linkUserId) throw new DomainError('identity_in_use', { detail: 'identity belongs to another user' });
         await tx.identity.update({ where: { id: known.id }, data: { lastUsedAt: now, email: assertedEmail } });
         return { userId: known.userId, resolution: 'existing' as const };
-      }
+      };
+      const existing = await signIn();
+      if (existing) return existing;
       const link = async (userId: string, how: string) => {
         await tx.identity.create({ data: { id: randomUUID(), userId, provider: provider.id, subject: profile.subject, email: assertedEmail, createdAt: now, lastUsedAt: now } });
         await audit(tx, meta, now, { type: 'identity_linked', userId, reason: `idp=${provider.id} ${how}` });
@@ -73,6 +76,10 @@ export class Identities {
         select: { id: true },
       });
       if (holder) {
+        // Each statement sees what was committed when it started (READ COMMITTED): a first sign-in of this
+        // same identity may have committed, account and identity together, between the two lookups above.
+        const raced = await signIn();
+        if (raced) return raced;
         if (!provider.trustedForLinking) throw new DomainError('account_link_required', { detail: `email held by an account; ${provider.id} is not trusted for linking` });
         return link(holder.id, 'by_verified_email');
       }
