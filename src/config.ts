@@ -9,6 +9,7 @@ import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/tokens/service-clients.js';
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
 import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
+import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -46,6 +47,9 @@ export const EnvSchema = Type.Object({
   // client_credentials tokens each service client may get per minute (0: no limit).
   TOKEN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 120 }),
   CORS_ORIGINS: Type.String({ default: '' }),
+  // Sign in with a provider (src/domain/federation/): the providers, and where a sign-in may return to.
+  IDENTITY_PROVIDERS_FILE: Type.String({ default: '' }),
+  RETURN_TO_ORIGINS: Type.Optional(Type.String()),
   TRUST_PROXY: Type.String({ default: '' }),
   // Slow clients: each holds a connection (and its memory) only this long. Node checks once a second.
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 10000 }),
@@ -97,6 +101,10 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   /** Browser origins (scheme://host[:port]) allowed to call the API with credentials. */
   corsOrigins: string[];
+  /** Identity providers users may sign in with (IDENTITY_PROVIDERS_FILE); secrets resolved. */
+  identityProviders: ProviderSettings[];
+  /** Origins a sign-in with a provider may send the browser back to (RETURN_TO_ORIGINS, else CORS_ORIGINS). */
+  returnToOrigins: string[];
   /**
    * Which peers' X-Forwarded-For is believed: none (false), all (true), the first N hops (a number),
    * or the proxies' addresses/CIDRs (validated with the same parser Fastify uses).
@@ -178,6 +186,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     serviceClients: serviceClientEntries(env.SERVICE_CLIENTS, env.SERVICE_CLIENTS_FILE),
     logLevel: env.LOG_LEVEL,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
+    identityProviders: identityProviders(env.IDENTITY_PROVIDERS_FILE, source, env.NODE_ENV === 'production'),
+    returnToOrigins: parseOrigins(env.RETURN_TO_ORIGINS ?? env.CORS_ORIGINS, env.RETURN_TO_ORIGINS === undefined ? 'CORS_ORIGINS' : 'RETURN_TO_ORIGINS'),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     timeouts: parseTimeouts(env),
     hstsMaxAge: env.HSTS_MAX_AGE_SECONDS,
@@ -232,7 +242,24 @@ function list(value: string): string[] {
   return value.split(',').map((v) => v.trim()).filter(Boolean);
 }
 
-function parseOrigins(value: string): string[] {
+/** IDENTITY_PROVIDERS_FILE: a JSON array of providers (src/domain/federation/providers.ts). */
+function identityProviders(file: string, source: NodeJS.ProcessEnv, production: boolean): ProviderSettings[] {
+  if (!file) return [];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: IDENTITY_PROVIDERS_FILE ${file} cannot be read (${(err as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    return parseProviders(text, source, production);
+  } catch (err) {
+    if (err instanceof ProviderListError) throw new ConfigError(`invalid configuration: IDENTITY_PROVIDERS_FILE${err.message.startsWith('[') ? '' : ' '}${err.message}`);
+    throw err;
+  }
+}
+
+function parseOrigins(value: string, variable = 'CORS_ORIGINS'): string[] {
   return list(value).map((origin) => {
     let url: URL | undefined;
     try {
@@ -242,7 +269,7 @@ function parseOrigins(value: string): string[] {
     }
     // Exact origins only: no wildcard, no path. A wildcard with credentials would hand any site the session.
     if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin.replace(/\/$/, '')) {
-      throw new ConfigError(`invalid configuration: CORS_ORIGINS entry ${JSON.stringify(origin)} is not an exact origin like https://app.example.com`);
+      throw new ConfigError(`invalid configuration: ${variable} entry ${JSON.stringify(origin)} is not an exact origin like https://app.example.com`);
     }
     return url.origin;
   });

@@ -12,6 +12,14 @@ export const errorCatalog = {
   invalid_scope: { status: 400, message: 'A requested scope is unknown or not allowed for this client.' },
   unsupported_grant_type: { status: 400, message: 'This grant type is not supported.' },
   email_token_invalid: { status: 400, message: 'The link is invalid, was already used, or has expired. Ask for a new one.' },
+  // Sign in with a provider (src/domain/federation/). The callback sends these as ?error= to the SPA.
+  return_to_invalid: { status: 400, message: 'return_to must be a URL on one of the allowed origins.' },
+  oauth_state_invalid: { status: 400, message: 'This sign-in was not started in this browser, has expired or was already used. Start again.' },
+  oauth_access_denied: { status: 400, message: 'The sign-in was cancelled at the provider.' },
+  oauth_provider_error: { status: 400, message: 'The provider refused the sign-in.' },
+  oauth_code_rejected: { status: 400, message: 'The provider did not accept the sign-in (used twice or expired). Start again.' },
+  oauth_response_invalid: { status: 400, message: 'The answer from the provider did not pass its checks.' },
+  oauth_email_unverified: { status: 400, message: 'The provider did not confirm a verified email address for this account.' },
   missing_token: { status: 401, message: 'A bearer access token is required.' },
   invalid_token: { status: 401, message: 'The access token is invalid or has expired.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
@@ -30,6 +38,10 @@ export const errorCatalog = {
   not_found: { status: 404, message: 'No such resource.' },
   email_taken: { status: 409, message: 'An account with this email already exists.' },
   email_already_verified: { status: 409, message: 'This email address is already verified.' },
+  account_link_required: { status: 409, message: 'An account with this email already exists. Log in with your existing method, then link this provider from your account.' },
+  identity_in_use: { status: 409, message: 'This provider account is already linked to another user.' },
+  password_already_set: { status: 409, message: 'The account already has a password; change it with the current one.' },
+  last_login_method: { status: 409, message: 'This is the last way to log in to the account; add another before removing it.' },
   request_timeout: { status: 408, message: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   uri_too_long: { status: 414, message: 'The request path is too long.' },
@@ -38,6 +50,7 @@ export const errorCatalog = {
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is temporarily unavailable. Try again shortly.' },
+  oauth_provider_unavailable: { status: 503, message: 'The identity provider cannot be reached. Try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -19,6 +19,9 @@ import { ClientTokens } from './domain/authz/client-tokens.js';
 import { Directory } from './domain/authz/directory.js';
 import { Roles } from './domain/authz/roles.js';
 import type { RecoveryServices } from './recovery-services.js';
+import { Federation } from './domain/federation/federation.js';
+import { OAuthFlows } from './domain/federation/flows.js';
+import { Identities } from './domain/federation/identities.js';
 
 export interface Services {
   config: Config;
@@ -42,6 +45,8 @@ export interface Services {
   clientAssertions: ClientAssertions;
   /** The email flows, when EMAIL_FLOWS is on (src/recovery-services.ts); set by buildApp. */
   recovery?: RecoveryServices;
+  /** Sign in with an identity provider (IDENTITY_PROVIDERS_FILE). */
+  federation: Federation;
 }
 
 export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore, refreshKeys: MacKeyRing, throttleStore: ThrottleStore): Services {
@@ -85,5 +90,11 @@ export function createServices(config: Config, clock: Clock, database: Database,
     directory: new Directory(database.prisma, clock),
     clientTokens,
     clientAssertions: new ClientAssertions(database.prisma, serviceClients, [`${config.issuer}/oauth/token`, config.issuer], clock),
+    federation: new Federation(
+      { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },
+      new OAuthFlows(database.prisma, clock),
+      new Identities(database.prisma, clock),
+      rotation,
+    ),
   };
 }

@@ -30,8 +30,9 @@ t.test('a resource server verifies the token with the JWKS alone', async (t) => 
   t.type(payload.sid, 'string');
   t.type(payload.jti, 'string');
   t.type(payload.auth_time, 'number');
+  t.same(payload.amr, ['pwd'], 'RFC 8176: a password login');
   t.equal(payload.exp! - payload.iat!, 900, '15 minutes');
-  t.same(Object.keys(payload).sort(), ['aud', 'auth_time', 'client_id', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'], 'nothing secret, nothing more');
+  t.same(Object.keys(payload).sort(), ['amr', 'aud', 'auth_time', 'client_id', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'], 'nothing secret, nothing more');
 
   await t.rejects(
     jwtVerify(s.accessToken, jwks, { algorithms: ['RS256'], issuer: config.issuer, audience: 'other-api' }),

@@ -168,7 +168,7 @@ t.test('a database dump alone cannot mint a refresh token', async (t) => {
   const user = await db.database.prisma.user.findUniqueOrThrow({ where: { id: s.user.id } });
   const guesses: [string, Buffer][] = [
     ['a random key under the real key id', randomBytes(32)],
-    ['the password hash as the key', Buffer.from(user.passwordHash)],
+    ['the password hash as the key', Buffer.from(user.passwordHash!)],
     ['the session id as the key', Buffer.from(row.id)],
     ['an empty key', Buffer.alloc(0)],
   ];

@@ -17,7 +17,7 @@ t.test('register', async (t) => {
     t.equal(res.headers['cache-control'], 'no-store');
     const row = await db.database.prisma.user.findUniqueOrThrow({ where: { email: 'alice.smith@example.com' } });
     t.match(row.passwordHash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/, 'argon2id with OWASP minimum parameters');
-    t.notOk(row.passwordHash.includes(PASSWORD));
+    t.notOk(row.passwordHash!.includes(PASSWORD));
     const events = await db.database.prisma.auditEvent.findMany({ where: { userId: row.id } });
     t.same(events.map((e) => e.type), ['register']);
   });

@@ -30,7 +30,12 @@ type AuditType =
   | 'email_verified'
   | 'email_change_requested'
   | 'email_changed'
-  | 'email_change_undone';
+  | 'email_change_undone'
+  // Sign-in with an identity provider (src/domain/federation/).
+  | 'federated_login'
+  | 'federated_login_refused'
+  | 'identity_linked'
+  | 'identity_unlinked';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

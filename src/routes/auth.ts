@@ -31,7 +31,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     // The refresh CAS reads the roles and email_verified in its one statement; a login asks for them here.
     const roles = issued.roles ?? (await services.roles.of(issued.userId));
     const emailVerified = issued.emailVerified ?? (await isEmailVerified(services.database.sql, issued.userId));
-    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, roles, emailVerified });
+    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, roles, emailVerified, idp: issued.idp });
     setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain, presented);
     return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
   }

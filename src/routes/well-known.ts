@@ -92,7 +92,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     access_token_signing_alg_values_supported: [] as string[],
     id_token_signing_alg_values_supported: [] as string[],
     subject_types_supported: ['public'],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'sid', 'client_id', 'auth_time', 'roles', 'scope', 'email_verified'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'sid', 'client_id', 'auth_time', 'roles', 'scope', 'email_verified', 'amr', 'idp'],
     token_endpoint: at('/oauth/token'),
     grant_types_supported: ['client_credentials'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],

@@ -26,6 +26,8 @@ export interface AuthenticatedUser extends PublicUser {
   passwordHash: string;
 }
 
+type StoredUser = PublicUser & { passwordHash: string | null };
+
 export class Accounts {
   private readonly throttle: LoginThrottle;
 
@@ -65,24 +67,25 @@ export class Accounts {
    */
   async authenticate(rawEmail: string, password: string, meta: RequestMeta): Promise<AuthenticatedUser> {
     const email = normalizeEmail(rawEmail);
-    let user: AuthenticatedUser | null = null;
+    let user: StoredUser | null = null;
     // Claimed before any lookup or hashing: the same answer for accounts that exist and ones that don't.
     const outcome = await this.throttle.guess(rawEmail, meta.ip, async () => {
       user = email && isAcceptablePassword(password)
         ? await this.db.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } })
         : null;
-      return user ? this.passwords.verify(user.passwordHash, password) : this.passwords.verifyAgainstDummy(password);
+      // An account without a password (signed up through a provider) costs the same as an unknown one.
+      return user?.passwordHash ? this.passwords.verify(user.passwordHash, password) : this.passwords.verifyAgainstDummy(password);
     });
     if (outcome.throttled) {
       await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', reason: `retry after ${outcome.retryAfter} s` });
       throw new DomainError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'login throttled for this email and address' });
     }
-    const found = user as AuthenticatedUser | null;
-    if (!found || !outcome.ok) {
+    const found = user as StoredUser | null;
+    if (!found || !found.passwordHash || !outcome.ok) {
       await audit(this.db, meta, this.clock.now(), {
         type: 'login_failed',
         userId: found?.id ?? null,
-        reason: found ? 'wrong_password' : 'unknown_user',
+        reason: found ? (found.passwordHash ? 'wrong_password' : 'no_password') : 'unknown_user',
       });
       throw new DomainError('invalid_credentials');
     }
@@ -105,12 +108,13 @@ export class Accounts {
    */
   async changePassword(userId: string, currentSessionId: string, current: string, next: string, meta: RequestMeta): Promise<number> {
     const user = await this.db.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true, passwordHash: true } });
-    const outcome = await this.throttle.guess(user.email, meta.ip, () => this.passwords.verify(user.passwordHash, current));
+    const { passwordHash: stored } = user;
+    const outcome = await this.throttle.guess(user.email, meta.ip, () => (stored ? this.passwords.verify(stored, current) : this.passwords.verifyAgainstDummy(current)));
     if (outcome.throttled) {
       await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', userId, sessionId: currentSessionId, reason: `password change: retry after ${outcome.retryAfter} s` });
       throw new DomainError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'password change throttled for this account and address' });
     }
-    if (!outcome.ok) {
+    if (!outcome.ok || !stored) {
       await audit(this.db, meta, this.clock.now(), { type: 'password_change_failed', userId, sessionId: currentSessionId, reason: 'wrong_current_password' });
       throw new DomainError('current_password_incorrect');
     }

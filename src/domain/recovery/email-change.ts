@@ -47,7 +47,8 @@ export class EmailChange {
     if (!newEmail) throw new DomainError('invalid_email');
     const user = await this.db.user.findUniqueOrThrow({ where: { id: req.userId }, select: { email: true, passwordHash: true } });
     if (req.currentPassword !== undefined) {
-      if (!(await this.passwords.verify(user.passwordHash, req.currentPassword))) throw new DomainError('current_password_incorrect');
+      // An account made through a provider has no password: any password given is the wrong one.
+      if (user.passwordHash === null || !(await this.passwords.verify(user.passwordHash, req.currentPassword))) throw new DomainError('current_password_incorrect');
     } else if (this.clock.now().getTime() - req.authTime.getTime() > this.settings.recentLoginSeconds * 1000) {
       throw new DomainError('reauthentication_required', { detail: 'email change without password, login not recent' });
     }

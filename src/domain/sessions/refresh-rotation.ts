@@ -48,6 +48,8 @@ export interface IssuedSession {
   roles?: string[];
   /** Read in the refresh statement itself (the email_verified claim); unset where it was not read. */
   emailVerified?: boolean;
+  /** The identity provider the session started with (src/domain/federation/); absent: the password. */
+  idp?: string | null;
 }
 
 export type RotationFailure = 'invalid' | 'expired' | 'revoked' | 'reused' | 'credentials_changed';
@@ -83,19 +85,20 @@ WITH s AS (
   WHERE id = $1::uuid AND refresh_counter = $2::bigint
     AND ${liveSql('sessions', '$3')}
     AND last_used_at > $6::timestamptz AND created_at > $7::timestamptz
-  RETURNING id, user_id, created_at, expires_at, refresh_counter
+  RETURNING id, user_id, created_at, expires_at, refresh_counter, idp
 ), a AS (
   INSERT INTO audit_events (type, user_id, session_id, ip, user_agent, request_id, created_at)
   SELECT 'refresh', user_id, id, $8, $9, $10, $3::timestamptz FROM s
 )
 SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter,
   (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles,
-  (SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.id = s.user_id) AS email_verified
+  (SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.id = s.user_id) AS email_verified,
+  idp
 FROM s`;
 
 const SESSION = `
 SELECT user_id::text AS user_id, created_at, last_used_at, expires_at, revoked_at,
-       refresh_counter::text AS counter, rotated_at
+       refresh_counter::text AS counter, rotated_at, idp
 FROM sessions WHERE id = $1::uuid`;
 
 interface SessionRow {
@@ -106,6 +109,7 @@ interface SessionRow {
   revoked_at: Date | null;
   counter: string | null;
   rotated_at: Date | null;
+  idp: string | null;
 }
 
 export class RefreshRotation {
@@ -131,24 +135,37 @@ export class RefreshRotation {
    * password was about to create). Throws RotationError('credentials_changed') then.
    */
   async start(userId: string, meta: RequestMeta, verifiedHash: string): Promise<IssuedSession> {
+    return this.open(userId, meta, { verifiedHash });
+  }
+
+  /**
+   * Starts a new session for a user an identity provider just vouched for (src/domain/federation/): no
+   * password is involved, so none is compared. The session remembers the provider (amr "fed" in its tokens).
+   */
+  async startFederated(userId: string, meta: RequestMeta, idp: string): Promise<IssuedSession> {
+    return this.open(userId, meta, { idp });
+  }
+
+  private async open(userId: string, meta: RequestMeta, proof: { verifiedHash: string } | { idp: string }): Promise<IssuedSession> {
     const now = this.clock.now();
     const expiresAt = sessionDeadline(this.settings, now, now);
     const sessionId = randomUUID();
+    const idp = 'idp' in proof ? proof.idp : null;
     await this.db.$transaction(async (tx) => {
-      const [current] = await tx.$queryRaw<{ password_hash: string; disabled: boolean }[]>`SELECT password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE id = ${userId}::uuid FOR SHARE`;
-      if (!current || current.password_hash !== verifiedHash) throw new RotationError('credentials_changed');
-      // A disabled account opens no session (src/domain/authz/account-admin.ts); asked only of a user who proved the password.
+      const [current] = await tx.$queryRaw<{ password_hash: string | null; disabled: boolean }[]>`SELECT password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE id = ${userId}::uuid FOR SHARE`;
+      if (!current || ('verifiedHash' in proof && current.password_hash !== proof.verifiedHash)) throw new RotationError('credentials_changed');
+      // A disabled account opens no session (src/domain/authz/account-admin.ts), whichever way the user proved who they are.
       if (current.disabled) throw new DomainError('account_disabled');
       await tx.session.create({
         data: {
           id: sessionId, userId, createdAt: now, lastUsedAt: now, expiresAt, refreshCounter: 0n, rotatedAt: now,
-          userAgent: clipUserAgent(meta.userAgent), ip: meta.ip,
+          userAgent: clipUserAgent(meta.userAgent), ip: meta.ip, idp,
         },
       });
-      await audit(tx, meta, now, { type: 'login_ok', userId, sessionId });
+      await audit(tx, meta, now, idp ? { type: 'federated_login', userId, sessionId, reason: `idp=${idp}` } : { type: 'login_ok', userId, sessionId });
     }, LOCKING_TX);
     const refreshToken = this.tokens.mint(sessionId, 0n);
-    return { userId, sessionId, sessionStartedAt: now, refreshToken, refreshExpiresAt: expiresAt };
+    return { userId, sessionId, sessionStartedAt: now, refreshToken, refreshExpiresAt: expiresAt, idp };
   }
 
   /** Exchanges a refresh token for its successor; throws RotationError (after committing any revocation). */
@@ -165,14 +182,14 @@ export class RefreshRotation {
     const now = this.clock.now();
     const { lastUsedAfter, createdAfter } = refreshCutoffs(this.settings, now);
     const until = new Date(now.getTime() + Math.min(this.settings.refreshTokenTtlSeconds, this.settings.sessionIdleSeconds) * 1000);
-    const [won] = await this.sql.query<{ user_id: string; created_at: Date; expires_at: Date; counter: string; roles: string | null; email_verified: boolean }>(CAS, [
+    const [won] = await this.sql.query<{ user_id: string; created_at: Date; expires_at: Date; counter: string; roles: string | null; email_verified: boolean; idp: string | null }>(CAS, [
       sessionId, counter.toString(), now.toISOString(), until.toISOString(), this.settings.sessionMaxAgeSeconds,
       lastUsedAfter.toISOString(), createdAfter.toISOString(), meta.ip, clipUserAgent(meta.userAgent), meta.requestId,
     ]);
     if (won) {
       return {
         userId: won.user_id, sessionId, sessionStartedAt: won.created_at,
-        refreshToken: this.tokens.mint(sessionId, BigInt(won.counter)), refreshExpiresAt: won.expires_at,
+        refreshToken: this.tokens.mint(sessionId, BigInt(won.counter)), refreshExpiresAt: won.expires_at, idp: won.idp,
         roles: won.roles ? won.roles.split(' ') : [],
         emailVerified: won.email_verified,
       };
@@ -195,7 +212,7 @@ export class RefreshRotation {
       await audit(this.db, meta, now, { type: 'refresh', userId: s.user_id, sessionId, reason: 'grace' });
       return {
         userId: s.user_id, sessionId, sessionStartedAt: s.created_at,
-        refreshToken: this.tokens.mint(sessionId, current), refreshExpiresAt: s.expires_at, grace: true,
+        refreshToken: this.tokens.mint(sessionId, current), refreshExpiresAt: s.expires_at, grace: true, idp: s.idp,
       };
     }
     return this.reused(sessionId, meta, now);

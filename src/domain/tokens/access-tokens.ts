@@ -31,6 +31,8 @@ export interface AccessTokenSubject {
   roles?: string[];
   /** The email_verified claim (src/domain/recovery); left out when not given. */
   emailVerified?: boolean;
+  /** The identity provider the session started with; absent or null: the password. */
+  idp?: string | null | undefined;
 }
 
 export interface AccessClaims {
@@ -45,6 +47,10 @@ export interface AccessClaims {
   auth_time?: number;
   roles?: string[];
   email_verified?: boolean;
+  /** RFC 8176 authentication methods: ["pwd"] or ["fed"]. */
+  amr?: string[];
+  /** With amr ["fed"]: the provider's id in IDENTITY_PROVIDERS_FILE. */
+  idp?: string;
 }
 
 export class TokenInvalid extends Error {
@@ -72,7 +78,9 @@ export class AccessTokens {
     const { audience, issuer, clientId, ttlSeconds } = this.settings;
     const roles = subject.roles?.length ? { roles: subject.roles } : {};
     const emailClaim = subject.emailVerified === undefined ? {} : { email_verified: subject.emailVerified };
-    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: epochSeconds(subject.authTime), ...roles, ...emailClaim })
+    // How the user authenticated (RFC 8176 amr), and through which provider (src/domain/federation/).
+    const method = subject.idp ? { amr: ['fed'], idp: subject.idp } : { amr: ['pwd'] };
+    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: epochSeconds(subject.authTime), ...roles, ...emailClaim, ...method })
       .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(issuer)
       .setSubject(subject.userId)

@@ -1,0 +1,23 @@
+// A user who signed up through a provider has no password. Setting the first one needs no current
+// password (there is none), so what stands in for it is a recent login: the HTTP edge checks the access
+// token's auth_time (src/routes/federation.ts, RECENT_AUTH_SECONDS). Here: the rules of a password, and
+// "first" held atomically, so this can never overwrite a password someone set meanwhile.
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import { audit, type RequestMeta } from '../audit.js';
+import type { Clock } from '../clock.js';
+import { DomainError } from '../domain-error.js';
+import { isAcceptablePassword, type PasswordHasher } from '../accounts/passwords.js';
+
+export async function setFirstPassword(
+  db: PrismaClient, passwords: PasswordHasher, clock: Clock,
+  user: { userId: string; sessionId: string }, password: string, meta: RequestMeta,
+): Promise<void> {
+  if (!isAcceptablePassword(password)) throw new DomainError('invalid_password');
+  const passwordHash = await passwords.hash(password);
+  const now = clock.now();
+  await db.$transaction(async (tx) => {
+    const { count } = await tx.user.updateMany({ where: { id: user.userId, passwordHash: null }, data: { passwordHash } });
+    if (count === 0) throw new DomainError('password_already_set');
+    await audit(tx, meta, now, { type: 'password_changed', userId: user.userId, sessionId: user.sessionId, reason: 'first password' });
+  });
+}

@@ -1,0 +1,127 @@
+// Who a provider's user is in Tessera: an identity (provider, subject) already linked, a new link, or a
+// new account. And a user's own identities: list, unlink.
+//
+// Linking policy. An identity is found by (provider, subject), never by email. A sign-in whose email
+// matches an existing account links to it automatically ONLY when the provider asserts the email is
+// verified AND the provider is trusted_for_linking in IDENTITY_PROVIDERS_FILE. Anything else would let
+// whoever controls an account at some provider (or a provider that does not verify emails, or lets users
+// pick any address) take over the Tessera account holding that address. The sign-in is refused instead
+// (account_link_required): the user logs in the usual way and links the provider from there. A new
+// account also needs a verified email: an unverified one would squat someone else's address.
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import { audit, type RequestMeta } from '../audit.js';
+import type { Clock } from '../clock.js';
+import { DomainError } from '../domain-error.js';
+import { emailSkeleton, normalizeEmail } from '../accounts/emails.js';
+import { LOCKING_TX } from '../transactions.js';
+import type { ProviderSettings } from './providers.js';
+import type { ProviderProfile } from './upstream.js';
+
+export interface IdentityView {
+  id: string;
+  provider: string;
+  email: string | null;
+  createdAt: Date;
+  lastUsedAt: Date;
+}
+
+export type Resolution = 'existing' | 'linked' | 'created';
+
+export class Identities {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * The user this provider profile signs in (or, with `linkUserId`, the user it is being linked to).
+   * Throws DomainError: account_link_required, oauth_email_unverified, identity_in_use.
+   */
+  async resolve(provider: ProviderSettings, profile: ProviderProfile, linkUserId: string | null, meta: RequestMeta): Promise<{ userId: string; resolution: Resolution }> {
+    try {
+      return await this.resolveOnce(provider, profile, linkUserId, meta);
+    } catch (err) {
+      // Two first sign-ins of one identity at once: one created it; the other now finds it.
+      if (!isUniqueViolation(err)) throw err;
+      return this.resolveOnce(provider, profile, linkUserId, meta);
+    }
+  }
+
+  private async resolveOnce(provider: ProviderSettings, profile: ProviderProfile, linkUserId: string | null, meta: RequestMeta) {
+    const now = this.clock.now();
+    const assertedEmail = profile.email ? normalizeEmail(profile.email) : null;
+    return this.db.$transaction(async (tx) => {
+      const signIn = async () => {
+        const known = await tx.identity.findUnique({ where: { provider_subject: { provider: provider.id, subject: profile.subject } } });
+        if (!known) return null;
+        if (linkUserId && known.userId !== linkUserId) throw new DomainError('identity_in_use', { detail: 'identity belongs to another user' });
+        await tx.identity.update({ where: { id: known.id }, data: { lastUsedAt: now, email: assertedEmail } });
+        return { userId: known.userId, resolution: 'existing' as const };
+      };
+      const existing = await signIn();
+      if (existing) return existing;
+      const link = async (userId: string, how: string) => {
+        await tx.identity.create({ data: { id: randomUUID(), userId, provider: provider.id, subject: profile.subject, email: assertedEmail, createdAt: now, lastUsedAt: now } });
+        await audit(tx, meta, now, { type: 'identity_linked', userId, reason: `idp=${provider.id} ${how}` });
+        return { userId, resolution: 'linked' as const };
+      };
+      // A signed-in user asked for this link: the provider's email does not matter.
+      if (linkUserId) return link(linkUserId, 'by_user');
+      if (!assertedEmail || !profile.emailVerified) {
+        throw new DomainError('oauth_email_unverified', { detail: assertedEmail ? 'provider did not assert email_verified' : 'provider gave no usable email' });
+      }
+      const holder = await tx.user.findFirst({
+        where: { OR: [{ email: assertedEmail }, { emailSkeleton: emailSkeleton(assertedEmail) }] },
+        select: { id: true },
+      });
+      if (holder) {
+        // Each statement sees what was committed when it started (READ COMMITTED): a first sign-in of this
+        // same identity may have committed, account and identity together, between the two lookups above.
+        const raced = await signIn();
+        if (raced) return raced;
+        if (!provider.trustedForLinking) throw new DomainError('account_link_required', { detail: `email held by an account; ${provider.id} is not trusted for linking` });
+        return link(holder.id, 'by_verified_email');
+      }
+      const userId = randomUUID();
+      await tx.user.create({ data: { id: userId, email: assertedEmail, emailSkeleton: emailSkeleton(assertedEmail), passwordHash: null, createdAt: now } });
+      await tx.identity.create({ data: { id: randomUUID(), userId, provider: provider.id, subject: profile.subject, email: assertedEmail, createdAt: now, lastUsedAt: now } });
+      await audit(tx, meta, now, { type: 'register', userId, reason: `idp=${provider.id}` });
+      return { userId, resolution: 'created' as const };
+    }, LOCKING_TX);
+  }
+
+  /** Records a refused sign-in (no user is known, or the one the email names). */
+  async refused(provider: string, code: string, meta: RequestMeta): Promise<void> {
+    await audit(this.db, meta, this.clock.now(), { type: 'federated_login_refused', reason: `idp=${provider} ${code}` });
+  }
+
+  async list(userId: string): Promise<IdentityView[]> {
+    return this.db.identity.findMany({
+      where: { userId },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      select: { id: true, provider: true, email: true, createdAt: true, lastUsedAt: true },
+    });
+  }
+
+  /**
+   * Removes one of the user's identities, unless it is the last way to log in (no password and no other
+   * identity). The user row is locked, so two unlinks at once can't remove the last two.
+   */
+  async unlink(userId: string, identityId: string, meta: RequestMeta): Promise<void> {
+    const now = this.clock.now();
+    await this.db.$transaction(async (tx) => {
+      const [user] = await tx.$queryRaw<{ has_password: boolean }[]>`SELECT password_hash IS NOT NULL AS has_password FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+      const identities = await tx.identity.findMany({ where: { userId }, select: { id: true, provider: true } });
+      const target = identities.find((i) => i.id === identityId);
+      if (!user || !target) throw new DomainError('not_found', { detail: 'no such identity of this user' });
+      if (!user.has_password && identities.length === 1) throw new DomainError('last_login_method');
+      await tx.identity.delete({ where: { id: identityId } });
+      await audit(tx, meta, now, { type: 'identity_unlinked', userId, reason: `idp=${target.provider}` });
+    }, LOCKING_TX);
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
+}
