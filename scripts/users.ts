@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  let database;
+  let database: Awaited<ReturnType<typeof openDatabase>>;
   try {
     database = await openDatabase(url);
   } catch (err) {

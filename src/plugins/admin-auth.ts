@@ -8,8 +8,8 @@ import { TokenInvalid } from '../domain/tokens/access-tokens.js';
 import type { Actor } from '../domain/authz/roles.js';
 import type { Services } from '../services.js';
 
-export const ADMIN_ROLE = 'admin';
-export const ADMIN_SCOPE = 'admin';
+const ADMIN_ROLE = 'admin';
+const ADMIN_SCOPE = 'admin';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -14,7 +14,7 @@ import { toAppError } from './error-handler.js';
 import type { Services } from '../services.js';
 import type { Database } from '../db/open.js';
 
-export const METRICS_PATH = '/metrics';
+const METRICS_PATH = '/metrics';
 
 /** What a refresh or a login came to, by the answer's status and error code. */
 const REFRESH_OUTCOMES: Record<string, string> = {
@@ -35,7 +35,7 @@ export function markGraceRefresh(request: FastifyRequest): void {
   graceReplies.add(request);
 }
 
-export interface TesseraMetrics {
+interface TesseraMetrics {
   registry: Registry;
   keyReloads: Counter<'outcome'>;
 }

@@ -10,13 +10,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from '../config.js';
 import { REFRESH_COOKIE } from '../http/refresh-cookie.js';
 
-export const OPENAPI_PATH = '/openapi.json';
-export const DOCS_PATH = '/docs';
+const OPENAPI_PATH = '/openapi.json';
+const DOCS_PATH = '/docs';
 
 type Requirement = Record<string, string[]>;
 
 /** The security a route demands, from how it is guarded. */
-export function securityOf(route: Pick<RouteOptions, 'url' | 'preHandler' | 'config'>): Requirement[] | undefined {
+function securityOf(route: Pick<RouteOptions, 'url' | 'preHandler' | 'config'>): Requirement[] | undefined {
   const handlers = [route.preHandler].flat().filter(Boolean) as { name?: string }[];
   // bearerAuth() (src/plugins/bearer-auth.ts) returns a function of this name.
   if (handlers.some((h) => h.name === 'requireBearer')) return [{ bearer: [] }];

@@ -24,6 +24,7 @@ function snapshotting(inner: Store): Store {
 /** Passed as `store` to @fastify/rate-limit, which constructs it with its global parameters. */
 export class MemoryRateLimitStore {
   constructor(params: { continueExceeding?: boolean; exponentialBackoff?: boolean }) {
+    // biome-ignore lint/correctness/noConstructorReturn: @fastify/rate-limit calls `new store(options)`; it must get the wrapped LocalStore
     return snapshotting(new LocalStore(params.continueExceeding ?? false, params.exponentialBackoff ?? false));
   }
 }

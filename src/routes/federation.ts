@@ -20,7 +20,7 @@ import { setFirstPassword } from '../domain/federation/first-password.js';
 import type { Services } from '../services.js';
 
 /** How recent a login must be to link a provider or set a first password (auth_time). */
-export const RECENT_AUTH_SECONDS = 300;
+const RECENT_AUTH_SECONDS = 300;
 
 const ProviderParams = Type.Object({ provider: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }) });
 const StartQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: 2048 })) }, { additionalProperties: false });
@@ -186,7 +186,7 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
 };
 
 /** The access token's auth_time (the session's login) must be within RECENT_AUTH_SECONDS. */
-export function requireRecentAuth(authTime: number | undefined, now: Date): void {
+function requireRecentAuth(authTime: number | undefined, now: Date): void {
   if (authTime === undefined || now.getTime() / 1000 - authTime > RECENT_AUTH_SECONDS) {
     throw new AppError('reauthentication_required', { detail: 'auth_time too old' });
   }

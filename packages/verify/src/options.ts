@@ -4,7 +4,7 @@ import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS, type Tessera
 
 export type { TesseraAlgorithm };
 /** Asymmetric algorithms only: 'none' and HS* (which would verify with the public key as an HMAC secret) are refused. */
-export const SUPPORTED_ALGORITHMS: readonly TesseraAlgorithm[] = ACCESS_TOKEN_ALGORITHMS;
+const SUPPORTED_ALGORITHMS: readonly TesseraAlgorithm[] = ACCESS_TOKEN_ALGORITHMS;
 
 export interface IntrospectionOptions {
   /** Default `${issuer}/oauth/introspect`. */

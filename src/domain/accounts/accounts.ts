@@ -81,7 +81,7 @@ export class Accounts {
       throw new DomainError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'login throttled for this email and address' });
     }
     const found = user as StoredUser | null;
-    if (!found || !found.passwordHash || !outcome.ok) {
+    if (!found?.passwordHash || !outcome.ok) {
       await audit(this.db, meta, this.clock.now(), {
         type: 'login_failed',
         userId: found?.id ?? null,

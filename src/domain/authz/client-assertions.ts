@@ -4,7 +4,7 @@
 // exp present, in the future and at most MAX_ASSERTION_SECONDS ahead (so a captured assertion is short-
 // lived whatever it claims); a jti never seen before. The jti is written to the database under a primary
 // key, so of any number of concurrent uses of one assertion, on any number of instances, exactly one wins.
-import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Clock } from '../clock.js';
 import type { ServiceClient, ServiceClients } from '../tokens/service-clients.js';
@@ -13,7 +13,7 @@ export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-b
 /** Algorithms a client may sign with: asymmetric only (an HMAC would need a shared secret after all). */
 export const ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 /** The longest an assertion may live from now, and how long its jti is kept. */
-export const MAX_ASSERTION_SECONDS = 300;
+const MAX_ASSERTION_SECONDS = 300;
 const MAX_ASSERTION_LENGTH = 8192;
 
 /** Why an assertion was refused, for the log only (the client sees invalid_client). */
@@ -40,7 +40,7 @@ export class ClientAssertions {
     if (!client?.jwks) throw new AssertionRefused('unknown client or no keys configured');
     if (clientIdParam !== undefined && clientIdParam !== client.id) throw new AssertionRefused('client_id differs from the assertion');
     const now = this.clock.now();
-    let payload;
+    let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(assertion, this.keySet(client), {
         algorithms: ASSERTION_ALGS,

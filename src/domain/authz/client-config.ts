@@ -10,8 +10,8 @@ import type { JSONWebKeySet, JWK } from 'jose';
 /** Scopes Tessera itself checks; clients may be given others, for resource servers to check. */
 export const TESSERA_SCOPES = ['introspect', 'revoke', 'admin'] as const;
 /** The scopes of an entry that names none: what service clients could do before scopes. */
-export const DEFAULT_SCOPES = ['introspect', 'revoke'];
-export const SCOPE_PATTERN = /^[A-Za-z0-9._:/-]{1,64}$/;
+const DEFAULT_SCOPES = ['introspect', 'revoke'];
+const SCOPE_PATTERN = /^[A-Za-z0-9._:/-]{1,64}$/;
 const AUDIENCE_PATTERN = /^[^\s;,]{1,256}$/;
 
 export interface ClientAttributes {

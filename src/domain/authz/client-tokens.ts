@@ -75,7 +75,10 @@ export class ClientTokens {
     if (token.length > MAX_TOKEN_LENGTH) throw new TokenInvalid('token too large');
     try {
       let key: VerificationKey | undefined;
-      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => (key = this.keyFor(header)).publicKey, {
+      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => {
+        key = this.keyFor(header);
+        return key.publicKey;
+      }, {
         algorithms: [...SIGNING_ALGS],
         typ: ACCESS_TOKEN_TYPE,
         issuer: this.settings.issuer,

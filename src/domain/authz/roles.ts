@@ -10,14 +10,14 @@ import { endSessions } from '../sessions/session-state.js';
 import { LOCKING_TX } from '../transactions.js';
 
 /** Short names: `admin`, `support`, `billing:read`. No spaces or commas, so they list cleanly anywhere. */
-export const ROLE_PATTERN = /^[a-z][a-z0-9._:-]{0,63}$/;
+const ROLE_PATTERN = /^[a-z][a-z0-9._:-]{0,63}$/;
 
 /** Who changes a role or an account: an admin user, a service client with the admin scope, or the CLI. */
 export type Actor = { kind: 'user'; id: string } | { kind: 'client'; id: string } | { kind: 'cli' };
 
 export const actorName = (a: Actor): string => (a.kind === 'cli' ? 'cli' : `${a.kind}:${a.id}`);
 
-export function assertRole(role: string): string {
+function assertRole(role: string): string {
   if (!ROLE_PATTERN.test(role)) throw new DomainError('invalid_role');
   return role;
 }

@@ -3,7 +3,7 @@
 // OpenID Connect (their issuer is filled in); GitHub is OAuth 2.0 with its user API (github.ts).
 // A client secret comes from the file or, better, from the environment variable `client_secret_env` names.
 
-export type ProviderType = 'oidc' | 'google' | 'microsoft' | 'github';
+type ProviderType = 'oidc' | 'google' | 'microsoft' | 'github';
 const TYPES: readonly ProviderType[] = ['oidc', 'google', 'microsoft', 'github'];
 
 export interface ProviderSettings {

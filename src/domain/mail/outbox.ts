@@ -59,9 +59,9 @@ interface ClaimRow {
 }
 
 /** Retry n (1-based) waits BASE · 2^(n−1), at most MAX: 5 s, 10 s, 20 s … 1 h. */
-export const BACKOFF = { baseSeconds: 5, maxSeconds: 3600 } as const;
+const BACKOFF = { baseSeconds: 5, maxSeconds: 3600 } as const;
 
-export function backoffSeconds(attempts: number): number {
+function backoffSeconds(attempts: number): number {
   return Math.min(BACKOFF.maxSeconds, BACKOFF.baseSeconds * 2 ** Math.max(0, attempts - 1));
 }
 

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OutgoingMail } from './outbox.js';
 
-export const MAIL_KINDS = ['verify_email', 'password_reset', 'password_changed', 'session_reuse', 'email_change_confirm', 'email_change_requested', 'email_change_done'] as const;
+const MAIL_KINDS = ['verify_email', 'password_reset', 'password_changed', 'session_reuse', 'email_change_confirm', 'email_change_requested', 'email_change_done'] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
 interface Template {
@@ -55,8 +55,8 @@ const BUILT_IN: Record<MailKind, Template> = {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function fill(template: string, vars: Record<string, string>, escape: (s: string) => string): string {
-  return template.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => (name in vars ? escape(vars[name]!) : whole));
+function fill(template: string, vars: Record<string, string>, encode: (s: string) => string): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => (name in vars ? encode(vars[name]!) : whole));
 }
 
 export class MailTemplates {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { OutgoingMail } from './outbox.js';
 
-export interface Envelope extends OutgoingMail {
+interface Envelope extends OutgoingMail {
   from: string;
   /** Stable per outbox row, so a redelivery after a crash carries the same Message-ID. */
   messageId: string;

@@ -3,7 +3,7 @@
 // full batch polls again at once. Stopping waits for the batch in flight, so a shutdown never leaves a
 // message sent but not marked (which another instance would send again after the lease).
 import type { Clock } from '../clock.js';
-import { Outbox, type ClaimedMail } from './outbox.js';
+import type { Outbox, ClaimedMail } from './outbox.js';
 import { SMTP_TIMEOUT_MS, type MailTransport } from './transport.js';
 
 export interface WorkerSettings {
@@ -51,7 +51,7 @@ export class OutboxWorker {
 
   /** One poll: delivers what is due now. Returns how many were sent. Never runs twice at once. */
   runOnce(): Promise<number> {
-    if (this.running) return this.running.then(() => 0);
+    if (this.running !== undefined) return this.running.then(() => 0);
     let sent = 0;
     const run = (async () => {
       let batch: ClaimedMail[];

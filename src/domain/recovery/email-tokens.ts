@@ -13,7 +13,7 @@ export const EMAIL_TOKEN_PATTERN = '^[A-Za-z0-9_-]{43}$';
 
 type Tx = Pick<Prisma.TransactionClient, '$executeRaw' | '$queryRaw'>;
 
-export function hashToken(token: string): string {
+function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 

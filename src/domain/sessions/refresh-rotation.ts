@@ -29,7 +29,6 @@ import { DomainError } from '../domain-error.js';
 import type { ErrorCode } from '../../errors.js';
 import type { ReuseListener } from '../recovery/security-notices.js';
 
-export { sessionDeadline } from './session-state.js';
 
 export interface RotationSettings extends SessionLimits {
   reuseGraceSeconds: number;

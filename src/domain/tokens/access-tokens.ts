@@ -13,7 +13,7 @@ import type { KeyStore, VerificationKey } from '../keys/keys.js';
 
 export { ACCESS_TOKEN_TYPE } from '@tessera/verify/contract';
 /** Larger than any token we sign by far; anything bigger is refused before any parsing. */
-export const MAX_ACCESS_TOKEN_LENGTH = MAX_TOKEN_LENGTH;
+const MAX_ACCESS_TOKEN_LENGTH = MAX_TOKEN_LENGTH;
 
 export interface AccessTokenSettings {
   issuer: string;
@@ -96,7 +96,10 @@ export class AccessTokens {
     if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new TokenInvalid('token too large');
     try {
       let key: VerificationKey | undefined;
-      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => (key = this.keyFor(header)).publicKey, {
+      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => {
+        key = this.keyFor(header);
+        return key.publicKey;
+      }, {
         algorithms: [...ACCESS_TOKEN_ALGORITHMS],
         typ: ACCESS_TOKEN_TYPE,
         issuer: this.settings.issuer,

@@ -104,7 +104,7 @@ export class TokenIntrospection {
 
   /** A client_credentials token: active while it verifies and its client is still configured. */
   private async introspectClient(token: string): Promise<Introspection> {
-    let claims;
+    let claims: Awaited<ReturnType<ClientTokens['verify']>>;
     try {
       claims = await this.authz.clientTokens.verify(token);
     } catch (err) {
