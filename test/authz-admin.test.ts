@@ -158,7 +158,7 @@ t.test('the audit log filters by user, type and time range, newest first, by cur
   const ids: string[] = [];
   let cursor: string | null = null;
   do {
-    const url: string = `/admin/audit?user_id=${s.user.id}&type=login_ok&from=${from}&to=${to}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+    const url: string = `/admin/audit?user_id=${s.user.id}&event_type=login_ok&from=${from}&to=${to}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
     const res = await app.inject({ method: 'GET', url, headers: bearer(admin.accessToken) });
     t.equal(res.statusCode, 200);
     const body = res.json() as { events: { id: string; type: string; userId: string; createdAt: string }[]; nextCursor: string | null };

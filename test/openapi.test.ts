@@ -79,9 +79,14 @@ t.test('the OpenAPI document', async (t) => {
       for (const [method, op] of Object.entries(ops)) {
         const scheme = Object.keys(op.security?.[0] ?? {})[0];
         seen.add(scheme ?? 'none');
-        const url = path.replace('{id}', '00000000-0000-4000-8000-000000000000');
+        const url = path.replace('{id}', '00000000-0000-4000-8000-000000000000').replace('{sessionId}', '00000000-0000-4000-8000-000000000001').replace('{role}', 'support').replace('{provider}', 'corp');
         // A body that passes validation, so the answer is the credential check's (it runs after validation).
-        const payload = path === '/auth/password' ? { current_password: 'a', new_password: 'b' } : path.startsWith('/oauth/') ? { token: 'x' } : {};
+        const payloads: Record<string, object> = {
+          '/auth/password': { current_password: 'a', new_password: 'b' },
+          '/auth/password/first': { new_password: 'a long enough passphrase' },
+          '/auth/oauth/{provider}/link': { return_to: 'http://localhost:5173/' },
+        };
+        const payload = payloads[path] ?? (path.startsWith('/oauth/') ? { token: 'x' } : {});
         const reply = await app.inject({ method: method.toUpperCase() as 'GET', url, ...(method === 'get' || method === 'delete' ? {} : { payload }) });
         const expected = { bearer: 'missing_token', clientSecretBasic: 'invalid_client', refreshCookie: path === '/auth/refresh' ? 'refresh_token_missing' : undefined }[scheme ?? ''];
         if (scheme === undefined) t.not(reply.statusCode, 401, `${method} ${path}: no credentials asked`);

@@ -69,7 +69,7 @@ const MISUSE = `
 import { createVerifier } from '@tessera/verify';
 const verifier = createVerifier({ issuer: 'https://auth.example.com' });
 const claims = await verifier.verify('token');
-export const role: string = claims.role;
+export const tenant: string = claims.tenant;
 export const alg = createVerifier({ issuer: 'https://auth.example.com', audience: 'api', algorithms: ['HS256'] });
 `;
 
@@ -123,7 +123,7 @@ t.test('the packed @tessera/verify installs on its own, type-checks and verifies
     t.not(tsc.code, 0, 'tsc fails');
     const errors = tsc.output.split('\n').filter((l) => l.startsWith('misuse.ts('));
     t.match(errors.find((l) => l.startsWith('misuse.ts(3,')), /error TS2345/, 'no audience');
-    t.match(errors.find((l) => l.startsWith('misuse.ts(5,')), /error TS2339/, 'no such claim as role');
+    t.match(errors.find((l) => l.startsWith('misuse.ts(5,')), /error TS2339/, 'no such claim as tenant');
     t.match(errors.find((l) => l.startsWith('misuse.ts(6,')), /error TS(2322|2820)/, 'HS256 is not a TesseraAlgorithm');
   });
 

@@ -21,6 +21,8 @@ function securityOf(route: Pick<RouteOptions, 'url' | 'preHandler' | 'config'>):
   // bearerAuth() (src/plugins/bearer-auth.ts) returns a function of this name.
   if (handlers.some((h) => h.name === 'requireBearer')) return [{ bearer: [] }];
   if ((route.config as { cookieAuth?: boolean } | undefined)?.cookieAuth) return [{ refreshCookie: [] }];
+  // src/routes/admin.ts checks a Bearer token (a user's with role admin, or a client's with scope admin) first.
+  if (route.url.startsWith('/admin/')) return [{ bearer: [] }];
   // src/routes/oauth.ts authenticates the client for every route of the plugin (Basic or form body).
   if (route.url.startsWith('/oauth/')) return [{ clientSecretBasic: [] }];
   return undefined;

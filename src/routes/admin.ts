@@ -167,7 +167,8 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
       summary: 'Audit events, newest first, filtered by user, type and time range [from, to), a page at a time',
       querystring: Type.Object({
         user_id: Type.Optional(Uuid),
-        type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        // Not `type`: @fastify/swagger reads a query property of that name as a JSON Schema keyword.
+        event_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
         from: Type.Optional(DateTime),
         to: Type.Optional(DateTime),
         cursor: Type.Optional(Cursor),
@@ -180,7 +181,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     const page = await directory.audit({
       limit: limitOf(q.limit),
       ...(q.user_id ? { userId: q.user_id } : {}),
-      ...(q.type ? { type: q.type } : {}),
+      ...(q.event_type ? { type: q.event_type } : {}),
       ...(q.from ? { from: new Date(q.from) } : {}),
       ...(q.to ? { to: new Date(q.to) } : {}),
       ...(q.cursor ? { cursor: q.cursor } : {}),

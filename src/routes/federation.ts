@@ -25,7 +25,12 @@ const RECENT_AUTH_SECONDS = 300;
 const ProviderParams = Type.Object({ provider: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }) });
 const StartQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: 2048 })) }, { additionalProperties: false });
 // What a provider sends back varies (code, state, iss, error, error_description, session_state, scope…).
-const CallbackQuery = Type.Record(Type.String(), Type.String({ maxLength: 4096 }));
+// The usual ones are named (for the OpenAPI document, which can't describe a bare record); others pass as strings.
+const QueryValue = Type.String({ maxLength: 4096 });
+const CallbackQuery = Type.Object(
+  Object.fromEntries(['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state', 'scope'].map((k) => [k, Type.Optional(QueryValue)])),
+  { additionalProperties: QueryValue },
+);
 const Redirect = Type.Null({ description: 'A redirect (Location header)' });
 const IdentityBody = Type.Object({
   id: Type.String({ format: 'uuid' }),
