@@ -27,18 +27,40 @@ async function rate(name: string, n: number, fn: (i: number) => Promise<unknown>
 
 const CLIENT_SECRET = 'bench-secret-bench-secret-bench-secret-1234';
 const keysDir = await mkdtemp(path.join(tmpdir(), 'tessera-bench-'));
-const app = await buildApp({ config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: 'pglite:memory', KEYS_DIR: keysDir, RATE_LIMIT_PER_MINUTE: '0', SERVICE_CLIENTS: `bench:${hashClientSecret(CLIENT_SECRET)}` }) });
+const app = await buildApp({
+  config: loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: 'pglite:memory',
+    KEYS_DIR: keysDir,
+    RATE_LIMIT_PER_MINUTE: '0',
+    SERVICE_CLIENTS: `bench:${hashClientSecret(CLIENT_SECRET)}`,
+  }),
+});
 try {
   const { accessTokens, keys } = app.services;
   const reference = await rate('reference', 500, () =>
-    new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'RS256' }).sign(keys.signing.privateKey));
-  const subject = { userId: '00000000-0000-4000-8000-000000000001', sessionId: '00000000-0000-4000-8000-000000000002', authTime: new Date() };
+    new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'RS256' }).sign(keys.signing.privateKey),
+  );
+  const subject = {
+    userId: '00000000-0000-4000-8000-000000000001',
+    sessionId: '00000000-0000-4000-8000-000000000002',
+    authTime: new Date(),
+  };
   const issue = await rate('issue', 500, () => accessTokens.issue(subject));
   const token = await accessTokens.issue(subject);
   const verify = await rate('verify', 2000, () => accessTokens.verify(token));
 
-  await app.inject({ method: 'POST', url: '/auth/register', payload: { email: 'bench@example.com', password: 'bench password 1' } });
-  const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'bench@example.com', password: 'bench password 1' } });
+  await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: 'bench@example.com', password: 'bench password 1' },
+  });
+  const login = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: 'bench@example.com', password: 'bench password 1' },
+  });
   let cookie = login.cookies[0]!.value;
   const access = login.json().access_token as string;
   const refresh = await rate('refresh', 300, async () => {
@@ -46,16 +68,24 @@ try {
     if (r.statusCode !== 200) throw new Error(`refresh failed: ${r.body}`);
     cookie = r.cookies[0]!.value;
   });
-  const me = await rate('me', 1000, () => app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${access}` } }));
+  const me = await rate('me', 1000, () =>
+    app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${access}` } }),
+  );
 
   const basic = `Basic ${Buffer.from(`bench:${CLIENT_SECRET}`).toString('base64')}`;
   const introspect = await rate('introspect', 1000, async () => {
-    const r = await app.inject({ method: 'POST', url: '/oauth/introspect', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=${access}` });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/oauth/introspect',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${access}`,
+    });
     if (r.json().active !== true) throw new Error(`introspection failed: ${r.body}`);
   });
 
   console.log('\nratios to raw RS256 signing (higher is faster):');
-  for (const [name, v] of Object.entries({ issue, verify, refresh, me, introspect })) console.log(`  ${name.padEnd(10)} ${(v / reference).toFixed(2)}x`);
+  for (const [name, v] of Object.entries({ issue, verify, refresh, me, introspect }))
+    console.log(`  ${name.padEnd(10)} ${(v / reference).toFixed(2)}x`);
 } finally {
   await app.close();
   await rm(keysDir, { recursive: true, force: true });

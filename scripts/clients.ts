@@ -9,7 +9,9 @@ if (cmd === 'new' && id && CLIENT_ID_PATTERN.test(id)) {
   const secret = newClientSecret();
   console.log(`client_id:     ${id}`);
   console.log(`client_secret: ${secret}   (shown once; store it in the service's secret store)`);
-  console.log(`entry:         ${id}:${hashClientSecret(secret)}   (add to SERVICE_CLIENTS or a line of SERVICE_CLIENTS_FILE)`);
+  console.log(
+    `entry:         ${id}:${hashClientSecret(secret)}   (add to SERVICE_CLIENTS or a line of SERVICE_CLIENTS_FILE)`,
+  );
 } else {
   console.error('usage: npm run clients -- new <client_id>   (client_id: 1-64 of A-Z a-z 0-9 . _ ~ -)');
   process.exitCode = 2;

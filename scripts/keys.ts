@@ -24,7 +24,11 @@ const now = new Date();
 const [cmd, arg] = process.argv.slice(2);
 
 async function list(): Promise<void> {
-  const store = await KeyStore.open(dir, { clock: systemClock, accessTokenTtlSeconds: config.accessTokenTtl, reloadSeconds: config.keysReloadSeconds });
+  const store = await KeyStore.open(dir, {
+    clock: systemClock,
+    accessTokenTtlSeconds: config.accessTokenTtl,
+    reloadSeconds: config.keysReloadSeconds,
+  });
   for (const status of store.statuses) console.log(describeKey(status));
   const ring = await MacKeyRing.open(dir, systemClock, macKeyPolicy(config)).catch(() => null);
   if (ring) for (const status of ring.statuses) console.log(describeMacKey(status));
@@ -36,14 +40,17 @@ try {
     await list();
   } else if (cmd === 'generate') {
     const done = await ensureKeys(dir, now, policy, { generateIfEmpty: true });
-    if (done.length === 0) done.push(`generated ${await generateKeyFile(dir, now, { alg: policy.alg, activatesAt: null })} (next)`);
+    if (done.length === 0)
+      done.push(`generated ${await generateKeyFile(dir, now, { alg: policy.alg, activatesAt: null })} (next)`);
     const mac = await ensureMacKey(dir, now);
     if (mac) done.push(`generated refresh-token key ${mac}`);
     for (const line of done) console.log(line);
   } else if (cmd === 'rotate') {
     const immediate = arg === '--now';
     const r = await rotate(dir, now, policy, { immediate });
-    console.log(`${r.promoted} signs from ${r.activatesAt.toISOString()}${r.delayed ? ' (it must be published for JWKS_MAX_AGE_SECONDS + KEYS_RELOAD_SECONDS first)' : ''}`);
+    console.log(
+      `${r.promoted} signs from ${r.activatesAt.toISOString()}${r.delayed ? ' (it must be published for JWKS_MAX_AGE_SECONDS + KEYS_RELOAD_SECONDS first)' : ''}`,
+    );
     if (immediate) console.log('--now: verifiers whose cached JWKS predates this key refetch when they meet its kid');
     console.log(`${r.newNext} is the new next key`);
   } else if (cmd === 'retire' && arg) {
@@ -51,13 +58,20 @@ try {
     if (r.promoted) console.log(`${r.promoted} took over signing now`);
     console.log(`${arg} retired; published until the tokens it signed have expired`);
   } else if (cmd === 'prune') {
-    const gone = [...await prune(dir, now, policy), ...(await pruneMacKeys(dir, now, macKeyPolicy(config))).map((id) => `refresh-${id}`)];
+    const gone = [
+      ...(await prune(dir, now, policy)),
+      ...(await pruneMacKeys(dir, now, macKeyPolicy(config))).map((id) => `refresh-${id}`),
+    ];
     console.log(gone.length ? `deleted ${gone.join(', ')}` : 'nothing to prune');
   } else if (cmd === 'rotate-refresh') {
     const id = await rotateMacKey(dir, now);
-    console.log(`refresh-${id} mints refresh tokens from ${new Date(now.getTime() + 2 * config.keysReloadSeconds * 1000).toISOString()}; older refresh-token keys keep verifying (nobody is logged out)`);
+    console.log(
+      `refresh-${id} mints refresh tokens from ${new Date(now.getTime() + 2 * config.keysReloadSeconds * 1000).toISOString()}; older refresh-token keys keep verifying (nobody is logged out)`,
+    );
   } else {
-    console.error('usage: npm run keys -- list | generate | rotate [--now] | retire <kid> | prune | rotate-refresh   (KEYS_DIR, default keys/)');
+    console.error(
+      'usage: npm run keys -- list | generate | rotate [--now] | retire <kid> | prune | rotate-refresh   (KEYS_DIR, default keys/)',
+    );
     console.error('       node dist/scripts/keys.js …   the same, compiled (in the container image)');
     process.exitCode = 2;
   }

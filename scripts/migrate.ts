@@ -1,7 +1,12 @@
 // npm run migrate                 apply pending migrations to DATABASE_URL (default: the embedded ./data)
 // npm run migrate:create -- NAME  write prisma/migrations/<timestamp>_NAME from the schema (diffs on a throw-away PGlite)
 import { PGlite } from '@electric-sql/pglite';
-import { applyMigrations, createMigration, pgliteMigrationFactory, postgresMigrationFactory } from '../src/db/migrate.js';
+import {
+  applyMigrations,
+  createMigration,
+  pgliteMigrationFactory,
+  postgresMigrationFactory,
+} from '../src/db/migrate.js';
 import { isPostgresUrl } from '../src/db/open.js';
 
 const [cmd, name] = process.argv.slice(2);
@@ -19,15 +24,23 @@ try {
     const { opened, done } = await factoryFor(process.env.DATABASE_URL || 'pglite:./data');
     try {
       const applied = await applyMigrations(opened);
-      console.log(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'No pending migrations to apply.');
-    } finally { await done(); }
+      console.log(
+        applied.length
+          ? `Applied ${applied.length} migration(s): ${applied.join(', ')}`
+          : 'No pending migrations to apply.',
+      );
+    } finally {
+      await done();
+    }
   } else if (cmd === 'create') {
     if (!name || !/^[a-z0-9_]+$/.test(name)) throw new Error('usage: npm run migrate:create -- <name in snake_case>');
     const { opened, done } = await factoryFor('pglite:memory');
     try {
       const dir = await createMigration(opened, name);
       console.log(dir ? `Created ${dir}` : 'Schema and migrations already agree; nothing created.');
-    } finally { await done(); }
+    } finally {
+      await done();
+    }
   } else {
     console.error('usage: tsx scripts/migrate.ts deploy | create <name>');
     process.exitCode = 2;

@@ -18,7 +18,10 @@ const [cmd, email, role, flag] = process.argv.slice(2);
 
 /** Ends the command with a message and an exit code (after the database is closed). */
 class Failure extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
@@ -27,7 +30,10 @@ function fail(message: string, exitCode: number): never {
 }
 
 async function main(): Promise<void> {
-  const valid = (cmd === 'grant' && email && role && !flag) || (cmd === 'revoke' && email && role && (!flag || flag === '--end-sessions')) || (cmd === 'list' && !role);
+  const valid =
+    (cmd === 'grant' && email && role && !flag) ||
+    (cmd === 'revoke' && email && role && (!flag || flag === '--end-sessions')) ||
+    (cmd === 'list' && !role);
   if (!valid) fail(USAGE, 2);
 
   let url: string;
@@ -52,22 +58,29 @@ async function main(): Promise<void> {
     const meta = { ip: 'local', userAgent: 'npm run users', requestId: `cli-${randomUUID()}` };
     const findUser = async (raw: string) => {
       const normalized = normalizeEmail(raw);
-      const user = normalized ? await db.user.findUnique({ where: { email: normalized }, select: { id: true, email: true } }) : null;
+      const user = normalized
+        ? await db.user.findUnique({ where: { email: normalized }, select: { id: true, email: true } })
+        : null;
       if (!user) fail(`no user with email ${raw}`, 4);
       return user;
     };
     if (cmd === 'grant' || cmd === 'revoke') {
       const user = await findUser(email!);
-      const changed = cmd === 'grant'
-        ? await roles.grant(user.id, role!, { kind: 'cli' }, meta)
-        : await roles.revoke(user.id, role!, { kind: 'cli' }, meta, { endSessions: flag === '--end-sessions' });
-      const verb = cmd === 'grant' ? (changed ? 'granted' : 'already had') : (changed ? 'revoked' : 'did not have');
+      const changed =
+        cmd === 'grant'
+          ? await roles.grant(user.id, role!, { kind: 'cli' }, meta)
+          : await roles.revoke(user.id, role!, { kind: 'cli' }, meta, { endSessions: flag === '--end-sessions' });
+      const verb = cmd === 'grant' ? (changed ? 'granted' : 'already had') : changed ? 'revoked' : 'did not have';
       console.log(`${user.email}: ${verb} ${role}; roles now: ${(await roles.of(user.id)).join(' ') || '(none)'}`);
     } else if (email) {
       const user = await findUser(email);
       console.log(`${user.email}\t${user.id}\t${(await roles.of(user.id)).join(' ')}`);
     } else {
-      const users = await db.user.findMany({ where: { roles: { some: {} } }, orderBy: { email: 'asc' }, select: { id: true, email: true, roles: { select: { role: true }, orderBy: { role: 'asc' } } } });
+      const users = await db.user.findMany({
+        where: { roles: { some: {} } },
+        orderBy: { email: 'asc' },
+        select: { id: true, email: true, roles: { select: { role: true }, orderBy: { role: 'asc' } } },
+      });
       for (const u of users) console.log(`${u.email}\t${u.id}\t${u.roles.map((r) => r.role).join(' ')}`);
     }
   } catch (err) {

@@ -116,7 +116,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
   if (!opts.database) app.addHook('onClose', () => database.close());
   try {
     await prepareKeys(config, clock, app);
-    const keys = await KeyStore.open(config.keysDir, { clock, accessTokenTtlSeconds: config.accessTokenTtl, reloadSeconds: config.keysReloadSeconds });
+    const keys = await KeyStore.open(config.keysDir, {
+      clock,
+      accessTokenTtlSeconds: config.accessTokenTtl,
+      reloadSeconds: config.keysReloadSeconds,
+    });
     const refreshKeys = await MacKeyRing.open(config.keysDir, clock, macKeyPolicy(config));
     const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
     if (redis) {
@@ -126,19 +130,27 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
       redis.on('error', (err: Error) => {
         if (Date.now() - lastReported < 60_000) return;
         lastReported = Date.now();
-        app.log.error({ event: 'redis_error', err: { message: err.message } }, 'redis unavailable: rate limits and login throttling are not enforced');
+        app.log.error(
+          { event: 'redis_error', err: { message: err.message } },
+          'redis unavailable: rate limits and login throttling are not enforced',
+        );
       });
     }
     const throttleStore = redis
-      ? new RedisThrottleStore(redis, (err) => app.log.error({ event: 'redis_error', err: { message: err.message } }, 'login throttle store failed'))
+      ? new RedisThrottleStore(redis, (err) =>
+          app.log.error({ event: 'redis_error', err: { message: err.message } }, 'login throttle store failed'),
+        )
       : new MemoryThrottleStore();
     const services = createServices(config, clock, database, keys, refreshKeys, throttleStore);
     if (config.mail.enabled) {
-      services.recovery = await createRecoveryServices(services, redis, (err) => app.log.error({ event: 'redis_error', err: { message: err.message } }, 'mail send-limit store failed'));
+      services.recovery = await createRecoveryServices(services, redis, (err) =>
+        app.log.error({ event: 'redis_error', err: { message: err.message } }, 'mail send-limit store failed'),
+      );
     }
     await services.passwords.warmUp();
     const skeletons = await backfillEmailSkeletons(database.prisma);
-    if (skeletons.filled + skeletons.shared > 0) app.log.info({ event: 'email_skeletons_filled', ...skeletons }, 'email skeletons computed for older accounts');
+    if (skeletons.filled + skeletons.shared > 0)
+      app.log.info({ event: 'email_skeletons_filled', ...skeletons }, 'email skeletons computed for older accounts');
 
     app.decorate('services', services);
     app.decorateRequest('bearer', null);
@@ -181,7 +193,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
  */
 async function prepareKeys(config: Config, clock: Clock, app: FastifyInstance): Promise<void> {
   try {
-    const done = await ensureKeys(config.keysDir, clock.now(), rotationPolicy(config), { generateIfEmpty: config.env !== 'production' });
+    const done = await ensureKeys(config.keysDir, clock.now(), rotationPolicy(config), {
+      generateIfEmpty: config.env !== 'production',
+    });
     if (done.length > 0) app.log.info({ event: 'keys_changed', done }, 'key set prepared');
   } catch (err) {
     if (!isReadOnlyError(err)) throw err;
@@ -190,7 +204,11 @@ async function prepareKeys(config: Config, clock: Clock, app: FastifyInstance): 
   // The refresh-token MAC key: generated in every NODE_ENV when missing (an upgraded production deployment
   // must keep starting); a read-only folder without one is a KeyError naming the command.
   const made = await ensureMacKey(config.keysDir, clock.now());
-  if (made) app.log.info({ event: 'keys_changed', done: [`generated refresh-token key ${made}`] }, 'refresh-token key generated');
+  if (made)
+    app.log.info(
+      { event: 'keys_changed', done: [`generated refresh-token key ${made}`] },
+      'refresh-token key generated',
+    );
 }
 
 declare module 'fastify' {

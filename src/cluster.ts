@@ -18,7 +18,9 @@ export async function runPrimary(config: Config): Promise<void> {
   const database = await openDatabase(config.databaseUrl);
   await database.close();
   try {
-    const done = await ensureKeys(config.keysDir, new Date(), rotationPolicy(config), { generateIfEmpty: config.env !== 'production' });
+    const done = await ensureKeys(config.keysDir, new Date(), rotationPolicy(config), {
+      generateIfEmpty: config.env !== 'production',
+    });
     if (done.length > 0) log.info({ event: 'keys_changed', done }, 'key set prepared');
   } catch (err) {
     if (!isReadOnlyError(err)) throw err;
@@ -37,11 +39,17 @@ export async function runPrimary(config: Config): Promise<void> {
     worker.on('exit', (code, signal) => {
       if (stopping) return;
       if (!booted.has(worker)) {
-        log.fatal({ event: 'worker_boot_failed', pid: worker.process.pid, code, signal }, 'a worker failed to start; stopping');
+        log.fatal(
+          { event: 'worker_boot_failed', pid: worker.process.pid, code, signal },
+          'a worker failed to start; stopping',
+        );
         stop('worker_boot_failed', 1);
         return;
       }
-      log.error({ event: 'worker_died', pid: worker.process.pid, code, signal, restartInMs: backoffMs }, 'a worker died; starting another');
+      log.error(
+        { event: 'worker_died', pid: worker.process.pid, code, signal, restartInMs: backoffMs },
+        'a worker died; starting another',
+      );
       setTimeout(fork, backoffMs).unref();
       backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
     });
@@ -50,7 +58,10 @@ export async function runPrimary(config: Config): Promise<void> {
   const stop = (reason: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
-    log.info({ event: 'shutting_down', reason, workers: Object.keys(cluster.workers ?? {}).length }, 'stopping every worker');
+    log.info(
+      { event: 'shutting_down', reason, workers: Object.keys(cluster.workers ?? {}).length },
+      'stopping every worker',
+    );
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     let failed = exitCode !== 0;
     let left = workers.length;

@@ -65,21 +65,30 @@ export interface MailConfig {
 }
 
 /** Parses the mail settings; `fail` throws the caller's ConfigError with the message. */
-export function mailConfig(env: MailEnvT & { NODE_ENV: string }, issuer: string, fail: (message: string) => never): MailConfig {
+export function mailConfig(
+  env: MailEnvT & { NODE_ENV: string },
+  issuer: string,
+  fail: (message: string) => never,
+): MailConfig {
   const production = env.NODE_ENV === 'production';
   const smtpUrl = env.SMTP_URL || undefined;
   if (smtpUrl) checkSmtpUrl(smtpUrl, fail);
   const enabled = env.EMAIL_FLOWS ? env.EMAIL_FLOWS === 'on' : smtpUrl !== undefined || env.NODE_ENV === 'development';
   if (enabled && production && !smtpUrl) {
-    fail('invalid configuration: SMTP_URL must be set when NODE_ENV=production and EMAIL_FLOWS=on (smtps://user:password@smtp.example.com)');
+    fail(
+      'invalid configuration: SMTP_URL must be set when NODE_ENV=production and EMAIL_FLOWS=on (smtps://user:password@smtp.example.com)',
+    );
   }
   const logLinks = env.MAIL_LOG_LINKS ? env.MAIL_LOG_LINKS === 'true' : env.NODE_ENV === 'development';
-  if (logLinks && production) fail('invalid configuration: MAIL_LOG_LINKS=true is refused when NODE_ENV=production: links hold tokens');
+  if (logLinks && production)
+    fail('invalid configuration: MAIL_LOG_LINKS=true is refused when NODE_ENV=production: links hold tokens');
   const host = new URL(issuer).hostname;
   return {
     enabled,
     smtpUrl,
-    from: env.MAIL_FROM || `"${env.MAIL_PRODUCT_NAME.replace(/["\\\r\n]/g, '')}" <no-reply@${host.includes('.') ? host : 'localhost.localdomain'}>`,
+    from:
+      env.MAIL_FROM ||
+      `"${env.MAIL_PRODUCT_NAME.replace(/["\\\r\n]/g, '')}" <no-reply@${host.includes('.') ? host : 'localhost.localdomain'}>`,
     productName: env.MAIL_PRODUCT_NAME,
     outboxDir: env.MAIL_OUTBOX_DIR,
     templatesDir: env.MAIL_TEMPLATES_DIR || undefined,
@@ -93,7 +102,11 @@ export function mailConfig(env: MailEnvT & { NODE_ENV: string }, issuer: string,
     verifyEmailTtl: env.EMAIL_VERIFY_TTL_SECONDS,
     requireVerifiedEmail: env.REQUIRE_VERIFIED_EMAIL === 'true',
     emailChangeUrl: linkBase('EMAIL_CHANGE_URL', env.EMAIL_CHANGE_URL || `${issuer}/confirm-email-change`, fail),
-    emailChangeUndoUrl: linkBase('EMAIL_CHANGE_UNDO_URL', env.EMAIL_CHANGE_UNDO_URL || `${issuer}/undo-email-change`, fail),
+    emailChangeUndoUrl: linkBase(
+      'EMAIL_CHANGE_UNDO_URL',
+      env.EMAIL_CHANGE_UNDO_URL || `${issuer}/undo-email-change`,
+      fail,
+    ),
     emailChangeUndoTtl: env.EMAIL_CHANGE_UNDO_TTL_SECONDS,
     recentLoginSeconds: env.RECENT_LOGIN_SECONDS,
     securityNotices: env.SECURITY_NOTICES ? env.SECURITY_NOTICES === 'on' : true,
@@ -123,6 +136,7 @@ function linkBase(name: string, value: string, fail: (message: string) => never)
   } catch {
     url = undefined;
   }
-  if (!url || !/^https?:$/.test(url.protocol) || url.hash) fail(`invalid configuration: ${name} must be an http(s) URL without a #fragment`);
+  if (!url || !/^https?:$/.test(url.protocol) || url.hash)
+    fail(`invalid configuration: ${name} must be an http(s) URL without a #fragment`);
   return value;
 }

@@ -158,7 +158,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
   }
   if (env.ISSUER === undefined && env.NODE_ENV === 'production' && opts.serving !== false) {
     // The default names this machine (localhost): tokens and discovery URLs would point nowhere.
-    throw new ConfigError('invalid configuration: ISSUER must be set when NODE_ENV=production: the public origin clients use, like https://auth.example.com');
+    throw new ConfigError(
+      'invalid configuration: ISSUER must be set when NODE_ENV=production: the public origin clients use, like https://auth.example.com',
+    );
   }
   const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   return {
@@ -187,7 +189,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     logLevel: env.LOG_LEVEL,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
     identityProviders: identityProviders(env.IDENTITY_PROVIDERS_FILE, source, env.NODE_ENV === 'production'),
-    returnToOrigins: parseOrigins(env.RETURN_TO_ORIGINS ?? env.CORS_ORIGINS, env.RETURN_TO_ORIGINS === undefined ? 'CORS_ORIGINS' : 'RETURN_TO_ORIGINS'),
+    returnToOrigins: parseOrigins(
+      env.RETURN_TO_ORIGINS ?? env.CORS_ORIGINS,
+      env.RETURN_TO_ORIGINS === undefined ? 'CORS_ORIGINS' : 'RETURN_TO_ORIGINS',
+    ),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     timeouts: parseTimeouts(env),
     hstsMaxAge: env.HSTS_MAX_AGE_SECONDS,
@@ -199,7 +204,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     workers: workerCount(env.WORKERS, env.DATABASE_URL, env.REDIS_URL),
     metricsToken: env.METRICS_TOKEN,
     apiDocs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === 'true',
-    mail: mailConfig(env, issuer, (message) => { throw new ConfigError(message); }),
+    mail: mailConfig(env, issuer, (message) => {
+      throw new ConfigError(message);
+    }),
   };
 }
 
@@ -207,10 +214,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
 function workerCount(value: string, databaseUrl: string, redisUrl: string): number {
   const workers = value === 'auto' ? availableParallelism() : Number(value);
   if (workers > 1 && databaseUrl.startsWith('pglite:')) {
-    throw new ConfigError('invalid configuration: WORKERS > 1 needs PostgreSQL (DATABASE_URL=postgres://…): the embedded database serves one process');
+    throw new ConfigError(
+      'invalid configuration: WORKERS > 1 needs PostgreSQL (DATABASE_URL=postgres://…): the embedded database serves one process',
+    );
   }
   if (workers > 1 && !redisUrl) {
-    throw new ConfigError('invalid configuration: WORKERS > 1 needs REDIS_URL: without it each worker would keep its own rate limits and login throttles');
+    throw new ConfigError(
+      'invalid configuration: WORKERS > 1 needs REDIS_URL: without it each worker would keep its own rate limits and login throttles',
+    );
   }
   return workers;
 }
@@ -223,15 +234,23 @@ function serviceClientEntries(inline: string, file: string): string[] {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new ConfigError(`invalid configuration: SERVICE_CLIENTS_FILE ${file} cannot be read (${(err as NodeJS.ErrnoException).code})`);
+      throw new ConfigError(
+        `invalid configuration: SERVICE_CLIENTS_FILE ${file} cannot be read (${(err as NodeJS.ErrnoException).code})`,
+      );
     }
-    entries.push(...text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean));
+    entries.push(
+      ...text
+        .split('\n')
+        .map((l) => l.replace(/#.*/, '').trim())
+        .filter(Boolean),
+    );
   }
   for (const entry of entries) {
     try {
       parseClientEntry(entry);
     } catch (err) {
-      if (err instanceof ClientListError) throw new ConfigError(`invalid configuration: SERVICE_CLIENTS: ${err.message}`);
+      if (err instanceof ClientListError)
+        throw new ConfigError(`invalid configuration: SERVICE_CLIENTS: ${err.message}`);
       throw err;
     }
   }
@@ -239,7 +258,10 @@ function serviceClientEntries(inline: string, file: string): string[] {
 }
 
 function list(value: string): string[] {
-  return value.split(',').map((v) => v.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 /** IDENTITY_PROVIDERS_FILE: a JSON array of providers (src/domain/federation/providers.ts). */
@@ -249,12 +271,17 @@ function identityProviders(file: string, source: NodeJS.ProcessEnv, production: 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`invalid configuration: IDENTITY_PROVIDERS_FILE ${file} cannot be read (${(err as NodeJS.ErrnoException).code})`);
+    throw new ConfigError(
+      `invalid configuration: IDENTITY_PROVIDERS_FILE ${file} cannot be read (${(err as NodeJS.ErrnoException).code})`,
+    );
   }
   try {
     return parseProviders(text, source, production);
   } catch (err) {
-    if (err instanceof ProviderListError) throw new ConfigError(`invalid configuration: IDENTITY_PROVIDERS_FILE${err.message.startsWith('[') ? '' : ' '}${err.message}`);
+    if (err instanceof ProviderListError)
+      throw new ConfigError(
+        `invalid configuration: IDENTITY_PROVIDERS_FILE${err.message.startsWith('[') ? '' : ' '}${err.message}`,
+      );
     throw err;
   }
 }
@@ -269,7 +296,9 @@ function parseOrigins(value: string, variable = 'CORS_ORIGINS'): string[] {
     }
     // Exact origins only: no wildcard, no path. A wildcard with credentials would hand any site the session.
     if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin.replace(/\/$/, '')) {
-      throw new ConfigError(`invalid configuration: ${variable} entry ${JSON.stringify(origin)} is not an exact origin like https://app.example.com`);
+      throw new ConfigError(
+        `invalid configuration: ${variable} entry ${JSON.stringify(origin)} is not an exact origin like https://app.example.com`,
+      );
     }
     return url.origin;
   });
@@ -282,7 +311,9 @@ function parseTrustProxy(value: string): boolean | number | string[] {
   if (/^\d{1,2}$/.test(v)) return Number(v);
   const entries = list(value);
   // Compiled here with Fastify's own parser, so anything Fastify would refuse (or read differently) stops the boot.
-  const addressLike = entries.every((e) => /^(loopback|linklocal|uniquelocal)$/.test(e) || isIP(e.split('/', 1)[0]!) !== 0);
+  const addressLike = entries.every(
+    (e) => /^(loopback|linklocal|uniquelocal)$/.test(e) || isIP(e.split('/', 1)[0]!) !== 0,
+  );
   try {
     if (!addressLike) throw new TypeError('not an address');
     proxyAddr.compile(entries);

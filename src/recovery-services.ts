@@ -20,7 +20,11 @@ export interface RecoveryServices {
   notices: SecurityNotices;
 }
 
-export async function createRecoveryServices(services: Services, redis: Redis | undefined, onRedisError: (err: Error) => void): Promise<RecoveryServices> {
+export async function createRecoveryServices(
+  services: Services,
+  redis: Redis | undefined,
+  onRedisError: (err: Error) => void,
+): Promise<RecoveryServices> {
   const { config, clock, database, passwords, accounts } = services;
   const mail = config.mail;
   const templates = await MailTemplates.load(mail.productName, mail.templatesDir);
@@ -32,15 +36,35 @@ export async function createRecoveryServices(services: Services, redis: Redis | 
     templates,
     outbox: new Outbox(database.sql),
     passwordReset: new PasswordReset(
-      database.prisma, passwords, templates, sendLimit,
-      { linkBase: mail.passwordResetUrl, ttlSeconds: mail.passwordResetTtl }, clock,
+      database.prisma,
+      passwords,
+      templates,
+      sendLimit,
+      { linkBase: mail.passwordResetUrl, ttlSeconds: mail.passwordResetTtl },
+      clock,
       (email, ip) => accounts.forgetFailedLogins(email, ip),
     ),
-    verification: new EmailVerification(database.prisma, templates, sendLimit, { linkBase: mail.verifyEmailUrl, ttlSeconds: mail.verifyEmailTtl }, clock),
-    emailChange: new EmailChange(database.prisma, passwords, templates, sendLimit, {
-      confirmUrl: mail.emailChangeUrl, confirmTtlSeconds: mail.verifyEmailTtl,
-      undoUrl: mail.emailChangeUndoUrl, undoTtlSeconds: mail.emailChangeUndoTtl, recentLoginSeconds: mail.recentLoginSeconds,
-    }, clock),
+    verification: new EmailVerification(
+      database.prisma,
+      templates,
+      sendLimit,
+      { linkBase: mail.verifyEmailUrl, ttlSeconds: mail.verifyEmailTtl },
+      clock,
+    ),
+    emailChange: new EmailChange(
+      database.prisma,
+      passwords,
+      templates,
+      sendLimit,
+      {
+        confirmUrl: mail.emailChangeUrl,
+        confirmTtlSeconds: mail.verifyEmailTtl,
+        undoUrl: mail.emailChangeUndoUrl,
+        undoTtlSeconds: mail.emailChangeUndoTtl,
+        recentLoginSeconds: mail.recentLoginSeconds,
+      },
+      clock,
+    ),
     notices,
   };
 }

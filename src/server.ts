@@ -20,15 +20,23 @@ async function main(): Promise<void> {
     await app.close();
   });
   // The socket, without a scheme: the URL to use is the issuer's (localhost and 127.0.0.1 are different sites to a browser).
-  await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `listening on ${address.replace(/^\w+:\/\//, '')}` });
+  await app.listen({
+    port: config.port,
+    host: config.host,
+    listenTextResolver: (address) => `listening on ${address.replace(/^\w+:\/\//, '')}`,
+  });
   // A cluster worker tells the primary it booted (src/cluster.ts), so a later death means restart, not stop.
   process.send?.({ type: 'tessera-listening' });
-  app.log.info({ issuer: config.issuer, database: app.services.database.kind, kid: app.services.keys.signing.kid }, `tessera ready at ${config.issuer}`);
+  app.log.info(
+    { issuer: config.issuer, database: app.services.database.kind, kid: app.services.keys.signing.kid },
+    `tessera ready at ${config.issuer}`,
+  );
 }
 
 main().catch((err: unknown) => {
   // Boot errors a operator can fix get one clear line, not a stack.
-  if (err instanceof ConfigError || err instanceof KeyError || err instanceof DataDirError) console.error(`tessera: ${err.message}`);
+  if (err instanceof ConfigError || err instanceof KeyError || err instanceof DataDirError)
+    console.error(`tessera: ${err.message}`);
   else console.error('tessera: failed to start:', err);
   process.exit(1);
 });

@@ -49,7 +49,14 @@ export interface Services {
   federation: Federation;
 }
 
-export function createServices(config: Config, clock: Clock, database: Database, keys: KeyStore, refreshKeys: MacKeyRing, throttleStore: ThrottleStore): Services {
+export function createServices(
+  config: Config,
+  clock: Clock,
+  database: Database,
+  keys: KeyStore,
+  refreshKeys: MacKeyRing,
+  throttleStore: ThrottleStore,
+): Services {
   const passwords = new PasswordHasher(config.argon2);
   const accessTokens = new AccessTokens(
     keys,
@@ -71,7 +78,11 @@ export function createServices(config: Config, clock: Clock, database: Database,
   );
   const serviceClients = new ServiceClients(config.serviceClients.map(parseClientEntry));
   const roles = new Roles(database.prisma, clock);
-  const clientTokens = new ClientTokens(keys, { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl }, clock);
+  const clientTokens = new ClientTokens(
+    keys,
+    { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl },
+    clock,
+  );
   return {
     config,
     clock,
@@ -82,14 +93,28 @@ export function createServices(config: Config, clock: Clock, database: Database,
     accounts: new Accounts(database.prisma, database.sql, passwords, clock, throttleStore),
     accessTokens,
     sessions: new Sessions(database.prisma, clock),
-    introspection: new TokenIntrospection(database.prisma, database.sql, accessTokens, refreshTokens, rotation, clock, config.issuer, { clientTokens, serviceClients }),
+    introspection: new TokenIntrospection(
+      database.prisma,
+      database.sql,
+      accessTokens,
+      refreshTokens,
+      rotation,
+      clock,
+      config.issuer,
+      { clientTokens, serviceClients },
+    ),
     serviceClients,
     rotation,
     roles,
     accountAdmin: new AccountAdmin(database.prisma, clock),
     directory: new Directory(database.prisma, clock),
     clientTokens,
-    clientAssertions: new ClientAssertions(database.prisma, serviceClients, [`${config.issuer}/oauth/token`, config.issuer], clock),
+    clientAssertions: new ClientAssertions(
+      database.prisma,
+      serviceClients,
+      [`${config.issuer}/oauth/token`, config.issuer],
+      clock,
+    ),
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },
       new OAuthFlows(database.prisma, clock),

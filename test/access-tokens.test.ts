@@ -32,7 +32,11 @@ t.test('a resource server verifies the token with the JWKS alone', async (t) => 
   t.type(payload.auth_time, 'number');
   t.same(payload.amr, ['pwd'], 'RFC 8176: a password login');
   t.equal(payload.exp! - payload.iat!, 900, '15 minutes');
-  t.same(Object.keys(payload).sort(), ['amr', 'aud', 'auth_time', 'client_id', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'], 'nothing secret, nothing more');
+  t.same(
+    Object.keys(payload).sort(),
+    ['amr', 'aud', 'auth_time', 'client_id', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'],
+    'nothing secret, nothing more',
+  );
 
   await t.rejects(
     jwtVerify(s.accessToken, jwks, { algorithms: ['RS256'], issuer: config.issuer, audience: 'other-api' }),
@@ -76,14 +80,36 @@ t.test('/auth/me refuses forged and stale tokens', async (t) => {
     ['signed by another key under our kid', await signWith(attacker.privateKey, header, payload)],
     ['unknown kid', await signWith(attacker.privateKey, { ...header, kid: 'nope' }, payload)],
     ['kid path traversal', await signWith(attacker.privateKey, { ...header, kid: '../../etc/passwd' }, payload)],
-    ['embedded jwk header (must be ignored)', await signWith(attacker.privateKey, { ...header, kid: undefined, jwk: attacker.publicKey.export({ format: 'jwk' }) }, payload)],
-    ['jku header (must be ignored)', await signWith(attacker.privateKey, { ...header, jku: 'http://127.0.0.1:1/jwks.json' }, payload)],
+    [
+      'embedded jwk header (must be ignored)',
+      await signWith(
+        attacker.privateKey,
+        { ...header, kid: undefined, jwk: attacker.publicKey.export({ format: 'jwk' }) },
+        payload,
+      ),
+    ],
+    [
+      'jku header (must be ignored)',
+      await signWith(attacker.privateKey, { ...header, jku: 'http://127.0.0.1:1/jwks.json' }, payload),
+    ],
     ['typ not at+jwt', await signWith(app.services.keys.signing.privateKey, { ...header, typ: 'JWT' }, payload)],
-    ['wrong issuer', await signWith(app.services.keys.signing.privateKey, header, { ...payload, iss: 'https://evil.example' })],
-    ['wrong audience', await signWith(app.services.keys.signing.privateKey, header, { ...payload, aud: 'someone-else' })],
+    [
+      'wrong issuer',
+      await signWith(app.services.keys.signing.privateKey, header, { ...payload, iss: 'https://evil.example' }),
+    ],
+    [
+      'wrong audience',
+      await signWith(app.services.keys.signing.privateKey, header, { ...payload, aud: 'someone-else' }),
+    ],
     ['no sid', await signWith(app.services.keys.signing.privateKey, header, { ...payload, sid: undefined })],
-    ['sid not a UUID (even signed by us)', await signWith(app.services.keys.signing.privateKey, header, { ...payload, sid: "x' OR 1=1" })],
-    ['sub not a UUID (even signed by us)', await signWith(app.services.keys.signing.privateKey, header, { ...payload, sub: 'admin' })],
+    [
+      'sid not a UUID (even signed by us)',
+      await signWith(app.services.keys.signing.privateKey, header, { ...payload, sid: "x' OR 1=1" }),
+    ],
+    [
+      'sub not a UUID (even signed by us)',
+      await signWith(app.services.keys.signing.privateKey, header, { ...payload, sub: 'admin' }),
+    ],
     ['not a JWT', 'hello'],
     ['huge token', `${h}.${'A'.repeat(9000)}.${sig}`],
   ];
@@ -98,13 +124,21 @@ t.test('/auth/me refuses forged and stale tokens', async (t) => {
     const none = await app.inject({ method: 'GET', url: '/auth/me' });
     t.equal(none.statusCode, 401);
     t.equal(none.json().code, 'missing_token');
-    t.equal(none.headers['www-authenticate'], 'Bearer realm="tessera"', 'RFC 6750 §3.1: no error attribute without credentials');
+    t.equal(
+      none.headers['www-authenticate'],
+      'Bearer realm="tessera"',
+      'RFC 6750 §3.1: no error attribute without credentials',
+    );
     for (const authorization of [`Basic ${s.accessToken}`, 'Bearer', `Bearer ${s.accessToken} extra`]) {
       const res = await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization } });
       t.equal(res.statusCode, 401, authorization.slice(0, 12));
       t.equal(res.json().code, 'invalid_token');
     }
-    const lower = await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `bearer ${s.accessToken}` } });
+    const lower = await app.inject({
+      method: 'GET',
+      url: '/auth/me',
+      headers: { authorization: `bearer ${s.accessToken}` },
+    });
     t.equal(lower.statusCode, 200, 'the scheme is case-insensitive');
   });
 

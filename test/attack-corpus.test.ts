@@ -18,8 +18,21 @@ import { retire } from '../src/domain/keys/key-rotation.js';
 import { hashClientSecret } from '../src/domain/tokens/service-clients.js';
 import { createVerifier } from '@tessera/verify';
 import {
-  ManualClock, PASSWORD, buildTestApp, login, me, refresh, refreshCookieOf, register, session, tempDir, uniqueEmail,
-  type TestApp, type TestDatabase, REFRESH_COOKIE} from './helper.js';
+  ManualClock,
+  PASSWORD,
+  buildTestApp,
+  login,
+  me,
+  refresh,
+  refreshCookieOf,
+  register,
+  session,
+  tempDir,
+  uniqueEmail,
+  type TestApp,
+  type TestDatabase,
+  REFRESH_COOKIE,
+} from './helper.js';
 
 type Reply = Awaited<ReturnType<TestApp['inject']>>;
 type Expect = readonly [status: number, code: ErrorCode];
@@ -48,12 +61,14 @@ function assertCatalogAnswer(t: Test, res: Reply, name: string): void {
   if (res.statusCode < 400) return;
   const code = bodyOf(res).code;
   t.ok(typeof code === 'string' && code in errorCatalog, `${name}: ${String(code)} is a catalog code`);
-  if (typeof code === 'string' && code in errorCatalog) t.equal(errorCatalog[code as ErrorCode].status, res.statusCode, `${name}: catalog status`);
+  if (typeof code === 'string' && code in errorCatalog)
+    t.equal(errorCatalog[code as ErrorCode].status, res.statusCode, `${name}: catalog status`);
 }
 
 const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const bearer = (token: string) => `Bearer ${token}`;
-const meWith = (app: TestApp, authorization: string) => app.inject({ method: 'GET', url: '/auth/me', headers: { authorization } });
+const meWith = (app: TestApp, authorization: string) =>
+  app.inject({ method: 'GET', url: '/auth/me', headers: { authorization } });
 
 /** An attacker-controlled HTTP server that serves `body` at any path and counts how often it is asked. */
 async function attackerServer(t: Test, body: unknown) {
@@ -72,7 +87,6 @@ async function sessionRow(db: TestDatabase, userId: string) {
   return db.database.prisma.session.findFirstOrThrow({ where: { userId }, orderBy: { createdAt: 'desc' } });
 }
 
-
 // ---------------------------------------------------------------------------------------------------
 // 1. Access tokens presented to GET /auth/me
 // ---------------------------------------------------------------------------------------------------
@@ -81,7 +95,11 @@ const INVALID_TOKEN: Expect = [401, 'invalid_token'];
 
 function assertTokenRefused(t: Test, res: Reply, name: string): void {
   assertRefused(t, res, INVALID_TOKEN, name);
-  t.match(String(res.headers['www-authenticate']), /^Bearer realm="tessera", error="invalid_token"/, `${name}: WWW-Authenticate`);
+  t.match(
+    String(res.headers['www-authenticate']),
+    /^Bearer realm="tessera", error="invalid_token"/,
+    `${name}: WWW-Authenticate`,
+  );
 }
 
 t.test('1. access tokens presented to GET /auth/me', async (t) => {
@@ -143,19 +161,45 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
       ['alg none, keeping a valid signature', bearer(`${b64url({ ...validHeader, alg: 'none' })}.${vp}.${vs}`)],
       ['HS256 with our RSA public key (PEM) as the HMAC secret', bearer(hs256(publicPem))],
       ['HS256 with our RSA public key (SPKI DER bytes) as the HMAC secret', bearer(hs256(publicDer))],
-      ['PS256 signed with our own key (the algorithm is pinned to RS256)', bearer(await forge({ header: { alg: 'PS256' }, key: ourKeyAsPs256 }))],
+      [
+        'PS256 signed with our own key (the algorithm is pinned to RS256)',
+        bearer(await forge({ header: { alg: 'PS256' }, key: ourKeyAsPs256 })),
+      ],
       ['unknown kid', bearer(await forge({ header: { kid: 'no-such-key' } }))],
       ['no kid', bearer(await forge({ header: { kid: undefined } }))],
       ['kid with path traversal', bearer(await forge({ header: { kid: '../../etc/passwd' } }))],
       ['kid with SQL', bearer(await forge({ header: { kid: "' OR 1=1 --" } }))],
-      ['jku to an attacker JWKS, signed by the attacker key', bearer(await forge({ key: attacker.privateKey, header: { kid: 'attacker-key', jku: `${evil.url}/jwks.json` } }))],
-      ['jku to an attacker JWKS, under our kid', bearer(await forge({ key: attacker.privateKey, header: { jku: `${evil.url}/jwks.json` } }))],
-      ['x5u to an attacker URL, signed by the attacker key', bearer(await forge({ key: attacker.privateKey, header: { kid: 'attacker-key', x5u: `${evil.url}/cert.pem` } }))],
-      ['jwk header embedding the attacker public key', bearer(await forge({ key: attacker.privateKey, header: { kid: undefined, jwk: attackerJwk } }))],
-      ['jwk header embedding the attacker public key, under our kid', bearer(await forge({ key: attacker.privateKey, header: { jwk: attackerJwk } }))],
+      [
+        'jku to an attacker JWKS, signed by the attacker key',
+        bearer(
+          await forge({ key: attacker.privateKey, header: { kid: 'attacker-key', jku: `${evil.url}/jwks.json` } }),
+        ),
+      ],
+      [
+        'jku to an attacker JWKS, under our kid',
+        bearer(await forge({ key: attacker.privateKey, header: { jku: `${evil.url}/jwks.json` } })),
+      ],
+      [
+        'x5u to an attacker URL, signed by the attacker key',
+        bearer(await forge({ key: attacker.privateKey, header: { kid: 'attacker-key', x5u: `${evil.url}/cert.pem` } })),
+      ],
+      [
+        'jwk header embedding the attacker public key',
+        bearer(await forge({ key: attacker.privateKey, header: { kid: undefined, jwk: attackerJwk } })),
+      ],
+      [
+        'jwk header embedding the attacker public key, under our kid',
+        bearer(await forge({ key: attacker.privateKey, header: { jwk: attackerJwk } })),
+      ],
       ['signed by the attacker key under our kid', bearer(await forge({ key: attacker.privateKey }))],
-      ['tampered payload: another user as sub, signature kept', bearer(`${vh}.${b64url({ ...decodeJwt(valid), sub: other.user.id, sid: otherSid })}.${vs}`)],
-      ['tampered payload: later exp, signature kept', bearer(`${vh}.${b64url({ ...decodeJwt(valid), exp: now + 86400 })}.${vs}`)],
+      [
+        'tampered payload: another user as sub, signature kept',
+        bearer(`${vh}.${b64url({ ...decodeJwt(valid), sub: other.user.id, sid: otherSid })}.${vs}`),
+      ],
+      [
+        'tampered payload: later exp, signature kept',
+        bearer(`${vh}.${b64url({ ...decodeJwt(valid), exp: now + 86400 })}.${vs}`),
+      ],
       ['signature stripped (header.payload.)', bearer(`${vh}.${vp}.`)],
       ['nbf an hour in the future', bearer(await forge({ claims: { nbf: now + 3600 } }))],
       ['already expired (exp in the past)', bearer(await forge({ claims: { iat: now - 2000, exp: now - 1 } }))],
@@ -200,7 +244,11 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     t.equal((await me(first.app, s.accessToken)).statusCode, 200, 'the token works where its key is');
     assertTokenRefused(t, await me(second.app, s.accessToken), 'token signed with a key not in this store');
     const fresh = await login(second.app, s.email);
-    t.equal((await me(second.app, fresh.accessToken)).statusCode, 200, 'positive control: the same user with a token from the new key');
+    t.equal(
+      (await me(second.app, fresh.accessToken)).statusCode,
+      200,
+      'positive control: the same user with a token from the new key',
+    );
   });
 
   t.test('signed by a retired key: old tokens live out their time, newly minted ones are refused', async (t) => {
@@ -212,14 +260,33 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     // A token "issued" now with the key: what a thief holding the key file would mint.
     const mint = () => {
       const now = Math.floor(clock.now().getTime() / 1000);
-      return new SignJWT({ client_id: config.clientId, sid: decodeJwt(s.accessToken).sid, auth_time: now, jti: randomUUID() })
+      return new SignJWT({
+        client_id: config.clientId,
+        sid: decodeJwt(s.accessToken).sid,
+        auth_time: now,
+        jti: randomUUID(),
+      })
         .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: retiredKid })
-        .setIssuer(config.issuer).setAudience(config.audience[0]!).setSubject(s.user.id)
-        .setIssuedAt(now).setExpirationTime(now + 600).sign(leaked);
+        .setIssuer(config.issuer)
+        .setAudience(config.audience[0]!)
+        .setSubject(s.user.id)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .sign(leaked);
     };
-    t.equal((await me(app, await mint())).statusCode, 200, 'positive control: while the key is active, the recipe is accepted');
+    t.equal(
+      (await me(app, await mint())).statusCode,
+      200,
+      'positive control: while the key is active, the recipe is accepted',
+    );
 
-    await retire(keysDir, retiredKid, clock.now(), { leadSeconds: 330, reloadSeconds: 30, rotationDays: 0, alg: 'RS256', accessTokenTtlSeconds: 900 });
+    await retire(keysDir, retiredKid, clock.now(), {
+      leadSeconds: 330,
+      reloadSeconds: 30,
+      rotationDays: 0,
+      alg: 'RS256',
+      accessTokenTtlSeconds: 900,
+    });
     await app.reloadKeys();
     clock.advance(30 + 60 + 1); // past any instance's last possible use of it
     t.equal((await me(app, s.accessToken)).statusCode, 200, 'a token it signed before retirement still verifies');
@@ -228,71 +295,149 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     assertTokenRefused(t, await me(app, await mint()), 'once unpublished, nothing it signs verifies');
   });
 
-  t.test('a leaked key mints nothing long-lived or backdated: /auth/me, introspection and @tessera/verify agree', async (t) => {
-    // Real time for @tessera/verify, so the service's clock starts 100 s behind it and catches up.
-    const clock = new ManualClock(new Date(Date.now() - 100_000));
-    const secret = randomBytes(32).toString('base64url');
-    const { app, keysDir, config } = await buildTestApp(t, { clock, env: { SERVICE_CLIENTS: `orders:${hashClientSecret(secret)}` } });
-    const s = await session(app);
-    const sid = decodeJwt(s.accessToken).sid;
-    const leakedKid = app.services.keys.signing.kid;
-    const leaked = await importPKCS8(await readFile(path.join(keysDir, `${leakedKid}.pem`), 'utf8'), 'RS256');
-    const nowS = () => Math.floor(clock.now().getTime() / 1000);
-    const mint = (kid: string, key: CryptoKey, iat: number, exp: number) =>
-      new SignJWT({ client_id: config.clientId, sid, auth_time: iat, jti: randomUUID() })
-        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid })
-        .setIssuer(config.issuer).setAudience(config.audience[0]!).setSubject(s.user.id)
-        .setIssuedAt(iat).setExpirationTime(exp).sign(key);
-    const ttl = config.accessTokenTtl;
+  t.test(
+    'a leaked key mints nothing long-lived or backdated: /auth/me, introspection and @tessera/verify agree',
+    async (t) => {
+      // Real time for @tessera/verify, so the service's clock starts 100 s behind it and catches up.
+      const clock = new ManualClock(new Date(Date.now() - 100_000));
+      const secret = randomBytes(32).toString('base64url');
+      const { app, keysDir, config } = await buildTestApp(t, {
+        clock,
+        env: { SERVICE_CLIENTS: `orders:${hashClientSecret(secret)}` },
+      });
+      const s = await session(app);
+      const sid = decodeJwt(s.accessToken).sid;
+      const leakedKid = app.services.keys.signing.kid;
+      const leaked = await importPKCS8(await readFile(path.join(keysDir, `${leakedKid}.pem`), 'utf8'), 'RS256');
+      const nowS = () => Math.floor(clock.now().getTime() / 1000);
+      const mint = (kid: string, key: CryptoKey, iat: number, exp: number) =>
+        new SignJWT({ client_id: config.clientId, sid, auth_time: iat, jti: randomUUID() })
+          .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid })
+          .setIssuer(config.issuer)
+          .setAudience(config.audience[0]!)
+          .setSubject(s.user.id)
+          .setIssuedAt(iat)
+          .setExpirationTime(exp)
+          .sign(key);
+      const ttl = config.accessTokenTtl;
 
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const verifierNow = () => createVerifier({ issuer: config.issuer, audience: config.audience[0]!, jwksUrl: `${base}/.well-known/jwks.json` });
-    const introspected = async (token: string) => (await app.inject({
-      method: 'POST', url: '/oauth/introspect',
-      headers: { authorization: `Basic ${Buffer.from(`orders:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ token }).toString(),
-    })).json().active as boolean;
-    /** Each of the three judges, for one token. */
-    const judge = async (token: string) => ({
-      me: (await me(app, token)).statusCode,
-      introspection: await introspected(token),
-      verify: await verifierNow().verify(token).then(() => 'ok', (e: unknown) => (e as { code?: string }).code),
-    });
-    const ACCEPTED = { me: 200, introspection: true, verify: 'ok' };
-    const REFUSED = { me: 401, introspection: false, verify: 'invalid_token' };
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const verifierNow = () =>
+        createVerifier({
+          issuer: config.issuer,
+          audience: config.audience[0]!,
+          jwksUrl: `${base}/.well-known/jwks.json`,
+        });
+      const introspected = async (token: string) =>
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/oauth/introspect',
+            headers: {
+              authorization: `Basic ${Buffer.from(`orders:${secret}`).toString('base64')}`,
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+            payload: new URLSearchParams({ token }).toString(),
+          })
+        ).json().active as boolean;
+      /** Each of the three judges, for one token. */
+      const judge = async (token: string) => ({
+        me: (await me(app, token)).statusCode,
+        introspection: await introspected(token),
+        verify: await verifierNow()
+          .verify(token)
+          .then(
+            () => 'ok',
+            (e: unknown) => (e as { code?: string }).code,
+          ),
+      });
+      const ACCEPTED = { me: 200, introspection: true, verify: 'ok' };
+      const REFUSED = { me: 401, introspection: false, verify: 'invalid_token' };
 
-    // While the key is active.
-    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl)), ACCEPTED, 'positive control: active key, lifetime = TTL');
-    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl + 60)), ACCEPTED, 'positive control: active key, lifetime = TTL + 60 s of skew');
-    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl + 61)), REFUSED, 'active key, lifetime TTL + 61 s');
-    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + 86400)), REFUSED, 'active key, exp 24 h ahead');
-    t.same(await judge(await mint(leakedKid, leaked, nowS() - 600, nowS() + 86400)), REFUSED, 'active key, backdated 10 min, exp 24 h ahead');
-    t.same(await judge(await mint(leakedKid, leaked, nowS() + 3600, nowS() + 3600 + ttl)), REFUSED, 'active key, pre-minted for an hour from now');
+      // While the key is active.
+      t.same(
+        await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl)),
+        ACCEPTED,
+        'positive control: active key, lifetime = TTL',
+      );
+      t.same(
+        await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl + 60)),
+        ACCEPTED,
+        'positive control: active key, lifetime = TTL + 60 s of skew',
+      );
+      t.same(
+        await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl + 61)),
+        REFUSED,
+        'active key, lifetime TTL + 61 s',
+      );
+      t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + 86400)), REFUSED, 'active key, exp 24 h ahead');
+      t.same(
+        await judge(await mint(leakedKid, leaked, nowS() - 600, nowS() + 86400)),
+        REFUSED,
+        'active key, backdated 10 min, exp 24 h ahead',
+      );
+      t.same(
+        await judge(await mint(leakedKid, leaked, nowS() + 3600, nowS() + 3600 + ttl)),
+        REFUSED,
+        'active key, pre-minted for an hour from now',
+      );
 
-    // Retired: the leak is noticed and the key stops signing.
-    const retiredAt = nowS();
-    const beforeRetirement = await mint(leakedKid, leaked, retiredAt - 1, retiredAt - 1 + ttl);
-    await retire(keysDir, leakedKid, clock.now(), { leadSeconds: 330, reloadSeconds: 30, rotationDays: 0, alg: 'RS256', accessTokenTtlSeconds: ttl });
-    await app.reloadKeys();
-    clock.advance(30 + 60 + 1); // past any instance's last possible use of it
-    const signedUntil = retiredAt + config.keysReloadSeconds + 60;
-    t.equal(((await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] }).keys
-      .find((k) => k.kid === leakedKid)?.tessera_signed_until, signedUntil, 'the JWKS says until when the retired key signed');
+      // Retired: the leak is noticed and the key stops signing.
+      const retiredAt = nowS();
+      const beforeRetirement = await mint(leakedKid, leaked, retiredAt - 1, retiredAt - 1 + ttl);
+      await retire(keysDir, leakedKid, clock.now(), {
+        leadSeconds: 330,
+        reloadSeconds: 30,
+        rotationDays: 0,
+        alg: 'RS256',
+        accessTokenTtlSeconds: ttl,
+      });
+      await app.reloadKeys();
+      clock.advance(30 + 60 + 1); // past any instance's last possible use of it
+      const signedUntil = retiredAt + config.keysReloadSeconds + 60;
+      t.equal(
+        (
+          (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] }
+        ).keys.find((k) => k.kid === leakedKid)?.tessera_signed_until,
+        signedUntil,
+        'the JWKS says until when the retired key signed',
+      );
 
-    t.same(await judge(beforeRetirement), ACCEPTED, 'positive control: a token it signed before retirement, lifetime = TTL');
-    t.same(await judge(await mint(leakedKid, leaked, retiredAt - 1, retiredAt - 1 + 86400)), REFUSED, 'backdated to just before retirement, exp 24 h ahead');
-    t.same(await judge(await mint(leakedKid, leaked, retiredAt - 1, signedUntil + ttl + 61)), REFUSED, 'backdated, exp past the publication tail (and a lifetime over TTL)');
-    t.same(await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl)), REFUSED, 'dated now, after the retirement');
-    const fresh = await login(app, s.email);
-    t.same(await judge(fresh.accessToken), ACCEPTED, 'positive control: a token from the key that took over');
-  });
+      t.same(
+        await judge(beforeRetirement),
+        ACCEPTED,
+        'positive control: a token it signed before retirement, lifetime = TTL',
+      );
+      t.same(
+        await judge(await mint(leakedKid, leaked, retiredAt - 1, retiredAt - 1 + 86400)),
+        REFUSED,
+        'backdated to just before retirement, exp 24 h ahead',
+      );
+      t.same(
+        await judge(await mint(leakedKid, leaked, retiredAt - 1, signedUntil + ttl + 61)),
+        REFUSED,
+        'backdated, exp past the publication tail (and a lifetime over TTL)',
+      );
+      t.same(
+        await judge(await mint(leakedKid, leaked, nowS(), nowS() + ttl)),
+        REFUSED,
+        'dated now, after the retirement',
+      );
+      const fresh = await login(app, s.email);
+      t.same(await judge(fresh.accessToken), ACCEPTED, 'positive control: a token from the key that took over');
+    },
+  );
 
   t.test('a token whose session was ended', async (t) => {
     const { app } = await buildTestApp(t);
     const a = await session(app);
     const aSecond = await login(app, a.email);
-    const out = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: bearer(a.accessToken) } });
+    const out = await app.inject({
+      method: 'POST',
+      url: '/auth/logout-all',
+      headers: { authorization: bearer(a.accessToken) },
+    });
     t.equal(out.statusCode, 204);
     assertTokenRefused(t, await me(app, a.accessToken), 'after logout-all: the token that asked for it');
     assertTokenRefused(t, await me(app, aSecond.accessToken), "after logout-all: the user's other session");
@@ -321,10 +466,34 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
       ['garbage', 'garbage', [401, 'refresh_token_invalid']],
       ['43 base64url characters never issued', randomBytes(32).toString('base64url'), [401, 'refresh_token_invalid']],
       ['a real token with one character more', `${s.refresh}A`, [401, 'refresh_token_invalid']],
-      ['82 base64url characters never issued (the v2 length)', randomBytes(61).toString('base64url'), [401, 'refresh_token_invalid']],
-      ['a real token with its MAC altered', (() => { const b = Buffer.from(s.refresh, 'base64url'); b[40]! ^= 0xff; return b.toString('base64url'); })(), [401, 'refresh_token_invalid']],
-      ['a real token naming the next counter (MAC unchanged)', (() => { const b = Buffer.from(s.refresh, 'base64url'); b.writeBigUInt64BE(1n, 21); return b.toString('base64url'); })(), [401, 'refresh_token_invalid']],
-      ['the SHA-256 stored in the database instead of the token', hashRefreshToken(s.refresh), [401, 'refresh_token_invalid']],
+      [
+        '82 base64url characters never issued (the v2 length)',
+        randomBytes(61).toString('base64url'),
+        [401, 'refresh_token_invalid'],
+      ],
+      [
+        'a real token with its MAC altered',
+        (() => {
+          const b = Buffer.from(s.refresh, 'base64url');
+          b[40]! ^= 0xff;
+          return b.toString('base64url');
+        })(),
+        [401, 'refresh_token_invalid'],
+      ],
+      [
+        'a real token naming the next counter (MAC unchanged)',
+        (() => {
+          const b = Buffer.from(s.refresh, 'base64url');
+          b.writeBigUInt64BE(1n, 21);
+          return b.toString('base64url');
+        })(),
+        [401, 'refresh_token_invalid'],
+      ],
+      [
+        'the SHA-256 stored in the database instead of the token',
+        hashRefreshToken(s.refresh),
+        [401, 'refresh_token_invalid'],
+      ],
       ['an access token in the refresh cookie', s.accessToken, [401, 'refresh_token_invalid']],
       ['SQL in the cookie', "' OR 1=1 --", [401, 'refresh_token_invalid']],
       ['4 KB of junk', 'A'.repeat(4000), [401, 'refresh_token_invalid']],
@@ -350,12 +519,19 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
 
       // Whoever sends it (here B, with B's own bearer token too), a spent token is reuse of A's family.
       const stolen = await app.inject({
-        method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: a.refresh }, headers: { authorization: bearer(b.accessToken) },
+        method: 'POST',
+        url: '/auth/refresh',
+        cookies: { [REFRESH_COOKIE]: a.refresh },
+        headers: { authorization: bearer(b.accessToken) },
       });
       assertRefused(t, stolen, [401, 'refresh_token_reused'], "B presenting A's spent token");
       assertRefused(t, await refresh(app, aNext), [401, 'session_revoked'], "A's newest token afterwards");
       assertTokenRefused(t, await me(app, aAccess), "A's access token afterwards");
-      t.equal((await sessionRow(db, a.user.id)).revokedReason, 'refresh_token_reused', "A's session is revoked in the database");
+      t.equal(
+        (await sessionRow(db, a.user.id)).revokedReason,
+        'refresh_token_reused',
+        "A's session is revoked in the database",
+      );
       t.equal((await refresh(app, b.refresh)).statusCode, 200, "B's own session is untouched");
     });
   }
@@ -363,14 +539,31 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
   t.test('a session ended by logout or logout-all', async (t) => {
     const { app } = await buildTestApp(t);
     const a = await session(app);
-    t.equal((await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: a.refresh } })).statusCode, 204);
+    t.equal(
+      (await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: a.refresh } })).statusCode,
+      204,
+    );
     assertRefused(t, await refresh(app, a.refresh), [401, 'session_revoked'], 'token of a logged-out session');
 
     const b = await session(app);
     const bOther = await login(app, b.email);
-    t.equal((await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: bearer(b.accessToken) } })).statusCode, 204);
-    assertRefused(t, await refresh(app, b.refresh), [401, 'session_revoked'], 'token after logout-all (the calling session)');
-    assertRefused(t, await refresh(app, bOther.refresh), [401, 'session_revoked'], "token after logout-all (the user's other session)");
+    t.equal(
+      (await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: bearer(b.accessToken) } }))
+        .statusCode,
+      204,
+    );
+    assertRefused(
+      t,
+      await refresh(app, b.refresh),
+      [401, 'session_revoked'],
+      'token after logout-all (the calling session)',
+    );
+    assertRefused(
+      t,
+      await refresh(app, bOther.refresh),
+      [401, 'session_revoked'],
+      "token after logout-all (the user's other session)",
+    );
   });
 
   t.test('cookie sent cross-site', async (t) => {
@@ -382,7 +575,12 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
       ['Sec-Fetch-Site: cross-site without Origin', { 'sec-fetch-site': 'cross-site' }],
     ];
     for (const [name, headers] of cases) {
-      const res = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: s.refresh }, headers });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/auth/refresh',
+        cookies: { [REFRESH_COOKIE]: s.refresh },
+        headers,
+      });
       assertRefused(t, res, [403, 'csrf_rejected'], name);
     }
     t.equal((await refresh(app, s.refresh)).statusCode, 200, 'the refused requests spent nothing');
@@ -412,7 +610,10 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
         t.ok(res.statusCode === 200 || res.statusCode === 401, `response ${i}: 200 or 401 (${res.statusCode})`);
         if (res.statusCode !== 200) {
           assertCatalogAnswer(t, res, `response ${i}`);
-          t.ok(RACE_CODES.has(String(bodyOf(res).code)), `response ${i}: ${String(bodyOf(res).code)} is a rotation refusal`);
+          t.ok(
+            RACE_CODES.has(String(bodyOf(res).code)),
+            `response ${i}: ${String(bodyOf(res).code)} is a rotation refusal`,
+          );
         }
       }
       const successors = results.filter((r) => r.statusCode === 200).map((r) => refreshCookieOf(r)!);
@@ -424,10 +625,15 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
       const [first, ...rest] = [...new Set(successors)];
       const used = await refresh(app, first!);
       t.equal(used.statusCode === 200 ? 1 : 0, race.usableAfterGrace, 'successor exchanged after the grace window');
-      if (used.statusCode !== 200) assertRefused(t, used, [401, 'session_revoked'], 'the sole successor died with its family');
+      if (used.statusCode !== 200)
+        assertRefused(t, used, [401, 'session_revoked'], 'the sole successor died with its family');
       const row = await sessionRow(db, s.user.id);
       t.equal(row.id, sessionId);
-      t.equal(row.revokedAt === null ? 1 : 0, race.usableAfterGrace, 'the session lives on exactly when its one successor was usable');
+      t.equal(
+        row.revokedAt === null ? 1 : 0,
+        race.usableAfterGrace,
+        'the session lives on exactly when its one successor was usable',
+      );
       t.equal(rest.length, 0, 'no sibling successor exists');
       for (const [i, other] of rest.entries()) {
         const res = await refresh(app, other);
@@ -460,7 +666,13 @@ const bad = (code: ErrorCode): Expect => [errorCatalog[code].status, code];
 // Login answers one thing for every email/password it can't use, whether malformed or just wrong.
 const LOGIN_REFUSED = bad('invalid_credentials');
 
-function post(app: TestApp, route: 'register' | 'login', payload: string, contentType: string | null = JSON_TYPE, remoteAddress?: string) {
+function post(
+  app: TestApp,
+  route: 'register' | 'login',
+  payload: string,
+  contentType: string | null = JSON_TYPE,
+  remoteAddress?: string,
+) {
   return app.inject({
     method: 'POST',
     url: `/auth/${route}`,
@@ -479,48 +691,182 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
   t.test('refused: a 4xx catalog code each, and nothing written', async (t) => {
     const cases: InputCase[] = [
       // Not JSON, or JSON we won't parse.
-      { name: 'malformed JSON (truncated)', payload: '{"email": "a@example.com", "password": ', register: bad('malformed_json') },
-      { name: 'malformed JSON (single quotes)', payload: "{'email': 'a@example.com', 'password': 'x'}", register: bad('malformed_json') },
-      { name: 'malformed JSON (trailing comma)', payload: '{"email": "a@example.com", "password": "12345678",}', register: bad('malformed_json') },
-      { name: 'Content-Type text/plain', payload: creds(uniqueEmail()), contentType: 'text/plain', register: bad('unsupported_media_type') },
-      { name: 'Content-Type form-urlencoded', payload: `email=${encodeURIComponent(uniqueEmail())}&password=${encodeURIComponent(PASSWORD)}`, contentType: 'application/x-www-form-urlencoded', register: bad('unsupported_media_type') },
-      { name: 'Content-Type multipart/form-data', payload: '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\na@example.com\r\n--x--', contentType: 'multipart/form-data; boundary=x', register: bad('unsupported_media_type') },
-      { name: 'no Content-Type', payload: creds(uniqueEmail()), contentType: null, register: bad('unsupported_media_type') },
+      {
+        name: 'malformed JSON (truncated)',
+        payload: '{"email": "a@example.com", "password": ',
+        register: bad('malformed_json'),
+      },
+      {
+        name: 'malformed JSON (single quotes)',
+        payload: "{'email': 'a@example.com', 'password': 'x'}",
+        register: bad('malformed_json'),
+      },
+      {
+        name: 'malformed JSON (trailing comma)',
+        payload: '{"email": "a@example.com", "password": "12345678",}',
+        register: bad('malformed_json'),
+      },
+      {
+        name: 'Content-Type text/plain',
+        payload: creds(uniqueEmail()),
+        contentType: 'text/plain',
+        register: bad('unsupported_media_type'),
+      },
+      {
+        name: 'Content-Type form-urlencoded',
+        payload: `email=${encodeURIComponent(uniqueEmail())}&password=${encodeURIComponent(PASSWORD)}`,
+        contentType: 'application/x-www-form-urlencoded',
+        register: bad('unsupported_media_type'),
+      },
+      {
+        name: 'Content-Type multipart/form-data',
+        payload: '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\na@example.com\r\n--x--',
+        contentType: 'multipart/form-data; boundary=x',
+        register: bad('unsupported_media_type'),
+      },
+      {
+        name: 'no Content-Type',
+        payload: creds(uniqueEmail()),
+        contentType: null,
+        register: bad('unsupported_media_type'),
+      },
       { name: 'empty body with a JSON Content-Type', payload: '', register: bad('invalid_request') },
       // JSON of the wrong shape.
       { name: 'JSON null', payload: 'null', register: bad('invalid_request') },
-      { name: 'JSON array at the top level', payload: JSON.stringify([{ email: uniqueEmail(), password: PASSWORD }]), register: bad('invalid_request') },
-      { name: 'JSON string at the top level', payload: JSON.stringify(uniqueEmail()), register: bad('invalid_request') },
+      {
+        name: 'JSON array at the top level',
+        payload: JSON.stringify([{ email: uniqueEmail(), password: PASSWORD }]),
+        register: bad('invalid_request'),
+      },
+      {
+        name: 'JSON string at the top level',
+        payload: JSON.stringify(uniqueEmail()),
+        register: bad('invalid_request'),
+      },
       // additionalProperties: false, and Ajv is told not to strip: unknown fields are refused, not ignored.
-      { name: 'extra field (role: admin)', payload: JSON.stringify({ email: uniqueEmail(), password: PASSWORD, role: 'admin' }), register: bad('invalid_request') },
-      { name: 'extra field (id chosen by the client)', payload: JSON.stringify({ id: randomUUID(), email: uniqueEmail(), password: PASSWORD }), register: bad('invalid_request') },
+      {
+        name: 'extra field (role: admin)',
+        payload: JSON.stringify({ email: uniqueEmail(), password: PASSWORD, role: 'admin' }),
+        register: bad('invalid_request'),
+      },
+      {
+        name: 'extra field (id chosen by the client)',
+        payload: JSON.stringify({ id: randomUUID(), email: uniqueEmail(), password: PASSWORD }),
+        register: bad('invalid_request'),
+      },
       { name: 'email is a number', payload: creds(42), register: bad('invalid_request') },
-      { name: 'email is an object (operator injection)', payload: creds({ $ne: null }), register: bad('invalid_request') },
+      {
+        name: 'email is an object (operator injection)',
+        payload: creds({ $ne: null }),
+        register: bad('invalid_request'),
+      },
       { name: 'password missing', payload: JSON.stringify({ email: uniqueEmail() }), register: bad('invalid_request') },
-      { name: 'deeply nested arrays as the email (5000 levels)', payload: `{"email":${'['.repeat(5000)}${']'.repeat(5000)},"password":"${PASSWORD}"}`, register: bad('invalid_request') },
-      { name: 'deeply nested objects at the top level (2500 levels)', payload: `${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}`, register: bad('invalid_request') },
+      {
+        name: 'deeply nested arrays as the email (5000 levels)',
+        payload: `{"email":${'['.repeat(5000)}${']'.repeat(5000)},"password":"${PASSWORD}"}`,
+        register: bad('invalid_request'),
+      },
+      {
+        name: 'deeply nested objects at the top level (2500 levels)',
+        payload: `${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}`,
+        register: bad('invalid_request'),
+      },
       // Prototype pollution: secure-json-parse refuses these outright.
-      { name: '__proto__ key at the top level', payload: `{"__proto__": {"admin": true}, "email": "${uniqueEmail()}", "password": "${PASSWORD}"}`, register: bad('malformed_json') },
-      { name: '__proto__ key nested in a value', payload: `{"email": {"__proto__": {"admin": true}}, "password": "${PASSWORD}"}`, register: bad('malformed_json') },
-      { name: 'constructor.prototype keys', payload: `{"constructor": {"prototype": {"admin": true}}, "email": "${uniqueEmail()}", "password": "${PASSWORD}"}`, register: bad('malformed_json') },
+      {
+        name: '__proto__ key at the top level',
+        payload: `{"__proto__": {"admin": true}, "email": "${uniqueEmail()}", "password": "${PASSWORD}"}`,
+        register: bad('malformed_json'),
+      },
+      {
+        name: '__proto__ key nested in a value',
+        payload: `{"email": {"__proto__": {"admin": true}}, "password": "${PASSWORD}"}`,
+        register: bad('malformed_json'),
+      },
+      {
+        name: 'constructor.prototype keys',
+        payload: `{"constructor": {"prototype": {"admin": true}}, "email": "${uniqueEmail()}", "password": "${PASSWORD}"}`,
+        register: bad('malformed_json'),
+      },
       // Size.
       { name: '1 MB body', payload: creds(uniqueEmail(), 'x'.repeat(1024 * 1024)), register: bad('payload_too_large') },
-      { name: 'body just over 16 KiB', payload: creds(uniqueEmail(), 'x'.repeat(16 * 1024)), register: bad('payload_too_large') },
-      { name: 'email of 10 000 characters (over the schema bound)', payload: creds(`${'a'.repeat(9988)}@example.com`), register: bad('invalid_request') },
-      { name: 'password of 2000 characters (over the schema bound)', payload: creds(uniqueEmail(), 'x'.repeat(2000)), register: bad('invalid_request') },
+      {
+        name: 'body just over 16 KiB',
+        payload: creds(uniqueEmail(), 'x'.repeat(16 * 1024)),
+        register: bad('payload_too_large'),
+      },
+      {
+        name: 'email of 10 000 characters (over the schema bound)',
+        payload: creds(`${'a'.repeat(9988)}@example.com`),
+        register: bad('invalid_request'),
+      },
+      {
+        name: 'password of 2000 characters (over the schema bound)',
+        payload: creds(uniqueEmail(), 'x'.repeat(2000)),
+        register: bad('invalid_request'),
+      },
       // Emails the domain refuses (login: the same answer as a wrong password).
-      { name: 'email of 300 characters', payload: creds(`${'a'.repeat(60)}@${'b'.repeat(226)}.example.com`), register: bad('invalid_email'), login: LOGIN_REFUSED },
-      { name: 'NUL byte in the email', payload: creds('nul\u0000byte@example.com'), register: bad('invalid_email'), login: LOGIN_REFUSED },
-      { name: "a real account's email + NUL, right password (truncation)", payload: creds(`${victim.email}\u0000`), register: bad('invalid_email'), login: LOGIN_REFUSED },
-      { name: "a real account's email + NUL + junk, right password", payload: creds(`${victim.email}\u0000junk`), register: bad('invalid_email'), login: LOGIN_REFUSED },
-      { name: 'line separator U+2028 in the email', payload: creds('line\u2028sep@example.com'), register: bad('invalid_email'), login: LOGIN_REFUSED },
+      {
+        name: 'email of 300 characters',
+        payload: creds(`${'a'.repeat(60)}@${'b'.repeat(226)}.example.com`),
+        register: bad('invalid_email'),
+        login: LOGIN_REFUSED,
+      },
+      {
+        name: 'NUL byte in the email',
+        payload: creds('nul\u0000byte@example.com'),
+        register: bad('invalid_email'),
+        login: LOGIN_REFUSED,
+      },
+      {
+        name: "a real account's email + NUL, right password (truncation)",
+        payload: creds(`${victim.email}\u0000`),
+        register: bad('invalid_email'),
+        login: LOGIN_REFUSED,
+      },
+      {
+        name: "a real account's email + NUL + junk, right password",
+        payload: creds(`${victim.email}\u0000junk`),
+        register: bad('invalid_email'),
+        login: LOGIN_REFUSED,
+      },
+      {
+        name: 'line separator U+2028 in the email',
+        payload: creds('line\u2028sep@example.com'),
+        register: bad('invalid_email'),
+        login: LOGIN_REFUSED,
+      },
       { name: "SQL: ' OR '1'='1", payload: creds("' OR '1'='1"), register: bad('invalid_email'), login: LOGIN_REFUSED },
-      { name: 'SQL: "; DROP TABLE users; --', payload: creds('"; DROP TABLE users; --'), register: bad('invalid_email'), login: LOGIN_REFUSED },
-      { name: "SQL: a real account's email + ' OR '1'='1", payload: creds(`${victim.email}' OR '1'='1`), register: bad('invalid_email'), login: LOGIN_REFUSED },
+      {
+        name: 'SQL: "; DROP TABLE users; --',
+        payload: creds('"; DROP TABLE users; --'),
+        register: bad('invalid_email'),
+        login: LOGIN_REFUSED,
+      },
+      {
+        name: "SQL: a real account's email + ' OR '1'='1",
+        payload: creds(`${victim.email}' OR '1'='1`),
+        register: bad('invalid_email'),
+        login: LOGIN_REFUSED,
+      },
       // Passwords the domain refuses.
-      { name: 'NUL bytes in a too-short password', payload: creds(uniqueEmail(), 'abc\u0000def'), register: bad('invalid_password'), login: LOGIN_REFUSED },
-      { name: 'password of 257 characters', payload: creds(uniqueEmail(), 'x'.repeat(257)), register: bad('invalid_password'), login: LOGIN_REFUSED },
-      { name: "SQL as the password of a real account: ' OR '1'='1", payload: creds(victim.email, "' OR '1'='1"), register: bad('email_taken'), login: LOGIN_REFUSED },
+      {
+        name: 'NUL bytes in a too-short password',
+        payload: creds(uniqueEmail(), 'abc\u0000def'),
+        register: bad('invalid_password'),
+        login: LOGIN_REFUSED,
+      },
+      {
+        name: 'password of 257 characters',
+        payload: creds(uniqueEmail(), 'x'.repeat(257)),
+        register: bad('invalid_password'),
+        login: LOGIN_REFUSED,
+      },
+      {
+        name: "SQL as the password of a real account: ' OR '1'='1",
+        payload: creds(victim.email, "' OR '1'='1"),
+        register: bad('email_taken'),
+        login: LOGIN_REFUSED,
+      },
     ];
     const usersBefore = await users();
     const sessionsBefore = await sessions();
@@ -537,9 +883,24 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
     // A lone surrogate is not a character. Encoded as UTF-8 for the database it becomes U+FFFD, so
     // different inputs would name one account: the only correct answer is invalid_email.
     const before = await users();
-    assertRefused(t, await post(app, 'register', creds('\ud800@example.com')), bad('invalid_email'), 'register: \\ud800@example.com');
-    assertRefused(t, await post(app, 'register', creds('\udbff@example.com')), bad('invalid_email'), 'register: \\udbff@example.com (another lone surrogate)');
-    assertRefused(t, await post(app, 'login', creds('\udc00@example.com')), LOGIN_REFUSED, 'login: \\udc00@example.com (a third one)');
+    assertRefused(
+      t,
+      await post(app, 'register', creds('\ud800@example.com')),
+      bad('invalid_email'),
+      'register: \\ud800@example.com',
+    );
+    assertRefused(
+      t,
+      await post(app, 'register', creds('\udbff@example.com')),
+      bad('invalid_email'),
+      'register: \\udbff@example.com (another lone surrogate)',
+    );
+    assertRefused(
+      t,
+      await post(app, 'login', creds('\udc00@example.com')),
+      LOGIN_REFUSED,
+      'login: \\udc00@example.com (a third one)',
+    );
     t.equal(await users(), before, 'no user written');
   });
 
@@ -588,16 +949,24 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
     }
     t.equal(await freshDb.database.prisma.user.count(), before, 'no look-alike account was written');
     for (const [name, email, expect] of cases) {
-      if (expect[1] === 'invalid_email') assertRefused(t, await post(fresh, 'login', creds(email)), LOGIN_REFUSED, `login: ${name}`);
+      if (expect[1] === 'invalid_email')
+        assertRefused(t, await post(fresh, 'login', creds(email)), LOGIN_REFUSED, `login: ${name}`);
     }
-    t.equal((await post(fresh, 'login', creds('victim@example.com'))).statusCode, 200, 'positive control: the owner logs in');
+    t.equal(
+      (await post(fresh, 'login', creds('victim@example.com'))).statusCode,
+      200,
+      'positive control: the owner logs in',
+    );
   });
 
   t.test('bodies that are not UTF-8 are refused, not decoded to U+FFFD (three spellings, one account)', async (t) => {
     const { app: fresh, db: freshDb } = await buildTestApp(t);
-    const raw = (bytes: number[]) => Buffer.concat([
-      Buffer.from('{"email":"vic'), Buffer.from(bytes), Buffer.from(`tim@example.com","password":"${PASSWORD}"}`),
-    ]);
+    const raw = (bytes: number[]) =>
+      Buffer.concat([
+        Buffer.from('{"email":"vic'),
+        Buffer.from(bytes),
+        Buffer.from(`tim@example.com","password":"${PASSWORD}"}`),
+      ]);
     const spellings: [name: string, body: Buffer][] = [
       ['0xFF', raw([0xff])],
       ['0xC0 0x80 (overlong NUL)', raw([0xc0, 0x80])],
@@ -606,13 +975,20 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
     ];
     for (const [name, body] of spellings) {
       for (const route of ['register', 'login'] as const) {
-        const res = await fresh.inject({ method: 'POST', url: `/auth/${route}`, payload: body, headers: { 'content-type': JSON_TYPE } });
+        const res = await fresh.inject({
+          method: 'POST',
+          url: `/auth/${route}`,
+          payload: body,
+          headers: { 'content-type': JSON_TYPE },
+        });
         assertRefused(t, res, bad('invalid_encoding'), `${route}: ${name}`);
       }
     }
     // Form bodies (/oauth/*; their errors also carry RFC 6749's `error`).
     const form = await fresh.inject({
-      method: 'POST', url: '/oauth/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      url: '/oauth/introspect',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       payload: Buffer.concat([Buffer.from('token=ab'), Buffer.from([0xff]), Buffer.from('cd')]),
     });
     t.equal(form.statusCode, 400, 'introspect form body with a raw 0xFF: 400');
@@ -621,10 +997,19 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
     // The same, sent over a real socket: nothing between the wire and the parser repairs the bytes.
     await fresh.listen({ port: 0, host: '127.0.0.1' });
     const { port } = fresh.server.address() as AddressInfo;
-    const res = await fetch(`http://127.0.0.1:${port}/auth/register`, { method: 'POST', headers: { 'content-type': JSON_TYPE }, body: raw([0xff]) });
+    const res = await fetch(`http://127.0.0.1:${port}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': JSON_TYPE },
+      body: raw([0xff]),
+    });
     t.equal(res.status, 400);
     t.equal(((await res.json()) as { code: string }).code, 'invalid_encoding', 'real socket: invalid_encoding');
-    const ok = await fresh.inject({ method: 'POST', url: '/auth/register', payload: Buffer.from(creds('victim@example.com')), headers: { 'content-type': JSON_TYPE } });
+    const ok = await fresh.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: Buffer.from(creds('victim@example.com')),
+      headers: { 'content-type': JSON_TYPE },
+    });
     t.equal(ok.statusCode, 201, 'positive control: the same recipe with valid UTF-8 registers');
   });
 
@@ -636,12 +1021,25 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
       ['100 ligatures that NFKC expands to 300 letters', '\ufb03'.repeat(100)],
     ];
     for (const [name, password] of cases) {
-      assertRefused(t, await post(app, 'register', creds(uniqueEmail(), password)), bad('invalid_password'), `register: ${name}`);
+      assertRefused(
+        t,
+        await post(app, 'register', creds(uniqueEmail(), password)),
+        bad('invalid_password'),
+        `register: ${name}`,
+      );
     }
     const composed = `${'\u00e9'.repeat(8)}`;
     const email = uniqueEmail();
-    t.equal((await post(app, 'register', creds(email, composed))).statusCode, 201, 'positive control: 8 composed letters');
-    t.equal((await post(app, 'login', creds(email, composed.normalize('NFD')))).statusCode, 200, 'the decomposed spelling is the same password');
+    t.equal(
+      (await post(app, 'register', creds(email, composed))).statusCode,
+      201,
+      'positive control: 8 composed letters',
+    );
+    t.equal(
+      (await post(app, 'login', creds(email, composed.normalize('NFD')))).statusCode,
+      200,
+      'the decomposed spelling is the same password',
+    );
   });
 
   t.test('composed and decomposed forms of one address are one account (NFC)', async (t) => {
@@ -649,7 +1047,12 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
     const decomposed = composed.replace('\u00fc', 'u\u0308');
     t.not(composed, decomposed);
     t.equal((await post(app, 'register', creds(composed))).statusCode, 201);
-    assertRefused(t, await post(app, 'register', creds(decomposed)), bad('email_taken'), 'the other form is the same address');
+    assertRefused(
+      t,
+      await post(app, 'register', creds(decomposed)),
+      bad('email_taken'),
+      'the other form is the same address',
+    );
     t.equal((await post(app, 'login', creds(decomposed))).statusCode, 200, 'and logs in to the same account');
   });
 
@@ -667,7 +1070,11 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
     for (const [name, email, password] of accepted) {
       const res = await post(app, 'register', creds(email, password));
       t.equal(res.statusCode, 201, `${name}: 201`);
-      t.equal((bodyOf(res).user as { email?: string } | undefined)?.email, email.trim().toLowerCase(), `${name}: stored as sent (normalised)`);
+      t.equal(
+        (bodyOf(res).user as { email?: string } | undefined)?.email,
+        email.trim().toLowerCase(),
+        `${name}: stored as sent (normalised)`,
+      );
       const ok = await post(app, 'login', creds(email, password));
       t.equal(ok.statusCode, 200, `${name}: the owner logs in`);
     }
@@ -675,8 +1082,22 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
 
     // The password is hashed whole: nothing after a NUL is ignored, nothing is truncated.
     const nulUser = accepted.at(-1)!;
-    assertRefused(t, await post(app, 'login', creds(nulUser[1], 'correct')), LOGIN_REFUSED, 'login with the password cut at its NUL');
-    assertRefused(t, await post(app, 'login', creds(nulUser[1], 'correct\u0000')), LOGIN_REFUSED, 'login with the password cut after its NUL');
-    t.equal(await db.database.prisma.user.count({ where: { email: "admin'--@x.com" } }), 1, 'the SQL-looking address is just data');
+    assertRefused(
+      t,
+      await post(app, 'login', creds(nulUser[1], 'correct')),
+      LOGIN_REFUSED,
+      'login with the password cut at its NUL',
+    );
+    assertRefused(
+      t,
+      await post(app, 'login', creds(nulUser[1], 'correct\u0000')),
+      LOGIN_REFUSED,
+      'login with the password cut after its NUL',
+    );
+    t.equal(
+      await db.database.prisma.user.count({ where: { email: "admin'--@x.com" } }),
+      1,
+      'the SQL-looking address is just data',
+    );
   });
 });

@@ -9,7 +9,11 @@ import { session, type TestApp } from './helper.js';
 
 export const meta = { ip: '127.0.0.1', requestId: 'test' };
 
-export interface SecretClient { id: string; secret: string; entry: string }
+export interface SecretClient {
+  id: string;
+  secret: string;
+  entry: string;
+}
 
 /** A client with a secret; `attrs` as in SERVICE_CLIENTS (e.g. 'scope=admin'). */
 export function secretClient(id: string, attrs = ''): SecretClient {
@@ -17,7 +21,12 @@ export function secretClient(id: string, attrs = ''): SecretClient {
   return { id, secret, entry: `${id}:${hashClientSecret(secret)}${attrs ? `;${attrs}` : ''}` };
 }
 
-export interface KeyClient { id: string; privateKey: CryptoKey; entry: string; kid: string }
+export interface KeyClient {
+  id: string;
+  privateKey: CryptoKey;
+  entry: string;
+  kid: string;
+}
 
 /** A private_key_jwt client whose public JWKS is written to `dir`. */
 export async function keyClient(dir: string, id: string, attrs = ''): Promise<KeyClient> {
@@ -28,10 +37,23 @@ export async function keyClient(dir: string, id: string, attrs = ''): Promise<Ke
   return { id, privateKey, kid, entry: `${id}:private_key_jwt;jwks=${file}${attrs ? `;${attrs}` : ''}` };
 }
 
-export interface AssertionClaims { iss?: string; sub?: string; aud?: string; exp?: number; iat?: number; jti?: string }
+export interface AssertionClaims {
+  iss?: string;
+  sub?: string;
+  aud?: string;
+  exp?: number;
+  iat?: number;
+  jti?: string;
+}
 
 /** A client assertion signed by `key` (default: the client's own), valid for 60 s from `now` unless told otherwise. */
-export async function assertion(client: KeyClient, audience: string, now: Date, claims: AssertionClaims = {}, key: CryptoKey = client.privateKey) {
+export async function assertion(
+  client: KeyClient,
+  audience: string,
+  now: Date,
+  claims: AssertionClaims = {},
+  key: CryptoKey = client.privateKey,
+) {
   const t = Math.floor(now.getTime() / 1000);
   return new SignJWT({})
     .setProtectedHeader({ alg: 'ES256', kid: client.kid })
@@ -45,13 +67,22 @@ export async function assertion(client: KeyClient, audience: string, now: Date, 
 }
 
 export function assertionForm(jwt: string, extra: Record<string, string> = {}) {
-  return new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: jwt, ...extra }).toString();
+  return new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_assertion_type: ASSERTION_TYPE,
+    client_assertion: jwt,
+    ...extra,
+  }).toString();
 }
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 /** POST /oauth/token with client_secret_basic. */
-export function tokenRequest(app: TestApp, client: { id: string; secret: string }, params: Record<string, string> = {}) {
+export function tokenRequest(
+  app: TestApp,
+  client: { id: string; secret: string },
+  params: Record<string, string> = {},
+) {
   return app.inject({
     method: 'POST',
     url: '/oauth/token',
@@ -65,7 +96,11 @@ export function formPost(app: TestApp, url: string, body: string, headers: Recor
 }
 
 /** A client_credentials access token. */
-export async function clientToken(app: TestApp, client: { id: string; secret: string }, scope?: string): Promise<string> {
+export async function clientToken(
+  app: TestApp,
+  client: { id: string; secret: string },
+  scope?: string,
+): Promise<string> {
   const res = await tokenRequest(app, client, scope ? { scope } : {});
   if (res.statusCode !== 200) throw new Error(`token request failed: ${res.statusCode} ${res.body}`);
   return res.json().access_token as string;

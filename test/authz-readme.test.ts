@@ -27,10 +27,15 @@ t.test("README's curl walk-through of roles, the admin API and service tokens wo
   const script = await readmeBlock('### Try it with curl');
   const email = uniqueEmail();
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], {
-      timeout: 60_000,
-      env: { PATH: process.env.PATH, TESSERA: address, OPS_SECRET: ops.secret, EMAIL: email, PASSWORD },
-    }, (err, out, errOut) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout: out, stderr: errOut }));
+    execFile(
+      'bash',
+      ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script],
+      {
+        timeout: 60_000,
+        env: { PATH: process.env.PATH, TESSERA: address, OPS_SECRET: ops.secret, EMAIL: email, PASSWORD },
+      },
+      (err, out, errOut) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout: out, stderr: errOut }),
+    );
   });
   t.equal(code, 0, `the block exits 0${stderr ? ` (stderr: ${stderr.slice(0, 500)})` : ''}`);
   const user = await app.services.database.prisma.user.findUniqueOrThrow({ where: { email } });

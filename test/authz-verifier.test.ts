@@ -26,7 +26,8 @@ t.test('the example resource service with a listening Tessera', async (t) => {
   const plainUser = await session(app);
   const syncToken = await clientToken(app, notes, 'notes:sync');
   const otherClientToken = await clientToken(app, reporting);
-  const call = (method: 'GET' | 'POST', url: string, token: string) => service.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
+  const call = (method: 'GET' | 'POST', url: string, token: string) =>
+    service.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
 
   t.test('a user with the role passes the role route', async (t) => {
     const res = await call('GET', '/reports', supportToken);
@@ -34,14 +35,19 @@ t.test('the example resource service with a listening Tessera', async (t) => {
     t.equal(res.json().user, supportUser.user.id);
   });
 
-  t.test('a user without the role gets 403 insufficient_scope with the RFC 6750 challenge, 50 times at once', async (t) => {
-    const answers = await Promise.all(Array.from({ length: 50 }, () => call('GET', '/reports', plainUser.accessToken)));
-    for (const res of answers) {
-      t.equal(res.statusCode, 403);
-      t.equal(res.json().code, 'insufficient_scope');
-      t.match(res.headers['www-authenticate'], /^Bearer error="insufficient_scope"/);
-    }
-  });
+  t.test(
+    'a user without the role gets 403 insufficient_scope with the RFC 6750 challenge, 50 times at once',
+    async (t) => {
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => call('GET', '/reports', plainUser.accessToken)),
+      );
+      for (const res of answers) {
+        t.equal(res.statusCode, 403);
+        t.equal(res.json().code, 'insufficient_scope');
+        t.match(res.headers['www-authenticate'], /^Bearer error="insufficient_scope"/);
+      }
+    },
+  );
 
   t.test('a service token with the scope passes the machine route', async (t) => {
     const res = await call('POST', '/sync', syncToken);
@@ -69,7 +75,11 @@ t.test('the example resource service with a listening Tessera', async (t) => {
   });
 
   t.test('as functions: tokenKind, requireRoles and requireScopes on verified claims', async (t) => {
-    const verifier = createVerifier({ issuer: config.issuer, audience: 'tessera', jwksUrl: `${address}/.well-known/jwks.json` });
+    const verifier = createVerifier({
+      issuer: config.issuer,
+      audience: 'tessera',
+      jwksUrl: `${address}/.well-known/jwks.json`,
+    });
     const user = await verifier.verify(supportToken);
     const client = await verifier.verify(syncToken, { kind: 'client' });
     t.equal(tokenKind(user), 'user');
@@ -83,11 +93,25 @@ t.test('the example resource service with a listening Tessera', async (t) => {
       ['missing scope', () => requireScopes(client, 'notes:sync', 'notes:delete')],
       ['roles on a client token', () => requireRoles(client, 'support')],
     ] as const) {
-      const err = (() => { try { fn(); return undefined; } catch (e) { return e; } })();
+      const err = (() => {
+        try {
+          fn();
+          return undefined;
+        } catch (e) {
+          return e;
+        }
+      })();
       t.ok(err instanceof TesseraVerifyError, name);
       t.equal((err as TesseraVerifyError).code, 'insufficient_scope', name);
     }
-    const wrongKind = await verifier.verify(syncToken).then(() => undefined, (e: unknown) => e);
-    t.equal((wrongKind as TesseraVerifyError).code, 'invalid_token', 'verify() accepts user tokens unless told otherwise');
+    const wrongKind = await verifier.verify(syncToken).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    t.equal(
+      (wrongKind as TesseraVerifyError).code,
+      'invalid_token',
+      'verify() accepts user tokens unless told otherwise',
+    );
   });
 });

@@ -19,15 +19,38 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
   const dir = await mkdtemp(path.join(tmpdir(), 'tessera-bench-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const json = path.join(dir, 'out.json');
-  const args = ['--import', 'tsx', 'bench/load/run.ts', '--from', 'src', '--db', 'pglite',
-    '--duration', '1', '--runs', '1', '--concurrency', '2', '--scenarios', 'refresh,me,jwks', '--json', json];
+  const args = [
+    '--import',
+    'tsx',
+    'bench/load/run.ts',
+    '--from',
+    'src',
+    '--db',
+    'pglite',
+    '--duration',
+    '1',
+    '--runs',
+    '1',
+    '--concurrency',
+    '2',
+    '--scenarios',
+    'refresh,me,jwks',
+    '--json',
+    json,
+  ];
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(process.execPath, args, { cwd: ROOT, env, timeout: 120_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
   t.equal(code, 0, `the tool exits 0\n${stderr}`);
 
-  const rows = new Map(stdout.split('\n').map((line) => line.split(/\s{2,}/)).map((cells) => [`${cells[0]} ${cells[1]}`, cells]));
+  const rows = new Map(
+    stdout
+      .split('\n')
+      .map((line) => line.split(/\s{2,}/))
+      .map((cells) => [`${cells[0]} ${cells[1]}`, cells]),
+  );
   for (const row of ['refresh 2', 'me 2', 'jwks 2', 'hello 2', 'refresh@½peak 32']) {
     t.ok(rows.has(row), `the table has a row for ${row.replace(' ', ' at concurrency ')}`);
   }
@@ -39,7 +62,8 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
     t.ok(p.rps!.median > 0, `${p.scenario}: requests completed`);
     t.equal(p.non2xx, 0, `${p.scenario}: no non-2xx answer ${JSON.stringify(p.statuses)}`);
     t.equal(p.errors, 0, `${p.scenario}: no error ${p.firstError ?? ''}`);
-    if (p.scenario !== 'hello') t.ok(p.tesseraCpuMs!.median > 0, `${p.scenario}: Tessera's CPU per request is measured`);
+    if (p.scenario !== 'hello')
+      t.ok(p.tesseraCpuMs!.median > 0, `${p.scenario}: Tessera's CPU per request is measured`);
   }
   t.match(stdout, /targets/, 'the targets are compared');
 });

@@ -9,21 +9,31 @@ t.test('security headers on every response', async (t) => {
   const { app } = await buildTestApp(t);
   for (const url of ['/health/live', '/.well-known/jwks.json', '/auth/me', '/nope']) {
     const res = await app.inject({ method: 'GET', url });
-    t.equal(res.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none';base-uri 'none';form-action 'none'", url);
+    t.equal(
+      res.headers['content-security-policy'],
+      "default-src 'none';frame-ancestors 'none';base-uri 'none';form-action 'none'",
+      url,
+    );
     t.match(String(res.headers['strict-transport-security']), /^max-age=15552000; includeSubDomains/, url);
     t.equal(res.headers['x-content-type-options'], 'nosniff', url);
     t.equal(res.headers['referrer-policy'], 'no-referrer', url);
   }
   const { app: noHsts } = await buildTestApp(t, { env: { HSTS_MAX_AGE_SECONDS: '0' } });
-  t.equal((await noHsts.inject({ method: 'GET', url: '/health/live' })).headers['strict-transport-security'], undefined, 'HSTS can be turned off');
+  t.equal(
+    (await noHsts.inject({ method: 'GET', url: '/health/live' })).headers['strict-transport-security'],
+    undefined,
+    'HSTS can be turned off',
+  );
 });
 
 t.test('CORS: credentials only for listed origins', async (t) => {
   const { app } = await buildTestApp(t, { env: { CORS_ORIGINS: `${SPA}, https://admin.example.com` } });
-  const preflight = (origin: string) => app.inject({
-    method: 'OPTIONS', url: '/auth/refresh',
-    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
-  });
+  const preflight = (origin: string) =>
+    app.inject({
+      method: 'OPTIONS',
+      url: '/auth/refresh',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
   const ok = await preflight(SPA);
   t.equal(ok.statusCode, 204);
   t.equal(ok.headers['access-control-allow-origin'], SPA);
@@ -32,14 +42,22 @@ t.test('CORS: credentials only for listed origins', async (t) => {
   const evil = await preflight('https://evil.example');
   t.equal(evil.headers['access-control-allow-origin'], undefined);
   t.equal(evil.headers['access-control-allow-credentials'], undefined);
-  const jwks = await app.inject({ method: 'GET', url: '/.well-known/jwks.json', headers: { origin: 'https://anyone.example' } });
+  const jwks = await app.inject({
+    method: 'GET',
+    url: '/.well-known/jwks.json',
+    headers: { origin: 'https://anyone.example' },
+  });
   t.equal(jwks.headers['access-control-allow-origin'], '*', 'public keys are readable from anywhere');
   t.equal(jwks.headers['access-control-allow-credentials'], undefined);
 });
 
 t.test('CORS_ORIGINS must be exact origins', async (t) => {
   for (const bad of ['*', 'https://app.example.com/path', 'app.example.com', 'ftp://x.example']) {
-    await t.rejects(buildTestApp(t, { env: { CORS_ORIGINS: bad } }), { name: 'ConfigError', message: /CORS_ORIGINS/ }, bad);
+    await t.rejects(
+      buildTestApp(t, { env: { CORS_ORIGINS: bad } }),
+      { name: 'ConfigError', message: /CORS_ORIGINS/ },
+      bad,
+    );
   }
 });
 
@@ -50,7 +68,9 @@ t.test('CSRF: cross-site browser requests to cookie endpoints are refused', asyn
     app.inject({ method: 'POST', url, cookies: { [REFRESH_COOKIE]: s.refresh }, headers });
 
   const refused: Record<string, string>[] = [
-    { origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' },
+    { origin: 'https://evil.example' },
+    { origin: 'null' },
+    { 'sec-fetch-site': 'cross-site' },
     { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
   ];
   for (const headers of refused) {
@@ -63,17 +83,32 @@ t.test('CSRF: cross-site browser requests to cookie endpoints are refused', asyn
 
   const own = await attempt({ origin: 'http://localhost:3000', 'sec-fetch-site': 'same-origin' });
   t.equal(own.statusCode, 200, 'the refused requests spent nothing: the token still rotates, from the service origin');
-  const listed = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: refreshCookieOf(own)! }, headers: { origin: SPA } });
+  const listed = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    cookies: { [REFRESH_COOKIE]: refreshCookieOf(own)! },
+    headers: { origin: SPA },
+  });
   t.equal(listed.statusCode, 200, 'from a listed origin');
   t.equal(listed.headers['access-control-allow-origin'], SPA);
   const curl = await refresh(app, refreshCookieOf(listed));
   t.equal(curl.statusCode, 200, 'no browser headers at all (curl, services): allowed');
-  const sameSite = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: refreshCookieOf(curl)! }, headers: { 'sec-fetch-site': 'same-site' } });
+  const sameSite = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    cookies: { [REFRESH_COOKIE]: refreshCookieOf(curl)! },
+    headers: { 'sec-fetch-site': 'same-site' },
+  });
   t.equal(sameSite.statusCode, 200, 'same-site allowed when SPAs on other origins are configured');
 
   const { app: noCors } = await buildTestApp(t);
   const s2 = await session(noCors);
-  const res = await noCors.inject({ method: 'POST', url: '/auth/refresh', cookies: { [REFRESH_COOKIE]: s2.refresh }, headers: { 'sec-fetch-site': 'same-site' } });
+  const res = await noCors.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    cookies: { [REFRESH_COOKIE]: s2.refresh },
+    headers: { 'sec-fetch-site': 'same-site' },
+  });
   t.equal(res.statusCode, 403, 'same-site refused when no other origin is listed');
 });
 
@@ -81,7 +116,11 @@ t.test('COOKIE_DOMAIN widens the cookie to subdomains', async (t) => {
   const { app } = await buildTestApp(t, { env: { COOKIE_DOMAIN: 'example.com' } });
   const s = await session(app);
   t.match(String(s.res.headers['set-cookie']), /; Domain=example\.com;/);
-  const out = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [DOMAIN_REFRESH_COOKIE]: s.refresh } });
+  const out = await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    cookies: { [DOMAIN_REFRESH_COOKIE]: s.refresh },
+  });
   t.match(String(out.headers['set-cookie']), /; Domain=example\.com;/, 'cleared on the same domain');
   const { app: hostOnly } = await buildTestApp(t);
   const h = await session(hostOnly);
@@ -98,7 +137,14 @@ t.test('X-Forwarded-For is honoured only with TRUST_PROXY', async (t) => {
 
   const { app: proxied, db: db2 } = await buildTestApp(t, { env: { TRUST_PROXY: '127.0.0.1' } });
   const b = await session(proxied);
-  await proxied.inject({ method: 'POST', url: '/auth/login', payload: { email: b.email, password: b.password }, headers });
-  const ips2 = (await db2.database.prisma.session.findMany({ where: { userId: b.user.id }, orderBy: { createdAt: 'asc' } })).map((s) => s.ip);
+  await proxied.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: b.email, password: b.password },
+    headers,
+  });
+  const ips2 = (
+    await db2.database.prisma.session.findMany({ where: { userId: b.user.id }, orderBy: { createdAt: 'asc' } })
+  ).map((s) => s.ip);
   t.ok(ips2.includes('203.0.113.7'), 'client address from the trusted proxy');
 });

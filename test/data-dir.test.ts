@@ -28,7 +28,9 @@ t.test('a new embedded database directory is private to its owner', async (t) =>
 
 t.test('an existing world-readable embedded database directory is tightened at boot', async (t) => {
   const dataDir = await tempDir(t);
-  const first = await buildApp({ config: testConfig({ DATABASE_URL: `pglite:${dataDir}`, KEYS_DIR: await tempDir(t) }) });
+  const first = await buildApp({
+    config: testConfig({ DATABASE_URL: `pglite:${dataDir}`, KEYS_DIR: await tempDir(t) }),
+  });
   await session(first);
   await first.close();
   // As an older Tessera left it: 0755 directories, 0644 files.
@@ -37,7 +39,9 @@ t.test('an existing world-readable embedded database directory is tightened at b
     await chmod(path.join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
   }
   t.not((await looseModes(dataDir)).length, 0);
-  const second = await buildApp({ config: testConfig({ DATABASE_URL: `pglite:${dataDir}`, KEYS_DIR: await tempDir(t) }) });
+  const second = await buildApp({
+    config: testConfig({ DATABASE_URL: `pglite:${dataDir}`, KEYS_DIR: await tempDir(t) }),
+  });
   t.teardown(() => second.close());
   t.same(await looseModes(dataDir), [], 'every directory 0700, every file 0600');
 });
@@ -46,11 +50,19 @@ t.test('a second process on the same embedded database refuses to start and name
   const dataDir = await tempDir(t);
   const keysDir = await tempDir(t);
   const first = await spawnTessera(t, { DATABASE_URL: `pglite:${dataDir}`, KEYS_DIR: keysDir });
-  const second = await spawnTessera(t, { DATABASE_URL: `pglite:${dataDir}`, KEYS_DIR: keysDir }, { expectListen: false });
+  const second = await spawnTessera(
+    t,
+    { DATABASE_URL: `pglite:${dataDir}`, KEYS_DIR: keysDir },
+    { expectListen: false },
+  );
   const { code } = await second.exited;
   t.equal(code, 1, 'the second process exits with an error');
   t.match(second.stderr.join(''), dataDir, 'its message names the directory');
-  const still = await fetch(`${first.url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'first@example.com', password: 'correct horse battery staple' }) });
+  const still = await fetch(`${first.url}/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'first@example.com', password: 'correct horse battery staple' }),
+  });
   t.equal(still.status, 201, 'the first process is unaffected: it still writes');
   first.child.kill('SIGTERM');
   t.equal((await first.exited).code, 0);

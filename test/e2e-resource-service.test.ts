@@ -17,11 +17,17 @@ const NODE_ARGS = ['--conditions=tessera-source', '--import', 'tsx'];
 const BASE_ENV = { ...process.env, NODE_OPTIONS: '' };
 
 /** Polls `check` every `everyMs` until it gives a value; fails after `withinMs`, or at once if `died` says so. */
-async function eventually<T>(what: string, withinMs: number, check: () => Promise<T | undefined>, opts: { everyMs?: number; died?: Proc } = {}): Promise<T> {
+async function eventually<T>(
+  what: string,
+  withinMs: number,
+  check: () => Promise<T | undefined>,
+  opts: { everyMs?: number; died?: Proc } = {},
+): Promise<T> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     const dead = opts.died?.child.exitCode ?? opts.died?.child.signalCode;
-    if (dead != null) throw new Error(`${opts.died!.name} exited (${dead}) while waiting for ${what}:\n${opts.died!.output}`);
+    if (dead != null)
+      throw new Error(`${opts.died!.name} exited (${dead}) while waiting for ${what}:\n${opts.died!.output}`);
     const value = await check().catch(() => undefined);
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`gave up after ${withinMs} ms waiting for ${what}`);
@@ -32,17 +38,31 @@ async function eventually<T>(what: string, withinMs: number, check: () => Promis
 /** Runs `node --import tsx …args` to completion. */
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...BASE_ENV, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, output: stdout + stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', ...args],
+      { cwd: ROOT, env: { ...BASE_ENV, ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, output: stdout + stderr });
+      },
+    );
   });
 }
 
-interface Proc { name: string; child: ChildProcess; output: string; exited: Promise<number | null> }
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  output: string;
+  exited: Promise<number | null>;
+}
 
 /** Starts `node … script`; the process is stopped at the test's end, whatever happens. */
 function start(t: Test, name: string, script: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [...NODE_ARGS, script], { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, script], {
+    cwd: ROOT,
+    env: { ...BASE_ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const proc: Proc = {
     name,
     child,
@@ -102,7 +122,12 @@ t.test('a resource service next to Tessera: verify, rotate, revoke', async (t) =
     KEYS_RELOAD_SECONDS: '1',
   };
   const tessera = start(t, 'tessera', 'src/server.ts', tesseraEnv);
-  await eventually('Tessera to be ready', 60_000, async () => ((await fetch(`${issuer}/health/ready`)).ok ? true : undefined), { died: tessera });
+  await eventually(
+    'Tessera to be ready',
+    60_000,
+    async () => ((await fetch(`${issuer}/health/ready`)).ok ? true : undefined),
+    { died: tessera },
+  );
 
   const example = start(t, 'example', 'examples/resource-service/server.ts', {
     TESSERA_ISSUER: issuer,
@@ -111,8 +136,12 @@ t.test('a resource service next to Tessera: verify, rotate, revoke', async (t) =
     PORT: '0',
     HOST: '127.0.0.1',
   });
-  const service = await eventually('the example to print its address', 30_000,
-    async () => /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(example.output)?.[1], { died: example, everyMs: 50 });
+  const service = await eventually(
+    'the example to print its address',
+    30_000,
+    async () => /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(example.output)?.[1],
+    { died: example, everyMs: 50 },
+  );
 
   const tesseraCall = (method: string, url: string, headers: Record<string, string> = {}, body?: string) =>
     fetch(`${issuer}${url}`, { method, headers, ...(body !== undefined ? { body } : {}) });
@@ -153,10 +182,15 @@ t.test('a resource service next to Tessera: verify, rotate, revoke', async (t) =
     t.equal(rotate.code, 0, `scripts/keys.ts rotate: ${rotate.output.trim()}`);
     if (rotate.code !== 0) return;
     // Each Tessera instance re-reads KEYS_DIR every KEYS_RELOAD_SECONDS; log in until the new key signs.
-    second = await eventually('a token signed with the rotated key', 15_000, async () => {
-      const token = await login(email, password);
-      return decodeProtectedHeader(token).kid !== firstKid ? token : undefined;
-    }, { everyMs: 250, died: tessera });
+    second = await eventually(
+      'a token signed with the rotated key',
+      15_000,
+      async () => {
+        const token = await login(email, password);
+        return decodeProtectedHeader(token).kid !== firstKid ? token : undefined;
+      },
+      { everyMs: 250, died: tessera },
+    );
     t.not(decodeProtectedHeader(second).kid, firstKid, 'signed with another key');
     t.equal((await notes(second)).status, 200, 'the new kid verifies');
     t.equal((await transfer(second)).status, 200);
@@ -180,8 +214,12 @@ t.test('a resource service next to Tessera: verify, rotate, revoke', async (t) =
     const third = await login(email, password);
     t.equal((await transfer(third)).status, 200);
     const basic = `Basic ${Buffer.from(`example:${clientSecret}`).toString('base64')}`;
-    const revoked = await tesseraCall('POST', '/oauth/revoke', { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      new URLSearchParams({ token: third, token_type_hint: 'access_token' }).toString());
+    const revoked = await tesseraCall(
+      'POST',
+      '/oauth/revoke',
+      { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      new URLSearchParams({ token: third, token_type_hint: 'access_token' }).toString(),
+    );
     t.equal(revoked.status, 200, '/oauth/revoke');
     const tr = await transfer(third);
     t.equal(tr.status, 401);

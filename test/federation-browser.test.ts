@@ -33,13 +33,26 @@ function spaPage(tessera: string): string {
 t.test('a user signs in through the provider in Chromium and the SPA then refreshes and reads /auth/me', async (t) => {
   const spaPort = await freePort();
   const spaOrigin = `http://localhost:${spaPort}`;
-  const f = await federationFixture(t, { hostname: 'localhost', env: { CORS_ORIGINS: spaOrigin, RETURN_TO_ORIGINS: spaOrigin } });
+  const f = await federationFixture(t, {
+    hostname: 'localhost',
+    env: { CORS_ORIGINS: spaOrigin, RETURN_TO_ORIGINS: spaOrigin },
+  });
   const html = spaPage(f.tessera).replace('SPA_ORIGIN', spaOrigin);
   const spa = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html));
   await new Promise<void>((resolve) => spa.listen(spaPort, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => { spa.closeAllConnections(); spa.close(() => resolve()); }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        spa.closeAllConnections();
+        spa.close(() => resolve());
+      }),
+  );
 
-  const browser = await chromium.launch({ executablePath, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+  });
   t.teardown(() => browser.close());
   const page = await browser.newPage();
   const email = uniqueEmail();
@@ -53,8 +66,14 @@ t.test('a user signs in through the provider in Chromium and the SPA then refres
   await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading');
   t.equal(await page.textContent('#out'), `signed in ${email}`);
   const cookies = await page.context().cookies(f.tessera);
-  t.match(cookies.find((c) => c.name === '__Host-tessera_refresh'), { httpOnly: true, secure: true, sameSite: 'Strict' });
-  t.notOk(cookies.find((c) => c.name === '__Host-tessera_oauth'), 'the flow cookie is gone');
+  t.match(
+    cookies.find((c) => c.name === '__Host-tessera_refresh'),
+    { httpOnly: true, secure: true, sameSite: 'Strict' },
+  );
+  t.notOk(
+    cookies.find((c) => c.name === '__Host-tessera_oauth'),
+    'the flow cookie is gone',
+  );
 
   await page.reload();
   await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading');

@@ -28,11 +28,16 @@ export interface FederationFixture {
   /** A whole sign-in; the SPA URL it lands on and the browser (holding the refresh cookie). */
   signIn(provider?: string): Promise<{ browser: TestBrowser; landed: URL }>;
   /** POST /auth/refresh over HTTP with the browser's cookies: the access token and its claims. */
-  refresh(browser: TestBrowser): Promise<{ status: number; body: Record<string, unknown>; claims: Record<string, unknown> | null }>;
+  refresh(
+    browser: TestBrowser,
+  ): Promise<{ status: number; body: Record<string, unknown>; claims: Record<string, unknown> | null }>;
 }
 
 /** `hostname`: how the browser names Tessera (localhost, to be same-site with an SPA on localhost). */
-export async function federationFixture(t: Test, opts: { env?: Record<string, string>; hostname?: string; captureLogs?: boolean } = {}): Promise<FederationFixture> {
+export async function federationFixture(
+  t: Test,
+  opts: { env?: Record<string, string>; hostname?: string; captureLogs?: boolean } = {},
+): Promise<FederationFixture> {
   const port = await freePort();
   const tessera = `http://${opts.hostname ?? '127.0.0.1'}:${port}`;
   const idp = await startIdp(['local', 'trusted'].map((id) => `${tessera}/auth/oauth/${id}/callback`));
@@ -40,21 +45,38 @@ export async function federationFixture(t: Test, opts: { env?: Record<string, st
   const dir = await tempDir(t, 'tessera-idp-');
   const file = path.join(dir, 'providers.json');
   const common = { type: 'oidc', client_id: IDP_CLIENT.id, client_secret_env: 'TEST_IDP_SECRET' };
-  await writeFile(file, JSON.stringify([
-    { id: 'local', name: 'Local provider', issuer: idp.issuer, ...common },
-    { id: 'trusted', name: 'Trusted provider', issuer: idp.issuer, trusted_for_linking: true, ...common },
-    { id: 'down', name: 'Provider that is down', issuer: `http://127.0.0.1:${await freePort()}`, ...common },
-  ]));
+  await writeFile(
+    file,
+    JSON.stringify([
+      { id: 'local', name: 'Local provider', issuer: idp.issuer, ...common },
+      { id: 'trusted', name: 'Trusted provider', issuer: idp.issuer, trusted_for_linking: true, ...common },
+      { id: 'down', name: 'Provider that is down', issuer: `http://127.0.0.1:${await freePort()}`, ...common },
+    ]),
+  );
   const { app, db, clock, rawLogs } = await buildTestApp(t, {
     captureLogs: opts.captureLogs ?? false,
-    env: { ISSUER: tessera, PORT: String(port), IDENTITY_PROVIDERS_FILE: file, TEST_IDP_SECRET: IDP_CLIENT.secret, RETURN_TO_ORIGINS: SPA, ...opts.env },
+    env: {
+      ISSUER: tessera,
+      PORT: String(port),
+      IDENTITY_PROVIDERS_FILE: file,
+      TEST_IDP_SECRET: IDP_CLIENT.secret,
+      RETURN_TO_ORIGINS: SPA,
+      ...opts.env,
+    },
   });
   await app.listen({ port, host: '127.0.0.1' });
 
-  const startUrl = (provider = 'local', returnTo = RETURN_TO) => `${tessera}/auth/oauth/${provider}/start?return_to=${encodeURIComponent(returnTo)}`;
+  const startUrl = (provider = 'local', returnTo = RETURN_TO) =>
+    `${tessera}/auth/oauth/${provider}/start?return_to=${encodeURIComponent(returnTo)}`;
   const atSpa = (u: URL) => u.origin === SPA;
   const fixture: FederationFixture = {
-    tessera, idp, app, db, clock, rawLogs, startUrl,
+    tessera,
+    idp,
+    app,
+    db,
+    clock,
+    rawLogs,
+    startUrl,
     async toCallback(provider = 'local', browser = new TestBrowser()) {
       const { url } = await browser.follow(startUrl(provider), (u) => u.pathname.endsWith('/callback') || atSpa(u));
       if (!url.pathname.endsWith('/callback')) throw new Error(`did not reach the callback: ${url.href}`);
@@ -74,7 +96,12 @@ export async function federationFixture(t: Test, opts: { env?: Record<string, st
       const res = await fetch(url, { method: 'POST', headers: { cookie: browser.cookieHeader(url) } });
       browser.keep(url, res);
       const body = (await res.json()) as Record<string, unknown>;
-      return { status: res.status, body, claims: typeof body.access_token === 'string' ? (decodeJwt(body.access_token) as Record<string, unknown>) : null };
+      return {
+        status: res.status,
+        body,
+        claims:
+          typeof body.access_token === 'string' ? (decodeJwt(body.access_token) as Record<string, unknown>) : null,
+      };
     },
   };
   return fixture;

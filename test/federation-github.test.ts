@@ -40,7 +40,8 @@ async function githubStandIn(t: Test) {
   };
   const server = createServer(async (req, res) => {
     const url = new URL(req.url!, origin);
-    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const json = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (url.pathname === '/login/oauth/authorize') {
       // The user approves at once (or cancels): straight back to the redirect URI.
       const back = new URL(url.searchParams.get('redirect_uri')!);
@@ -49,7 +50,11 @@ async function githubStandIn(t: Test) {
         back.searchParams.set('error', 'access_denied');
       } else {
         const code = randomBytes(10).toString('hex');
-        state.codes.set(code, { challenge: url.searchParams.get('code_challenge')!, redirectUri: back.origin + back.pathname, user: state.user });
+        state.codes.set(code, {
+          challenge: url.searchParams.get('code_challenge')!,
+          redirectUri: back.origin + back.pathname,
+          user: state.user,
+        });
         back.searchParams.set('code', code);
       }
       return res.writeHead(302, { location: back.href }).end();
@@ -59,10 +64,18 @@ async function githubStandIn(t: Test) {
       const grant = state.codes.get(form.get('code') ?? '');
       state.codes.delete(form.get('code') ?? '');
       const verifier = form.get('code_verifier') ?? '';
-      const ok = grant && form.get('client_id') === CLIENT.id && form.get('client_secret') === CLIENT.secret && form.get('redirect_uri') === grant.redirectUri
-        && createHash('sha256').update(verifier).digest('base64url') === grant.challenge;
+      const ok =
+        grant &&
+        form.get('client_id') === CLIENT.id &&
+        form.get('client_secret') === CLIENT.secret &&
+        form.get('redirect_uri') === grant.redirectUri &&
+        createHash('sha256').update(verifier).digest('base64url') === grant.challenge;
       // GitHub answers a bad code with HTTP 200 and an error member.
-      if (!ok) return json(200, { error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.' });
+      if (!ok)
+        return json(200, {
+          error: 'bad_verification_code',
+          error_description: 'The code passed is incorrect or expired.',
+        });
       const token = randomBytes(10).toString('hex');
       state.tokens.set(token, grant.user);
       return json(200, { access_token: token, token_type: 'bearer', scope: 'read:user,user:email' });
@@ -71,11 +84,21 @@ async function githubStandIn(t: Test) {
     if (state.apiDown) return json(502, { message: 'Server Error' });
     if (!user) return json(401, { message: 'Bad credentials' });
     if (url.pathname === '/api/user') return json(200, { id: user.id, login: user.login });
-    if (url.pathname === '/api/user/emails') return json(200, user.emails.map((e) => ({ ...e, visibility: null })));
+    if (url.pathname === '/api/user/emails')
+      return json(
+        200,
+        user.emails.map((e) => ({ ...e, visibility: null })),
+      );
     return json(404, { message: 'Not Found' });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return { origin, state };
 }
 
@@ -84,14 +107,38 @@ async function setup(t: Test) {
   const port = await freePort();
   const tessera = `http://127.0.0.1:${port}`;
   const file = path.join(await tempDir(t), 'providers.json');
-  await writeFile(file, JSON.stringify([{
-    id: 'github', type: 'github', name: 'GitHub', client_id: CLIENT.id, client_secret_env: 'GH_SECRET',
-    github_urls: { authorize: `${gh.origin}/login/oauth/authorize`, token: `${gh.origin}/login/oauth/access_token`, api: `${gh.origin}/api` },
-  }]));
-  const { app, db } = await buildTestApp(t, { env: { ISSUER: tessera, PORT: String(port), IDENTITY_PROVIDERS_FILE: file, GH_SECRET: CLIENT.secret, RETURN_TO_ORIGINS: SPA } });
+  await writeFile(
+    file,
+    JSON.stringify([
+      {
+        id: 'github',
+        type: 'github',
+        name: 'GitHub',
+        client_id: CLIENT.id,
+        client_secret_env: 'GH_SECRET',
+        github_urls: {
+          authorize: `${gh.origin}/login/oauth/authorize`,
+          token: `${gh.origin}/login/oauth/access_token`,
+          api: `${gh.origin}/api`,
+        },
+      },
+    ]),
+  );
+  const { app, db } = await buildTestApp(t, {
+    env: {
+      ISSUER: tessera,
+      PORT: String(port),
+      IDENTITY_PROVIDERS_FILE: file,
+      GH_SECRET: CLIENT.secret,
+      RETURN_TO_ORIGINS: SPA,
+    },
+  });
   await app.listen({ port, host: '127.0.0.1' });
   const signIn = async (browser = new TestBrowser()) => {
-    const { url } = await browser.follow(`${tessera}/auth/oauth/github/start?return_to=${encodeURIComponent(`${SPA}/app`)}`, (u) => u.origin === SPA);
+    const { url } = await browser.follow(
+      `${tessera}/auth/oauth/github/start?return_to=${encodeURIComponent(`${SPA}/app`)}`,
+      (u) => u.origin === SPA,
+    );
     return { landed: url, browser };
   };
   const refresh = async (browser: TestBrowser) => {
@@ -102,40 +149,78 @@ async function setup(t: Test) {
   return { gh, app, db, signIn, refresh, tessera };
 }
 
-t.test('GitHub (stand-in): the numeric id is the subject and the verified primary email makes the account', async (t) => {
-  const s = await setup(t);
-  const email = uniqueEmail();
-  s.gh.state.user = { id: 4242, login: 'octo', emails: [{ email: 'secondary@example.com', primary: false, verified: true }, { email, primary: true, verified: true }] };
-  const { landed, browser } = await s.signIn();
-  t.equal(landed.href, `${SPA}/app`);
-  const refreshed = await s.refresh(browser);
-  t.equal(refreshed.status, 200);
-  const me = await s.app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${refreshed.body.access_token}` } });
-  t.equal(me.json().email, email, 'the primary address, not the first verified one');
-  t.match(await s.db.database.prisma.identity.findMany(), [{ provider: 'github', subject: '4242', email }]);
-  const start = await new TestBrowser().get(`${s.tessera}/auth/oauth/github/start?return_to=${encodeURIComponent(SPA)}`);
-  const authorize = new URL(start.headers.get('location')!);
-  t.equal(authorize.searchParams.get('code_challenge_method'), 'S256', 'PKCE with GitHub too');
-  t.equal(authorize.searchParams.get('scope'), 'read:user user:email');
-});
+t.test(
+  'GitHub (stand-in): the numeric id is the subject and the verified primary email makes the account',
+  async (t) => {
+    const s = await setup(t);
+    const email = uniqueEmail();
+    s.gh.state.user = {
+      id: 4242,
+      login: 'octo',
+      emails: [
+        { email: 'secondary@example.com', primary: false, verified: true },
+        { email, primary: true, verified: true },
+      ],
+    };
+    const { landed, browser } = await s.signIn();
+    t.equal(landed.href, `${SPA}/app`);
+    const refreshed = await s.refresh(browser);
+    t.equal(refreshed.status, 200);
+    const me = await s.app.inject({
+      url: '/auth/me',
+      headers: { authorization: `Bearer ${refreshed.body.access_token}` },
+    });
+    t.equal(me.json().email, email, 'the primary address, not the first verified one');
+    t.match(await s.db.database.prisma.identity.findMany(), [{ provider: 'github', subject: '4242', email }]);
+    const start = await new TestBrowser().get(
+      `${s.tessera}/auth/oauth/github/start?return_to=${encodeURIComponent(SPA)}`,
+    );
+    const authorize = new URL(start.headers.get('location')!);
+    t.equal(authorize.searchParams.get('code_challenge_method'), 'S256', 'PKCE with GitHub too');
+    t.equal(authorize.searchParams.get('scope'), 'read:user user:email');
+  },
+);
 
-t.test('GitHub (stand-in): an unverified primary email, a cancel, a bad code and an API outage each come back as a code', async (t) => {
-  const s = await setup(t);
-  s.gh.state.user = { id: 7, login: 'x', emails: [{ email: 'p@example.com', primary: true, verified: false }, { email: 'v@example.com', primary: false, verified: true }] };
-  t.equal((await s.signIn()).landed.searchParams.get('error'), 'oauth_email_unverified', 'only a verified PRIMARY address counts');
+t.test(
+  'GitHub (stand-in): an unverified primary email, a cancel, a bad code and an API outage each come back as a code',
+  async (t) => {
+    const s = await setup(t);
+    s.gh.state.user = {
+      id: 7,
+      login: 'x',
+      emails: [
+        { email: 'p@example.com', primary: true, verified: false },
+        { email: 'v@example.com', primary: false, verified: true },
+      ],
+    };
+    t.equal(
+      (await s.signIn()).landed.searchParams.get('error'),
+      'oauth_email_unverified',
+      'only a verified PRIMARY address counts',
+    );
 
-  s.gh.state.deny = true;
-  t.equal((await s.signIn()).landed.searchParams.get('error'), 'oauth_access_denied');
-  s.gh.state.deny = false;
+    s.gh.state.deny = true;
+    t.equal((await s.signIn()).landed.searchParams.get('error'), 'oauth_access_denied');
+    s.gh.state.deny = false;
 
-  s.gh.state.user = { id: 8, login: 'y', emails: [{ email: uniqueEmail(), primary: true, verified: true }] };
-  const browser = new TestBrowser();
-  const { url: callback } = await browser.follow(`${s.tessera}/auth/oauth/github/start?return_to=${encodeURIComponent(SPA)}`, (u) => u.pathname.endsWith('/callback'));
-  await s.db.database.prisma.oAuthFlow.updateMany({ data: { codeVerifier: 'not-the-verifier-of-this-code-0123456789abcdef' } });
-  const { url: landed } = await browser.follow(callback.href, (u) => u.origin === SPA);
-  t.equal(landed.searchParams.get('error'), 'oauth_code_rejected', 'a PKCE mismatch (GitHub says bad_verification_code)');
+    s.gh.state.user = { id: 8, login: 'y', emails: [{ email: uniqueEmail(), primary: true, verified: true }] };
+    const browser = new TestBrowser();
+    const { url: callback } = await browser.follow(
+      `${s.tessera}/auth/oauth/github/start?return_to=${encodeURIComponent(SPA)}`,
+      (u) => u.pathname.endsWith('/callback'),
+    );
+    await s.db.database.prisma.oAuthFlow.updateMany({
+      data: { codeVerifier: 'not-the-verifier-of-this-code-0123456789abcdef' },
+    });
+    const { url: landed } = await browser.follow(callback.href, (u) => u.origin === SPA);
+    t.equal(
+      landed.searchParams.get('error'),
+      'oauth_code_rejected',
+      'a PKCE mismatch (GitHub says bad_verification_code)',
+    );
 
-  s.gh.state.apiDown = true;
-  t.equal((await s.signIn()).landed.searchParams.get('error'), 'oauth_provider_unavailable');
-  t.equal(await s.db.database.prisma.session.count(), 0);
-});
+    s.gh.state.apiDown = true;
+    t.equal((await s.signIn()).landed.searchParams.get('error'), 'oauth_provider_unavailable');
+    t.equal(await s.db.database.prisma.session.count(), 0);
+  },
+);

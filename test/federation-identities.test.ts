@@ -8,7 +8,11 @@ import { login, PASSWORD, refresh, session, uniqueEmail } from './helper.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 let subjects = 0;
-const account = (email: string, verified = true) => ({ sub: `id-subject-${++subjects}-${Date.now()}`, email, email_verified: verified });
+const account = (email: string, verified = true) => ({
+  sub: `id-subject-${++subjects}-${Date.now()}`,
+  email,
+  email_verified: verified,
+});
 
 async function federatedUser(f: FederationFixture, provider = 'local') {
   const email = uniqueEmail();
@@ -19,7 +23,11 @@ async function federatedUser(f: FederationFixture, provider = 'local') {
 }
 
 const list = async (f: FederationFixture, token: string) =>
-  (await f.app.inject({ url: '/auth/identities', headers: bearer(token) })).json().identities as { id: string; provider: string; email: string }[];
+  (await f.app.inject({ url: '/auth/identities', headers: bearer(token) })).json().identities as {
+    id: string;
+    provider: string;
+    email: string;
+  }[];
 
 t.test('an account made through a provider lists its identity and cannot unlink its last way to log in', async (t) => {
   const f = await federationFixture(t);
@@ -28,20 +36,34 @@ t.test('an account made through a provider lists its identity and cannot unlink 
   t.match(identities, [{ provider: 'local', email: u.email, id: String }]);
   t.same(Object.keys(identities[0]!).sort(), ['created', 'email', 'id', 'last_used', 'provider']);
 
-  const res = await f.app.inject({ method: 'DELETE', url: `/auth/identities/${identities[0]!.id}`, headers: bearer(u.accessToken) });
+  const res = await f.app.inject({
+    method: 'DELETE',
+    url: `/auth/identities/${identities[0]!.id}`,
+    headers: bearer(u.accessToken),
+  });
   t.equal(res.statusCode, 409);
   t.equal(res.json().code, 'last_login_method');
 
   const other = await session(f.app);
-  const notYours = await f.app.inject({ method: 'DELETE', url: `/auth/identities/${identities[0]!.id}`, headers: bearer(other.accessToken) });
-  t.equal(notYours.statusCode, 404, 'someone else\'s identity looks like a missing one');
+  const notYours = await f.app.inject({
+    method: 'DELETE',
+    url: `/auth/identities/${identities[0]!.id}`,
+    headers: bearer(other.accessToken),
+  });
+  t.equal(notYours.statusCode, 404, "someone else's identity looks like a missing one");
   t.equal((await f.app.inject({ url: '/auth/identities' })).json().code, 'missing_token');
 });
 
 t.test('a first password needs a recent login; then the identity can go and the password logs in', async (t) => {
   const f = await federationFixture(t);
   const u = await federatedUser(f);
-  const setFirst = (token: string, password = PASSWORD) => f.app.inject({ method: 'POST', url: '/auth/password/first', headers: bearer(token), payload: { new_password: password } });
+  const setFirst = (token: string, password = PASSWORD) =>
+    f.app.inject({
+      method: 'POST',
+      url: '/auth/password/first',
+      headers: bearer(token),
+      payload: { new_password: password },
+    });
 
   f.clock.advance(301);
   const stale = await f.refresh(u.browser); // a fresh access token, but the login is 301 s old
@@ -53,13 +75,23 @@ t.test('a first password needs a recent login; then the identity can go and the 
   const fresh = (await f.refresh(again.browser)).body.access_token as string;
   t.equal((await setFirst(fresh, 'short')).json().code, 'invalid_password');
   t.equal((await setFirst(fresh)).statusCode, 204);
-  t.equal((await setFirst(fresh)).json().code, 'password_already_set', 'only the first; changing needs the current one');
+  t.equal(
+    (await setFirst(fresh)).json().code,
+    'password_already_set',
+    'only the first; changing needs the current one',
+  );
 
   const [identity] = await list(f, fresh);
-  const unlinked = await f.app.inject({ method: 'DELETE', url: `/auth/identities/${identity!.id}`, headers: bearer(fresh) });
+  const unlinked = await f.app.inject({
+    method: 'DELETE',
+    url: `/auth/identities/${identity!.id}`,
+    headers: bearer(fresh),
+  });
   t.equal(unlinked.statusCode, 204);
   t.same(await list(f, fresh), []);
-  t.match(await f.db.database.prisma.auditEvent.findMany({ where: { type: 'identity_unlinked' } }), [{ userId: u.userId, reason: 'idp=local' }]);
+  t.match(await f.db.database.prisma.auditEvent.findMany({ where: { type: 'identity_unlinked' } }), [
+    { userId: u.userId, reason: 'idp=local' },
+  ]);
   const { accessToken } = await login(f.app, u.email);
   t.ok(accessToken, 'the password logs in');
 });
@@ -68,7 +100,12 @@ t.test('a signed-in user links a provider (any email), and then signs in with it
   const f = await federationFixture(t);
   const alice = await session(f.app);
   const sessionsBefore = await f.db.database.prisma.session.count();
-  const start = await f.app.inject({ method: 'POST', url: '/auth/oauth/local/link', headers: bearer(alice.accessToken), payload: { return_to: RETURN_TO } });
+  const start = await f.app.inject({
+    method: 'POST',
+    url: '/auth/oauth/local/link',
+    headers: bearer(alice.accessToken),
+    payload: { return_to: RETURN_TO },
+  });
   t.equal(start.statusCode, 200);
   const flowCookie = start.cookies.find((c) => c.name === FLOW_COOKIE)!;
   t.match(flowCookie, { httpOnly: true, secure: true, sameSite: 'Lax' });
@@ -77,30 +114,54 @@ t.test('a signed-in user links a provider (any email), and then signs in with it
   browser.jar.set(new URL(f.tessera).host, new Map([[FLOW_COOKIE, flowCookie.value]]));
   const linked = account('alice-elsewhere@example.org', false); // an unverified email is fine: the user proved both ends
   f.idp.next = linked;
-  const { url: callback } = await browser.follow(start.json().authorization_url, (u) => u.pathname.endsWith('/callback'));
+  const { url: callback } = await browser.follow(start.json().authorization_url, (u) =>
+    u.pathname.endsWith('/callback'),
+  );
   const landed = await f.finish(browser, callback);
   t.equal(landed.href, RETURN_TO);
   t.equal(await f.db.database.prisma.session.count(), sessionsBefore, 'linking starts no session');
   t.match(await list(f, alice.accessToken), [{ provider: 'local', email: 'alice-elsewhere@example.org' }]);
-  t.match(await f.db.database.prisma.auditEvent.findMany({ where: { type: 'identity_linked' } }), [{ userId: alice.user.id, reason: 'idp=local by_user' }]);
+  t.match(await f.db.database.prisma.auditEvent.findMany({ where: { type: 'identity_linked' } }), [
+    { userId: alice.user.id, reason: 'idp=local by_user' },
+  ]);
 
   f.idp.next = linked;
   const signedIn = await f.signIn();
   t.equal((await f.refresh(signedIn.browser)).claims!.sub, alice.user.id, 'the linked identity signs alice in');
 
   const bob = await session(f.app);
-  const bobStart = await f.app.inject({ method: 'POST', url: '/auth/oauth/local/link', headers: bearer(bob.accessToken), payload: { return_to: RETURN_TO } });
+  const bobStart = await f.app.inject({
+    method: 'POST',
+    url: '/auth/oauth/local/link',
+    headers: bearer(bob.accessToken),
+    payload: { return_to: RETURN_TO },
+  });
   const bobBrowser = new TestBrowser();
-  bobBrowser.jar.set(new URL(f.tessera).host, new Map([[FLOW_COOKIE, bobStart.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]));
+  bobBrowser.jar.set(
+    new URL(f.tessera).host,
+    new Map([[FLOW_COOKIE, bobStart.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]),
+  );
   f.idp.next = linked;
-  const { url: bobCallback } = await bobBrowser.follow(bobStart.json().authorization_url, (u) => u.pathname.endsWith('/callback'));
-  t.equal(new URL((await f.finish(bobBrowser, bobCallback)).href).searchParams.get('error'), 'identity_in_use', 'an identity links to one user only');
+  const { url: bobCallback } = await bobBrowser.follow(bobStart.json().authorization_url, (u) =>
+    u.pathname.endsWith('/callback'),
+  );
+  t.equal(
+    new URL((await f.finish(bobBrowser, bobCallback)).href).searchParams.get('error'),
+    'identity_in_use',
+    'an identity links to one user only',
+  );
 });
 
 t.test('linking needs a recent login and an allowed return_to', async (t) => {
   const f = await federationFixture(t);
   const alice = await session(f.app);
-  const link = (token: string, returnTo = RETURN_TO) => f.app.inject({ method: 'POST', url: '/auth/oauth/local/link', headers: bearer(token), payload: { return_to: returnTo } });
+  const link = (token: string, returnTo = RETURN_TO) =>
+    f.app.inject({
+      method: 'POST',
+      url: '/auth/oauth/local/link',
+      headers: bearer(token),
+      payload: { return_to: returnTo },
+    });
   t.equal((await link(alice.accessToken, 'https://evil.example/')).json().code, 'return_to_invalid');
   f.clock.advance(301);
   const res = await refresh(f.app, alice.refresh);
@@ -116,8 +177,11 @@ t.test('50 unlinks at once of the two identities of a password-less user leave o
   await f.signIn('trusted');
   const ids = (await list(f, u.accessToken)).map((i) => i.id);
   t.equal(ids.length, 2);
-  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) =>
-    f.app.inject({ method: 'DELETE', url: `/auth/identities/${ids[i % 2]}`, headers: bearer(u.accessToken) })));
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      f.app.inject({ method: 'DELETE', url: `/auth/identities/${ids[i % 2]}`, headers: bearer(u.accessToken) }),
+    ),
+  );
   t.equal(answers.filter((r) => r.statusCode === 204).length, 1, 'exactly one unlink');
   t.ok(answers.every((r) => r.statusCode === 204 || ['last_login_method', 'not_found'].includes(r.json().code)));
   t.equal((await list(f, u.accessToken)).length, 1);
@@ -126,10 +190,25 @@ t.test('50 unlinks at once of the two identities of a password-less user leave o
 t.test('50 first passwords at once: exactly one is set', async (t) => {
   const f = await federationFixture(t);
   const u = await federatedUser(f);
-  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) =>
-    f.app.inject({ method: 'POST', url: '/auth/password/first', headers: bearer(u.accessToken), payload: { new_password: `first password number ${i}` } })));
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      f.app.inject({
+        method: 'POST',
+        url: '/auth/password/first',
+        headers: bearer(u.accessToken),
+        payload: { new_password: `first password number ${i}` },
+      }),
+    ),
+  );
   t.equal(answers.filter((r) => r.statusCode === 204).length, 1, 'one wins');
-  t.ok(answers.every((r) => r.statusCode === 204 || r.json().code === 'password_already_set'), 'the others are told it is set');
+  t.ok(
+    answers.every((r) => r.statusCode === 204 || r.json().code === 'password_already_set'),
+    'the others are told it is set',
+  );
   const winner = answers.findIndex((r) => r.statusCode === 204);
-  t.equal((await login(f.app, u.email, `first password number ${winner}`)).res.statusCode, 200, 'the winner\'s password is the one that logs in');
+  t.equal(
+    (await login(f.app, u.email, `first password number ${winner}`)).res.statusCode,
+    200,
+    "the winner's password is the one that logs in",
+  );
 });

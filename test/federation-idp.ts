@@ -49,14 +49,16 @@ export async function startIdp(redirectUris: string[]): Promise<TestIdp> {
   const accounts = new Map<string, IdpAccount>();
 
   const provider = new Provider(issuer, {
-    clients: [{
-      client_id: IDP_CLIENT.id,
-      client_secret: IDP_CLIENT.secret,
-      redirect_uris: redirectUris,
-      token_endpoint_auth_method: 'client_secret_post',
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-    }],
+    clients: [
+      {
+        client_id: IDP_CLIENT.id,
+        client_secret: IDP_CLIENT.secret,
+        redirect_uris: redirectUris,
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+    ],
     jwks: { keys: [jwk] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'] },
     features: { devInteractions: { enabled: false } },
@@ -88,21 +90,32 @@ export async function startIdp(redirectUris: string[]): Promise<TestIdp> {
     port,
     next: { sub: 'idp-user-1', email: 'someone@example.com', email_verified: true },
     tamper: null,
-    close: () => new Promise((resolve) => {
-      outer.closeAllConnections();
-      outer.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        outer.closeAllConnections();
+        outer.close(() => resolve());
+      }),
   };
 
   async function interaction(req: IncomingMessage, res: ServerResponse) {
     await provider.interactionDetails(req, res);
     const next = idp.next;
     if (next === 'deny') {
-      await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the user cancelled' }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'the user cancelled' },
+        { mergeWithLastSubmission: false },
+      );
       return;
     }
     accounts.set(next.sub, next);
-    await provider.interactionFinished(req, res, { login: { accountId: next.sub } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: next.sub } },
+      { mergeWithLastSubmission: false },
+    );
   }
 
   async function tamperedToken(req: IncomingMessage, res: ServerResponse) {

@@ -8,9 +8,14 @@ import { FLOW_COOKIE } from '../src/http/oauth-flow-cookie.js';
 import { login, me, register, uniqueEmail } from './helper.js';
 
 const errorOf = (url: URL) => url.searchParams.get('error');
-const audits = (f: FederationFixture, type: string) => f.db.database.prisma.auditEvent.findMany({ where: { type }, orderBy: { id: 'asc' } });
+const audits = (f: FederationFixture, type: string) =>
+  f.db.database.prisma.auditEvent.findMany({ where: { type }, orderBy: { id: 'asc' } });
 let subjects = 0;
-const account = (email: string, verified = true) => ({ sub: `subject-${++subjects}-${Date.now()}`, email, email_verified: verified });
+const account = (email: string, verified = true) => ({
+  sub: `subject-${++subjects}-${Date.now()}`,
+  email,
+  email_verified: verified,
+});
 
 t.test('a first sign-in creates the user, starts a Tessera session, and /auth/me and refresh work', async (t) => {
   const f = await federationFixture(t);
@@ -22,7 +27,11 @@ t.test('a first sign-in creates the user, starts a Tessera session, and /auth/me
   const authorize = new URL(start.headers.get('location')!);
   t.equal(authorize.origin, f.idp.issuer, 'the browser is sent to the provider');
   t.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
-  t.ok(authorize.searchParams.get('state') && authorize.searchParams.get('nonce') && authorize.searchParams.get('code_challenge'));
+  t.ok(
+    authorize.searchParams.get('state') &&
+      authorize.searchParams.get('nonce') &&
+      authorize.searchParams.get('code_challenge'),
+  );
   t.equal(authorize.searchParams.get('redirect_uri'), `${f.tessera}/auth/oauth/local/callback`);
   const flowCookie = start.headers.getSetCookie().find((c) => c.startsWith(`${FLOW_COOKIE}=`))!;
   t.match(flowCookie, /HttpOnly/i);
@@ -68,27 +77,49 @@ t.test('a password login says amr pwd; an account without a password refuses eve
   const email = uniqueEmail();
   f.idp.next = account(email);
   await f.signIn();
-  const res = await f.app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'any password at all' } });
+  const res = await f.app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password: 'any password at all' },
+  });
   t.equal(res.statusCode, 401);
   t.equal(res.json().code, 'invalid_credentials', 'the same answer as a wrong password');
   t.match(await audits(f, 'login_failed'), [{ reason: 'no_password' }]);
 
   const discovery = (await f.app.inject({ url: '/.well-known/openid-configuration' })).json();
-  t.ok(discovery.claims_supported.includes('amr') && discovery.claims_supported.includes('idp'), 'discovery names amr and idp');
+  t.ok(
+    discovery.claims_supported.includes('amr') && discovery.claims_supported.includes('idp'),
+    'discovery names amr and idp',
+  );
 });
 
 t.test('GET /auth/providers lists id, name and start URL, never a secret', async (t) => {
   const f = await federationFixture(t);
   const res = await f.app.inject({ url: '/auth/providers' });
   t.equal(res.statusCode, 200);
-  t.same(res.json().providers.map((p: { id: string }) => p.id), ['local', 'trusted', 'down']);
-  t.same(res.json().providers[0], { id: 'local', name: 'Local provider', type: 'oidc', start_url: `${f.tessera}/auth/oauth/local/start` });
+  t.same(
+    res.json().providers.map((p: { id: string }) => p.id),
+    ['local', 'trusted', 'down'],
+  );
+  t.same(res.json().providers[0], {
+    id: 'local',
+    name: 'Local provider',
+    type: 'oidc',
+    start_url: `${f.tessera}/auth/oauth/local/start`,
+  });
   t.notOk(res.body.includes('test-client-secret'));
 });
 
 t.test('a return_to off the allow-list, or an unknown provider, is refused with JSON: no open redirect', async (t) => {
   const f = await federationFixture(t);
-  for (const bad of ['https://evil.example/after', '//evil.example/x', 'http://spa.test.evil.example/', 'javascript:alert(1)', 'http://user@spa.test/', '/relative']) {
+  for (const bad of [
+    'https://evil.example/after',
+    '//evil.example/x',
+    'http://spa.test.evil.example/',
+    'javascript:alert(1)',
+    'http://user@spa.test/',
+    '/relative',
+  ]) {
     const res = await f.app.inject({ url: `/auth/oauth/local/start?return_to=${encodeURIComponent(bad)}` });
     t.equal(res.statusCode, 400, bad);
     t.equal(res.json().code, 'return_to_invalid', bad);
@@ -110,50 +141,69 @@ t.test('the user pressing cancel at the provider comes back with error=oauth_acc
   t.match(await audits(f, 'federated_login_refused'), [{ reason: 'idp=local oauth_access_denied' }]);
 });
 
-t.test('linking by email: only a verified email from a provider trusted for linking joins an existing account', async (t) => {
-  const f = await federationFixture(t);
-  const reg = await register(f.app);
-  const prisma = f.db.database.prisma;
+t.test(
+  'linking by email: only a verified email from a provider trusted for linking joins an existing account',
+  async (t) => {
+    const f = await federationFixture(t);
+    const reg = await register(f.app);
+    const prisma = f.db.database.prisma;
 
-  f.idp.next = account(reg.email, true);
-  const untrusted = await f.signIn('local');
-  t.equal(errorOf(untrusted.landed), 'account_link_required', 'an untrusted provider never links by email');
-  t.equal(await prisma.identity.count(), 0);
+    f.idp.next = account(reg.email, true);
+    const untrusted = await f.signIn('local');
+    t.equal(errorOf(untrusted.landed), 'account_link_required', 'an untrusted provider never links by email');
+    t.equal(await prisma.identity.count(), 0);
 
-  f.idp.next = account(reg.email, false);
-  t.equal(errorOf((await f.signIn('trusted')).landed), 'oauth_email_unverified', 'a trusted provider without email_verified does not either');
-  f.idp.next = account(uniqueEmail(), false);
-  t.equal(errorOf((await f.signIn('local')).landed), 'oauth_email_unverified', 'no new account on an unverified email');
-  t.equal(await prisma.user.count(), 1);
+    f.idp.next = account(reg.email, false);
+    t.equal(
+      errorOf((await f.signIn('trusted')).landed),
+      'oauth_email_unverified',
+      'a trusted provider without email_verified does not either',
+    );
+    f.idp.next = account(uniqueEmail(), false);
+    t.equal(
+      errorOf((await f.signIn('local')).landed),
+      'oauth_email_unverified',
+      'no new account on an unverified email',
+    );
+    t.equal(await prisma.user.count(), 1);
 
-  f.idp.next = account(reg.email.toUpperCase(), true);
-  const trusted = await f.signIn('trusted');
-  t.equal(errorOf(trusted.landed), null);
-  t.equal((await f.refresh(trusted.browser)).claims!.sub, reg.user.id, 'linked to the existing account');
-  t.match(await audits(f, 'identity_linked'), [{ userId: reg.user.id, reason: 'idp=trusted by_verified_email' }]);
-  t.equal((await audits(f, 'federated_login_refused')).length, 3);
-  t.equal((await login(f.app, reg.email)).res.statusCode, 200, 'the password still works');
-});
+    f.idp.next = account(reg.email.toUpperCase(), true);
+    const trusted = await f.signIn('trusted');
+    t.equal(errorOf(trusted.landed), null);
+    t.equal((await f.refresh(trusted.browser)).claims!.sub, reg.user.id, 'linked to the existing account');
+    t.match(await audits(f, 'identity_linked'), [{ userId: reg.user.id, reason: 'idp=trusted by_verified_email' }]);
+    t.equal((await audits(f, 'federated_login_refused')).length, 3);
+    t.equal((await login(f.app, reg.email)).res.statusCode, 200, 'the password still works');
+  },
+);
 
-t.test('no client secret, code, state, nonce, flow key or refresh token reaches the logs, on success or failure', async (t) => {
-  const f = await federationFixture(t, { captureLogs: true, env: { LOG_LEVEL: 'trace' } });
-  f.idp.next = account(uniqueEmail());
-  const secrets: string[] = [];
-  const ok = await f.toCallback();
-  const authorize = new URL((await new TestBrowser().get(f.startUrl())).headers.get('location')!);
-  secrets.push(authorize.searchParams.get('nonce')!, authorize.searchParams.get('code_challenge')!);
-  secrets.push(ok.callback.searchParams.get('code')!, ok.callback.searchParams.get('state')!, ok.browser.cookie(new URL(f.tessera).host, FLOW_COOKIE)!);
-  await f.finish(ok.browser, ok.callback);
-  secrets.push(ok.browser.cookie(new URL(f.tessera).host, '__Host-tessera_refresh')!);
-  const replay = await f.toCallback();
-  replay.callback.searchParams.set('code', ok.callback.searchParams.get('code')!);
-  t.equal(errorOf(await f.finish(replay.browser, replay.callback)), 'oauth_code_rejected');
-  f.idp.tamper = (c) => ({ ...c, aud: 'someone-else' });
-  const bad = await f.toCallback();
-  secrets.push(bad.callback.searchParams.get('code')!);
-  t.equal(errorOf(await f.finish(bad.browser, bad.callback)), 'oauth_response_invalid');
-  const logs = f.rawLogs.join('\n');
-  t.ok(logs.includes('federated_login'), 'positive control: the sign-in is logged');
-  t.ok(logs.includes('oauth_code_rejected'), 'and the failure, by code');
-  for (const secret of [IDP_CLIENT.secret, ...secrets]) t.notOk(logs.includes(secret), `not in the logs: ${secret.slice(0, 6)}…`);
-});
+t.test(
+  'no client secret, code, state, nonce, flow key or refresh token reaches the logs, on success or failure',
+  async (t) => {
+    const f = await federationFixture(t, { captureLogs: true, env: { LOG_LEVEL: 'trace' } });
+    f.idp.next = account(uniqueEmail());
+    const secrets: string[] = [];
+    const ok = await f.toCallback();
+    const authorize = new URL((await new TestBrowser().get(f.startUrl())).headers.get('location')!);
+    secrets.push(authorize.searchParams.get('nonce')!, authorize.searchParams.get('code_challenge')!);
+    secrets.push(
+      ok.callback.searchParams.get('code')!,
+      ok.callback.searchParams.get('state')!,
+      ok.browser.cookie(new URL(f.tessera).host, FLOW_COOKIE)!,
+    );
+    await f.finish(ok.browser, ok.callback);
+    secrets.push(ok.browser.cookie(new URL(f.tessera).host, '__Host-tessera_refresh')!);
+    const replay = await f.toCallback();
+    replay.callback.searchParams.set('code', ok.callback.searchParams.get('code')!);
+    t.equal(errorOf(await f.finish(replay.browser, replay.callback)), 'oauth_code_rejected');
+    f.idp.tamper = (c) => ({ ...c, aud: 'someone-else' });
+    const bad = await f.toCallback();
+    secrets.push(bad.callback.searchParams.get('code')!);
+    t.equal(errorOf(await f.finish(bad.browser, bad.callback)), 'oauth_response_invalid');
+    const logs = f.rawLogs.join('\n');
+    t.ok(logs.includes('federated_login'), 'positive control: the sign-in is logged');
+    t.ok(logs.includes('oauth_code_rejected'), 'and the failure, by code');
+    for (const secret of [IDP_CLIENT.secret, ...secrets])
+      t.notOk(logs.includes(secret), `not in the logs: ${secret.slice(0, 6)}…`);
+  },
+);

@@ -44,7 +44,10 @@ function assertOneEvaluated(t: Test, replies: Reply[], evaluated: number, rightI
     t.ok(Number(r.headers['retry-after']) >= 1, 'with Retry-After');
   }
   const successes = answered.filter(([, r]) => r.statusCode === okStatus);
-  t.ok(successes.every(([i]) => i === rightIndex), 'the right password succeeded only if it was the guess evaluated');
+  t.ok(
+    successes.every(([i]) => i === rightIndex),
+    'the right password succeeded only if it was the guess evaluated',
+  );
 }
 
 t.test('50 simultaneous logins after a lock expires: one is evaluated, the rest are throttled', async (t) => {
@@ -54,7 +57,9 @@ t.test('50 simultaneous logins after a lock expires: one is evaluated, the rest 
   await lockAndExpire(clock, () => loginWith(app, email, WRONG));
   const evaluated = countVerifications(app);
   const rightIndex = 23;
-  const replies = await Promise.all(Array.from({ length: BURST }, (_, i) => loginWith(app, email, i === rightIndex ? PASSWORD : WRONG)));
+  const replies = await Promise.all(
+    Array.from({ length: BURST }, (_, i) => loginWith(app, email, i === rightIndex ? PASSWORD : WRONG)),
+  );
   assertOneEvaluated(t, replies, evaluated(), rightIndex, 200);
 });
 
@@ -70,35 +75,49 @@ t.test('the same burst split across two instances sharing Redis: one guess is ev
   await lockAndExpire(clock, () => loginWith(b, email, WRONG));
   const evaluated = countVerifications(a, b);
   const rightIndex = 30;
-  const replies = await Promise.all(Array.from({ length: BURST }, (_, i) => loginWith(i % 2 ? b : a, email, i === rightIndex ? PASSWORD : WRONG)));
+  const replies = await Promise.all(
+    Array.from({ length: BURST }, (_, i) => loginWith(i % 2 ? b : a, email, i === rightIndex ? PASSWORD : WRONG)),
+  );
   assertOneEvaluated(t, replies, evaluated(), rightIndex, 200);
 });
 
 for (const store of ['memory', 'redis'] as const) {
-  t.test(`50 simultaneous password changes after a lock expires (${store}): one current_password is evaluated`, async (t) => {
-    const env: Record<string, string> = store === 'redis' ? { REDIS_URL: (await startRedis(t)).url } : {};
-    const clock = new ManualClock();
-    const { app } = await buildTestApp(t, { productionArgon2: true, clock, env });
-    const { accessToken } = await session(app);
-    const change = (current: string): Promise<Reply> => app.inject({
-      method: 'POST', url: '/auth/password', headers: { authorization: `Bearer ${accessToken}` },
-      payload: { current_password: current, new_password: 'the attacker chose this one' },
-    });
-    await lockAndExpire(clock, () => change(WRONG));
-    const evaluated = countVerifications(app);
-    const rightIndex = 11;
-    const replies = await Promise.all(Array.from({ length: BURST }, (_, i) => change(i === rightIndex ? PASSWORD : WRONG)));
-    assertOneEvaluated(t, replies, evaluated(), rightIndex, 204);
-  });
+  t.test(
+    `50 simultaneous password changes after a lock expires (${store}): one current_password is evaluated`,
+    async (t) => {
+      const env: Record<string, string> = store === 'redis' ? { REDIS_URL: (await startRedis(t)).url } : {};
+      const clock = new ManualClock();
+      const { app } = await buildTestApp(t, { productionArgon2: true, clock, env });
+      const { accessToken } = await session(app);
+      const change = (current: string): Promise<Reply> =>
+        app.inject({
+          method: 'POST',
+          url: '/auth/password',
+          headers: { authorization: `Bearer ${accessToken}` },
+          payload: { current_password: current, new_password: 'the attacker chose this one' },
+        });
+      await lockAndExpire(clock, () => change(WRONG));
+      const evaluated = countVerifications(app);
+      const rightIndex = 11;
+      const replies = await Promise.all(
+        Array.from({ length: BURST }, (_, i) => change(i === rightIndex ? PASSWORD : WRONG)),
+      );
+      assertOneEvaluated(t, replies, evaluated(), rightIndex, 204);
+    },
+  );
 }
 
 t.test('POST /auth/password has a per-address rate limit like login', async (t) => {
   const { app } = await buildTestApp(t, { productionArgon2: true, env: { RATE_LIMIT_PER_MINUTE: '3' } });
   const { accessToken } = await session(app);
-  const change = (remoteAddress = '203.0.113.9') => app.inject({
-    method: 'POST', url: '/auth/password', remoteAddress, headers: { authorization: `Bearer ${accessToken}` },
-    payload: { current_password: WRONG, new_password: 'whatever it is now' },
-  });
+  const change = (remoteAddress = '203.0.113.9') =>
+    app.inject({
+      method: 'POST',
+      url: '/auth/password',
+      remoteAddress,
+      headers: { authorization: `Bearer ${accessToken}` },
+      payload: { current_password: WRONG, new_password: 'whatever it is now' },
+    });
   const statuses = [];
   for (let i = 0; i < 4; i++) statuses.push((await change()).statusCode);
   t.same(statuses, [403, 403, 403, 429], 'the fourth attempt in a minute is refused before any hashing');
@@ -122,7 +141,12 @@ const SCRIPT: Step[] = [
   { send: 'wrong', expect: 429, retryAfter: '1' },
   { advance: 1 },
   { send: 'right', expect: 200 },
-  { burst: 6, expect: Array(6).fill(401).map((s, i) => (i === 0 ? s : 429)) }, // cleared: one evaluated at a time
+  {
+    burst: 6,
+    expect: Array(6)
+      .fill(401)
+      .map((s, i) => (i === 0 ? s : 429)),
+  }, // cleared: one evaluated at a time
   { send: 'wrong', expect: 401 },
 ];
 

@@ -183,7 +183,8 @@ export { REFRESH_COOKIE, DOMAIN_REFRESH_COOKIE };
 
 /** The refresh token from a response's Set-Cookie (either name: with or without COOKIE_DOMAIN), if any. */
 export function refreshCookieOf(res: { cookies: { name: string; value: string }[] }): string | undefined {
-  return res.cookies.find((c) => (c.name === REFRESH_COOKIE || c.name === DOMAIN_REFRESH_COOKIE) && c.value !== '')?.value;
+  return res.cookies.find((c) => (c.name === REFRESH_COOKIE || c.name === DOMAIN_REFRESH_COOKIE) && c.value !== '')
+    ?.value;
 }
 
 export async function login(app: TestApp, email: string, password = PASSWORD, headers: Record<string, string> = {}) {
@@ -201,7 +202,11 @@ export async function session(app: TestApp) {
 }
 
 export function refresh(app: TestApp, token: string | undefined) {
-  return app.inject({ method: 'POST', url: '/auth/refresh', ...(token !== undefined ? { cookies: { [REFRESH_COOKIE]: token } } : {}) });
+  return app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    ...(token !== undefined ? { cookies: { [REFRESH_COOKIE]: token } } : {}),
+  });
 }
 
 export function me(app: TestApp, accessToken: string) {
@@ -219,22 +224,49 @@ export function recordStatements(db: TestDatabase): { stop(): string[] } {
   if (db.pglite) {
     const p = db.pglite as unknown as Record<'query' | 'exec' | 'transaction', (...args: unknown[]) => unknown>;
     const originals = { query: p.query, exec: p.exec, transaction: p.transaction };
-    p.query = function (this: unknown, ...args: unknown[]) { seen.push(text(args[0])); return originals.query.apply(this, args); };
-    p.exec = function (this: unknown, ...args: unknown[]) { seen.push(text(args[0])); return originals.exec.apply(this, args); };
-    p.transaction = function (this: unknown, ...args: unknown[]) { seen.push('BEGIN'); return originals.transaction.apply(this, args); };
-    return { stop: () => { Object.assign(p, originals); return seen; } };
+    p.query = function (this: unknown, ...args: unknown[]) {
+      seen.push(text(args[0]));
+      return originals.query.apply(this, args);
+    };
+    p.exec = function (this: unknown, ...args: unknown[]) {
+      seen.push(text(args[0]));
+      return originals.exec.apply(this, args);
+    };
+    p.transaction = function (this: unknown, ...args: unknown[]) {
+      seen.push('BEGIN');
+      return originals.transaction.apply(this, args);
+    };
+    return {
+      stop: () => {
+        Object.assign(p, originals);
+        return seen;
+      },
+    };
   }
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = proto.query;
-  proto.query = function (this: unknown, ...args: unknown[]) { seen.push(text(args[0])); return original.apply(this, args); };
-  return { stop: () => { proto.query = original; return seen; } };
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    seen.push(text(args[0]));
+    return original.apply(this, args);
+  };
+  return {
+    stop: () => {
+      proto.query = original;
+      return seen;
+    },
+  };
 }
 
 /**
  * Asserts that a reply is the catalog's error `code`: the status the catalog gives it and the code in the body
  * (never the message, which may be reworded). `what` names the case in tap's output.
  */
-export function expectError(t: Test, res: { statusCode: number; body: string }, code: ErrorCode, what: string = code): void {
+export function expectError(
+  t: Test,
+  res: { statusCode: number; body: string },
+  code: ErrorCode,
+  what: string = code,
+): void {
   t.equal(res.statusCode, errorCatalog[code].status, `${what}: status ${errorCatalog[code].status}`);
   let body: { code?: unknown } | undefined;
   try {

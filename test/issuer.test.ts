@@ -7,7 +7,11 @@ import { buildTestApp } from './helper.js';
 t.test('ISSUER defaults to http://localhost:<PORT>, and follows PORT', async (t) => {
   t.equal(loadConfig({}).issuer, 'http://localhost:3000');
   t.equal(loadConfig({ PORT: '8080' }).issuer, 'http://localhost:8080');
-  t.equal(loadConfig({ PORT: '8080', ISSUER: 'https://auth.example.com/' }).issuer, 'https://auth.example.com', 'an explicit ISSUER wins');
+  t.equal(
+    loadConfig({ PORT: '8080', ISSUER: 'https://auth.example.com/' }).issuer,
+    'https://auth.example.com',
+    'an explicit ISSUER wins',
+  );
 
   const { app } = await buildTestApp(t, { env: { PORT: '4123' } });
   const discovery = (await app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json();
@@ -19,7 +23,10 @@ t.test('NODE_ENV=production refuses to start without an explicit ISSUER', async 
   t.throws(() => loadConfig({ NODE_ENV: 'production' }), { name: 'ConfigError', message: /ISSUER/ });
   t.throws(() => loadConfig({ NODE_ENV: 'production', ISSUER: '' }), ConfigError, 'empty counts as unset');
   await t.rejects(buildTestApp(t, { env: { NODE_ENV: 'production' } }), { name: 'ConfigError', message: /ISSUER/ });
-  t.equal(loadConfig({ NODE_ENV: 'production', ISSUER: 'https://auth.example.com' }).issuer, 'https://auth.example.com');
+  t.equal(
+    loadConfig({ NODE_ENV: 'production', ISSUER: 'https://auth.example.com' }).issuer,
+    'https://auth.example.com',
+  );
   t.equal(loadConfig({ NODE_ENV: 'development' }).issuer, 'http://localhost:3000', 'development keeps the default');
 });
 

@@ -11,11 +11,18 @@ import { ensureMacKey } from '../src/domain/keys/refresh-keys.js';
 
 const FIXTURES = new URL('./fixtures/keys/', import.meta.url);
 
-const kidAt = (now: Date) => `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
+const kidAt = (now: Date) =>
+  `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
 
 /** Fills an empty KEYS_DIR with an active RS256 key, a next key and a refresh-token key, all dated `now`. */
 export async function seedKeys(dir: string, now: Date): Promise<void> {
-  for (const [name, activatesAt] of [['active', now], ['next', null]] as const) {
+  for (const [name, activatesAt] of [
+    ['active', now],
+    ['next', null],
+  ] as const) {
     const kid = kidAt(now);
     // The schedule first, as generateKeyFile does: a .pem never exists without it.
     await writeSchedule(dir, kid, { createdAt: now, activatesAt, retiredAt: null });

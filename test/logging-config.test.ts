@@ -25,16 +25,36 @@ t.test('logs: one line per request, auth events with ids, no secrets', async (t)
   t.type(loginOk.sessionId, 'string');
 
   const all = rawLogs.join('\n');
-  const secrets = [PASSWORD, 'wrong password!', s.refresh, s.accessToken, s.accessToken.split('.')[2]!, String(r.cookies[0]?.value)];
+  const secrets = [
+    PASSWORD,
+    'wrong password!',
+    s.refresh,
+    s.accessToken,
+    s.accessToken.split('.')[2]!,
+    String(r.cookies[0]?.value),
+  ];
   for (const secret of secrets) t.notOk(all.includes(secret), `no secret in logs (${secret.slice(0, 6)}…)`);
 });
 
 t.test('logs: request errors are logged without the request body', async (t) => {
   const { app, rawLogs } = await buildTestApp(t, { captureLogs: true });
-  await app.inject({ method: 'POST', url: '/auth/register', headers: { 'content-type': 'application/json' }, payload: '{"password": "hunter22-secret", ' });
+  await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"password": "hunter22-secret", ',
+  });
   // Unquoted: JSON.parse quotes the text around the error in its message.
-  await app.inject({ method: 'POST', url: '/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"email":"a@b.co","password":hunter22secret}' });
-  t.ok(rawLogs.some((l) => l.includes('malformed_json')), 'the refusal is logged');
+  await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"email":"a@b.co","password":hunter22secret}',
+  });
+  t.ok(
+    rawLogs.some((l) => l.includes('malformed_json')),
+    'the refusal is logged',
+  );
   t.notOk(rawLogs.join('\n').includes('hunter22'));
 });
 
@@ -62,6 +82,7 @@ t.test('config', async (t) => {
     [{ NODE_ENV: 'staging' }, /NODE_ENV/],
     [{ AUDIENCE: ',' }, /AUDIENCE/],
   ];
-  for (const [env, name] of bad) t.throws(() => loadConfig(env), { name: 'ConfigError', message: name }, JSON.stringify(env));
+  for (const [env, name] of bad)
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message: name }, JSON.stringify(env));
   t.ok(new ConfigError('x') instanceof Error);
 });

@@ -43,7 +43,9 @@ function median(values: number[]): number {
 /** What a client can see of a reply, minus what differs per request by design (request id, date). */
 function visible(res: Reply) {
   const { requestId, ...body } = res.json() as Record<string, unknown>;
-  const headers = Object.fromEntries(Object.entries(res.headers).filter(([name]) => name !== 'x-request-id' && name !== 'date'));
+  const headers = Object.fromEntries(
+    Object.entries(res.headers).filter(([name]) => name !== 'x-request-id' && name !== 'date'),
+  );
   return { status: res.statusCode, body, headers, requestIdIsString: typeof requestId === 'string' };
 }
 
@@ -75,7 +77,10 @@ t.test('unknown email and wrong password: same answer, same time', async (t) => 
   if (differing.length) t.same(visible(differing[0]!.res), reference, 'first differing reply');
 
   // The throttle really was kept out: one failure per (email, address), all recorded as failures.
-  const failures = await db.database.prisma.auditEvent.findMany({ where: { type: 'login_failed' }, select: { ip: true, reason: true } });
+  const failures = await db.database.prisma.auditEvent.findMany({
+    where: { type: 'login_failed' },
+    select: { ip: true, reason: true },
+  });
   t.equal(failures.length, 2 * (WARMUP + SAMPLES), 'every attempt reached the password check');
   t.equal(new Set(failures.map((f) => f.ip)).size, failures.length, 'each from its own address');
   t.equal(failures.filter((f) => f.reason === 'unknown_user').length, WARMUP + SAMPLES);
@@ -83,7 +88,12 @@ t.test('unknown email and wrong password: same answer, same time', async (t) => 
 
   const ma = median(a.map((s) => s.ms));
   const mb = median(b.map((s) => s.ms));
-  t.comment(`median login time over ${SAMPLES} each: unknown email ${ma.toFixed(2)} ms, wrong password ${mb.toFixed(2)} ms`);
+  t.comment(
+    `median login time over ${SAMPLES} each: unknown email ${ma.toFixed(2)} ms, wrong password ${mb.toFixed(2)} ms`,
+  );
   const gap = Math.abs(ma - mb) / Math.max(ma, mb);
-  t.ok(gap < MAX_RELATIVE_GAP, `medians within ${MAX_RELATIVE_GAP * 100} % of each other (gap ${(gap * 100).toFixed(1)} %)`);
+  t.ok(
+    gap < MAX_RELATIVE_GAP,
+    `medians within ${MAX_RELATIVE_GAP * 100} % of each other (gap ${(gap * 100).toFixed(1)} %)`,
+  );
 });

@@ -7,13 +7,23 @@ import { mailEnv, startSmtp, tokenFrom } from './mail-smtp.js';
 
 t.test('a change is confirmed from the new address, announced to the old, and undone from the old', async (t) => {
   const smtp = await startSmtp(t);
-  const { app, clock } = await buildTestApp(t, { env: mailEnv(smtp, { EMAIL_CHANGE_URL: 'https://app.example.com/email/confirm', EMAIL_CHANGE_UNDO_URL: 'https://app.example.com/email/undo' }) });
+  const { app, clock } = await buildTestApp(t, {
+    env: mailEnv(smtp, {
+      EMAIL_CHANGE_URL: 'https://app.example.com/email/confirm',
+      EMAIL_CHANGE_UNDO_URL: 'https://app.example.com/email/undo',
+    }),
+  });
   const { email: oldEmail } = await register(app);
   await smtp.waitFor(1);
   clock.advance(600); // the login below is recent; the password is asked for all the same
   const s = await login(app, oldEmail);
   const newEmail = uniqueEmail();
-  const asked = await app.inject({ method: 'POST', url: '/auth/email/change', headers: { authorization: `Bearer ${s.accessToken}` }, payload: { new_email: newEmail, current_password: PASSWORD } });
+  const asked = await app.inject({
+    method: 'POST',
+    url: '/auth/email/change',
+    headers: { authorization: `Bearer ${s.accessToken}` },
+    payload: { new_email: newEmail, current_password: PASSWORD },
+  });
   t.equal(asked.statusCode, 202);
   await smtp.waitFor(3);
   const confirmation = smtp.to(newEmail)[0]!;
@@ -23,12 +33,22 @@ t.test('a change is confirmed from the new address, announced to the old, and un
   t.notMatch(notice.text, /token=/, 'the notice has no link');
   t.equal((await me(app, s.accessToken)).json().email, oldEmail, 'nothing changes before confirmation');
 
-  const confirmed = await app.inject({ method: 'POST', url: '/auth/email/confirm', payload: { token: tokenFrom(confirmation) } });
+  const confirmed = await app.inject({
+    method: 'POST',
+    url: '/auth/email/confirm',
+    payload: { token: tokenFrom(confirmation) },
+  });
   t.equal(confirmed.statusCode, 204);
   const after = (await me(app, s.accessToken)).json();
   t.equal(after.email, newEmail);
   t.equal(after.email_verified, true, 'the link proved the new address');
-  t.equal((await app.inject({ method: 'POST', url: '/auth/email/confirm', payload: { token: tokenFrom(confirmation) } })).json().code, 'email_token_invalid', 'once only');
+  t.equal(
+    (
+      await app.inject({ method: 'POST', url: '/auth/email/confirm', payload: { token: tokenFrom(confirmation) } })
+    ).json().code,
+    'email_token_invalid',
+    'once only',
+  );
   await login(app, newEmail);
 
   await smtp.waitFor(4);
@@ -38,7 +58,11 @@ t.test('a change is confirmed from the new address, announced to the old, and un
   t.equal(undone.statusCode, 204);
   t.equal((await refresh(app, s.refresh)).json().code, 'session_revoked', 'every session ended');
   await login(app, oldEmail);
-  const gone = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: newEmail, password: PASSWORD } });
+  const gone = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: newEmail, password: PASSWORD },
+  });
   t.equal(gone.json().code, 'invalid_credentials', 'the new address no longer opens the account');
 });
 
@@ -48,7 +72,13 @@ t.test('a change needs the current password or a recent login; a taken address i
   const { email } = await register(app);
   const other = await register(app);
   const { accessToken } = await login(app, email);
-  const change = (payload: Record<string, string>) => app.inject({ method: 'POST', url: '/auth/email/change', headers: { authorization: `Bearer ${accessToken}` }, payload });
+  const change = (payload: Record<string, string>) =>
+    app.inject({
+      method: 'POST',
+      url: '/auth/email/change',
+      headers: { authorization: `Bearer ${accessToken}` },
+      payload,
+    });
 
   t.equal((await change({ new_email: other.email })).json().code, 'email_taken');
   t.equal((await change({ new_email: other.email.toUpperCase() })).json().code, 'email_taken', 'in any case');
@@ -57,22 +87,41 @@ t.test('a change needs the current password or a recent login; a taken address i
   const stale = await change({ new_email: uniqueEmail() });
   t.equal(stale.statusCode, 403);
   t.equal(stale.json().code, 'reauthentication_required');
-  t.equal((await change({ new_email: uniqueEmail(), current_password: 'not the password' })).json().code, 'current_password_incorrect');
+  t.equal(
+    (await change({ new_email: uniqueEmail(), current_password: 'not the password' })).json().code,
+    'current_password_incorrect',
+  );
   t.equal((await change({ new_email: uniqueEmail(), current_password: PASSWORD })).statusCode, 202);
-  t.equal((await app.inject({ method: 'POST', url: '/auth/email/change', payload: { new_email: uniqueEmail() } })).json().code, 'missing_token');
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/auth/email/change', payload: { new_email: uniqueEmail() } })).json()
+      .code,
+    'missing_token',
+  );
 });
 
-t.test('a confirmation whose address was taken meanwhile is refused with email_taken, and changes nothing', async (t) => {
-  const smtp = await startSmtp(t);
-  const { app } = await buildTestApp(t, { env: mailEnv(smtp) });
-  const { email } = await register(app);
-  const { accessToken } = await login(app, email);
-  const wanted = uniqueEmail();
-  await app.inject({ method: 'POST', url: '/auth/email/change', headers: { authorization: `Bearer ${accessToken}` }, payload: { new_email: wanted, current_password: PASSWORD } });
-  await smtp.waitFor(3);
-  await register(app, wanted);
-  const res = await app.inject({ method: 'POST', url: '/auth/email/confirm', payload: { token: tokenFrom(smtp.to(wanted)[0]!) } });
-  t.equal(res.statusCode, 409);
-  t.equal(res.json().code, 'email_taken');
-  t.equal((await me(app, accessToken)).json().email, email);
-});
+t.test(
+  'a confirmation whose address was taken meanwhile is refused with email_taken, and changes nothing',
+  async (t) => {
+    const smtp = await startSmtp(t);
+    const { app } = await buildTestApp(t, { env: mailEnv(smtp) });
+    const { email } = await register(app);
+    const { accessToken } = await login(app, email);
+    const wanted = uniqueEmail();
+    await app.inject({
+      method: 'POST',
+      url: '/auth/email/change',
+      headers: { authorization: `Bearer ${accessToken}` },
+      payload: { new_email: wanted, current_password: PASSWORD },
+    });
+    await smtp.waitFor(3);
+    await register(app, wanted);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/auth/email/confirm',
+      payload: { token: tokenFrom(smtp.to(wanted)[0]!) },
+    });
+    t.equal(res.statusCode, 409);
+    t.equal(res.json().code, 'email_taken');
+    t.equal((await me(app, accessToken)).json().email, email);
+  },
+);

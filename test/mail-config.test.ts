@@ -21,30 +21,50 @@ t.test('SMTP_URL must be smtp:// or smtps:// with a host, and a user only with a
 
 t.test('production refuses to boot with email flows on and no SMTP_URL, and refuses MAIL_LOG_LINKS', async (t) => {
   t.throws(() => loadConfig({ ...PROD, EMAIL_FLOWS: 'on' }), { name: 'ConfigError', message: /SMTP_URL/ });
-  t.throws(() => loadConfig({ ...PROD, SMTP_URL: 'smtps://u:p@mail.example.com', MAIL_LOG_LINKS: 'true' }), { name: 'ConfigError', message: /MAIL_LOG_LINKS/ });
+  t.throws(() => loadConfig({ ...PROD, SMTP_URL: 'smtps://u:p@mail.example.com', MAIL_LOG_LINKS: 'true' }), {
+    name: 'ConfigError',
+    message: /MAIL_LOG_LINKS/,
+  });
   t.equal(loadConfig(PROD).mail.enabled, false, 'without SMTP_URL, production keeps the flows off by default');
-  t.equal(loadConfig({ ...PROD, SMTP_URL: 'smtps://u:p@mail.example.com' }).mail.enabled, true, 'SMTP_URL turns them on');
+  t.equal(
+    loadConfig({ ...PROD, SMTP_URL: 'smtps://u:p@mail.example.com' }).mail.enabled,
+    true,
+    'SMTP_URL turns them on',
+  );
   t.equal(loadConfig({ NODE_ENV: 'development' }).mail.enabled, true, 'development: on, into a folder');
-  t.equal(loadConfig({ NODE_ENV: 'development' }).mail.logLinks, true, 'development: links logged unless MAIL_LOG_LINKS=false');
+  t.equal(
+    loadConfig({ NODE_ENV: 'development' }).mail.logLinks,
+    true,
+    'development: links logged unless MAIL_LOG_LINKS=false',
+  );
   t.equal(loadConfig({ NODE_ENV: 'test' }).mail.logLinks, false);
   t.throws(() => loadConfig({ PASSWORD_RESET_URL: 'ftp://x' }), { message: /PASSWORD_RESET_URL/ });
   t.throws(() => loadConfig({ EMAIL_VERIFY_URL: 'https://app.example.com/#/verify' }), { message: /EMAIL_VERIFY_URL/ });
   t.ok(new ConfigError('x') instanceof Error);
 });
 
-t.test('templates from MAIL_TEMPLATES_DIR replace the built-in ones, with placeholders filled and escaped', async (t) => {
-  const dir = await tempDir(t, 'tessera-templates-');
-  await writeFile(path.join(dir, 'verify_email.subject.txt'), 'Welcome to {{product}}\n');
-  await writeFile(path.join(dir, 'verify_email.html'), '<p>{{product}}: <a href="{{link}}">go</a></p>');
-  const smtp = await startSmtp(t);
-  const { app } = await buildTestApp(t, { env: mailEnv(smtp, { MAIL_TEMPLATES_DIR: dir, MAIL_PRODUCT_NAME: 'Fish & <Chips>' }) });
-  await register(app);
-  const [mail] = await smtp.waitFor(1);
-  t.equal(mail!.subject, 'Welcome to Fish & <Chips>');
-  t.match(mail!.html, /Fish &(amp;|#38;) &(lt;|#60;)Chips&(gt;|#62;):/, 'escaped in HTML');
-  t.match(mail!.text, /Confirm that/, 'the text part not overridden stays built in');
-  t.equal((await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(mail!) } })).statusCode, 204);
-});
+t.test(
+  'templates from MAIL_TEMPLATES_DIR replace the built-in ones, with placeholders filled and escaped',
+  async (t) => {
+    const dir = await tempDir(t, 'tessera-templates-');
+    await writeFile(path.join(dir, 'verify_email.subject.txt'), 'Welcome to {{product}}\n');
+    await writeFile(path.join(dir, 'verify_email.html'), '<p>{{product}}: <a href="{{link}}">go</a></p>');
+    const smtp = await startSmtp(t);
+    const { app } = await buildTestApp(t, {
+      env: mailEnv(smtp, { MAIL_TEMPLATES_DIR: dir, MAIL_PRODUCT_NAME: 'Fish & <Chips>' }),
+    });
+    await register(app);
+    const [mail] = await smtp.waitFor(1);
+    t.equal(mail!.subject, 'Welcome to Fish & <Chips>');
+    t.match(mail!.html, /Fish &(amp;|#38;) &(lt;|#60;)Chips&(gt;|#62;):/, 'escaped in HTML');
+    t.match(mail!.text, /Confirm that/, 'the text part not overridden stays built in');
+    t.equal(
+      (await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(mail!) } }))
+        .statusCode,
+      204,
+    );
+  },
+);
 
 t.test('sent messages and expired tokens are purged after PURGE_AFTER_DAYS', async (t) => {
   const smtp = await startSmtp(t);

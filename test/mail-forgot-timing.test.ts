@@ -25,13 +25,17 @@ function median(values: number[]): number {
 }
 
 function visible(res: Reply) {
-  const headers = Object.fromEntries(Object.entries(res.headers).filter(([name]) => name !== 'x-request-id' && name !== 'date'));
+  const headers = Object.fromEntries(
+    Object.entries(res.headers).filter(([name]) => name !== 'x-request-id' && name !== 'date'),
+  );
   return { status: res.statusCode, body: res.body, headers };
 }
 
 t.test('forgot-password: a known and an unknown address get the same answer in the same time', async (t) => {
   const smtp = await startSmtp(t);
-  const { app, db } = await buildTestApp(t, { env: mailEnv(smtp, { MAIL_POLL_INTERVAL_MS: '60000', MAIL_PER_EMAIL_PER_HOUR: '0' }) });
+  const { app, db } = await buildTestApp(t, {
+    env: mailEnv(smtp, { MAIL_POLL_INTERVAL_MS: '60000', MAIL_PER_EMAIL_PER_HOUR: '0' }),
+  });
   const known = await register(app);
   const unknownSide = () => timedForgot(app, uniqueEmail());
   const knownSide = () => timedForgot(app, known.email);
@@ -49,11 +53,18 @@ t.test('forgot-password: a known and an unknown address get the same answer in t
   t.equal(reference.status, 202);
   const differing = [...a, ...b].filter(({ res }) => JSON.stringify(visible(res)) !== JSON.stringify(reference));
   t.equal(differing.length, 0, 'every reply on both sides is identical but for its request id and date');
-  t.equal(await db.database.prisma.mailMessage.count({ where: { kind: 'password_reset' } }), WARMUP + SAMPLES, 'only the known side wrote messages');
+  t.equal(
+    await db.database.prisma.mailMessage.count({ where: { kind: 'password_reset' } }),
+    WARMUP + SAMPLES,
+    'only the known side wrote messages',
+  );
 
   const ma = median(a.map((s) => s.ms));
   const mb = median(b.map((s) => s.ms));
   t.comment(`median forgot-password time over ${SAMPLES} each: unknown ${ma.toFixed(2)} ms, known ${mb.toFixed(2)} ms`);
   const gap = Math.abs(ma - mb) / Math.max(ma, mb);
-  t.ok(gap < MAX_RELATIVE_GAP, `medians within ${MAX_RELATIVE_GAP * 100} % of each other (gap ${(gap * 100).toFixed(1)} %)`);
+  t.ok(
+    gap < MAX_RELATIVE_GAP,
+    `medians within ${MAX_RELATIVE_GAP * 100} % of each other (gap ${(gap * 100).toFixed(1)} %)`,
+  );
 });

@@ -35,36 +35,59 @@ t.test('a signed-in user asks for a new link; an expired one is refused; a verif
   const [first] = await smtp.waitFor(1);
   clock.advance(3601);
   const { accessToken } = await login(app, email);
-  const expired = await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(first!) } });
+  const expired = await app.inject({
+    method: 'POST',
+    url: '/auth/verify-email',
+    payload: { token: tokenFrom(first!) },
+  });
   t.equal(expired.json().code, 'email_token_invalid', 'expired');
 
-  const asked = await app.inject({ method: 'POST', url: '/auth/verify-email/request', headers: { authorization: `Bearer ${accessToken}` } });
+  const asked = await app.inject({
+    method: 'POST',
+    url: '/auth/verify-email/request',
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
   t.equal(asked.statusCode, 202);
   const unauthenticated = await app.inject({ method: 'POST', url: '/auth/verify-email/request' });
   t.equal(unauthenticated.json().code, 'missing_token');
   const [, second] = await smtp.waitFor(2);
-  t.equal((await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(second!) } })).statusCode, 204);
-  const done = await app.inject({ method: 'POST', url: '/auth/verify-email/request', headers: { authorization: `Bearer ${accessToken}` } });
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(second!) } }))
+      .statusCode,
+    204,
+  );
+  const done = await app.inject({
+    method: 'POST',
+    url: '/auth/verify-email/request',
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
   t.equal(done.statusCode, 409);
   t.equal(done.json().code, 'email_already_verified');
 });
 
-t.test('REQUIRE_VERIFIED_EMAIL=true refuses an unverified login with email_not_verified, and only with the right password', async (t) => {
-  const smtp = await startSmtp(t);
-  const { app } = await buildTestApp(t, { env: mailEnv(smtp, { REQUIRE_VERIFIED_EMAIL: 'true' }) });
-  const { email } = await register(app);
-  const wrong = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'not the password' } });
-  t.equal(wrong.json().code, 'invalid_credentials', 'a wrong password learns nothing about verification');
-  const refused = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } });
-  t.equal(refused.statusCode, 403);
-  t.equal(refused.json().code, 'email_not_verified');
-  t.equal(refused.headers['set-cookie'], undefined, 'no session');
+t.test(
+  'REQUIRE_VERIFIED_EMAIL=true refuses an unverified login with email_not_verified, and only with the right password',
+  async (t) => {
+    const smtp = await startSmtp(t);
+    const { app } = await buildTestApp(t, { env: mailEnv(smtp, { REQUIRE_VERIFIED_EMAIL: 'true' }) });
+    const { email } = await register(app);
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email, password: 'not the password' },
+    });
+    t.equal(wrong.json().code, 'invalid_credentials', 'a wrong password learns nothing about verification');
+    const refused = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } });
+    t.equal(refused.statusCode, 403);
+    t.equal(refused.json().code, 'email_not_verified');
+    t.equal(refused.headers['set-cookie'], undefined, 'no session');
 
-  const [mail] = await smtp.waitFor(1);
-  await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(mail!) } });
-  const { accessToken } = await login(app, email);
-  t.equal(decodeJwt(accessToken).email_verified, true);
-});
+    const [mail] = await smtp.waitFor(1);
+    await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(mail!) } });
+    const { accessToken } = await login(app, email);
+    t.equal(decodeJwt(accessToken).email_verified, true);
+  },
+);
 
 t.test('with email flows off (the test and production default without SMTP_URL) the routes do not exist', async (t) => {
   const { app } = await buildTestApp(t);

@@ -6,7 +6,11 @@ import { ManualClock, buildTestApp, databaseKind, login, refresh, register, sess
 
 const TOKEN = 'metrics-token-0123456789abcdefghijklmnop';
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 /** The samples of a Prometheus text exposition (version 0.0.4); throws on a line that isn't one. NaN is read in any case, as Prometheus does. */
 function parseExposition(text: string): { samples: Sample[]; types: Map<string, string> } {
@@ -34,7 +38,9 @@ async function scrape(app: TestApp) {
   if (res.statusCode !== 200) throw new Error(`scrape: ${res.statusCode} ${res.body}`);
   const parsed = parseExposition(res.body);
   const value = (name: string, labels: Record<string, string> = {}) =>
-    parsed.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+    parsed.samples
+      .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      .reduce((sum, s) => sum + s.value, 0);
   return { ...parsed, value, contentType: res.headers['content-type'] };
 }
 
@@ -47,7 +53,11 @@ t.test('/metrics exists only with METRICS_TOKEN, and answers only that token', a
   t.equal(none.statusCode, 401);
   t.equal(none.json().code, 'missing_token');
   for (const authorization of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${TOKEN}`, TOKEN]) {
-    t.equal((await app.inject({ url: '/metrics', headers: { authorization } })).statusCode, 401, 'a near miss is refused');
+    t.equal(
+      (await app.inject({ url: '/metrics', headers: { authorization } })).statusCode,
+      401,
+      'a near miss is refused',
+    );
   }
   const ok = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
   t.equal(ok.statusCode, 200);
@@ -67,7 +77,11 @@ t.test('requests, refresh and login outcomes, key age and reloads, process metri
   const { app } = await buildTestApp(t, { clock, env: { METRICS_TOKEN: TOKEN, REFRESH_REUSE_GRACE_SECONDS: '10' } });
 
   const s = await session(app);
-  t.equal((await app.inject({ method: 'POST', url: '/auth/login', payload: { email: s.email, password: 'wrong password!' } })).statusCode, 401);
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/auth/login', payload: { email: s.email, password: 'wrong password!' } }))
+      .statusCode,
+    401,
+  );
   const first = await refresh(app, s.refresh);
   t.equal(first.statusCode, 200, 'ok');
   t.equal((await refresh(app, s.refresh)).statusCode, 200, 'grace: the previous token again, within the window');
@@ -75,7 +89,11 @@ t.test('requests, refresh and login outcomes, key age and reloads, process metri
   t.equal((await refresh(app, s.refresh)).json().code, 'refresh_token_reused', 'reused: after the window');
   t.equal((await refresh(app, 'garbage')).statusCode, 401, 'invalid');
   const other = await session(app);
-  await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: `Bearer ${other.accessToken}` } });
+  await app.inject({
+    method: 'POST',
+    url: '/auth/logout-all',
+    headers: { authorization: `Bearer ${other.accessToken}` },
+  });
   t.equal((await refresh(app, other.refresh)).json().code, 'session_revoked', 'revoked');
   const late = await session(app);
   clock.advance(8 * 86400);
@@ -98,11 +116,26 @@ t.test('requests, refresh and login outcomes, key age and reloads, process metri
   t.equal(m.types.get('http_request_duration_seconds'), 'histogram');
   t.equal(m.value('tessera_key_reloads_total', { outcome: 'ok' }), 1);
   t.ok(m.value('tessera_signing_key_age_seconds') >= 8 * 86400, 'key age follows the clock');
-  for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
-    t.ok(m.samples.some((x) => x.name === name), `Node process metric ${name}`);
+  for (const name of [
+    'process_cpu_user_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_seconds',
+  ]) {
+    t.ok(
+      m.samples.some((x) => x.name === name),
+      `Node process metric ${name}`,
+    );
   }
-  t.equal(m.samples.some((x) => x.name === 'tessera_db_pool_connections'), databaseKind === 'postgres', 'pool gauges on PostgreSQL only');
-  t.notOk(m.samples.some((x) => x.labels.route?.includes(s.user.id)), 'routes are patterns, not raw URLs');
+  t.equal(
+    m.samples.some((x) => x.name === 'tessera_db_pool_connections'),
+    databaseKind === 'postgres',
+    'pool gauges on PostgreSQL only',
+  );
+  t.notOk(
+    m.samples.some((x) => x.labels.route?.includes(s.user.id)),
+    'routes are patterns, not raw URLs',
+  );
 });
 
 t.test('50 refreshes at the same instant are counted exactly, and 429s are counted', async (t) => {

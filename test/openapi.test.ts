@@ -9,11 +9,25 @@ import { buildApp } from '../src/app.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { buildTestApp, createTestDatabase, tempDir, testConfig } from './helper.js';
 
-interface Operation { security?: Record<string, string[]>[]; responses: Record<string, { content?: Record<string, { schema: unknown }> }> }
-type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }>; schemas: Record<string, { required?: string[] }> } };
+interface Operation {
+  security?: Record<string, string[]>[];
+  responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+}
+type Document = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: {
+    securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }>;
+    schemas: Record<string, { required?: string[] }>;
+  };
+};
 
 /** Routes that document the API rather than being part of it, and routes declared hidden (the CORS preflight `OPTIONS *`). */
-const isDocumentation = (r: RouteOptions) => r.url === '/openapi.json' || r.url === '/docs' || r.url.startsWith('/docs/') || (r.schema as { hide?: boolean } | undefined)?.hide === true;
+const isDocumentation = (r: RouteOptions) =>
+  r.url === '/openapi.json' ||
+  r.url === '/docs' ||
+  r.url.startsWith('/docs/') ||
+  (r.schema as { hide?: boolean } | undefined)?.hide === true;
 const openapiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
 
 async function appWithRoutes(t: Test, env: Record<string, string> = {}) {
@@ -40,14 +54,24 @@ t.test('the OpenAPI document', async (t) => {
   });
 
   const api = routes.filter((r) => !isDocumentation(r));
-  const methodsOf = (r: RouteOptions) => [r.method].flat().filter((m) => m !== 'HEAD').map((m) => m.toLowerCase());
+  const methodsOf = (r: RouteOptions) =>
+    [r.method]
+      .flat()
+      .filter((m) => m !== 'HEAD')
+      .map((m) => m.toLowerCase());
 
   t.test('names every route the app registered, and nothing else', async (t) => {
     t.ok(api.length >= 15, `${api.length} routes seen by onRoute`);
     const registered = new Set(api.flatMap((r) => methodsOf(r).map((m) => `${m} ${openapiPath(r.url)}`)));
-    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)),
+    );
     for (const op of registered) t.ok(documented.has(op), `${op} is documented`);
-    t.same([...documented].filter((op) => !registered.has(op)), [], 'no documented operation without a route');
+    t.same(
+      [...documented].filter((op) => !registered.has(op)),
+      [],
+      'no documented operation without a route',
+    );
   });
 
   t.test('gives every response status each route declares; errors are ErrorBody', async (t) => {
@@ -56,13 +80,25 @@ t.test('the OpenAPI document', async (t) => {
       t.ok(declared.length > 0, `${route.url} declares its responses`);
       for (const method of methodsOf(route)) {
         const op = doc.paths[openapiPath(route.url)]![method]!;
-        t.same(Object.keys(op.responses).sort(), [...declared].sort(), `${method} ${route.url}: ${declared.join(', ')}`);
+        t.same(
+          Object.keys(op.responses).sort(),
+          [...declared].sort(),
+          `${method} ${route.url}: ${declared.join(', ')}`,
+        );
         for (const range of ['4XX', '5XX']) {
-          t.same(op.responses[range]?.content?.['application/json']?.schema, { $ref: '#/components/schemas/ErrorBody' }, `${method} ${route.url} ${range}`);
+          t.same(
+            op.responses[range]?.content?.['application/json']?.schema,
+            { $ref: '#/components/schemas/ErrorBody' },
+            `${method} ${route.url} ${range}`,
+          );
         }
       }
     }
-    t.same(doc.components.schemas.ErrorBody!.required, ['statusCode', 'code', 'message', 'requestId'], 'the error shape');
+    t.same(
+      doc.components.schemas.ErrorBody!.required,
+      ['statusCode', 'code', 'message', 'requestId'],
+      'the error shape',
+    );
   });
 
   t.test('defines the bearer, refresh-cookie and client security schemes', async (t) => {
@@ -79,7 +115,11 @@ t.test('the OpenAPI document', async (t) => {
       for (const [method, op] of Object.entries(ops)) {
         const scheme = Object.keys(op.security?.[0] ?? {})[0];
         seen.add(scheme ?? 'none');
-        const url = path.replace('{id}', '00000000-0000-4000-8000-000000000000').replace('{sessionId}', '00000000-0000-4000-8000-000000000001').replace('{role}', 'support').replace('{provider}', 'corp');
+        const url = path
+          .replace('{id}', '00000000-0000-4000-8000-000000000000')
+          .replace('{sessionId}', '00000000-0000-4000-8000-000000000001')
+          .replace('{role}', 'support')
+          .replace('{provider}', 'corp');
         // A body that passes validation, so the answer is the credential check's (it runs after validation).
         const payloads: Record<string, object> = {
           '/auth/password': { current_password: 'a', new_password: 'b' },
@@ -87,10 +127,19 @@ t.test('the OpenAPI document', async (t) => {
           '/auth/oauth/{provider}/link': { return_to: 'http://localhost:5173/' },
         };
         const payload = payloads[path] ?? (path.startsWith('/oauth/') ? { token: 'x' } : {});
-        const reply = await app.inject({ method: method.toUpperCase() as 'GET', url, ...(method === 'get' || method === 'delete' ? {} : { payload }) });
-        const expected = { bearer: 'missing_token', clientSecretBasic: 'invalid_client', refreshCookie: path === '/auth/refresh' ? 'refresh_token_missing' : undefined }[scheme ?? ''];
+        const reply = await app.inject({
+          method: method.toUpperCase() as 'GET',
+          url,
+          ...(method === 'get' || method === 'delete' ? {} : { payload }),
+        });
+        const expected = {
+          bearer: 'missing_token',
+          clientSecretBasic: 'invalid_client',
+          refreshCookie: path === '/auth/refresh' ? 'refresh_token_missing' : undefined,
+        }[scheme ?? ''];
         if (scheme === undefined) t.not(reply.statusCode, 401, `${method} ${path}: no credentials asked`);
-        else if (expected) t.equal(reply.json().code, expected, `${method} ${path} (${scheme}) without credentials: ${expected}`);
+        else if (expected)
+          t.equal(reply.json().code, expected, `${method} ${path} (${scheme}) without credentials: ${expected}`);
       }
     }
     t.same([...seen].sort(), ['bearer', 'clientSecretBasic', 'none', 'refreshCookie'], 'every scheme is used');
@@ -110,8 +159,16 @@ t.test('the docs page', async (t) => {
     t.equal(page.statusCode, 200);
     t.match(page.headers['content-type'], /^text\/html/);
     t.match(page.headers['content-security-policy'], /default-src 'self'/);
-    t.notMatch(page.headers['content-security-policy'], /upgrade-insecure-requests/, 'plain http stays usable on localhost');
-    t.match((await app.inject({ url: '/health/live' })).headers['content-security-policy'], /^default-src 'none'/, 'the API keeps its own');
+    t.notMatch(
+      page.headers['content-security-policy'],
+      /upgrade-insecure-requests/,
+      'plain http stays usable on localhost',
+    );
+    t.match(
+      (await app.inject({ url: '/health/live' })).headers['content-security-policy'],
+      /^default-src 'none'/,
+      'the API keeps its own',
+    );
   });
 
   t.test('is off with API_DOCS=false, and the document is still served', async (t) => {

@@ -26,8 +26,12 @@ async function templateKey(): Promise<string> {
   // (the package's exports don't include its package.json)
   hash.update(await readFile(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url)));
   hash.update(await readFile(new URL('../src/db/migrate.ts', import.meta.url)));
-  for (const entry of (await readdir(migrationsDir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-    const file = entry.isDirectory() ? path.join(migrationsDir, entry.name, 'migration.sql') : path.join(migrationsDir, entry.name);
+  for (const entry of (await readdir(migrationsDir, { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const file = entry.isDirectory()
+      ? path.join(migrationsDir, entry.name, 'migration.sql')
+      : path.join(migrationsDir, entry.name);
     hash.update(`\n${entry.name}\n`);
     hash.update(await readFile(file).catch(() => ''));
   }

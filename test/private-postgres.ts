@@ -26,10 +26,23 @@ export async function startPrivatePostgres(t: Test, opts: { dataDir?: string } =
   chownSync(root, uidOf('postgres'), gidOf('postgres'));
   const dataDir = opts.dataDir ?? `${root}/data`;
   const port = await freePort();
-  const run = (cmd: string, ...args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', `${BIN}/${cmd}`, ...args], { stdio: 'pipe', timeout: 60_000 });
+  const run = (cmd: string, ...args: string[]) =>
+    execFileSync('runuser', ['-u', 'postgres', '--', `${BIN}/${cmd}`, ...args], { stdio: 'pipe', timeout: 60_000 });
   run('initdb', '-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync');
   const pgCtl = (...args: string[]) =>
-    void run('pg_ctl', '-D', dataDir, '-l', `${root}/log`, '-w', '-t', '30', '-o', `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off`, ...args);
+    void run(
+      'pg_ctl',
+      '-D',
+      dataDir,
+      '-l',
+      `${root}/log`,
+      '-w',
+      '-t',
+      '30',
+      '-o',
+      `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      ...args,
+    );
   pgCtl('start');
   t.teardown(() => {
     try {

@@ -2,32 +2,52 @@
 import t from 'tap';
 import { buildTestApp, register } from './helper.js';
 
-t.test('login: the limit+1th request in a minute is a 429 with Retry-After; other routes keep their own budget', async (t) => {
-  const { app, logs, db } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3' }, captureLogs: true });
-  const { email, password } = await register(app);
-  const statuses: number[] = [];
-  let last: Awaited<ReturnType<typeof app.inject>> | undefined;
-  for (let i = 0; i < 6; i++) {
-    last = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: i === 0 ? password : 'wrong password' } });
-    statuses.push(last.statusCode);
-  }
-  t.same(statuses, [200, 401, 401, 429, 429, 429]);
-  t.equal(last!.json().code, 'too_many_requests');
-  t.ok(Number(last!.headers['retry-after']) > 0, 'Retry-After in seconds');
-  t.equal(logs.filter((l) => l.event === 'rate_limited' && l.route === '/auth/login').length, 3, 'every refusal is logged');
-  // The audit row is written after the answer: wait for it rather than race it.
-  let rows: { type: string; reason: string | null; ip: string | null; requestId: string | null }[] = [];
-  for (let i = 0; i < 50 && rows.length === 0; i++) {
-    rows = await db.database.prisma.auditEvent.findMany({ where: { type: 'rate_limited' } });
-    if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
-  }
-  t.equal(rows.length, 1, 'one audit row per address and route per window, not one per refused request');
-  t.match(rows[0], { reason: '/auth/login', ip: '127.0.0.1', requestId: String });
-  const other = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: 'x@example.com', password: '12345678' } });
-  t.equal(other.statusCode, 201, 'register has its own budget');
-  const fromElsewhere = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password }, remoteAddress: '198.51.100.9' });
-  t.equal(fromElsewhere.statusCode, 200, 'another address is not limited');
-});
+t.test(
+  'login: the limit+1th request in a minute is a 429 with Retry-After; other routes keep their own budget',
+  async (t) => {
+    const { app, logs, db } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3' }, captureLogs: true });
+    const { email, password } = await register(app);
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof app.inject>> | undefined;
+    for (let i = 0; i < 6; i++) {
+      last = await app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { email, password: i === 0 ? password : 'wrong password' },
+      });
+      statuses.push(last.statusCode);
+    }
+    t.same(statuses, [200, 401, 401, 429, 429, 429]);
+    t.equal(last!.json().code, 'too_many_requests');
+    t.ok(Number(last!.headers['retry-after']) > 0, 'Retry-After in seconds');
+    t.equal(
+      logs.filter((l) => l.event === 'rate_limited' && l.route === '/auth/login').length,
+      3,
+      'every refusal is logged',
+    );
+    // The audit row is written after the answer: wait for it rather than race it.
+    let rows: { type: string; reason: string | null; ip: string | null; requestId: string | null }[] = [];
+    for (let i = 0; i < 50 && rows.length === 0; i++) {
+      rows = await db.database.prisma.auditEvent.findMany({ where: { type: 'rate_limited' } });
+      if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    t.equal(rows.length, 1, 'one audit row per address and route per window, not one per refused request');
+    t.match(rows[0], { reason: '/auth/login', ip: '127.0.0.1', requestId: String });
+    const other = await app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: { email: 'x@example.com', password: '12345678' },
+    });
+    t.equal(other.statusCode, 201, 'register has its own budget');
+    const fromElsewhere = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email, password },
+      remoteAddress: '198.51.100.9',
+    });
+    t.equal(fromElsewhere.statusCode, 200, 'another address is not limited');
+  },
+);
 
 t.test('refresh is limited too, and RATE_LIMIT_PER_MINUTE=0 turns limits off', async (t) => {
   const { app } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '2' } });
@@ -35,7 +55,9 @@ t.test('refresh is limited too, and RATE_LIMIT_PER_MINUTE=0 turns limits off', a
   for (let i = 0; i < 3; i++) codes.push((await app.inject({ method: 'POST', url: '/auth/refresh' })).statusCode);
   t.same(codes, [401, 401, 429]);
   const { app: open } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '0' } });
-  const many = await Promise.all(Array.from({ length: 30 }, () => open.inject({ method: 'POST', url: '/auth/refresh' })));
+  const many = await Promise.all(
+    Array.from({ length: 30 }, () => open.inject({ method: 'POST', url: '/auth/refresh' })),
+  );
   t.notOk(many.some((r) => r.statusCode === 429));
 });
 
@@ -52,7 +74,11 @@ t.test('failed logins per account: progressive delay keyed by email and address'
   t.equal(locked.json().code, 'too_many_requests');
   t.equal(locked.headers['retry-after'], '1');
 
-  t.equal((await attempt(password, '198.51.100.20')).statusCode, 200, 'the victim on another address is not locked out');
+  t.equal(
+    (await attempt(password, '198.51.100.20')).statusCode,
+    200,
+    'the victim on another address is not locked out',
+  );
 
   clock.advance(1);
   t.equal((await attempt('wrong password')).statusCode, 401);
@@ -68,5 +94,5 @@ t.test('failed logins per account: progressive delay keyed by email and address'
   for (let i = 0; i < 6; i++) await attempt('wrong password', '127.0.0.1', ghost);
   const ghostLocked = await attempt('wrong password', '127.0.0.1', ghost);
   t.equal(ghostLocked.statusCode, 429);
-  t.ok(await db.database.prisma.auditEvent.count({ where: { type: 'login_throttled' } }) >= 3, 'audited');
+  t.ok((await db.database.prisma.auditEvent.count({ where: { type: 'login_throttled' } })) >= 3, 'audited');
 });

@@ -4,7 +4,11 @@ import { buildTestApp, createTestDatabase, ManualClock, register, tempDir, testC
 import { startRedis } from './redis-server.js';
 import { buildApp } from '../src/app.js';
 
-const badLogin = (email: string) => ({ method: 'POST' as const, url: '/auth/login', payload: { email, password: 'wrong password' } });
+const badLogin = (email: string) => ({
+  method: 'POST' as const,
+  url: '/auth/login',
+  payload: { email, password: 'wrong password' },
+});
 
 t.test('two instances share one per-address budget', async (t) => {
   const redis = await startRedis(t);
@@ -34,7 +38,8 @@ t.test('failed-login throttling is shared: failures on one instance lock the pai
   const { app: a } = await buildTestApp(t, { db, env, clock });
   const { app: b } = await buildTestApp(t, { db, env, clock });
   const { email, password } = await register(a);
-  for (let i = 0; i < 6; i++) t.equal((await (i % 2 ? b : a).inject(badLogin(email))).statusCode, 401, `failure ${i + 1}`);
+  for (let i = 0; i < 6; i++)
+    t.equal((await (i % 2 ? b : a).inject(badLogin(email))).statusCode, 401, `failure ${i + 1}`);
   const locked = await b.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
   t.equal(locked.statusCode, 429, 'the lock set through one instance holds on the other');
   t.equal(locked.json().code, 'too_many_requests');
@@ -47,7 +52,10 @@ t.test('failed-login throttling is shared: failures on one instance lock the pai
 
 t.test('a Redis outage does not stop logins (limits fail open) and is logged', async (t) => {
   const redis = await startRedis(t);
-  const { app, logs } = await buildTestApp(t, { env: { REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '50' }, captureLogs: true });
+  const { app, logs } = await buildTestApp(t, {
+    env: { REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '50' },
+    captureLogs: true,
+  });
   const { email, password } = await register(app);
   await redis.stop();
   const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
@@ -55,7 +63,10 @@ t.test('a Redis outage does not stop logins (limits fail open) and is logged', a
   const wrong = await app.inject(badLogin(email));
   t.equal(wrong.statusCode, 401, 'the wrong one is still a plain 401, not a 500');
   t.equal(wrong.json().code, 'invalid_credentials');
-  t.ok(logs.some((l) => l.event === 'redis_error'), 'the outage is logged');
+  t.ok(
+    logs.some((l) => l.event === 'redis_error'),
+    'the outage is logged',
+  );
 });
 
 t.test('an unreachable REDIS_URL is a boot error', async (t) => {
@@ -63,7 +74,10 @@ t.test('an unreachable REDIS_URL is a boot error', async (t) => {
   await redis.stop();
   const db = await createTestDatabase();
   t.teardown(() => db.close());
-  await t.rejects(buildApp({ config: testConfig({ REDIS_URL: redis.url, KEYS_DIR: await tempDir(t) }), database: db.database }), /cannot connect to REDIS_URL/);
+  await t.rejects(
+    buildApp({ config: testConfig({ REDIS_URL: redis.url, KEYS_DIR: await tempDir(t) }), database: db.database }),
+    /cannot connect to REDIS_URL/,
+  );
 });
 
 t.test('REDIS_URL must be a redis:// or rediss:// URL', async (t) => {

@@ -16,9 +16,18 @@ export async function startRedis(t: Test): Promise<TestRedis> {
     throw new Error('these tests need a real Redis: install redis-server (Debian: apt-get install redis-server)');
   }
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   let exited = false;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const gone = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const stop = async () => {
     if (!exited) child.kill('SIGTERM');
     await gone;

@@ -9,19 +9,26 @@ const setCookies = (res: { headers: Record<string, unknown> }): string[] => {
   return h === undefined ? [] : Array.isArray(h) ? h.map(String) : [String(h)];
 };
 
-t.test('by default the cookie is __Host-tessera_refresh: Secure, HttpOnly, SameSite=Strict, Path=/, no Domain', async (t) => {
-  const { app } = await buildTestApp(t);
-  const s = await session(app);
-  const rotated = await refresh(app, s.refresh);
-  t.equal(rotated.statusCode, 200);
-  for (const [name, res] of [['login', s.res], ['refresh', rotated]] as const) {
-    const [cookie, ...more] = setCookies(res);
-    t.same(more, [], `${name}: one Set-Cookie`);
-    t.match(cookie, /^__Host-tessera_refresh=[A-Za-z0-9_-]{82}; /, `${name}: the prefixed name`);
-    for (const attribute of [/; Secure(;|$)/, /; HttpOnly(;|$)/, /; SameSite=Strict(;|$)/, /; Path=\/(;|$)/]) t.match(cookie, attribute, `${name}: ${attribute}`);
-    t.notMatch(cookie, /Domain=/i, `${name}: no Domain (the prefix forbids one)`);
-  }
-});
+t.test(
+  'by default the cookie is __Host-tessera_refresh: Secure, HttpOnly, SameSite=Strict, Path=/, no Domain',
+  async (t) => {
+    const { app } = await buildTestApp(t);
+    const s = await session(app);
+    const rotated = await refresh(app, s.refresh);
+    t.equal(rotated.statusCode, 200);
+    for (const [name, res] of [
+      ['login', s.res],
+      ['refresh', rotated],
+    ] as const) {
+      const [cookie, ...more] = setCookies(res);
+      t.same(more, [], `${name}: one Set-Cookie`);
+      t.match(cookie, /^__Host-tessera_refresh=[A-Za-z0-9_-]{82}; /, `${name}: the prefixed name`);
+      for (const attribute of [/; Secure(;|$)/, /; HttpOnly(;|$)/, /; SameSite=Strict(;|$)/, /; Path=\/(;|$)/])
+        t.match(cookie, attribute, `${name}: ${attribute}`);
+      t.notMatch(cookie, /Domain=/i, `${name}: no Domain (the prefix forbids one)`);
+    }
+  },
+);
 
 t.test('with COOKIE_DOMAIN the cookie is tessera_refresh for the domain, on Path=/auth, and still works', async (t) => {
   const { app } = await buildTestApp(t, { env: { COOKIE_DOMAIN: 'example.com' } });
@@ -31,11 +38,17 @@ t.test('with COOKIE_DOMAIN the cookie is tessera_refresh for the domain, on Path
   t.match(cookie, /; Domain=example\.com(;|$)/);
   t.match(cookie, /; Path=\/auth(;|$)/);
   t.match(cookie, /; Secure(;|$)/);
-  const rotated = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [DOMAIN_REFRESH_COOKIE]: s.refresh } });
+  const rotated = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    cookies: { [DOMAIN_REFRESH_COOKIE]: s.refresh },
+  });
   t.equal(rotated.statusCode, 200, 'the domain cookie refreshes');
   t.match(setCookies(rotated)[0], /^tessera_refresh=[A-Za-z0-9_-]{82}; .*Domain=example\.com/);
   const twice = await app.inject({
-    method: 'POST', url: '/auth/refresh', headers: { cookie: `tessera_refresh=${refreshCookieOf(rotated)}; tessera_refresh=planted-by-a-sibling` },
+    method: 'POST',
+    url: '/auth/refresh',
+    headers: { cookie: `tessera_refresh=${refreshCookieOf(rotated)}; tessera_refresh=planted-by-a-sibling` },
   });
   t.equal(twice.statusCode, 400);
   t.equal(twice.json().code, 'refresh_cookie_conflict');
@@ -47,9 +60,18 @@ t.test('two refresh cookies in one request are refused, and nothing is set, clea
   const victim = await session(app);
   const attacker = await session(app);
   const cases: [name: string, cookie: string][] = [
-    ['the victim first, the attacker second', `${REFRESH_COOKIE}=${victim.refresh}; ${REFRESH_COOKIE}=${attacker.refresh}`],
-    ['the attacker first (a tossed cookie with a longer path is sent first)', `${REFRESH_COOKIE}=${attacker.refresh}; ${REFRESH_COOKIE}=${victim.refresh}`],
-    ['the attacker under the unprefixed name', `${DOMAIN_REFRESH_COOKIE}=${attacker.refresh}; ${REFRESH_COOKIE}=${victim.refresh}`],
+    [
+      'the victim first, the attacker second',
+      `${REFRESH_COOKIE}=${victim.refresh}; ${REFRESH_COOKIE}=${attacker.refresh}`,
+    ],
+    [
+      'the attacker first (a tossed cookie with a longer path is sent first)',
+      `${REFRESH_COOKIE}=${attacker.refresh}; ${REFRESH_COOKIE}=${victim.refresh}`,
+    ],
+    [
+      'the attacker under the unprefixed name',
+      `${DOMAIN_REFRESH_COOKIE}=${attacker.refresh}; ${REFRESH_COOKIE}=${victim.refresh}`,
+    ],
     ['the same token twice', `${REFRESH_COOKIE}=${victim.refresh}; ${REFRESH_COOKIE}=${victim.refresh}`],
     ['one empty, one real', `${REFRESH_COOKIE}=; ${REFRESH_COOKIE}=${victim.refresh}`],
     ['among other cookies', `theme=dark; ${REFRESH_COOKIE}=${victim.refresh}; lang=en; ${DOMAIN_REFRESH_COOKIE}=x`],
@@ -65,11 +87,26 @@ t.test('two refresh cookies in one request are refused, and nothing is set, clea
     }
   }
   // 50 at the same instant: the same answer each time.
-  const burst = await Promise.all(Array.from({ length: 50 }, (_, i) =>
-    app.inject({ method: 'POST', url: i % 2 ? '/auth/refresh' : '/auth/logout', headers: { cookie: cases[i % cases.length]![1] } })));
-  t.same([...new Set(burst.map((r) => `${r.statusCode} ${r.json().code} ${setCookies(r).length}`))], ['400 refresh_cookie_conflict 0'], '50 simultaneous: all refused, none cleared');
+  const burst = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      app.inject({
+        method: 'POST',
+        url: i % 2 ? '/auth/refresh' : '/auth/logout',
+        headers: { cookie: cases[i % cases.length]![1] },
+      }),
+    ),
+  );
+  t.same(
+    [...new Set(burst.map((r) => `${r.statusCode} ${r.json().code} ${setCookies(r).length}`))],
+    ['400 refresh_cookie_conflict 0'],
+    '50 simultaneous: all refused, none cleared',
+  );
   t.equal(await unspent(), before, 'no refresh token was spent or revoked');
-  t.equal((await refresh(app, victim.refresh)).statusCode, 200, "positive control: the victim's own cookie, alone, still refreshes");
+  t.equal(
+    (await refresh(app, victim.refresh)).statusCode,
+    200,
+    "positive control: the victim's own cookie, alone, still refreshes",
+  );
   t.equal((await refresh(app, attacker.refresh)).statusCode, 200, "and so does the attacker's, alone");
 });
 
@@ -79,7 +116,8 @@ t.test('over a real socket, two refresh cookies are refused the same way', async
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   const res = await fetch(`http://127.0.0.1:${port}/auth/refresh`, {
-    method: 'POST', headers: { cookie: `${REFRESH_COOKIE}=${s.refresh}; ${DOMAIN_REFRESH_COOKIE}=tossed` },
+    method: 'POST',
+    headers: { cookie: `${REFRESH_COOKIE}=${s.refresh}; ${DOMAIN_REFRESH_COOKIE}=tossed` },
   });
   t.equal(res.status, 400);
   t.equal(((await res.json()) as { code: string }).code, 'refresh_cookie_conflict');
@@ -89,11 +127,19 @@ t.test('over a real socket, two refresh cookies are refused the same way', async
 t.test('rollout: the old tessera_refresh cookie (Path=/auth) is accepted once, replaced and cleared', async (t) => {
   const { app } = await buildTestApp(t);
   const s = await session(app); // stands in for a session started before the upgrade, under the old name
-  const res = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { [DOMAIN_REFRESH_COOKIE]: s.refresh } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    cookies: { [DOMAIN_REFRESH_COOKIE]: s.refresh },
+  });
   t.equal(res.statusCode, 200, 'the old cookie still refreshes: nobody is logged out by the upgrade');
   const cookies = setCookies(res);
   t.equal(cookies.length, 2);
-  t.match(cookies.find((c) => c.startsWith(`${REFRESH_COOKIE}=`)), /; Path=\/(;|$)/, 'the new cookie is set');
+  t.match(
+    cookies.find((c) => c.startsWith(`${REFRESH_COOKIE}=`)),
+    /; Path=\/(;|$)/,
+    'the new cookie is set',
+  );
   const cleared = cookies.find((c) => c.startsWith(`${DOMAIN_REFRESH_COOKIE}=`));
   t.match(cleared, /^tessera_refresh=; /, 'the old one is cleared');
   t.match(cleared, /; Path=\/auth(;|$)/, 'on its own path');
@@ -101,11 +147,26 @@ t.test('rollout: the old tessera_refresh cookie (Path=/auth) is accepted once, r
   const next = refreshCookieOf(res)!;
   t.equal((await refresh(app, next)).statusCode, 200, 'the new cookie works');
 
-  const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: s.email, password: s.password }, cookies: { [DOMAIN_REFRESH_COOKIE]: 'left over from before' } });
+  const login = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: s.email, password: s.password },
+    cookies: { [DOMAIN_REFRESH_COOKIE]: 'left over from before' },
+  });
   t.equal(login.statusCode, 200);
-  t.ok(setCookies(login).some((c) => /^tessera_refresh=; .*Path=\/auth/.test(c)), 'a login that carries the old cookie clears it too');
+  t.ok(
+    setCookies(login).some((c) => /^tessera_refresh=; .*Path=\/auth/.test(c)),
+    'a login that carries the old cookie clears it too',
+  );
 
-  const out = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [DOMAIN_REFRESH_COOKIE]: refreshCookieOf(login)! } });
+  const out = await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    cookies: { [DOMAIN_REFRESH_COOKIE]: refreshCookieOf(login)! },
+  });
   t.equal(out.statusCode, 204);
-  t.ok(setCookies(out).some((c) => /^tessera_refresh=; /.test(c)), 'logout with the old cookie clears it');
+  t.ok(
+    setCookies(out).some((c) => /^tessera_refresh=; /.test(c)),
+    'logout with the old cookie clears it',
+  );
 });

@@ -31,20 +31,26 @@ t.test('50 garbage or forged cookies at once from one address are limited', asyn
   const codes = replies.map((r) => r.json().code as string);
   t.equal(codes.filter((c) => c === 'too_many_requests').length, 30, '30 of 50 refused: the address budget is 20');
   t.equal(codes.filter((c) => c === 'refresh_token_invalid').length, 20);
-  t.equal((await refresh(app, undefined)).json().code, 'too_many_requests', 'no cookie at all counts against the address too');
+  t.equal(
+    (await refresh(app, undefined)).json().code,
+    'too_many_requests',
+    'no cookie at all counts against the address too',
+  );
   t.equal((await refresh(app, s.refresh)).statusCode, 200, 'the valid session is not caught by the flood');
 });
 
 t.test('50 users behind one address (an office NAT) refreshing at the same instant all pass', async (t) => {
   const { app } = await buildTestApp(t, { env: LIMITED });
   // Each logs in from an address of its own (register and login keep their per-address limit)...
-  const cookies = await Promise.all(Array.from({ length: 50 }, async (_, i) => {
-    const remoteAddress = `10.0.${i}.1`;
-    const payload = { email: uniqueEmail(), password: PASSWORD };
-    await app.inject({ method: 'POST', url: '/auth/register', payload, remoteAddress });
-    const res = await app.inject({ method: 'POST', url: '/auth/login', payload, remoteAddress });
-    return refreshCookieOf(res)!;
-  }));
+  const cookies = await Promise.all(
+    Array.from({ length: 50 }, async (_, i) => {
+      const remoteAddress = `10.0.${i}.1`;
+      const payload = { email: uniqueEmail(), password: PASSWORD };
+      await app.inject({ method: 'POST', url: '/auth/register', payload, remoteAddress });
+      const res = await app.inject({ method: 'POST', url: '/auth/login', payload, remoteAddress });
+      return refreshCookieOf(res)!;
+    }),
+  );
   // ...then all refresh from one.
   const replies = await Promise.all(cookies.map((c) => refresh(app, c)));
   t.same([...new Set(replies.map((r) => r.statusCode))], [200]);
@@ -63,11 +69,20 @@ t.test('through a listening server: reloads pass, garbage is limited', async (t)
   const s = await session(app);
   let cookie = s.refresh;
   for (let i = 0; i < 30; i++) {
-    const res = await fetch(`${address}/auth/refresh`, { method: 'POST', headers: { cookie: `${REFRESH_COOKIE}=${cookie}`, 'sec-fetch-site': 'same-origin' } });
+    const res = await fetch(`${address}/auth/refresh`, {
+      method: 'POST',
+      headers: { cookie: `${REFRESH_COOKIE}=${cookie}`, 'sec-fetch-site': 'same-origin' },
+    });
     t.equal(res.status, 200, `reload ${i + 1}`);
     cookie = /__Host-tessera_refresh=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? cookie;
   }
-  const garbage = await Promise.all(Array.from({ length: 25 }, (_, i) =>
-    fetch(`${address}/auth/refresh`, { method: 'POST', headers: { cookie: `${REFRESH_COOKIE}=junk${i}`, 'sec-fetch-site': 'same-origin' } }).then((r) => r.status)));
+  const garbage = await Promise.all(
+    Array.from({ length: 25 }, (_, i) =>
+      fetch(`${address}/auth/refresh`, {
+        method: 'POST',
+        headers: { cookie: `${REFRESH_COOKIE}=junk${i}`, 'sec-fetch-site': 'same-origin' },
+      }).then((r) => r.status),
+    ),
+  );
   t.equal(garbage.filter((s) => s === 429).length, 5);
 });

@@ -47,11 +47,19 @@ t.test('reuse of a rotated token kills the whole session, newest token included'
 
   const reuse = await refresh(app, s.refresh);
   expectError(t, reuse, 'refresh_token_reused');
-  t.match(String(reuse.headers['set-cookie']), /^__Host-tessera_refresh=;.*Max-Age=0|Expires=Thu, 01 Jan 1970/, 'cookie cleared');
+  t.match(
+    String(reuse.headers['set-cookie']),
+    /^__Host-tessera_refresh=;.*Max-Age=0|Expires=Thu, 01 Jan 1970/,
+    'cookie cleared',
+  );
 
   const newest = await refresh(app, t2);
   expectError(t, newest, 'session_revoked', 'the newest token of the family is dead too');
-  t.equal((await me(app, r2.json().access_token)).statusCode, 401, "the session's access tokens no longer open /auth/me");
+  t.equal(
+    (await me(app, r2.json().access_token)).statusCode,
+    401,
+    "the session's access tokens no longer open /auth/me",
+  );
 
   const sessionRow = await db.database.prisma.session.findFirstOrThrow({ where: { userId: s.user.id } });
   t.ok(sessionRow.revokedAt, 'revocation committed although the request failed');
@@ -121,13 +129,19 @@ t.test('parallel refreshes with one token', async (t) => {
     const s = await session(app);
     const results = await Promise.all(Array.from({ length: 20 }, () => refresh(app, s.refresh)));
     const statuses = results.map((r) => r.statusCode);
-    t.notOk(statuses.some((c) => c >= 500), 'no 5xx');
+    t.notOk(
+      statuses.some((c) => c >= 500),
+      'no 5xx',
+    );
     t.equal(statuses.filter((c) => c === 200).length, 1, 'exactly one winner');
     const codes = results.filter((r) => r.statusCode !== 200).map((r) => r.json().code as string);
     // The first loser detects the reuse and revokes the family; the rest find it already revoked.
     t.equal(codes.filter((c) => c === 'refresh_token_reused').length, 1);
     t.equal(codes.filter((c) => c === 'session_revoked').length, 18);
-    t.equal(await db.database.prisma.auditEvent.count({ where: { type: 'refresh_reuse_detected', userId: s.user.id } }), 1);
+    t.equal(
+      await db.database.prisma.auditEvent.count({ where: { type: 'refresh_reuse_detected', userId: s.user.id } }),
+      1,
+    );
     const winner = refreshCookieOf(results.find((r) => r.statusCode === 200)!)!;
     t.equal((await refresh(app, winner)).statusCode, 401, "the winner's token died with the family");
     const row = await db.database.prisma.session.findFirstOrThrow({ where: { userId: s.user.id } });
@@ -138,7 +152,10 @@ t.test('parallel refreshes with one token', async (t) => {
     const { app, db } = await buildTestApp(t, { env: { REFRESH_REUSE_GRACE_SECONDS: '10' } });
     const s = await session(app);
     const results = await Promise.all(Array.from({ length: 20 }, () => refresh(app, s.refresh)));
-    t.same(results.map((r) => r.statusCode), Array(20).fill(200));
+    t.same(
+      results.map((r) => r.statusCode),
+      Array(20).fill(200),
+    );
     const successors = results.map((r) => refreshCookieOf(r)!);
     t.equal(new Set(successors).size, 1, 'every racer got the same successor');
     t.equal((await refresh(app, successors[7])).statusCode, 200);
@@ -192,15 +209,27 @@ t.test('logout', async (t) => {
   t.equal(row.revokedReason, 'logout');
 
   t.test('is idempotent: again, with garbage, or without a cookie', async (t) => {
-    for (const cookies of [{ [REFRESH_COOKIE]: s.refresh }, { [REFRESH_COOKIE]: 'junk' }, {}] as Record<string, string>[]) {
+    for (const cookies of [{ [REFRESH_COOKIE]: s.refresh }, { [REFRESH_COOKIE]: 'junk' }, {}] as Record<
+      string,
+      string
+    >[]) {
       const r = await app.inject({ method: 'POST', url: '/auth/logout', cookies });
       t.equal(r.statusCode, 204);
     }
-    t.equal(await db.database.prisma.auditEvent.count({ where: { type: 'logout', userId: s.user.id } }), 1, 'one audit record for one real logout');
+    t.equal(
+      await db.database.prisma.auditEvent.count({ where: { type: 'logout', userId: s.user.id } }),
+      1,
+      'one audit record for one real logout',
+    );
   });
 
   t.test('accepts an empty JSON body (SPAs send the header on every POST)', async (t) => {
-    const r = await app.inject({ method: 'POST', url: '/auth/logout', headers: { 'content-type': 'application/json' }, payload: '' });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      headers: { 'content-type': 'application/json' },
+      payload: '',
+    });
     t.equal(r.statusCode, 204);
   });
 });
@@ -214,7 +243,11 @@ t.test('logout-all', async (t) => {
   const noToken = await app.inject({ method: 'POST', url: '/auth/logout-all' });
   expectError(t, noToken, 'missing_token');
 
-  const res = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: `Bearer ${s.accessToken}` } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/logout-all',
+    headers: { authorization: `Bearer ${s.accessToken}` },
+  });
   t.equal(res.statusCode, 204);
   t.match(String(res.headers['set-cookie']), /^__Host-tessera_refresh=;/);
   for (const token of [s.refresh, other.refresh, third.refresh]) {
@@ -233,7 +266,11 @@ t.test('logout-all', async (t) => {
 
   t.test("another user's sessions are untouched", async (t) => {
     const bob = await session(app);
-    await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: `Bearer ${(await login(app, s.email)).accessToken}` } });
+    await app.inject({
+      method: 'POST',
+      url: '/auth/logout-all',
+      headers: { authorization: `Bearer ${(await login(app, s.email)).accessToken}` },
+    });
     t.equal((await refresh(app, bob.refresh)).statusCode, 200);
   });
 });

@@ -9,17 +9,31 @@ import { hashClientSecret } from '../src/domain/tokens/service-clients.js';
 import { ensureMacKey, pruneMacKeys, readMacKeys, rotateMacKey } from '../src/domain/keys/refresh-keys.js';
 import { macKeyPolicy } from '../src/domain/keys/key-policies.js';
 import {
-  buildTestApp, createTestDatabase, ManualClock, me, recordStatements, refresh, refreshCookieOf, session, tempDir,
-  type TestApp, type TestDatabase,
+  buildTestApp,
+  createTestDatabase,
+  ManualClock,
+  me,
+  recordStatements,
+  refresh,
+  refreshCookieOf,
+  session,
+  tempDir,
+  type TestApp,
+  type TestDatabase,
 } from './helper.js';
 
 const SECRET = 'k3Jq0f8Zr6m2VbT1yX9wH4sPdLcN7aEuGiO5qRtYzA0';
 const CLIENTS = { SERVICE_CLIENTS: `orders:${hashClientSecret(SECRET)}` };
-const introspect = (app: TestApp, token: string) => app.inject({
-  method: 'POST', url: '/oauth/introspect',
-  headers: { authorization: `Basic ${Buffer.from(`orders:${SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-  payload: new URLSearchParams({ token }).toString(),
-});
+const introspect = (app: TestApp, token: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/oauth/introspect',
+    headers: {
+      authorization: `Basic ${Buffer.from(`orders:${SECRET}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    payload: new URLSearchParams({ token }).toString(),
+  });
 
 /** Builds a v2 token by hand, as someone holding (or guessing) a MAC key would. */
 function forge(keyId: string, secret: Buffer, sessionId: string, counter: bigint): string {
@@ -48,9 +62,16 @@ t.test('one round trip per successful refresh, and no transaction', async (t) =>
   const statements = rec.stop();
   t.equal(res.statusCode, 200);
   t.equal(statements.length, 1, `one statement: ${statements.map((q) => q.slice(0, 40)).join(' | ')}`);
-  t.notOk(statements.some((q) => /^(BEGIN|SET TRANSACTION|START)/i.test(q)), 'no interactive transaction');
+  t.notOk(
+    statements.some((q) => /^(BEGIN|SET TRANSACTION|START)/i.test(q)),
+    'no interactive transaction',
+  );
   t.match(statements[0], /UPDATE sessions/, 'the compare-and-swap on the session row');
-  t.equal(await db.database.prisma.auditEvent.count({ where: { type: 'refresh', userId: s.user.id } }), 2, 'the audit row rode along');
+  t.equal(
+    await db.database.prisma.auditEvent.count({ where: { type: 'refresh', userId: s.user.id } }),
+    2,
+    'the audit row rode along',
+  );
 });
 
 t.test('GET /auth/me and introspection are one statement each', async (t) => {
@@ -62,14 +83,20 @@ t.test('GET /auth/me and introspection are one statement each', async (t) => {
 
   for (const [name, call] of [
     ['GET /auth/me', async () => t.equal((await me(app, s.accessToken)).statusCode, 200)],
-    ['introspection of an access token', async () => t.equal((await introspect(app, s.accessToken)).json().active, true)],
+    [
+      'introspection of an access token',
+      async () => t.equal((await introspect(app, s.accessToken)).json().active, true),
+    ],
     ['introspection of a refresh token', async () => t.equal((await introspect(app, s.refresh)).json().active, true)],
   ] as const) {
     const rec = recordStatements(db);
     await call();
     const statements = rec.stop();
     t.equal(statements.length, 1, `${name}: one statement`);
-    t.notOk(statements.some((q) => /^BEGIN/i.test(q)), `${name}: no transaction`);
+    t.notOk(
+      statements.some((q) => /^BEGIN/i.test(q)),
+      `${name}: no transaction`,
+    );
   }
 });
 
@@ -89,31 +116,41 @@ t.test('refreshing writes no rows but the audit row: 20 refreshes leave the row 
   t.equal((await sessionOf(db, s.user.id)).refreshCounter, 20n);
 });
 
-t.test('50 parallel refreshes of one cookie: all get the same successor; after the window exactly one token works', async (t) => {
-  const clock = new ManualClock();
-  const { app, db, config } = await buildTestApp(t, { clock, env: CLIENTS });
-  const s = await session(app);
-  const results = await Promise.all(Array.from({ length: 50 }, () => refresh(app, s.refresh)));
-  t.same(results.map((r) => r.statusCode), Array(50).fill(200), 'every tab stays logged in');
-  const successors = new Set(results.map((r) => refreshCookieOf(r)!));
-  t.equal(successors.size, 1, 'one successor, handed to all 50');
-  const [next] = [...successors] as [string];
-  t.equal((await sessionOf(db, s.user.id)).refreshCounter, 1n, 'the counter moved once');
-  t.equal(await db.database.prisma.auditEvent.count({ where: { type: 'refresh', reason: 'grace', userId: s.user.id } }), 49);
+t.test(
+  '50 parallel refreshes of one cookie: all get the same successor; after the window exactly one token works',
+  async (t) => {
+    const clock = new ManualClock();
+    const { app, db, config } = await buildTestApp(t, { clock, env: CLIENTS });
+    const s = await session(app);
+    const results = await Promise.all(Array.from({ length: 50 }, () => refresh(app, s.refresh)));
+    t.same(
+      results.map((r) => r.statusCode),
+      Array(50).fill(200),
+      'every tab stays logged in',
+    );
+    const successors = new Set(results.map((r) => refreshCookieOf(r)!));
+    t.equal(successors.size, 1, 'one successor, handed to all 50');
+    const [next] = [...successors] as [string];
+    t.equal((await sessionOf(db, s.user.id)).refreshCounter, 1n, 'the counter moved once');
+    t.equal(
+      await db.database.prisma.auditEvent.count({ where: { type: 'refresh', reason: 'grace', userId: s.user.id } }),
+      49,
+    );
 
-  clock.advance(config.refreshReuseGrace + 2); // 12 s later, as in the issue
-  const active = [];
-  for (const token of [s.refresh, next]) if ((await introspect(app, token)).json().active) active.push(token);
-  t.same(active, [next], 'introspection: only the successor is live');
+    clock.advance(config.refreshReuseGrace + 2); // 12 s later, as in the issue
+    const active = [];
+    for (const token of [s.refresh, next]) if ((await introspect(app, token)).json().active) active.push(token);
+    t.same(active, [next], 'introspection: only the successor is live');
 
-  const used = await refresh(app, next);
-  t.equal(used.statusCode, 200, 'the one live token works');
-  const reuse = await refresh(app, s.refresh);
-  t.equal(reuse.statusCode, 401, 'the token all 50 presented is refused');
-  t.equal(reuse.json().code, 'refresh_token_reused');
-  t.equal((await refresh(app, refreshCookieOf(used))).json().code, 'session_revoked', 'and the session is over');
-  t.equal((await sessionOf(db, s.user.id)).revokedReason, 'refresh_token_reused');
-});
+    const used = await refresh(app, next);
+    t.equal(used.statusCode, 200, 'the one live token works');
+    const reuse = await refresh(app, s.refresh);
+    t.equal(reuse.statusCode, 401, 'the token all 50 presented is refused');
+    t.equal(reuse.json().code, 'refresh_token_reused');
+    t.equal((await refresh(app, refreshCookieOf(used))).json().code, 'session_revoked', 'and the session is over');
+    t.equal((await sessionOf(db, s.user.id)).revokedReason, 'refresh_token_reused');
+  },
+);
 
 t.test('two instances on one database, 50-way reuse: the session is revoked once, committed, audited', async (t) => {
   const db = await createTestDatabase();
@@ -129,12 +166,18 @@ t.test('two instances on one database, 50-way reuse: the session is revoked once
     t.equal(r.statusCode, 200);
     clock.advance(config.refreshReuseGrace + 1);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => refresh(i % 2 ? a : b, s.refresh)));
-    t.same(results.map((x) => x.statusCode), Array(50).fill(401));
+    t.same(
+      results.map((x) => x.statusCode),
+      Array(50).fill(401),
+    );
     const codes = results.map((x) => x.json().code as string);
     t.equal(codes.filter((c) => c === 'refresh_token_reused').length, 1, 'one racer ends the session');
     t.equal(codes.filter((c) => c === 'session_revoked').length, 49, 'the others find it ended');
     t.equal((await sessionOf(db, s.user.id)).revokedReason, 'refresh_token_reused');
-    t.equal(await db.database.prisma.auditEvent.count({ where: { type: 'refresh_reuse_detected', userId: s.user.id } }), 1);
+    t.equal(
+      await db.database.prisma.auditEvent.count({ where: { type: 'refresh_reuse_detected', userId: s.user.id } }),
+      1,
+    );
     t.equal((await refresh(a, refreshCookieOf(r))).json().code, 'session_revoked', 'the newest token died with it');
   });
 
@@ -142,8 +185,13 @@ t.test('two instances on one database, 50-way reuse: the session is revoked once
     const s = await session(a);
     const live = refreshCookieOf(await refresh(a, s.refresh))!;
     clock.advance(config.refreshReuseGrace + 1);
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => refresh(i % 2 ? a : b, i % 4 < 2 ? live : s.refresh)));
-    t.notOk(results.some((x) => x.statusCode >= 500), 'no 5xx');
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => refresh(i % 2 ? a : b, i % 4 < 2 ? live : s.refresh)),
+    );
+    t.notOk(
+      results.some((x) => x.statusCode >= 500),
+      'no 5xx',
+    );
     t.equal((await sessionOf(db, s.user.id)).revokedReason, 'refresh_token_reused');
     for (const token of new Set(results.filter((x) => x.statusCode === 200).map((x) => refreshCookieOf(x)!))) {
       t.equal((await refresh(b, token)).json().code, 'session_revoked', 'a successor won in the race is dead too');
@@ -164,7 +212,10 @@ t.test('a database dump alone cannot mint a refresh token', async (t) => {
   t.ok(text.includes(row.id), 'the dump holds the session id and its counter');
 
   const [key] = await readMacKeys(keysDir);
-  t.notOk(text.includes(key!.secret.toString('base64url')) || text.includes(key!.secret.toString('hex')), 'the MAC key is not in the database');
+  t.notOk(
+    text.includes(key!.secret.toString('base64url')) || text.includes(key!.secret.toString('hex')),
+    'the MAC key is not in the database',
+  );
   const user = await db.database.prisma.user.findUniqueOrThrow({ where: { id: s.user.id } });
   const guesses: [string, Buffer][] = [
     ['a random key under the real key id', randomBytes(32)],
@@ -178,10 +229,18 @@ t.test('a database dump alone cannot mint a refresh token', async (t) => {
     t.equal(res.json().code, 'refresh_token_invalid', name);
   }
   const unknownKey = forge('00000000', key!.secret, row.id, row.refreshCounter!);
-  t.equal((await refresh(app, unknownKey)).json().code, 'refresh_token_invalid', 'the real key under an id that is not ours');
+  t.equal(
+    (await refresh(app, unknownKey)).json().code,
+    'refresh_token_invalid',
+    'the real key under an id that is not ours',
+  );
   t.equal((await sessionOf(db, s.user.id)).revokedAt, null, 'forgeries end nothing');
   // Positive control: the same recipe with the key from KEYS_DIR is a real token.
-  t.equal(forge(key!.id, key!.secret, row.id, 0n), s.refresh, 'with the key file, the recipe reproduces the real token');
+  t.equal(
+    forge(key!.id, key!.secret, row.id, 0n),
+    s.refresh,
+    'with the key file, the recipe reproduces the real token',
+  );
 });
 
 t.test('tampered v2 tokens are refused as invalid', async (t) => {
@@ -189,7 +248,11 @@ t.test('tampered v2 tokens are refused as invalid', async (t) => {
   const s = await session(app);
   const other = await session(app);
   const raw = Buffer.from(s.refresh, 'base64url');
-  const flip = (i: number) => { const c = Buffer.from(raw); c[i]! ^= 1; return c.toString('base64url'); };
+  const flip = (i: number) => {
+    const c = Buffer.from(raw);
+    c[i]! ^= 1;
+    return c.toString('base64url');
+  };
   const splice = Buffer.from(raw);
   Buffer.from(other.refresh, 'base64url').copy(splice, 5, 5, 21); // the other session's id, this token's tag
   const cases: [string, string][] = [
@@ -199,8 +262,18 @@ t.test('tampered v2 tokens are refused as invalid', async (t) => {
     ['counter changed', flip(28)],
     ['tag changed', flip(60)],
     ['another session spliced in', splice.toString('base64url')],
-    ['a counter ahead of the session', (() => { const c = Buffer.from(raw); c.writeBigUInt64BE(5n, 21); return c.toString('base64url'); })()],
-    ['a second spelling of the last character', s.refresh.slice(0, -1) + String.fromCharCode(s.refresh.charCodeAt(81) ^ 1)],
+    [
+      'a counter ahead of the session',
+      (() => {
+        const c = Buffer.from(raw);
+        c.writeBigUInt64BE(5n, 21);
+        return c.toString('base64url');
+      })(),
+    ],
+    [
+      'a second spelling of the last character',
+      s.refresh.slice(0, -1) + String.fromCharCode(s.refresh.charCodeAt(81) ^ 1),
+    ],
   ];
   for (const [name, token] of cases) {
     if (token === s.refresh) continue;
@@ -240,16 +313,22 @@ t.test('MAC key rotation logs nobody out; new tokens use the new key once every 
   t.same((await readdir(keysDir)).filter((f) => f.startsWith('refresh-')).length, 1);
 });
 
-t.test('the first MAC key: made once when two instances start at once; a read-only folder without one is a KeyError', async (t) => {
-  const dir = await tempDir(t);
-  const now = new Date();
-  const made = await Promise.all([ensureMacKey(dir, now), ensureMacKey(dir, now), ensureMacKey(dir, now)]);
-  t.equal(made.filter(Boolean).length, 1, 'one key generated');
-  const keys = await readMacKeys(dir);
-  t.equal(keys.length, 1);
-  const file = path.join(dir, keys[0]!.file);
-  t.equal((await stat(file)).mode & 0o777, 0o600, 'mode 0600');
-  t.equal(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64url').length, 32);
-  // /sys refuses new entries (EPERM), as a read-only mount does.
-  await t.rejects(ensureMacKey('/sys/tessera-keys-test', now), { name: 'KeyError', message: /npm run keys -- rotate-refresh/ });
-});
+t.test(
+  'the first MAC key: made once when two instances start at once; a read-only folder without one is a KeyError',
+  async (t) => {
+    const dir = await tempDir(t);
+    const now = new Date();
+    const made = await Promise.all([ensureMacKey(dir, now), ensureMacKey(dir, now), ensureMacKey(dir, now)]);
+    t.equal(made.filter(Boolean).length, 1, 'one key generated');
+    const keys = await readMacKeys(dir);
+    t.equal(keys.length, 1);
+    const file = path.join(dir, keys[0]!.file);
+    t.equal((await stat(file)).mode & 0o777, 0o600, 'mode 0600');
+    t.equal(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64url').length, 32);
+    // /sys refuses new entries (EPERM), as a read-only mount does.
+    await t.rejects(ensureMacKey('/sys/tessera-keys-test', now), {
+      name: 'KeyError',
+      message: /npm run keys -- rotate-refresh/,
+    });
+  },
+);

@@ -6,7 +6,11 @@ t.test('register', async (t) => {
   const { app, db } = await buildTestApp(t, { productionArgon2: true });
 
   t.test('creates a user with a normalised email and answers 201 with public fields only', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: '  Alice.Smith@Example.COM ', password: PASSWORD } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: { email: '  Alice.Smith@Example.COM ', password: PASSWORD },
+    });
     t.equal(res.statusCode, 201);
     const body = res.json();
     t.same(Object.keys(body), ['user']);
@@ -19,19 +23,34 @@ t.test('register', async (t) => {
     t.match(row.passwordHash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/, 'argon2id with OWASP minimum parameters');
     t.notOk(row.passwordHash!.includes(PASSWORD));
     const events = await db.database.prisma.auditEvent.findMany({ where: { userId: row.id } });
-    t.same(events.map((e) => e.type), ['register']);
+    t.same(
+      events.map((e) => e.type),
+      ['register'],
+    );
   });
 
   t.test('refuses a duplicate email, whatever its case, with 409 email_taken', async (t) => {
     const email = uniqueEmail();
     await register(app, email);
-    const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: email.toUpperCase(), password: 'another password' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: { email: email.toUpperCase(), password: 'another password' },
+    });
     expectError(t, res, 'email_taken');
     t.equal(await db.database.prisma.user.count({ where: { email } }), 1);
   });
 
   t.test('refuses invalid emails with 400 invalid_email', async (t) => {
-    for (const email of ['not-an-email', 'a@b', 'two@@example.com', 'sp ace@example.com', 'nul\u0000@example.com', `${'x'.repeat(65)}@example.com`, '@example.com']) {
+    for (const email of [
+      'not-an-email',
+      'a@b',
+      'two@@example.com',
+      'sp ace@example.com',
+      'nul\u0000@example.com',
+      `${'x'.repeat(65)}@example.com`,
+      '@example.com',
+    ]) {
       const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD } });
       expectError(t, res, 'invalid_email', JSON.stringify(email));
     }
@@ -47,7 +66,11 @@ t.test('register', async (t) => {
       ['x'.repeat(2000), 400, 'invalid_request'], // refused by the schema before any hashing
     ];
     for (const [password, status, code] of cases) {
-      const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail(), password } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        payload: { email: uniqueEmail(), password },
+      });
       t.equal(res.statusCode, status, `${[...password].length} characters`);
       if (code) t.equal(res.json().code, code);
     }
@@ -56,19 +79,64 @@ t.test('register', async (t) => {
   t.test('bad bodies get 4xx with a code, never 500, and write nothing', async (t) => {
     const before = await db.database.prisma.user.count();
     const cases: { payload?: string; headers?: Record<string, string>; status: number; code: string }[] = [
-      { payload: '{"email": "a@example.com", "password": ', headers: { 'content-type': 'application/json' }, status: 400, code: 'malformed_json' },
-      { payload: 'email=a@example.com&password=12345678', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'unsupported_media_type' },
+      {
+        payload: '{"email": "a@example.com", "password": ',
+        headers: { 'content-type': 'application/json' },
+        status: 400,
+        code: 'malformed_json',
+      },
+      {
+        payload: 'email=a@example.com&password=12345678',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        status: 415,
+        code: 'unsupported_media_type',
+      },
       { payload: 'hello', headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported_media_type' },
-      { payload: JSON.stringify({ email: uniqueEmail(), password: PASSWORD, admin: true }), headers: { 'content-type': 'application/json' }, status: 400, code: 'invalid_request' },
-      { payload: JSON.stringify({ email: uniqueEmail() }), headers: { 'content-type': 'application/json' }, status: 400, code: 'invalid_request' },
-      { payload: JSON.stringify({ email: 42, password: 12345678 }), headers: { 'content-type': 'application/json' }, status: 400, code: 'invalid_request' },
-      { payload: JSON.stringify([1, 2]), headers: { 'content-type': 'application/json' }, status: 400, code: 'invalid_request' },
-      { payload: '{"__proto__": {"admin": true}, "email": "p@example.com", "password": "12345678"}', headers: { 'content-type': 'application/json' }, status: 400, code: 'malformed_json' },
-      { payload: JSON.stringify({ email: uniqueEmail(), password: 'x'.repeat(1024 * 1024) }), headers: { 'content-type': 'application/json' }, status: 413, code: 'payload_too_large' },
+      {
+        payload: JSON.stringify({ email: uniqueEmail(), password: PASSWORD, admin: true }),
+        headers: { 'content-type': 'application/json' },
+        status: 400,
+        code: 'invalid_request',
+      },
+      {
+        payload: JSON.stringify({ email: uniqueEmail() }),
+        headers: { 'content-type': 'application/json' },
+        status: 400,
+        code: 'invalid_request',
+      },
+      {
+        payload: JSON.stringify({ email: 42, password: 12345678 }),
+        headers: { 'content-type': 'application/json' },
+        status: 400,
+        code: 'invalid_request',
+      },
+      {
+        payload: JSON.stringify([1, 2]),
+        headers: { 'content-type': 'application/json' },
+        status: 400,
+        code: 'invalid_request',
+      },
+      {
+        payload: '{"__proto__": {"admin": true}, "email": "p@example.com", "password": "12345678"}',
+        headers: { 'content-type': 'application/json' },
+        status: 400,
+        code: 'malformed_json',
+      },
+      {
+        payload: JSON.stringify({ email: uniqueEmail(), password: 'x'.repeat(1024 * 1024) }),
+        headers: { 'content-type': 'application/json' },
+        status: 413,
+        code: 'payload_too_large',
+      },
       { headers: { 'content-type': 'application/json' }, status: 400, code: 'invalid_request' },
     ];
     for (const c of cases) {
-      const res = await app.inject({ method: 'POST', url: '/auth/register', ...(c.payload !== undefined ? { payload: c.payload } : {}), headers: c.headers ?? {} });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        ...(c.payload !== undefined ? { payload: c.payload } : {}),
+        headers: c.headers ?? {},
+      });
       t.equal(res.statusCode, c.status, `${c.code}: ${(c.payload ?? '').slice(0, 40)}`);
       const body = res.json();
       t.equal(body.code, c.code);
@@ -91,7 +159,11 @@ t.test('login', async (t) => {
   const { email, user } = await register(app);
 
   t.test('returns an access token and sets the refresh cookie', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: ` ${email.toUpperCase()}`, password: PASSWORD } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: ` ${email.toUpperCase()}`, password: PASSWORD },
+    });
     t.equal(res.statusCode, 200);
     const body = res.json();
     t.same(Object.keys(body).sort(), ['access_token', 'expires_in', 'token_type']);
@@ -115,20 +187,42 @@ t.test('login', async (t) => {
     const a = await login(app, email);
     const b = await login(app, email);
     t.not(a.refresh, b.refresh);
-    t.equal(await db.database.prisma.session.count({ where: { userId: user.id } }) >= 2, true);
+    t.equal((await db.database.prisma.session.count({ where: { userId: user.id } })) >= 2, true);
   });
 
   t.test('wrong password and unknown email: same status, same code, same message', async (t) => {
-    const wrong = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'not the password' } });
-    const unknown = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: uniqueEmail(), password: 'not the password' } });
-    const invalidEmail = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'nobody', password: 'not the password' } });
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email, password: 'not the password' },
+    });
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: uniqueEmail(), password: 'not the password' },
+    });
+    const invalidEmail = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: 'nobody', password: 'not the password' },
+    });
     for (const res of [wrong, unknown, invalidEmail]) {
       expectError(t, res, 'invalid_credentials');
       t.equal(res.json().message, wrong.json().message);
       t.equal(res.headers['set-cookie'], undefined);
     }
-    const failures = await db.database.prisma.auditEvent.findMany({ where: { type: 'login_failed' }, orderBy: { id: 'asc' } });
-    t.same(failures.map((f) => [f.userId, f.reason]), [[user.id, 'wrong_password'], [null, 'unknown_user'], [null, 'unknown_user']]);
+    const failures = await db.database.prisma.auditEvent.findMany({
+      where: { type: 'login_failed' },
+      orderBy: { id: 'asc' },
+    });
+    t.same(
+      failures.map((f) => [f.userId, f.reason]),
+      [
+        [user.id, 'wrong_password'],
+        [null, 'unknown_user'],
+        [null, 'unknown_user'],
+      ],
+    );
   });
 
   t.test('an unknown email costs a full argon2 verification (hashed against a dummy)', async (t) => {
@@ -139,15 +233,23 @@ t.test('login', async (t) => {
       calls++;
       return verify(hash, password);
     };
-    t.teardown(() => { passwords.verify = verify; });
-    await app.inject({ method: 'POST', url: '/auth/login', payload: { email: uniqueEmail(), password: 'whatever123' } });
+    t.teardown(() => {
+      passwords.verify = verify;
+    });
+    await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: uniqueEmail(), password: 'whatever123' },
+    });
     t.equal(calls, 1);
   });
 
   t.test('login records the session with its user agent and ip, and an audit event', async (t) => {
     const { res } = await login(app, email, PASSWORD, { 'user-agent': 'TestBrowser/1.0' });
     t.equal(res.statusCode, 200);
-    const s = await db.database.prisma.session.findFirstOrThrow({ where: { userId: user.id, userAgent: 'TestBrowser/1.0' } });
+    const s = await db.database.prisma.session.findFirstOrThrow({
+      where: { userId: user.id, userAgent: 'TestBrowser/1.0' },
+    });
     t.equal(s.ip, '127.0.0.1');
     t.equal(s.revokedAt, null);
     const ev = await db.database.prisma.auditEvent.findFirstOrThrow({ where: { type: 'login_ok', sessionId: s.id } });
@@ -167,10 +269,17 @@ t.test('argon2 parameters: configurable, OWASP minimum as the floor, hashes upgr
   const { email, user } = await register(app);
   const before = (await db.database.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
   t.match(before, /m=19456,p=1,t=2/);
-  const { app: stronger } = await buildTestApp(t, { db, keysDir, env: { ARGON2_MEMORY_KIB: '24576', ARGON2_TIME_COST: '3' } });
+  const { app: stronger } = await buildTestApp(t, {
+    db,
+    keysDir,
+    env: { ARGON2_MEMORY_KIB: '24576', ARGON2_TIME_COST: '3' },
+  });
   await login(stronger, email);
   const after = (await db.database.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
   t.match(after, /m=24576,p=1,t=3/, 're-hashed with the new parameters');
   t.ok(await login(stronger, email), 'and the password still works');
-  await t.rejects(buildTestApp(t, { env: { ARGON2_MEMORY_KIB: '4096' } }), { name: 'ConfigError', message: /ARGON2_MEMORY_KIB/ });
+  await t.rejects(buildTestApp(t, { env: { ARGON2_MEMORY_KIB: '4096' } }), {
+    name: 'ConfigError',
+    message: /ARGON2_MEMORY_KIB/,
+  });
 });

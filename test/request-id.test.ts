@@ -15,7 +15,10 @@ t.test('x-request-id', async (t) => {
       const res = await app.inject({ url: '/auth/me', headers: { 'x-request-id': id } });
       t.equal(res.headers['x-request-id'], id, `${id.slice(0, 20)}: echoed`);
       t.equal(res.json().requestId, id, 'in the error body');
-      t.ok(logs.some((l) => l.reqId === id && l.msg === 'request'), 'in the log line');
+      t.ok(
+        logs.some((l) => l.reqId === id && l.msg === 'request'),
+        'in the log line',
+      );
     }
   });
 
@@ -24,7 +27,10 @@ t.test('x-request-id', async (t) => {
     for (const id of bad) {
       const res = await app.inject({ url: '/health/live', headers: { 'x-request-id': id } });
       t.match(res.headers['x-request-id'], UUID, `${JSON.stringify(id.slice(0, 20))}: replaced`);
-      t.notOk(logs.some((l) => l.reqId === id), 'never logged');
+      t.notOk(
+        logs.some((l) => l.reqId === id),
+        'never logged',
+      );
     }
     const twice = await app.inject({ url: '/health/live', headers: { 'x-request-id': ['one', 'two'] } });
     t.match(twice.headers['x-request-id'], UUID, 'two headers: replaced');
@@ -32,8 +38,13 @@ t.test('x-request-id', async (t) => {
 
   t.test('50 requests at the same instant each keep their own id', async (t) => {
     const ids = Array.from({ length: 50 }, (_, i) => `burst-${i}`);
-    const replies = await Promise.all(ids.map((id) => app.inject({ url: '/health/live', headers: { 'x-request-id': id } })));
-    t.same(replies.map((r) => r.headers['x-request-id']), ids);
+    const replies = await Promise.all(
+      ids.map((id) => app.inject({ url: '/health/live', headers: { 'x-request-id': id } })),
+    );
+    t.same(
+      replies.map((r) => r.headers['x-request-id']),
+      ids,
+    );
   });
 });
 
@@ -42,10 +53,16 @@ t.test('traceparent', async (t) => {
 
   t.test("a well-formed one puts its trace id on the request's log lines", async (t) => {
     for (const header of [`00-${TRACE}-00f067aa0ba902b7-01`, `01-${TRACE}-00f067aa0ba902b7-00-future-fields`]) {
-      const res = await app.inject({ url: '/health/live', headers: { traceparent: header, 'x-request-id': `trace-${header.slice(0, 2)}` } });
+      const res = await app.inject({
+        url: '/health/live',
+        headers: { traceparent: header, 'x-request-id': `trace-${header.slice(0, 2)}` },
+      });
       const lines = logs.filter((l) => l.reqId === res.headers['x-request-id']);
       t.ok(lines.length > 0);
-      t.ok(lines.every((l) => l.traceId === TRACE), `${header.slice(0, 2)}: every line has the trace id`);
+      t.ok(
+        lines.every((l) => l.traceId === TRACE),
+        `${header.slice(0, 2)}: every line has the trace id`,
+      );
     }
   });
 
@@ -61,7 +78,10 @@ t.test('traceparent', async (t) => {
       `00-${TRACE}-00f067aa0ba902b7`, // no flags
     ];
     for (const [i, header] of bad.entries()) {
-      const res = await app.inject({ url: '/health/live', headers: { traceparent: header, 'x-request-id': `bad-trace-${i}` } });
+      const res = await app.inject({
+        url: '/health/live',
+        headers: { traceparent: header, 'x-request-id': `bad-trace-${i}` },
+      });
       t.equal(res.statusCode, 200, `${header.slice(0, 12)}…: served`);
       const lines = logs.filter((l) => l.reqId === `bad-trace-${i}`);
       t.ok(lines.length > 0 && lines.every((l) => !('traceId' in l)), 'no trace id logged');
@@ -72,7 +92,9 @@ t.test('traceparent', async (t) => {
 t.test('through a listening server, both arrive as a client sends them', async (t) => {
   const { app, logs } = await buildTestApp(t, { captureLogs: true });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const ok = await fetch(`${address}/auth/me`, { headers: { 'x-request-id': 'edge-42', traceparent: `00-${TRACE}-00f067aa0ba902b7-01` } });
+  const ok = await fetch(`${address}/auth/me`, {
+    headers: { 'x-request-id': 'edge-42', traceparent: `00-${TRACE}-00f067aa0ba902b7-01` },
+  });
   t.equal(ok.headers.get('x-request-id'), 'edge-42');
   t.equal(((await ok.json()) as { code: string }).code, 'missing_token');
   t.ok(logs.some((l) => l.reqId === 'edge-42' && l.traceId === TRACE && l.msg === 'request'));

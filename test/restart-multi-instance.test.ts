@@ -3,7 +3,19 @@ import t from 'tap';
 import { rm } from 'node:fs/promises';
 import { buildApp } from '../src/app.js';
 import { KeyError, KeyStore } from '../src/domain/keys/keys.js';
-import { buildTestApp, createTestDatabase, ManualClock, login, me, postgresUrl, refresh, refreshCookieOf, session, tempDir, testConfig } from './helper.js';
+import {
+  buildTestApp,
+  createTestDatabase,
+  ManualClock,
+  login,
+  me,
+  postgresUrl,
+  refresh,
+  refreshCookieOf,
+  session,
+  tempDir,
+  testConfig,
+} from './helper.js';
 
 t.test('a restart keeps users, sessions and keys (PGlite directory on disk, or PostgreSQL)', async (t) => {
   const dataDir = await tempDir(t, 'tessera-data-');
@@ -24,39 +36,61 @@ t.test('a restart keeps users, sessions and keys (PGlite directory on disk, or P
   t.equal((await me(second, s.accessToken)).statusCode, 200, 'an access token from before the restart still verifies');
   const r = await refresh(second, s.refresh);
   t.equal(r.statusCode, 200, 'the session survived');
-  t.equal((await refresh(second, s.refresh)).json().code, 'refresh_token_reused', 'and so did the spent state of its tokens');
+  t.equal(
+    (await refresh(second, s.refresh)).json().code,
+    'refresh_token_reused',
+    'and so did the spent state of its tokens',
+  );
   t.ok(await login(second, s.email), 'the user can log in');
 });
 
 t.test('keys', async (t) => {
-  const open = (dir: string) => KeyStore.open(dir, { clock: new ManualClock(new Date()), accessTokenTtlSeconds: 900, reloadSeconds: 30 });
+  const open = (dir: string) =>
+    KeyStore.open(dir, { clock: new ManualClock(new Date()), accessTokenTtlSeconds: 900, reloadSeconds: 30 });
 
   t.test('in production a missing key is a boot error, not a new key', async (t) => {
     const keysDir = await tempDir(t);
     const db = await createTestDatabase();
     t.teardown(() => db.close());
-    await t.rejects(buildApp({ config: testConfig({ NODE_ENV: 'production', ISSUER: 'https://auth.example.com', KEYS_DIR: keysDir }), database: db.database }), KeyError);
+    await t.rejects(
+      buildApp({
+        config: testConfig({ NODE_ENV: 'production', ISSUER: 'https://auth.example.com', KEYS_DIR: keysDir }),
+        database: db.database,
+      }),
+      KeyError,
+    );
     await t.rejects(open(keysDir), /no signing key/);
   });
 
-  t.test('keys from before schedules (a bare .pem) count as active since their creation; the latest signs', async (t) => {
-    const keysDir = await tempDir(t);
-    const { generateKeyFile } = await import('../src/domain/keys/keys.js');
-    const older = await generateKeyFile(keysDir, new Date(Date.now() - 3 * 60_000));
-    const newer = await generateKeyFile(keysDir, new Date(Date.now() - 60_000));
-    await rm(`${keysDir}/${older}.json`);
-    await rm(`${keysDir}/${newer}.json`);
-    const store = await open(keysDir);
-    t.equal(store.signing.kid, newer);
-    t.same(store.jwks.keys.map((k) => k.kid), [newer, older], 'the superseded key is published while its tokens may live');
-    await rm(`${keysDir}/${older}.pem`);
-    await store.reload();
-    t.same(store.jwks.keys.map((k) => k.kid), [newer], 'a deleted key is gone at the next reload');
-    // The service upgrades such a folder: schedules written down as they were, plus a next key.
-    const { app } = await buildTestApp(t, { keysDir });
-    t.equal(app.services.keys.signing.kid, newer, 'the same key signs after the upgrade');
-    t.same(app.services.keys.statuses.map((s) => s.state).sort(), ['active', 'next']);
-  });
+  t.test(
+    'keys from before schedules (a bare .pem) count as active since their creation; the latest signs',
+    async (t) => {
+      const keysDir = await tempDir(t);
+      const { generateKeyFile } = await import('../src/domain/keys/keys.js');
+      const older = await generateKeyFile(keysDir, new Date(Date.now() - 3 * 60_000));
+      const newer = await generateKeyFile(keysDir, new Date(Date.now() - 60_000));
+      await rm(`${keysDir}/${older}.json`);
+      await rm(`${keysDir}/${newer}.json`);
+      const store = await open(keysDir);
+      t.equal(store.signing.kid, newer);
+      t.same(
+        store.jwks.keys.map((k) => k.kid),
+        [newer, older],
+        'the superseded key is published while its tokens may live',
+      );
+      await rm(`${keysDir}/${older}.pem`);
+      await store.reload();
+      t.same(
+        store.jwks.keys.map((k) => k.kid),
+        [newer],
+        'a deleted key is gone at the next reload',
+      );
+      // The service upgrades such a folder: schedules written down as they were, plus a next key.
+      const { app } = await buildTestApp(t, { keysDir });
+      t.equal(app.services.keys.signing.kid, newer, 'the same key signs after the upgrade');
+      t.same(app.services.keys.statuses.map((s) => s.state).sort(), ['active', 'next']);
+    },
+  );
 
   t.test('a file that is not a private key fails the boot with its name', async (t) => {
     const keysDir = await tempDir(t);
@@ -92,7 +126,10 @@ t.test('two instances sharing one database', async (t) => {
     const s = await session(a);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => refresh(i % 2 ? a : b, s.refresh)));
     const statuses = results.map((r) => r.statusCode);
-    t.notOk(statuses.some((c) => c >= 500), 'no 5xx');
+    t.notOk(
+      statuses.some((c) => c >= 500),
+      'no 5xx',
+    );
     t.equal(statuses.filter((c) => c === 200).length, 1);
     const sessionRow = await db.database.prisma.session.findFirstOrThrow({ where: { userId: s.user.id } });
     t.equal(sessionRow.revokedReason, 'refresh_token_reused');

@@ -9,7 +9,12 @@ import { listen, rawExchange, within } from './net-helper.js';
 
 // The idle timeout well above the others: a silent client then gets its 408 from the header deadline
 // rather than a bare close from the idle one, even on a loaded machine.
-const SHORT = { REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '1000', CONNECTION_TIMEOUT_MS: '5000', KEEP_ALIVE_TIMEOUT_MS: '1000' };
+const SHORT = {
+  REQUEST_TIMEOUT_MS: '1000',
+  HEADERS_TIMEOUT_MS: '1000',
+  CONNECTION_TIMEOUT_MS: '5000',
+  KEEP_ALIVE_TIMEOUT_MS: '1000',
+};
 /** Far above the configured 1 s (plus Node's 1 s check): a bound, not a measurement. */
 const BOUND_MS = 20_000;
 
@@ -44,7 +49,10 @@ t.test('a body trickled byte by byte is cut off with 408 request_timeout', async
 t.test('headers trickled, or sent in part and then silence, are cut off with 408 request_timeout', async (t) => {
   const { app } = await buildTestApp(t, { env: SHORT });
   const port = await listen(app);
-  for (const [what, send] of [['trickled headers', slowHeaders], ['headers then silence', 'GET /health/live HTTP/1.1\r\nHost: x\r\n']] as const) {
+  for (const [what, send] of [
+    ['trickled headers', slowHeaders],
+    ['headers then silence', 'GET /health/live HTTP/1.1\r\nHost: x\r\n'],
+  ] as const) {
     const res = await within(t, BOUND_MS, rawExchange(port, send), what);
     t.equal(res.status, 408, what);
     t.equal(JSON.parse(res.body).code, 'request_timeout', what);
@@ -56,7 +64,12 @@ t.test('a connection that never sends a byte, and an idle kept-alive one, are cl
   const port = await listen(app);
   const silent = await within(t, BOUND_MS, rawExchange(port, ''), 'silent connection');
   t.ok(silent.status === 0 || silent.status === 408, 'closed, or answered 408');
-  const kept = await within(t, BOUND_MS, rawExchange(port, 'GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n'), 'kept-alive connection');
+  const kept = await within(
+    t,
+    BOUND_MS,
+    rawExchange(port, 'GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n'),
+    'kept-alive connection',
+  );
   t.equal(kept.status, 200, 'answered, then closed when idle');
   t.match(kept.headers['keep-alive'], /timeout=1\b/);
 });
@@ -67,10 +80,12 @@ t.test('50 slow clients at once do not stop a normal request from being served, 
   const slow = Array.from({ length: 50 }, (_, i) => rawExchange(port, i % 2 ? slowBody : slowHeaders));
   await new Promise((r) => setTimeout(r, 300));
   const normal = await new Promise<number>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/health/live', agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/health/live', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      })
+      .on('error', reject);
   });
   t.equal(normal, 200, 'served while 50 slow clients hold connections');
   const answers = await within(t, BOUND_MS, Promise.all(slow), '50 slow clients');
@@ -88,5 +103,6 @@ t.test('timeouts are configurable, with finite defaults, and validated at boot',
     [{ KEEP_ALIVE_TIMEOUT_MS: '-1' }, /KEEP_ALIVE_TIMEOUT_MS/],
     [{ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '6000' }, /HEADERS_TIMEOUT_MS/],
   ];
-  for (const [env, name] of bad) t.throws(() => loadConfig(env), { name: 'ConfigError', message: name }, JSON.stringify(env));
+  for (const [env, name] of bad)
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message: name }, JSON.stringify(env));
 });

@@ -19,7 +19,14 @@ async function startProxy(t: Test, targetPort: number): Promise<number> {
     const prior = req.headers['x-forwarded-for'];
     const forwardedFor = [prior, req.socket.remoteAddress].filter(Boolean).join(', ');
     const upstream = http.request(
-      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, agent, headers: { ...req.headers, 'x-forwarded-for': forwardedFor } },
+      {
+        host: '127.0.0.1',
+        port: targetPort,
+        method: req.method,
+        path: req.url,
+        agent,
+        headers: { ...req.headers, 'x-forwarded-for': forwardedFor },
+      },
       (answer) => {
         res.writeHead(answer.statusCode!, answer.headers);
         answer.pipe(res);
@@ -41,7 +48,15 @@ async function startProxy(t: Test, targetPort: number): Promise<number> {
 function refreshFrom(port: number, localAddress: string, forwardedFor?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method: 'POST', path: '/auth/refresh', localAddress, agent: false, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/auth/refresh',
+        localAddress,
+        agent: false,
+        headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode!));
@@ -54,7 +69,10 @@ function refreshFrom(port: number, localAddress: string, forwardedFor?: string):
 
 /** Tessera with TRUST_PROXY behind `hops` chained proxies; returns the port clients talk to. */
 async function behindProxies(t: Test, trustProxy: string | undefined, hops = 1): Promise<number> {
-  const env: Record<string, string> = { RATE_LIMIT_PER_MINUTE: String(LIMIT), ...(trustProxy !== undefined ? { TRUST_PROXY: trustProxy } : {}) };
+  const env: Record<string, string> = {
+    RATE_LIMIT_PER_MINUTE: String(LIMIT),
+    ...(trustProxy !== undefined ? { TRUST_PROXY: trustProxy } : {}),
+  };
   const { app } = await buildTestApp(t, { env });
   let port = await listen(app);
   for (let i = 0; i < hops; i++) port = await startProxy(t, port);
@@ -80,27 +98,44 @@ const trustForms: [string, string][] = [
   ['a list with a named range', '127.0.0.1, uniquelocal'],
 ];
 for (const [form, value] of trustForms) {
-  t.test(`TRUST_PROXY as ${form} (${value}): clients behind the proxy get their own budgets, and a forged X-Forwarded-For entry is not believed`, async (t) => {
-    const port = await behindProxies(t, value);
-    t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429], 'client A spends its budget');
-    t.equal(await refreshFrom(port, '127.0.0.3'), 401, 'client B has its own');
-    t.equal(await refreshFrom(port, '127.0.0.2', '198.51.100.77'), 429, 'A claiming another address upstream is still A');
-  });
+  t.test(
+    `TRUST_PROXY as ${form} (${value}): clients behind the proxy get their own budgets, and a forged X-Forwarded-For entry is not believed`,
+    async (t) => {
+      const port = await behindProxies(t, value);
+      t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429], 'client A spends its budget');
+      t.equal(await refreshFrom(port, '127.0.0.3'), 401, 'client B has its own');
+      t.equal(
+        await refreshFrom(port, '127.0.0.2', '198.51.100.77'),
+        429,
+        'A claiming another address upstream is still A',
+      );
+    },
+  );
 }
 
-t.test('TRUST_PROXY=2 behind two chained proxies finds the client; a forged entry beyond the second hop is not believed', async (t) => {
-  const port = await behindProxies(t, '2', 2);
-  t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429]);
-  t.equal(await refreshFrom(port, '127.0.0.3'), 401);
-  t.equal(await refreshFrom(port, '127.0.0.2', '198.51.100.77'), 429);
-});
+t.test(
+  'TRUST_PROXY=2 behind two chained proxies finds the client; a forged entry beyond the second hop is not believed',
+  async (t) => {
+    const port = await behindProxies(t, '2', 2);
+    t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429]);
+    t.equal(await refreshFrom(port, '127.0.0.3'), 401);
+    t.equal(await refreshFrom(port, '127.0.0.2', '198.51.100.77'), 429);
+  },
+);
 
-t.test('TRUST_PROXY=true believes the whole chain: separate budgets, and (as README warns) the leftmost entry, forged or not', async (t) => {
-  const port = await behindProxies(t, 'true');
-  t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429]);
-  t.equal(await refreshFrom(port, '127.0.0.3'), 401);
-  t.equal(await refreshFrom(port, '127.0.0.2', '198.51.100.77'), 401, 'true is for proxies that replace the header, not append to it');
-});
+t.test(
+  'TRUST_PROXY=true believes the whole chain: separate budgets, and (as README warns) the leftmost entry, forged or not',
+  async (t) => {
+    const port = await behindProxies(t, 'true');
+    t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429]);
+    t.equal(await refreshFrom(port, '127.0.0.3'), 401);
+    t.equal(
+      await refreshFrom(port, '127.0.0.2', '198.51.100.77'),
+      401,
+      'true is for proxies that replace the header, not append to it',
+    );
+  },
+);
 
 t.test('50 requests at once from two clients behind the proxy: each client gets exactly its own budget', async (t) => {
   const limit = 10;

@@ -6,9 +6,14 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { SignJWT, decodeJwt, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { createVerifier, tesseraAuth, TesseraVerifyError, type TesseraAlgorithm, type VerifierOptions } from '@tessera/verify';
+import {
+  createVerifier,
+  tesseraAuth,
+  TesseraVerifyError,
+  type TesseraAlgorithm,
+  type VerifierOptions,
+} from '@tessera/verify';
 import { ManualClock, buildTestApp, session } from './helper.js';
-
 
 // The fake issuer's ids, UUIDs like Tessera's (the contract refuses anything else in sub and sid).
 const USER = '0b7e6f3a-5c1d-4e2f-9a8b-1c2d3e4f5a6b';
@@ -18,7 +23,10 @@ const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stri
 
 /** Rejects with a TesseraVerifyError of this code. */
 async function rejectsWith(t: Test, p: Promise<unknown>, code: string, name?: string) {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof TesseraVerifyError, `${name ?? code}: a TesseraVerifyError`);
   t.equal((err as TesseraVerifyError | undefined)?.code, code, name ?? code);
   return err as TesseraVerifyError;
@@ -33,7 +41,12 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-interface TestKey { kid: string; alg: TesseraAlgorithm; privateKey: CryptoKey; jwk: JWK }
+interface TestKey {
+  kid: string;
+  alg: TesseraAlgorithm;
+  privateKey: CryptoKey;
+  jwk: JWK;
+}
 async function newKey(alg: TesseraAlgorithm = 'RS256', kid = `${alg}-${randomUUID()}`): Promise<TestKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg);
   return { kid, alg, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
@@ -65,7 +78,13 @@ async function fakeIssuer(t: Test) {
       }
       if (req.url === '/oauth/introspect') {
         const { method, url, headers } = req;
-        state.introspected.push({ method, url, authorization: headers.authorization, contentType: headers['content-type'], body: Buffer.concat(chunks).toString() });
+        state.introspected.push({
+          method,
+          url,
+          authorization: headers.authorization,
+          contentType: headers['content-type'],
+          body: Buffer.concat(chunks).toString(),
+        });
         return send(res, state.introspection);
       }
       return send(res, { status: 404, body: '{}' });
@@ -82,11 +101,22 @@ async function fakeIssuer(t: Test) {
   const token = (key: TestKey, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) => {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({
-      iss: state.url, sub: USER, aud: 'orders-api', iat: now, exp: now + 900, jti: randomUUID(),
-      sid: SESSION, client_id: 'tessera', auth_time: now, ...claims,
-    }).setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header }).sign(key.privateKey);
+      iss: state.url,
+      sub: USER,
+      aud: 'orders-api',
+      iat: now,
+      exp: now + 900,
+      jti: randomUUID(),
+      sid: SESSION,
+      client_id: 'tessera',
+      auth_time: now,
+      ...claims,
+    })
+      .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header })
+      .sign(key.privateKey);
   };
-  const verifier = (opts: Partial<VerifierOptions> = {}) => createVerifier({ issuer: state.url, audience: 'orders-api', ...opts });
+  const verifier = (opts: Partial<VerifierOptions> = {}) =>
+    createVerifier({ issuer: state.url, audience: 'orders-api', ...opts });
   return Object.assign(state, { token, verifier });
 }
 
@@ -101,8 +131,15 @@ t.test('against a listening Tessera', async (t) => {
     const claims = await verifier.verify(s.accessToken);
     const payload = decodeJwt(s.accessToken);
     t.same(claims, {
-      sub: s.user.id, sid: payload.sid, jti: payload.jti, iat: payload.iat, exp: payload.exp,
-      iss: config.issuer, aud: ['orders-api', 'billing-api'], client_id: 'tessera', auth_time: payload.auth_time,
+      sub: s.user.id,
+      sid: payload.sid,
+      jti: payload.jti,
+      iat: payload.iat,
+      exp: payload.exp,
+      iss: config.issuer,
+      aud: ['orders-api', 'billing-api'],
+      client_id: 'tessera',
+      auth_time: payload.auth_time,
     });
     t.equal(claims.exp - claims.iat, 900);
   });
@@ -112,7 +149,8 @@ t.test('against a listening Tessera', async (t) => {
     const header = JSON.parse(Buffer.from(h, 'base64url').toString());
     const payload = decodeJwt(s.accessToken);
     const { privateKey } = app.services.keys.signing;
-    const sign = (hdr: Record<string, unknown>, body: Record<string, unknown>) => new SignJWT(body).setProtectedHeader({ ...header, ...hdr }).sign(privateKey);
+    const sign = (hdr: Record<string, unknown>, body: Record<string, unknown>) =>
+      new SignJWT(body).setProtectedHeader({ ...header, ...hdr }).sign(privateKey);
     const hs256 = (secret: string) => {
       const input = `${b64url({ ...header, alg: 'HS256' })}.${p}`;
       return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
@@ -127,7 +165,10 @@ t.test('against a listening Tessera', async (t) => {
       ['no sid', await sign({}, { ...payload, sid: undefined })],
       ['sub not a UUID, signed with the real key', await sign({}, { ...payload, sub: 'admin' })],
       ['sid not a UUID, signed with the real key', await sign({}, { ...payload, sid: 'session-1' })],
-      ['sub a UUID in capitals, signed with the real key', await sign({}, { ...payload, sub: String(payload.sub).toUpperCase() })],
+      [
+        'sub a UUID in capitals, signed with the real key',
+        await sign({}, { ...payload, sub: String(payload.sub).toUpperCase() }),
+      ],
       ['no kid', await sign({ kid: undefined }, payload)],
       ['signature stripped', `${h}.${p}.`],
       ['not a JWT', 'hello'],
@@ -143,7 +184,16 @@ t.test('against a listening Tessera', async (t) => {
     const past = await buildTestApp(t, { clock: new ManualClock(new Date(Date.now() - 3600_000)) });
     const pastAddress = await past.app.listen({ port: 0, host: '127.0.0.1' });
     const stale = await session(past.app);
-    const err = await rejectsWith(t, createVerifier({ issuer: config.issuer, audience: 'tessera', jwksUrl: `${pastAddress}/.well-known/jwks.json` }).verify(stale.accessToken), 'invalid_token', 'expired');
+    const err = await rejectsWith(
+      t,
+      createVerifier({
+        issuer: config.issuer,
+        audience: 'tessera',
+        jwksUrl: `${pastAddress}/.well-known/jwks.json`,
+      }).verify(stale.accessToken),
+      'invalid_token',
+      'expired',
+    );
     t.match(err.cause, { code: 'ERR_JWT_EXPIRED' }, 'the jose error is the cause');
 
     // Issued 902 s ago: expired by two seconds, inside the default 5 s tolerance but not a 0 s one.
@@ -151,11 +201,20 @@ t.test('against a listening Tessera', async (t) => {
     const justExpired = (await session(past.app)).accessToken;
     const opts = { issuer: config.issuer, audience: 'tessera', jwksUrl: `${pastAddress}/.well-known/jwks.json` };
     t.ok(await createVerifier(opts).verify(justExpired), 'accepted within the default tolerance');
-    await rejectsWith(t, createVerifier({ ...opts, clockToleranceSeconds: 0 }).verify(justExpired), 'invalid_token', 'refused without tolerance');
+    await rejectsWith(
+      t,
+      createVerifier({ ...opts, clockToleranceSeconds: 0 }).verify(justExpired),
+      'invalid_token',
+      'refused without tolerance',
+    );
   });
 
   t.test('an unreachable JWKS is jwks_unavailable, not invalid_token', async (t) => {
-    const down = createVerifier({ issuer: config.issuer, audience: 'orders-api', jwksUrl: `http://127.0.0.1:${await deadPort()}/jwks.json` });
+    const down = createVerifier({
+      issuer: config.issuer,
+      audience: 'orders-api',
+      jwksUrl: `http://127.0.0.1:${await deadPort()}/jwks.json`,
+    });
     const err = await rejectsWith(t, down.verify(s.accessToken), 'jwks_unavailable');
     t.ok(err.cause, 'with the network error as cause');
     await rejectsWith(t, down.verify('hello'), 'invalid_token', 'a malformed token is still judged without keys');
@@ -165,7 +224,14 @@ t.test('against a listening Tessera', async (t) => {
 t.test('options are validated at construction', async (t) => {
   const ok: VerifierOptions = { issuer: 'https://auth.example.com', audience: 'orders-api' };
   t.ok(createVerifier(ok));
-  t.ok(createVerifier({ ...ok, audience: ['a', 'b'], algorithms: ['ES256'], introspection: { clientId: 'c', clientSecret: 's' } }));
+  t.ok(
+    createVerifier({
+      ...ok,
+      audience: ['a', 'b'],
+      algorithms: ['ES256'],
+      introspection: { clientId: 'c', clientSecret: 's' },
+    }),
+  );
   const bad: [string, unknown][] = [
     ['alg none', { ...ok, algorithms: ['none'] }],
     ['HS256', { ...ok, algorithms: ['RS256', 'HS256'] }],
@@ -193,42 +259,57 @@ t.test('keys: algorithms, refetch on an unknown kid, and its rate limit', async 
     const all = issuer.verifier();
     for (const key of [rsa, ec, ed]) t.equal((await all.verify(await issuer.token(key))).sub, USER, key.alg);
     const rsOnly = issuer.verifier({ algorithms: ['RS256'] });
-    await rejectsWith(t, rsOnly.verify(await issuer.token(ec)), 'invalid_token', 'ES256 refused when only RS256 is allowed');
-    await rejectsWith(t, all.verify(await issuer.token(rsa, {}, { kid: ec.kid })), 'invalid_token', 'an RS256 token naming an EC kid');
+    await rejectsWith(
+      t,
+      rsOnly.verify(await issuer.token(ec)),
+      'invalid_token',
+      'ES256 refused when only RS256 is allowed',
+    );
+    await rejectsWith(
+      t,
+      all.verify(await issuer.token(rsa, {}, { kid: ec.kid })),
+      'invalid_token',
+      'an RS256 token naming an EC kid',
+    );
   });
 
-  t.test('a new kid is fetched once the cooldown has passed; made-up kids cost at most one fetch per cooldown', async (t) => {
-    const randomKid = () => issuer.token(rsa, {}, { kid: randomUUID() });
-    const flood = await Promise.all(Array.from({ length: 20 }, randomKid));
-    const verifier = issuer.verifier(); // default cooldown: 30 s
-    const before = issuer.jwksFetches;
-    const fetches = () => issuer.jwksFetches - before;
+  t.test(
+    'a new kid is fetched once the cooldown has passed; made-up kids cost at most one fetch per cooldown',
+    async (t) => {
+      const randomKid = () => issuer.token(rsa, {}, { kid: randomUUID() });
+      const flood = await Promise.all(Array.from({ length: 20 }, randomKid));
+      const verifier = issuer.verifier(); // default cooldown: 30 s
+      const before = issuer.jwksFetches;
+      const fetches = () => issuer.jwksFetches - before;
 
-    await verifier.verify(await issuer.token(rsa));
-    t.equal(fetches(), 1, 'the first token fetches the JWKS');
-    await verifier.verify(await issuer.token(rsa));
-    t.equal(fetches(), 1, 'then it is cached');
+      await verifier.verify(await issuer.token(rsa));
+      t.equal(fetches(), 1, 'the first token fetches the JWKS');
+      await verifier.verify(await issuer.token(rsa));
+      t.equal(fetches(), 1, 'then it is cached');
 
-    const next = await newKey('RS256');
-    issuer.keys.push(next.jwk);
-    const nextToken = await issuer.token(next);
-    await rejectsWith(t, verifier.verify(nextToken), 'invalid_token', 'within the cooldown a new kid is not fetched');
-    for (const token of flood) await rejectsWith(t, verifier.verify(token), 'invalid_token', 'made-up kid');
-    t.equal(fetches(), 1, '21 unknown kids within the cooldown: no refetch');
+      const next = await newKey('RS256');
+      issuer.keys.push(next.jwk);
+      const nextToken = await issuer.token(next);
+      await rejectsWith(t, verifier.verify(nextToken), 'invalid_token', 'within the cooldown a new kid is not fetched');
+      for (const token of flood) await rejectsWith(t, verifier.verify(token), 'invalid_token', 'made-up kid');
+      t.equal(fetches(), 1, '21 unknown kids within the cooldown: no refetch');
 
-    // jose reads the time from Date.now(): moving it past the cooldown stands in for waiting 30 s.
-    const realNow = Date.now;
-    Date.now = () => realNow() + 31_000;
-    try {
-      t.equal((await verifier.verify(nextToken)).sub, USER, 'after the cooldown the unknown kid triggers a refetch');
-      t.equal(fetches(), 2);
-      const results = await Promise.allSettled(flood.map((token) => verifier.verify(token)));
-      t.ok(results.every((r) => r.status === 'rejected' && (r.reason as TesseraVerifyError).code === 'invalid_token'));
-      t.equal(fetches(), 2, 'a concurrent flood right after a refetch fetches nothing');
-    } finally {
-      Date.now = realNow;
-    }
-  });
+      // jose reads the time from Date.now(): moving it past the cooldown stands in for waiting 30 s.
+      const realNow = Date.now;
+      Date.now = () => realNow() + 31_000;
+      try {
+        t.equal((await verifier.verify(nextToken)).sub, USER, 'after the cooldown the unknown kid triggers a refetch');
+        t.equal(fetches(), 2);
+        const results = await Promise.allSettled(flood.map((token) => verifier.verify(token)));
+        t.ok(
+          results.every((r) => r.status === 'rejected' && (r.reason as TesseraVerifyError).code === 'invalid_token'),
+        );
+        t.equal(fetches(), 2, 'a concurrent flood right after a refetch fetches nothing');
+      } finally {
+        Date.now = realNow;
+      }
+    },
+  );
 
   t.test('a cold verifier hit by a concurrent flood fetches once', async (t) => {
     const tokens = await Promise.all(Array.from({ length: 20 }, () => issuer.token(rsa, {}, { kid: randomUUID() })));
@@ -260,7 +341,9 @@ t.test('introspection: RFC 7662, failing closed', async (t) => {
   const issuer = await fakeIssuer(t);
   const key = await newKey();
   issuer.keys.push(key.jwk);
-  const verifier = issuer.verifier({ introspection: { clientId: 'svc:1', clientSecret: 'p@ss word+/', timeoutMs: 200 } });
+  const verifier = issuer.verifier({
+    introspection: { clientId: 'svc:1', clientSecret: 'p@ss word+/', timeoutMs: 200 },
+  });
   const token = await issuer.token(key);
 
   t.test('active: the claims; the request is a Basic-authenticated form POST', async (t) => {
@@ -278,7 +361,11 @@ t.test('introspection: RFC 7662, failing closed', async (t) => {
 
     await verifier.verify(token);
     t.equal(issuer.introspected.length, n + 1, 'without introspect: true, no request');
-    await rejectsWith(t, verifier.verify(await issuer.token(key, { aud: 'other' }), { introspect: true }), 'invalid_token');
+    await rejectsWith(
+      t,
+      verifier.verify(await issuer.token(key, { aud: 'other' }), { introspect: true }),
+      'invalid_token',
+    );
     t.equal(issuer.introspected.length, n + 1, 'a token that fails locally is never sent');
   });
 
@@ -301,8 +388,15 @@ t.test('introspection: RFC 7662, failing closed', async (t) => {
       const err = await rejectsWith(t, verifier.verify(token, { introspect: true }), 'introspection_unavailable', name);
       t.ok(err.cause, `${name}: with a cause for the log`);
     }
-    const refused = issuer.verifier({ introspection: { clientId: 'c', clientSecret: 's', url: `http://127.0.0.1:${await deadPort()}/introspect` } });
-    await rejectsWith(t, refused.verify(token, { introspect: true }), 'introspection_unavailable', 'connection refused');
+    const refused = issuer.verifier({
+      introspection: { clientId: 'c', clientSecret: 's', url: `http://127.0.0.1:${await deadPort()}/introspect` },
+    });
+    await rejectsWith(
+      t,
+      refused.verify(token, { introspect: true }),
+      'introspection_unavailable',
+      'connection refused',
+    );
   });
 
   t.test('introspect: true without the introspection option is a programming error', async (t) => {
@@ -316,12 +410,19 @@ t.test('the Fastify plugin', async (t) => {
   issuer.keys.push(key.jwk);
   const app = Fastify();
   t.teardown(() => app.close());
-  await app.register(tesseraAuth, { issuer: issuer.url, audience: 'orders-api', introspection: { clientId: 'c', clientSecret: 's', timeoutMs: 200 } });
+  await app.register(tesseraAuth, {
+    issuer: issuer.url,
+    audience: 'orders-api',
+    introspection: { clientId: 'c', clientSecret: 's', timeoutMs: 200 },
+  });
   app.get('/me', { preHandler: app.requireAuth() }, async (request) => request.auth);
-  app.post('/pay', { preHandler: app.requireAuth({ introspect: true }) }, async (request) => ({ paid: request.auth!.sub }));
+  app.post('/pay', { preHandler: app.requireAuth({ introspect: true }) }, async (request) => ({
+    paid: request.auth!.sub,
+  }));
   app.get('/open', async (request) => ({ auth: request.auth }));
   const token = await issuer.token(key);
-  const get = (authorization?: string) => app.inject({ method: 'GET', url: '/me', headers: authorization ? { authorization } : {} });
+  const get = (authorization?: string) =>
+    app.inject({ method: 'GET', url: '/me', headers: authorization ? { authorization } : {} });
 
   t.test('a valid Bearer token: 200 and request.auth', async (t) => {
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
@@ -330,7 +431,11 @@ t.test('the Fastify plugin', async (t) => {
       t.equal(res.json().sub, USER);
       t.equal(res.json().sid, SESSION);
     }
-    t.same((await app.inject({ method: 'GET', url: '/open' })).json(), { auth: null }, 'null on routes without requireAuth');
+    t.same(
+      (await app.inject({ method: 'GET', url: '/open' })).json(),
+      { auth: null },
+      'null on routes without requireAuth',
+    );
     t.equal(typeof app.tessera.verify, 'function', 'the verifier is app.tessera');
   });
 
@@ -344,7 +449,12 @@ t.test('the Fastify plugin', async (t) => {
   });
 
   t.test('a bad token: 401 invalid_token with error="invalid_token"', async (t) => {
-    for (const authorization of ['Bearer', `Bearer ${token} extra`, 'Bearer not.a.jwt', `Bearer ${await issuer.token(key, { iss: 'https://evil.example' })}`]) {
+    for (const authorization of [
+      'Bearer',
+      `Bearer ${token} extra`,
+      'Bearer not.a.jwt',
+      `Bearer ${await issuer.token(key, { iss: 'https://evil.example' })}`,
+    ]) {
       const res = await get(authorization);
       t.equal(res.statusCode, 401, authorization.slice(0, 20));
       t.equal(res.json().code, 'invalid_token');
@@ -372,7 +482,11 @@ t.test('the Fastify plugin', async (t) => {
   t.test('keys out of reach: 503 jwks_unavailable', async (t) => {
     const down = Fastify();
     t.teardown(() => down.close());
-    await down.register(tesseraAuth, { issuer: issuer.url, audience: 'orders-api', jwksUrl: `http://127.0.0.1:${await deadPort()}/jwks.json` });
+    await down.register(tesseraAuth, {
+      issuer: issuer.url,
+      audience: 'orders-api',
+      jwksUrl: `http://127.0.0.1:${await deadPort()}/jwks.json`,
+    });
     down.get('/me', { preHandler: down.requireAuth() }, async () => 'ok');
     const res = await down.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${token}` } });
     t.equal(res.statusCode, 503);
@@ -383,7 +497,11 @@ t.test('the Fastify plugin', async (t) => {
     const bad = Fastify();
     t.teardown(() => bad.close());
     await t.rejects(async () => {
-      await bad.register(tesseraAuth, { issuer: issuer.url, audience: 'orders-api', algorithms: ['none' as TesseraAlgorithm] });
+      await bad.register(tesseraAuth, {
+        issuer: issuer.url,
+        audience: 'orders-api',
+        algorithms: ['none' as TesseraAlgorithm],
+      });
     }, TypeError);
     const noIntrospection = Fastify();
     t.teardown(() => noIntrospection.close());

@@ -17,7 +17,12 @@ const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const ENV: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
 delete ENV.NODE_V8_COVERAGE;
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = ENV): Promise<{ code: number; output: string; stdout: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = ENV,
+): Promise<{ code: number; output: string; stdout: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd, env, timeout: 300_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: `${stdout}${stderr}`, stdout });
@@ -75,43 +80,86 @@ export const alg = createVerifier({ issuer: 'https://auth.example.com', audience
 
 t.test('the packed @tessera/verify installs on its own, type-checks and verifies a real Tessera token', async (t) => {
   const out = await tempDir(t, 'tessera-verify-pack-');
-  const packed = await run('npm', ['pack', '--workspace', '@tessera/verify', '--pack-destination', out, '--json', '--no-audit', '--no-fund'], ROOT);
+  const packed = await run(
+    'npm',
+    ['pack', '--workspace', '@tessera/verify', '--pack-destination', out, '--json', '--no-audit', '--no-fund'],
+    ROOT,
+  );
   t.equal(packed.code, 0, `npm pack succeeds\n${packed.output}`);
-  const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+  const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   const files = info!.files.map((f) => f.path).sort();
 
   t.test('the tarball holds the compiled ESM, its types, README and LICENSE, and no sources', async (t) => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/contract.js', 'dist/contract.d.ts', 'dist/fastify.js']) {
+    for (const f of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/contract.js',
+      'dist/contract.d.ts',
+      'dist/fastify.js',
+    ]) {
       t.ok(files.includes(f), `ships ${f}`);
     }
-    t.same(files.filter((f) => f.startsWith('src/') || f.endsWith('.ts') && !f.endsWith('.d.ts') || f.endsWith('.map')), [], 'no TypeScript sources or source maps');
+    t.same(
+      files.filter((f) => f.startsWith('src/') || (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.endsWith('.map')),
+      [],
+      'no TypeScript sources or source maps',
+    );
   });
 
   const project = await tempDir(t, 'tessera-verify-consumer-');
-  await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  const installed = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(out, info!.filename), 'fastify@5'], project);
+  await writeFile(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+  );
+  const installed = await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(out, info!.filename), 'fastify@5'],
+    project,
+  );
   t.equal(installed.code, 0, `npm install of the tarball succeeds\n${installed.output}`);
 
   t.test('it brings jose and nothing of the service (no Prisma, PGlite, argon2)', async (t) => {
-    const manifest = JSON.parse(await readFile(path.join(project, 'node_modules/@tessera/verify/package.json'), 'utf8'));
+    const manifest = JSON.parse(
+      await readFile(path.join(project, 'node_modules/@tessera/verify/package.json'), 'utf8'),
+    );
     t.same(Object.keys(manifest.dependencies), ['jose'], 'jose is the only dependency');
     t.same(manifest.peerDependenciesMeta, { fastify: { optional: true } }, 'fastify is an optional peer');
     t.equal(manifest.sideEffects, false);
     const top = await readdir(path.join(project, 'node_modules'));
     t.ok(top.includes('jose'));
-    for (const absent of ['@prisma', 'prisma', '@electric-sql', 'argon2', 'pg', 'fastify-plugin']) t.notOk(top.includes(absent), `no ${absent}`);
+    for (const absent of ['@prisma', 'prisma', '@electric-sql', 'argon2', 'pg', 'fastify-plugin'])
+      t.notOk(top.includes(absent), `no ${absent}`);
   });
 
   const tsconfig = {
     compilerOptions: {
-      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false,
-      outDir: 'out', types: ['node'], typeRoots: [path.join(ROOT, 'node_modules/@types')],
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      skipLibCheck: false,
+      outDir: 'out',
+      types: ['node'],
+      typeRoots: [path.join(ROOT, 'node_modules/@types')],
     },
   };
   await writeFile(path.join(project, 'consumer.ts'), CONSUMER);
   await writeFile(path.join(project, 'tsconfig.json'), JSON.stringify({ ...tsconfig, files: ['consumer.ts'] }));
   await writeFile(path.join(project, 'misuse.ts'), MISUSE);
-  await writeFile(path.join(project, 'tsconfig.misuse.json'), JSON.stringify({ ...tsconfig, compilerOptions: { ...tsconfig.compilerOptions, noEmit: true }, files: ['misuse.ts'] }));
+  await writeFile(
+    path.join(project, 'tsconfig.misuse.json'),
+    JSON.stringify({
+      ...tsconfig,
+      compilerOptions: { ...tsconfig.compilerOptions, noEmit: true },
+      files: ['misuse.ts'],
+    }),
+  );
 
   t.test("a consumer's TypeScript compiles against the package's types, strict and without skipLibCheck", async (t) => {
     const tsc = await run(process.execPath, [TSC, '-p', 'tsconfig.json'], project);
@@ -122,28 +170,55 @@ t.test('the packed @tessera/verify installs on its own, type-checks and verifies
     const tsc = await run(process.execPath, [TSC, '-p', 'tsconfig.misuse.json'], project);
     t.not(tsc.code, 0, 'tsc fails');
     const errors = tsc.output.split('\n').filter((l) => l.startsWith('misuse.ts('));
-    t.match(errors.find((l) => l.startsWith('misuse.ts(3,')), /error TS2345/, 'no audience');
-    t.match(errors.find((l) => l.startsWith('misuse.ts(5,')), /error TS2339/, 'no such claim as tenant');
-    t.match(errors.find((l) => l.startsWith('misuse.ts(6,')), /error TS(2322|2820)/, 'HS256 is not a TesseraAlgorithm');
+    t.match(
+      errors.find((l) => l.startsWith('misuse.ts(3,')),
+      /error TS2345/,
+      'no audience',
+    );
+    t.match(
+      errors.find((l) => l.startsWith('misuse.ts(5,')),
+      /error TS2339/,
+      'no such claim as tenant',
+    );
+    t.match(
+      errors.find((l) => l.startsWith('misuse.ts(6,')),
+      /error TS(2322|2820)/,
+      'HS256 is not a TesseraAlgorithm',
+    );
   });
 
-  t.test('the installed package verifies a token from a listening Tessera, and refuses what Tessera refuses', async (t) => {
-    const { app, config } = await buildTestApp(t);
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
-    const s = await session(app);
-    // Signed with Tessera's own key, but `sub` is not a UUID: both sides of the contract refuse it.
-    const payload = decodeJwt(s.accessToken);
-    const { kid, alg, privateKey } = app.services.keys.signing;
-    const notUuid = await new SignJWT({ ...payload, sub: 'admin' }).setProtectedHeader({ alg, kid, typ: 'at+jwt' }).sign(privateKey);
-    t.equal((await me(app, notUuid)).json().code, 'invalid_token', 'Tessera refuses a sub that is not a UUID');
+  t.test(
+    'the installed package verifies a token from a listening Tessera, and refuses what Tessera refuses',
+    async (t) => {
+      const { app, config } = await buildTestApp(t);
+      const address = await app.listen({ port: 0, host: '127.0.0.1' });
+      const s = await session(app);
+      // Signed with Tessera's own key, but `sub` is not a UUID: both sides of the contract refuse it.
+      const payload = decodeJwt(s.accessToken);
+      const { kid, alg, privateKey } = app.services.keys.signing;
+      const notUuid = await new SignJWT({ ...payload, sub: 'admin' })
+        .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
+        .sign(privateKey);
+      t.equal((await me(app, notUuid)).json().code, 'invalid_token', 'Tessera refuses a sub that is not a UUID');
 
-    const node = await run(process.execPath, ['out/consumer.js'], project, {
-      ...ENV, ISSUER: config.issuer, JWKS_URL: `${address}/.well-known/jwks.json`, TOKEN: s.accessToken, NOT_UUID_TOKEN: notUuid,
-    });
-    t.equal(node.code, 0, `the consumer runs\n${node.output}`);
-    t.same(JSON.parse(node.stdout), {
-      sub: s.user.id, sid: payload.sid, typ: 'at+jwt', shape: null, tampered: 'invalid_token', notUuid: 'invalid_token',
-      plugin: { status: 200, body: { sub: s.user.id } }, bare: { status: 401, code: 'missing_token' },
-    });
-  });
+      const node = await run(process.execPath, ['out/consumer.js'], project, {
+        ...ENV,
+        ISSUER: config.issuer,
+        JWKS_URL: `${address}/.well-known/jwks.json`,
+        TOKEN: s.accessToken,
+        NOT_UUID_TOKEN: notUuid,
+      });
+      t.equal(node.code, 0, `the consumer runs\n${node.output}`);
+      t.same(JSON.parse(node.stdout), {
+        sub: s.user.id,
+        sid: payload.sid,
+        typ: 'at+jwt',
+        shape: null,
+        tampered: 'invalid_token',
+        notUuid: 'invalid_token',
+        plugin: { status: 200, body: { sub: s.user.id } },
+        bare: { status: 401, code: 'missing_token' },
+      });
+    },
+  );
 });

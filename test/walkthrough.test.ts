@@ -12,18 +12,29 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ENV: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
 delete ENV.NODE_V8_COVERAGE;
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd: ROOT, env, timeout: 180_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
 t.test("README's curl block is docs/walkthrough.sh, verbatim", async (t) => {
   const script = await readFile(path.join(ROOT, 'docs/walkthrough.sh'), 'utf8');
-  const body = script.slice(script.indexOf('# --- walkthrough ---\n') + '# --- walkthrough ---\n'.length, script.indexOf('# --- end ---'));
+  const body = script.slice(
+    script.indexOf('# --- walkthrough ---\n') + '# --- walkthrough ---\n'.length,
+    script.indexOf('# --- end ---'),
+  );
   t.ok(body.length > 500);
-  t.ok((await readFile(path.join(ROOT, 'README.md'), 'utf8')).includes(`${'```'}sh\n${body}${'```'}\n`), 'README shows it between ```sh and ```');
+  t.ok(
+    (await readFile(path.join(ROOT, 'README.md'), 'utf8')).includes(`${'```'}sh\n${body}${'```'}\n`),
+    'README shows it between ```sh and ```',
+  );
 });
 
 t.test('the walkthrough runs top to bottom against a fresh server', async (t) => {
@@ -36,7 +47,10 @@ t.test('the walkthrough runs top to bottom against a fresh server', async (t) =>
   const db = postgresUrl ? await createTestDatabase() : undefined;
   if (db) t.teardown(() => db.close());
   const tessera = await spawnTessera(t, {
-    SERVICE_CLIENTS: entry, KEYS_DIR: await tempDir(t, 'tessera-walk-keys-'), DATABASE_URL: db ? db.url : 'pglite:memory', RATE_LIMIT_PER_MINUTE: '20',
+    SERVICE_CLIENTS: entry,
+    KEYS_DIR: await tempDir(t, 'tessera-walk-keys-'),
+    DATABASE_URL: db ? db.url : 'pglite:memory',
+    RATE_LIMIT_PER_MINUTE: '20',
   });
 
   const walk = await run('bash', ['docs/walkthrough.sh'], { ...ENV, B: tessera.url, SECRET: secret });

@@ -12,7 +12,11 @@ t.test('JWKS caching headers and ETag', async (t) => {
   const again = await app.inject({ method: 'GET', url: '/.well-known/jwks.json', headers: { 'if-none-match': etag } });
   t.equal(again.statusCode, 304);
   t.equal(again.body, '');
-  const other = await app.inject({ method: 'GET', url: '/.well-known/jwks.json', headers: { 'if-none-match': '"stale"' } });
+  const other = await app.inject({
+    method: 'GET',
+    url: '/.well-known/jwks.json',
+    headers: { 'if-none-match': '"stale"' },
+  });
   t.equal(other.statusCode, 200);
 });
 
@@ -56,7 +60,11 @@ t.test('health', async (t) => {
   });
 
   t.test('a login with the database down is a 503, not a 500', async (t) => {
-    const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'a@example.com', password: '12345678' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: 'a@example.com', password: '12345678' },
+    });
     t.equal(res.statusCode, 503);
     t.equal(res.json().code, 'service_unavailable');
   });

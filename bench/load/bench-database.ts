@@ -6,7 +6,13 @@ import { availableParallelism } from 'node:os';
 import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import type { Options } from './options.js';
 import { pacedRefresh } from './paced.js';
-import { externalPostgres, freshDatabase, postgresCpuMeter, startPrivatePostgres, type PostgresServer } from './postgres.js';
+import {
+  externalPostgres,
+  freshDatabase,
+  postgresCpuMeter,
+  startPrivatePostgres,
+  type PostgresServer,
+} from './postgres.js';
 import { processTree, treeCpuMs } from './proc-cpu.js';
 import { type Cleanup, sleep, tempDir } from './processes.js';
 import { measureArgon2, measureRs256, type Argon2Cost } from './references.js';
@@ -39,7 +45,9 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
   let description: string;
   let pgCpu: (() => Promise<number>) | undefined;
   if (db === 'postgres') {
-    const given = process.env.BENCH_DATABASE_URL || (/^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL : undefined);
+    const given =
+      process.env.BENCH_DATABASE_URL ||
+      (/^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL : undefined);
     ctx.server ??= given ? await externalPostgres(given) : await startPrivatePostgres(ctx.cleanup);
     const server = ctx.server;
     const fresh = await freshDatabase(cleanup, server);
@@ -48,7 +56,7 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
     description = `${server.description}, database ${fresh.name}${pgCpu ? '' : ' (its CPU is not visible from here)'}`;
   } else {
     databaseUrl = `pglite:${await tempDir(cleanup, 'tessera-bench-pglite-')}/data`;
-    description = 'PGlite (embedded, on disk in a temp directory; its CPU is Tessera\'s)';
+    description = "PGlite (embedded, on disk in a temp directory; its CPU is Tessera's)";
   }
   const tessera = await startTessera(cleanup, { from: opts.from, databaseUrl, serviceClients, extraEnv });
   description += `; Tessera from ${opts.from}, WORKERS=${workers}; ${availableParallelism()} cores`;
@@ -57,21 +65,45 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
   const maxC = opts.concurrency.at(-1)!;
   // One user per connection: Tessera checks one password guess at a time per account and address, so two
   // connections logging in as one user would get 429s that say nothing about speed.
-  const users = await registerUsers(target, Math.max(2, maxC, opts.scenarios.includes('refresh') ? pacedSessions : 0), randomBytes(3).toString('hex'));
+  const users = await registerUsers(
+    target,
+    Math.max(2, maxC, opts.scenarios.includes('refresh') ? pacedSessions : 0),
+    randomBytes(3).toString('hex'),
+  );
   const report: DbReport = { db, description, references: [], points: [] };
   const hello = await ctx.hello;
 
-  const measure = async (run: number, scenario: string, concurrency: number, load: LoadSpec | (() => Promise<LoadResult>), pid: number, withPg: boolean) => {
+  const measure = async (
+    run: number,
+    scenario: string,
+    concurrency: number,
+    load: LoadSpec | (() => Promise<LoadResult>),
+    pid: number,
+    withPg: boolean,
+  ) => {
     await settle(tessera.pid);
     const t0 = treeCpuMs(pid);
     const pg0 = withPg && pgCpu ? await pgCpu() : undefined;
     const result = typeof load === 'function' ? await load() : await runLoad(load);
     const tesseraCpu = treeCpuMs(pid) - t0;
     const pgUsed = pg0 !== undefined ? (await pgCpu!()) - pg0 : undefined;
-    const per = (ms: number | undefined) => (ms === undefined || result.completed === 0 ? undefined : ms / result.completed);
-    const point: PointRecord = { run, scenario, concurrency, result, tesseraCpuMs: per(tesseraCpu), postgresCpuMs: per(pgUsed) };
-    const failed = result.non2xx + result.errors > 0 ? `  FAILED: ${result.non2xx} non-2xx ${JSON.stringify(result.statuses)}, ${result.errors} errors${result.firstError ? ` (${result.firstError})` : ''}` : '';
-    log(`  run ${run} ${scenario.padEnd(13)} c=${String(concurrency).padEnd(3)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${failed}`);
+    const per = (ms: number | undefined) =>
+      ms === undefined || result.completed === 0 ? undefined : ms / result.completed;
+    const point: PointRecord = {
+      run,
+      scenario,
+      concurrency,
+      result,
+      tesseraCpuMs: per(tesseraCpu),
+      postgresCpuMs: per(pgUsed),
+    };
+    const failed =
+      result.non2xx + result.errors > 0
+        ? `  FAILED: ${result.non2xx} non-2xx ${JSON.stringify(result.statuses)}, ${result.errors} errors${result.firstError ? ` (${result.firstError})` : ''}`
+        : '';
+    log(
+      `  run ${run} ${scenario.padEnd(13)} c=${String(concurrency).padEnd(3)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${failed}`,
+    );
     return point;
   };
 
@@ -80,9 +112,12 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
     const warmC = Math.min(8, maxC);
     const warmSessions = await loginSessions(target, users, warmC);
     for (const scenario of opts.scenarios) {
-      await runLoad(await scenarioSpec(scenario, { target, connections: warmC, seconds: 1, users, sessions: warmSessions }));
+      await runLoad(
+        await scenarioSpec(scenario, { target, connections: warmC, seconds: 1, users, sessions: warmSessions }),
+      );
     }
-    if (hello) await runLoad({ url: hello.base, connections: warmC, seconds: 1, request: { method: 'GET', path: '/' } });
+    if (hello)
+      await runLoad({ url: hello.base, connections: warmC, seconds: 1, request: { method: 'GET', path: '/' } });
   }
 
   // Whether WORKERS took effect shows in the process count (a primary and its workers).
@@ -103,16 +138,26 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
     }
     if (hello) {
       for (const c of opts.concurrency) {
-        const spec: LoadSpec = { url: hello.base, connections: c, seconds: opts.seconds, request: { method: 'GET', path: '/' } };
+        const spec: LoadSpec = {
+          url: hello.base,
+          connections: c,
+          seconds: opts.seconds,
+          request: { method: 'GET', path: '/' },
+        };
         report.points.push(await measure(run, 'hello', c, spec, hello.pid, false));
       }
     }
     if (opts.scenarios.includes('refresh')) {
-      const peak = Math.max(...report.points.filter((p) => p.run === run && p.scenario === 'refresh').map((p) => p.result.rps));
+      const peak = Math.max(
+        ...report.points.filter((p) => p.run === run && p.scenario === 'refresh').map((p) => p.result.rps),
+      );
       // Sessions enough that a slow moment doesn't leave every one of them in flight.
       const fresh = await loginSessions(target, users, pacedSessions);
       const load = () => pacedRefresh(target, fresh, Math.max(1, peak / 2), opts.seconds);
-      report.points.push({ ...(await measure(run, 'refresh@½peak', pacedSessions, load, tessera.pid, true)), paced: true });
+      report.points.push({
+        ...(await measure(run, 'refresh@½peak', pacedSessions, load, tessera.pid, true)),
+        paced: true,
+      });
     }
   }
   return report;

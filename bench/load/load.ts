@@ -34,15 +34,18 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const latencies: number[] = [];
   let firstError: string | undefined;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({
-      url: spec.url,
-      connections: spec.connections,
-      duration: spec.seconds,
-      pipelining: 1,
-      timeout: 10,
-      requests: [spec.request],
-      ...(spec.setupClient ? { setupClient: spec.setupClient } : {}),
-    }, (err, res) => (err ? reject(err) : resolve(res)));
+    const instance = autocannon(
+      {
+        url: spec.url,
+        connections: spec.connections,
+        duration: spec.seconds,
+        pipelining: 1,
+        timeout: 10,
+        requests: [spec.request],
+        ...(spec.setupClient ? { setupClient: spec.setupClient } : {}),
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
     instance.on('response', (_client, status, _bytes, ms) => {
       if (status >= 200 && status < 300) latencies.push(ms);
     });
@@ -51,9 +54,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     });
   });
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  const pct = (p: number) =>
+    latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
   const statuses: Record<string, number> = {};
-  for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) if (!code.startsWith('2')) statuses[code] = count ?? 0;
+  for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {}))
+    if (!code.startsWith('2')) statuses[code] = count ?? 0;
   const violations = spec.violations?.() ?? 0;
   return {
     completed: result.requests.total,

@@ -30,7 +30,8 @@ export class UsageError extends Error {}
 
 function int(name: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -53,10 +54,17 @@ export function parseOptions(argv: string[]): Options | 'help' {
   if (values.help) return 'help';
   const db = values.db!;
   if (!['pglite', 'postgres', 'both'].includes(db)) throw new UsageError('--db must be pglite, postgres or both');
-  const scenarios = values.scenarios!.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`unknown scenario ${s}: choose from ${SCENARIOS.join(',')}`);
+  const scenarios = values
+    .scenarios!.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const s of scenarios)
+    if (!(SCENARIOS as readonly string[]).includes(s))
+      throw new UsageError(`unknown scenario ${s}: choose from ${SCENARIOS.join(',')}`);
   if (scenarios.length === 0) throw new UsageError('--scenarios is empty');
-  const concurrency = [...new Set(values.concurrency!.split(',').map((c) => int('concurrency', c.trim(), 1, 256)))].sort((a, b) => a - b);
+  const concurrency = [
+    ...new Set(values.concurrency!.split(',').map((c) => int('concurrency', c.trim(), 1, 256))),
+  ].sort((a, b) => a - b);
   if (values.from !== 'dist' && values.from !== 'src') throw new UsageError('--from must be dist or src');
   return {
     seconds: int('duration', values.duration!, 1, 120),

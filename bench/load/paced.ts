@@ -8,7 +8,12 @@ import { Agent, request } from 'node:http';
 import type { LoadResult } from './load.js';
 import type { Session, Target } from './scenarios.js';
 
-export async function pacedRefresh(target: Target, sessions: Session[], rate: number, seconds: number): Promise<LoadResult> {
+export async function pacedRefresh(
+  target: Target,
+  sessions: Session[],
+  rate: number,
+  seconds: number,
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: sessions.length });
   const url = new URL('/auth/refresh', target.base);
   const free = [...sessions];
@@ -22,30 +27,41 @@ export async function pacedRefresh(target: Target, sessions: Session[], rate: nu
   const fire = (session: Session) => {
     const t0 = performance.now();
     const done = new Promise<void>((resolve) => {
-      const req = request(url, {
-        method: 'POST',
-        agent,
-        headers: { origin: target.base, cookie: `${session.cookieName}=${session.cookie}` },
-        timeout: 10_000,
-      }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          const next = (res.headers['set-cookie'] ?? []).map((c) => c.split(';', 1)[0]!).find((c) => c.startsWith(`${session.cookieName}=`));
-          if (next && next.length > session.cookieName.length + 1) session.cookie = next.slice(session.cookieName.length + 1);
-          if (status >= 200 && status < 300) {
-            ok++;
-            latencies.push(performance.now() - t0);
-            if (!next) fail('a 200 without a new refresh cookie');
-          } else {
-            statuses[status] = (statuses[status] ?? 0) + 1;
-          }
-          free.push(session);
-          resolve();
-        });
-      });
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: { origin: target.base, cookie: `${session.cookieName}=${session.cookie}` },
+          timeout: 10_000,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const next = (res.headers['set-cookie'] ?? [])
+              .map((c) => c.split(';', 1)[0]!)
+              .find((c) => c.startsWith(`${session.cookieName}=`));
+            if (next && next.length > session.cookieName.length + 1)
+              session.cookie = next.slice(session.cookieName.length + 1);
+            if (status >= 200 && status < 300) {
+              ok++;
+              latencies.push(performance.now() - t0);
+              if (!next) fail('a 200 without a new refresh cookie');
+            } else {
+              statuses[status] = (statuses[status] ?? 0) + 1;
+            }
+            free.push(session);
+            resolve();
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (err) => { fail(err.message); free.push(session); resolve(); });
+      req.on('error', (err) => {
+        fail(err.message);
+        free.push(session);
+        resolve();
+      });
       req.end();
     });
     inFlight.add(done);
@@ -73,7 +89,8 @@ export async function pacedRefresh(target: Target, sessions: Session[], rate: nu
   agent.destroy();
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
+  const pct = (p: number) =>
+    latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
   const non2xx = Object.values(statuses).reduce((a, b) => a + b, 0);
   return {
     completed: ok + non2xx,

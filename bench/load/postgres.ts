@@ -22,7 +22,7 @@ function asPostgres(bin: string, args: string[]) {
 async function postgresBinDir(): Promise<string> {
   const versions = (await readdir('/usr/lib/postgresql').catch(() => [] as string[])).filter((v) => /^\d+$/.test(v));
   if (versions.length === 0) {
-    throw new Error('no PostgreSQL found: install Debian\'s postgresql package, or give a server in BENCH_DATABASE_URL');
+    throw new Error("no PostgreSQL found: install Debian's postgresql package, or give a server in BENCH_DATABASE_URL");
   }
   return `/usr/lib/postgresql/${versions.sort((a, b) => Number(a) - Number(b)).at(-1)}/bin`;
 }
@@ -76,7 +76,8 @@ export async function externalPostgres(url: string): Promise<PostgresServer> {
   await client.connect();
   try {
     const { rows } = await client.query<{ pid: number; version: string; fsync: string }>(
-      "SELECT pg_backend_pid() AS pid, current_setting('server_version') AS version, current_setting('fsync') AS fsync");
+      "SELECT pg_backend_pid() AS pid, current_setting('server_version') AS version, current_setting('fsync') AS fsync",
+    );
     const backend = procStat(rows[0]!.pid);
     const postmaster = backend ? procStat(backend.ppid) : undefined;
     const where = new URL(url);
@@ -102,15 +103,16 @@ export async function freshDatabase(cleanup: Cleanup, server: PostgresServer): P
     await admin.end();
   }
   // A private server is removed whole at the end; in a given one, the database is dropped.
-  if (!server.private) cleanup.add(`drop database ${name}`, async () => {
-    const c = new pg.Client({ connectionString: server.url });
-    await c.connect();
-    try {
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await c.end();
-    }
-  });
+  if (!server.private)
+    cleanup.add(`drop database ${name}`, async () => {
+      const c = new pg.Client({ connectionString: server.url });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    });
   const url = new URL(server.url);
   url.pathname = `/${name}`;
   return { url: url.toString(), name };
@@ -122,7 +124,11 @@ export async function freshDatabase(cleanup: Cleanup, server: PostgresServer): P
  * under it. A shared server: the backends connected to our database and the server's auxiliary
  * processes (WAL writer, checkpointer…, which also work for the other databases there).
  */
-export async function postgresCpuMeter(cleanup: Cleanup, server: PostgresServer, database: string): Promise<(() => Promise<number>) | undefined> {
+export async function postgresCpuMeter(
+  cleanup: Cleanup,
+  server: PostgresServer,
+  database: string,
+): Promise<(() => Promise<number>) | undefined> {
   const postmaster = server.postmasterPid;
   if (postmaster === undefined) return undefined;
   if (server.private) return async () => treeCpuMs(postmaster);
@@ -131,7 +137,9 @@ export async function postgresCpuMeter(cleanup: Cleanup, server: PostgresServer,
   cleanup.add('close the PostgreSQL monitor connection', () => monitor.end());
   return async () => {
     const { rows } = await monitor.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE datname = $1 OR (datname IS NULL AND backend_type <> $2)', [database, 'client backend']);
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1 OR (datname IS NULL AND backend_type <> $2)',
+      [database, 'client backend'],
+    );
     const procs = allProcesses();
     return pidsCpuMs([postmaster, ...rows.map((r) => r.pid)], procs);
   };

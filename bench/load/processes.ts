@@ -59,7 +59,14 @@ export interface Running {
  * Spawns a long-running process and registers its stop: SIGTERM to it, then SIGKILL to whatever is
  * left of its tree (workers included) after `graceMs`.
  */
-export function startProcess(cleanup: Cleanup, name: string, command: string, args: string[], env: NodeJS.ProcessEnv, graceMs = 15_000): Running {
+export function startProcess(
+  cleanup: Cleanup,
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  graceMs = 15_000,
+): Running {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const keep = (chunk: Buffer) => {
@@ -68,8 +75,15 @@ export function startProcess(cleanup: Cleanup, name: string, command: string, ar
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   let exited = false;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  child.once('error', () => { exited = true; });
+  const gone = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  child.once('error', () => {
+    exited = true;
+  });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   const pid = child.pid;
   cleanup.add(`stop ${name}`, async () => {
@@ -77,7 +91,8 @@ export function startProcess(cleanup: Cleanup, name: string, command: string, ar
     const tree = processTree(pid);
     child.kill('SIGTERM');
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-    if (await Promise.race([gone, timer]) === 'timeout') console.error(`cleanup: ${name} did not stop in ${graceMs} ms; killing it`);
+    if ((await Promise.race([gone, timer])) === 'timeout')
+      console.error(`cleanup: ${name} did not stop in ${graceMs} ms; killing it`);
     for (const p of tree) {
       // Leftovers only (a worker that outlived its primary), and only the very process we saw.
       if (procStat(p.pid)?.startTicks !== p.startTicks) continue;

@@ -22,8 +22,15 @@ export function measureRs256(seconds: number): SigningReference {
   const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
   const input = `${enc({ alg: 'RS256', typ: 'at+jwt', kid: 'bench' })}.${enc({
-    iss: 'http://127.0.0.1:3000', sub: '00000000-0000-4000-8000-000000000001', aud: 'tessera', client_id: 'tessera',
-    sid: '00000000-0000-4000-8000-000000000002', iat: now, exp: now + 900, auth_time: now, jti: 'x'.repeat(22),
+    iss: 'http://127.0.0.1:3000',
+    sub: '00000000-0000-4000-8000-000000000001',
+    aud: 'tessera',
+    client_id: 'tessera',
+    sid: '00000000-0000-4000-8000-000000000002',
+    iat: now,
+    exp: now + 900,
+    auth_time: now,
+    jti: 'x'.repeat(22),
   })}`;
   const data = Buffer.from(input);
   for (let i = 0; i < 20; i++) sign('sha256', data, rsaKey); // warm-up
@@ -63,12 +70,14 @@ export async function measureArgon2(cost: Argon2Cost, seconds: number): Promise<
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   const until = t0 + seconds * 1000;
-  await Promise.all(Array.from({ length: inFlight }, async (_, i) => {
-    while (Date.now() < until) {
-      await argon2.hash(`bench password ${i}`, options);
-      n++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, i) => {
+      while (Date.now() < until) {
+        await argon2.hash(`bench password ${i}`, options);
+        n++;
+      }
+    }),
+  );
   const cpu = process.cpuUsage(cpu0);
   return { perSecond: n / ((Date.now() - t0) / 1000), inFlight, cpuMs: (cpu.user + cpu.system) / 1000 / n };
 }

@@ -47,11 +47,16 @@ export function spread(values: number[]): Spread | undefined {
 
 const num = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const fmt = (s: Spread | undefined, unit = '') => (s ? `${num(s.median)}${unit}` : '—');
-const fmtSpread = (s: Spread | undefined, unit = '') => (s ? `${num(s.median)}${unit} (${num(s.min)}–${num(s.max)})` : '—');
+const fmtSpread = (s: Spread | undefined, unit = '') =>
+  s ? `${num(s.median)}${unit} (${num(s.min)}–${num(s.max)})` : '—';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -84,7 +89,8 @@ export function summarize(report: DbReport): PointSummary[] {
   }
   return [...groups.values()].map((points) => {
     const statuses: Record<string, number> = {};
-    for (const p of points) for (const [code, n] of Object.entries(p.result.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+    for (const p of points)
+      for (const [code, n] of Object.entries(p.result.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
     const firstError = points.find((p) => p.result.firstError)?.result.firstError;
     return {
       scenario: points[0]!.scenario,
@@ -95,12 +101,15 @@ export function summarize(report: DbReport): PointSummary[] {
       tesseraCpuMs: spread(points.map((p) => p.tesseraCpuMs ?? NaN)),
       postgresCpuMs: spread(points.map((p) => p.postgresCpuMs ?? NaN)),
       rateRatio: spread(points.map((p) => p.result.rps / (refOf(p.run)?.rs256.perSecond ?? NaN))),
-      cpuRatio: spread(points.map((p) => ((p.tesseraCpuMs ?? NaN) + (p.postgresCpuMs ?? 0)) / (refOf(p.run)?.rs256.cpuMs ?? NaN))),
+      cpuRatio: spread(
+        points.map((p) => ((p.tesseraCpuMs ?? NaN) + (p.postgresCpuMs ?? 0)) / (refOf(p.run)?.rs256.cpuMs ?? NaN)),
+      ),
       non2xx: points.reduce((n, p) => n + p.result.non2xx, 0),
       errors: points.reduce((n, p) => n + p.result.errors, 0),
       statuses,
       ...(firstError ? { firstError } : {}),
-      fewSamples: !points[0]!.paced && (spread(points.map((p) => p.result.completed))?.median ?? 0) < 10 * points[0]!.concurrency,
+      fewSamples:
+        !points[0]!.paced && (spread(points.map((p) => p.result.completed))?.median ?? 0) < 10 * points[0]!.concurrency,
     };
   });
 }
@@ -122,7 +131,24 @@ export function pointsTable(summaries: PointSummary[], embedded: boolean): strin
   const note = summaries.some((s) => s.fewSamples)
     ? '\n! fewer than 10 requests per connection completed (latency near the duration): CPU per request is overstated'
     : '';
-  return table(['scenario', 'conc', 'req/s median (min–max)', 'p50 ms', 'p99 ms', 'CPU ms/op Tessera', 'CPU ms/op PostgreSQL', 'rate ×RS256', 'CPU ×RS256', 'non-2xx', 'errors'], rows) + note;
+  return (
+    table(
+      [
+        'scenario',
+        'conc',
+        'req/s median (min–max)',
+        'p50 ms',
+        'p99 ms',
+        'CPU ms/op Tessera',
+        'CPU ms/op PostgreSQL',
+        'rate ×RS256',
+        'CPU ×RS256',
+        'non-2xx',
+        'errors',
+      ],
+      rows,
+    ) + note
+  );
 }
 
 export function referencesLine(report: DbReport, argon2Cost: string): string {
@@ -132,7 +158,10 @@ export function referencesLine(report: DbReport, argon2Cost: string): string {
   const a2 = spread(report.references.map((r) => r.argon2?.perSecond ?? NaN));
   const a2cpu = spread(report.references.map((r) => r.argon2?.cpuMs ?? NaN));
   const inFlight = report.references.find((r) => r.argon2)?.argon2?.inFlight;
-  if (a2) lines.push(`argon2id hashing (${argon2Cost}, ${inFlight} in flight, in this process): ${fmtSpread(a2, '/s')}, ${fmt(a2cpu)} ms CPU each`);
+  if (a2)
+    lines.push(
+      `argon2id hashing (${argon2Cost}, ${inFlight} in flight, in this process): ${fmtSpread(a2, '/s')}, ${fmt(a2cpu)} ms CPU each`,
+    );
   return lines.join('\n');
 }
 
@@ -152,29 +181,78 @@ export function targets(report: DbReport, refConcurrency: number): TargetRow[] {
   const at = (run: number, scenario: string, c?: number) =>
     report.points.filter((p) => p.run === run && p.scenario === scenario && (c === undefined || p.concurrency === c));
   const peak = (run: number, scenario: string) => Math.max(...at(run, scenario).map((p) => p.result.rps));
-  const row = (name: string, goal: string, unit: string, measured: Spread | undefined, ok: (m: number) => boolean): TargetRow =>
-    ({ name, goal, unit, measured, met: measured ? ok(measured.median) : undefined });
+  const row = (
+    name: string,
+    goal: string,
+    unit: string,
+    measured: Spread | undefined,
+    ok: (m: number) => boolean,
+  ): TargetRow => ({ name, goal, unit, measured, met: measured ? ok(measured.median) : undefined });
 
   return [
-    row(`CPU per refresh, Tessera + PostgreSQL (conc ${refConcurrency})`, '≤ 3× one RS256 signature', '×', perRun((run, refs) => {
-      const p = at(run, 'refresh', refConcurrency)[0];
-      return p ? ((p.tesseraCpuMs ?? NaN) + (p.postgresCpuMs ?? 0)) / refs.rs256.cpuMs : undefined;
-    }), (m) => m <= 3),
-    row(`refresh throughput (conc ${refConcurrency})`, '≥ 0.5× RS256 signing rate', '×', perRun((run, refs) => {
-      const p = at(run, 'refresh', refConcurrency)[0];
-      return p ? p.result.rps / refs.rs256.perSecond : undefined;
-    }), (m) => m >= 0.5),
-    row('refresh p99 at half the peak rate', '< 10 ms', ' ms', perRun((run) => at(run, 'refresh@½peak')[0]?.result.p99), (m) => m < 10),
-    row('/auth/me throughput (peak)', '≥ 10,000/s', '/s', perRun((run) => (at(run, 'me').length ? peak(run, 'me') : undefined)), (m) => m >= 10_000),
-    row('JWKS throughput (peak) ÷ Fastify hello world (peak)', '≥ 0.7×', '×', perRun((run) =>
-      (at(run, 'jwks').length && at(run, 'hello').length ? peak(run, 'jwks') / peak(run, 'hello') : undefined)), (m) => m >= 0.7),
-    row('login throughput (peak) ÷ argon2id hash rate', '≥ 0.9×', '×', perRun((run, refs) =>
-      (at(run, 'login').length && refs.argon2 ? peak(run, 'login') / refs.argon2.perSecond : undefined)), (m) => m >= 0.9),
+    row(
+      `CPU per refresh, Tessera + PostgreSQL (conc ${refConcurrency})`,
+      '≤ 3× one RS256 signature',
+      '×',
+      perRun((run, refs) => {
+        const p = at(run, 'refresh', refConcurrency)[0];
+        return p ? ((p.tesseraCpuMs ?? NaN) + (p.postgresCpuMs ?? 0)) / refs.rs256.cpuMs : undefined;
+      }),
+      (m) => m <= 3,
+    ),
+    row(
+      `refresh throughput (conc ${refConcurrency})`,
+      '≥ 0.5× RS256 signing rate',
+      '×',
+      perRun((run, refs) => {
+        const p = at(run, 'refresh', refConcurrency)[0];
+        return p ? p.result.rps / refs.rs256.perSecond : undefined;
+      }),
+      (m) => m >= 0.5,
+    ),
+    row(
+      'refresh p99 at half the peak rate',
+      '< 10 ms',
+      ' ms',
+      perRun((run) => at(run, 'refresh@½peak')[0]?.result.p99),
+      (m) => m < 10,
+    ),
+    row(
+      '/auth/me throughput (peak)',
+      '≥ 10,000/s',
+      '/s',
+      perRun((run) => (at(run, 'me').length ? peak(run, 'me') : undefined)),
+      (m) => m >= 10_000,
+    ),
+    row(
+      'JWKS throughput (peak) ÷ Fastify hello world (peak)',
+      '≥ 0.7×',
+      '×',
+      perRun((run) =>
+        at(run, 'jwks').length && at(run, 'hello').length ? peak(run, 'jwks') / peak(run, 'hello') : undefined,
+      ),
+      (m) => m >= 0.7,
+    ),
+    row(
+      'login throughput (peak) ÷ argon2id hash rate',
+      '≥ 0.9×',
+      '×',
+      perRun((run, refs) =>
+        at(run, 'login').length && refs.argon2 ? peak(run, 'login') / refs.argon2.perSecond : undefined,
+      ),
+      (m) => m >= 0.9,
+    ),
   ];
 }
 
 export function targetsTable(rows: TargetRow[]): string {
-  return table(['target', 'goal', 'measured median (min–max)', 'result'], rows.map((r) => [
-    r.name, r.goal, fmtSpread(r.measured, r.unit), r.met === undefined ? 'not measured' : r.met ? 'met' : 'MISSED',
-  ]));
+  return table(
+    ['target', 'goal', 'measured median (min–max)', 'result'],
+    rows.map((r) => [
+      r.name,
+      r.goal,
+      fmtSpread(r.measured, r.unit),
+      r.met === undefined ? 'not measured' : r.met ? 'met' : 'MISSED',
+    ]),
+  );
 }

@@ -24,16 +24,20 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
   const workers = Number(extraEnv.WORKERS ?? process.env.WORKERS ?? 1) || 1;
   let dbs = opts.dbs;
   if (workers > 1 && dbs.includes('pglite')) {
-    log('bench:load: WORKERS > 1 needs PostgreSQL (PGlite is one process\'s database): skipping PGlite');
+    log("bench:load: WORKERS > 1 needs PostgreSQL (PGlite is one process's database): skipping PGlite");
     dbs = dbs.filter((d) => d !== 'pglite');
     if (dbs.length === 0) return 2;
   }
   const refConcurrency = opts.concurrency.includes(32) ? 32 : opts.concurrency.at(-1)!;
   const pacedSessions = Math.max(32, refConcurrency);
-  const pointsPerRun = opts.scenarios.length * opts.concurrency.length
-    + (opts.scenarios.includes('jwks') ? opts.concurrency.length : 0) + (opts.scenarios.includes('refresh') ? 1 : 0);
+  const pointsPerRun =
+    opts.scenarios.length * opts.concurrency.length +
+    (opts.scenarios.includes('jwks') ? opts.concurrency.length : 0) +
+    (opts.scenarios.includes('refresh') ? 1 : 0);
   const estimate = dbs.length * (opts.runs * (pointsPerRun * opts.seconds + 12) + opts.scenarios.length + 15);
-  log(`bench:load: ${dbs.join(' and ')}; ${opts.runs} run(s) of ${pointsPerRun} points × ${opts.seconds} s; about ${Math.ceil(estimate / 60)} min`);
+  log(
+    `bench:load: ${dbs.join(' and ')}; ${opts.runs} run(s) of ${pointsPerRun} points × ${opts.seconds} s; about ${Math.ceil(estimate / 60)} min`,
+  );
 
   const secret = randomBytes(32).toString('base64url');
   const serviceClients = `bench:${hashClientSecret(secret)}`;
@@ -42,7 +46,17 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
   hello?.catch(() => undefined); // a failure surfaces where it is awaited
   const reports: DbReport[] = [];
 
-  const ctx: BenchContext = { opts, cleanup, argon2, serviceClients, clientSecret: secret, extraEnv, workers, hello, pacedSessions };
+  const ctx: BenchContext = {
+    opts,
+    cleanup,
+    argon2,
+    serviceClients,
+    clientSecret: secret,
+    extraEnv,
+    workers,
+    hello,
+    pacedSessions,
+  };
   for (const db of dbs) {
     const dbCleanup = new Cleanup();
     cleanup.add(`${db} run`, () => dbCleanup.runAll());
@@ -55,15 +69,23 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
     const summaries = summarize(report);
     failures += summaries.reduce((n, s) => n + s.non2xx + s.errors, 0);
     console.log(`\n## ${report.db === 'postgres' ? 'PostgreSQL' : 'PGlite'}: ${report.description}`);
-    console.log(`${opts.runs} run(s) × ${opts.seconds} s per point; medians, spread (min–max) over runs; ratios to the same run's references`);
+    console.log(
+      `${opts.runs} run(s) × ${opts.seconds} s per point; medians, spread (min–max) over runs; ratios to the same run's references`,
+    );
     console.log(referencesLine(report, argon2Cost));
-    console.log(`refresh@½peak: refresh at a steady half of that run's peak refresh rate, over up to ${pacedSessions} connections and sessions (open loop)`);
-    console.log('hello: the Fastify hello-world yardstick (its CPU columns are its own process\'s)\n');
+    console.log(
+      `refresh@½peak: refresh at a steady half of that run's peak refresh rate, over up to ${pacedSessions} connections and sessions (open loop)`,
+    );
+    console.log("hello: the Fastify hello-world yardstick (its CPU columns are its own process's)\n");
     console.log(pointsTable(summaries, report.db === 'pglite'));
     console.log(`\ntargets (set for PostgreSQL on 2 cores)${report.db === 'pglite' ? ', for comparison' : ''}:`);
     console.log(targetsTable(targets(report, refConcurrency)));
   }
-  if (opts.json) await writeFile(opts.json, JSON.stringify({ options: opts, argon2Cost, reports, summaries: reports.map(summarize) }, null, 2));
+  if (opts.json)
+    await writeFile(
+      opts.json,
+      JSON.stringify({ options: opts, argon2Cost, reports, summaries: reports.map(summarize) }, null, 2),
+    );
   if (failures > 0) console.log(`\n${failures} requests failed (non-2xx or errors): the figures above are not valid`);
   return failures > 0 ? 1 : 0;
 }

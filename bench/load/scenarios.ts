@@ -32,12 +32,14 @@ export interface Session {
 async function inBatches<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
   return out;
 }
 
@@ -51,7 +53,10 @@ async function post(target: Target, path: string, body: unknown): Promise<Respon
 }
 
 export async function registerUsers(target: Target, count: number, tag: string): Promise<Credentials[]> {
-  const users = Array.from({ length: count }, (_, i) => ({ email: `bench-${tag}-${i}@example.com`, password: `bench password ${tag} ${i}` }));
+  const users = Array.from({ length: count }, (_, i) => ({
+    email: `bench-${tag}-${i}@example.com`,
+    password: `bench password ${tag} ${i}`,
+  }));
   await inBatches(users, 4, async (user) => {
     const res = await post(target, '/auth/register', user);
     if (res.status !== 201) throw new Error(`seeding: register answered ${res.status}: ${await res.text()}`);
@@ -61,18 +66,26 @@ export async function registerUsers(target: Target, count: number, tag: string):
 
 /** `count` new sessions, spread over the users. The cookie's name is read from Set-Cookie. */
 export async function loginSessions(target: Target, users: Credentials[], count: number): Promise<Session[]> {
-  return inBatches(Array.from({ length: count }, (_, i) => users[i % users.length]!), 4, async (user) => {
-    let res = await post(target, '/auth/login', user);
-    // Another session of the same user may be logging in at this moment (one guess at a time per account).
-    for (let tries = 0; res.status === 429 && tries < 20; tries++) {
-      await new Promise((r) => setTimeout(r, 100));
-      res = await post(target, '/auth/login', user);
-    }
-    const body = (await res.json()) as { access_token?: string };
-    const cookie = res.headers.getSetCookie().map(parseSetCookie).find((c) => c && c.value !== '');
-    if (res.status !== 200 || !body.access_token || !cookie) throw new Error(`seeding: login answered ${res.status} without a token and a cookie`);
-    return { accessToken: body.access_token, cookieName: cookie.name, cookie: cookie.value };
-  });
+  return inBatches(
+    Array.from({ length: count }, (_, i) => users[i % users.length]!),
+    4,
+    async (user) => {
+      let res = await post(target, '/auth/login', user);
+      // Another session of the same user may be logging in at this moment (one guess at a time per account).
+      for (let tries = 0; res.status === 429 && tries < 20; tries++) {
+        await new Promise((r) => setTimeout(r, 100));
+        res = await post(target, '/auth/login', user);
+      }
+      const body = (await res.json()) as { access_token?: string };
+      const cookie = res.headers
+        .getSetCookie()
+        .map(parseSetCookie)
+        .find((c) => c && c.value !== '');
+      if (res.status !== 200 || !body.access_token || !cookie)
+        throw new Error(`seeding: login answered ${res.status} without a token and a cookie`);
+      return { accessToken: body.access_token, cookieName: cookie.name, cookie: cookie.value };
+    },
+  );
 }
 
 function parseSetCookie(header: string): { name: string; value: string } | undefined {
@@ -82,7 +95,10 @@ function parseSetCookie(header: string): { name: string; value: string } | undef
 }
 
 /** Hands out one item per connection, in order (autocannon calls setupClient once per connection). */
-function perConnection<T>(items: T[], apply: (client: autocannon.Client, item: T) => void): (client: autocannon.Client) => void {
+function perConnection<T>(
+  items: T[],
+  apply: (client: autocannon.Client, item: T) => void,
+): (client: autocannon.Client) => void {
   let next = 0;
   return (client) => apply(client, items[next++ % items.length]!);
 }
@@ -107,29 +123,43 @@ export async function scenarioSpec(scenario: Scenario, input: ScenarioInput): Pr
       return {
         ...common,
         request: { method: 'GET', path: '/auth/me' },
-        setupClient: perConnection(input.sessions, (client, s) => client.setRequests([
-          { method: 'GET', path: '/auth/me', headers: { authorization: `Bearer ${s.accessToken}` } },
-        ])),
+        setupClient: perConnection(input.sessions, (client, s) =>
+          client.setRequests([
+            { method: 'GET', path: '/auth/me', headers: { authorization: `Bearer ${s.accessToken}` } },
+          ]),
+        ),
       };
     case 'introspect': {
       const basic = `Basic ${Buffer.from(`${target.clientId}:${target.clientSecret}`).toString('base64')}`;
       return {
         ...common,
         request: { method: 'POST', path: '/oauth/introspect' },
-        setupClient: perConnection(input.sessions, (client, s) => client.setRequests([{
-          method: 'POST', path: '/oauth/introspect',
-          headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-          body: `token=${s.accessToken}&token_type_hint=access_token`,
-        }])),
+        setupClient: perConnection(input.sessions, (client, s) =>
+          client.setRequests([
+            {
+              method: 'POST',
+              path: '/oauth/introspect',
+              headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+              body: `token=${s.accessToken}&token_type_hint=access_token`,
+            },
+          ]),
+        ),
       };
     }
     case 'login':
       return {
         ...common,
         request: { method: 'POST', path: '/auth/login' },
-        setupClient: perConnection(input.users, (client, user) => client.setRequests([{
-          method: 'POST', path: '/auth/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify(user),
-        }])),
+        setupClient: perConnection(input.users, (client, user) =>
+          client.setRequests([
+            {
+              method: 'POST',
+              path: '/auth/login',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(user),
+            },
+          ]),
+        ),
       };
     case 'refresh':
       return refreshSpec(input, await loginSessions(target, input.users, connections));
@@ -146,16 +176,25 @@ function refreshSpec(input: Pick<ScenarioInput, 'target' | 'connections' | 'seco
     seconds: input.seconds,
     request: { method: 'POST', path: '/auth/refresh' },
     violations: () => unrotated,
-    setupClient: perConnection(sessions, (client, session) => client.setRequests([{
-      method: 'POST',
-      path: '/auth/refresh',
-      setupRequest: (req) => ({ ...req, headers: { ...req.headers, origin: target.base, cookie: `${session.cookieName}=${session.cookie}` } }),
-      onResponse: (status, _body, _context, headers) => {
-        const next = setCookies(headers).map(parseSetCookie).find((c) => c?.name === session.cookieName);
-        if (next?.value) session.cookie = next.value;
-        else if (status === 200) unrotated++;
-      },
-    }])),
+    setupClient: perConnection(sessions, (client, session) =>
+      client.setRequests([
+        {
+          method: 'POST',
+          path: '/auth/refresh',
+          setupRequest: (req) => ({
+            ...req,
+            headers: { ...req.headers, origin: target.base, cookie: `${session.cookieName}=${session.cookie}` },
+          }),
+          onResponse: (status, _body, _context, headers) => {
+            const next = setCookies(headers)
+              .map(parseSetCookie)
+              .find((c) => c?.name === session.cookieName);
+            if (next?.value) session.cookie = next.value;
+            else if (status === 200) unrotated++;
+          },
+        },
+      ]),
+    ),
   };
 }
 

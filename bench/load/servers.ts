@@ -10,7 +10,19 @@ import { type Cleanup, freePort, sleep, startProcess, tempDir, waitForHttp, type
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Variables passed through to Tessera from the benchmark's own environment; everything else is set here. */
-const PASS_THROUGH = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'UV_THREADPOOL_SIZE', 'WORKERS', 'REDIS_URL', 'ARGON2_MEMORY_KIB', 'ARGON2_TIME_COST', 'ARGON2_PARALLELISM'];
+const PASS_THROUGH = [
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'LANG',
+  'TZ',
+  'UV_THREADPOOL_SIZE',
+  'WORKERS',
+  'REDIS_URL',
+  'ARGON2_MEMORY_KIB',
+  'ARGON2_TIME_COST',
+  'ARGON2_PARALLELISM',
+];
 
 export interface TesseraOptions {
   /** `dist`: node dist/src/server.js (after npm run build); `src`: the TypeScript through tsx. */
@@ -29,7 +41,8 @@ export interface Tessera {
 
 export async function startTessera(cleanup: Cleanup, opts: TesseraOptions): Promise<Tessera> {
   const entry = opts.from === 'dist' ? path.join(ROOT, 'dist/src/server.js') : path.join(ROOT, 'src/server.ts');
-  if (!existsSync(entry)) throw new Error(`${path.relative(ROOT, entry)} is missing: run npm run build first (npm run bench:load does)`);
+  if (!existsSync(entry))
+    throw new Error(`${path.relative(ROOT, entry)} is missing: run npm run build first (npm run bench:load does)`);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {};
@@ -57,7 +70,14 @@ export async function startTessera(cleanup: Cleanup, opts: TesseraOptions): Prom
 export async function startHello(cleanup: Cleanup): Promise<{ base: string; pid: number }> {
   const port = await freePort();
   const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'production' };
-  const proc = startProcess(cleanup, 'hello-world', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/load/hello-server.ts'), String(port)], env, 5000);
+  const proc = startProcess(
+    cleanup,
+    'hello-world',
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench/load/hello-server.ts'), String(port)],
+    env,
+    5000,
+  );
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/`, proc, 'hello-world');
   return { base, pid: proc.pid };
@@ -66,9 +86,17 @@ export async function startHello(cleanup: Cleanup): Promise<{ base: string; pid:
 /** A throwaway redis-server on a free loopback port, without persistence. */
 export async function startRedis(cleanup: Cleanup): Promise<string> {
   const port = await freePort();
-  const proc = startProcess(cleanup, 'redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { PATH: process.env.PATH ?? '' }, 5000);
+  const proc = startProcess(
+    cleanup,
+    'redis-server',
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { PATH: process.env.PATH ?? '' },
+    5000,
+  );
   for (let i = 0; i < 100; i++) {
-    if (proc.exited()) throw new Error(`redis-server exited (is it installed? Debian: apt-get install redis-server):\n${proc.stderr()}`);
+    if (proc.exited())
+      throw new Error(`redis-server exited (is it installed? Debian: apt-get install redis-server):\n${proc.stderr()}`);
     if (await pings(port)) return `redis://127.0.0.1:${port}`;
     await sleep(50);
   }
@@ -80,8 +108,14 @@ function pings(port: number): Promise<boolean> {
     const socket = connect(port, '127.0.0.1');
     socket.setTimeout(1000);
     socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (d) => { socket.destroy(); resolve(d.toString().startsWith('+PONG')); });
+    socket.once('data', (d) => {
+      socket.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
     socket.once('error', () => resolve(false));
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 }

@@ -21,7 +21,14 @@ const Notes = {
   type: 'object',
   properties: {
     user: { type: 'string' },
-    notes: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, text: { type: 'string' } }, required: ['id', 'text'] } },
+    notes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { id: { type: 'integer' }, text: { type: 'string' } },
+        required: ['id', 'text'],
+      },
+    },
   },
   required: ['user', 'notes'],
 } as const;
@@ -42,36 +49,77 @@ export async function buildResourceService(options: ResourceServiceOptions): Pro
   const app = Fastify({ logger });
   await app.register(tesseraAuth, verifierOptions);
 
-  app.get('/health', {
-    schema: { response: { 200: { type: 'object', properties: { status: { const: 'ok' } }, required: ['status'] } } },
-  }, async () => ({ status: 'ok' }));
+  app.get(
+    '/health',
+    {
+      schema: { response: { 200: { type: 'object', properties: { status: { const: 'ok' } }, required: ['status'] } } },
+    },
+    async () => ({ status: 'ok' }),
+  );
 
   // Plain token check: a revoked token still reads notes until it expires (15 minutes at most).
-  app.get('/notes', {
-    preHandler: app.requireAuth(),
-    schema: { response: { 200: Notes, ...refusals } },
-  }, async (request) => ({ user: request.auth!.sub, notes: SAMPLE_NOTES }));
+  app.get(
+    '/notes',
+    {
+      preHandler: app.requireAuth(),
+      schema: { response: { 200: Notes, ...refusals } },
+    },
+    async (request) => ({ user: request.auth!.sub, notes: SAMPLE_NOTES }),
+  );
 
   // Sensitive: introspection sees logout/revocation immediately, and refuses when Tessera can't answer.
-  app.post('/transfers', {
-    preHandler: app.requireAuth({ introspect: true }),
-    schema: { response: { 200: Transfer, ...refusals } },
-  }, async (request) => {
-    request.log.info({ event: 'transfer', userId: request.auth!.sub, sessionId: request.auth!.sid }, 'transfer accepted');
-    return { ok: true, user: request.auth!.sub };
-  });
+  app.post(
+    '/transfers',
+    {
+      preHandler: app.requireAuth({ introspect: true }),
+      schema: { response: { 200: Transfer, ...refusals } },
+    },
+    async (request) => {
+      request.log.info(
+        { event: 'transfer', userId: request.auth!.sub, sessionId: request.auth!.sid },
+        'transfer accepted',
+      );
+      return { ok: true, user: request.auth!.sub };
+    },
+  );
 
   // A user route needing a role: the `roles` claim, from the token alone.
-  app.get('/reports', {
-    preHandler: app.requireAuth({ roles: ['support'] }),
-    schema: { response: { 200: { type: 'object', properties: { user: { type: 'string' }, reports: { type: 'integer' } }, required: ['user', 'reports'] }, ...refusals } },
-  }, async (request) => ({ user: request.auth!.sub, reports: 3 }));
+  app.get(
+    '/reports',
+    {
+      preHandler: app.requireAuth({ roles: ['support'] }),
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            properties: { user: { type: 'string' }, reports: { type: 'integer' } },
+            required: ['user', 'reports'],
+          },
+          ...refusals,
+        },
+      },
+    },
+    async (request) => ({ user: request.auth!.sub, reports: 3 }),
+  );
 
   // A machine route: only a service's client_credentials token with scope notes:sync; user tokens are refused.
-  app.post('/sync', {
-    preHandler: app.requireAuth({ kind: 'client', scopes: ['notes:sync'] }),
-    schema: { response: { 200: { type: 'object', properties: { client: { type: 'string' }, synced: { type: 'integer' } }, required: ['client', 'synced'] }, ...refusals } },
-  }, async (request) => ({ client: request.auth!.sub, synced: SAMPLE_NOTES.length }));
+  app.post(
+    '/sync',
+    {
+      preHandler: app.requireAuth({ kind: 'client', scopes: ['notes:sync'] }),
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            properties: { client: { type: 'string' }, synced: { type: 'integer' } },
+            required: ['client', 'synced'],
+          },
+          ...refusals,
+        },
+      },
+    },
+    async (request) => ({ client: request.auth!.sub, synced: SAMPLE_NOTES.length }),
+  );
 
   return app;
 }

@@ -60,12 +60,19 @@ function patchPgAdapter(adapter: SqlDriverAdapter): SqlDriverAdapter {
 function patchPgliteAdapter(adapter: SqlDriverAdapter): SqlDriverAdapter {
   const a = adapter as any;
   a.executeScript = async (script: string) => {
-    try { await a.client.exec(script); } catch (e) { a.onError(e); }
+    try {
+      await a.client.exec(script);
+    } catch (e) {
+      a.onError(e);
+    }
   };
   return adapter;
 }
 
-interface OpenedFactory { factory: SqlMigrationAwareDriverAdapterFactory; close: () => Promise<void> }
+interface OpenedFactory {
+  factory: SqlMigrationAwareDriverAdapterFactory;
+  close: () => Promise<void>;
+}
 
 function wrapFactory(
   factory: SqlMigrationAwareDriverAdapterFactory,
@@ -74,7 +81,11 @@ function wrapFactory(
 ): SqlMigrationAwareDriverAdapterFactory {
   const connect = factory.connect.bind(factory);
   const shadow = factory.connectToShadowDb.bind(factory);
-  factory.connect = async () => { const a = patch(await connect()); opened.push(a); return a; };
+  factory.connect = async () => {
+    const a = patch(await connect());
+    opened.push(a);
+    return a;
+  };
   factory.connectToShadowDb = async () => patch(await shadow());
   return factory;
 }
@@ -87,11 +98,19 @@ export async function pgliteMigrationFactory(pglite: PGlite): Promise<OpenedFact
   factory.connectToShadowDb = async () => {
     const a = await shadow(); // a fresh in-memory PGlite: close it with the adapter, or Node exits with code 99
     const dispose = a.dispose.bind(a);
-    a.dispose = async () => { await dispose(); await (a as any).client.close(); };
+    a.dispose = async () => {
+      await dispose();
+      await (a as any).client.close();
+    };
     return a;
   };
   const opened: SqlDriverAdapter[] = [];
-  return { factory: wrapFactory(factory, patchPgliteAdapter, opened), close: async () => { opened.length = 0; } };
+  return {
+    factory: wrapFactory(factory, patchPgliteAdapter, opened),
+    close: async () => {
+      opened.length = 0;
+    },
+  };
 }
 
 /** A migration-capable factory for a postgres:// URL; the engine never closes its connection, so close() does. */
@@ -116,7 +135,9 @@ export async function postgresMigrationFactory(url: string): Promise<OpenedFacto
     return shadowDb;
   };
   const opened: SqlDriverAdapter[] = [];
-  const close = async () => { for (const a of opened.splice(0)) await a.dispose(); };
+  const close = async () => {
+    for (const a of opened.splice(0)) await a.dispose();
+  };
   return { factory: wrapFactory(factory, patchPgAdapter, opened), close };
 }
 
@@ -132,14 +153,26 @@ async function listMigrations(dir = migrationsDir) {
     migrationDirectories.push({ path: e.name, migrationFile: { path: 'migration.sql', content } });
   }
   migrationDirectories.sort((a, b) => a.path.localeCompare(b.path));
-  return { baseDir: dir, lockfile: { path: 'migration_lock.toml', content: lockContent }, migrationDirectories, shadowDbInitScript: '' };
+  return {
+    baseDir: dir,
+    lockfile: { path: 'migration_lock.toml', content: lockContent },
+    migrationDirectories,
+    shadowDbInitScript: '',
+  };
 }
 
-async function withEngine<T>(opened: OpenedFactory, fn: (engine: Engine, files: { path: string; content: string }[]) => Promise<T>): Promise<T> {
+async function withEngine<T>(
+  opened: OpenedFactory,
+  fn: (engine: Engine, files: { path: string; content: string }[]) => Promise<T>,
+): Promise<T> {
   const SchemaEngine = await loadEngineClass();
   const schema = await fs.readFile(schemaFile, 'utf8');
   const debug = process.env.DEBUG_SCHEMA_ENGINE ? (l: string) => console.error(l) : () => {};
-  const engine = await SchemaEngine.new({ datamodels: [[schemaFile, schema]] }, debug, bindMigrationAwareSqlAdapterFactory(opened.factory));
+  const engine = await SchemaEngine.new(
+    { datamodels: [[schemaFile, schema]] },
+    debug,
+    bindMigrationAwareSqlAdapterFactory(opened.factory),
+  );
   try {
     return await fn(engine, [{ path: schemaFile, content: schema }]);
   } finally {
@@ -163,8 +196,15 @@ export async function createMigration(opened: OpenedFactory, name: string): Prom
     await engine.applyMigrations({ migrationsList, filters: noFilter });
     // createMigration on its own fails ("shadow DB must be provided"): devDiagnostic first, as migrate dev does.
     const { action } = await engine.devDiagnostic({ migrationsList, filters: noFilter });
-    if (action.tag !== 'createMigration') throw new Error(`migration history needs attention: ${JSON.stringify(action)}`);
-    const out = await engine.createMigration({ draft: false, migrationName: name, migrationsList, schema: { files }, filters: noFilter });
+    if (action.tag !== 'createMigration')
+      throw new Error(`migration history needs attention: ${JSON.stringify(action)}`);
+    const out = await engine.createMigration({
+      draft: false,
+      migrationName: name,
+      migrationsList,
+      schema: { files },
+      filters: noFilter,
+    });
     if (out.migrationScript === null) return null;
     const dir = path.join(migrationsDir, out.generatedMigrationName);
     await fs.mkdir(dir, { recursive: true });

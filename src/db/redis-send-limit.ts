@@ -20,7 +20,12 @@ export class RedisSendLimitStore implements SendLimitStore {
 
   async increment(key: string, windowMs: number): Promise<number> {
     try {
-      const n = await this.redis.eval(INCREMENT, 1, this.prefix + createHash('sha256').update(key).digest('base64url'), String(windowMs));
+      const n = await this.redis.eval(
+        INCREMENT,
+        1,
+        this.prefix + createHash('sha256').update(key).digest('base64url'),
+        String(windowMs),
+      );
       return Number(n);
     } catch (err) {
       this.onError(err as Error);

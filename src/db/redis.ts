@@ -79,13 +79,17 @@ export class RedisThrottleStore implements ThrottleStore {
   async claim(key: string, now: number): Promise<number> {
     const slotMs = THROTTLE_POLICY.slotSeconds * 1000;
     const busyMs = THROTTLE_POLICY.busyRetrySeconds * 1000;
-    const until = await this.failOpen(this.redis.eval(CLAIM, 1, this.key(key), String(now), String(slotMs), String(busyMs)));
+    const until = await this.failOpen(
+      this.redis.eval(CLAIM, 1, this.key(key), String(now), String(slotMs), String(busyMs)),
+    );
     return typeof until === 'number' ? until : 0;
   }
 
   async recordFailure(key: string, now: number): Promise<void> {
     const forgetMs = THROTTLE_POLICY.forgetAfterSeconds * 1000;
-    await this.failOpen(this.redis.eval(RECORD_FAILURE, 1, this.key(key), String(now), String(forgetMs), ...this.locks));
+    await this.failOpen(
+      this.redis.eval(RECORD_FAILURE, 1, this.key(key), String(now), String(forgetMs), ...this.locks),
+    );
   }
 
   async release(key: string): Promise<void> {

@@ -6,10 +6,25 @@
 
 export type DatabaseFault = 'unavailable' | 'disk_full';
 
-const NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED']);
+const NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+]);
 const ADAPTER_KINDS = new Set([
-  'ConnectionClosed', 'DatabaseNotReachable', 'DatabaseDoesNotExist', 'SocketTimeout', 'TooManyConnections',
-  'TransactionAlreadyClosed', 'TlsConnectionError', 'AuthenticationFailed', 'DatabaseAccessDenied',
+  'ConnectionClosed',
+  'DatabaseNotReachable',
+  'DatabaseDoesNotExist',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TransactionAlreadyClosed',
+  'TlsConnectionError',
+  'AuthenticationFailed',
+  'DatabaseAccessDenied',
 ]);
 // SQLSTATE: connection exceptions (08xxx), insufficient resources (53xxx: 53100 disk full, 53200 out of
 // memory, 53300 too many connections), server shutting down or crashed (57P01-03), system errors (58xxx:
@@ -21,7 +36,15 @@ const MESSAGES =
   /PGlite is closed|Connection terminated|connection (is )?closed|Can't reach database|Cannot use a pool after calling end|is not queryable|Client was closed|terminating connection|the database system is (starting up|shutting down|in recovery mode)|timeout exceeded when trying to connect|database ping timed out/i;
 const DISK_FULL = /No space left on device|ENOSPC|could not extend file|disk full/i;
 
-type Loose = { name?: unknown; code?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+type Loose = {
+  name?: unknown;
+  code?: unknown;
+  kind?: unknown;
+  originalCode?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  meta?: { driverAdapterError?: unknown };
+};
 
 /** Whether an error object was made by the database layer (Prisma, a driver adapter, pg's server errors). */
 function fromDatabase(e: Loose): boolean {
@@ -29,7 +52,9 @@ function fromDatabase(e: Loose): boolean {
   if (/^Prisma|DriverAdapterError|DatabaseDriverError/.test(name)) return true;
   if (typeof e.kind === 'string') return true;
   // pg's and PGlite's DatabaseError: a SQLSTATE plus a severity.
-  return typeof (e as { severity?: unknown }).severity === 'string' && typeof e.code === 'string' && /^\w{5}$/.test(e.code);
+  return (
+    typeof (e as { severity?: unknown }).severity === 'string' && typeof e.code === 'string' && /^\w{5}$/.test(e.code)
+  );
 }
 
 /**
@@ -49,7 +74,8 @@ function walk(err: unknown, viaDatabase: boolean, depth: number): DatabaseFault 
   const db = viaDatabase || fromDatabase(e);
   const codes = [e.code, e.originalCode].filter((c): c is string => typeof c === 'string');
   const message = String(e.message ?? '');
-  if (codes.includes(DISK_FULL_SQLSTATE) || codes.includes('ENOSPC') || (db && DISK_FULL.test(message))) return 'disk_full';
+  if (codes.includes(DISK_FULL_SQLSTATE) || codes.includes('ENOSPC') || (db && DISK_FULL.test(message)))
+    return 'disk_full';
   const nested = walk(e.meta?.driverAdapterError, db, depth + 1) ?? walk(e.cause, db, depth + 1);
   if (nested === 'disk_full') return nested;
   if (codes.some((c) => SQLSTATES.test(c) || PRISMA_CODES.test(c) || (db && NODE_CODES.has(c)))) return 'unavailable';

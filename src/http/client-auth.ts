@@ -30,16 +30,25 @@ function credentials(request: FastifyRequest): { id: string; secret: string } | 
     const secret = decodeForm(decoded.slice(colon + 1));
     return id !== null && secret !== null ? { id, secret } : null;
   }
-  if (typeof body.client_id === 'string' && typeof body.client_secret === 'string') return { id: body.client_id, secret: body.client_secret };
+  if (typeof body.client_id === 'string' && typeof body.client_secret === 'string')
+    return { id: body.client_id, secret: body.client_secret };
   return null;
 }
 
-export function authenticateClient(clients: ServiceClients, request: FastifyRequest, reply: FastifyReply): ServiceClient {
+export function authenticateClient(
+  clients: ServiceClients,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): ServiceClient {
   const given = credentials(request);
   const client = given ? clients.authenticate(given.id, given.secret) : null;
   if (!client) {
     reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
-    throw new AppError('invalid_client', { detail: given ? `client authentication failed for ${JSON.stringify(given.id.slice(0, 64))}` : 'no client credentials' });
+    throw new AppError('invalid_client', {
+      detail: given
+        ? `client authentication failed for ${JSON.stringify(given.id.slice(0, 64))}`
+        : 'no client credentials',
+    });
   }
   return client;
 }

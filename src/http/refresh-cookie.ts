@@ -63,7 +63,8 @@ function cookieNames(header: string | undefined): string[] {
 export function readRefreshCookie(request: FastifyRequest, domain: string | undefined): PresentedRefresh {
   const { current, other } = schemes(domain);
   const names = cookieNames(request.headers.cookie).filter((n) => n === current.name || n === other.name);
-  if (names.length > 1) throw new AppError('refresh_cookie_conflict', { detail: `${names.length} refresh cookies in one request` });
+  if (names.length > 1)
+    throw new AppError('refresh_cookie_conflict', { detail: `${names.length} refresh cookies in one request` });
   if (names.length === 0) return { token: undefined, replaceOther: false };
   return { token: request.cookies[names[0]!] || undefined, replaceOther: names[0] === other.name };
 }
@@ -77,14 +78,25 @@ export function otherSchemeOf(request: FastifyRequest, domain: string | undefine
   return { token: undefined, replaceOther: cookieNames(request.headers.cookie).includes(other.name) };
 }
 
-export function setRefreshCookie(reply: FastifyReply, token: string, expiresAt: Date, now: Date, domain: string | undefined, presented?: PresentedRefresh): void {
+export function setRefreshCookie(
+  reply: FastifyReply,
+  token: string,
+  expiresAt: Date,
+  now: Date,
+  domain: string | undefined,
+  presented?: PresentedRefresh,
+): void {
   const { current, other } = schemes(domain);
   const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000));
   reply.setCookie(current.name, token, { ...current.options, maxAge });
   if (presented?.replaceOther) reply.clearCookie(other.name, other.options);
 }
 
-export function clearRefreshCookie(reply: FastifyReply, domain: string | undefined, presented?: PresentedRefresh): void {
+export function clearRefreshCookie(
+  reply: FastifyReply,
+  domain: string | undefined,
+  presented?: PresentedRefresh,
+): void {
   const { current, other } = schemes(domain);
   reply.clearCookie(current.name, current.options);
   if (presented?.replaceOther) reply.clearCookie(other.name, other.options);

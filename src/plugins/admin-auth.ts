@@ -20,10 +20,15 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function refuse(reply: FastifyReply, code: 'missing_token' | 'invalid_token' | 'insufficient_scope', detail?: string): AppError {
+function refuse(
+  reply: FastifyReply,
+  code: 'missing_token' | 'invalid_token' | 'insufficient_scope',
+  detail?: string,
+): AppError {
   const challenge = {
     missing_token: 'Bearer realm="tessera"',
-    invalid_token: 'Bearer realm="tessera", error="invalid_token", error_description="the access token is invalid, expired or revoked"',
+    invalid_token:
+      'Bearer realm="tessera", error="invalid_token", error_description="the access token is invalid, expired or revoked"',
     insufficient_scope: `Bearer realm="tessera", error="insufficient_scope", error_description="the admin role or scope is required", scope="${ADMIN_SCOPE}"`,
   }[code];
   reply.header('www-authenticate', challenge);
@@ -43,7 +48,8 @@ export function adminAuth(services: Services): onRequestAsyncHookHandler {
       const claims = await accessTokens.verify(token);
       const user = await accounts.forSession(claims.sub, claims.sid);
       if (!user) throw refuse(reply, 'invalid_token', 'session revoked or user gone');
-      if (!(await roles.of(user.id)).includes(ADMIN_ROLE)) throw refuse(reply, 'insufficient_scope', `user ${user.id} is not an admin`);
+      if (!(await roles.of(user.id)).includes(ADMIN_ROLE))
+        throw refuse(reply, 'insufficient_scope', `user ${user.id} is not an admin`);
       request.adminActor = { kind: 'user', id: user.id };
       return;
     } catch (err) {
@@ -52,7 +58,8 @@ export function adminAuth(services: Services): onRequestAsyncHookHandler {
     try {
       const claims = await clientTokens.verify(token);
       const auds = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-      if (!auds.some((a) => audiences.has(a))) throw refuse(reply, 'invalid_token', 'client token for another audience');
+      if (!auds.some((a) => audiences.has(a)))
+        throw refuse(reply, 'invalid_token', 'client token for another audience');
       const client = serviceClients.get(claims.client_id);
       if (!client) throw refuse(reply, 'invalid_token', 'client no longer configured');
       if (!claims.scope.split(' ').includes(ADMIN_SCOPE) || !client.scopes.includes(ADMIN_SCOPE)) {

@@ -20,9 +20,12 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 function challenge(reply: FastifyReply, code: 'missing_token' | 'invalid_token', detail?: string): AppError {
   // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
-  reply.header('www-authenticate', code === 'missing_token'
-    ? 'Bearer realm="tessera"'
-    : 'Bearer realm="tessera", error="invalid_token", error_description="the access token is invalid, expired or revoked"');
+  reply.header(
+    'www-authenticate',
+    code === 'missing_token'
+      ? 'Bearer realm="tessera"'
+      : 'Bearer realm="tessera", error="invalid_token", error_description="the access token is invalid, expired or revoked"',
+  );
   return new AppError(code, { detail });
 }
 

@@ -47,7 +47,8 @@ export default fp<{ config: Config; headers: SecurityHeaders }>(
 
     await app.register(cors, {
       delegator: (request, callback) => {
-        if (request.url.startsWith('/.well-known/')) return callback(null, { origin: '*', credentials: false, methods: ['GET'] });
+        if (request.url.startsWith('/.well-known/'))
+          return callback(null, { origin: '*', credentials: false, methods: ['GET'] });
         // The admin API is for tools on Tessera's own origin and for services: no origin is granted (src/routes/admin.ts).
         if (request.url.startsWith('/admin')) return callback(null, { origin: false });
         callback(null, {
@@ -63,7 +64,10 @@ export default fp<{ config: Config; headers: SecurityHeaders }>(
 
     app.addHook('onRequest', async (request) => {
       if (request.routeOptions.config.cookieAuth && isCrossSiteRequest(request, ownOrigin, allowed)) {
-        request.log.warn({ event: 'csrf_rejected', origin: request.headers.origin, site: request.headers['sec-fetch-site'] }, 'cross-site request refused');
+        request.log.warn(
+          { event: 'csrf_rejected', origin: request.headers.origin, site: request.headers['sec-fetch-site'] },
+          'cross-site request refused',
+        );
         throw new AppError('csrf_rejected');
       }
     });

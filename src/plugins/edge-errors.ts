@@ -36,10 +36,19 @@ function rawErrorResponse(code: ErrorCode, requestId: string, headers: SecurityH
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
-function refuseSocket(socket: Duplex, code: ErrorCode, headers: SecurityHeaders, log: FastifyBaseLogger, reason: string | undefined): void {
+function refuseSocket(
+  socket: Duplex,
+  code: ErrorCode,
+  headers: SecurityHeaders,
+  log: FastifyBaseLogger,
+  reason: string | undefined,
+): void {
   const requestId = randomUUID();
   // The error's code only: the error itself carries the raw bytes received (rawPacket).
-  log.info({ reqId: requestId, event: 'client_error', reason, statusCode: errorCatalog[code].status, code }, 'request refused');
+  log.info(
+    { reqId: requestId, event: 'client_error', reason, statusCode: errorCatalog[code].status, code },
+    'request refused',
+  );
   // A response already under way can't be replaced (its headers are out): cut the connection, as Node does.
   const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) socket.write(rawErrorResponse(code, requestId, headers));
@@ -60,7 +69,10 @@ export function frameworkErrorHandler(headers: SecurityHeaders) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     const error = toAppError(err);
     // Not err.message: it quotes the path.
-    request.log.info({ event: 'request_refused', reason: err.code, statusCode: error.statusCode, code: error.code }, 'request refused');
+    request.log.info(
+      { event: 'request_refused', reason: err.code, statusCode: error.statusCode, code: error.code },
+      'request refused',
+    );
     reply.headers(headers).header('x-request-id', request.id);
     void sendError(request, reply, error);
   };
@@ -78,7 +90,9 @@ export default fp<{ headers: SecurityHeaders }>(
     // (RFC 9110 §10.1.1): handle the request as if it weren't there.
     app.server.on('checkExpectation', (req: IncomingMessage, res) => app.routing(req, res));
     // CONNECT is no request for an API; without a listener Node just drops the connection.
-    app.server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseSocket(socket, 'invalid_request', headers, app.log, 'CONNECT'));
+    app.server.on('connect', (_req: IncomingMessage, socket: Duplex) =>
+      refuseSocket(socket, 'invalid_request', headers, app.log, 'CONNECT'),
+    );
   },
   { name: 'tessera-edge-errors' },
 );

@@ -41,7 +41,12 @@ const BY_STATUS: Record<number, ErrorCode> = {
 export function toAppError(err: FastifyError | Error): AppError {
   if (isAppError(err)) return err;
   if (err instanceof DomainError) {
-    return new AppError(err.code, { message: err.publicMessage, detail: err.message, cause: err.cause, retryAfter: err.retryAfter });
+    return new AppError(err.code, {
+      message: err.publicMessage,
+      detail: err.message,
+      cause: err.cause,
+      retryAfter: err.retryAfter,
+    });
   }
   const fe = err as FastifyError;
   if (fe.validation) {
@@ -53,7 +58,12 @@ export function toAppError(err: FastifyError | Error): AppError {
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
   if (mapped) return new AppError(mapped, { detail: fe.message });
   const fault = classifyDatabaseError(err);
-  if (fault) return new AppError('service_unavailable', { detail: `${fault === 'disk_full' ? 'database_disk_full' : 'database_unavailable'}: ${err.message}`, cause: err, retryAfter: RETRY_AFTER[fault] });
+  if (fault)
+    return new AppError('service_unavailable', {
+      detail: `${fault === 'disk_full' ? 'database_disk_full' : 'database_unavailable'}: ${err.message}`,
+      cause: err,
+      retryAfter: RETRY_AFTER[fault],
+    });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new AppError(BY_STATUS[fe.statusCode] ?? 'invalid_request', { detail: fe.message });
   }
@@ -63,7 +73,8 @@ export function toAppError(err: FastifyError | Error): AppError {
 /** RFC 6749 §5.2 / RFC 7009 §2.2.1 error codes for the OAuth endpoints, next to our own code. */
 function oauthError(error: AppError): string {
   if (error.code === 'invalid_client') return 'invalid_client';
-  if (error.code === 'invalid_scope' || error.code === 'unsupported_grant_type' || error.code === 'insufficient_scope') return error.code;
+  if (error.code === 'invalid_scope' || error.code === 'unsupported_grant_type' || error.code === 'insufficient_scope')
+    return error.code;
   if (error.statusCode === 503) return 'temporarily_unavailable';
   if (error.statusCode >= 500) return 'server_error';
   return 'invalid_request';
@@ -71,13 +82,16 @@ function oauthError(error: AppError): string {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
-  return reply.code(error.statusCode).type('application/json; charset=utf-8').send({
-    statusCode: error.statusCode,
-    code: error.code,
-    message: error.publicMessage,
-    requestId: request.id,
-    ...(request.url.startsWith('/oauth/') ? { error: oauthError(error) } : {}),
-  });
+  return reply
+    .code(error.statusCode)
+    .type('application/json; charset=utf-8')
+    .send({
+      statusCode: error.statusCode,
+      code: error.code,
+      message: error.publicMessage,
+      requestId: request.id,
+      ...(request.url.startsWith('/oauth/') ? { error: oauthError(error) } : {}),
+    });
 }
 
 export default fp(
@@ -90,14 +104,20 @@ export default fp(
     });
     app.setErrorHandler((err, request, reply) => {
       if (isClientAbort(err as Error, request)) {
-        request.log.info({ event: 'client_aborted', code: (err as NodeJS.ErrnoException).code }, 'client aborted the request');
+        request.log.info(
+          { event: 'client_aborted', code: (err as NodeJS.ErrnoException).code },
+          'client aborted the request',
+        );
         return sendError(request, reply, new AppError('invalid_request', { detail: 'client aborted the request' }));
       }
       const error = toAppError(err as FastifyError);
       const fault = error.code === 'service_unavailable' ? classifyDatabaseError(error.cause) : undefined;
       if (fault) faults.record(fault);
       if (fault === 'disk_full') {
-        request.log.error({ event: 'database_disk_full', err: { message: error.message } }, 'database disk full: writes fail until space is freed');
+        request.log.error(
+          { event: 'database_disk_full', err: { message: error.message } },
+          'database disk full: writes fail until space is freed',
+        );
       } else if (fault === 'unavailable') {
         request.log.error({ event: 'database_unavailable', err: { message: error.message } }, 'database unavailable');
       } else if (error.statusCode >= 500) {

@@ -23,7 +23,8 @@ export default fp<{ services: Services }>(
         if (done.length > 0) app.log.info({ event: 'keys_changed', done }, 'key set updated');
       } catch (err) {
         if (isReadOnlyError(err)) {
-          if (!readOnlyReported) app.log.warn({ event: 'keys_read_only' }, 'KEYS_DIR is read-only: keys are rotated elsewhere');
+          if (!readOnlyReported)
+            app.log.warn({ event: 'keys_read_only' }, 'KEYS_DIR is read-only: keys are rotated elsewhere');
           readOnlyReported = true;
         } else {
           app.log.error({ event: 'keys_maintenance_failed', err }, 'could not maintain KEYS_DIR; re-reading it anyway');
@@ -34,7 +35,8 @@ export default fp<{ services: Services }>(
         const before = keys.signing.kid;
         await keys.reload();
         app.metrics.keyReloads.inc({ outcome: 'ok' });
-        if (keys.signing.kid !== before) app.log.info({ event: 'key_activated', kid: keys.signing.kid }, 'signing key changed');
+        if (keys.signing.kid !== before)
+          app.log.info({ event: 'key_activated', kid: keys.signing.kid }, 'signing key changed');
       } catch (err) {
         app.metrics.keyReloads.inc({ outcome: 'failed' });
         app.log.error({ event: 'keys_reload_failed', err }, 'could not re-read KEYS_DIR; keeping the current key set');
@@ -42,9 +44,16 @@ export default fp<{ services: Services }>(
       try {
         const before = services.refreshKeys.minting.id;
         await services.refreshKeys.reload();
-        if (services.refreshKeys.minting.id !== before) app.log.info({ event: 'refresh_key_activated', keyId: services.refreshKeys.minting.id }, 'refresh-token key changed');
+        if (services.refreshKeys.minting.id !== before)
+          app.log.info(
+            { event: 'refresh_key_activated', keyId: services.refreshKeys.minting.id },
+            'refresh-token key changed',
+          );
       } catch (err) {
-        app.log.error({ event: 'keys_reload_failed', err }, 'could not re-read the refresh-token keys in KEYS_DIR; keeping the current ones');
+        app.log.error(
+          { event: 'keys_reload_failed', err },
+          'could not re-read the refresh-token keys in KEYS_DIR; keeping the current ones',
+        );
       } finally {
         running = false;
       }

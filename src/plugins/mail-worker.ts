@@ -27,15 +27,33 @@ export default fp<{ services: Services }>(
     const worker = new OutboxWorker(
       recovery.outbox,
       transport,
-      { pollIntervalMs: mail.pollIntervalMs, maxAttempts: mail.maxAttempts, from: mail.from, messageIdDomain: new URL(issuer).hostname },
+      {
+        pollIntervalMs: mail.pollIntervalMs,
+        maxAttempts: mail.maxAttempts,
+        from: mail.from,
+        messageIdDomain: new URL(issuer).hostname,
+      },
       services.clock,
       {
         sent: (m, file) => {
-          app.log.info({ event: 'mail_sent', kind: m.kind, outboxId: m.id, attempts: m.attempts, ...(file ? { file } : {}) }, 'mail sent');
-          if (logLinks) app.log.info({ event: 'mail_links', kind: m.kind, outboxId: m.id, links: m.text.match(LINK) ?? [] }, 'development mail links (MAIL_LOG_LINKS)');
+          app.log.info(
+            { event: 'mail_sent', kind: m.kind, outboxId: m.id, attempts: m.attempts, ...(file ? { file } : {}) },
+            'mail sent',
+          );
+          if (logLinks)
+            app.log.info(
+              { event: 'mail_links', kind: m.kind, outboxId: m.id, links: m.text.match(LINK) ?? [] },
+              'development mail links (MAIL_LOG_LINKS)',
+            );
         },
         failed: (m, error, gaveUp) => {
-          const line = { event: gaveUp ? 'mail_given_up' : 'mail_failed', kind: m.kind, outboxId: m.id, attempts: m.attempts, error };
+          const line = {
+            event: gaveUp ? 'mail_given_up' : 'mail_failed',
+            kind: m.kind,
+            outboxId: m.id,
+            attempts: m.attempts,
+            error,
+          };
           if (gaveUp) app.log.error(line, 'mail could not be delivered; giving up');
           else app.log.warn(line, 'mail not delivered; will retry');
         },
@@ -49,8 +67,12 @@ export default fp<{ services: Services }>(
       let purging: Promise<unknown> = Promise.resolve();
       const purge = setInterval(() => {
         const before = new Date(services.clock.now().getTime() - purgeAfterDays * 86_400_000);
-        purging = recovery.outbox.purge(before)
-          .then((n) => { if (n.messages + n.tokens > 0) app.log.info({ event: 'mail_purge', ...n }, 'purged sent mail and expired email tokens'); })
+        purging = recovery.outbox
+          .purge(before)
+          .then((n) => {
+            if (n.messages + n.tokens > 0)
+              app.log.info({ event: 'mail_purge', ...n }, 'purged sent mail and expired email tokens');
+          })
           .catch((err: unknown) => app.log.error({ event: 'mail_purge_failed', err }, 'mail purge failed; will retry'));
       }, purgeInterval * 1000);
       purge.unref();
@@ -61,7 +83,10 @@ export default fp<{ services: Services }>(
     }
     app.addHook('onReady', async () => {
       worker.start();
-      app.log.info({ event: 'mail_worker_started', delivery: mail.smtpUrl ? 'smtp' : `folder ${mail.outboxDir}` }, 'mail worker started');
+      app.log.info(
+        { event: 'mail_worker_started', delivery: mail.smtpUrl ? 'smtp' : `folder ${mail.outboxDir}` },
+        'mail worker started',
+      );
     });
     app.addHook('onClose', () => worker.stop());
   },

@@ -45,7 +45,12 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest();
 function makeMetrics(services: Services, database: Database | undefined) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by route pattern and status', labelNames: ['method', 'route', 'status_code'], registers: [registry] });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route pattern and status',
+    labelNames: ['method', 'route', 'status_code'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'Time from request to response, by route pattern and status',
@@ -53,11 +58,36 @@ function makeMetrics(services: Services, database: Database | undefined) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const refreshes = new Counter({ name: 'tessera_refresh_total', help: 'Refresh attempts by outcome: ok, grace, reused, expired, revoked, invalid, rate_limited, error', labelNames: ['outcome'], registers: [registry] });
-  const logins = new Counter({ name: 'tessera_login_total', help: 'Login attempts by outcome: ok, failed, throttled, error', labelNames: ['outcome'], registers: [registry] });
-  const rateLimited = new Counter({ name: 'tessera_rate_limited_total', help: 'Requests refused with 429, by route pattern', labelNames: ['route'], registers: [registry] });
-  const dbErrors = new Counter({ name: 'tessera_database_errors_total', help: 'Requests that failed because the database was unavailable or full', labelNames: ['fault'], registers: [registry] });
-  const keyReloads = new Counter({ name: 'tessera_key_reloads_total', help: 'Re-reads of KEYS_DIR by outcome (ok, failed)', labelNames: ['outcome'], registers: [registry] });
+  const refreshes = new Counter({
+    name: 'tessera_refresh_total',
+    help: 'Refresh attempts by outcome: ok, grace, reused, expired, revoked, invalid, rate_limited, error',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const logins = new Counter({
+    name: 'tessera_login_total',
+    help: 'Login attempts by outcome: ok, failed, throttled, error',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const rateLimited = new Counter({
+    name: 'tessera_rate_limited_total',
+    help: 'Requests refused with 429, by route pattern',
+    labelNames: ['route'],
+    registers: [registry],
+  });
+  const dbErrors = new Counter({
+    name: 'tessera_database_errors_total',
+    help: 'Requests that failed because the database was unavailable or full',
+    labelNames: ['fault'],
+    registers: [registry],
+  });
+  const keyReloads = new Counter({
+    name: 'tessera_key_reloads_total',
+    help: 'Re-reads of KEYS_DIR by outcome (ok, failed)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'tessera_signing_key_age_seconds',
     help: 'Seconds since the active signing key started signing',
@@ -85,12 +115,18 @@ function makeMetrics(services: Services, database: Database | undefined) {
   return { registry, requests, duration, refreshes, logins, rateLimited, dbErrors, keyReloads };
 }
 
-const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> = async (app, { services, database }) => {
+const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> = async (
+  app,
+  { services, database },
+) => {
   const m = makeMetrics(services, database);
   app.decorate('metrics', { registry: m.registry, keyReloads: m.keyReloads } satisfies TesseraMetrics);
 
   // Pre-bound children: the per-response cost is a string key and a Map lookup.
-  const bound = new Map<string, { count: ReturnType<typeof m.requests.labels>; time: ReturnType<typeof m.duration.labels> }>();
+  const bound = new Map<
+    string,
+    { count: ReturnType<typeof m.requests.labels>; time: ReturnType<typeof m.duration.labels> }
+  >();
   function childrenFor(method: string, route: string, status: number) {
     const key = `${method} ${route} ${status}`;
     let c = bound.get(key);
@@ -117,10 +153,15 @@ const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> =
     c.time.observe(reply.elapsedTime / 1000);
     if (status === 429) m.rateLimited.inc({ route });
     if (route === '/auth/refresh') {
-      const outcome = status === 200 ? (graceReplies.has(request) ? 'grace' : 'ok') : REFRESH_OUTCOMES[errorCodes.get(request) ?? ''] ?? 'error';
+      const outcome =
+        status === 200
+          ? graceReplies.has(request)
+            ? 'grace'
+            : 'ok'
+          : (REFRESH_OUTCOMES[errorCodes.get(request) ?? ''] ?? 'error');
       m.refreshes.inc({ outcome });
     } else if (route === '/auth/login') {
-      m.logins.inc({ outcome: status === 200 ? 'ok' : LOGIN_OUTCOMES[errorCodes.get(request) ?? ''] ?? 'error' });
+      m.logins.inc({ outcome: status === 200 ? 'ok' : (LOGIN_OUTCOMES[errorCodes.get(request) ?? ''] ?? 'error') });
     }
   });
 

@@ -35,19 +35,38 @@ const openapi: FastifyPluginAsync<{ config: Config }> = async (app, { config }) 
       info: {
         title: 'Tessera',
         version: '0.1.0',
-        description: 'Stateless JWT authentication: accounts, access tokens (RFC 9068), rotating refresh cookies, sessions, JWKS, RFC 7662 introspection and RFC 7009 revocation. Every error is an `ErrorBody` with a stable `code`.',
+        description:
+          'Stateless JWT authentication: accounts, access tokens (RFC 9068), rotating refresh cookies, sessions, JWKS, RFC 7662 introspection and RFC 7009 revocation. Every error is an `ErrorBody` with a stable `code`.',
         license: { name: 'MIT', identifier: 'MIT' },
       },
       servers: [{ url: config.issuer }],
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login or /auth/refresh.' },
-          refreshCookie: { type: 'apiKey', in: 'cookie', name: REFRESH_COOKIE, description: 'The HttpOnly refresh cookie /auth/login sets (or `tessera_refresh` with COOKIE_DOMAIN). Browsers only: cross-site requests are refused.' },
-          clientSecretBasic: { type: 'http', scheme: 'basic', description: 'A service client from SERVICE_CLIENTS: client id and secret, each form-urlencoded first (RFC 6749 §2.3.1). Or, instead (client_secret_post, which OpenAPI has no scheme for), `client_id` and `client_secret` in the form body; one method per request.' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'An access token from /auth/login or /auth/refresh.',
+          },
+          refreshCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: REFRESH_COOKIE,
+            description:
+              'The HttpOnly refresh cookie /auth/login sets (or `tessera_refresh` with COOKIE_DOMAIN). Browsers only: cross-site requests are refused.',
+          },
+          clientSecretBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description:
+              'A service client from SERVICE_CLIENTS: client id and secret, each form-urlencoded first (RFC 6749 §2.3.1). Or, instead (client_secret_post, which OpenAPI has no scheme for), `client_id` and `client_secret` in the form body; one method per request.',
+          },
         },
       },
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
     transform: ({ schema, url, route }) => {
       const security = securityOf(route);
       return { schema: security ? { ...schema, security } : schema, url };

@@ -14,7 +14,8 @@ export default fp<{ services: Services }>(
       running = true;
       try {
         const purged = await services.sessions.purge(purgeAfterDays);
-        if (purged.sessions + purged.refreshTokens > 0) app.log.info({ event: 'purge', ...purged }, 'purged ended sessions and spent tokens');
+        if (purged.sessions + purged.refreshTokens > 0)
+          app.log.info({ event: 'purge', ...purged }, 'purged ended sessions and spent tokens');
       } catch (err) {
         app.log.error({ event: 'purge_failed', err }, 'purge failed; will retry');
       } finally {

@@ -4,7 +4,10 @@
 // just those over the limit. Each caller here gets a copy taken at its own increment.
 import { createRequire } from 'node:module';
 
-interface Counter { current: number; ttl: number }
+interface Counter {
+  current: number;
+  ttl: number;
+}
 interface Store {
   incr(key: string, cb: (err: Error | null, res?: Counter) => void, timeWindow: number, max: number): void;
   child(routeOptions: object): Store;

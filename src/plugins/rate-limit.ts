@@ -32,7 +32,11 @@ export function rateLimitFor(config: Config): { max: number; timeWindow: number 
 }
 
 /** The rate-limit key of a refresh whose token's MAC checks (its session and counter bucket); else undefined. */
-function refreshSessionKey(request: FastifyRequest, tokens: RefreshTokens, cookieDomain: string | undefined): string | undefined {
+function refreshSessionKey(
+  request: FastifyRequest,
+  tokens: RefreshTokens,
+  cookieDomain: string | undefined,
+): string | undefined {
   try {
     const { token } = readRefreshCookie(request, cookieDomain);
     const claims = token ? tokens.verify(token) : null;
@@ -74,7 +78,9 @@ export default fp<{ services: Services; redis?: Redis | undefined }>(
       const now = services.clock.now();
       if (!audited.shouldAudit(key, now.getTime())) return;
       const write = audit(services.database.prisma, requestMeta(request), now, { type: 'rate_limited', reason: route })
-        .catch((err: unknown) => request.log.error({ err, event: 'audit_failed' }, 'could not write the rate_limited audit row'))
+        .catch((err: unknown) =>
+          request.log.error({ err, event: 'audit_failed' }, 'could not write the rate_limited audit row'),
+        )
         .finally(() => writing.delete(write));
       writing.add(write);
     };
@@ -84,13 +90,17 @@ export default fp<{ services: Services; redis?: Redis | undefined }>(
       // Refreshes with a valid token per session instead (see the top of this file).
       keyGenerator: (request) => {
         const route = request.routeOptions.url ?? '';
-        const session = route === '/auth/refresh' ? refreshSessionKey(request, tokens, services.config.cookieDomain) : undefined;
+        const session =
+          route === '/auth/refresh' ? refreshSessionKey(request, tokens, services.config.cookieDomain) : undefined;
         return `${session ?? request.ip}|${route}`;
       },
-      ...(redis ? { redis, nameSpace: 'tessera:rate-limit:', skipOnError: true } : { store: MemoryRateLimitStore as never }),
+      ...(redis
+        ? { redis, nameSpace: 'tessera:rate-limit:', skipOnError: true }
+        : { store: MemoryRateLimitStore as never }),
       addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
       onExceeded,
-      errorResponseBuilder: (_request, context) => new AppError('too_many_requests', { detail: `limit ${context.max} per ${context.after}` }),
+      errorResponseBuilder: (_request, context) =>
+        new AppError('too_many_requests', { detail: `limit ${context.max} per ${context.after}` }),
     });
   },
   { name: 'tessera-rate-limit' },

@@ -24,33 +24,42 @@ const Limit = Type.String({ pattern: '^(100|[1-9][0-9]?)$' });
 const limitOf = (v: string | undefined) => (v === undefined ? 50 : Number(v));
 const DateTime = Type.String({ format: 'date-time' });
 
-const AdminUser = Type.Object({
-  id: Uuid,
-  email: Type.String(),
-  createdAt: DateTime,
-  disabledAt: Type.Union([DateTime, Type.Null()]),
-  roles: Type.Array(Type.String()),
-}, { additionalProperties: false });
+const AdminUser = Type.Object(
+  {
+    id: Uuid,
+    email: Type.String(),
+    createdAt: DateTime,
+    disabledAt: Type.Union([DateTime, Type.Null()]),
+    roles: Type.Array(Type.String()),
+  },
+  { additionalProperties: false },
+);
 
-const AdminSession = Type.Object({
-  id: Uuid,
-  createdAt: DateTime,
-  lastUsedAt: DateTime,
-  expiresAt: DateTime,
-  userAgent: Type.Union([Type.String(), Type.Null()]),
-  ip: Type.Union([Type.String(), Type.Null()]),
-}, { additionalProperties: false });
+const AdminSession = Type.Object(
+  {
+    id: Uuid,
+    createdAt: DateTime,
+    lastUsedAt: DateTime,
+    expiresAt: DateTime,
+    userAgent: Type.Union([Type.String(), Type.Null()]),
+    ip: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
 
-const AuditEvent = Type.Object({
-  id: Type.String(),
-  type: Type.String(),
-  userId: Type.Union([Uuid, Type.Null()]),
-  sessionId: Type.Union([Uuid, Type.Null()]),
-  reason: Type.Union([Type.String(), Type.Null()]),
-  ip: Type.Union([Type.String(), Type.Null()]),
-  requestId: Type.Union([Type.String(), Type.Null()]),
-  createdAt: DateTime,
-}, { additionalProperties: false });
+const AuditEvent = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.String(),
+    userId: Type.Union([Uuid, Type.Null()]),
+    sessionId: Type.Union([Uuid, Type.Null()]),
+    reason: Type.Union([Type.String(), Type.Null()]),
+    ip: Type.Union([Type.String(), Type.Null()]),
+    requestId: Type.Union([Type.String(), Type.Null()]),
+    createdAt: DateTime,
+  },
+  { additionalProperties: false },
+);
 
 const UserParams = Type.Object({ id: Uuid });
 const RoleParams = Type.Object({ id: Uuid, role: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -59,7 +68,9 @@ const Roles = Type.Object({ roles: Type.Array(Type.String()) }, { additionalProp
 
 const iso = (d: Date) => d.toISOString();
 const userOut = (u: { id: string; email: string; createdAt: Date; disabledAt: Date | null; roles: string[] }) => ({
-  ...u, createdAt: iso(u.createdAt), disabledAt: u.disabledAt ? iso(u.disabledAt) : null,
+  ...u,
+  createdAt: iso(u.createdAt),
+  disabledAt: u.disabledAt ? iso(u.disabledAt) : null,
 });
 
 const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
@@ -70,7 +81,8 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
 
   app.decorateRequest('adminActor', null);
   app.addHook('onRequest', async (request) => {
-    if (isCrossSiteRequest(request, ownOrigin, noOrigins)) throw new AppError('csrf_rejected', { detail: 'cross-site request to /admin' });
+    if (isCrossSiteRequest(request, ownOrigin, noOrigins))
+      throw new AppError('csrf_rejected', { detail: 'cross-site request to /admin' });
   });
   // Before the request is validated: a caller who is not an admin learns nothing about the routes.
   app.addHook('onRequest', adminAuth(services));
@@ -80,114 +92,218 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
 
   const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;
 
-  app.get('/users', {
-    schema: {
-      summary: 'Users by email, a page at a time (cursor), optionally those whose email starts with a prefix',
-      querystring: Type.Object({ email_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })), cursor: Type.Optional(Cursor), limit: Type.Optional(Limit) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ users: Type.Array(AdminUser), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+  app.get(
+    '/users',
+    {
+      schema: {
+        summary: 'Users by email, a page at a time (cursor), optionally those whose email starts with a prefix',
+        querystring: Type.Object(
+          {
+            email_prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
+            cursor: Type.Optional(Cursor),
+            limit: Type.Optional(Limit),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ users: Type.Array(AdminUser), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          ...errorResponses,
+        },
+      },
     },
-  }, async (request) => {
-    const { email_prefix: emailPrefix, cursor, limit } = request.query;
-    const page = await directory.users({ limit: limitOf(limit), ...(emailPrefix ? { emailPrefix } : {}), ...(cursor ? { cursor } : {}) });
-    return { users: page.items.map(userOut), nextCursor: page.nextCursor };
-  });
-
-  app.get('/users/:id', {
-    schema: { summary: 'One user, with roles and whether it is disabled', params: UserParams, response: { 200: AdminUser, ...errorResponses } },
-  }, async (request) => {
-    const user = await directory.user(request.params.id);
-    if (!user) throw new AppError('not_found');
-    return userOut(user);
-  });
-
-  app.put('/users/:id/roles/:role', {
-    schema: { summary: 'Grant a role (idempotent); tokens carry it from their next refresh', params: RoleParams, response: { 200: Roles, ...errorResponses } },
-  }, async (request) => {
-    const { id, role } = request.params;
-    await roles.grant(id, role, actor(request), requestMeta(request));
-    return { roles: await roles.of(id) };
-  });
-
-  app.delete('/users/:id/roles/:role', {
-    schema: {
-      summary: 'Revoke a role (idempotent); end_sessions=true also ends every session of the user at once',
-      params: RoleParams,
-      querystring: Type.Object({ end_sessions: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }, { additionalProperties: false }),
-      response: { 200: Roles, ...errorResponses },
+    async (request) => {
+      const { email_prefix: emailPrefix, cursor, limit } = request.query;
+      const page = await directory.users({
+        limit: limitOf(limit),
+        ...(emailPrefix ? { emailPrefix } : {}),
+        ...(cursor ? { cursor } : {}),
+      });
+      return { users: page.items.map(userOut), nextCursor: page.nextCursor };
     },
-  }, async (request) => {
-    const { id, role } = request.params;
-    if (!(await directory.user(id))) throw new AppError('not_found');
-    await roles.revoke(id, role, actor(request), requestMeta(request), { endSessions: request.query.end_sessions === 'true' });
-    return { roles: await roles.of(id) };
-  });
+  );
 
-  app.post('/users/:id/disable', {
-    schema: {
-      summary: 'Disable the account: every session ends, login is refused with account_disabled',
-      params: UserParams,
-      response: { 200: Type.Object({ endedSessions: Type.Integer() }, { additionalProperties: false }), ...errorResponses },
+  app.get(
+    '/users/:id',
+    {
+      schema: {
+        summary: 'One user, with roles and whether it is disabled',
+        params: UserParams,
+        response: { 200: AdminUser, ...errorResponses },
+      },
     },
-  }, async (request) => {
-    const endedSessions = await accountAdmin.disable(request.params.id, actor(request), requestMeta(request));
-    return { endedSessions };
-  });
-
-  app.post('/users/:id/enable', {
-    schema: { summary: 'Enable a disabled account (it logs in again; ended sessions stay ended)', params: UserParams, response: { 204: NoBody, ...errorResponses } },
-  }, async (request, reply) => {
-    await accountAdmin.enable(request.params.id, actor(request), requestMeta(request));
-    return reply.code(204).send(null);
-  });
-
-  app.delete('/users/:id', {
-    schema: { summary: 'Delete the account; its audit rows stay, with the user id and no email', params: UserParams, response: { 204: NoBody, ...errorResponses } },
-  }, async (request, reply) => {
-    await accountAdmin.delete(request.params.id, actor(request), requestMeta(request));
-    return reply.code(204).send(null);
-  });
-
-  app.get('/users/:id/sessions', {
-    schema: { summary: "The user's live sessions, most recently used first", params: UserParams, response: { 200: Type.Object({ sessions: Type.Array(AdminSession) }), ...errorResponses } },
-  }, async (request) => {
-    const rows = await directory.sessions(request.params.id);
-    return { sessions: rows.map((s) => ({ ...s, createdAt: iso(s.createdAt), lastUsedAt: iso(s.lastUsedAt), expiresAt: iso(s.expiresAt) })) };
-  });
-
-  app.delete('/users/:id/sessions/:sessionId', {
-    schema: { summary: 'End one session of the user', params: SessionParams, response: { 204: NoBody, ...errorResponses } },
-  }, async (request, reply) => {
-    const ended = await accountAdmin.endSession(request.params.id, request.params.sessionId, actor(request), requestMeta(request));
-    if (!ended) throw new AppError('not_found');
-    return reply.code(204).send(null);
-  });
-
-  app.get('/audit', {
-    schema: {
-      summary: 'Audit events, newest first, filtered by user, type and time range [from, to), a page at a time',
-      querystring: Type.Object({
-        user_id: Type.Optional(Uuid),
-        // Not `type`: @fastify/swagger reads a query property of that name as a JSON Schema keyword.
-        event_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-        from: Type.Optional(DateTime),
-        to: Type.Optional(DateTime),
-        cursor: Type.Optional(Cursor),
-        limit: Type.Optional(Limit),
-      }, { additionalProperties: false }),
-      response: { 200: Type.Object({ events: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+    async (request) => {
+      const user = await directory.user(request.params.id);
+      if (!user) throw new AppError('not_found');
+      return userOut(user);
     },
-  }, async (request) => {
-    const q = request.query;
-    const page = await directory.audit({
-      limit: limitOf(q.limit),
-      ...(q.user_id ? { userId: q.user_id } : {}),
-      ...(q.event_type ? { type: q.event_type } : {}),
-      ...(q.from ? { from: new Date(q.from) } : {}),
-      ...(q.to ? { to: new Date(q.to) } : {}),
-      ...(q.cursor ? { cursor: q.cursor } : {}),
-    });
-    return { events: page.items.map((e) => ({ ...e, createdAt: iso(e.createdAt) })), nextCursor: page.nextCursor };
-  });
+  );
+
+  app.put(
+    '/users/:id/roles/:role',
+    {
+      schema: {
+        summary: 'Grant a role (idempotent); tokens carry it from their next refresh',
+        params: RoleParams,
+        response: { 200: Roles, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id, role } = request.params;
+      await roles.grant(id, role, actor(request), requestMeta(request));
+      return { roles: await roles.of(id) };
+    },
+  );
+
+  app.delete(
+    '/users/:id/roles/:role',
+    {
+      schema: {
+        summary: 'Revoke a role (idempotent); end_sessions=true also ends every session of the user at once',
+        params: RoleParams,
+        querystring: Type.Object(
+          { end_sessions: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Roles, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id, role } = request.params;
+      if (!(await directory.user(id))) throw new AppError('not_found');
+      await roles.revoke(id, role, actor(request), requestMeta(request), {
+        endSessions: request.query.end_sessions === 'true',
+      });
+      return { roles: await roles.of(id) };
+    },
+  );
+
+  app.post(
+    '/users/:id/disable',
+    {
+      schema: {
+        summary: 'Disable the account: every session ends, login is refused with account_disabled',
+        params: UserParams,
+        response: {
+          200: Type.Object({ endedSessions: Type.Integer() }, { additionalProperties: false }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const endedSessions = await accountAdmin.disable(request.params.id, actor(request), requestMeta(request));
+      return { endedSessions };
+    },
+  );
+
+  app.post(
+    '/users/:id/enable',
+    {
+      schema: {
+        summary: 'Enable a disabled account (it logs in again; ended sessions stay ended)',
+        params: UserParams,
+        response: { 204: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await accountAdmin.enable(request.params.id, actor(request), requestMeta(request));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/users/:id',
+    {
+      schema: {
+        summary: 'Delete the account; its audit rows stay, with the user id and no email',
+        params: UserParams,
+        response: { 204: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await accountAdmin.delete(request.params.id, actor(request), requestMeta(request));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/users/:id/sessions',
+    {
+      schema: {
+        summary: "The user's live sessions, most recently used first",
+        params: UserParams,
+        response: { 200: Type.Object({ sessions: Type.Array(AdminSession) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const rows = await directory.sessions(request.params.id);
+      return {
+        sessions: rows.map((s) => ({
+          ...s,
+          createdAt: iso(s.createdAt),
+          lastUsedAt: iso(s.lastUsedAt),
+          expiresAt: iso(s.expiresAt),
+        })),
+      };
+    },
+  );
+
+  app.delete(
+    '/users/:id/sessions/:sessionId',
+    {
+      schema: {
+        summary: 'End one session of the user',
+        params: SessionParams,
+        response: { 204: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ended = await accountAdmin.endSession(
+        request.params.id,
+        request.params.sessionId,
+        actor(request),
+        requestMeta(request),
+      );
+      if (!ended) throw new AppError('not_found');
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/audit',
+    {
+      schema: {
+        summary: 'Audit events, newest first, filtered by user, type and time range [from, to), a page at a time',
+        querystring: Type.Object(
+          {
+            user_id: Type.Optional(Uuid),
+            // Not `type`: @fastify/swagger reads a query property of that name as a JSON Schema keyword.
+            event_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            from: Type.Optional(DateTime),
+            to: Type.Optional(DateTime),
+            cursor: Type.Optional(Cursor),
+            limit: Type.Optional(Limit),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ events: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await directory.audit({
+        limit: limitOf(q.limit),
+        ...(q.user_id ? { userId: q.user_id } : {}),
+        ...(q.event_type ? { type: q.event_type } : {}),
+        ...(q.from ? { from: new Date(q.from) } : {}),
+        ...(q.to ? { to: new Date(q.to) } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
+      return { events: page.items.map((e) => ({ ...e, createdAt: iso(e.createdAt) })), nextCursor: page.nextCursor };
+    },
+  );
 };
 
 export default adminRoutes;

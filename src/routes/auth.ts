@@ -9,7 +9,13 @@ import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
 import { markGraceRefresh } from '../plugins/metrics.js';
 import { requestMeta } from '../http/request-meta.js';
-import { clearRefreshCookie, otherSchemeOf, readRefreshCookie, setRefreshCookie, type PresentedRefresh } from '../http/refresh-cookie.js';
+import {
+  clearRefreshCookie,
+  otherSchemeOf,
+  readRefreshCookie,
+  setRefreshCookie,
+  type PresentedRefresh,
+} from '../http/refresh-cookie.js';
 import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
@@ -31,113 +37,163 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     // The refresh CAS reads the roles and email_verified in its one statement; a login asks for them here.
     const roles = issued.roles ?? (await services.roles.of(issued.userId));
     const emailVerified = issued.emailVerified ?? (await isEmailVerified(services.database.sql, issued.userId));
-    const accessToken = await accessTokens.issue({ userId: issued.userId, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, roles, emailVerified, idp: issued.idp });
+    const accessToken = await accessTokens.issue({
+      userId: issued.userId,
+      sessionId: issued.sessionId,
+      authTime: issued.sessionStartedAt,
+      roles,
+      emailVerified,
+      idp: issued.idp,
+    });
     setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain, presented);
     return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
   }
 
-  app.post('/register', {
-    config: { ...rateLimit },
-    schema: {
-      summary: 'Create an account',
-      body: Credentials,
-      response: { 201: Type.Object({ user: UserBody }), ...errorResponses },
+  app.post(
+    '/register',
+    {
+      config: { ...rateLimit },
+      schema: {
+        summary: 'Create an account',
+        body: Credentials,
+        response: { 201: Type.Object({ user: UserBody }), ...errorResponses },
+      },
     },
-  }, async (request, reply) => {
-    const user = await accounts.register(request.body.email, request.body.password, requestMeta(request));
-    request.log.info({ event: 'register', userId: user.id }, 'user registered');
-    // Email flows on: a verification link (src/domain/recovery/email-verification.ts). The account exists
-    // already: a failure here is logged, not answered (the user can ask for another link).
-    await services.recovery?.verification.sendAfterRegistration(user, requestMeta(request))
-      .catch((err: unknown) => request.log.error({ event: 'verification_mail_failed', userId: user.id, err }, 'could not queue the verification email'));
-    return reply.code(201).send({ user: { ...user, createdAt: user.createdAt.toISOString() } });
-  });
-
-  app.post('/login', {
-    config: { ...rateLimit },
-    schema: {
-      summary: 'Log in: access token in the body, refresh token in an HttpOnly cookie',
-      body: Credentials,
-      response: { 200: TokenBody, ...errorResponses },
+    async (request, reply) => {
+      const user = await accounts.register(request.body.email, request.body.password, requestMeta(request));
+      request.log.info({ event: 'register', userId: user.id }, 'user registered');
+      // Email flows on: a verification link (src/domain/recovery/email-verification.ts). The account exists
+      // already: a failure here is logged, not answered (the user can ask for another link).
+      await services.recovery?.verification
+        .sendAfterRegistration(user, requestMeta(request))
+        .catch((err: unknown) =>
+          request.log.error(
+            { event: 'verification_mail_failed', userId: user.id, err },
+            'could not queue the verification email',
+          ),
+        );
+      return reply.code(201).send({ user: { ...user, createdAt: user.createdAt.toISOString() } });
     },
-  }, async (request, reply) => {
-    const meta = requestMeta(request);
-    let user: AuthenticatedUser;
-    try {
-      user = await accounts.authenticate(request.body.email, request.body.password, meta);
-    } catch (err) {
-      if (err instanceof DomainError && err.code === 'invalid_credentials') request.log.info({ event: 'login_failed' }, 'login failed');
-      throw err;
-    }
-    // REQUIRE_VERIFIED_EMAIL (issue 11): only once the password was found right, so it reveals nothing.
-    if (services.config.mail.requireVerifiedEmail && !(await isEmailVerified(services.database.sql, user.id))) {
-      request.log.info({ event: 'login_failed', userId: user.id, reason: 'email_not_verified' }, 'login failed');
-      throw new DomainError('email_not_verified');
-    }
-    let issued: IssuedSession;
-    try {
-      issued = await rotation.start(user.id, meta, user.passwordHash);
-    } catch (err) {
-      if (!(err instanceof RotationError)) throw err;
-      // The password changed between the check and the session: the old password no longer opens one.
-      request.log.info({ event: 'login_failed', userId: user.id, reason: err.failure }, 'login failed');
-      throw err;
-    }
-    request.log.info({ event: 'login_ok', userId: user.id, sessionId: issued.sessionId }, 'login');
-    return sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
-  });
+  );
 
-  app.post('/refresh', {
-    config: { cookieAuth: true, ...rateLimit },
-    schema: {
-      summary: 'Exchange the refresh cookie for a new access token and a new refresh cookie',
-      response: { 200: TokenBody, ...errorResponses },
+  app.post(
+    '/login',
+    {
+      config: { ...rateLimit },
+      schema: {
+        summary: 'Log in: access token in the body, refresh token in an HttpOnly cookie',
+        body: Credentials,
+        response: { 200: TokenBody, ...errorResponses },
+      },
     },
-  }, async (request, reply) => {
-    const presented = readRefreshCookie(request, cookieDomain);
-    if (!presented.token) throw new AppError('refresh_token_missing');
-    try {
-      const issued = await rotation.rotate(presented.token, requestMeta(request));
-      request.log.info({ event: 'refresh', userId: issued.userId, sessionId: issued.sessionId }, 'refresh');
-      if (issued.grace) markGraceRefresh(request);
-      return await sendTokens(reply, issued, presented);
-    } catch (err) {
-      if (!(err instanceof RotationError)) throw err;
-      clearRefreshCookie(reply, cookieDomain, presented); // the cookie is worthless now; don't let the client keep sending it
-      if (err.failure === 'reused') request.log.warn({ event: 'refresh_reuse_detected', sessionId: err.sessionId }, 'refresh token reuse: session revoked');
-      throw err; // mapped to the catalog by the error handler, like every DomainError
-    }
-  });
+    async (request, reply) => {
+      const meta = requestMeta(request);
+      let user: AuthenticatedUser;
+      try {
+        user = await accounts.authenticate(request.body.email, request.body.password, meta);
+      } catch (err) {
+        if (err instanceof DomainError && err.code === 'invalid_credentials')
+          request.log.info({ event: 'login_failed' }, 'login failed');
+        throw err;
+      }
+      // REQUIRE_VERIFIED_EMAIL (issue 11): only once the password was found right, so it reveals nothing.
+      if (services.config.mail.requireVerifiedEmail && !(await isEmailVerified(services.database.sql, user.id))) {
+        request.log.info({ event: 'login_failed', userId: user.id, reason: 'email_not_verified' }, 'login failed');
+        throw new DomainError('email_not_verified');
+      }
+      let issued: IssuedSession;
+      try {
+        issued = await rotation.start(user.id, meta, user.passwordHash);
+      } catch (err) {
+        if (!(err instanceof RotationError)) throw err;
+        // The password changed between the check and the session: the old password no longer opens one.
+        request.log.info({ event: 'login_failed', userId: user.id, reason: err.failure }, 'login failed');
+        throw err;
+      }
+      request.log.info({ event: 'login_ok', userId: user.id, sessionId: issued.sessionId }, 'login');
+      return sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
+    },
+  );
 
-  app.post('/logout', {
-    config: { cookieAuth: true },
-    schema: { summary: 'End the session of the refresh cookie (idempotent)', response: { 204: NoBody, ...errorResponses } },
-  }, async (request, reply) => {
-    const presented = readRefreshCookie(request, cookieDomain);
-    if (presented.token) await rotation.logout(presented.token, requestMeta(request));
-    request.log.info({ event: 'logout' }, 'logout');
-    clearRefreshCookie(reply, cookieDomain, presented);
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/refresh',
+    {
+      config: { cookieAuth: true, ...rateLimit },
+      schema: {
+        summary: 'Exchange the refresh cookie for a new access token and a new refresh cookie',
+        response: { 200: TokenBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const presented = readRefreshCookie(request, cookieDomain);
+      if (!presented.token) throw new AppError('refresh_token_missing');
+      try {
+        const issued = await rotation.rotate(presented.token, requestMeta(request));
+        request.log.info({ event: 'refresh', userId: issued.userId, sessionId: issued.sessionId }, 'refresh');
+        if (issued.grace) markGraceRefresh(request);
+        return await sendTokens(reply, issued, presented);
+      } catch (err) {
+        if (!(err instanceof RotationError)) throw err;
+        clearRefreshCookie(reply, cookieDomain, presented); // the cookie is worthless now; don't let the client keep sending it
+        if (err.failure === 'reused')
+          request.log.warn(
+            { event: 'refresh_reuse_detected', sessionId: err.sessionId },
+            'refresh token reuse: session revoked',
+          );
+        throw err; // mapped to the catalog by the error handler, like every DomainError
+      }
+    },
+  );
 
-  app.post('/logout-all', {
-    preHandler: requireBearer,
-    schema: { summary: 'End every session of the user', response: { 204: NoBody, ...errorResponses } },
-  }, async (request, reply) => {
-    const { user, claims } = request.bearer!;
-    const ended = await rotation.logoutAll(user.id, requestMeta(request), claims.sid);
-    request.log.info({ event: 'logout_all', userId: user.id, sessionId: claims.sid, ended }, 'logout-all');
-    clearRefreshCookie(reply, cookieDomain);
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/logout',
+    {
+      config: { cookieAuth: true },
+      schema: {
+        summary: 'End the session of the refresh cookie (idempotent)',
+        response: { 204: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const presented = readRefreshCookie(request, cookieDomain);
+      if (presented.token) await rotation.logout(presented.token, requestMeta(request));
+      request.log.info({ event: 'logout' }, 'logout');
+      clearRefreshCookie(reply, cookieDomain, presented);
+      return reply.code(204).send(null);
+    },
+  );
 
-  app.get('/me', {
-    preHandler: requireBearer,
-    schema: { summary: 'The user the access token belongs to', response: { 200: UserBody, ...errorResponses } },
-  }, async (request) => {
-    const { user } = request.bearer!;
-    return { id: user.id, email: user.email, createdAt: user.createdAt.toISOString(), email_verified: user.emailVerified ?? false };
-  });
+  app.post(
+    '/logout-all',
+    {
+      preHandler: requireBearer,
+      schema: { summary: 'End every session of the user', response: { 204: NoBody, ...errorResponses } },
+    },
+    async (request, reply) => {
+      const { user, claims } = request.bearer!;
+      const ended = await rotation.logoutAll(user.id, requestMeta(request), claims.sid);
+      request.log.info({ event: 'logout_all', userId: user.id, sessionId: claims.sid, ended }, 'logout-all');
+      clearRefreshCookie(reply, cookieDomain);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/me',
+    {
+      preHandler: requireBearer,
+      schema: { summary: 'The user the access token belongs to', response: { 200: UserBody, ...errorResponses } },
+    },
+    async (request) => {
+      const { user } = request.bearer!;
+      return {
+        id: user.id,
+        email: user.email,
+        createdAt: user.createdAt.toISOString(),
+        email_verified: user.emailVerified ?? false,
+      };
+    },
+  );
 };
 
 export default authRoutes;

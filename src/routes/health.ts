@@ -17,7 +17,9 @@ const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onSend', noStore);
 
-  app.get('/live', { schema: { response: { 200: Status, ...errorResponses } } }, async () => ({ status: 'ok' as const }));
+  app.get('/live', { schema: { response: { 200: Status, ...errorResponses } } }, async () => ({
+    status: 'ok' as const,
+  }));
 
   app.get('/ready', { schema: { response: { 200: Status, ...errorResponses } } }, async () => {
     let timer: NodeJS.Timeout | undefined;
@@ -25,11 +27,19 @@ const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
       timer = setTimeout(() => reject(new Error('database ping timed out')), READY_TIMEOUT_MS);
     });
     const known = fastify.databaseFaults.current();
-    if (known) throw new AppError('service_unavailable', { detail: `readiness: database_${known}`, retryAfter: RETRY_AFTER[known] });
+    if (known)
+      throw new AppError('service_unavailable', {
+        detail: `readiness: database_${known}`,
+        retryAfter: RETRY_AFTER[known],
+      });
     try {
       await Promise.race([ping(services.database), timeout]);
     } catch (err) {
-      throw new AppError('service_unavailable', { detail: `readiness: ${(err as Error).message}`, cause: err, retryAfter: RETRY_AFTER.unavailable });
+      throw new AppError('service_unavailable', {
+        detail: `readiness: ${(err as Error).message}`,
+        cause: err,
+        retryAfter: RETRY_AFTER.unavailable,
+      });
     } finally {
       clearTimeout(timer);
     }

@@ -69,31 +69,42 @@ const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     client.set(request, authenticateClient(serviceClients, request, reply));
   });
 
-  app.post('/introspect', {
-    schema: {
-      summary: 'RFC 7662: is this token active? (service clients only)',
-      body: TokenRequest,
-      response: { 200: IntrospectionBody, ...errorResponses },
+  app.post(
+    '/introspect',
+    {
+      schema: {
+        summary: 'RFC 7662: is this token active? (service clients only)',
+        body: TokenRequest,
+        response: { 200: IntrospectionBody, ...errorResponses },
+      },
     },
-  }, async (request) => {
-    requireClientScope(client.get(request)!, 'introspect');
-    const result = await introspection.introspect(request.body.token);
-    request.log.info({ event: 'introspect', clientId: client.get(request)!.id, active: result.active }, 'introspection');
-    return result;
-  });
+    async (request) => {
+      requireClientScope(client.get(request)!, 'introspect');
+      const result = await introspection.introspect(request.body.token);
+      request.log.info(
+        { event: 'introspect', clientId: client.get(request)!.id, active: result.active },
+        'introspection',
+      );
+      return result;
+    },
+  );
 
-  app.post('/revoke', {
-    schema: {
-      summary: 'RFC 7009: end the session behind a token (service clients only)',
-      body: TokenRequest,
-      response: { 200: Type.Object({}, { additionalProperties: false }), ...errorResponses },
+  app.post(
+    '/revoke',
+    {
+      schema: {
+        summary: 'RFC 7009: end the session behind a token (service clients only)',
+        body: TokenRequest,
+        response: { 200: Type.Object({}, { additionalProperties: false }), ...errorResponses },
+      },
     },
-  }, async (request) => {
-    const { id } = requireClientScope(client.get(request)!, 'revoke');
-    const ended = await introspection.revoke(request.body.token, id, requestMeta(request));
-    request.log.info({ event: 'token_revoked', clientId: id, ended }, 'revocation');
-    return {};
-  });
+    async (request) => {
+      const { id } = requireClientScope(client.get(request)!, 'revoke');
+      const ended = await introspection.revoke(request.body.token, id, requestMeta(request));
+      request.log.info({ event: 'token_revoked', clientId: id, ended }, 'revocation');
+      return {};
+    },
+  );
 };
 
 export default oauthRoutes;

@@ -14,7 +14,10 @@ import { NoBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
 const Accepted = Type.Object({ status: Type.Literal('accepted'), message: Type.String() });
-const ACCEPTED = { status: 'accepted' as const, message: 'If an account uses this address, a link to reset its password is on its way.' };
+const ACCEPTED = {
+  status: 'accepted' as const,
+  message: 'If an account uses this address, a link to reset its password is on its way.',
+};
 const EmailToken = Type.String({ pattern: EMAIL_TOKEN_PATTERN });
 
 const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
@@ -29,92 +32,144 @@ const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
     reply.header('cache-control', 'no-store');
   });
 
-  app.post('/password/forgot', {
-    config: { ...rateLimit },
-    schema: {
-      summary: 'Email a password-reset link; the same 202 whether or not the address has an account',
-      body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 320 }) }, { additionalProperties: false }),
-      response: { 202: Accepted, ...errorResponses },
+  app.post(
+    '/password/forgot',
+    {
+      config: { ...rateLimit },
+      schema: {
+        summary: 'Email a password-reset link; the same 202 whether or not the address has an account',
+        body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 320 }) }, { additionalProperties: false }),
+        response: { 202: Accepted, ...errorResponses },
+      },
     },
-  }, async (request, reply) => {
-    await recovery.passwordReset.request(request.body.email, requestMeta(request));
-    return reply.code(202).send(ACCEPTED);
-  });
-
-  app.post('/password/reset', {
-    config: { ...rateLimit },
-    schema: {
-      summary: 'Set a new password with the token from the emailed link; ends every session',
-      body: Type.Object({ token: EmailToken, new_password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX * 4 }) }, { additionalProperties: false }),
-      response: { 204: NoBody, ...errorResponses },
+    async (request, reply) => {
+      await recovery.passwordReset.request(request.body.email, requestMeta(request));
+      return reply.code(202).send(ACCEPTED);
     },
-  }, async (request, reply) => {
-    const { userId, ended } = await recovery.passwordReset.reset(request.body.token, request.body.new_password, requestMeta(request));
-    request.log.info({ event: 'password_reset', userId, ended }, 'password reset');
-    return reply.code(204).send(null);
-  });
+  );
 
-  app.post('/verify-email/request', {
-    preHandler: requireBearer,
-    config: { ...rateLimit },
-    schema: { summary: 'Email a new verification link to the signed-in user', response: { 202: NoBody, ...errorResponses } },
-  }, async (request, reply) => {
-    await recovery.verification.request(request.bearer!.user.id, requestMeta(request));
-    return reply.code(202).send(null);
-  });
-
-  app.post('/verify-email', {
-    config: { ...rateLimit },
-    schema: {
-      summary: 'Confirm the address with the token from the emailed link',
-      body: Type.Object({ token: EmailToken }, { additionalProperties: false }),
-      response: { 204: NoBody, ...errorResponses },
+  app.post(
+    '/password/reset',
+    {
+      config: { ...rateLimit },
+      schema: {
+        summary: 'Set a new password with the token from the emailed link; ends every session',
+        body: Type.Object(
+          { token: EmailToken, new_password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX * 4 }) },
+          { additionalProperties: false },
+        ),
+        response: { 204: NoBody, ...errorResponses },
+      },
     },
-  }, async (request, reply) => {
-    const { userId } = await recovery.verification.confirm(request.body.token, requestMeta(request));
-    request.log.info({ event: 'email_verified', userId }, 'email verified');
-    return reply.code(204).send(null);
-  });
-
-  app.post('/email/change', {
-    preHandler: requireBearer,
-    config: { ...rateLimit },
-    schema: {
-      summary: 'Ask to change the address: a confirmation link to the new one, a notice to the old one',
-      body: Type.Object({
-        new_email: Type.String({ minLength: 1, maxLength: 320 }),
-        current_password: Type.Optional(Type.String({ minLength: 1, maxLength: PASSWORD_MAX * 4 })),
-      }, { additionalProperties: false }),
-      response: { 202: NoBody, ...errorResponses },
+    async (request, reply) => {
+      const { userId, ended } = await recovery.passwordReset.reset(
+        request.body.token,
+        request.body.new_password,
+        requestMeta(request),
+      );
+      request.log.info({ event: 'password_reset', userId, ended }, 'password reset');
+      return reply.code(204).send(null);
     },
-  }, async (request, reply) => {
-    const { user, claims } = request.bearer!;
-    await recovery.emailChange.request({
-      userId: user.id,
-      authTime: new Date((claims.auth_time ?? 0) * 1000),
-      newEmail: request.body.new_email,
-      currentPassword: request.body.current_password,
-    }, requestMeta(request));
-    return reply.code(202).send(null);
-  });
+  );
 
-  app.post('/email/confirm', {
-    config: { ...rateLimit },
-    schema: { summary: 'Confirm the new address with the emailed token: the address changes', body: Type.Object({ token: EmailToken }, { additionalProperties: false }), response: { 204: NoBody, ...errorResponses } },
-  }, async (request, reply) => {
-    const { userId } = await recovery.emailChange.confirm(request.body.token, requestMeta(request));
-    request.log.info({ event: 'email_changed', userId }, 'email changed');
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/verify-email/request',
+    {
+      preHandler: requireBearer,
+      config: { ...rateLimit },
+      schema: {
+        summary: 'Email a new verification link to the signed-in user',
+        response: { 202: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await recovery.verification.request(request.bearer!.user.id, requestMeta(request));
+      return reply.code(202).send(null);
+    },
+  );
 
-  app.post('/email/undo', {
-    config: { ...rateLimit },
-    schema: { summary: 'Undo an address change with the token sent to the old address; ends every session', body: Type.Object({ token: EmailToken }, { additionalProperties: false }), response: { 204: NoBody, ...errorResponses } },
-  }, async (request, reply) => {
-    const { userId, ended } = await recovery.emailChange.undo(request.body.token, requestMeta(request));
-    request.log.info({ event: 'email_change_undone', userId, ended }, 'email change undone');
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/verify-email',
+    {
+      config: { ...rateLimit },
+      schema: {
+        summary: 'Confirm the address with the token from the emailed link',
+        body: Type.Object({ token: EmailToken }, { additionalProperties: false }),
+        response: { 204: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { userId } = await recovery.verification.confirm(request.body.token, requestMeta(request));
+      request.log.info({ event: 'email_verified', userId }, 'email verified');
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/email/change',
+    {
+      preHandler: requireBearer,
+      config: { ...rateLimit },
+      schema: {
+        summary: 'Ask to change the address: a confirmation link to the new one, a notice to the old one',
+        body: Type.Object(
+          {
+            new_email: Type.String({ minLength: 1, maxLength: 320 }),
+            current_password: Type.Optional(Type.String({ minLength: 1, maxLength: PASSWORD_MAX * 4 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { user, claims } = request.bearer!;
+      await recovery.emailChange.request(
+        {
+          userId: user.id,
+          authTime: new Date((claims.auth_time ?? 0) * 1000),
+          newEmail: request.body.new_email,
+          currentPassword: request.body.current_password,
+        },
+        requestMeta(request),
+      );
+      return reply.code(202).send(null);
+    },
+  );
+
+  app.post(
+    '/email/confirm',
+    {
+      config: { ...rateLimit },
+      schema: {
+        summary: 'Confirm the new address with the emailed token: the address changes',
+        body: Type.Object({ token: EmailToken }, { additionalProperties: false }),
+        response: { 204: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { userId } = await recovery.emailChange.confirm(request.body.token, requestMeta(request));
+      request.log.info({ event: 'email_changed', userId }, 'email changed');
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/email/undo',
+    {
+      config: { ...rateLimit },
+      schema: {
+        summary: 'Undo an address change with the token sent to the old address; ends every session',
+        body: Type.Object({ token: EmailToken }, { additionalProperties: false }),
+        response: { 204: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { userId, ended } = await recovery.emailChange.undo(request.body.token, requestMeta(request));
+      request.log.info({ event: 'email_change_undone', userId, ended }, 'email change undone');
+      return reply.code(204).send(null);
+    },
+  );
 };
 
 export default recoveryRoutes;

@@ -62,13 +62,15 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   const clients = new WeakMap<object, ServiceClient>();
   async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<ServiceClient> {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    if (body.client_assertion === undefined && body.client_assertion_type === undefined) return authenticateClient(serviceClients, request, reply);
+    if (body.client_assertion === undefined && body.client_assertion_type === undefined)
+      return authenticateClient(serviceClients, request, reply);
     // private_key_jwt: the assertion is the only credential (one method per request).
     const refuse = (detail: string) => new AppError('invalid_client', { detail });
     if (request.headers.authorization !== undefined || body.client_secret !== undefined) {
       throw new AppError('invalid_request', { message: 'Use one client authentication method, not two.' });
     }
-    if (body.client_assertion_type !== ASSERTION_TYPE || typeof body.client_assertion !== 'string') throw refuse('bad client_assertion_type');
+    if (body.client_assertion_type !== ASSERTION_TYPE || typeof body.client_assertion !== 'string')
+      throw refuse('bad client_assertion_type');
     const clientId = typeof body.client_id === 'string' ? body.client_id : undefined;
     try {
       return await clientAssertions.authenticate(clientId, body.client_assertion);
@@ -82,24 +84,47 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   });
 
   const perMinute = config.tokenRateLimitPerMinute;
-  app.post('/token', {
-    config: perMinute > 0
-      ? { rateLimit: { max: perMinute, timeWindow: 60_000, hook: 'preHandler', keyGenerator: (request: FastifyRequest) => `token|${clients.get(request)!.id}` } }
-      : {},
-    schema: {
-      summary: 'RFC 6749 §4.4: an access token for a service client (client_credentials)',
-      body: TokenRequest,
-      response: { 200: ClientTokenBody, ...errorResponses },
+  app.post(
+    '/token',
+    {
+      config:
+        perMinute > 0
+          ? {
+              rateLimit: {
+                max: perMinute,
+                timeWindow: 60_000,
+                hook: 'preHandler',
+                keyGenerator: (request: FastifyRequest) => `token|${clients.get(request)!.id}`,
+              },
+            }
+          : {},
+      schema: {
+        summary: 'RFC 6749 §4.4: an access token for a service client (client_credentials)',
+        body: TokenRequest,
+        response: { 200: ClientTokenBody, ...errorResponses },
+      },
     },
-  }, async (request) => {
-    const client = clients.get(request)!;
-    if (request.body.grant_type !== 'client_credentials') throw new AppError('unsupported_grant_type');
-    const scopes = grantedScopes(client, request.body.scope);
-    const accessToken = await clientTokens.issue(client, scopes);
-    await audit(services.database.prisma, requestMeta(request), clock.now(), { type: 'client_token_issued', reason: `client ${client.id}: ${scopes.join(' ')}`.slice(0, 500) });
-    request.log.info({ event: 'client_token_issued', clientId: client.id, scope: scopes.join(' ') }, 'client token issued');
-    return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: clientTokens.ttlSeconds, scope: scopes.join(' ') };
-  });
+    async (request) => {
+      const client = clients.get(request)!;
+      if (request.body.grant_type !== 'client_credentials') throw new AppError('unsupported_grant_type');
+      const scopes = grantedScopes(client, request.body.scope);
+      const accessToken = await clientTokens.issue(client, scopes);
+      await audit(services.database.prisma, requestMeta(request), clock.now(), {
+        type: 'client_token_issued',
+        reason: `client ${client.id}: ${scopes.join(' ')}`.slice(0, 500),
+      });
+      request.log.info(
+        { event: 'client_token_issued', clientId: client.id, scope: scopes.join(' ') },
+        'client token issued',
+      );
+      return {
+        access_token: accessToken,
+        token_type: 'Bearer' as const,
+        expires_in: clientTokens.ttlSeconds,
+        scope: scopes.join(' '),
+      };
+    },
+  );
 };
 
 export default tokenRoutes;

@@ -92,7 +92,22 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     access_token_signing_alg_values_supported: [] as string[],
     id_token_signing_alg_values_supported: [] as string[],
     subject_types_supported: ['public'],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'sid', 'client_id', 'auth_time', 'roles', 'scope', 'email_verified', 'amr', 'idp'],
+    claims_supported: [
+      'iss',
+      'sub',
+      'aud',
+      'exp',
+      'iat',
+      'jti',
+      'sid',
+      'client_id',
+      'auth_time',
+      'roles',
+      'scope',
+      'email_verified',
+      'amr',
+      'idp',
+    ],
     token_endpoint: at('/oauth/token'),
     grant_types_supported: ['client_credentials'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
@@ -100,22 +115,37 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     scopes_supported: [...new Set([...TESSERA_SCOPES, ...services.serviceClients.scopes])].sort(),
   };
 
-  app.get('/jwks.json', {
-    schema: { summary: 'Public keys that verify access tokens', response: { 200: Jwks, 304: Type.Null(), ...errorResponses } },
-  }, async (request, reply) => {
-    const jwks = keys.jwks;
-    const etag = etagOf(jwks);
-    reply.header('cache-control', cacheControl).header('etag', etag);
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
-    return jwks;
-  });
+  app.get(
+    '/jwks.json',
+    {
+      schema: {
+        summary: 'Public keys that verify access tokens',
+        response: { 200: Jwks, 304: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const jwks = keys.jwks;
+      const etag = etagOf(jwks);
+      reply.header('cache-control', cacheControl).header('etag', etag);
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+      return jwks;
+    },
+  );
 
-  app.get('/openid-configuration', {
-    schema: { summary: 'Discovery document', response: { 200: Discovery, ...errorResponses } },
-  }, async (_request, reply) => {
-    reply.header('cache-control', cacheControl);
-    return { ...discovery, access_token_signing_alg_values_supported: algs(), id_token_signing_alg_values_supported: algs() };
-  });
+  app.get(
+    '/openid-configuration',
+    {
+      schema: { summary: 'Discovery document', response: { 200: Discovery, ...errorResponses } },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', cacheControl);
+      return {
+        ...discovery,
+        access_token_signing_alg_values_supported: algs(),
+        id_token_signing_alg_values_supported: algs(),
+      };
+    },
+  );
 };
 
 export default wellKnownRoutes;

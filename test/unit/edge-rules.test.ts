@@ -33,7 +33,8 @@ t.test('TRUST_PROXY: off, on, a hop count, or addresses; anything else stops the
 t.test('cross-site: judged by Sec-Fetch-Site, then Origin, against our origin and the allowed ones', async (t) => {
   const own = 'https://auth.example.com';
   const allowed = new Set(['https://app.example.com']);
-  const cross = (headers: Record<string, string>, list = allowed) => isCrossSiteRequest({ headers } as unknown as FastifyRequest, own, list);
+  const cross = (headers: Record<string, string>, list = allowed) =>
+    isCrossSiteRequest({ headers } as unknown as FastifyRequest, own, list);
   t.equal(cross({ 'sec-fetch-site': 'same-origin' }), false, 'same-origin is enough');
   t.equal(cross({ origin: own }), false, 'our own origin');
   t.equal(cross({ origin: 'https://app.example.com', 'sec-fetch-site': 'same-site' }), false, 'an allowed origin');
@@ -45,20 +46,30 @@ t.test('cross-site: judged by Sec-Fetch-Site, then Origin, against our origin an
   t.equal(cross({ 'sec-fetch-site': 'same-site' }), false, 'same-site when SPAs on other origins are expected');
 });
 
-t.test('errors map to the catalog: domain errors by code, framework errors by kind, the rest as internal', async (t) => {
-  const domain = toAppError(new DomainError('email_taken', { detail: 'secret detail', message: 'public' }));
-  t.equal(domain.code, 'email_taken', 'a DomainError keeps its code');
-  t.equal(domain.statusCode, 409, 'with the status the catalog gives it');
-  t.equal(domain.publicMessage, 'public', 'and its public message');
-  const locked = toAppError(new DomainError('too_many_requests', { retryAfter: 7 }));
-  t.equal(locked.retryAfter, 7, 'Retry-After travels with it');
-  const own = new AppError('invalid_token');
-  t.equal(toAppError(own), own, 'an AppError passes through');
-  const validation = Object.assign(new Error('bad'), { validation: [{ instancePath: '/email', message: 'must be string' }], validationContext: 'body' });
-  t.equal(toAppError(validation).code, 'invalid_request', 'schema validation is invalid_request');
-  t.equal(toAppError(Object.assign(new Error('x'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' })).statusCode, 413, 'a framework code keeps its status');
-  const internal = toAppError(new Error('connection string postgres://secret'));
-  t.equal(internal.code, 'internal_error', 'anything else is internal_error');
-  t.equal(internal.statusCode, 500, 'a 500');
-  t.notMatch(internal.publicMessage, /postgres|secret/, 'whose public message says nothing about internals');
-});
+t.test(
+  'errors map to the catalog: domain errors by code, framework errors by kind, the rest as internal',
+  async (t) => {
+    const domain = toAppError(new DomainError('email_taken', { detail: 'secret detail', message: 'public' }));
+    t.equal(domain.code, 'email_taken', 'a DomainError keeps its code');
+    t.equal(domain.statusCode, 409, 'with the status the catalog gives it');
+    t.equal(domain.publicMessage, 'public', 'and its public message');
+    const locked = toAppError(new DomainError('too_many_requests', { retryAfter: 7 }));
+    t.equal(locked.retryAfter, 7, 'Retry-After travels with it');
+    const own = new AppError('invalid_token');
+    t.equal(toAppError(own), own, 'an AppError passes through');
+    const validation = Object.assign(new Error('bad'), {
+      validation: [{ instancePath: '/email', message: 'must be string' }],
+      validationContext: 'body',
+    });
+    t.equal(toAppError(validation).code, 'invalid_request', 'schema validation is invalid_request');
+    t.equal(
+      toAppError(Object.assign(new Error('x'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' })).statusCode,
+      413,
+      'a framework code keeps its status',
+    );
+    const internal = toAppError(new Error('connection string postgres://secret'));
+    t.equal(internal.code, 'internal_error', 'anything else is internal_error');
+    t.equal(internal.statusCode, 500, 'a 500');
+    t.notMatch(internal.publicMessage, /postgres|secret/, 'whose public message says nothing about internals');
+  },
+);

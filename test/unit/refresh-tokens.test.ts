@@ -5,7 +5,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { RefreshTokens, isLegacyToken } from '../../src/domain/sessions/refresh-tokens.js';
 import type { MacKey, MacKeyRing } from '../../src/domain/keys/refresh-keys.js';
 
-const keyOf = (id: string): MacKey => ({ id, secret: randomBytes(32), createdAt: new Date(0), file: `refresh-x-${id}.key` });
+const keyOf = (id: string): MacKey => ({
+  id,
+  secret: randomBytes(32),
+  createdAt: new Date(0),
+  file: `refresh-x-${id}.key`,
+});
 function ring(minting: MacKey, ...others: MacKey[]): MacKeyRing {
   const all = [minting, ...others];
   return { minting, key: (id: string) => all.find((k) => k.id === id) } as unknown as MacKeyRing;

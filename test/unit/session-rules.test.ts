@@ -7,8 +7,16 @@ const at = (s: string) => new Date(`2026-01-01T${s}Z`);
 const limits = { refreshTokenTtlSeconds: 3600, sessionIdleSeconds: 1800, sessionMaxAgeSeconds: 7200 };
 
 t.test('a session ends at the earliest of idle, refresh-token lifetime and absolute age', async (t) => {
-  t.same(sessionDeadline(limits, at('00:00:00'), at('00:10:00')), at('00:40:00'), 'idle (1800 s after last use) comes first');
-  t.same(sessionDeadline({ ...limits, sessionIdleSeconds: 7200 }, at('00:00:00'), at('00:10:00')), at('01:10:00'), 'then the refresh token lifetime');
+  t.same(
+    sessionDeadline(limits, at('00:00:00'), at('00:10:00')),
+    at('00:40:00'),
+    'idle (1800 s after last use) comes first',
+  );
+  t.same(
+    sessionDeadline({ ...limits, sessionIdleSeconds: 7200 }, at('00:00:00'), at('00:10:00')),
+    at('01:10:00'),
+    'then the refresh token lifetime',
+  );
   t.same(sessionDeadline(limits, at('00:00:00'), at('01:50:00')), at('02:00:00'), 'never past created + max age');
 });
 
@@ -17,7 +25,12 @@ t.test('the SQL cutoffs say the same as sessionDeadline', async (t) => {
   const { lastUsedAfter, createdAfter } = refreshCutoffs(limits, now);
   t.same(lastUsedAfter, at('02:30:00'), 'last used after now − min(ttl, idle)');
   t.same(createdAfter, at('01:00:00'), 'created after now − max age');
-  for (const [created, used] of [['01:00:01', '02:30:01'], ['01:00:00', '02:30:01'], ['01:00:01', '02:30:00'], ['02:00:00', '02:59:59']]) {
+  for (const [created, used] of [
+    ['01:00:01', '02:30:01'],
+    ['01:00:00', '02:30:01'],
+    ['01:00:01', '02:30:00'],
+    ['02:00:00', '02:59:59'],
+  ]) {
     const live = sessionDeadline(limits, at(created!), at(used!)) > now;
     const sql = at(used!) > lastUsedAfter && at(created!) > createdAfter;
     t.equal(sql, live, `created ${created}, used ${used}: both say ${live ? 'refreshable' : 'ended'}`);

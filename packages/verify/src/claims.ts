@@ -28,7 +28,12 @@ export function toClaims(p: JWTPayload): TesseraClaims | string {
   if (problem) return problem;
   const { sub, sid, jti, iat, exp, iss, aud, client_id, auth_time, roles, scope } = p as unknown as TesseraClaims;
   return {
-    sub, jti, iat, exp, iss, aud,
+    sub,
+    jti,
+    iat,
+    exp,
+    iss,
+    aud,
     ...(sid !== undefined ? { sid } : {}),
     ...(client_id !== undefined ? { client_id } : {}),
     ...(auth_time !== undefined ? { auth_time } : {}),

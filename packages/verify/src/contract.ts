@@ -61,10 +61,12 @@ export function claimsProblem(p: Record<string, unknown>): string | null {
   }
   if (!isString(jti)) return 'jti must be a non-empty string';
   if (!isNumber(iat) || !isNumber(exp) || !isString(iss)) return 'iat, exp and iss are required';
-  if (!isString(aud) && !(Array.isArray(aud) && aud.length > 0 && aud.every(isString))) return 'aud must be a string or an array of strings';
+  if (!isString(aud) && !(Array.isArray(aud) && aud.length > 0 && aud.every(isString)))
+    return 'aud must be a string or an array of strings';
   if (client_id !== undefined && !isString(client_id)) return 'client_id must be a string';
   if (auth_time !== undefined && !isNumber(auth_time)) return 'auth_time must be a number';
-  if (roles !== undefined && !(Array.isArray(roles) && roles.every(isString))) return 'roles must be an array of strings';
+  if (roles !== undefined && !(Array.isArray(roles) && roles.every(isString)))
+    return 'roles must be an array of strings';
   if (scope !== undefined && !isString(scope)) return 'scope must be a string';
   return null;
 }
@@ -76,7 +78,8 @@ export function lifetimeProblem(
   now: number,
   signedUntil: number | undefined,
 ): string | null {
-  if (claims.exp - claims.iat > ttlSeconds + CLOCK_SKEW_SECONDS) return 'lifetime (exp - iat) longer than the access-token TTL';
+  if (claims.exp - claims.iat > ttlSeconds + CLOCK_SKEW_SECONDS)
+    return 'lifetime (exp - iat) longer than the access-token TTL';
   if (claims.iat > now + CLOCK_SKEW_SECONDS) return 'issued in the future';
   if (signedUntil !== undefined) {
     if (claims.iat > signedUntil) return 'issued after its key was retired';

@@ -33,7 +33,14 @@ const STATUS: Record<TesseraAuthCode, 401 | 403 | 503> = {
 // RFC 6750 b64token; the scheme is case-insensitive.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function refuse(request: FastifyRequest, reply: FastifyReply, code: TesseraAuthCode, message: string, cause?: unknown, scope?: string) {
+function refuse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: TesseraAuthCode,
+  message: string,
+  cause?: unknown,
+  scope?: string,
+) {
   const status = STATUS[code];
   // The reason goes to the log only; the token itself never does.
   const reason = cause instanceof Error ? cause.message : undefined;
@@ -44,7 +51,10 @@ function refuse(request: FastifyRequest, reply: FastifyReply, code: TesseraAuthC
     reply.header('www-authenticate', 'Bearer');
   } else if (code === 'insufficient_scope') {
     // RFC 6750 §3.1: 403 with the scopes the request needs, when the route asked for scopes.
-    reply.header('www-authenticate', `Bearer error="insufficient_scope", error_description="${message}"${scope ? `, scope="${scope}"` : ''}`);
+    reply.header(
+      'www-authenticate',
+      `Bearer error="insufficient_scope", error_description="${message}"${scope ? `, scope="${scope}"` : ''}`,
+    );
   } else if (status === 401) {
     reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${message}"`);
   }
@@ -60,7 +70,9 @@ const plugin: FastifyPluginAsync<VerifierOptions> = async (fastify, options) => 
   fastify.decorateRequest('auth', null);
   fastify.decorate('requireAuth', function requireAuth(opts: VerifyOptions = {}): preHandlerAsyncHookHandler {
     if (opts.introspect && !canIntrospect) {
-      throw new TypeError('@tessera/verify: requireAuth({ introspect: true }) needs the introspection option of tesseraAuth');
+      throw new TypeError(
+        '@tessera/verify: requireAuth({ introspect: true }) needs the introspection option of tesseraAuth',
+      );
     }
     return async function tesseraRequireAuth(request, reply) {
       const header = request.headers.authorization;
@@ -71,7 +83,8 @@ const plugin: FastifyPluginAsync<VerifierOptions> = async (fastify, options) => 
       try {
         request.auth = await verifier.verify(match[1]!, opts);
       } catch (err) {
-        if (err instanceof TesseraVerifyError) return refuse(request, reply, err.code, err.message, err.cause, err.scope);
+        if (err instanceof TesseraVerifyError)
+          return refuse(request, reply, err.code, err.message, err.cause, err.scope);
         throw err;
       }
       return undefined;

@@ -68,25 +68,29 @@ function httpUrl(value: unknown, name: string): URL {
   } catch {
     url = undefined;
   }
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) fail(`${name} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    fail(`${name} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
   return url;
 }
 
 function seconds(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`${name} must be a number of seconds >= 0`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    fail(`${name} must be a number of seconds >= 0`);
   return value;
 }
 
 function positiveSeconds(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) fail(`${name} must be a positive integer (seconds)`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+    fail(`${name} must be a positive integer (seconds)`);
   return value;
 }
 
 function milliseconds(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) fail(`${name} must be a positive integer (milliseconds)`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+    fail(`${name} must be a positive integer (milliseconds)`);
   return value;
 }
 
@@ -98,12 +102,16 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   const base = issuer.replace(/\/+$/, '');
 
   const audiences = Array.isArray(audience) ? audience : [audience];
-  if (audiences.length === 0 || !audiences.every(nonEmptyString)) fail('audience must be a non-empty string or a non-empty array of them');
+  if (audiences.length === 0 || !audiences.every(nonEmptyString))
+    fail('audience must be a non-empty string or a non-empty array of them');
 
-  if (!Array.isArray(algorithms) || algorithms.length === 0) fail(`algorithms must be a non-empty array of ${SUPPORTED_ALGORITHMS.join(', ')}`);
+  if (!Array.isArray(algorithms) || algorithms.length === 0)
+    fail(`algorithms must be a non-empty array of ${SUPPORTED_ALGORITHMS.join(', ')}`);
   for (const alg of algorithms) {
     if (!SUPPORTED_ALGORITHMS.includes(alg)) {
-      fail(`algorithm ${JSON.stringify(alg)} is not allowed: use ${SUPPORTED_ALGORITHMS.join(', ')} ('none' and HS* are refused)`);
+      fail(
+        `algorithm ${JSON.stringify(alg)} is not allowed: use ${SUPPORTED_ALGORITHMS.join(', ')} ('none' and HS* are refused)`,
+      );
     }
   }
 
@@ -127,7 +135,11 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     jwksUrl: httpUrl(options.jwksUrl ?? `${base}/.well-known/jwks.json`, 'jwksUrl'),
     algorithms: [...new Set(algorithms)],
     clockTolerance: seconds(options.clockToleranceSeconds, 'clockToleranceSeconds', 5),
-    accessTokenTtlSeconds: positiveSeconds(options.accessTokenTtlSeconds, 'accessTokenTtlSeconds', DEFAULT_ACCESS_TOKEN_TTL_SECONDS),
+    accessTokenTtlSeconds: positiveSeconds(
+      options.accessTokenTtlSeconds,
+      'accessTokenTtlSeconds',
+      DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    ),
     cacheMaxAgeMs: seconds(options.jwksCacheMaxAgeSeconds, 'jwksCacheMaxAgeSeconds', 300) * 1000,
     cooldownMs: seconds(options.jwksCooldownSeconds, 'jwksCooldownSeconds', 30) * 1000,
     jwksTimeoutMs: milliseconds(options.jwksTimeoutMs, 'jwksTimeoutMs', 5000),

@@ -29,7 +29,8 @@ const scopesOf = (claims: TesseraClaims) => (claims.scope ?? '').split(' ').filt
 export function requireRoles(claims: TesseraClaims, ...roles: string[]): TesseraClaims {
   const held = claims.roles ?? [];
   const missing = roles.filter((r) => !held.includes(r));
-  if (missing.length > 0) throw new TesseraVerifyError('insufficient_scope', { cause: new Error(`missing roles: ${missing.join(' ')}`) });
+  if (missing.length > 0)
+    throw new TesseraVerifyError('insufficient_scope', { cause: new Error(`missing roles: ${missing.join(' ')}`) });
   return claims;
 }
 
@@ -38,7 +39,10 @@ export function requireScopes(claims: TesseraClaims, ...scopes: string[]): Tesse
   const held = scopesOf(claims);
   const missing = scopes.filter((s) => !held.includes(s));
   if (missing.length > 0) {
-    throw new TesseraVerifyError('insufficient_scope', { cause: new Error(`missing scopes: ${missing.join(' ')}`), scope: scopes.join(' ') });
+    throw new TesseraVerifyError('insufficient_scope', {
+      cause: new Error(`missing scopes: ${missing.join(' ')}`),
+      scope: scopes.join(' '),
+    });
   }
   return claims;
 }
@@ -47,7 +51,9 @@ export function requireScopes(claims: TesseraClaims, ...scopes: string[]): Tesse
 export function checkRequirements(claims: TesseraClaims, req: Requirements): TesseraClaims {
   const kind = req.kind ?? 'user';
   if (kind !== 'any' && tokenKind(claims) !== kind) {
-    throw new TesseraVerifyError('invalid_token', { cause: new Error(`a ${tokenKind(claims)} token where a ${kind} token is required`) });
+    throw new TesseraVerifyError('invalid_token', {
+      cause: new Error(`a ${tokenKind(claims)} token where a ${kind} token is required`),
+    });
   }
   if (req.roles?.length) requireRoles(claims, ...req.roles);
   if (req.scopes?.length) requireScopes(claims, ...req.scopes);

@@ -1,10 +1,23 @@
 // createVerifier: checks a Tessera access token locally against the issuer's JWKS and, on request,
 // asks the issuer whether it is still active.
-import { createRemoteJWKSet, errors, jwtVerify, type CompactJWSHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type CompactJWSHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { toClaims, type TesseraClaims } from './claims.js';
 import { TesseraVerifyError } from './errors.js';
 import { introspect } from './introspection.js';
-import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, REQUIRED_CLAIMS, SIGNED_UNTIL_MEMBER, lifetimeProblem } from './contract.js';
+import {
+  ACCESS_TOKEN_TYPE,
+  MAX_TOKEN_LENGTH,
+  REQUIRED_CLAIMS,
+  SIGNED_UNTIL_MEMBER,
+  lifetimeProblem,
+} from './contract.js';
 import { resolveOptions, type VerifierOptions } from './options.js';
 import { checkRequirements, type Requirements } from './require.js';
 
@@ -78,7 +91,8 @@ export function createVerifier(options: VerifierOptions): TesseraVerifier {
       checkRequirements(claims, opts);
 
       if (opts.introspect) {
-        if (!o.introspection) throw new TypeError('@tessera/verify: verify(token, { introspect: true }) needs the introspection option');
+        if (!o.introspection)
+          throw new TypeError('@tessera/verify: verify(token, { introspect: true }) needs the introspection option');
         await introspect(token, o.introspection);
       }
       return claims;

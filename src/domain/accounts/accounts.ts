@@ -70,15 +70,24 @@ export class Accounts {
     let user: StoredUser | null = null;
     // Claimed before any lookup or hashing: the same answer for accounts that exist and ones that don't.
     const outcome = await this.throttle.guess(rawEmail, meta.ip, async () => {
-      user = email && isAcceptablePassword(password)
-        ? await this.db.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } })
-        : null;
+      user =
+        email && isAcceptablePassword(password)
+          ? await this.db.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } })
+          : null;
       // An account without a password (signed up through a provider) costs the same as an unknown one.
-      return user?.passwordHash ? this.passwords.verify(user.passwordHash, password) : this.passwords.verifyAgainstDummy(password);
+      return user?.passwordHash
+        ? this.passwords.verify(user.passwordHash, password)
+        : this.passwords.verifyAgainstDummy(password);
     });
     if (outcome.throttled) {
-      await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', reason: `retry after ${outcome.retryAfter} s` });
-      throw new DomainError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'login throttled for this email and address' });
+      await audit(this.db, meta, this.clock.now(), {
+        type: 'login_throttled',
+        reason: `retry after ${outcome.retryAfter} s`,
+      });
+      throw new DomainError('too_many_requests', {
+        retryAfter: outcome.retryAfter,
+        detail: 'login throttled for this email and address',
+      });
     }
     const found = user as StoredUser | null;
     if (!found?.passwordHash || !outcome.ok) {
@@ -94,7 +103,10 @@ export class Accounts {
       // Hashing parameters changed since this hash was made: upgrade it while we hold the password,
       // unless the password changed meanwhile (then this login fails when its session starts).
       const upgraded = await this.passwords.hash(password);
-      const { count } = await this.db.user.updateMany({ where: { id: found.id, passwordHash }, data: { passwordHash: upgraded } });
+      const { count } = await this.db.user.updateMany({
+        where: { id: found.id, passwordHash },
+        data: { passwordHash: upgraded },
+      });
       if (count === 1) passwordHash = upgraded;
     }
     return { id: found.id, email: found.email, createdAt: found.createdAt, passwordHash };
@@ -106,16 +118,40 @@ export class Accounts {
    * The current password is a guess like a login's: same throttle, same key, one guess at a time.
    * Returns how many sessions ended.
    */
-  async changePassword(userId: string, currentSessionId: string, current: string, next: string, meta: RequestMeta): Promise<number> {
-    const user = await this.db.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true, passwordHash: true } });
+  async changePassword(
+    userId: string,
+    currentSessionId: string,
+    current: string,
+    next: string,
+    meta: RequestMeta,
+  ): Promise<number> {
+    const user = await this.db.user.findUniqueOrThrow({
+      where: { id: userId },
+      select: { email: true, passwordHash: true },
+    });
     const { passwordHash: stored } = user;
-    const outcome = await this.throttle.guess(user.email, meta.ip, () => (stored ? this.passwords.verify(stored, current) : this.passwords.verifyAgainstDummy(current)));
+    const outcome = await this.throttle.guess(user.email, meta.ip, () =>
+      stored ? this.passwords.verify(stored, current) : this.passwords.verifyAgainstDummy(current),
+    );
     if (outcome.throttled) {
-      await audit(this.db, meta, this.clock.now(), { type: 'login_throttled', userId, sessionId: currentSessionId, reason: `password change: retry after ${outcome.retryAfter} s` });
-      throw new DomainError('too_many_requests', { retryAfter: outcome.retryAfter, detail: 'password change throttled for this account and address' });
+      await audit(this.db, meta, this.clock.now(), {
+        type: 'login_throttled',
+        userId,
+        sessionId: currentSessionId,
+        reason: `password change: retry after ${outcome.retryAfter} s`,
+      });
+      throw new DomainError('too_many_requests', {
+        retryAfter: outcome.retryAfter,
+        detail: 'password change throttled for this account and address',
+      });
     }
     if (!outcome.ok || !stored) {
-      await audit(this.db, meta, this.clock.now(), { type: 'password_change_failed', userId, sessionId: currentSessionId, reason: 'wrong_current_password' });
+      await audit(this.db, meta, this.clock.now(), {
+        type: 'password_change_failed',
+        userId,
+        sessionId: currentSessionId,
+        reason: 'wrong_current_password',
+      });
       throw new DomainError('current_password_incorrect');
     }
     if (!isAcceptablePassword(next)) throw new DomainError('invalid_password');
@@ -124,7 +160,12 @@ export class Accounts {
     return this.db.$transaction(async (tx) => {
       await tx.user.update({ where: { id: userId }, data: { passwordHash } });
       const others = await endSessions(tx, { userId, exceptId: currentSessionId }, now, 'password_changed');
-      await audit(tx, meta, now, { type: 'password_changed', userId, sessionId: currentSessionId, reason: `${others.length} other sessions ended` });
+      await audit(tx, meta, now, {
+        type: 'password_changed',
+        userId,
+        sessionId: currentSessionId,
+        reason: `${others.length} other sessions ended`,
+      });
       return others.length;
     }, LOCKING_TX);
   }
@@ -136,11 +177,13 @@ export class Accounts {
 
   /** The user behind an access token, if the token's session is still live: one statement (the Bearer check's hot path). */
   async forSession(userId: string, sessionId: string): Promise<PublicUser | null> {
-    const [row] = await this.sql.query<{ id: string; email: string; created_at: Date; email_verified: boolean }>(`
+    const [row] = await this.sql.query<{ id: string; email: string; created_at: Date; email_verified: boolean }>(
+      `
       SELECT u.id::text AS id, u.email, u.created_at, u.email_verified_at IS NOT NULL AS email_verified
       FROM sessions s JOIN users u ON u.id = s.user_id
       WHERE s.id = $1::uuid AND s.user_id = $2::uuid AND ${liveSql('s', '$3')}`,
-    [sessionId, userId, this.clock.now().toISOString()]);
+      [sessionId, userId, this.clock.now().toISOString()],
+    );
     return row ? { id: row.id, email: row.email, createdAt: row.created_at, emailVerified: row.email_verified } : null;
   }
 }

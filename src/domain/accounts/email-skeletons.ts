@@ -14,7 +14,12 @@ export async function backfillEmailSkeletons(db: PrismaClient): Promise<{ filled
   let after: { createdAt: Date; id: string } | undefined;
   for (;;) {
     const users = await db.user.findMany({
-      where: { emailSkeleton: null, ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] } : {}) },
+      where: {
+        emailSkeleton: null,
+        ...(after
+          ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] }
+          : {}),
+      },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       select: { id: true, email: true, createdAt: true },
       take: BATCH,
@@ -22,7 +27,10 @@ export async function backfillEmailSkeletons(db: PrismaClient): Promise<{ filled
     if (users.length === 0) return { filled, shared };
     for (const user of users) {
       try {
-        const { count } = await db.user.updateMany({ where: { id: user.id, emailSkeleton: null }, data: { emailSkeleton: emailSkeleton(user.email) } });
+        const { count } = await db.user.updateMany({
+          where: { id: user.id, emailSkeleton: null },
+          data: { emailSkeleton: emailSkeleton(user.email) },
+        });
         filled += count;
       } catch (err) {
         if ((err as { code?: unknown }).code !== 'P2002') throw err;

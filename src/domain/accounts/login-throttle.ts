@@ -72,7 +72,8 @@ export class LoginThrottle {
   async guess(email: string, ip: string, check: () => Promise<boolean>): Promise<GuessOutcome> {
     const key = this.key(email, ip);
     const until = await this.store.claim(key, this.clock.now().getTime());
-    if (until > 0) return { throttled: true, retryAfter: Math.max(1, Math.ceil((until - this.clock.now().getTime()) / 1000)) };
+    if (until > 0)
+      return { throttled: true, retryAfter: Math.max(1, Math.ceil((until - this.clock.now().getTime()) / 1000)) };
     let ok: boolean;
     try {
       ok = await check();
@@ -137,7 +138,8 @@ export class MemoryThrottleStore implements ThrottleStore {
   }
 
   private prune(now: number): void {
-    const stale = (e: Entry) => (now - e.lastFailure > THROTTLE_POLICY.forgetAfterSeconds * 1000 || e.lockedUntil < now) && e.slotUntil < now;
+    const stale = (e: Entry) =>
+      (now - e.lastFailure > THROTTLE_POLICY.forgetAfterSeconds * 1000 || e.lockedUntil < now) && e.slotUntil < now;
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= MAX_ENTRIES * 0.9) break;
       if (stale(entry)) this.entries.delete(key);

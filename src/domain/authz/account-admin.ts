@@ -30,7 +30,12 @@ export class AccountAdmin {
         throw new DomainError('not_found', { detail: 'no such user' });
       }
       const ended = await endSessions(tx, { userId }, now, 'account_disabled');
-      if (changed.length > 0) await audit(tx, meta, now, { type: 'account_disabled', userId, reason: `by ${actorName(actor)}; ${ended.length} sessions ended` });
+      if (changed.length > 0)
+        await audit(tx, meta, now, {
+          type: 'account_disabled',
+          userId,
+          reason: `by ${actorName(actor)}; ${ended.length} sessions ended`,
+        });
       return ended.length;
     }, LOCKING_TX);
   }
@@ -38,9 +43,13 @@ export class AccountAdmin {
   async enable(userId: string, actor: Actor, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      const { count } = await tx.user.updateMany({ where: { id: userId, disabledAt: { not: null } }, data: { disabledAt: null } });
+      const { count } = await tx.user.updateMany({
+        where: { id: userId, disabledAt: { not: null } },
+        data: { disabledAt: null },
+      });
       if (count === 0) {
-        if (!(await tx.user.findUnique({ where: { id: userId }, select: { id: true } }))) throw new DomainError('not_found', { detail: 'no such user' });
+        if (!(await tx.user.findUnique({ where: { id: userId }, select: { id: true } })))
+          throw new DomainError('not_found', { detail: 'no such user' });
         return;
       }
       await audit(tx, meta, now, { type: 'account_enabled', userId, reason: `by ${actorName(actor)}` });
@@ -57,7 +66,11 @@ export class AccountAdmin {
       const ended = await endSessions(tx, { userId }, now, 'account_deleted');
       const { count } = await tx.user.deleteMany({ where: { id: userId } });
       if (count === 0) throw new DomainError('not_found', { detail: 'no such user' });
-      await audit(tx, meta, now, { type: 'account_deleted', userId, reason: `by ${actorName(actor)}; ${ended.length} sessions ended` });
+      await audit(tx, meta, now, {
+        type: 'account_deleted',
+        userId,
+        reason: `by ${actorName(actor)}; ${ended.length} sessions ended`,
+      });
     }, LOCKING_TX);
   }
 

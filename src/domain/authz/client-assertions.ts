@@ -38,7 +38,8 @@ export class ClientAssertions {
     const claimedIss = unverifiedIssuer(assertion);
     const client = claimedIss ? this.clients.get(claimedIss) : null;
     if (!client?.jwks) throw new AssertionRefused('unknown client or no keys configured');
-    if (clientIdParam !== undefined && clientIdParam !== client.id) throw new AssertionRefused('client_id differs from the assertion');
+    if (clientIdParam !== undefined && clientIdParam !== client.id)
+      throw new AssertionRefused('client_id differs from the assertion');
     const now = this.clock.now();
     let payload: JWTPayload;
     try {
@@ -57,7 +58,8 @@ export class ClientAssertions {
     const exp = payload.exp!;
     const nowSeconds = Math.floor(now.getTime() / 1000);
     if (exp > nowSeconds + MAX_ASSERTION_SECONDS) throw new AssertionRefused('assertion lives too long');
-    if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256) throw new AssertionRefused('bad jti');
+    if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256)
+      throw new AssertionRefused('bad jti');
     await this.spend(client.id, payload.jti, new Date(exp * 1000));
     return client;
   }

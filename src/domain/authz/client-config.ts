@@ -30,14 +30,17 @@ export function parseClientAttributes(attrs: string[]): ClientAttributes {
     const eq = attr.indexOf('=');
     const key = attr.slice(0, eq).trim();
     const value = attr.slice(eq + 1).trim();
-    if (eq < 0 || seen.has(key)) throw new Error(`attribute ${JSON.stringify(attr.slice(0, 40))} must be key=value, each key once`);
+    if (eq < 0 || seen.has(key))
+      throw new Error(`attribute ${JSON.stringify(attr.slice(0, 40))} must be key=value, each key once`);
     seen.add(key);
     const words = value.split(/\s+/).filter(Boolean);
     if (key === 'scope') {
-      if (!words.every((w) => SCOPE_PATTERN.test(w))) throw new Error('scope= takes space-separated scopes of A-Z a-z 0-9 . _ : / -');
+      if (!words.every((w) => SCOPE_PATTERN.test(w)))
+        throw new Error('scope= takes space-separated scopes of A-Z a-z 0-9 . _ : / -');
       out.scopes = [...new Set(words)];
     } else if (key === 'aud') {
-      if (words.length === 0 || !words.every((w) => AUDIENCE_PATTERN.test(w))) throw new Error('aud= takes one or more space-separated audiences');
+      if (words.length === 0 || !words.every((w) => AUDIENCE_PATTERN.test(w)))
+        throw new Error('aud= takes one or more space-separated audiences');
       out.audience = words;
     } else if (key === 'jwks') {
       out.jwks = readJwks(value);
@@ -53,14 +56,18 @@ function readJwks(file: string): JSONWebKeySet {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`jwks file ${file} cannot be read as JSON (${(err as NodeJS.ErrnoException).code ?? 'invalid JSON'})`);
+    throw new Error(
+      `jwks file ${file} cannot be read as JSON (${(err as NodeJS.ErrnoException).code ?? 'invalid JSON'})`,
+    );
   }
   const keys = (parsed as { keys?: unknown }).keys ?? [parsed];
   if (!Array.isArray(keys) || keys.length === 0) throw new Error(`jwks file ${file} holds no keys`);
   for (const k of keys as JWK[]) {
-    if (typeof k !== 'object' || k === null || typeof k.kty !== 'string') throw new Error(`jwks file ${file}: every key needs a kty`);
+    if (typeof k !== 'object' || k === null || typeof k.kty !== 'string')
+      throw new Error(`jwks file ${file}: every key needs a kty`);
     // A private key in Tessera's config means it was copied from the wrong side: refuse it.
-    if ('d' in k || k.kty === 'oct') throw new Error(`jwks file ${file} holds a private or symmetric key; give Tessera the public key only`);
+    if ('d' in k || k.kty === 'oct')
+      throw new Error(`jwks file ${file} holds a private or symmetric key; give Tessera the public key only`);
   }
   return { keys: keys as JWK[] };
 }

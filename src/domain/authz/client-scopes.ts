@@ -5,6 +5,7 @@ import type { ServiceClient } from '../tokens/service-clients.js';
 import type { TESSERA_SCOPES } from './client-config.js';
 
 export function requireClientScope(client: ServiceClient, scope: (typeof TESSERA_SCOPES)[number]): ServiceClient {
-  if (!client.scopes.includes(scope)) throw new DomainError('insufficient_scope', { detail: `client ${client.id} lacks scope ${scope}` });
+  if (!client.scopes.includes(scope))
+    throw new DomainError('insufficient_scope', { detail: `client ${client.id} lacks scope ${scope}` });
   return client;
 }

@@ -39,7 +39,9 @@ export function grantedScopes(client: ServiceClient, requested: string | undefin
   const asked = [...new Set(requested.split(' ').filter(Boolean))];
   const refused = asked.filter((s) => !client.scopes.includes(s));
   if (refused.length > 0 || requested.includes('\t')) {
-    throw new DomainError('invalid_scope', { detail: `client ${client.id} asked for ${refused.join(' ').slice(0, 200)}` });
+    throw new DomainError('invalid_scope', {
+      detail: `client ${client.id} asked for ${refused.join(' ').slice(0, 200)}`,
+    });
   }
   return asked;
 }
@@ -75,20 +77,29 @@ export class ClientTokens {
     if (token.length > MAX_TOKEN_LENGTH) throw new TokenInvalid('token too large');
     try {
       let key: VerificationKey | undefined;
-      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => {
-        key = this.keyFor(header);
-        return key.publicKey;
-      }, {
-        algorithms: [...SIGNING_ALGS],
-        typ: ACCESS_TOKEN_TYPE,
-        issuer: this.settings.issuer,
-        currentDate: this.clock.now(),
-        requiredClaims: ['iss', 'aud', 'sub', 'client_id', 'scope', 'jti', 'iat', 'exp'],
-      });
+      const { payload } = await jwtVerify(
+        token,
+        (header: JWTHeaderParameters) => {
+          key = this.keyFor(header);
+          return key.publicKey;
+        },
+        {
+          algorithms: [...SIGNING_ALGS],
+          typ: ACCESS_TOKEN_TYPE,
+          issuer: this.settings.issuer,
+          currentDate: this.clock.now(),
+          requiredClaims: ['iss', 'aud', 'sub', 'client_id', 'scope', 'jti', 'iat', 'exp'],
+        },
+      );
       if (payload.sid !== undefined || payload.sub !== payload.client_id) throw new TokenInvalid('not a client token');
       if (typeof payload.scope !== 'string') throw new TokenInvalid('scope is not a string');
       const signedUntil = key?.signedNoLaterThan ? seconds(key.signedNoLaterThan) : undefined;
-      const problem = lifetimeProblem(payload as { iat: number; exp: number }, this.settings.ttlSeconds, seconds(this.clock.now()), signedUntil);
+      const problem = lifetimeProblem(
+        payload as { iat: number; exp: number },
+        this.settings.ttlSeconds,
+        seconds(this.clock.now()),
+        signedUntil,
+      );
       if (problem) throw new TokenInvalid(problem);
       return payload as unknown as ClientClaims;
     } catch (err) {

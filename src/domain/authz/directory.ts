@@ -43,7 +43,13 @@ const encode = (v: string) => Buffer.from(v, 'utf8').toString('base64url');
 /** Cursors are opaque to clients: they pass back what they were given. */
 const decode = (c: string) => Buffer.from(c, 'base64url').toString('utf8');
 
-const userFields = { id: true, email: true, createdAt: true, disabledAt: true, roles: { select: { role: true }, orderBy: { role: 'asc' } } } as const;
+const userFields = {
+  id: true,
+  email: true,
+  createdAt: true,
+  disabledAt: true,
+  roles: { select: { role: true }, orderBy: { role: 'asc' } },
+} as const;
 
 type UserRow = { id: string; email: string; createdAt: Date; disabledAt: Date | null; roles: { role: string }[] };
 const summary = (u: UserRow): UserSummary => ({ ...u, roles: u.roles.map((r) => r.role) });
@@ -85,17 +91,29 @@ export class Directory {
   }
 
   async audit(filter: AuditFilter): Promise<Page<AuditView>> {
-    const before = filter.cursor && /^[0-9]{1,19}$/.test(decode(filter.cursor)) ? BigInt(decode(filter.cursor)) : undefined;
+    const before =
+      filter.cursor && /^[0-9]{1,19}$/.test(decode(filter.cursor)) ? BigInt(decode(filter.cursor)) : undefined;
     const rows = await this.db.auditEvent.findMany({
       where: {
         ...(filter.userId ? { userId: filter.userId } : {}),
         ...(filter.type ? { type: filter.type } : {}),
-        ...(filter.from || filter.to ? { createdAt: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) } } : {}),
+        ...(filter.from || filter.to
+          ? { createdAt: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) } }
+          : {}),
         ...(before !== undefined ? { id: { lt: before } } : {}),
       },
       orderBy: { id: 'desc' },
       take: filter.limit + 1,
-      select: { id: true, type: true, userId: true, sessionId: true, reason: true, ip: true, requestId: true, createdAt: true },
+      select: {
+        id: true,
+        type: true,
+        userId: true,
+        sessionId: true,
+        reason: true,
+        ip: true,
+        requestId: true,
+        createdAt: true,
+      },
     });
     const items = rows.slice(0, filter.limit).map((r) => ({ ...r, id: r.id.toString() }));
     return { items, nextCursor: rows.length > filter.limit ? encode(items[items.length - 1]!.id) : null };

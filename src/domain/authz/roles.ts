@@ -30,7 +30,11 @@ export class Roles {
 
   /** The user's roles, sorted (the order tokens carry them in). */
   async of(userId: string): Promise<string[]> {
-    const rows = await this.db.userRole.findMany({ where: { userId }, select: { role: true }, orderBy: { role: 'asc' } });
+    const rows = await this.db.userRole.findMany({
+      where: { userId },
+      select: { role: true },
+      orderBy: { role: 'asc' },
+    });
     return rows.map((r) => r.role);
   }
 
@@ -41,7 +45,10 @@ export class Roles {
     return this.db.$transaction(async (tx) => {
       const user = await tx.user.findUnique({ where: { id: userId }, select: { id: true } });
       if (!user) throw new DomainError('not_found', { detail: 'no such user' });
-      const { count } = await tx.userRole.createMany({ data: [{ userId, role, grantedAt: now, grantedBy: actorName(actor) }], skipDuplicates: true });
+      const { count } = await tx.userRole.createMany({
+        data: [{ userId, role, grantedAt: now, grantedBy: actorName(actor) }],
+        skipDuplicates: true,
+      });
       if (count === 0) return false;
       await audit(tx, meta, now, { type: 'role_granted', userId, reason: `${role} by ${actorName(actor)}` });
       return true;
@@ -53,14 +60,24 @@ export class Roles {
    * next refresh (within ACCESS_TOKEN_TTL_SECONDS). With `endSessions` every session of the user ends now:
    * tokens already issued fail introspection and the Bearer check at once, at the price of a new login.
    */
-  async revoke(userId: string, role: string, actor: Actor, meta: RequestMeta, opts: { endSessions?: boolean } = {}): Promise<boolean> {
+  async revoke(
+    userId: string,
+    role: string,
+    actor: Actor,
+    meta: RequestMeta,
+    opts: { endSessions?: boolean } = {},
+  ): Promise<boolean> {
     assertRole(role);
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
       const { count } = await tx.userRole.deleteMany({ where: { userId, role } });
       if (count === 0) return false;
       const ended = opts.endSessions ? await endSessions(tx, { userId }, now, 'role_revoked') : [];
-      await audit(tx, meta, now, { type: 'role_revoked', userId, reason: `${role} by ${actorName(actor)}${ended.length ? `; ${ended.length} sessions ended` : ''}` });
+      await audit(tx, meta, now, {
+        type: 'role_revoked',
+        userId,
+        reason: `${role} by ${actorName(actor)}${ended.length ? `; ${ended.length} sessions ended` : ''}`,
+      });
       return true;
     }, LOCKING_TX);
   }

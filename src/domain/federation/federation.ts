@@ -62,7 +62,8 @@ export class Federation {
     } catch {
       return null;
     }
-    if (!/^https?:$/.test(url.protocol) || url.username || url.password || !this.allowedOrigins.has(url.origin)) return null;
+    if (!/^https?:$/.test(url.protocol) || url.username || url.password || !this.allowedOrigins.has(url.origin))
+      return null;
     return url.href;
   }
 
@@ -79,7 +80,11 @@ export class Federation {
   }
 
   /** Begins a sign-in (or, with linkUserId, a link). Returns the provider's URL and the flow's cookie key. */
-  async start(providerId: string, rawReturnTo: string | undefined, linkUserId: string | null = null): Promise<{ url: string; flowKey: string }> {
+  async start(
+    providerId: string,
+    rawReturnTo: string | undefined,
+    linkUserId: string | null = null,
+  ): Promise<{ url: string; flowKey: string }> {
     const provider = this.provider(providerId);
     const returnTo = this.allowedReturnTo(rawReturnTo);
     if (!returnTo) throw new DomainError('return_to_invalid');

@@ -9,15 +9,27 @@ import { DomainError } from '../domain-error.js';
 import { isAcceptablePassword, type PasswordHasher } from '../accounts/passwords.js';
 
 export async function setFirstPassword(
-  db: PrismaClient, passwords: PasswordHasher, clock: Clock,
-  user: { userId: string; sessionId: string }, password: string, meta: RequestMeta,
+  db: PrismaClient,
+  passwords: PasswordHasher,
+  clock: Clock,
+  user: { userId: string; sessionId: string },
+  password: string,
+  meta: RequestMeta,
 ): Promise<void> {
   if (!isAcceptablePassword(password)) throw new DomainError('invalid_password');
   const passwordHash = await passwords.hash(password);
   const now = clock.now();
   await db.$transaction(async (tx) => {
-    const { count } = await tx.user.updateMany({ where: { id: user.userId, passwordHash: null }, data: { passwordHash } });
+    const { count } = await tx.user.updateMany({
+      where: { id: user.userId, passwordHash: null },
+      data: { passwordHash },
+    });
     if (count === 0) throw new DomainError('password_already_set');
-    await audit(tx, meta, now, { type: 'password_changed', userId: user.userId, sessionId: user.sessionId, reason: 'first password' });
+    await audit(tx, meta, now, {
+      type: 'password_changed',
+      userId: user.userId,
+      sessionId: user.sessionId,
+      reason: 'first password',
+    });
   });
 }

@@ -41,11 +41,19 @@ export class OAuthFlows {
     const key = randomBytes(32).toString('base64url');
     const now = this.clock.now();
     // Flows abandoned at the provider: a bounded sweep on each start keeps the table small.
-    await this.db.$executeRaw`DELETE FROM oauth_flows WHERE key_hash IN (SELECT key_hash FROM oauth_flows WHERE expires_at < ${now} LIMIT 100)`;
+    await this.db
+      .$executeRaw`DELETE FROM oauth_flows WHERE key_hash IN (SELECT key_hash FROM oauth_flows WHERE expires_at < ${now} LIMIT 100)`;
     await this.db.oAuthFlow.create({
       data: {
-        keyHash: hashOf(key), provider: flow.provider, state: flow.state, nonce: flow.nonce, codeVerifier: flow.codeVerifier,
-        returnTo: flow.returnTo, linkUserId: flow.linkUserId, createdAt: now, expiresAt: new Date(now.getTime() + FLOW_TTL_SECONDS * 1000),
+        keyHash: hashOf(key),
+        provider: flow.provider,
+        state: flow.state,
+        nonce: flow.nonce,
+        codeVerifier: flow.codeVerifier,
+        returnTo: flow.returnTo,
+        linkUserId: flow.linkUserId,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + FLOW_TTL_SECONDS * 1000),
       },
     });
     return key;
@@ -58,8 +66,12 @@ export class OAuthFlows {
       RETURNING provider, state, nonce, code_verifier, return_to, link_user_id::text AS link_user_id, expires_at`;
     if (!row || row.expires_at <= this.clock.now()) return null;
     return {
-      provider: row.provider, state: row.state, nonce: row.nonce, codeVerifier: row.code_verifier,
-      returnTo: row.return_to, linkUserId: row.link_user_id,
+      provider: row.provider,
+      state: row.state,
+      nonce: row.nonce,
+      codeVerifier: row.code_verifier,
+      returnTo: row.return_to,
+      linkUserId: row.link_user_id,
     };
   }
 }

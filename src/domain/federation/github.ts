@@ -6,7 +6,13 @@
 import * as client from 'openid-client';
 import { DomainError } from '../domain-error.js';
 import { isLoopback, type ProviderSettings } from './providers.js';
-import { asProviderError, type AuthorizationRequest, type FlowSecrets, type ProviderProfile, type UpstreamProvider } from './upstream.js';
+import {
+  asProviderError,
+  type AuthorizationRequest,
+  type FlowSecrets,
+  type ProviderProfile,
+  type UpstreamProvider,
+} from './upstream.js';
 
 const TIMEOUT_SECONDS = 5;
 
@@ -24,7 +30,11 @@ export class GithubProvider implements UpstreamProvider {
     const urls = settings.github!;
     this.apiUrl = urls.apiUrl;
     this.config = new client.Configuration(
-      { issuer: new URL(urls.authorizeUrl).origin, authorization_endpoint: urls.authorizeUrl, token_endpoint: urls.tokenUrl },
+      {
+        issuer: new URL(urls.authorizeUrl).origin,
+        authorization_endpoint: urls.authorizeUrl,
+        token_endpoint: urls.tokenUrl,
+      },
       settings.clientId,
       settings.clientSecret,
       client.ClientSecretPost(settings.clientSecret),
@@ -42,17 +52,25 @@ export class GithubProvider implements UpstreamProvider {
       } catch {
         failed = false;
       }
-      return new Response(text, { status: failed ? 400 : 200, headers: { 'content-type': response.headers.get('content-type') ?? 'application/json' } });
+      return new Response(text, {
+        status: failed ? 400 : 200,
+        headers: { 'content-type': response.headers.get('content-type') ?? 'application/json' },
+      });
     };
     const hosts = [urls.authorizeUrl, urls.tokenUrl, urls.apiUrl].map((u) => new URL(u));
     if (hosts.some((u) => u.protocol === 'http:')) {
-      if (!hosts.every((u) => u.protocol === 'https:' || isLoopback(u.hostname))) throw new Error('github_urls: http only on loopback');
+      if (!hosts.every((u) => u.protocol === 'https:' || isLoopback(u.hostname)))
+        throw new Error('github_urls: http only on loopback');
       client.allowInsecureRequests(this.config);
     }
   }
 
   async authorizationRequest(redirectUri: string): Promise<AuthorizationRequest> {
-    const secrets: FlowSecrets = { state: client.randomState(), nonce: client.randomNonce(), codeVerifier: client.randomPKCECodeVerifier() };
+    const secrets: FlowSecrets = {
+      state: client.randomState(),
+      nonce: client.randomNonce(),
+      codeVerifier: client.randomPKCECodeVerifier(),
+    };
     const url = client.buildAuthorizationUrl(this.config, {
       redirect_uri: redirectUri,
       scope: this.settings.scopes.join(' '),
@@ -65,14 +83,22 @@ export class GithubProvider implements UpstreamProvider {
 
   async complete(callbackUrl: URL, redirectUri: string, secrets: FlowSecrets): Promise<ProviderProfile> {
     try {
-      const tokens = await client.authorizationCodeGrant(this.config, callbackUrl, {
-        pkceCodeVerifier: secrets.codeVerifier,
-        expectedState: secrets.state,
-      }, { redirect_uri: redirectUri });
+      const tokens = await client.authorizationCodeGrant(
+        this.config,
+        callbackUrl,
+        {
+          pkceCodeVerifier: secrets.codeVerifier,
+          expectedState: secrets.state,
+        },
+        { redirect_uri: redirectUri },
+      );
       const user = await this.api<{ id?: unknown }>(tokens.access_token, '/user');
-      if (typeof user.id !== 'number' && typeof user.id !== 'string') throw new DomainError('oauth_response_invalid', { detail: 'GitHub user has no id' });
+      if (typeof user.id !== 'number' && typeof user.id !== 'string')
+        throw new DomainError('oauth_response_invalid', { detail: 'GitHub user has no id' });
       const emails = await this.api<GithubEmail[]>(tokens.access_token, '/user/emails');
-      const primary = Array.isArray(emails) ? emails.find((e) => e && e.primary === true && e.verified === true && typeof e.email === 'string') : undefined;
+      const primary = Array.isArray(emails)
+        ? emails.find((e) => e && e.primary === true && e.verified === true && typeof e.email === 'string')
+        : undefined;
       return { subject: String(user.id), email: primary?.email, emailVerified: primary !== undefined };
     } catch (err) {
       throw asProviderError(err, 'callback');
@@ -80,12 +106,21 @@ export class GithubProvider implements UpstreamProvider {
   }
 
   private async api<T>(accessToken: string, path: string): Promise<T> {
-    const response = await client.fetchProtectedResource(this.config, accessToken, new URL(`${this.apiUrl}${path}`), 'GET', undefined, new Headers({
-      accept: 'application/vnd.github+json',
-      'x-github-api-version': '2022-11-28',
-    }));
-    if (response.status >= 500) throw new DomainError('oauth_provider_unavailable', { detail: `GitHub ${path} answered ${response.status}` });
-    if (!response.ok) throw new DomainError('oauth_response_invalid', { detail: `GitHub ${path} answered ${response.status}` });
+    const response = await client.fetchProtectedResource(
+      this.config,
+      accessToken,
+      new URL(`${this.apiUrl}${path}`),
+      'GET',
+      undefined,
+      new Headers({
+        accept: 'application/vnd.github+json',
+        'x-github-api-version': '2022-11-28',
+      }),
+    );
+    if (response.status >= 500)
+      throw new DomainError('oauth_provider_unavailable', { detail: `GitHub ${path} answered ${response.status}` });
+    if (!response.ok)
+      throw new DomainError('oauth_response_invalid', { detail: `GitHub ${path} answered ${response.status}` });
     return (await response.json()) as T;
   }
 }

@@ -38,7 +38,12 @@ export class Identities {
    * The user this provider profile signs in (or, with `linkUserId`, the user it is being linked to).
    * Throws DomainError: account_link_required, oauth_email_unverified, identity_in_use.
    */
-  async resolve(provider: ProviderSettings, profile: ProviderProfile, linkUserId: string | null, meta: RequestMeta): Promise<{ userId: string; resolution: Resolution }> {
+  async resolve(
+    provider: ProviderSettings,
+    profile: ProviderProfile,
+    linkUserId: string | null,
+    meta: RequestMeta,
+  ): Promise<{ userId: string; resolution: Resolution }> {
     try {
       return await this.resolveOnce(provider, profile, linkUserId, meta);
     } catch (err) {
@@ -48,28 +53,48 @@ export class Identities {
     }
   }
 
-  private async resolveOnce(provider: ProviderSettings, profile: ProviderProfile, linkUserId: string | null, meta: RequestMeta) {
+  private async resolveOnce(
+    provider: ProviderSettings,
+    profile: ProviderProfile,
+    linkUserId: string | null,
+    meta: RequestMeta,
+  ) {
     const now = this.clock.now();
     const assertedEmail = profile.email ? normalizeEmail(profile.email) : null;
     return this.db.$transaction(async (tx) => {
       const signIn = async () => {
-        const known = await tx.identity.findUnique({ where: { provider_subject: { provider: provider.id, subject: profile.subject } } });
+        const known = await tx.identity.findUnique({
+          where: { provider_subject: { provider: provider.id, subject: profile.subject } },
+        });
         if (!known) return null;
-        if (linkUserId && known.userId !== linkUserId) throw new DomainError('identity_in_use', { detail: 'identity belongs to another user' });
+        if (linkUserId && known.userId !== linkUserId)
+          throw new DomainError('identity_in_use', { detail: 'identity belongs to another user' });
         await tx.identity.update({ where: { id: known.id }, data: { lastUsedAt: now, email: assertedEmail } });
         return { userId: known.userId, resolution: 'existing' as const };
       };
       const existing = await signIn();
       if (existing) return existing;
       const link = async (userId: string, how: string) => {
-        await tx.identity.create({ data: { id: randomUUID(), userId, provider: provider.id, subject: profile.subject, email: assertedEmail, createdAt: now, lastUsedAt: now } });
+        await tx.identity.create({
+          data: {
+            id: randomUUID(),
+            userId,
+            provider: provider.id,
+            subject: profile.subject,
+            email: assertedEmail,
+            createdAt: now,
+            lastUsedAt: now,
+          },
+        });
         await audit(tx, meta, now, { type: 'identity_linked', userId, reason: `idp=${provider.id} ${how}` });
         return { userId, resolution: 'linked' as const };
       };
       // A signed-in user asked for this link: the provider's email does not matter.
       if (linkUserId) return link(linkUserId, 'by_user');
       if (!assertedEmail || !profile.emailVerified) {
-        throw new DomainError('oauth_email_unverified', { detail: assertedEmail ? 'provider did not assert email_verified' : 'provider gave no usable email' });
+        throw new DomainError('oauth_email_unverified', {
+          detail: assertedEmail ? 'provider did not assert email_verified' : 'provider gave no usable email',
+        });
       }
       const holder = await tx.user.findFirst({
         where: { OR: [{ email: assertedEmail }, { emailSkeleton: emailSkeleton(assertedEmail) }] },
@@ -80,12 +105,33 @@ export class Identities {
         // same identity may have committed, account and identity together, between the two lookups above.
         const raced = await signIn();
         if (raced) return raced;
-        if (!provider.trustedForLinking) throw new DomainError('account_link_required', { detail: `email held by an account; ${provider.id} is not trusted for linking` });
+        if (!provider.trustedForLinking)
+          throw new DomainError('account_link_required', {
+            detail: `email held by an account; ${provider.id} is not trusted for linking`,
+          });
         return link(holder.id, 'by_verified_email');
       }
       const userId = randomUUID();
-      await tx.user.create({ data: { id: userId, email: assertedEmail, emailSkeleton: emailSkeleton(assertedEmail), passwordHash: null, createdAt: now } });
-      await tx.identity.create({ data: { id: randomUUID(), userId, provider: provider.id, subject: profile.subject, email: assertedEmail, createdAt: now, lastUsedAt: now } });
+      await tx.user.create({
+        data: {
+          id: userId,
+          email: assertedEmail,
+          emailSkeleton: emailSkeleton(assertedEmail),
+          passwordHash: null,
+          createdAt: now,
+        },
+      });
+      await tx.identity.create({
+        data: {
+          id: randomUUID(),
+          userId,
+          provider: provider.id,
+          subject: profile.subject,
+          email: assertedEmail,
+          createdAt: now,
+          lastUsedAt: now,
+        },
+      });
       await audit(tx, meta, now, { type: 'register', userId, reason: `idp=${provider.id}` });
       return { userId, resolution: 'created' as const };
     }, LOCKING_TX);
@@ -93,7 +139,10 @@ export class Identities {
 
   /** Records a refused sign-in (no user is known, or the one the email names). */
   async refused(provider: string, code: string, meta: RequestMeta): Promise<void> {
-    await audit(this.db, meta, this.clock.now(), { type: 'federated_login_refused', reason: `idp=${provider} ${code}` });
+    await audit(this.db, meta, this.clock.now(), {
+      type: 'federated_login_refused',
+      reason: `idp=${provider} ${code}`,
+    });
   }
 
   async list(userId: string): Promise<IdentityView[]> {
@@ -111,7 +160,9 @@ export class Identities {
   async unlink(userId: string, identityId: string, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      const [user] = await tx.$queryRaw<{ has_password: boolean }[]>`SELECT password_hash IS NOT NULL AS has_password FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+      const [user] = await tx.$queryRaw<
+        { has_password: boolean }[]
+      >`SELECT password_hash IS NOT NULL AS has_password FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
       const identities = await tx.identity.findMany({ where: { userId }, select: { id: true, provider: true } });
       const target = identities.find((i) => i.id === identityId);
       if (!user || !target) throw new DomainError('not_found', { detail: 'no such identity of this user' });

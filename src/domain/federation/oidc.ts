@@ -9,7 +9,13 @@
 import * as client from 'openid-client';
 import { DomainError } from '../domain-error.js';
 import { isLoopback, type ProviderSettings } from './providers.js';
-import { asProviderError, type AuthorizationRequest, type FlowSecrets, type ProviderProfile, type UpstreamProvider } from './upstream.js';
+import {
+  asProviderError,
+  type AuthorizationRequest,
+  type FlowSecrets,
+  type ProviderProfile,
+  type UpstreamProvider,
+} from './upstream.js';
 
 /** Seconds each request to the provider may take. */
 const TIMEOUT_SECONDS = 5;
@@ -30,15 +36,25 @@ export class OidcProvider implements UpstreamProvider {
   private async discover(): Promise<client.Configuration> {
     const issuer = new URL(this.settings.issuer!);
     const insecure = issuer.protocol === 'http:' && isLoopback(issuer.hostname);
-    return client.discovery(issuer, this.settings.clientId, this.settings.clientSecret, client.ClientSecretPost(this.settings.clientSecret), {
-      timeout: TIMEOUT_SECONDS,
-      ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
-    });
+    return client.discovery(
+      issuer,
+      this.settings.clientId,
+      this.settings.clientSecret,
+      client.ClientSecretPost(this.settings.clientSecret),
+      {
+        timeout: TIMEOUT_SECONDS,
+        ...(insecure ? { execute: [client.allowInsecureRequests] } : {}),
+      },
+    );
   }
 
   async authorizationRequest(redirectUri: string): Promise<AuthorizationRequest> {
     const config = await this.config();
-    const secrets: FlowSecrets = { state: client.randomState(), nonce: client.randomNonce(), codeVerifier: client.randomPKCECodeVerifier() };
+    const secrets: FlowSecrets = {
+      state: client.randomState(),
+      nonce: client.randomNonce(),
+      codeVerifier: client.randomPKCECodeVerifier(),
+    };
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri,
       scope: this.settings.scopes.join(' '),
@@ -54,12 +70,17 @@ export class OidcProvider implements UpstreamProvider {
     const config = await this.config();
     let claims: client.IDToken | undefined;
     try {
-      const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
-        pkceCodeVerifier: secrets.codeVerifier,
-        expectedState: secrets.state,
-        expectedNonce: secrets.nonce,
-        idTokenExpected: true,
-      }, { redirect_uri: redirectUri });
+      const tokens = await client.authorizationCodeGrant(
+        config,
+        callbackUrl,
+        {
+          pkceCodeVerifier: secrets.codeVerifier,
+          expectedState: secrets.state,
+          expectedNonce: secrets.nonce,
+          idTokenExpected: true,
+        },
+        { redirect_uri: redirectUri },
+      );
       claims = tokens.claims();
     } catch (err) {
       throw asProviderError(err, 'callback');

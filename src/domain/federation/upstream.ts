@@ -34,7 +34,12 @@ export interface UpstreamProvider {
 }
 
 /** openid-client codes for a provider that timed out or answered something that is not an OAuth answer. */
-const UNAVAILABLE = new Set(['OAUTH_TIMEOUT', 'OAUTH_ABORT', 'OAUTH_RESPONSE_IS_NOT_JSON', 'OAUTH_RESPONSE_IS_NOT_CONFORM']);
+const UNAVAILABLE = new Set([
+  'OAUTH_TIMEOUT',
+  'OAUTH_ABORT',
+  'OAUTH_RESPONSE_IS_NOT_JSON',
+  'OAUTH_RESPONSE_IS_NOT_CONFORM',
+]);
 
 /** A failure talking to the provider, as one of our codes (the detail goes to the log only). */
 export function asProviderError(err: unknown, step: 'discovery' | 'callback'): Error {
@@ -45,11 +50,14 @@ export function asProviderError(err: unknown, step: 'discovery' | 'callback'): E
   const detail = `${step}: ${message}`;
   if (err instanceof AuthorizationResponseError) {
     // The provider sent the user back with an error instead of a code: "cancel" is access_denied.
-    return new DomainError(err.error === 'access_denied' ? 'oauth_access_denied' : 'oauth_provider_error', { detail: `${step}: provider error ${err.error}` });
+    return new DomainError(err.error === 'access_denied' ? 'oauth_access_denied' : 'oauth_provider_error', {
+      detail: `${step}: provider error ${err.error}`,
+    });
   }
   if (err instanceof ResponseBodyError) {
     // invalid_grant: the code was used already, expired, or the PKCE verifier does not match it.
-    if (err.status >= 500) return new DomainError('oauth_provider_unavailable', { detail: `${step}: provider answered ${err.status}` });
+    if (err.status >= 500)
+      return new DomainError('oauth_provider_unavailable', { detail: `${step}: provider answered ${err.status}` });
     return new DomainError('oauth_code_rejected', { detail: `${step}: token endpoint said ${err.error}` });
   }
   const code = (err as { code?: unknown }).code;
@@ -60,7 +68,10 @@ export function asProviderError(err: unknown, step: 'discovery' | 'callback'): E
     return new DomainError('oauth_response_invalid', { detail });
   }
   // Network failures (refused, reset, timed out): the provider is not usable now. Anything else is ours.
-  if (err instanceof TypeError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
+  if (
+    err instanceof TypeError ||
+    (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+  ) {
     return new DomainError('oauth_provider_unavailable', { detail });
   }
   return err instanceof Error ? err : new Error(detail);

@@ -47,20 +47,25 @@ export class KeyError extends Error {
 }
 
 /** How to make the first keys, from a checkout (tsx) and in the image (compiled, no dev dependencies). */
-export const GENERATE_KEYS_HINT = 'create them with `npm run keys -- generate` (from a checkout) or `node dist/scripts/keys.js generate` (in the container image)';
+export const GENERATE_KEYS_HINT =
+  'create them with `npm run keys -- generate` (from a checkout) or `node dist/scripts/keys.js generate` (in the container image)';
 
 export async function listKids(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [];
     throw new KeyError(`cannot read KEYS_DIR ${path.resolve(dir)}: ${err.code}`);
   });
-  return entries.filter((e) => e.isFile() && e.name.endsWith('.pem')).map((e) => e.name.slice(0, -'.pem'.length)).sort();
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.pem'))
+    .map((e) => e.name.slice(0, -'.pem'.length))
+    .sort();
 }
 
 function algOf(publicKey: KeyObject, file: string): SigningAlg {
   const type = publicKey.asymmetricKeyType;
   if (type === 'rsa') {
-    if ((publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new KeyError(`key file ${file}: RSA keys must be at least 2048 bits`);
+    if ((publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+      throw new KeyError(`key file ${file}: RSA keys must be at least 2048 bits`);
     return 'RS256';
   }
   if (type === 'ec' && publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
@@ -71,7 +76,8 @@ function algOf(publicKey: KeyObject, file: string): SigningAlg {
 /** Reads one key and its schedule; cached keys (same kid) are reused and only their schedule re-read. */
 export async function readKeyFile(dir: string, kid: string, cached?: KeyFile): Promise<KeyFile> {
   const file = `${kid}.pem`;
-  if (!KID_PATTERN.test(kid)) throw new KeyError(`key file ${file}: the name (its kid) must be 1-64 of A-Z a-z 0-9 _ -`);
+  if (!KID_PATTERN.test(kid))
+    throw new KeyError(`key file ${file}: the name (its kid) must be 1-64 of A-Z a-z 0-9 _ -`);
   const full = path.join(dir, file);
   let key = cached;
   if (!key) {
@@ -109,15 +115,21 @@ async function readSchedule(dir: string, kid: string, pemFile: string): Promise<
   } catch {
     throw new KeyError(`key schedule ${kid}.json is not valid JSON`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new KeyError(`key schedule ${kid}.json must be a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new KeyError(`key schedule ${kid}.json must be a JSON object`);
   const date = (name: string, required: boolean): Date | null => {
     const v = raw[name];
     if (v === null || (v === undefined && !required)) return null;
     const d = typeof v === 'string' ? new Date(v) : new Date(NaN);
-    if (Number.isNaN(d.getTime())) throw new KeyError(`key schedule ${kid}.json: ${name} must be an ISO date${required ? '' : ' or null'}`);
+    if (Number.isNaN(d.getTime()))
+      throw new KeyError(`key schedule ${kid}.json: ${name} must be an ISO date${required ? '' : ' or null'}`);
     return d;
   };
-  return { createdAt: date('created_at', true)!, activatesAt: date('activates_at', false), retiredAt: date('retired_at', false) };
+  return {
+    createdAt: date('created_at', true)!,
+    activatesAt: date('activates_at', false),
+    retiredAt: date('retired_at', false),
+  };
 }
 
 /** The time in a generated kid, else the file's modification time. */
@@ -134,7 +146,15 @@ async function createdFromName(kid: string, file: string): Promise<Date> {
 export async function writeSchedule(dir: string, kid: string, schedule: KeySchedule): Promise<void> {
   // (unscheduled is a reading, not part of the file)
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
-  const body = JSON.stringify({ created_at: iso(schedule.createdAt), activates_at: iso(schedule.activatesAt), retired_at: iso(schedule.retiredAt) }, null, 2);
+  const body = JSON.stringify(
+    {
+      created_at: iso(schedule.createdAt),
+      activates_at: iso(schedule.activatesAt),
+      retired_at: iso(schedule.retiredAt),
+    },
+    null,
+    2,
+  );
   const tmp = path.join(dir, `.${kid}.json.${randomBytes(4).toString('hex')}`);
   await fs.writeFile(tmp, `${body}\n`, { mode: 0o600 });
   await fs.rename(tmp, path.join(dir, `${kid}.json`));
@@ -147,12 +167,23 @@ export async function generateKeyFile(
   opts: { alg?: SigningAlg; activatesAt?: Date | null } = {},
 ): Promise<string> {
   const alg = opts.alg ?? 'RS256';
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}), ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+  });
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const kid = `${stamp}-${randomBytes(4).toString('hex')}`;
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   // The schedule first: a .pem never exists without it, so no reader mistakes a next key for an active one.
-  await writeSchedule(dir, kid, { createdAt: now, activatesAt: opts.activatesAt === undefined ? now : opts.activatesAt, retiredAt: null });
+  await writeSchedule(dir, kid, {
+    createdAt: now,
+    activatesAt: opts.activatesAt === undefined ? now : opts.activatesAt,
+    retiredAt: null,
+  });
   await fs.writeFile(path.join(dir, `${kid}.pem`), await exportPKCS8(privateKey), { mode: 0o600, flag: 'wx' });
   return kid;
 }

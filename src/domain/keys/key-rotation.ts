@@ -7,7 +7,17 @@
 // There is always a next key waiting, published, so a rotation never has to wait for caches.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { generateKeyFile, listKids, readKeyFile, removeKeyFiles, writeSchedule, KeyError, GENERATE_KEYS_HINT, type KeyFile, type SigningAlg } from './key-files.js';
+import {
+  generateKeyFile,
+  listKids,
+  readKeyFile,
+  removeKeyFiles,
+  writeSchedule,
+  KeyError,
+  GENERATE_KEYS_HINT,
+  type KeyFile,
+  type SigningAlg,
+} from './key-files.js';
 import { keyStates } from './keys.js';
 
 export interface RotationPolicy {
@@ -37,8 +47,12 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, waitMs = 50
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = await fs.stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > STALE_LOCK_MS) await fs.rm(lock, { force: true }); // its holder died
+      const age = await fs.stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > STALE_LOCK_MS)
+        await fs.rm(lock, { force: true }); // its holder died
       else if (Date.now() > deadline) throw new KeyError(`KEYS_DIR is locked by another process (${lock})`);
       else await new Promise((r) => setTimeout(r, 50));
     }
@@ -62,7 +76,10 @@ const later = (...dates: Date[]) => new Date(Math.max(...dates.map((d) => d.getT
  * published for the lead time.
  */
 function earliestActivation(key: KeyFile, now: Date, policy: RotationPolicy): Date {
-  return later(new Date(now.getTime() + 2 * policy.reloadSeconds * 1000), new Date(key.schedule.createdAt.getTime() + policy.leadSeconds * 1000));
+  return later(
+    new Date(now.getTime() + 2 * policy.reloadSeconds * 1000),
+    new Date(key.schedule.createdAt.getTime() + policy.leadSeconds * 1000),
+  );
 }
 
 /** When automatic rotation lets `next` take over from the key that started at `activeSince`. Never in the past. */
@@ -74,17 +91,30 @@ function autoActivation(activeSince: Date, next: KeyFile, now: Date, policy: Rot
  * Brings KEYS_DIR to a usable shape: a key that signs (generated only if `generateIfEmpty`), and one next key.
  * With automatic rotation, gives an unscheduled next key its activation time. Returns what it did.
  */
-export async function ensureKeys(dir: string, now: Date, policy: RotationPolicy, opts: { generateIfEmpty: boolean }): Promise<string[]> {
+export async function ensureKeys(
+  dir: string,
+  now: Date,
+  policy: RotationPolicy,
+  opts: { generateIfEmpty: boolean },
+): Promise<string[]> {
   const done: string[] = [];
   if ((await listKids(dir)).length === 0) {
-    if (!opts.generateIfEmpty) throw new KeyError(`no signing key in KEYS_DIR ${path.resolve(dir)}: ${GENERATE_KEYS_HINT}, with the same KEYS_DIR`);
+    if (!opts.generateIfEmpty)
+      throw new KeyError(
+        `no signing key in KEYS_DIR ${path.resolve(dir)}: ${GENERATE_KEYS_HINT}, with the same KEYS_DIR`,
+      );
   }
   return withLock(dir, async () => {
     let keys = await readAll(dir);
     if (keys.length > 0 && keys.every((k) => k.schedule.unscheduled)) {
       // Keys from before schedules: write down what they already mean (active since made), so the next
       // key made below doesn't turn them into waiting keys.
-      for (const k of keys) await writeSchedule(dir, k.kid, { createdAt: k.schedule.createdAt, activatesAt: k.schedule.createdAt, retiredAt: null });
+      for (const k of keys)
+        await writeSchedule(dir, k.kid, {
+          createdAt: k.schedule.createdAt,
+          activatesAt: k.schedule.createdAt,
+          retiredAt: null,
+        });
       done.push(`wrote schedules for ${keys.length} existing keys`);
       keys = await readAll(dir);
     }
@@ -124,16 +154,29 @@ export interface RotateResult {
  * `immediate`, for emergencies: verifiers whose cache predates it refetch on the unknown kid), and
  * generates a new next key.
  */
-export function rotate(dir: string, now: Date, policy: RotationPolicy, opts: { immediate?: boolean } = {}): Promise<RotateResult> {
+export function rotate(
+  dir: string,
+  now: Date,
+  policy: RotationPolicy,
+  opts: { immediate?: boolean } = {},
+): Promise<RotateResult> {
   return withLock(dir, () => rotateLocked(dir, now, policy, opts));
 }
 
-async function rotateLocked(dir: string, now: Date, policy: RotationPolicy, opts: { immediate?: boolean }): Promise<RotateResult> {
+async function rotateLocked(
+  dir: string,
+  now: Date,
+  policy: RotationPolicy,
+  opts: { immediate?: boolean },
+): Promise<RotateResult> {
   {
     const keys = await readAll(dir);
     if (keys.length === 0) throw new KeyError(`no signing key in KEYS_DIR ${path.resolve(dir)}`);
     const states = keyStates(keys, now, policy);
-    let next = states.filter((s) => s.state === 'next').map((s) => s.key).sort((a, b) => a.schedule.createdAt.getTime() - b.schedule.createdAt.getTime())[0];
+    let next = states
+      .filter((s) => s.state === 'next')
+      .map((s) => s.key)
+      .sort((a, b) => a.schedule.createdAt.getTime() - b.schedule.createdAt.getTime())[0];
     if (!next) {
       const kid = await generateKeyFile(dir, now, { alg: policy.alg, activatesAt: null });
       next = await readKeyFile(dir, kid);
@@ -149,9 +192,17 @@ async function rotateLocked(dir: string, now: Date, policy: RotationPolicy, opts
     const newNext = await generateKeyFile(dir, now, { alg: policy.alg, activatesAt: null });
     if (policy.rotationDays > 0) {
       const created = await readKeyFile(dir, newNext);
-      await writeSchedule(dir, newNext, { ...created.schedule, activatesAt: autoActivation(activatesAt, created, now, policy) });
+      await writeSchedule(dir, newNext, {
+        ...created.schedule,
+        activatesAt: autoActivation(activatesAt, created, now, policy),
+      });
     }
-    return { promoted: next.kid, activatesAt, delayed: !opts.immediate && safe.getTime() > now.getTime() + 2 * policy.reloadSeconds * 1000, newNext };
+    return {
+      promoted: next.kid,
+      activatesAt,
+      delayed: !opts.immediate && safe.getTime() > now.getTime() + 2 * policy.reloadSeconds * 1000,
+      newNext,
+    };
   }
 }
 
@@ -168,7 +219,8 @@ export function retire(dir: string, kid: string, now: Date, policy: RotationPoli
     if (state.state === 'active') promoted = (await rotateLocked(dir, now, policy, { immediate: true })).promoted;
     const current = await readKeyFile(dir, kid);
     // Retiring twice keeps the first date: a key that has left the JWKS must not come back.
-    if (!current.schedule.retiredAt || current.schedule.retiredAt > now) await writeSchedule(dir, kid, { ...current.schedule, retiredAt: now });
+    if (!current.schedule.retiredAt || current.schedule.retiredAt > now)
+      await writeSchedule(dir, kid, { ...current.schedule, retiredAt: now });
     return promoted ? { promoted } : {};
   });
 }

@@ -61,10 +61,12 @@ export function keyStates(input: KeyFile[], now: Date, policy: PublicationPolicy
   // Latest activation first; on a tie the key made later wins (a later `rotate`), then the kid decides.
   const byActivation = keys
     .filter(started)
-    .sort((a, b) =>
-      b.schedule.activatesAt!.getTime() - a.schedule.activatesAt!.getTime() ||
-      b.schedule.createdAt.getTime() - a.schedule.createdAt.getTime() ||
-      b.kid.localeCompare(a.kid));
+    .sort(
+      (a, b) =>
+        b.schedule.activatesAt!.getTime() - a.schedule.activatesAt!.getTime() ||
+        b.schedule.createdAt.getTime() - a.schedule.createdAt.getTime() ||
+        b.kid.localeCompare(a.kid),
+    );
   const waiting = keys
     .filter((k) => !started(k) && !retiredByHand(k))
     .sort((a, b) => a.schedule.createdAt.getTime() - b.schedule.createdAt.getTime() || a.kid.localeCompare(b.kid));
@@ -77,7 +79,8 @@ export function keyStates(input: KeyFile[], now: Date, policy: PublicationPolicy
     const handRetired = retiredByHand(key) ? key.schedule.retiredAt!.getTime() : Infinity;
     // Superseded: the keys ahead of this one in activation order took over when the first of them started.
     const rank = byActivation.indexOf(key);
-    const successor = rank > 0 ? Math.min(...byActivation.slice(0, rank).map((k) => k.schedule.activatesAt!.getTime())) : Infinity;
+    const successor =
+      rank > 0 ? Math.min(...byActivation.slice(0, rank).map((k) => k.schedule.activatesAt!.getTime())) : Infinity;
     const end = Math.min(handRetired, successor);
     if (end === Infinity) return { key, state: 'next', retiredAt: null, published: true };
     return { key, state: 'retired', retiredAt: new Date(end), published: t < end + publishFor };
@@ -142,17 +145,27 @@ export class KeyStore {
     const statuses = keyStates(this.files, now, this.opts);
     // Order: active first, then next keys, then retired ones (newest first).
     const rank = (s: KeyStatus) => (s.state === 'active' ? 0 : s.state === 'next' ? 1 : 2);
-    const ordered = statuses.filter((s) => s.published).sort((a, b) => rank(a) - rank(b) || b.key.schedule.createdAt.getTime() - a.key.schedule.createdAt.getTime());
+    const ordered = statuses
+      .filter((s) => s.published)
+      .sort((a, b) => rank(a) - rank(b) || b.key.schedule.createdAt.getTime() - a.key.schedule.createdAt.getTime());
     // Instances may go on signing with a retired key until they re-read KEYS_DIR, and clocks differ a little.
-    const signedUntil = (s: KeyStatus) => (s.retiredAt ? new Date(s.retiredAt.getTime() + (this.opts.reloadSeconds + CLOCK_SKEW_SECONDS) * 1000) : null);
+    const signedUntil = (s: KeyStatus) =>
+      s.retiredAt ? new Date(s.retiredAt.getTime() + (this.opts.reloadSeconds + CLOCK_SKEW_SECONDS) * 1000) : null;
     const value: Snapshot = {
       statuses,
       active: statuses.find((s) => s.state === 'active')!.key,
-      published: new Map(statuses.filter((s) => s.published).map((s) => [s.key.kid, {
-        alg: s.key.alg,
-        publicKey: s.key.publicKey,
-        signedNoLaterThan: signedUntil(s),
-      }])),
+      published: new Map(
+        statuses
+          .filter((s) => s.published)
+          .map((s) => [
+            s.key.kid,
+            {
+              alg: s.key.alg,
+              publicKey: s.key.publicKey,
+              signedNoLaterThan: signedUntil(s),
+            },
+          ]),
+      ),
       // Verifiers elsewhere learn the same limit from the JWKS.
       jwks: {
         keys: ordered.map((s) => {
@@ -188,6 +201,7 @@ export class KeyStore {
 async function toPublicJwk(key: KeyFile): Promise<PublicJwk> {
   const jwk = await exportJWK(key.publicKey);
   // Public members only, whatever the key type: n/e (RSA), crv/x/y (EC), crv/x (OKP).
-  const pick = (names: string[]) => Object.fromEntries(names.filter((n) => jwk[n as keyof JWK] !== undefined).map((n) => [n, jwk[n as keyof JWK]]));
+  const pick = (names: string[]) =>
+    Object.fromEntries(names.filter((n) => jwk[n as keyof JWK] !== undefined).map((n) => [n, jwk[n as keyof JWK]]));
   return { kty: jwk.kty!, ...pick(['n', 'e', 'crv', 'x', 'y']), kid: key.kid, alg: key.alg, use: 'sig' };
 }

@@ -48,8 +48,15 @@ export interface MacKeyStatus {
   prunable: boolean;
 }
 
-const stampOf = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-const dateOf = (s: string) => new Date(`${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}Z`);
+const stampOf = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+const dateOf = (s: string) =>
+  new Date(
+    `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}Z`,
+  );
 
 export async function readMacKeys(dir: string): Promise<MacKey[]> {
   const entries = await fs.readdir(dir).catch((err: NodeJS.ErrnoException) => {
@@ -61,7 +68,8 @@ export async function readMacKeys(dir: string): Promise<MacKey[]> {
     const m = FILE.exec(file);
     if (!m) continue;
     const secret = Buffer.from((await fs.readFile(path.join(dir, file), 'utf8')).trim(), 'base64url');
-    if (secret.length !== SECRET_BYTES) throw new KeyError(`refresh key file ${file} must hold ${SECRET_BYTES} bytes in base64url`);
+    if (secret.length !== SECRET_BYTES)
+      throw new KeyError(`refresh key file ${file} must hold ${SECRET_BYTES} bytes in base64url`);
     if (keys.some((k) => k.id === m[2])) throw new KeyError(`refresh key file ${file}: another key has the id ${m[2]}`);
     keys.push({ id: m[2]!, secret, createdAt: dateOf(m[1]!), file });
   }
@@ -114,7 +122,9 @@ export async function ensureMacKey(dir: string, now: Date): Promise<string | nul
     return await withLock(dir, async () => ((await readMacKeys(dir)).length > 0 ? null : generateMacKey(dir, now)));
   } catch (err) {
     if (isReadOnlyError(err)) {
-      throw new KeyError(`no refresh-token key in KEYS_DIR ${path.resolve(dir)}, which is read-only: create one with ${MAC_KEY_COMMAND} where it is writable`);
+      throw new KeyError(
+        `no refresh-token key in KEYS_DIR ${path.resolve(dir)}, which is read-only: create one with ${MAC_KEY_COMMAND} where it is writable`,
+      );
     }
     throw err;
   }

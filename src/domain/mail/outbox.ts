@@ -74,8 +74,14 @@ export class Outbox {
    */
   async purge(before: Date): Promise<{ messages: number; tokens: number }> {
     const at = before.toISOString();
-    const messages = await this.sql.query('DELETE FROM mail_outbox WHERE COALESCE(sent_at, failed_at) < $1::timestamptz RETURNING id', [at]);
-    const tokens = await this.sql.query('DELETE FROM email_tokens WHERE expires_at < $1::timestamptz RETURNING token_hash', [at]);
+    const messages = await this.sql.query(
+      'DELETE FROM mail_outbox WHERE COALESCE(sent_at, failed_at) < $1::timestamptz RETURNING id',
+      [at],
+    );
+    const tokens = await this.sql.query(
+      'DELETE FROM email_tokens WHERE expires_at < $1::timestamptz RETURNING token_hash',
+      [at],
+    );
     return { messages: messages.length, tokens: tokens.length };
   }
 
@@ -86,8 +92,14 @@ export class Outbox {
     return rows
       .sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
       .map((r) => ({
-        id: r.id, kind: r.kind, to: r.recipient, subject: r.subject, text: r.text_body ?? '', html: r.html_body ?? '',
-        attempts: r.attempts, lease: r.locked_until,
+        id: r.id,
+        kind: r.kind,
+        to: r.recipient,
+        subject: r.subject,
+        text: r.text_body ?? '',
+        html: r.html_body ?? '',
+        attempts: r.attempts,
+        lease: r.locked_until,
       }));
   }
 

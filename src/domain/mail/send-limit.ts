@@ -44,7 +44,11 @@ export class SendLimit {
   /** Counts a send of `purpose` to `email`; false when the hour's allowance is spent (0 = unlimited). */
   async allow(purpose: string, email: string): Promise<boolean> {
     if (this.perHour === 0) return true;
-    const count = await this.store.increment(`${purpose}\u0000${throttleIdentity(email)}`, WINDOW_MS, this.clock.now().getTime());
+    const count = await this.store.increment(
+      `${purpose}\u0000${throttleIdentity(email)}`,
+      WINDOW_MS,
+      this.clock.now().getTime(),
+    );
     return count <= this.perHour;
   }
 }

@@ -6,7 +6,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OutgoingMail } from './outbox.js';
 
-const MAIL_KINDS = ['verify_email', 'password_reset', 'password_changed', 'session_reuse', 'email_change_confirm', 'email_change_requested', 'email_change_done'] as const;
+const MAIL_KINDS = [
+  'verify_email',
+  'password_reset',
+  'password_changed',
+  'session_reuse',
+  'email_change_confirm',
+  'email_change_requested',
+  'email_change_done',
+] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
 interface Template {
@@ -70,13 +78,18 @@ export class MailTemplates {
     const templates = structuredClone(BUILT_IN);
     if (dir) {
       for (const kind of MAIL_KINDS) {
-        for (const [part, ext] of [['subject', 'subject.txt'], ['text', 'txt'], ['html', 'html']] as const) {
+        for (const [part, ext] of [
+          ['subject', 'subject.txt'],
+          ['text', 'txt'],
+          ['html', 'html'],
+        ] as const) {
           const file = path.join(dir, `${kind}.${ext}`);
           try {
             const content = await readFile(file, 'utf8');
             templates[kind][part] = part === 'subject' ? content.trim() : content;
           } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`MAIL_TEMPLATES_DIR: cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`);
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+              throw new Error(`MAIL_TEMPLATES_DIR: cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`);
           }
         }
       }

@@ -49,7 +49,10 @@ export function folderTransport(dir: string): MailTransport {
         made = true;
       }
       const info = await composer.sendMail(toNodemailer(mail));
-      const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.kind}-${mail.messageId.replace(/[^\w.-]/g, '')}.eml`);
+      const file = path.join(
+        dir,
+        `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.kind}-${mail.messageId.replace(/[^\w.-]/g, '')}.eml`,
+      );
       await writeFile(file, info.message as Buffer, { mode: 0o600 });
       return { file };
     },
@@ -58,5 +61,12 @@ export function folderTransport(dir: string): MailTransport {
 }
 
 function toNodemailer(mail: Envelope) {
-  return { from: mail.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, messageId: mail.messageId };
+  return {
+    from: mail.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    messageId: mail.messageId,
+  };
 }

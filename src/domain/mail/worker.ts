@@ -60,14 +60,20 @@ export class OutboxWorker {
         for (const mail of batch) if (await this.deliver(mail)) sent++;
       } while (batch.length === BATCH && !this.stopped);
     })();
-    this.running = run.finally(() => { this.running = undefined; });
+    this.running = run.finally(() => {
+      this.running = undefined;
+    });
     return this.running.then(() => sent);
   }
 
   private async deliver(mail: ClaimedMail): Promise<boolean> {
     let file: string | undefined;
     try {
-      ({ file } = await this.transport.send({ ...mail, from: this.settings.from, messageId: `<outbox-${mail.id}@${this.settings.messageIdDomain}>` }));
+      ({ file } = await this.transport.send({
+        ...mail,
+        from: this.settings.from,
+        messageId: `<outbox-${mail.id}@${this.settings.messageIdDomain}>`,
+      }));
     } catch (err) {
       const error = describe(err);
       const gaveUp = await this.outbox.markFailed(mail, this.clock.now(), error, this.settings.maxAttempts);

@@ -45,26 +45,58 @@ export class EmailChange {
   async request(req: ChangeRequest, meta: RequestMeta): Promise<void> {
     const newEmail = normalizeEmail(req.newEmail);
     if (!newEmail) throw new DomainError('invalid_email');
-    const user = await this.db.user.findUniqueOrThrow({ where: { id: req.userId }, select: { email: true, passwordHash: true } });
+    const user = await this.db.user.findUniqueOrThrow({
+      where: { id: req.userId },
+      select: { email: true, passwordHash: true },
+    });
     if (req.currentPassword !== undefined) {
       // An account made through a provider has no password: any password given is the wrong one.
-      if (user.passwordHash === null || !(await this.passwords.verify(user.passwordHash, req.currentPassword))) throw new DomainError('current_password_incorrect');
+      if (user.passwordHash === null || !(await this.passwords.verify(user.passwordHash, req.currentPassword)))
+        throw new DomainError('current_password_incorrect');
     } else if (this.clock.now().getTime() - req.authTime.getTime() > this.settings.recentLoginSeconds * 1000) {
       throw new DomainError('reauthentication_required', { detail: 'email change without password, login not recent' });
     }
-    if (newEmail === user.email) throw new DomainError('invalid_email', { message: 'This is already the address of the account.' });
+    if (newEmail === user.email)
+      throw new DomainError('invalid_email', { message: 'This is already the address of the account.' });
     await this.assertFree(newEmail);
     if (!(await this.sendLimit.allow('email_change', newEmail))) {
-      throw new DomainError('too_many_requests', { retryAfter: 3600, detail: 'email change messages to this address over the hourly allowance' });
+      throw new DomainError('too_many_requests', {
+        retryAfter: 3600,
+        detail: 'email change messages to this address over the hourly allowance',
+      });
     }
     const { token, hash } = newToken();
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      await insertToken(tx, { hash, purpose: 'email_change', userId: req.userId, email: newEmail, ttlSeconds: this.settings.confirmTtlSeconds }, now);
-      await enqueueMail(tx, this.templates.render('email_change_confirm', newEmail, {
-        old_email: user.email, link: linkWithToken(this.settings.confirmUrl, token), valid_for: durationText(this.settings.confirmTtlSeconds),
-      }), now);
-      await enqueueMail(tx, this.templates.render('email_change_requested', user.email, { new_email: newEmail, time: now.toISOString(), ip: meta.ip }), now);
+      await insertToken(
+        tx,
+        {
+          hash,
+          purpose: 'email_change',
+          userId: req.userId,
+          email: newEmail,
+          ttlSeconds: this.settings.confirmTtlSeconds,
+        },
+        now,
+      );
+      await enqueueMail(
+        tx,
+        this.templates.render('email_change_confirm', newEmail, {
+          old_email: user.email,
+          link: linkWithToken(this.settings.confirmUrl, token),
+          valid_for: durationText(this.settings.confirmTtlSeconds),
+        }),
+        now,
+      );
+      await enqueueMail(
+        tx,
+        this.templates.render('email_change_requested', user.email, {
+          new_email: newEmail,
+          time: now.toISOString(),
+          ip: meta.ip,
+        }),
+        now,
+      );
       await audit(tx, meta, now, { type: 'email_change_requested', userId: req.userId });
     });
   }
@@ -76,18 +108,44 @@ export class EmailChange {
     const userId = await this.write(async (tx) => {
       const grant = await consumeAddressToken(tx, token, 'email_change', now);
       if (!grant) return null;
-      const { email: oldEmail } = await tx.user.findUniqueOrThrow({ where: { id: grant.userId }, select: { email: true } });
-      await tx.user.update({ where: { id: grant.userId }, data: { email: grant.email, emailSkeleton: emailSkeleton(grant.email), emailVerifiedAt: now } });
+      const { email: oldEmail } = await tx.user.findUniqueOrThrow({
+        where: { id: grant.userId },
+        select: { email: true },
+      });
+      await tx.user.update({
+        where: { id: grant.userId },
+        data: { email: grant.email, emailSkeleton: emailSkeleton(grant.email), emailVerifiedAt: now },
+      });
       await spendOthers(tx, grant.userId, 'email_change', now);
       // Links sent to the old address for other purposes no longer match the account's address, so they are dead already.
-      await insertToken(tx, { hash: undo.hash, purpose: 'email_change_undo', userId: grant.userId, email: oldEmail, ttlSeconds: this.settings.undoTtlSeconds }, now);
-      await enqueueMail(tx, this.templates.render('email_change_done', oldEmail, {
-        new_email: grant.email, time: now.toISOString(), link: linkWithToken(this.settings.undoUrl, undo.token), valid_for: durationText(this.settings.undoTtlSeconds),
-      }), now);
+      await insertToken(
+        tx,
+        {
+          hash: undo.hash,
+          purpose: 'email_change_undo',
+          userId: grant.userId,
+          email: oldEmail,
+          ttlSeconds: this.settings.undoTtlSeconds,
+        },
+        now,
+      );
+      await enqueueMail(
+        tx,
+        this.templates.render('email_change_done', oldEmail, {
+          new_email: grant.email,
+          time: now.toISOString(),
+          link: linkWithToken(this.settings.undoUrl, undo.token),
+          valid_for: durationText(this.settings.undoTtlSeconds),
+        }),
+        now,
+      );
       await audit(tx, meta, now, { type: 'email_changed', userId: grant.userId });
       return grant.userId;
     });
-    if (!userId) throw new DomainError('email_token_invalid', { detail: 'email change token unknown, used, expired or of another purpose' });
+    if (!userId)
+      throw new DomainError('email_token_invalid', {
+        detail: 'email change token unknown, used, expired or of another purpose',
+      });
     return { userId };
   }
 
@@ -97,27 +155,43 @@ export class EmailChange {
     const done = await this.write(async (tx) => {
       const grant = await consumeAddressToken(tx, token, 'email_change_undo', now);
       if (!grant) return null;
-      await tx.user.update({ where: { id: grant.userId }, data: { email: grant.email, emailSkeleton: emailSkeleton(grant.email), emailVerifiedAt: now } });
+      await tx.user.update({
+        where: { id: grant.userId },
+        data: { email: grant.email, emailSkeleton: emailSkeleton(grant.email), emailVerifiedAt: now },
+      });
       await spendOthers(tx, grant.userId, 'email_change', now);
       const ended = await endSessions(tx, { userId: grant.userId }, now, 'email_change_undone');
-      await audit(tx, meta, now, { type: 'email_change_undone', userId: grant.userId, reason: `${ended.length} sessions ended` });
+      await audit(tx, meta, now, {
+        type: 'email_change_undone',
+        userId: grant.userId,
+        reason: `${ended.length} sessions ended`,
+      });
       return { userId: grant.userId, ended: ended.length };
     });
-    if (!done) throw new DomainError('email_token_invalid', { detail: 'undo token unknown, used, expired or of another purpose' });
+    if (!done)
+      throw new DomainError('email_token_invalid', {
+        detail: 'undo token unknown, used, expired or of another purpose',
+      });
     return done;
   }
 
   private async assertFree(email: string): Promise<void> {
-    const taken = await this.db.user.findFirst({ where: { OR: [{ email }, { emailSkeleton: emailSkeleton(email) }] }, select: { id: true } });
+    const taken = await this.db.user.findFirst({
+      where: { OR: [{ email }, { emailSkeleton: emailSkeleton(email) }] },
+      select: { id: true },
+    });
     if (taken) throw new DomainError('email_taken');
   }
 
   /** A transaction whose address write may collide with an account made meanwhile: that is email_taken. */
-  private async write<T>(fn: (tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) => Promise<T>): Promise<T> {
+  private async write<T>(
+    fn: (tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]) => Promise<T>,
+  ): Promise<T> {
     try {
       return await this.db.$transaction(fn, LOCKING_TX);
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'P2002') throw new DomainError('email_taken', { detail: 'address taken since the change was asked for' });
+      if ((err as { code?: unknown }).code === 'P2002')
+        throw new DomainError('email_taken', { detail: 'address taken since the change was asked for' });
       throw err;
     }
   }

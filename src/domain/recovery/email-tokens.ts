@@ -38,7 +38,12 @@ export async function insertToken(tx: Tx, grant: TokenGrant, now: Date): Promise
 }
 
 /** Marks the token used and returns its user and address; null for unknown, used, expired or wrong-purpose. */
-export async function consumeToken(tx: Tx, token: string, purpose: TokenPurpose, now: Date): Promise<{ userId: string; email: string } | null> {
+export async function consumeToken(
+  tx: Tx,
+  token: string,
+  purpose: TokenPurpose,
+  now: Date,
+): Promise<{ userId: string; email: string } | null> {
   const rows = await tx.$queryRaw<{ user_id: string; email: string }[]>`
     UPDATE email_tokens t SET used_at = ${now}
     FROM users u
@@ -53,7 +58,12 @@ export async function consumeToken(tx: Tx, token: string, purpose: TokenPurpose,
  * consumeToken for tokens whose address is not the user's current one (an email change's new address, the
  * old address an undo restores): the same single-use rule, bound to purpose and user, not to users.email.
  */
-export async function consumeAddressToken(tx: Tx, token: string, purpose: TokenPurpose, now: Date): Promise<{ userId: string; email: string } | null> {
+export async function consumeAddressToken(
+  tx: Tx,
+  token: string,
+  purpose: TokenPurpose,
+  now: Date,
+): Promise<{ userId: string; email: string } | null> {
   const rows = await tx.$queryRaw<{ user_id: string; email: string }[]>`
     UPDATE email_tokens t SET used_at = ${now}
     FROM users u

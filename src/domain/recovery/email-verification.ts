@@ -21,7 +21,10 @@ export interface VerificationSettings {
 
 /** Whether the user's current address is verified (false for an unknown user). One indexed read. */
 export async function isEmailVerified(sql: Sql, userId: string): Promise<boolean> {
-  const [row] = await sql.query<{ verified: boolean }>('SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = $1::uuid', [userId]);
+  const [row] = await sql.query<{ verified: boolean }>(
+    'SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = $1::uuid',
+    [userId],
+  );
   return row?.verified ?? false;
 }
 
@@ -42,10 +45,16 @@ export class EmailVerification {
 
   /** Sends a new link to a signed-in user; refuses when already verified or over the hourly allowance. */
   async request(userId: string, meta: RequestMeta): Promise<void> {
-    const user = await this.db.user.findUniqueOrThrow({ where: { id: userId }, select: { id: true, email: true, emailVerifiedAt: true } });
+    const user = await this.db.user.findUniqueOrThrow({
+      where: { id: userId },
+      select: { id: true, email: true, emailVerifiedAt: true },
+    });
     if (user.emailVerifiedAt) throw new DomainError('email_already_verified');
     if (!(await this.sendLimit.allow('verify_email', user.email))) {
-      throw new DomainError('too_many_requests', { retryAfter: 3600, detail: 'verification emails for this address over the hourly allowance' });
+      throw new DomainError('too_many_requests', {
+        retryAfter: 3600,
+        detail: 'verification emails for this address over the hourly allowance',
+      });
     }
     await this.send(user, meta);
   }
@@ -58,7 +67,11 @@ export class EmailVerification {
       valid_for: durationText(this.settings.ttlSeconds),
     });
     await this.db.$transaction(async (tx) => {
-      await insertToken(tx, { hash, purpose: 'verify_email', userId: user.id, email: user.email, ttlSeconds: this.settings.ttlSeconds }, now);
+      await insertToken(
+        tx,
+        { hash, purpose: 'verify_email', userId: user.id, email: user.email, ttlSeconds: this.settings.ttlSeconds },
+        now,
+      );
       await enqueueMail(tx, mail, now);
       await audit(tx, meta, now, { type: 'email_verification_sent', userId: user.id });
     });
@@ -74,7 +87,10 @@ export class EmailVerification {
       await audit(tx, meta, now, { type: 'email_verified', userId: owner.userId });
       return owner.userId;
     }, LOCKING_TX);
-    if (!userId) throw new DomainError('email_token_invalid', { detail: 'verification token unknown, used, expired or of another purpose' });
+    if (!userId)
+      throw new DomainError('email_token_invalid', {
+        detail: 'verification token unknown, used, expired or of another purpose',
+      });
     return { userId };
   }
 }

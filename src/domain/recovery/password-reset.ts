@@ -57,7 +57,17 @@ export class PasswordReset {
     });
     try {
       await this.db.$transaction(async (tx) => {
-        await insertToken(tx, { hash, purpose: 'password_reset', userId: user?.id ?? randomUUID(), email, ttlSeconds: this.settings.ttlSeconds }, now);
+        await insertToken(
+          tx,
+          {
+            hash,
+            purpose: 'password_reset',
+            userId: user?.id ?? randomUUID(),
+            email,
+            ttlSeconds: this.settings.ttlSeconds,
+          },
+          now,
+        );
         await enqueueMail(tx, mail, now);
         if (!send) throw new Discard();
       });
@@ -82,11 +92,22 @@ export class PasswordReset {
       await tx.user.update({ where: { id: owner.userId }, data: { passwordHash } });
       await spendOthers(tx, owner.userId, 'password_reset', now);
       const ended = await endSessions(tx, { userId: owner.userId }, now, 'password_reset');
-      await audit(tx, meta, now, { type: 'password_reset', userId: owner.userId, reason: `${ended.length} sessions ended` });
-      await enqueueMail(tx, this.templates.render('password_changed', owner.email, { time: now.toISOString(), ip: meta.ip }), now);
+      await audit(tx, meta, now, {
+        type: 'password_reset',
+        userId: owner.userId,
+        reason: `${ended.length} sessions ended`,
+      });
+      await enqueueMail(
+        tx,
+        this.templates.render('password_changed', owner.email, { time: now.toISOString(), ip: meta.ip }),
+        now,
+      );
       return { ...owner, ended: ended.length };
     }, LOCKING_TX);
-    if (!done) throw new DomainError('email_token_invalid', { detail: 'reset token unknown, used, expired or of another purpose' });
+    if (!done)
+      throw new DomainError('email_token_invalid', {
+        detail: 'reset token unknown, used, expired or of another purpose',
+      });
     await this.forgetFailedLogins(done.email, meta.ip);
     return { userId: done.userId, ended: done.ended };
   }

@@ -10,7 +10,12 @@ import type { MailTemplates } from '../mail/templates.js';
 type Tx = Pick<Prisma.TransactionClient, '$executeRaw' | '$queryRaw'>;
 
 /** Called by RefreshRotation inside its revocation transaction. */
-export type ReuseListener = (tx: Tx, ended: { id: string; userId: string }, meta: RequestMeta, now: Date) => Promise<void>;
+export type ReuseListener = (
+  tx: Tx,
+  ended: { id: string; userId: string },
+  meta: RequestMeta,
+  now: Date,
+) => Promise<void>;
 
 export class SecurityNotices {
   constructor(private readonly templates: MailTemplates) {}

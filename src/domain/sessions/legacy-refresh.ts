@@ -44,7 +44,10 @@ export class LegacyRefresh {
     private readonly clock: Clock,
   ) {}
 
-  async rotate(presented: string, meta: RequestMeta): Promise<IssuedSession | { failure: RotationFailure; sessionId?: string }> {
+  async rotate(
+    presented: string,
+    meta: RequestMeta,
+  ): Promise<IssuedSession | { failure: RotationFailure; sessionId?: string }> {
     const now = this.clock.now();
     const tokenHash = hashRefreshToken(presented);
     return this.db.$transaction(async (tx) => {
@@ -63,7 +66,11 @@ export class LegacyRefresh {
       if (!r) return { failure: 'invalid' as const };
       const sessionId = r.session_id;
       if (r.revoked_at) return { failure: 'revoked' as const, sessionId };
-      if (r.expires_at <= now || !isLive({ revokedAt: null, expiresAt: r.session_expires_at }, now) || sessionDeadline(this.settings, r.created_at, r.last_used_at) <= now) {
+      if (
+        r.expires_at <= now ||
+        !isLive({ revokedAt: null, expiresAt: r.session_expires_at }, now) ||
+        sessionDeadline(this.settings, r.created_at, r.last_used_at) <= now
+      ) {
         return { failure: 'expired' as const, sessionId };
       }
       const graceMs = this.settings.reuseGraceSeconds * 1000;
@@ -78,17 +85,33 @@ export class LegacyRefresh {
           reason = 'legacy token, grace';
         }
         const expiresAt = sessionDeadline(this.settings, r.created_at, now);
-        await tx.session.update({ where: { id: sessionId }, data: { refreshCounter: 1n, rotatedAt: now, lastUsedAt: now, expiresAt } });
+        await tx.session.update({
+          where: { id: sessionId },
+          data: { refreshCounter: 1n, rotatedAt: now, lastUsedAt: now, expiresAt },
+        });
         await tx.refreshToken.updateMany({ where: { sessionId, spentAt: null }, data: { spentAt: now } });
         await audit(tx, meta, now, { type: 'refresh', userId: r.user_id, sessionId, reason });
-        return { userId: r.user_id, sessionId, sessionStartedAt: r.created_at, refreshToken: this.tokens.mint(sessionId, 1n), refreshExpiresAt: expiresAt };
+        return {
+          userId: r.user_id,
+          sessionId,
+          sessionStartedAt: r.created_at,
+          refreshToken: this.tokens.mint(sessionId, 1n),
+          refreshExpiresAt: expiresAt,
+        };
       }
       // Already on v2. A legacy token that was live when the session moved is its counter 0: a second tab
       // within the grace gets the current token, anything else is reuse.
-      const liveAtSwitch = r.spent_at !== null && r.rotated_at !== null && r.spent_at.getTime() === r.rotated_at.getTime();
+      const liveAtSwitch =
+        r.spent_at !== null && r.rotated_at !== null && r.spent_at.getTime() === r.rotated_at.getTime();
       if (r.counter === '1' && liveAtSwitch && recently(r.rotated_at)) {
         await audit(tx, meta, now, { type: 'refresh', userId: r.user_id, sessionId, reason: 'legacy token, grace' });
-        return { userId: r.user_id, sessionId, sessionStartedAt: r.created_at, refreshToken: this.tokens.mint(sessionId, 1n), refreshExpiresAt: r.session_expires_at };
+        return {
+          userId: r.user_id,
+          sessionId,
+          sessionStartedAt: r.created_at,
+          refreshToken: this.tokens.mint(sessionId, 1n),
+          refreshExpiresAt: r.session_expires_at,
+        };
       }
       return this.reused(tx, r, meta, now);
     }, LOCKING_TX);
@@ -102,17 +125,26 @@ export class LegacyRefresh {
 
   async sessionOf(token: string): Promise<{ sessionId: string } | null> {
     const [row] = await this.sql.query<{ session_id: string }>(
-      'SELECT session_id::text AS session_id FROM refresh_tokens WHERE token_hash = $1', [hashRefreshToken(token)]);
+      'SELECT session_id::text AS session_id FROM refresh_tokens WHERE token_hash = $1',
+      [hashRefreshToken(token)],
+    );
     return row ? { sessionId: row.session_id } : null;
   }
 
   /** For introspection: the owner and lifetime of a legacy token, if it is unspent, unexpired and its session live. One statement. */
-  async active(token: string, now: Date): Promise<{ userId: string; sessionId: string; issuedAt: Date; expiresAt: Date } | null> {
-    const [row] = await this.sql.query<{ user_id: string; session_id: string; issued_at: Date; expires_at: Date }>(`
+  async active(
+    token: string,
+    now: Date,
+  ): Promise<{ userId: string; sessionId: string; issuedAt: Date; expiresAt: Date } | null> {
+    const [row] = await this.sql.query<{ user_id: string; session_id: string; issued_at: Date; expires_at: Date }>(
+      `
       SELECT s.user_id::text AS user_id, s.id::text AS session_id, r.issued_at, r.expires_at
       FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
       WHERE r.token_hash = $1 AND r.spent_at IS NULL AND r.expires_at > $2::timestamptz AND ${liveSql('s', '$2')}`,
-    [hashRefreshToken(token), now.toISOString()]);
-    return row ? { userId: row.user_id, sessionId: row.session_id, issuedAt: row.issued_at, expiresAt: row.expires_at } : null;
+      [hashRefreshToken(token), now.toISOString()],
+    );
+    return row
+      ? { userId: row.user_id, sessionId: row.session_id, issuedAt: row.issued_at, expiresAt: row.expires_at }
+      : null;
   }
 }

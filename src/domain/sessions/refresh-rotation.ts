@@ -29,7 +29,6 @@ import { DomainError } from '../domain-error.js';
 import type { ErrorCode } from '../../errors.js';
 import type { ReuseListener } from '../recovery/security-notices.js';
 
-
 export interface RotationSettings extends SessionLimits {
   reuseGraceSeconds: number;
 }
@@ -145,23 +144,45 @@ export class RefreshRotation {
     return this.open(userId, meta, { idp });
   }
 
-  private async open(userId: string, meta: RequestMeta, proof: { verifiedHash: string } | { idp: string }): Promise<IssuedSession> {
+  private async open(
+    userId: string,
+    meta: RequestMeta,
+    proof: { verifiedHash: string } | { idp: string },
+  ): Promise<IssuedSession> {
     const now = this.clock.now();
     const expiresAt = sessionDeadline(this.settings, now, now);
     const sessionId = randomUUID();
     const idp = 'idp' in proof ? proof.idp : null;
     await this.db.$transaction(async (tx) => {
-      const [current] = await tx.$queryRaw<{ password_hash: string | null; disabled: boolean }[]>`SELECT password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE id = ${userId}::uuid FOR SHARE`;
-      if (!current || ('verifiedHash' in proof && current.password_hash !== proof.verifiedHash)) throw new RotationError('credentials_changed');
+      const [current] = await tx.$queryRaw<
+        { password_hash: string | null; disabled: boolean }[]
+      >`SELECT password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE id = ${userId}::uuid FOR SHARE`;
+      if (!current || ('verifiedHash' in proof && current.password_hash !== proof.verifiedHash))
+        throw new RotationError('credentials_changed');
       // A disabled account opens no session (src/domain/authz/account-admin.ts), whichever way the user proved who they are.
       if (current.disabled) throw new DomainError('account_disabled');
       await tx.session.create({
         data: {
-          id: sessionId, userId, createdAt: now, lastUsedAt: now, expiresAt, refreshCounter: 0n, rotatedAt: now,
-          userAgent: clipUserAgent(meta.userAgent), ip: meta.ip, idp,
+          id: sessionId,
+          userId,
+          createdAt: now,
+          lastUsedAt: now,
+          expiresAt,
+          refreshCounter: 0n,
+          rotatedAt: now,
+          userAgent: clipUserAgent(meta.userAgent),
+          ip: meta.ip,
+          idp,
         },
       });
-      await audit(tx, meta, now, idp ? { type: 'federated_login', userId, sessionId, reason: `idp=${idp}` } : { type: 'login_ok', userId, sessionId });
+      await audit(
+        tx,
+        meta,
+        now,
+        idp
+          ? { type: 'federated_login', userId, sessionId, reason: `idp=${idp}` }
+          : { type: 'login_ok', userId, sessionId },
+      );
     }, LOCKING_TX);
     const refreshToken = this.tokens.mint(sessionId, 0n);
     return { userId, sessionId, sessionStartedAt: now, refreshToken, refreshExpiresAt: expiresAt, idp };
@@ -169,7 +190,9 @@ export class RefreshRotation {
 
   /** Exchanges a refresh token for its successor; throws RotationError (after committing any revocation). */
   async rotate(presented: string, meta: RequestMeta): Promise<IssuedSession> {
-    const outcome = isLegacyToken(presented) ? await this.legacy.rotate(presented, meta) : await this.rotateV2(presented, meta);
+    const outcome = isLegacyToken(presented)
+      ? await this.legacy.rotate(presented, meta)
+      : await this.rotateV2(presented, meta);
     if ('failure' in outcome) throw new RotationError(outcome.failure, outcome.sessionId);
     return outcome;
   }
@@ -180,15 +203,37 @@ export class RefreshRotation {
     const { sessionId, counter } = claims;
     const now = this.clock.now();
     const { lastUsedAfter, createdAfter } = refreshCutoffs(this.settings, now);
-    const until = new Date(now.getTime() + Math.min(this.settings.refreshTokenTtlSeconds, this.settings.sessionIdleSeconds) * 1000);
-    const [won] = await this.sql.query<{ user_id: string; created_at: Date; expires_at: Date; counter: string; roles: string | null; email_verified: boolean; idp: string | null }>(CAS, [
-      sessionId, counter.toString(), now.toISOString(), until.toISOString(), this.settings.sessionMaxAgeSeconds,
-      lastUsedAfter.toISOString(), createdAfter.toISOString(), meta.ip, clipUserAgent(meta.userAgent), meta.requestId,
+    const until = new Date(
+      now.getTime() + Math.min(this.settings.refreshTokenTtlSeconds, this.settings.sessionIdleSeconds) * 1000,
+    );
+    const [won] = await this.sql.query<{
+      user_id: string;
+      created_at: Date;
+      expires_at: Date;
+      counter: string;
+      roles: string | null;
+      email_verified: boolean;
+      idp: string | null;
+    }>(CAS, [
+      sessionId,
+      counter.toString(),
+      now.toISOString(),
+      until.toISOString(),
+      this.settings.sessionMaxAgeSeconds,
+      lastUsedAfter.toISOString(),
+      createdAfter.toISOString(),
+      meta.ip,
+      clipUserAgent(meta.userAgent),
+      meta.requestId,
     ]);
     if (won) {
       return {
-        userId: won.user_id, sessionId, sessionStartedAt: won.created_at,
-        refreshToken: this.tokens.mint(sessionId, BigInt(won.counter)), refreshExpiresAt: won.expires_at, idp: won.idp,
+        userId: won.user_id,
+        sessionId,
+        sessionStartedAt: won.created_at,
+        refreshToken: this.tokens.mint(sessionId, BigInt(won.counter)),
+        refreshExpiresAt: won.expires_at,
+        idp: won.idp,
         roles: won.roles ? won.roles.split(' ') : [],
         emailVerified: won.email_verified,
       };
@@ -197,11 +242,19 @@ export class RefreshRotation {
   }
 
   /** The CAS matched nothing: find out why, and answer a grace replay. */
-  private async afterMiss(sessionId: string, presented: bigint, now: Date, meta: RequestMeta): Promise<RotationOutcome> {
+  private async afterMiss(
+    sessionId: string,
+    presented: bigint,
+    now: Date,
+    meta: RequestMeta,
+  ): Promise<RotationOutcome> {
     const [s] = await this.sql.query<SessionRow>(SESSION, [sessionId]);
     if (!s || s.counter === null) return { failure: 'invalid' };
     if (s.revoked_at) return { failure: 'revoked', sessionId };
-    if (!isLive({ revokedAt: null, expiresAt: s.expires_at }, now) || sessionDeadline(this.settings, s.created_at, s.last_used_at) <= now) {
+    if (
+      !isLive({ revokedAt: null, expiresAt: s.expires_at }, now) ||
+      sessionDeadline(this.settings, s.created_at, s.last_used_at) <= now
+    ) {
       return { failure: 'expired', sessionId };
     }
     const current = BigInt(s.counter);
@@ -210,8 +263,13 @@ export class RefreshRotation {
     if (presented === current - 1n && this.inGrace(s.rotated_at, now)) {
       await audit(this.db, meta, now, { type: 'refresh', userId: s.user_id, sessionId, reason: 'grace' });
       return {
-        userId: s.user_id, sessionId, sessionStartedAt: s.created_at,
-        refreshToken: this.tokens.mint(sessionId, current), refreshExpiresAt: s.expires_at, grace: true, idp: s.idp,
+        userId: s.user_id,
+        sessionId,
+        sessionStartedAt: s.created_at,
+        refreshToken: this.tokens.mint(sessionId, current),
+        refreshExpiresAt: s.expires_at,
+        grace: true,
+        idp: s.idp,
       };
     }
     return this.reused(sessionId, meta, now);
@@ -261,7 +319,12 @@ export class RefreshRotation {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
       const ended = await endSessions(tx, { userId }, now, 'logout_all');
-      await audit(tx, meta, now, { type: 'logout_all', userId, sessionId: fromSessionId ?? null, reason: `${ended.length} sessions` });
+      await audit(tx, meta, now, {
+        type: 'logout_all',
+        userId,
+        sessionId: fromSessionId ?? null,
+        reason: `${ended.length} sessions`,
+      });
       return ended.length;
     }, LOCKING_TX);
   }

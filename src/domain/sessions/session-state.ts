@@ -22,11 +22,13 @@ export interface SessionLimits {
 
 /** When a session ends if nothing else happens: the earliest of the three limits. */
 export function sessionDeadline(limits: SessionLimits, createdAt: Date, lastUsedAt: Date): Date {
-  return new Date(Math.min(
-    lastUsedAt.getTime() + limits.refreshTokenTtlSeconds * 1000,
-    lastUsedAt.getTime() + limits.sessionIdleSeconds * 1000,
-    createdAt.getTime() + limits.sessionMaxAgeSeconds * 1000,
-  ));
+  return new Date(
+    Math.min(
+      lastUsedAt.getTime() + limits.refreshTokenTtlSeconds * 1000,
+      lastUsedAt.getTime() + limits.sessionIdleSeconds * 1000,
+      createdAt.getTime() + limits.sessionMaxAgeSeconds * 1000,
+    ),
+  );
 }
 
 /**
@@ -52,7 +54,8 @@ export function isLive(session: SessionTimes, now: Date): boolean {
 }
 
 /** isLive in SQL, for the session table aliased `alias` and the timestamptz parameter `now` (e.g. '$3'). */
-export const liveSql = (alias: string, now: string) => `${alias}.revoked_at IS NULL AND ${alias}.expires_at > ${now}::timestamptz`;
+export const liveSql = (alias: string, now: string) =>
+  `${alias}.revoked_at IS NULL AND ${alias}.expires_at > ${now}::timestamptz`;
 
 /** isLive as a Prisma filter on sessions. */
 export const liveWhere = (now: Date) => ({ revokedAt: null, expiresAt: { gt: now } });
@@ -73,7 +76,12 @@ export interface EndWhich {
  * Ends the sessions that match and are not ended yet, in one statement. Returns the ones this call ended
  * (another request may have ended the rest first): callers audit exactly those.
  */
-export async function endSessions(db: Db, which: EndWhich, now: Date, reason: string): Promise<{ id: string; userId: string }[]> {
+export async function endSessions(
+  db: Db,
+  which: EndWhich,
+  now: Date,
+  reason: string,
+): Promise<{ id: string; userId: string }[]> {
   if (which.ids?.length === 0) return [];
   const where = [Prisma.sql`revoked_at IS NULL`];
   if (which.ids) where.push(Prisma.sql`id IN (${Prisma.join(which.ids.map((id) => Prisma.sql`${id}::uuid`))})`);

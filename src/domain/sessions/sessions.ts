@@ -59,17 +59,29 @@ export class Sessions {
    * Works in batches of `batchSize` so no statement grows without bound, and stops after `maxBatches`
    * per kind so one run never holds the database for long; the next run continues.
    */
-  async purge(afterDays: number, batchSize = 500, maxBatches = 100): Promise<{ sessions: number; refreshTokens: number }> {
+  async purge(
+    afterDays: number,
+    batchSize = 500,
+    maxBatches = 100,
+  ): Promise<{ sessions: number; refreshTokens: number }> {
     const now = this.clock.now();
     const cutoff = new Date(now.getTime() - afterDays * 86_400_000);
-    const sessions = await batches(batchSize, maxBatches, () => this.db.$executeRaw`
+    const sessions = await batches(
+      batchSize,
+      maxBatches,
+      () => this.db.$executeRaw`
       DELETE FROM sessions WHERE id IN (
         SELECT id FROM sessions WHERE expires_at < ${cutoff} OR revoked_at < ${cutoff} LIMIT ${batchSize}
-      )`);
-    const refreshTokens = await batches(batchSize, maxBatches, () => this.db.$executeRaw`
+      )`,
+    );
+    const refreshTokens = await batches(
+      batchSize,
+      maxBatches,
+      () => this.db.$executeRaw`
       DELETE FROM refresh_tokens WHERE id IN (
         SELECT id FROM refresh_tokens WHERE expires_at < ${now} LIMIT ${batchSize}
-      )`);
+      )`,
+    );
     return { sessions, refreshTokens };
   }
 }

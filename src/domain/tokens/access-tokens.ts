@@ -7,7 +7,14 @@
 // key can't mint long-lived or backdated tokens, whatever the iat and exp it writes.
 import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
-import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, REQUIRED_CLAIMS, claimsProblem, lifetimeProblem } from '@tessera/verify/contract';
+import {
+  ACCESS_TOKEN_ALGORITHMS,
+  ACCESS_TOKEN_TYPE,
+  MAX_TOKEN_LENGTH,
+  REQUIRED_CLAIMS,
+  claimsProblem,
+  lifetimeProblem,
+} from '@tessera/verify/contract';
 import { epochSeconds, type Clock } from '../clock.js';
 import type { KeyStore, VerificationKey } from '../keys/keys.js';
 
@@ -60,7 +67,6 @@ export class TokenInvalid extends Error {
   }
 }
 
-
 export class AccessTokens {
   constructor(
     private readonly keys: KeyStore,
@@ -80,7 +86,14 @@ export class AccessTokens {
     const emailClaim = subject.emailVerified === undefined ? {} : { email_verified: subject.emailVerified };
     // How the user authenticated (RFC 8176 amr), and through which provider (src/domain/federation/).
     const method = subject.idp ? { amr: ['fed'], idp: subject.idp } : { amr: ['pwd'] };
-    return new SignJWT({ client_id: clientId, sid: subject.sessionId, auth_time: epochSeconds(subject.authTime), ...roles, ...emailClaim, ...method })
+    return new SignJWT({
+      client_id: clientId,
+      sid: subject.sessionId,
+      auth_time: epochSeconds(subject.authTime),
+      ...roles,
+      ...emailClaim,
+      ...method,
+    })
       .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
       .setIssuer(issuer)
       .setSubject(subject.userId)
@@ -96,24 +109,33 @@ export class AccessTokens {
     if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new TokenInvalid('token too large');
     try {
       let key: VerificationKey | undefined;
-      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => {
-        key = this.keyFor(header);
-        return key.publicKey;
-      }, {
-        algorithms: [...ACCESS_TOKEN_ALGORITHMS],
-        typ: ACCESS_TOKEN_TYPE,
-        issuer: this.settings.issuer,
-        audience: this.settings.audience,
-        currentDate: this.clock.now(),
-        requiredClaims: [...REQUIRED_CLAIMS],
-      });
+      const { payload } = await jwtVerify(
+        token,
+        (header: JWTHeaderParameters) => {
+          key = this.keyFor(header);
+          return key.publicKey;
+        },
+        {
+          algorithms: [...ACCESS_TOKEN_ALGORITHMS],
+          typ: ACCESS_TOKEN_TYPE,
+          issuer: this.settings.issuer,
+          audience: this.settings.audience,
+          currentDate: this.clock.now(),
+          requiredClaims: [...REQUIRED_CLAIMS],
+        },
+      );
       // The verifier package's claim rule: a user token's sub and sid are UUIDs, so nothing else reaches a uuid column.
       const shape = claimsProblem(payload);
       if (shape) throw new TokenInvalid(shape);
       // Tessera's own Bearer routes are a user's: a service token (client_credentials, no session) is not one.
       if (payload.sid === undefined) throw new TokenInvalid('a service token, not a user token');
       const signedUntil = key?.signedNoLaterThan ? epochSeconds(key.signedNoLaterThan) : undefined;
-      const problem = lifetimeProblem(payload as { iat: number; exp: number }, this.settings.ttlSeconds, epochSeconds(this.clock.now()), signedUntil);
+      const problem = lifetimeProblem(
+        payload as { iat: number; exp: number },
+        this.settings.ttlSeconds,
+        epochSeconds(this.clock.now()),
+        signedUntil,
+      );
       if (problem) throw new TokenInvalid(problem);
       return payload as unknown as AccessClaims;
     } catch (err) {

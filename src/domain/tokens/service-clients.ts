@@ -27,7 +27,9 @@ export function parseClientEntry(entry: string): ServiceClient {
   const hash = HASH_PATTERN.exec(head.slice(at + 1));
   const keyOnly = head.slice(at + 1) === 'private_key_jwt';
   if (at < 0 || !CLIENT_ID_PATTERN.test(id) || (!hash && !keyOnly)) {
-    throw new ClientListError(`service client entry ${JSON.stringify(entry.slice(0, 80))} must look like <client_id>:sha256:<43 base64url characters> or <client_id>:private_key_jwt;jwks=<file>`);
+    throw new ClientListError(
+      `service client entry ${JSON.stringify(entry.slice(0, 80))} must look like <client_id>:sha256:<43 base64url characters> or <client_id>:private_key_jwt;jwks=<file>`,
+    );
   }
   let attributes: ClientAttributes;
   try {

@@ -76,7 +76,12 @@ export class TokenIntrospection {
     return this.db.$transaction(async (tx) => {
       const [ended] = await endSessions(tx, { ids: [owner.sessionId] }, now, 'revoked_by_client');
       if (!ended) return false;
-      await audit(tx, meta, now, { type: 'token_revoked', userId: ended.userId, sessionId: ended.id, reason: `client ${clientId}` });
+      await audit(tx, meta, now, {
+        type: 'token_revoked',
+        userId: ended.userId,
+        sessionId: ended.id,
+        reason: `client ${clientId}`,
+      });
       return true;
     }, LOCKING_TX);
   }
@@ -124,11 +129,19 @@ export class TokenIntrospection {
     } else {
       const claims = this.refreshTokens.verify(token);
       if (!claims) return { active: false };
-      const [row] = await this.sql.query<{ user_id: string; issued_at: Date; expires_at: Date }>(`
+      const [row] = await this.sql.query<{ user_id: string; issued_at: Date; expires_at: Date }>(
+        `
         SELECT s.user_id::text AS user_id, COALESCE(s.rotated_at, s.created_at) AS issued_at, s.expires_at
         FROM sessions s WHERE s.id = $1::uuid AND s.refresh_counter = $2::bigint AND ${liveSql('s', '$3')}`,
-      [claims.sessionId, claims.counter.toString(), now.toISOString()]);
-      if (row) found = { userId: row.user_id, sessionId: claims.sessionId, issuedAt: row.issued_at, expiresAt: row.expires_at };
+        [claims.sessionId, claims.counter.toString(), now.toISOString()],
+      );
+      if (row)
+        found = {
+          userId: row.user_id,
+          sessionId: claims.sessionId,
+          issuedAt: row.issued_at,
+          expiresAt: row.expires_at,
+        };
     }
     if (!found) return { active: false };
     return {
@@ -158,12 +171,13 @@ export class TokenIntrospection {
 
   /** The user's current roles if the session is live, else null: one statement. */
   private async liveSessionRoles(userId: string, sessionId: string): Promise<string[] | null> {
-    const [row] = await this.sql.query<{ roles: string | null }>(`
+    const [row] = await this.sql.query<{ roles: string | null }>(
+      `
       SELECT (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles
       FROM sessions s WHERE s.id = $1::uuid AND s.user_id = $2::uuid AND ${liveSql('s', '$3')}`,
-    [sessionId, userId, this.clock.now().toISOString()]);
+      [sessionId, userId, this.clock.now().toISOString()],
+    );
     if (!row) return null;
     return row.roles ? row.roles.split(' ') : [];
   }
-
 }
