@@ -4,14 +4,13 @@
 // (no session stands behind a client token, so it can't be refreshed or revoked: it simply expires, within
 // ACCESS_TOKEN_TTL_SECONDS). Verification pins the algorithm to the key's own, as access-tokens.ts does.
 import { randomUUID } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
-import { ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, lifetimeProblem } from '@tessera/verify/contract';
-import type { Clock } from '../clock.js';
+import { SignJWT } from 'jose';
+import { ACCESS_TOKEN_TYPE } from '@tessera/verify/contract';
+import { epochSeconds, type Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
-import { SIGNING_ALGS } from '../keys/key-files.js';
-import type { KeyStore, VerificationKey } from '../keys/keys.js';
+import type { KeyStore } from '../keys/keys.js';
 import type { ServiceClient } from '../tokens/service-clients.js';
-import { TokenInvalid } from '../tokens/access-tokens.js';
+import { TokenInvalid, verifySigned } from '../tokens/access-tokens.js';
 
 export interface ClientTokenSettings {
   issuer: string;
@@ -30,8 +29,6 @@ export interface ClientClaims {
   iat: number;
   exp: number;
 }
-
-const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** The scopes granted for a request: all of the client's when it names none (RFC 6749 §3.3), else a subset. */
 export function grantedScopes(client: ServiceClient, requested: string | undefined): string[] {
@@ -58,7 +55,7 @@ export class ClientTokens {
   }
 
   async issue(client: ServiceClient, scopes: string[]): Promise<string> {
-    const now = seconds(this.clock.now());
+    const now = epochSeconds(this.clock.now());
     const { kid, alg, privateKey } = this.keys.signing;
     const audience = client.audience ?? this.settings.audience;
     return new SignJWT({ client_id: client.id, scope: scopes.join(' ') })
@@ -74,45 +71,13 @@ export class ClientTokens {
 
   /** Verifies a client token (any audience: callers check it); throws TokenInvalid with a log-only reason. */
   async verify(token: string): Promise<ClientClaims> {
-    if (token.length > MAX_TOKEN_LENGTH) throw new TokenInvalid('token too large');
-    try {
-      let key: VerificationKey | undefined;
-      const { payload } = await jwtVerify(
-        token,
-        (header: JWTHeaderParameters) => {
-          key = this.keyFor(header);
-          return key.publicKey;
-        },
-        {
-          algorithms: [...SIGNING_ALGS],
-          typ: ACCESS_TOKEN_TYPE,
-          issuer: this.settings.issuer,
-          currentDate: this.clock.now(),
-          requiredClaims: ['iss', 'aud', 'sub', 'client_id', 'scope', 'jti', 'iat', 'exp'],
-        },
-      );
-      if (payload.sid !== undefined || payload.sub !== payload.client_id) throw new TokenInvalid('not a client token');
-      if (typeof payload.scope !== 'string') throw new TokenInvalid('scope is not a string');
-      const signedUntil = key?.signedNoLaterThan ? seconds(key.signedNoLaterThan) : undefined;
-      const problem = lifetimeProblem(
-        payload as { iat: number; exp: number },
-        this.settings.ttlSeconds,
-        seconds(this.clock.now()),
-        signedUntil,
-      );
-      if (problem) throw new TokenInvalid(problem);
-      return payload as unknown as ClientClaims;
-    } catch (err) {
-      if (err instanceof TokenInvalid) throw err;
-      if (err instanceof joseErrors.JOSEError) throw new TokenInvalid(`${err.code}: ${err.message}`);
-      throw err;
-    }
-  }
-
-  private keyFor(header: JWTHeaderParameters): VerificationKey {
-    const key = this.keys.verificationKey(header.kid);
-    if (!key) throw new TokenInvalid('unknown kid');
-    if (header.alg !== key.alg) throw new TokenInvalid(`alg ${String(header.alg)} does not match the key's ${key.alg}`);
-    return key;
+    const payload = await verifySigned(token, this.keys, this.clock, {
+      issuer: this.settings.issuer,
+      ttlSeconds: this.settings.ttlSeconds,
+      requiredClaims: ['iss', 'aud', 'sub', 'client_id', 'scope', 'jti', 'iat', 'exp'],
+    });
+    if (payload.sid !== undefined || payload.sub !== payload.client_id) throw new TokenInvalid('not a client token');
+    if (typeof payload.scope !== 'string') throw new TokenInvalid('scope is not a string');
+    return payload as unknown as ClientClaims;
   }
 }

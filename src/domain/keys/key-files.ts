@@ -8,10 +8,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { exportPKCS8, generateKeyPair, importPKCS8 } from 'jose';
-import { ACCESS_TOKEN_ALGORITHMS, type TesseraAlgorithm } from '@tessera/verify/contract';
+import type { TesseraAlgorithm } from '@tessera/verify/contract';
 
 /** The token contract's algorithms: a key can only sign what verifiers accept. */
-export const SIGNING_ALGS = ACCESS_TOKEN_ALGORITHMS;
 export type SigningAlg = TesseraAlgorithm;
 
 const READ_ONLY = new Set(['EACCES', 'EROFS', 'EPERM']);

@@ -6,7 +6,7 @@
 // no longer than ACCESS_TOKEN_TTL_SECONDS (plus skew), and for a retired key, issued before it stopped signing and expiring within its publication tail. So a leaked
 // key can't mint long-lived or backdated tokens, whatever the iat and exp it writes.
 import { randomUUID } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import {
   ACCESS_TOKEN_ALGORITHMS,
   ACCESS_TOKEN_TYPE,
@@ -104,52 +104,72 @@ export class AccessTokens {
       .sign(privateKey);
   }
 
-  /** Verifies a compact JWT; throws TokenInvalid with a log-only reason. */
+  /** Verifies a user's access token; throws TokenInvalid with a log-only reason. */
   async verify(token: string): Promise<AccessClaims> {
-    if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new TokenInvalid('token too large');
-    try {
-      let key: VerificationKey | undefined;
-      const { payload } = await jwtVerify(
-        token,
-        (header: JWTHeaderParameters) => {
-          key = this.keyFor(header);
-          return key.publicKey;
-        },
-        {
-          algorithms: [...ACCESS_TOKEN_ALGORITHMS],
-          typ: ACCESS_TOKEN_TYPE,
-          issuer: this.settings.issuer,
-          audience: this.settings.audience,
-          currentDate: this.clock.now(),
-          requiredClaims: [...REQUIRED_CLAIMS],
-        },
-      );
-      // The verifier package's claim rule: a user token's sub and sid are UUIDs, so nothing else reaches a uuid column.
-      const shape = claimsProblem(payload);
-      if (shape) throw new TokenInvalid(shape);
-      // Tessera's own Bearer routes are a user's: a service token (client_credentials, no session) is not one.
-      if (payload.sid === undefined) throw new TokenInvalid('a service token, not a user token');
-      const signedUntil = key?.signedNoLaterThan ? epochSeconds(key.signedNoLaterThan) : undefined;
-      const problem = lifetimeProblem(
-        payload as { iat: number; exp: number },
-        this.settings.ttlSeconds,
-        epochSeconds(this.clock.now()),
-        signedUntil,
-      );
-      if (problem) throw new TokenInvalid(problem);
-      return payload as unknown as AccessClaims;
-    } catch (err) {
-      if (err instanceof TokenInvalid) throw err;
-      if (err instanceof joseErrors.JOSEError) throw new TokenInvalid(`${err.code}: ${err.message}`);
-      throw err;
-    }
+    const payload = await verifySigned(token, this.keys, this.clock, {
+      issuer: this.settings.issuer,
+      audience: this.settings.audience,
+      ttlSeconds: this.settings.ttlSeconds,
+      requiredClaims: [...REQUIRED_CLAIMS],
+    });
+    // The verifier package's claim rule: a user token's sub and sid are UUIDs, so nothing else reaches a uuid column.
+    const shape = claimsProblem(payload);
+    if (shape) throw new TokenInvalid(shape);
+    // Tessera's own Bearer routes are a user's: a service token (client_credentials, no session) is not one.
+    if (payload.sid === undefined) throw new TokenInvalid('a service token, not a user token');
+    return payload as unknown as AccessClaims;
   }
+}
 
-  private keyFor(header: JWTHeaderParameters): VerificationKey {
-    const key = this.keys.verificationKey(header.kid);
-    if (!key) throw new TokenInvalid('unknown kid');
-    // Each key verifies with its own algorithm only: an RSA key never verifies a PS256 or HS256 token.
-    if (header.alg !== key.alg) throw new TokenInvalid(`alg ${String(header.alg)} does not match the key's ${key.alg}`);
-    return key;
+/**
+ * The one check of a token Tessera signed, user's or service client's (src/domain/authz/client-tokens.ts):
+ * size, our own keys only (kid → key, the key's own algorithm), typ, iss, aud when given, exp against the
+ * clock, and the contract's lifetime rule. The caller then checks the claims of its kind.
+ */
+export async function verifySigned(
+  token: string,
+  keys: KeyStore,
+  clock: Clock,
+  rules: { issuer: string; audience?: string[]; ttlSeconds: number; requiredClaims: string[] },
+): Promise<JWTPayload> {
+  if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new TokenInvalid('token too large');
+  try {
+    let key: VerificationKey | undefined;
+    const { payload } = await jwtVerify(
+      token,
+      (header: JWTHeaderParameters) => {
+        key = keyFor(keys, header);
+        return key.publicKey;
+      },
+      {
+        algorithms: [...ACCESS_TOKEN_ALGORITHMS],
+        typ: ACCESS_TOKEN_TYPE,
+        issuer: rules.issuer,
+        ...(rules.audience ? { audience: rules.audience } : {}),
+        currentDate: clock.now(),
+        requiredClaims: rules.requiredClaims,
+      },
+    );
+    const signedUntil = key?.signedNoLaterThan ? epochSeconds(key.signedNoLaterThan) : undefined;
+    const problem = lifetimeProblem(
+      payload as { iat: number; exp: number },
+      rules.ttlSeconds,
+      epochSeconds(clock.now()),
+      signedUntil,
+    );
+    if (problem) throw new TokenInvalid(problem);
+    return payload;
+  } catch (err) {
+    if (err instanceof TokenInvalid) throw err;
+    if (err instanceof joseErrors.JOSEError) throw new TokenInvalid(`${err.code}: ${err.message}`);
+    throw err;
   }
+}
+
+function keyFor(keys: KeyStore, header: JWTHeaderParameters): VerificationKey {
+  const key = keys.verificationKey(header.kid);
+  if (!key) throw new TokenInvalid('unknown kid');
+  // Each key verifies with its own algorithm only: an RSA key never verifies a PS256 or HS256 token.
+  if (header.alg !== key.alg) throw new TokenInvalid(`alg ${String(header.alg)} does not match the key's ${key.alg}`);
+  return key;
 }
