@@ -15,6 +15,7 @@ import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import t from 'tap';
 import { applyMigrations, migrationsDir, pgliteMigrationFactory } from '../src/db/migrate.js';
 
 /** Idle instances kept per process: tests use one or two at a time; each holds a wasm heap. */
@@ -131,9 +132,11 @@ async function reset(db: PGlite): Promise<boolean> {
   }
 }
 
-// An unclosed PGlite makes Node exit with code 99: close the idle ones once the test process has nothing left to do.
-process.on('beforeExit', () => {
+// Close the idle instances as soon as the file's last test is done (tap runs the root teardown then). Waiting for
+// 'beforeExit' instead would never come early: a PGlite arms a 10-second wasm timer (setitimer) that keeps the
+// event loop busy, so every test process idled up to 10 s after its last test. An unclosed PGlite also makes
+// Node exit with code 99. A test that needs an instance after this point gets a fresh copy.
+t.teardown(async () => {
   closing = true;
-  const all = idle.splice(0);
-  if (all.length > 0) void Promise.all(all.map((db) => db.close()));
+  await Promise.all(idle.splice(0).map((db) => db.close()));
 });
