@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README's curl walkthrough, runnable: `bash docs/walkthrough.sh` against a fresh Tessera started as README
-# says (test/walkthrough.test.ts runs it top to bottom; README shows the part between the markers verbatim).
+# says (test/system/walkthrough.test.ts runs it top to bottom; README shows the part between the markers verbatim).
 # Needs curl and node. B: Tessera's URL; SECRET: the service client's secret (see the first step).
 set -euo pipefail
 cd "$(mktemp -d)"

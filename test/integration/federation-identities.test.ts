@@ -1,0 +1,214 @@
+// A user's identities: list, unlink (never the last way to log in), link a provider from a signed-in
+// session (recent login), and a first password for an account made through a provider.
+import t from 'tap';
+import { federationFixture, RETURN_TO, type FederationFixture } from '../federation-fixture.js';
+import { TestBrowser } from '../federation-idp.js';
+import { FLOW_COOKIE } from '../../src/http/oauth-flow-cookie.js';
+import { login, PASSWORD, refresh, session, uniqueEmail } from '../helper.js';
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+let subjects = 0;
+const account = (email: string, verified = true) => ({
+  sub: `id-subject-${++subjects}-${Date.now()}`,
+  email,
+  email_verified: verified,
+});
+
+async function federatedUser(f: FederationFixture, provider = 'local') {
+  const email = uniqueEmail();
+  f.idp.next = account(email);
+  const { browser } = await f.signIn(provider);
+  const { body, claims } = await f.refresh(browser);
+  return { email, browser, accessToken: body.access_token as string, userId: claims!.sub as string };
+}
+
+const list = async (f: FederationFixture, token: string) =>
+  (await f.app.inject({ url: '/auth/identities', headers: bearer(token) })).json().identities as {
+    id: string;
+    provider: string;
+    email: string;
+  }[];
+
+t.test('an account made through a provider lists its identity and cannot unlink its last way to log in', async (t) => {
+  const f = await federationFixture(t);
+  const u = await federatedUser(f);
+  const identities = await list(f, u.accessToken);
+  t.match(identities, [{ provider: 'local', email: u.email, id: String }]);
+  t.same(Object.keys(identities[0]!).sort(), ['created', 'email', 'id', 'last_used', 'provider']);
+
+  const res = await f.app.inject({
+    method: 'DELETE',
+    url: `/auth/identities/${identities[0]!.id}`,
+    headers: bearer(u.accessToken),
+  });
+  t.equal(res.statusCode, 409);
+  t.equal(res.json().code, 'last_login_method');
+
+  const other = await session(f.app);
+  const notYours = await f.app.inject({
+    method: 'DELETE',
+    url: `/auth/identities/${identities[0]!.id}`,
+    headers: bearer(other.accessToken),
+  });
+  t.equal(notYours.statusCode, 404, "someone else's identity looks like a missing one");
+  t.equal((await f.app.inject({ url: '/auth/identities' })).json().code, 'missing_token');
+});
+
+t.test('a first password needs a recent login; then the identity can go and the password logs in', async (t) => {
+  const f = await federationFixture(t);
+  const u = await federatedUser(f);
+  const setFirst = (token: string, password = PASSWORD) =>
+    f.app.inject({
+      method: 'POST',
+      url: '/auth/password/first',
+      headers: bearer(token),
+      payload: { new_password: password },
+    });
+
+  f.clock.advance(301);
+  const stale = await f.refresh(u.browser); // a fresh access token, but the login is 301 s old
+  const refused = await setFirst(stale.body.access_token as string);
+  t.equal(refused.statusCode, 403);
+  t.equal(refused.json().code, 'reauthentication_required');
+
+  const again = await f.signIn(); // the same provider account (f.idp.next): a new login
+  const fresh = (await f.refresh(again.browser)).body.access_token as string;
+  t.equal((await setFirst(fresh, 'short')).json().code, 'invalid_password');
+  t.equal((await setFirst(fresh)).statusCode, 204);
+  t.equal(
+    (await setFirst(fresh)).json().code,
+    'password_already_set',
+    'only the first; changing needs the current one',
+  );
+
+  const [identity] = await list(f, fresh);
+  const unlinked = await f.app.inject({
+    method: 'DELETE',
+    url: `/auth/identities/${identity!.id}`,
+    headers: bearer(fresh),
+  });
+  t.equal(unlinked.statusCode, 204);
+  t.same(await list(f, fresh), []);
+  t.match(await f.db.database.prisma.auditEvent.findMany({ where: { type: 'identity_unlinked' } }), [
+    { userId: u.userId, reason: 'idp=local' },
+  ]);
+  const { accessToken } = await login(f.app, u.email);
+  t.ok(accessToken, 'the password logs in');
+});
+
+t.test('a signed-in user links a provider (any email), and then signs in with it', async (t) => {
+  const f = await federationFixture(t);
+  const alice = await session(f.app);
+  const sessionsBefore = await f.db.database.prisma.session.count();
+  const start = await f.app.inject({
+    method: 'POST',
+    url: '/auth/oauth/local/link',
+    headers: bearer(alice.accessToken),
+    payload: { return_to: RETURN_TO },
+  });
+  t.equal(start.statusCode, 200);
+  const flowCookie = start.cookies.find((c) => c.name === FLOW_COOKIE)!;
+  t.match(flowCookie, { httpOnly: true, secure: true, sameSite: 'Lax' });
+
+  const browser = new TestBrowser();
+  browser.jar.set(new URL(f.tessera).host, new Map([[FLOW_COOKIE, flowCookie.value]]));
+  const linked = account('alice-elsewhere@example.org', false); // an unverified email is fine: the user proved both ends
+  f.idp.next = linked;
+  const { url: callback } = await browser.follow(start.json().authorization_url, (u) =>
+    u.pathname.endsWith('/callback'),
+  );
+  const landed = await f.finish(browser, callback);
+  t.equal(landed.href, RETURN_TO);
+  t.equal(await f.db.database.prisma.session.count(), sessionsBefore, 'linking starts no session');
+  t.match(await list(f, alice.accessToken), [{ provider: 'local', email: 'alice-elsewhere@example.org' }]);
+  t.match(await f.db.database.prisma.auditEvent.findMany({ where: { type: 'identity_linked' } }), [
+    { userId: alice.user.id, reason: 'idp=local by_user' },
+  ]);
+
+  f.idp.next = linked;
+  const signedIn = await f.signIn();
+  t.equal((await f.refresh(signedIn.browser)).claims!.sub, alice.user.id, 'the linked identity signs alice in');
+
+  const bob = await session(f.app);
+  const bobStart = await f.app.inject({
+    method: 'POST',
+    url: '/auth/oauth/local/link',
+    headers: bearer(bob.accessToken),
+    payload: { return_to: RETURN_TO },
+  });
+  const bobBrowser = new TestBrowser();
+  bobBrowser.jar.set(
+    new URL(f.tessera).host,
+    new Map([[FLOW_COOKIE, bobStart.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]),
+  );
+  f.idp.next = linked;
+  const { url: bobCallback } = await bobBrowser.follow(bobStart.json().authorization_url, (u) =>
+    u.pathname.endsWith('/callback'),
+  );
+  t.equal(
+    new URL((await f.finish(bobBrowser, bobCallback)).href).searchParams.get('error'),
+    'identity_in_use',
+    'an identity links to one user only',
+  );
+});
+
+t.test('linking needs a recent login and an allowed return_to', async (t) => {
+  const f = await federationFixture(t);
+  const alice = await session(f.app);
+  const link = (token: string, returnTo = RETURN_TO) =>
+    f.app.inject({
+      method: 'POST',
+      url: '/auth/oauth/local/link',
+      headers: bearer(token),
+      payload: { return_to: returnTo },
+    });
+  t.equal((await link(alice.accessToken, 'https://evil.example/')).json().code, 'return_to_invalid');
+  f.clock.advance(301);
+  const res = await refresh(f.app, alice.refresh);
+  const stale = await link(res.json().access_token);
+  t.equal(stale.statusCode, 403);
+  t.equal(stale.json().code, 'reauthentication_required');
+});
+
+t.test('50 unlinks at once of the two identities of a password-less user leave one', async (t) => {
+  const f = await federationFixture(t);
+  const u = await federatedUser(f, 'local');
+  f.idp.next = account(u.email); // the trusted provider links by the verified email
+  await f.signIn('trusted');
+  const ids = (await list(f, u.accessToken)).map((i) => i.id);
+  t.equal(ids.length, 2);
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      f.app.inject({ method: 'DELETE', url: `/auth/identities/${ids[i % 2]}`, headers: bearer(u.accessToken) }),
+    ),
+  );
+  t.equal(answers.filter((r) => r.statusCode === 204).length, 1, 'exactly one unlink');
+  t.ok(answers.every((r) => r.statusCode === 204 || ['last_login_method', 'not_found'].includes(r.json().code)));
+  t.equal((await list(f, u.accessToken)).length, 1);
+});
+
+t.test('50 first passwords at once: exactly one is set', async (t) => {
+  const f = await federationFixture(t);
+  const u = await federatedUser(f);
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      f.app.inject({
+        method: 'POST',
+        url: '/auth/password/first',
+        headers: bearer(u.accessToken),
+        payload: { new_password: `first password number ${i}` },
+      }),
+    ),
+  );
+  t.equal(answers.filter((r) => r.statusCode === 204).length, 1, 'one wins');
+  t.ok(
+    answers.every((r) => r.statusCode === 204 || r.json().code === 'password_already_set'),
+    'the others are told it is set',
+  );
+  const winner = answers.findIndex((r) => r.statusCode === 204);
+  t.equal(
+    (await login(f.app, u.email, `first password number ${winner}`)).res.statusCode,
+    200,
+    "the winner's password is the one that logs in",
+  );
+});

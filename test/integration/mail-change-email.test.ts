@@ -1,0 +1,127 @@
+// Changing the address end to end through HTTP and a real SMTP server: the current password or a recent login,
+// a confirmation to the new address and a notice to the old; the change happens only on confirmation; the old
+// address gets an undo link that restores it and ends every session.
+import t from 'tap';
+import { buildTestApp, login, me, PASSWORD, refresh, register, uniqueEmail } from '../helper.js';
+import { mailEnv, startSmtp, tokenFrom } from '../mail-smtp.js';
+
+t.test('a change is confirmed from the new address, announced to the old, and undone from the old', async (t) => {
+  const smtp = await startSmtp(t);
+  const { app, clock } = await buildTestApp(t, {
+    env: mailEnv(smtp, {
+      EMAIL_CHANGE_URL: 'https://app.example.com/email/confirm',
+      EMAIL_CHANGE_UNDO_URL: 'https://app.example.com/email/undo',
+    }),
+  });
+  const { email: oldEmail } = await register(app);
+  await smtp.waitFor(1);
+  clock.advance(600); // the login below is recent; the password is asked for all the same
+  const s = await login(app, oldEmail);
+  const newEmail = uniqueEmail();
+  const asked = await app.inject({
+    method: 'POST',
+    url: '/auth/email/change',
+    headers: { authorization: `Bearer ${s.accessToken}` },
+    payload: { new_email: newEmail, current_password: PASSWORD },
+  });
+  t.equal(asked.statusCode, 202);
+  await smtp.waitFor(3);
+  const confirmation = smtp.to(newEmail)[0]!;
+  const notice = smtp.to(oldEmail).find((m) => /requested/.test(m.subject))!;
+  t.match(confirmation.text, /^https:\/\/app\.example\.com\/email\/confirm\?token=/m);
+  t.match(notice.text, new RegExp(newEmail.replace(/[.]/g, '\\.')), 'the old address is told which new one');
+  t.notMatch(notice.text, /token=/, 'the notice has no link');
+  t.equal((await me(app, s.accessToken)).json().email, oldEmail, 'nothing changes before confirmation');
+
+  const confirmed = await app.inject({
+    method: 'POST',
+    url: '/auth/email/confirm',
+    payload: { token: tokenFrom(confirmation) },
+  });
+  t.equal(confirmed.statusCode, 204);
+  const after = (await me(app, s.accessToken)).json();
+  t.equal(after.email, newEmail);
+  t.equal(after.email_verified, true, 'the link proved the new address');
+  t.equal(
+    (
+      await app.inject({ method: 'POST', url: '/auth/email/confirm', payload: { token: tokenFrom(confirmation) } })
+    ).json().code,
+    'email_token_invalid',
+    'once only',
+  );
+  await login(app, newEmail);
+
+  await smtp.waitFor(4);
+  const done = smtp.to(oldEmail).find((m) => /was changed/.test(m.subject))!;
+  t.match(done.text, /^https:\/\/app\.example\.com\/email\/undo\?token=/m);
+  const undone = await app.inject({ method: 'POST', url: '/auth/email/undo', payload: { token: tokenFrom(done) } });
+  t.equal(undone.statusCode, 204);
+  t.equal((await refresh(app, s.refresh)).json().code, 'session_revoked', 'every session ended');
+  await login(app, oldEmail);
+  const gone = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: newEmail, password: PASSWORD },
+  });
+  t.equal(gone.json().code, 'invalid_credentials', 'the new address no longer opens the account');
+});
+
+t.test('a change needs the current password or a recent login; a taken address is refused', async (t) => {
+  const smtp = await startSmtp(t);
+  const { app, clock } = await buildTestApp(t, { env: mailEnv(smtp, { RECENT_LOGIN_SECONDS: '300' }) });
+  const { email } = await register(app);
+  const other = await register(app);
+  const { accessToken } = await login(app, email);
+  const change = (payload: Record<string, string>) =>
+    app.inject({
+      method: 'POST',
+      url: '/auth/email/change',
+      headers: { authorization: `Bearer ${accessToken}` },
+      payload,
+    });
+
+  t.equal((await change({ new_email: other.email })).json().code, 'email_taken');
+  t.equal((await change({ new_email: other.email.toUpperCase() })).json().code, 'email_taken', 'in any case');
+  t.equal((await change({ new_email: uniqueEmail() })).statusCode, 202, 'a recent login is enough');
+  clock.advance(301);
+  const stale = await change({ new_email: uniqueEmail() });
+  t.equal(stale.statusCode, 403);
+  t.equal(stale.json().code, 'reauthentication_required');
+  t.equal(
+    (await change({ new_email: uniqueEmail(), current_password: 'not the password' })).json().code,
+    'current_password_incorrect',
+  );
+  t.equal((await change({ new_email: uniqueEmail(), current_password: PASSWORD })).statusCode, 202);
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/auth/email/change', payload: { new_email: uniqueEmail() } })).json()
+      .code,
+    'missing_token',
+  );
+});
+
+t.test(
+  'a confirmation whose address was taken meanwhile is refused with email_taken, and changes nothing',
+  async (t) => {
+    const smtp = await startSmtp(t);
+    const { app } = await buildTestApp(t, { env: mailEnv(smtp) });
+    const { email } = await register(app);
+    const { accessToken } = await login(app, email);
+    const wanted = uniqueEmail();
+    await app.inject({
+      method: 'POST',
+      url: '/auth/email/change',
+      headers: { authorization: `Bearer ${accessToken}` },
+      payload: { new_email: wanted, current_password: PASSWORD },
+    });
+    await smtp.waitFor(3);
+    await register(app, wanted);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/auth/email/confirm',
+      payload: { token: tokenFrom(smtp.to(wanted)[0]!) },
+    });
+    t.equal(res.statusCode, 409);
+    t.equal(res.json().code, 'email_taken');
+    t.equal((await me(app, accessToken)).json().email, email);
+  },
+);

@@ -1,0 +1,70 @@
+// Forgot-password must not reveal whether an address has an account: a known and an unknown address get the
+// same status and body, and take the same time, because both write a token and a message (the unknown one
+// in a transaction that is rolled back). The one timed comparison the project allows, as in
+// login-timing.test.ts. The worker is kept idle (a long poll interval) so delivery does not load one side.
+import t from 'tap';
+import { buildTestApp, register, uniqueEmail, type TestApp } from '../helper.js';
+import { mailEnv, startSmtp } from '../mail-smtp.js';
+
+const WARMUP = 5;
+const SAMPLES = 40;
+const MAX_RELATIVE_GAP = 0.2;
+
+type Reply = Awaited<ReturnType<TestApp['inject']>>;
+
+async function timedForgot(app: TestApp, email: string): Promise<{ res: Reply; ms: number }> {
+  const start = process.hrtime.bigint();
+  const res = await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email } });
+  return { res, ms: Number(process.hrtime.bigint() - start) / 1e6 };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function visible(res: Reply) {
+  const headers = Object.fromEntries(
+    Object.entries(res.headers).filter(([name]) => name !== 'x-request-id' && name !== 'date'),
+  );
+  return { status: res.statusCode, body: res.body, headers };
+}
+
+t.test('forgot-password: a known and an unknown address get the same answer in the same time', async (t) => {
+  const smtp = await startSmtp(t);
+  const { app, db } = await buildTestApp(t, {
+    env: mailEnv(smtp, { MAIL_POLL_INTERVAL_MS: '60000', MAIL_PER_EMAIL_PER_HOUR: '0' }),
+  });
+  const known = await register(app);
+  const unknownSide = () => timedForgot(app, uniqueEmail());
+  const knownSide = () => timedForgot(app, known.email);
+  for (let i = 0; i < WARMUP; i++) {
+    await unknownSide();
+    await knownSide();
+  }
+  const a: { res: Reply; ms: number }[] = [];
+  const b: { res: Reply; ms: number }[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    a.push(await unknownSide());
+    b.push(await knownSide());
+  }
+  const reference = visible(a[0]!.res);
+  t.equal(reference.status, 202);
+  const differing = [...a, ...b].filter(({ res }) => JSON.stringify(visible(res)) !== JSON.stringify(reference));
+  t.equal(differing.length, 0, 'every reply on both sides is identical but for its request id and date');
+  t.equal(
+    await db.database.prisma.mailMessage.count({ where: { kind: 'password_reset' } }),
+    WARMUP + SAMPLES,
+    'only the known side wrote messages',
+  );
+
+  const ma = median(a.map((s) => s.ms));
+  const mb = median(b.map((s) => s.ms));
+  t.comment(`median forgot-password time over ${SAMPLES} each: unknown ${ma.toFixed(2)} ms, known ${mb.toFixed(2)} ms`);
+  const gap = Math.abs(ma - mb) / Math.max(ma, mb);
+  t.ok(
+    gap < MAX_RELATIVE_GAP,
+    `medians within ${MAX_RELATIVE_GAP * 100} % of each other (gap ${(gap * 100).toFixed(1)} %)`,
+  );
+});

@@ -1,0 +1,192 @@
+// The OpenAPI document: valid by a real validator (@readme/openapi-parser), complete (every route the app
+// registers, seen by an onRoute hook from the first plugin on, with every response status it declares),
+// and true (routes documented as needing credentials refuse requests without them). The docs page
+// follows API_DOCS, validated at boot.
+import t, { type Test } from 'tap';
+import type { RouteOptions } from 'fastify';
+import { validate, compileErrors } from '@readme/openapi-parser';
+import { buildApp } from '../../src/app.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { buildTestApp, createTestDatabase, tempDir, testConfig } from '../helper.js';
+
+interface Operation {
+  security?: Record<string, string[]>[];
+  responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+}
+type Document = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: {
+    securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }>;
+    schemas: Record<string, { required?: string[] }>;
+  };
+};
+
+/** Routes that document the API rather than being part of it, and routes declared hidden (the CORS preflight `OPTIONS *`). */
+const isDocumentation = (r: RouteOptions) =>
+  r.url === '/openapi.json' ||
+  r.url === '/docs' ||
+  r.url.startsWith('/docs/') ||
+  (r.schema as { hide?: boolean } | undefined)?.hide === true;
+const openapiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
+
+async function appWithRoutes(t: Test, env: Record<string, string> = {}) {
+  const routes: RouteOptions[] = [];
+  const db = await createTestDatabase();
+  t.teardown(() => db.close());
+  const config = testConfig({ KEYS_DIR: await tempDir(t, 'tessera-keys-'), ...env });
+  const app = await buildApp({ config, database: db.database, onRoute: (route) => void routes.push(route) });
+  t.teardown(() => app.close());
+  return { app, routes };
+}
+
+t.test('the OpenAPI document', async (t) => {
+  const { app, routes } = await appWithRoutes(t);
+  const res = await app.inject({ url: '/openapi.json' });
+  t.equal(res.statusCode, 200);
+  t.match(res.headers['content-type'], /^application\/json/);
+  const doc = res.json() as Document;
+
+  t.test('is valid OpenAPI 3.1 by @readme/openapi-parser', async (t) => {
+    t.equal(doc.openapi, '3.1.0');
+    const result = await validate(structuredClone(doc) as never);
+    t.ok(result.valid, result.valid ? 'valid' : compileErrors(result));
+  });
+
+  const api = routes.filter((r) => !isDocumentation(r));
+  const methodsOf = (r: RouteOptions) =>
+    [r.method]
+      .flat()
+      .filter((m) => m !== 'HEAD')
+      .map((m) => m.toLowerCase());
+
+  t.test('names every route the app registered, and nothing else', async (t) => {
+    t.ok(api.length >= 15, `${api.length} routes seen by onRoute`);
+    const registered = new Set(api.flatMap((r) => methodsOf(r).map((m) => `${m} ${openapiPath(r.url)}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)),
+    );
+    for (const op of registered) t.ok(documented.has(op), `${op} is documented`);
+    t.same(
+      [...documented].filter((op) => !registered.has(op)),
+      [],
+      'no documented operation without a route',
+    );
+  });
+
+  t.test('gives every response status each route declares; errors are ErrorBody', async (t) => {
+    for (const route of api) {
+      const declared = Object.keys((route.schema?.response ?? {}) as object).map((s) => s.toUpperCase());
+      t.ok(declared.length > 0, `${route.url} declares its responses`);
+      for (const method of methodsOf(route)) {
+        const op = doc.paths[openapiPath(route.url)]![method]!;
+        t.same(
+          Object.keys(op.responses).sort(),
+          [...declared].sort(),
+          `${method} ${route.url}: ${declared.join(', ')}`,
+        );
+        for (const range of ['4XX', '5XX']) {
+          t.same(
+            op.responses[range]?.content?.['application/json']?.schema,
+            { $ref: '#/components/schemas/ErrorBody' },
+            `${method} ${route.url} ${range}`,
+          );
+        }
+      }
+    }
+    t.same(
+      doc.components.schemas.ErrorBody!.required,
+      ['statusCode', 'code', 'message', 'requestId'],
+      'the error shape',
+    );
+  });
+
+  t.test('defines the bearer, refresh-cookie and client security schemes', async (t) => {
+    t.match(doc.components.securitySchemes, {
+      bearer: { type: 'http', scheme: 'bearer' },
+      refreshCookie: { type: 'apiKey', in: 'cookie', name: '__Host-tessera_refresh' },
+      clientSecretBasic: { type: 'http', scheme: 'basic' },
+    });
+  });
+
+  t.test('routes documented as secured refuse requests without credentials; the others ask for none', async (t) => {
+    const seen = new Set<string>();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const scheme = Object.keys(op.security?.[0] ?? {})[0];
+        seen.add(scheme ?? 'none');
+        const url = path
+          .replace('{id}', '00000000-0000-4000-8000-000000000000')
+          .replace('{sessionId}', '00000000-0000-4000-8000-000000000001')
+          .replace('{role}', 'support')
+          .replace('{provider}', 'corp');
+        // A body that passes validation, so the answer is the credential check's (it runs after validation).
+        const payloads: Record<string, object> = {
+          '/auth/password': { current_password: 'a', new_password: 'b' },
+          '/auth/password/first': { new_password: 'a long enough passphrase' },
+          '/auth/oauth/{provider}/link': { return_to: 'http://localhost:5173/' },
+        };
+        const payload = payloads[path] ?? (path.startsWith('/oauth/') ? { token: 'x' } : {});
+        const reply = await app.inject({
+          method: method.toUpperCase() as 'GET',
+          url,
+          ...(method === 'get' || method === 'delete' ? {} : { payload }),
+        });
+        const expected = {
+          bearer: 'missing_token',
+          clientSecretBasic: 'invalid_client',
+          refreshCookie: path === '/auth/refresh' ? 'refresh_token_missing' : undefined,
+        }[scheme ?? ''];
+        if (scheme === undefined) t.not(reply.statusCode, 401, `${method} ${path}: no credentials asked`);
+        else if (expected)
+          t.equal(reply.json().code, expected, `${method} ${path} (${scheme}) without credentials: ${expected}`);
+      }
+    }
+    t.same([...seen].sort(), ['bearer', 'clientSecretBasic', 'none', 'refreshCookie'], 'every scheme is used');
+  });
+
+  t.test('50 clients fetching it at the same instant get the same document', async (t) => {
+    const replies = await Promise.all(Array.from({ length: 50 }, () => app.inject({ url: '/openapi.json' })));
+    t.same([...new Set(replies.map((r) => r.statusCode))], [200]);
+    t.equal(new Set(replies.map((r) => r.body)).size, 1);
+  });
+});
+
+t.test('the docs page', async (t) => {
+  t.test('is served outside production, with a policy of its own instead of the API one', async (t) => {
+    const { app } = await buildTestApp(t);
+    const page = await app.inject({ url: '/docs' });
+    t.equal(page.statusCode, 200);
+    t.match(page.headers['content-type'], /^text\/html/);
+    t.match(page.headers['content-security-policy'], /default-src 'self'/);
+    t.notMatch(
+      page.headers['content-security-policy'],
+      /upgrade-insecure-requests/,
+      'plain http stays usable on localhost',
+    );
+    t.match(
+      (await app.inject({ url: '/health/live' })).headers['content-security-policy'],
+      /^default-src 'none'/,
+      'the API keeps its own',
+    );
+  });
+
+  t.test('is off with API_DOCS=false, and the document is still served', async (t) => {
+    const { app } = await buildTestApp(t, { env: { API_DOCS: 'false' } });
+    t.equal((await app.inject({ url: '/docs' })).statusCode, 404);
+    t.equal((await app.inject({ url: '/docs/static/index.html' })).json().code, 'not_found');
+    t.equal((await app.inject({ url: '/openapi.json' })).statusCode, 200);
+  });
+
+  t.test('is off by default in production, on with API_DOCS=true', async (t) => {
+    const production = { NODE_ENV: 'production', ISSUER: 'https://auth.example.com' };
+    t.equal(loadConfig(production).apiDocs, false);
+    t.equal(loadConfig({ ...production, API_DOCS: 'true' }).apiDocs, true);
+    t.equal(loadConfig({ NODE_ENV: 'development' }).apiDocs, true);
+  });
+
+  t.test('API_DOCS other than true or false is a boot error naming it', async (t) => {
+    t.throws(() => loadConfig({ API_DOCS: 'yes' }), ConfigError);
+    t.throws(() => loadConfig({ API_DOCS: 'yes' }), /API_DOCS/);
+  });
+});

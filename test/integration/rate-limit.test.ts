@@ -1,0 +1,98 @@
+// Per-address rate limits on register, login and refresh.
+import t from 'tap';
+import { buildTestApp, register } from '../helper.js';
+
+t.test(
+  'login: the limit+1th request in a minute is a 429 with Retry-After; other routes keep their own budget',
+  async (t) => {
+    const { app, logs, db } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3' }, captureLogs: true });
+    const { email, password } = await register(app);
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof app.inject>> | undefined;
+    for (let i = 0; i < 6; i++) {
+      last = await app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { email, password: i === 0 ? password : 'wrong password' },
+      });
+      statuses.push(last.statusCode);
+    }
+    t.same(statuses, [200, 401, 401, 429, 429, 429]);
+    t.equal(last!.json().code, 'too_many_requests');
+    t.ok(Number(last!.headers['retry-after']) > 0, 'Retry-After in seconds');
+    t.equal(
+      logs.filter((l) => l.event === 'rate_limited' && l.route === '/auth/login').length,
+      3,
+      'every refusal is logged',
+    );
+    // The audit row is written after the answer: wait for it rather than race it.
+    let rows: { type: string; reason: string | null; ip: string | null; requestId: string | null }[] = [];
+    for (let i = 0; i < 50 && rows.length === 0; i++) {
+      rows = await db.database.prisma.auditEvent.findMany({ where: { type: 'rate_limited' } });
+      if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    t.equal(rows.length, 1, 'one audit row per address and route per window, not one per refused request');
+    t.match(rows[0], { reason: '/auth/login', ip: '127.0.0.1', requestId: String });
+    const other = await app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: { email: 'x@example.com', password: '12345678' },
+    });
+    t.equal(other.statusCode, 201, 'register has its own budget');
+    const fromElsewhere = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email, password },
+      remoteAddress: '198.51.100.9',
+    });
+    t.equal(fromElsewhere.statusCode, 200, 'another address is not limited');
+  },
+);
+
+t.test('refresh is limited too, and RATE_LIMIT_PER_MINUTE=0 turns limits off', async (t) => {
+  const { app } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '2' } });
+  const codes = [];
+  for (let i = 0; i < 3; i++) codes.push((await app.inject({ method: 'POST', url: '/auth/refresh' })).statusCode);
+  t.same(codes, [401, 401, 429]);
+  const { app: open } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '0' } });
+  const many = await Promise.all(
+    Array.from({ length: 30 }, () => open.inject({ method: 'POST', url: '/auth/refresh' })),
+  );
+  t.notOk(many.some((r) => r.statusCode === 429));
+});
+
+t.test('failed logins per account: progressive delay keyed by email and address', async (t) => {
+  const { app, clock, db } = await buildTestApp(t);
+  const { email, password } = await register(app);
+  const attempt = (pw: string, remoteAddress = '127.0.0.1', who = email) =>
+    app.inject({ method: 'POST', url: '/auth/login', payload: { email: who, password: pw }, remoteAddress });
+
+  for (let i = 0; i < 5; i++) t.equal((await attempt('wrong password')).statusCode, 401, `free failure ${i + 1}`);
+  t.equal((await attempt('wrong password')).statusCode, 401, 'the sixth failure is answered, and starts a lock');
+  const locked = await attempt(password);
+  t.equal(locked.statusCode, 429, 'even the right password waits: the lock reveals nothing');
+  t.equal(locked.json().code, 'too_many_requests');
+  t.equal(locked.headers['retry-after'], '1');
+
+  t.equal(
+    (await attempt(password, '198.51.100.20')).statusCode,
+    200,
+    'the victim on another address is not locked out',
+  );
+
+  clock.advance(1);
+  t.equal((await attempt('wrong password')).statusCode, 401);
+  const longer = await attempt('wrong password');
+  t.equal(longer.statusCode, 429);
+  t.equal(longer.headers['retry-after'], '2', 'each failure past the free ones doubles the wait');
+  clock.advance(2);
+  t.equal((await attempt(password)).statusCode, 200, 'a success after the wait clears the counter');
+  t.equal((await attempt('wrong password')).statusCode, 401);
+
+  // Same policy for an email with no account: no enumeration through the lock.
+  const ghost = 'nobody-here@example.com';
+  for (let i = 0; i < 6; i++) await attempt('wrong password', '127.0.0.1', ghost);
+  const ghostLocked = await attempt('wrong password', '127.0.0.1', ghost);
+  t.equal(ghostLocked.statusCode, 429);
+  t.ok((await db.database.prisma.auditEvent.count({ where: { type: 'login_throttled' } })) >= 3, 'audited');
+});

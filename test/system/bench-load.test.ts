@@ -1,0 +1,69 @@
+// npm run bench:load as a user runs it, shrunk to a smoke run: a real child process that starts Tessera
+// on PGlite, drives it over HTTP, and reports. Its figures are not asserted (speed is for benchmarks);
+// that every scenario ran and every request succeeded is. A refresh client that doesn't swap in each
+// new cookie gets 401s (the tool runs Tessera without a reuse grace), so this fails if rotation breaks.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PointSummary } from '../../bench/load/report.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// As a user would start it: without tap's loaders or coverage in the children.
+const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+delete env.NODE_V8_COVERAGE;
+
+t.test('a short load run on PGlite reports every scenario with throughput and no failed request', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tessera-bench-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const json = path.join(dir, 'out.json');
+  const args = [
+    '--import',
+    'tsx',
+    'bench/load/run.ts',
+    '--from',
+    'src',
+    '--db',
+    'pglite',
+    '--duration',
+    '1',
+    '--runs',
+    '1',
+    '--concurrency',
+    '2',
+    '--scenarios',
+    'refresh,me,jwks',
+    '--json',
+    json,
+  ];
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, args, { cwd: ROOT, env, timeout: 120_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+  t.equal(code, 0, `the tool exits 0\n${stderr}`);
+
+  const rows = new Map(
+    stdout
+      .split('\n')
+      .map((line) => line.split(/\s{2,}/))
+      .map((cells) => [`${cells[0]} ${cells[1]}`, cells]),
+  );
+  for (const row of ['refresh 2', 'me 2', 'jwks 2', 'hello 2', 'refresh@½peak 32']) {
+    t.ok(rows.has(row), `the table has a row for ${row.replace(' ', ' at concurrency ')}`);
+  }
+
+  const { summaries } = JSON.parse(await readFile(json, 'utf8')) as { summaries: PointSummary[][] };
+  const points = summaries[0]!;
+  t.same(points.map((p) => p.scenario).sort(), ['hello', 'jwks', 'me', 'refresh', 'refresh@½peak']);
+  for (const p of points) {
+    t.ok(p.rps!.median > 0, `${p.scenario}: requests completed`);
+    t.equal(p.non2xx, 0, `${p.scenario}: no non-2xx answer ${JSON.stringify(p.statuses)}`);
+    t.equal(p.errors, 0, `${p.scenario}: no error ${p.firstError ?? ''}`);
+    if (p.scenario !== 'hello')
+      t.ok(p.tesseraCpuMs!.median > 0, `${p.scenario}: Tessera's CPU per request is measured`);
+  }
+  t.match(stdout, /targets/, 'the targets are compared');
+});

@@ -1,0 +1,179 @@
+// `npm start` as a process manager runs it: the server is npm's own child (no shell in between), so
+// the SIGTERM a manager sends to npm reaches the server and nothing keeps serving. It prints the URL
+// to use (ISSUER), not the socket's address. Also runs the compiled build, as the image does.
+import t from 'tap';
+import { spawn, execFile } from 'node:child_process';
+import { connect } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../free-port.js';
+
+// `npm start` compiles the project first: on a loaded machine that alone can take minutes. A bound, not a speed check.
+t.setTimeout(480_000);
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// As a user's shell would start it: without tap's loaders or the outer npm's settings, with this
+// test's Node first on the PATH (so `npm` and the `node` it starts are the version under test).
+const BASE_ENV: Record<string, string> = Object.fromEntries(
+  Object.entries(process.env).filter(
+    (e): e is [string, string] =>
+      e[1] !== undefined && !/^(npm_|NODE_OPTIONS$|ISSUER$|PORT$|KEYS_DIR$|DATABASE_URL$)/i.test(e[0]),
+  ),
+);
+BASE_ENV.PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
+
+/** Polls until `check` gives a value; gives up after `withinMs` (a bound on a hang, not a speed check). */
+async function eventually<T>(
+  what: string,
+  withinMs: number,
+  check: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const value = await Promise.resolve()
+      .then(check)
+      .catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** The direct children of `pid`, with their command lines (ps works on Linux and macOS). */
+function childrenOf(pid: number): Promise<{ pid: number; args: string }[]> {
+  return new Promise((resolve, reject) => {
+    execFile('ps', ['-A', '-o', 'pid=,ppid=,args='], (err, stdout) => {
+      if (err) return reject(err);
+      resolve(
+        stdout
+          .split('\n')
+          .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+          .filter((m) => m !== null && Number(m[2]) === pid)
+          .map((m) => ({ pid: Number(m![1]), args: m![3]! })),
+      );
+    });
+  });
+}
+
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test("npm start: the server is npm's child, prints the ISSUER URL, and SIGTERM to npm stops it", async (t) => {
+  const port = await freePort();
+  const env = {
+    ...BASE_ENV,
+    NODE_ENV: 'development',
+    PORT: String(port),
+    KEYS_DIR: await tempDir('tessera-start-keys-'),
+    DATABASE_URL: 'pglite:memory',
+    LOG_LEVEL: 'info',
+  };
+  const npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  npm.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  npm.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+  let serverPid: number | undefined;
+  t.teardown(() => {
+    if (!t.passing()) t.comment(output);
+    for (const pid of [npm.pid, serverPid]) if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  // `npm start` compiles first (prestart), so this waits for tsc too.
+  const ready = await eventually('the ready line', 400_000, () => {
+    if (npm.exitCode !== null) throw new Error(`npm start exited ${npm.exitCode}`);
+    return output
+      .split('\n')
+      .map((l) => {
+        try {
+          return JSON.parse(l) as { msg?: string };
+        } catch {
+          return undefined;
+        }
+      })
+      .find((l) => l?.msg?.startsWith('tessera ready'));
+  });
+  t.equal(ready.msg, `tessera ready at http://localhost:${port}`, 'the start line prints the URL to use');
+  t.match(output, `listening on 127.0.0.1:${port}`);
+  t.notMatch(output, /Server listening at http/, 'no second, different URL');
+  const discovery = (await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json()) as {
+    issuer: string;
+  };
+  t.equal(discovery.issuer, `http://localhost:${port}`);
+
+  const children = await childrenOf(npm.pid!);
+  t.equal(children.length, 1, 'one child');
+  t.match(children[0]?.args, /^\S*node\S* dist\/src\/server\.js$/, 'and it is the server itself, not a shell');
+  serverPid = children[0]!.pid;
+
+  npm.kill('SIGTERM');
+  t.equal(await exited, 0, 'npm exits cleanly');
+  await eventually('the server to exit', 30_000, () => (alive(serverPid!) ? undefined : true));
+  t.equal(await accepting(port), false, 'nothing serves on the port any more');
+  t.match(output, /"signal":"SIGTERM"/, 'the server saw the SIGTERM and shut down gracefully');
+});
+
+t.test(
+  'the compiled server in production: refuses to start without ISSUER, then without keys (naming the compiled key command)',
+  async (t) => {
+    const keysDir = await tempDir('tessera-prod-keys-');
+    const run = (args: string[], extra: Record<string, string>) =>
+      new Promise<{ code: number | null; output: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          args,
+          {
+            cwd: ROOT,
+            env: {
+              ...BASE_ENV,
+              NODE_ENV: 'production',
+              KEYS_DIR: keysDir,
+              DATABASE_URL: 'pglite:memory',
+              PORT: '0',
+              ...extra,
+            },
+            timeout: 60_000,
+          },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, output: stdout + stderr }),
+        );
+      });
+    // dist/ comes from the test above (`npm start` builds it).
+    const noIssuer = await run(['dist/src/server.js'], {});
+    t.equal(noIssuer.code, 1);
+    t.match(noIssuer.output, /ISSUER must be set/);
+    const noKeys = await run(['dist/src/server.js'], { ISSUER: 'https://auth.example.com' });
+    t.equal(noKeys.code, 1);
+    t.match(noKeys.output, 'node dist/scripts/keys.js generate', 'the error names the command the image can run');
+    t.match(noKeys.output, 'npm run keys -- generate', 'and the one for a checkout');
+    const generated = await run(['dist/scripts/keys.js', 'generate'], {});
+    t.equal(generated.code, 0, 'the compiled key command needs no ISSUER');
+    t.match(generated.output, /\(active\)/);
+  },
+);

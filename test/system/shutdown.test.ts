@@ -1,0 +1,85 @@
+// SIGTERM with clients holding keep-alive sockets: the process drains and exits by itself (code 0),
+// answering the request in flight with `Connection: close`, instead of waiting for close-with-grace's
+// 10-second kill (which exits 1).
+import t from 'tap';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { spawnTessera } from '../process.js';
+import { PASSWORD, postgresUrl, createTestDatabase, tempDir, uniqueEmail } from '../helper.js';
+
+async function send(url: string, method: string, path: string, body?: unknown, agent?: Agent) {
+  return new Promise<{ status: number; headers: IncomingMessage['headers']; body: string }>((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = httpRequest(
+      `${url}${path}`,
+      { method, agent, headers: payload ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+t.test(
+  'SIGTERM with idle keep-alive clients and a request in flight: the request is answered and the process exits 0 by itself',
+  async (t) => {
+    const pgDb = postgresUrl ? await createTestDatabase() : undefined;
+    if (pgDb) t.teardown(() => pgDb.close());
+    const dataDir = await tempDir(t, 'tessera-data-');
+    const keysDir = await tempDir(t, 'tessera-keys-');
+    const tessera = await spawnTessera(t, { DATABASE_URL: pgDb ? pgDb.url : `pglite:${dataDir}`, KEYS_DIR: keysDir });
+    const email = uniqueEmail();
+    t.equal((await send(tessera.url, 'POST', '/auth/register', { email, password: PASSWORD })).status, 201);
+
+    // Five clients that keep their connection open and idle (Node's default Keep-Alive: timeout=72 s).
+    const agent = new Agent({ keepAlive: true, maxSockets: 5 });
+    t.teardown(() => agent.destroy());
+    const idle = await Promise.all(
+      Array.from({ length: 5 }, () => send(tessera.url, 'GET', '/health/live', undefined, agent)),
+    );
+    t.ok(
+      idle.every((r) => r.status === 200 && r.headers.connection === 'keep-alive'),
+      'five keep-alive connections, now idle',
+    );
+    const sockets = Object.values(agent.freeSockets).flat();
+    t.equal(sockets.length, 5);
+    const idleClosed = Promise.all(sockets.map((s) => new Promise((resolve) => s!.once('close', resolve))));
+
+    // A login whose body is half sent: it is in flight when SIGTERM arrives.
+    const inFlight = new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = httpRequest(
+        `${tessera.url}/auth/login`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(JSON.stringify({ email, password: PASSWORD }).length),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        },
+      );
+      req.on('error', reject);
+      const body = JSON.stringify({ email, password: PASSWORD });
+      req.write(body.slice(0, 10));
+      // The rest goes once the process has begun shutting down.
+      void tessera.waitForLog((l) => l.msg === 'shutting down').then(() => req.end(body.slice(10)));
+    });
+    await new Promise((r) => setTimeout(r, 300)); // let the server read the headers
+    tessera.child.kill('SIGTERM');
+
+    const answered = await inFlight;
+    t.equal(answered.status, 200, 'the request in flight was answered');
+    t.equal(answered.connection, 'close', 'and told its client to close the connection');
+    await idleClosed;
+    t.pass('the idle keep-alive connections were closed by the server');
+    const { code } = await tessera.exited;
+    t.equal(code, 0, 'exited by itself, not killed by the grace timeout (which exits 1)');
+    t.notOk(tessera.stderr.join('').includes('killed by timeout'));
+  },
+);

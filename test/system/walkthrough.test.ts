@@ -1,0 +1,81 @@
+// README's curl walkthrough is docs/walkthrough.sh: README shows its body verbatim, and here it runs top to
+// bottom (bash, curl, node) against a fresh Tessera process set up as README says, service client included.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, postgresUrl, tempDir } from '../helper.js';
+import { spawnTessera } from '../process.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ENV: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+delete ENV.NODE_V8_COVERAGE;
+
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: ROOT, env, timeout: 180_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+t.test("README's curl block is docs/walkthrough.sh, verbatim", async (t) => {
+  const script = await readFile(path.join(ROOT, 'docs/walkthrough.sh'), 'utf8');
+  const body = script.slice(
+    script.indexOf('# --- walkthrough ---\n') + '# --- walkthrough ---\n'.length,
+    script.indexOf('# --- end ---'),
+  );
+  t.ok(body.length > 500);
+  t.ok(
+    (await readFile(path.join(ROOT, 'README.md'), 'utf8')).includes(`${'```'}sh\n${body}${'```'}\n`),
+    'README shows it between ```sh and ```',
+  );
+});
+
+t.test('the walkthrough runs top to bottom against a fresh server', async (t) => {
+  // As README says: a service client from `npm run clients -- new orders`, given to Tessera at start.
+  const made = await run(process.execPath, ['--import', 'tsx', 'scripts/clients.ts', 'new', 'orders'], ENV);
+  t.equal(made.code, 0, made.stderr);
+  const secret = /^client_secret: (\S+)/m.exec(made.stdout)![1]!;
+  const entry = /^entry: +(\S+)/m.exec(made.stdout)![1]!;
+
+  const db = postgresUrl ? await createTestDatabase() : undefined;
+  if (db) t.teardown(() => db.close());
+  const tessera = await spawnTessera(t, {
+    SERVICE_CLIENTS: entry,
+    KEYS_DIR: await tempDir(t, 'tessera-walk-keys-'),
+    DATABASE_URL: db ? db.url : 'pglite:memory',
+    RATE_LIMIT_PER_MINUTE: '20',
+  });
+
+  const walk = await run('bash', ['docs/walkthrough.sh'], { ...ENV, B: tessera.url, SECRET: secret });
+  t.equal(walk.code, 0, `the script exits 0\n${walk.stderr}`);
+  const lines = walk.stdout.trim().split('\n');
+  const expected: [string, RegExp][] = [
+    ['register', /^\{"user":\{"id":"[0-9a-f-]{36}","email":"ada@example.com"/],
+    ['me', /^\{"id":"[0-9a-f-]{36}","email":"ada@example.com"/],
+    ['refresh', /^\{"access_token":"/],
+    ['sessions', /^\{"sessions":\[\{.*\},\{.*\}\]\}$/],
+    ['delete the other session', /^204$/],
+    ["the other session's token", /"code":"invalid_token"/],
+    ['introspect', /^\{"active":true,/],
+    ['password', /^204$/],
+    ['replayed spent token', /"code":"refresh_token_reused"/],
+    ['newest token of that session', /"code":"session_revoked"/],
+    ['logout', /^204$/],
+    ['logout-all', /^204$/],
+    ['introspect after logout-all', /^\{"active":false\}$/],
+    ['revoke', /^\{\}$/],
+    ['jwks', /^\{"keys":\[/],
+    ['discovery', /"issuer":/],
+    ['ready', /^\{"status":"ok"\}$/],
+  ];
+  t.equal(lines.length, expected.length, `one line per step:\n${walk.stdout}`);
+  for (const [i, [step, pattern]] of expected.entries()) t.match(lines[i], pattern, step);
+  t.notOk(lines.some((l) => l.includes('internal_error')));
+});
