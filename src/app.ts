@@ -18,6 +18,7 @@ import browserSecurity from './plugins/browser-security.js';
 import edgeErrors, { clientErrorHandler, frameworkErrorHandler } from './plugins/edge-errors.js';
 import { securityHeaders } from './http/security-headers.js';
 import { serverOptions } from './http/server-options.js';
+import { schemaController } from './http/schema-compilers.js';
 import { requestIdOf, traceIdOf } from './http/request-id.js';
 import rateLimit from './plugins/rate-limit.js';
 import openapi from './plugins/openapi.js';
@@ -109,6 +110,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     // On close, idle keep-alive sockets are ended at once (src/plugins/graceful-close.ts tells the busy ones).
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // Compiled route schemas shared by every app of the process (src/http/schema-compilers.ts).
+    schemaController,
   });
 
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
