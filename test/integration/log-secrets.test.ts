@@ -42,55 +42,61 @@ function requestsCarryingSecrets(): string[] {
   ];
 }
 
-for (const level of LEVELS) {
-  t.test(
-    `LOG_LEVEL=${level}: no bearer token, refresh cookie or password in the logs, from malformed or valid requests`,
-    async (t) => {
-      const { app, rawLogs } = await buildTestApp(t, {
-        captureLogs: true,
-        env: { LOG_LEVEL: level, REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '1000' },
-      });
-      const port = await listen(app);
-      // A real account too: a successful login, a refresh and me with real secrets.
-      const { email } = await register(app);
-      const real = await login(app, email);
-      await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${real.accessToken}` } });
-      await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { tessera_refresh: real.refresh } });
+// One app per level, all at once: each waits about a second for its request timeout (the 408 case), and those
+// waits overlap instead of adding up.
+t.test('every LOG_LEVEL', async (t) => {
+  t.jobs = LEVELS.length;
+  for (const level of LEVELS) {
+    t.test(
+      `LOG_LEVEL=${level}: no bearer token, refresh cookie or password in the logs, from malformed or valid requests`,
+      { buffered: true },
+      async (t) => {
+        const { app, rawLogs } = await buildTestApp(t, {
+          captureLogs: true,
+          env: { LOG_LEVEL: level, REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '1000' },
+        });
+        const port = await listen(app);
+        // A real account too: a successful login, a refresh and me with real secrets.
+        const { email } = await register(app);
+        const real = await login(app, email);
+        await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${real.accessToken}` } });
+        await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { tessera_refresh: real.refresh } });
 
-      const answers = await Promise.all(requestsCarryingSecrets().map((request) => rawExchange(port, request)));
-      // A body cut off by the request timeout: the bytes read so far go nowhere either.
-      answers.push(
-        await rawExchange(
-          port,
-          `POST /auth/login HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${BEARER}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"password":"${LEAKED_PASSWORD}"`,
-        ),
-      );
-      t.ok(
-        answers.every((a) => a.status >= 200),
-        'every request was answered',
-      );
-      t.ok(
-        answers.some((a) => a.status === 400) &&
-          answers.some((a) => a.status === 431) &&
-          answers.some((a) => a.status === 408),
-        'malformed and slow ones included',
-      );
-      await app.close();
+        const answers = await Promise.all(requestsCarryingSecrets().map((request) => rawExchange(port, request)));
+        // A body cut off by the request timeout: the bytes read so far go nowhere either.
+        answers.push(
+          await rawExchange(
+            port,
+            `POST /auth/login HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${BEARER}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"password":"${LEAKED_PASSWORD}"`,
+          ),
+        );
+        t.ok(
+          answers.every((a) => a.status >= 200),
+          'every request was answered',
+        );
+        t.ok(
+          answers.some((a) => a.status === 400) &&
+            answers.some((a) => a.status === 431) &&
+            answers.some((a) => a.status === 408),
+          'malformed and slow ones included',
+        );
+        await app.close();
 
-      const all = rawLogs.join('\n');
-      if (level === 'trace' || level === 'debug' || level === 'info')
-        t.ok(all.includes('client_error'), 'client errors are logged (by code)');
-      for (const [name, secret] of [
-        ['bearer token', BEARER],
-        ['refresh cookie', COOKIE],
-        ['password', LEAKED_PASSWORD],
-        ['real password', PASSWORD],
-        ['real access token', real.accessToken.split('.')[2]!],
-        ['real refresh token', real.refresh],
-      ] as const) {
-        t.notOk(appearsIn(all, secret), `no ${name} in the logs`);
-      }
-      t.notOk(all.includes('rawPacket'), 'no raw packet field at all');
-    },
-  );
-}
+        const all = rawLogs.join('\n');
+        if (level === 'trace' || level === 'debug' || level === 'info')
+          t.ok(all.includes('client_error'), 'client errors are logged (by code)');
+        for (const [name, secret] of [
+          ['bearer token', BEARER],
+          ['refresh cookie', COOKIE],
+          ['password', LEAKED_PASSWORD],
+          ['real password', PASSWORD],
+          ['real access token', real.accessToken.split('.')[2]!],
+          ['real refresh token', real.refresh],
+        ] as const) {
+          t.notOk(appearsIn(all, secret), `no ${name} in the logs`);
+        }
+        t.notOk(all.includes('rawPacket'), 'no raw packet field at all');
+      },
+    );
+  }
+});

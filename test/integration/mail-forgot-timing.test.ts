@@ -1,6 +1,6 @@
 // Forgot-password must not reveal whether an address has an account: a known and an unknown address get the
 // same status and body, and take the same time, because both write a token and a message (the unknown one
-// in a transaction that is rolled back). The one timed comparison the project allows, as in
+// in a transaction that is rolled back). One of the two timed comparisons the project allows, with
 // login-timing.test.ts. The worker is kept idle (a long poll interval) so delivery does not load one side.
 import t from 'tap';
 import { buildTestApp, register, uniqueEmail, type TestApp } from '../helper.js';
@@ -62,9 +62,13 @@ t.test('forgot-password: a known and an unknown address get the same answer in t
   const ma = median(a.map((s) => s.ms));
   const mb = median(b.map((s) => s.ms));
   t.comment(`median forgot-password time over ${SAMPLES} each: unknown ${ma.toFixed(2)} ms, known ${mb.toFixed(2)} ms`);
-  const gap = Math.abs(ma - mb) / Math.max(ma, mb);
+  // Compared pair by pair (each unknown request with the known one right after it): a request takes about 7 ms, so
+  // a burst of load from elsewhere (another test process, a GC) shifts one side's median on its own; it shifts
+  // both requests of a pair alike, and cancels out of their ratio.
+  const ratio = median(a.map((s, i) => s.ms / b[i]!.ms));
+  const gap = Math.abs(ratio - 1) / Math.max(ratio, 1);
   t.ok(
     gap < MAX_RELATIVE_GAP,
-    `medians within ${MAX_RELATIVE_GAP * 100} % of each other (gap ${(gap * 100).toFixed(1)} %)`,
+    `unknown/known time, the median over pairs, within ${MAX_RELATIVE_GAP * 100} % of 1 (${ratio.toFixed(3)})`,
   );
 });
