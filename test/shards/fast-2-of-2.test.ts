@@ -1,0 +1,4 @@
+// Shard 2 of 2 of the fast tiers (unit and integration): see test/shard.ts.
+import { runShard } from '../shard.js';
+
+await runShard(1, 2);
