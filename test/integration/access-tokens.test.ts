@@ -13,7 +13,11 @@ t.test('a resource server verifies the token with the JWKS alone', async (t) => 
   const s = await session(app);
 
   const header = decodeProtectedHeader(s.accessToken);
-  t.same(header, { alg: 'RS256', typ: 'at+jwt', kid: app.services.keys.signing.kid });
+  t.same(
+    header,
+    { alg: 'RS256', typ: 'at+jwt', kid: app.services.keys.signing.kid },
+    'the token header names RS256, the at+jwt type and the active key',
+  );
 
   const jwks = createRemoteJWKSet(new URL(`${address}/.well-known/jwks.json`));
   const { payload, protectedHeader } = await jwtVerify(s.accessToken, jwks, {
@@ -22,14 +26,14 @@ t.test('a resource server verifies the token with the JWKS alone', async (t) => 
     audience: 'orders-api',
     typ: 'at+jwt',
   });
-  t.equal(protectedHeader.alg, 'RS256');
-  t.equal(payload.sub, s.user.id);
-  t.equal(payload.iss, 'http://localhost:3000');
-  t.same(payload.aud, ['orders-api', 'billing-api']);
-  t.equal(payload.client_id, 'tessera');
-  t.type(payload.sid, 'string');
-  t.type(payload.jti, 'string');
-  t.type(payload.auth_time, 'number');
+  t.equal(protectedHeader.alg, 'RS256', 'the resource server verified an RS256 signature');
+  t.equal(payload.sub, s.user.id, "the token's subject is the user");
+  t.equal(payload.iss, 'http://localhost:3000', "the token's issuer is the configured issuer");
+  t.same(payload.aud, ['orders-api', 'billing-api'], 'the token is for every configured audience');
+  t.equal(payload.client_id, 'tessera', 'the token names the tessera client');
+  t.type(payload.sid, 'string', 'the token carries its session id');
+  t.type(payload.jti, 'string', 'the token carries a unique id');
+  t.type(payload.auth_time, 'number', 'the token carries the login time');
   t.same(payload.amr, ['pwd'], 'RFC 8176: a password login');
   t.equal(payload.exp! - payload.iat!, 900, '15 minutes');
   t.same(
@@ -46,6 +50,7 @@ t.test('a resource server verifies the token with the JWKS alone', async (t) => 
   await t.rejects(
     jwtVerify(s.accessToken, jwks, { algorithms: ['RS256'], issuer: 'https://evil.example', audience: 'orders-api' }),
     { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' },
+    'a verifier expecting another issuer refuses it',
   );
 });
 
@@ -53,8 +58,12 @@ t.test('/auth/me refuses forged and stale tokens', async (t) => {
   const { app, clock, config } = await buildTestApp(t);
   const s = await session(app);
   const good = await me(app, s.accessToken);
-  t.equal(good.statusCode, 200);
-  t.same(good.json(), { id: s.user.id, email: s.email, createdAt: s.user.createdAt, email_verified: false });
+  t.equal(good.statusCode, 200, 'a fresh access token opens /auth/me');
+  t.same(
+    good.json(),
+    { id: s.user.id, email: s.email, createdAt: s.user.createdAt, email_verified: false },
+    "/auth/me answers the user's public fields",
+  );
 
   const [h, p, sig] = s.accessToken.split('.') as [string, string, string];
   const header = JSON.parse(Buffer.from(h, 'base64url').toString());
@@ -122,8 +131,8 @@ t.test('/auth/me refuses forged and stale tokens', async (t) => {
 
   t.test('missing or malformed Authorization', async (t) => {
     const none = await app.inject({ method: 'GET', url: '/auth/me' });
-    t.equal(none.statusCode, 401);
-    t.equal(none.json().code, 'missing_token');
+    t.equal(none.statusCode, 401, 'no Authorization header is refused with 401');
+    t.equal(none.json().code, 'missing_token', 'no Authorization header is refused as missing_token');
     t.equal(
       none.headers['www-authenticate'],
       'Bearer realm="tessera"',
@@ -132,7 +141,7 @@ t.test('/auth/me refuses forged and stale tokens', async (t) => {
     for (const authorization of [`Basic ${s.accessToken}`, 'Bearer', `Bearer ${s.accessToken} extra`]) {
       const res = await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization } });
       t.equal(res.statusCode, 401, authorization.slice(0, 12));
-      t.equal(res.json().code, 'invalid_token');
+      t.equal(res.json().code, 'invalid_token', `${authorization.slice(0, 12)}: refused as invalid_token`);
     }
     const lower = await app.inject({
       method: 'GET',
@@ -144,29 +153,46 @@ t.test('/auth/me refuses forged and stale tokens', async (t) => {
 
   t.test('a token expires after ACCESS_TOKEN_TTL_SECONDS (controlled clock)', async (t) => {
     clock.advance(config.accessTokenTtl - 1);
-    t.equal((await me(app, s.accessToken)).statusCode, 200);
+    t.equal(
+      (await me(app, s.accessToken)).statusCode,
+      200,
+      'the token still opens /auth/me a second before it expires',
+    );
     clock.advance(1);
     const res = await me(app, s.accessToken);
-    t.equal(res.statusCode, 401);
-    t.equal(res.json().code, 'invalid_token');
+    t.equal(res.statusCode, 401, 'the expired token is refused with 401');
+    t.equal(res.json().code, 'invalid_token', 'the expired token is refused as invalid_token');
   });
 });
 
 t.test('the JWKS never carries a private member and verifies our tokens', async (t) => {
   const { app } = await buildTestApp(t);
   const res = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
-  t.equal(res.statusCode, 200);
+  t.equal(res.statusCode, 200, 'the JWKS is served');
   const { keys } = res.json();
   t.equal(keys.length, 2, 'the active key and the next one');
   t.equal(keys[0].kid, app.services.keys.signing.kid, 'the active key comes first');
   const [jwk] = keys;
-  for (const k of keys) t.same(Object.keys(k).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
-  t.equal(jwk.kty, 'RSA');
-  t.equal(jwk.alg, 'RS256');
-  t.equal(jwk.use, 'sig');
-  for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi']) t.notOk(priv in jwk);
+  for (const k of keys)
+    t.same(
+      Object.keys(k).sort(),
+      ['alg', 'e', 'kid', 'kty', 'n', 'use'],
+      `${k.kid}: the key holds only public RSA members`,
+    );
+  t.equal(jwk.kty, 'RSA', 'the key is RSA');
+  t.equal(jwk.alg, 'RS256', 'the key is for RS256');
+  t.equal(jwk.use, 'sig', 'the key is for signatures');
+  for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi'])
+    t.notOk(priv in jwk, `the served key has no private member ${priv}`);
   const key = await importJWK(jwk, 'RS256');
   const s = await session(app);
-  await t.resolves(jwtVerify(s.accessToken, key, { algorithms: ['RS256'] }));
-  t.equal(createPublicKey({ key: jwk, format: 'jwk' }).asymmetricKeyDetails?.modulusLength, 2048);
+  await t.resolves(
+    jwtVerify(s.accessToken, key, { algorithms: ['RS256'] }),
+    'the served key verifies our access token',
+  );
+  t.equal(
+    createPublicKey({ key: jwk, format: 'jwk' }).asymmetricKeyDetails?.modulusLength,
+    2048,
+    'the signing key is 2048-bit RSA',
+  );
 });

@@ -150,7 +150,7 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     const valid = await forge();
     const control = await me(app, valid);
     t.equal(control.statusCode, 200, 'positive control: a token forged with our key and nothing changed is accepted');
-    t.equal(bodyOf(control).id, victim.user.id);
+    t.equal(bodyOf(control).id, victim.user.id, "positive control: the forged token is the victim's");
 
     const [vh, vp, vs] = valid.split('.') as [string, string, string];
     const huge = await forge({ claims: { pad: 'x'.repeat(9000) } });
@@ -222,7 +222,7 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
 
     const missing = await app.inject({ method: 'GET', url: '/auth/me' });
     assertRefused(t, missing, [401, 'missing_token'], 'no Authorization header at all');
-    t.match(String(missing.headers['www-authenticate']), /^Bearer /);
+    t.match(String(missing.headers['www-authenticate']), /^Bearer /, 'the refusal names the Bearer scheme');
   });
 
   t.test('expired: ACCESS_TOKEN_TTL_SECONDS after issue (controlled clock)', async (t) => {
@@ -240,7 +240,11 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
     const s = await session(first.app);
     // Same database, fresh KEYS_DIR B: the session and user exist, only the key is unknown.
     const second = await buildTestApp(t, { clock, db: first.db, keysDir: await tempDir(t, 'tessera-keys-b-') });
-    t.not(second.app.services.keys.signing.kid, first.app.services.keys.signing.kid);
+    t.not(
+      second.app.services.keys.signing.kid,
+      first.app.services.keys.signing.kid,
+      'the second key store signs with a different key',
+    );
     t.equal((await me(first.app, s.accessToken)).statusCode, 200, 'the token works where its key is');
     assertTokenRefused(t, await me(second.app, s.accessToken), 'token signed with a key not in this store');
     const fresh = await login(second.app, s.email);
@@ -438,13 +442,13 @@ t.test('1. access tokens presented to GET /auth/me', async (t) => {
       url: '/auth/logout-all',
       headers: { authorization: bearer(a.accessToken) },
     });
-    t.equal(out.statusCode, 204);
+    t.equal(out.statusCode, 204, 'logout-all answers 204');
     assertTokenRefused(t, await me(app, a.accessToken), 'after logout-all: the token that asked for it');
     assertTokenRefused(t, await me(app, aSecond.accessToken), "after logout-all: the user's other session");
 
     const b = await session(app);
     const logout = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: b.refresh } });
-    t.equal(logout.statusCode, 204);
+    t.equal(logout.statusCode, 204, 'logout answers 204');
     assertTokenRefused(t, await me(app, b.accessToken), 'after logout');
   });
 });
@@ -511,7 +515,7 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
       const { app, clock, db } = await buildTestApp(t, { env: variant.env, clock: new ManualClock(new Date()) });
       const a = await session(app);
       const rotated = await refresh(app, a.refresh);
-      t.equal(rotated.statusCode, 200);
+      t.equal(rotated.statusCode, 200, `${variant.name}: A's first refresh is accepted`);
       const aNext = refreshCookieOf(rotated)!;
       const aAccess = bodyOf(rotated).access_token as string;
       const b = await session(app);
@@ -542,6 +546,7 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
     t.equal(
       (await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: a.refresh } })).statusCode,
       204,
+      'logout answers 204',
     );
     assertRefused(t, await refresh(app, a.refresh), [401, 'session_revoked'], 'token of a logged-out session');
 
@@ -551,6 +556,7 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
       (await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: bearer(b.accessToken) } }))
         .statusCode,
       204,
+      'logout-all answers 204',
     );
     assertRefused(
       t,
@@ -628,7 +634,7 @@ t.test('2. refresh cookies presented to POST /auth/refresh', async (t) => {
       if (used.statusCode !== 200)
         assertRefused(t, used, [401, 'session_revoked'], 'the sole successor died with its family');
       const row = await sessionRow(db, s.user.id);
-      t.equal(row.id, sessionId);
+      t.equal(row.id, sessionId, 'the race left the same session in place');
       t.equal(
         row.revokedAt === null ? 1 : 0,
         race.usableAfterGrace,
@@ -1002,7 +1008,7 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
       headers: { 'content-type': JSON_TYPE },
       body: raw([0xff]),
     });
-    t.equal(res.status, 400);
+    t.equal(res.status, 400, 'real socket: a raw 0xFF in the body is refused with 400');
     t.equal(((await res.json()) as { code: string }).code, 'invalid_encoding', 'real socket: invalid_encoding');
     const ok = await fresh.inject({
       method: 'POST',
@@ -1045,8 +1051,8 @@ t.test('3. hostile bodies to POST /auth/register and /auth/login', async (t) => 
   t.test('composed and decomposed forms of one address are one account (NFC)', async (t) => {
     const composed = `j\u00fcrgen-${uniqueEmail()}`;
     const decomposed = composed.replace('\u00fc', 'u\u0308');
-    t.not(composed, decomposed);
-    t.equal((await post(app, 'register', creds(composed))).statusCode, 201);
+    t.not(composed, decomposed, 'the two spellings differ as strings');
+    t.equal((await post(app, 'register', creds(composed))).statusCode, 201, 'the composed spelling registers');
     assertRefused(
       t,
       await post(app, 'register', creds(decomposed)),

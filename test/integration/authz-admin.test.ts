@@ -21,13 +21,17 @@ t.test(
       t.match(res.headers['www-authenticate'], /error="insufficient_scope".*scope="admin"/, url);
     }
     const none = await app.inject({ method: 'GET', url: '/admin/users' });
-    t.equal(none.statusCode, 401);
-    t.equal(none.json().code, 'missing_token');
+    t.equal(none.statusCode, 401, '/admin without a token is refused with 401');
+    t.equal(none.json().code, 'missing_token', 'the refusal says missing_token');
     const bad = await app.inject({ method: 'GET', url: '/admin/users', headers: bearer(`${s.accessToken}x`) });
-    t.equal(bad.json().code, 'invalid_token');
+    t.equal(bad.json().code, 'invalid_token', 'a tampered token on /admin is refused as invalid_token');
     // Positive control: the same user once an admin.
     await app.services.roles.grant(s.user.id, 'admin', { kind: 'cli' }, meta);
-    t.equal((await app.inject({ method: 'GET', url: '/admin/users', headers: bearer(s.accessToken) })).statusCode, 200);
+    t.equal(
+      (await app.inject({ method: 'GET', url: '/admin/users', headers: bearer(s.accessToken) })).statusCode,
+      200,
+      'the same user, once granted admin, is let into /admin/users',
+    );
   },
 );
 
@@ -44,21 +48,29 @@ t.test('50 requests at once from a non-admin to /admin are all refused, and from
       ),
     ),
   );
-  t.same([...new Set(refused!.map((r) => r.statusCode))], [403]);
-  t.same([...new Set(answered!.map((r) => r.statusCode))], [200]);
+  t.same(
+    [...new Set(refused!.map((r) => r.statusCode))],
+    [403],
+    'every one of the 25 concurrent non-admin requests is refused with 403',
+  );
+  t.same(
+    [...new Set(answered!.map((r) => r.statusCode))],
+    [200],
+    'every one of the 25 concurrent admin requests is answered with 200',
+  );
 });
 
 t.test('a service client token with scope admin may call /admin; one without it may not', async (t) => {
   const { app } = await buildTestApp(t, { env });
   const ok = await app.inject({ method: 'GET', url: '/admin/users', headers: bearer(await clientToken(app, ops)) });
-  t.equal(ok.statusCode, 200);
+  t.equal(ok.statusCode, 200, 'a client token with scope admin lists users');
   const no = await app.inject({
     method: 'GET',
     url: '/admin/users',
     headers: bearer(await clientToken(app, reporting)),
   });
-  t.equal(no.statusCode, 403);
-  t.equal(no.json().code, 'insufficient_scope');
+  t.equal(no.statusCode, 403, 'a client token without scope admin is refused with 403');
+  t.equal(no.json().code, 'insufficient_scope', 'the refusal says insufficient_scope');
 });
 
 t.test(
@@ -73,22 +85,30 @@ t.test(
       url: `/admin/users/${s.user.id}/disable`,
       headers: bearer(admin.accessToken),
     });
-    t.equal(res.statusCode, 200);
-    t.same(res.json(), { endedSessions: 2 });
+    t.equal(res.statusCode, 200, 'the disable is accepted');
+    t.same(res.json(), { endedSessions: 2 }, "both of the user's sessions are reported ended");
     t.equal(
       (await introspect(app, backend, s.accessToken)).json().active,
       false,
       'the access token is no longer active',
     );
-    t.equal((await me(app, other.accessToken)).statusCode, 401);
-    t.equal((await refresh(app, s.refresh)).json().code, 'session_revoked');
+    t.equal(
+      (await me(app, other.accessToken)).statusCode,
+      401,
+      "the other session's access token no longer reaches /me",
+    );
+    t.equal(
+      (await refresh(app, s.refresh)).json().code,
+      'session_revoked',
+      "the disabled account's refresh token is refused as session_revoked",
+    );
     const refused = await app.inject({
       method: 'POST',
       url: '/auth/login',
       payload: { email: s.email, password: PASSWORD },
     });
-    t.equal(refused.statusCode, 403);
-    t.equal(refused.json().code, 'account_disabled');
+    t.equal(refused.statusCode, 403, 'the right password on a disabled account is refused with 403');
+    t.equal(refused.json().code, 'account_disabled', 'the refusal says account_disabled');
     const wrong = await app.inject({
       method: 'POST',
       url: '/auth/login',
@@ -99,6 +119,7 @@ t.test(
       (await app.inject({ method: 'GET', url: `/admin/users/${s.user.id}`, headers: bearer(admin.accessToken) })).json()
         .disabledAt !== null,
       true,
+      'the admin view shows the account as disabled',
     );
 
     t.equal(
@@ -110,6 +131,7 @@ t.test(
         })
       ).statusCode,
       204,
+      'enabling the account is accepted with 204',
     );
     const back = await login(app, s.email);
     t.equal((await me(app, back.accessToken)).statusCode, 200, 'enabled: login works again');
@@ -134,17 +156,18 @@ t.test('logins racing a disable: afterwards no session of the account is live', 
     headers: bearer(admin.accessToken),
   });
   const answers = await Promise.all([...logins, disable]);
-  t.equal(answers.at(-1)!.statusCode, 200);
+  t.equal(answers.at(-1)!.statusCode, 200, 'the disable racing 49 logins is accepted');
   for (const r of answers.slice(0, -1))
     t.ok(
       r.statusCode === 200 || r.json().code === 'account_disabled' || r.json().code === 'too_many_requests',
       `login answered ${r.statusCode}`,
     );
   const live = await app.services.database.prisma.session.count({ where: { userId: s.user.id, revokedAt: null } });
-  t.equal(live, 0);
+  t.equal(live, 0, 'no session of the disabled account is left live');
   t.equal(
     await app.services.database.prisma.auditEvent.count({ where: { userId: s.user.id, type: 'account_disabled' } }),
     1,
+    'the disable is audited exactly once',
   );
 });
 
@@ -157,13 +180,18 @@ t.test('deleting an account ends its sessions and keeps its audit rows by user i
     url: `/admin/users/${s.user.id}`,
     headers: bearer(admin.accessToken),
   });
-  t.equal(res.statusCode, 204);
-  t.equal((await me(app, s.accessToken)).statusCode, 401);
-  t.equal((await introspect(app, backend, s.accessToken)).json().active, false);
+  t.equal(res.statusCode, 204, 'the delete is accepted with 204');
+  t.equal((await me(app, s.accessToken)).statusCode, 401, "the deleted user's access token no longer reaches /me");
+  t.equal(
+    (await introspect(app, backend, s.accessToken)).json().active,
+    false,
+    "the deleted user's access token no longer introspects as active",
+  );
   t.equal(
     (await app.inject({ method: 'GET', url: `/admin/users/${s.user.id}`, headers: bearer(admin.accessToken) })).json()
       .code,
     'not_found',
+    'the deleted user is no longer found by the admin API',
   );
   const audit = await app.inject({
     method: 'GET',
@@ -178,6 +206,7 @@ t.test('deleting an account ends its sessions and keeps its audit rows by user i
       await app.inject({ method: 'DELETE', url: `/admin/users/${s.user.id}`, headers: bearer(admin.accessToken) })
     ).json().code,
     'not_found',
+    'deleting the account again answers not_found',
   );
 });
 
@@ -191,22 +220,26 @@ t.test("an admin lists a user's sessions and ends one of them", async (t) => {
     url: `/admin/users/${s.user.id}/sessions`,
     headers: bearer(admin.accessToken),
   });
-  t.equal(list.json().sessions.length, 2);
+  t.equal(list.json().sessions.length, 2, "the admin sees both of the user's sessions");
   const sid = (await app.services.accessTokens.verify(second.accessToken)).sid;
   const end = await app.inject({
     method: 'DELETE',
     url: `/admin/users/${s.user.id}/sessions/${sid}`,
     headers: bearer(admin.accessToken),
   });
-  t.equal(end.statusCode, 204);
-  t.equal((await me(app, second.accessToken)).statusCode, 401);
+  t.equal(end.statusCode, 204, 'ending the session is accepted with 204');
+  t.equal(
+    (await me(app, second.accessToken)).statusCode,
+    401,
+    "the ended session's access token no longer reaches /me",
+  );
   t.equal((await me(app, s.accessToken)).statusCode, 200, 'the other session stays');
   const again = await app.inject({
     method: 'DELETE',
     url: `/admin/users/${s.user.id}/sessions/${sid}`,
     headers: bearer(admin.accessToken),
   });
-  t.equal(again.json().code, 'not_found');
+  t.equal(again.json().code, 'not_found', 'ending the same session again answers not_found');
 });
 
 t.test('the user list pages by cursor, searches by email prefix, and stays stable while users register', async (t) => {
@@ -227,7 +260,7 @@ t.test('the user list pages by cursor, searches by email prefix, and stays stabl
     const url: string = `/admin/users?email_prefix=${tag}-&limit=5${cursor ? `&cursor=${cursor}` : ''}`;
     const res = await app.inject({ method: 'GET', url, headers: bearer(admin.accessToken) });
     await inserting;
-    t.equal(res.statusCode, 200);
+    t.equal(res.statusCode, 200, `page ${page}: the user list is answered while users register`);
     const body = res.json() as { users: { email: string }[]; nextCursor: string | null };
     seen.push(...body.users.map((u) => u.email));
     cursor = body.nextCursor;
@@ -263,14 +296,14 @@ t.test('the audit log filters by user, type and time range, newest first, by cur
   do {
     const url: string = `/admin/audit?user_id=${s.user.id}&event_type=login_ok&from=${from}&to=${to}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
     const res = await app.inject({ method: 'GET', url, headers: bearer(admin.accessToken) });
-    t.equal(res.statusCode, 200);
+    t.equal(res.statusCode, 200, `page from cursor ${cursor ?? '(none, the first)'}: the audit page is answered`);
     const body = res.json() as {
       events: { id: string; type: string; userId: string; createdAt: string }[];
       nextCursor: string | null;
     };
     for (const e of body.events) {
-      t.equal(e.type, 'login_ok');
-      t.equal(e.userId, s.user.id);
+      t.equal(e.type, 'login_ok', `event ${e.id}: only login_ok events are listed`);
+      t.equal(e.userId, s.user.id, `event ${e.id}: only the filtered user's events are listed`);
       t.ok(e.createdAt >= from && e.createdAt < to, 'within [from, to)');
     }
     ids.push(...body.events.map((e) => e.id));
@@ -292,15 +325,15 @@ t.test('browsers may not call /admin from another origin, and get no CORS grant 
     url: '/admin/users',
     headers: { ...bearer(admin.accessToken), origin: 'https://app.example.com', 'sec-fetch-site': 'cross-site' },
   });
-  t.equal(cross.statusCode, 403);
-  t.equal(cross.json().code, 'csrf_rejected');
-  t.notOk(cross.headers['access-control-allow-origin']);
+  t.equal(cross.statusCode, 403, 'a cross-site admin request is refused with 403');
+  t.equal(cross.json().code, 'csrf_rejected', 'the refusal says csrf_rejected');
+  t.notOk(cross.headers['access-control-allow-origin'], 'the refused cross-site request gets no CORS grant');
   const preflight = await app.inject({
     method: 'OPTIONS',
     url: '/admin/users',
     headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' },
   });
-  t.notOk(preflight.headers['access-control-allow-origin']);
+  t.notOk(preflight.headers['access-control-allow-origin'], 'the preflight for /admin gets no CORS grant');
   const same = await app.inject({
     method: 'GET',
     url: '/admin/users',

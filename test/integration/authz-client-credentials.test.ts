@@ -34,23 +34,31 @@ t.test(
   async (t) => {
     const { app, config } = await setup(t);
     const res = await tokenRequest(app, orders, { scope: 'orders:read' });
-    t.equal(res.statusCode, 200);
-    t.equal(res.headers['cache-control'], 'no-store');
+    t.equal(res.statusCode, 200, 'a client with a good secret gets a token');
+    t.equal(res.headers['cache-control'], 'no-store', 'the token answer is never cached');
     const body = res.json();
-    t.same(Object.keys(body).sort(), ['access_token', 'expires_in', 'scope', 'token_type']);
-    t.equal(body.scope, 'orders:read');
+    t.same(
+      Object.keys(body).sort(),
+      ['access_token', 'expires_in', 'scope', 'token_type'],
+      'the answer has no refresh token, only the access token, lifetime, scope and type',
+    );
+    t.equal(body.scope, 'orders:read', 'the token is granted the scope asked for');
     const jwks = createLocalJWKSet((await app.inject({ url: '/.well-known/jwks.json' })).json());
     const { payload, protectedHeader } = await jwtVerify(body.access_token, jwks, {
       issuer: config.issuer,
       audience: 'orders-api',
       typ: 'at+jwt',
     });
-    t.equal(protectedHeader.typ, 'at+jwt');
-    t.equal(payload.sub, 'orders');
-    t.equal(payload.client_id, 'orders');
-    t.equal(payload.scope, 'orders:read');
+    t.equal(protectedHeader.typ, 'at+jwt', 'the token is typed at+jwt as RFC 9068 requires');
+    t.equal(payload.sub, 'orders', "the token's subject is the client itself");
+    t.equal(payload.client_id, 'orders', 'the token names the client as client_id');
+    t.equal(payload.scope, 'orders:read', "the token's scope claim is the scope granted");
     t.notOk('sid' in payload, 'no session behind it');
-    t.equal(payload.exp! - payload.iat!, config.accessTokenTtl);
+    t.equal(
+      payload.exp! - payload.iat!,
+      config.accessTokenTtl,
+      "a client token lives as long as a user's access token",
+    );
   },
 );
 
@@ -65,8 +73,12 @@ t.test('client_secret_post works too; a scope left out means every scope the cli
       client_secret: orders.secret,
     }).toString(),
   );
-  t.equal(res.statusCode, 200);
-  t.equal(res.json().scope, 'orders:read orders:write');
+  t.equal(res.statusCode, 200, 'client_secret_post is accepted');
+  t.equal(
+    res.json().scope,
+    'orders:read orders:write',
+    'with no scope asked, the client gets every scope it is configured with',
+  );
 });
 
 t.test('a bad secret, an unknown client or no credentials are 401 invalid_client', async (t) => {
@@ -87,12 +99,12 @@ t.test(
   async (t) => {
     const { app } = await setup(t);
     const res = await tokenRequest(app, orders, { scope: 'orders:read admin' });
-    t.equal(res.statusCode, 400);
-    t.equal(res.json().code, 'invalid_scope');
-    t.equal(res.json().error, 'invalid_scope');
+    t.equal(res.statusCode, 400, "a scope beyond the client's configuration is refused with 400");
+    t.equal(res.json().code, 'invalid_scope', 'the refusal code is invalid_scope');
+    t.equal(res.json().error, 'invalid_scope', 'the OAuth error field says invalid_scope too');
     const grant = await tokenRequest(app, orders, { grant_type: 'password' });
-    t.equal(grant.json().code, 'unsupported_grant_type');
-    t.equal(grant.json().error, 'unsupported_grant_type');
+    t.equal(grant.json().code, 'unsupported_grant_type', 'the password grant is refused as unsupported_grant_type');
+    t.equal(grant.json().error, 'unsupported_grant_type', 'the OAuth error field says unsupported_grant_type too');
   },
 );
 
@@ -102,21 +114,22 @@ t.test(
     const { app } = await setup(t);
     const token = (await tokenRequest(app, orders)).json().access_token;
     const res = await introspect(app, legacy, token);
-    t.equal(res.statusCode, 200);
+    t.equal(res.statusCode, 200, 'a client configured without scopes may still introspect');
     t.same(
       { active: res.json().active, client_id: res.json().client_id, scope: res.json().scope },
       { active: true, client_id: 'orders', scope: 'orders:read orders:write' },
+      'the introspection shows the orders token active with its client and scopes',
     );
     const refused = await introspect(app, ops, token);
-    t.equal(refused.statusCode, 403);
-    t.equal(refused.json().code, 'insufficient_scope');
+    t.equal(refused.statusCode, 403, 'a client whose scopes leave out introspect is refused with 403');
+    t.equal(refused.json().code, 'insufficient_scope', 'the refusal says insufficient_scope');
   },
 );
 
 t.test('a client token is no user token: /auth/me refuses it', async (t) => {
   const { app } = await setup(t);
   const token = (await tokenRequest(app, ops)).json().access_token;
-  t.equal((await me(app, token)).statusCode, 401);
+  t.equal((await me(app, token)).statusCode, 401, 'a client token is refused by /auth/me');
 });
 
 t.test(
@@ -126,8 +139,12 @@ t.test(
     for (const aud of [tokenUrl, config.issuer]) {
       const res = await formPost(app, '/oauth/token', assertionForm(await assertion(billing, aud, clock.now())));
       t.equal(res.statusCode, 200, aud);
-      t.equal(decodeJwt(res.json().access_token).sub, 'billing');
-      t.equal(res.json().scope, 'invoices:read');
+      t.equal(
+        decodeJwt(res.json().access_token).sub,
+        'billing',
+        `audience ${aud}: the token's subject is the billing client`,
+      );
+      t.equal(res.json().scope, 'invoices:read', `audience ${aud}: the token carries the billing client's scope`);
     }
   },
 );
@@ -174,10 +191,13 @@ t.test(
       Array.from({ length: 50 }, (_, i) => formPost(i % 2 ? app : second, '/oauth/token', assertionForm(jwt))),
     );
     const codes = answers.map((r) => r.statusCode);
-    t.equal(codes.filter((c) => c === 200).length, 1);
-    t.equal(codes.filter((c) => c === 401).length, 49);
-    t.ok(answers.filter((r) => r.statusCode === 401).every((r) => r.json().code === 'invalid_client'));
-    t.ok(keysDir);
+    t.equal(codes.filter((c) => c === 200).length, 1, 'exactly one of the 50 replays gets a token');
+    t.equal(codes.filter((c) => c === 401).length, 49, 'the other 49 replays are refused with 401');
+    t.ok(
+      answers.filter((r) => r.statusCode === 401).every((r) => r.json().code === 'invalid_client'),
+      'every refused replay says invalid_client',
+    );
+    t.ok(keysDir, 'the setup wrote the keys directory both instances use');
     const later = await formPost(app, '/oauth/token', assertionForm(jwt));
     t.equal(later.json().code, 'invalid_client', 'and later still refused');
   },
@@ -188,11 +208,16 @@ t.test(
   async (t) => {
     const { app } = await setup(t, [], { TOKEN_RATE_LIMIT_PER_MINUTE: '5' });
     const answers = await Promise.all(Array.from({ length: 50 }, () => tokenRequest(app, orders)));
-    t.equal(answers.filter((r) => r.statusCode === 200).length, 5);
+    t.equal(
+      answers.filter((r) => r.statusCode === 200).length,
+      5,
+      'exactly the per-minute limit of 5 tokens is issued',
+    );
     t.ok(
       answers
         .filter((r) => r.statusCode !== 200)
         .every((r) => r.statusCode === 429 && r.json().code === 'too_many_requests'),
+      'every request over the limit is refused with 429 too_many_requests',
     );
     t.equal((await tokenRequest(app, legacy)).statusCode, 200, 'another client still gets tokens');
   },
@@ -201,11 +226,23 @@ t.test(
 t.test('the discovery document lists the token endpoint, grant types, auth methods and scopes', async (t) => {
   const { app, config } = await setup(t);
   const doc = (await app.inject({ url: '/.well-known/openid-configuration' })).json();
-  t.equal(doc.token_endpoint, `${config.issuer}/oauth/token`);
-  t.same(doc.grant_types_supported, ['client_credentials']);
-  t.same(doc.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
-  t.same(doc.scopes_supported, ['admin', 'introspect', 'invoices:read', 'orders:read', 'orders:write', 'revoke']);
-  t.ok(doc.claims_supported.includes('roles'));
+  t.equal(doc.token_endpoint, `${config.issuer}/oauth/token`, 'discovery names the token endpoint under the issuer');
+  t.same(
+    doc.grant_types_supported,
+    ['client_credentials'],
+    'discovery lists client_credentials as the only grant type',
+  );
+  t.same(
+    doc.token_endpoint_auth_methods_supported,
+    ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    'discovery lists the three client authentication methods',
+  );
+  t.same(
+    doc.scopes_supported,
+    ['admin', 'introspect', 'invoices:read', 'orders:read', 'orders:write', 'revoke'],
+    'discovery lists every scope the configured clients use',
+  );
+  t.ok(doc.claims_supported.includes('roles'), 'discovery lists the roles claim');
 });
 
 t.test(

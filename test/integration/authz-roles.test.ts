@@ -14,7 +14,7 @@ async function setup(t: Test) {
 t.test('a user without roles gets tokens without a roles claim', async (t) => {
   const { app } = await setup(t);
   const s = await session(app);
-  t.notOk('roles' in decodeJwt(s.accessToken));
+  t.notOk('roles' in decodeJwt(s.accessToken), 'a user without roles gets no roles claim at all');
 });
 
 t.test('a role granted through /admin shows up in the access token at the next refresh', async (t) => {
@@ -26,19 +26,23 @@ t.test('a role granted through /admin shows up in the access token at the next r
     url: `/admin/users/${s.user.id}/roles/billing:read`,
     headers: bearer(admin.accessToken),
   });
-  t.equal(grant.statusCode, 200);
-  t.same(grant.json(), { roles: ['billing:read'] });
+  t.equal(grant.statusCode, 200, "the admin's grant is accepted");
+  t.same(grant.json(), { roles: ['billing:read'] }, "the grant answers the user's roles now");
   t.notOk('roles' in decodeJwt(s.accessToken), 'the token already issued is unchanged');
   const res = await refresh(app, s.refresh);
-  t.equal(res.statusCode, 200);
-  t.same(decodeJwt(res.json().access_token).roles, ['billing:read']);
+  t.equal(res.statusCode, 200, 'the refresh after the grant is accepted');
+  t.same(
+    decodeJwt(res.json().access_token).roles,
+    ['billing:read'],
+    'the refreshed access token carries the granted role',
+  );
 
   const revoke = await app.inject({
     method: 'DELETE',
     url: `/admin/users/${s.user.id}/roles/billing:read`,
     headers: bearer(admin.accessToken),
   });
-  t.same(revoke.json(), { roles: [] });
+  t.same(revoke.json(), { roles: [] }, 'the revoke answers that the user has no roles left');
   const after = await refresh(app, refreshCookieOf(res));
   t.notOk('roles' in decodeJwt(after.json().access_token), 'gone again after the next refresh');
 });
@@ -48,8 +52,8 @@ t.test('introspection answers the roles the user has now, not those in the token
   const s = await session(app);
   await app.services.roles.grant(s.user.id, 'support', { kind: 'cli' }, meta);
   const res = await introspect(app, backend, s.accessToken);
-  t.equal(res.json().active, true);
-  t.same(res.json().roles, ['support']);
+  t.equal(res.json().active, true, "the user's token introspects as active");
+  t.same(res.json().roles, ['support'], 'introspection reports the role granted after the token was issued');
 });
 
 t.test('grants and revokes write audit rows naming the acting admin', async (t) => {
@@ -76,6 +80,7 @@ t.test('grants and revokes write audit rows naming the acting admin', async (t) 
       ['role_granted', `support by user:${admin.user.id}`],
       ['role_revoked', `support by user:${admin.user.id}`],
     ],
+    'the grant and the revoke are audited in order, each naming the acting admin',
   );
 });
 
@@ -114,10 +119,14 @@ t.test('50 simultaneous grants of one role leave one role row and one audit row'
       app.inject({ method: 'PUT', url: `/admin/users/${s.user.id}/roles/support`, headers: bearer(admin.accessToken) }),
     ),
   );
-  t.same([...new Set(answers.map((r) => r.statusCode))], [200]);
+  t.same([...new Set(answers.map((r) => r.statusCode))], [200], 'all 50 simultaneous grants are answered with 200');
   const prisma = app.services.database.prisma;
-  t.equal(await prisma.userRole.count({ where: { userId: s.user.id } }), 1);
-  t.equal(await prisma.auditEvent.count({ where: { userId: s.user.id, type: 'role_granted' } }), 1);
+  t.equal(await prisma.userRole.count({ where: { userId: s.user.id } }), 1, 'the user holds the role once');
+  t.equal(
+    await prisma.auditEvent.count({ where: { userId: s.user.id, type: 'role_granted' } }),
+    1,
+    'the grant is audited once',
+  );
 });
 
 t.test('revoking a role with end_sessions=true ends every session of the user at once', async (t) => {
@@ -130,7 +139,15 @@ t.test('revoking a role with end_sessions=true ends every session of the user at
     url: `/admin/users/${s.user.id}/roles/support?end_sessions=true`,
     headers: bearer(admin.accessToken),
   });
-  t.equal(res.statusCode, 200);
-  t.equal((await introspect(app, backend, s.accessToken)).json().active, false);
-  t.equal((await refresh(app, s.refresh)).json().code, 'session_revoked');
+  t.equal(res.statusCode, 200, 'revoking with end_sessions=true is accepted');
+  t.equal(
+    (await introspect(app, backend, s.accessToken)).json().active,
+    false,
+    "the user's access token no longer introspects as active",
+  );
+  t.equal(
+    (await refresh(app, s.refresh)).json().code,
+    'session_revoked',
+    "the user's refresh token is refused as session_revoked",
+  );
 });

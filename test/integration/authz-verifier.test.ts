@@ -31,8 +31,8 @@ t.test('the example resource service with a listening Tessera', async (t) => {
 
   t.test('a user with the role passes the role route', async (t) => {
     const res = await call('GET', '/reports', supportToken);
-    t.equal(res.statusCode, 200);
-    t.equal(res.json().user, supportUser.user.id);
+    t.equal(res.statusCode, 200, 'a user holding the support role is let into /reports');
+    t.equal(res.json().user, supportUser.user.id, '/reports answers for the user the token names');
   });
 
   t.test(
@@ -42,36 +42,48 @@ t.test('the example resource service with a listening Tessera', async (t) => {
         Array.from({ length: 50 }, () => call('GET', '/reports', plainUser.accessToken)),
       );
       for (const res of answers) {
-        t.equal(res.statusCode, 403);
-        t.equal(res.json().code, 'insufficient_scope');
-        t.match(res.headers['www-authenticate'], /^Bearer error="insufficient_scope"/);
+        t.equal(res.statusCode, 403, 'a user without the role is refused with 403');
+        t.equal(res.json().code, 'insufficient_scope', 'the refusal is insufficient_scope, not invalid_token');
+        t.match(
+          res.headers['www-authenticate'],
+          /^Bearer error="insufficient_scope"/,
+          'the 403 carries the RFC 6750 insufficient_scope challenge',
+        );
       }
     },
   );
 
   t.test('a service token with the scope passes the machine route', async (t) => {
     const res = await call('POST', '/sync', syncToken);
-    t.equal(res.statusCode, 200);
-    t.equal(res.json().client, 'notes');
+    t.equal(res.statusCode, 200, 'a client token with notes:sync is let into /sync');
+    t.equal(res.json().client, 'notes', '/sync answers for the client the token names');
   });
 
   t.test('a service token without the scope gets 403 naming the scope needed', async (t) => {
     const res = await call('POST', '/sync', otherClientToken);
-    t.equal(res.statusCode, 403);
-    t.equal(res.json().code, 'insufficient_scope');
-    t.match(res.headers['www-authenticate'], /error="insufficient_scope".*scope="notes:sync"/);
+    t.equal(res.statusCode, 403, 'a client token without notes:sync is refused with 403');
+    t.equal(res.json().code, 'insufficient_scope', 'the refusal is insufficient_scope');
+    t.match(
+      res.headers['www-authenticate'],
+      /error="insufficient_scope".*scope="notes:sync"/,
+      'the challenge names notes:sync as the scope needed',
+    );
   });
 
   t.test('each route refuses the other kind of token as invalid_token', async (t) => {
     const userOnMachine = await call('POST', '/sync', supportToken);
-    t.equal(userOnMachine.statusCode, 401);
-    t.equal(userOnMachine.json().code, 'invalid_token');
+    t.equal(userOnMachine.statusCode, 401, 'a user token is refused on the machine route');
+    t.equal(userOnMachine.json().code, 'invalid_token', 'the user token on the machine route is an invalid_token');
     const clientOnUser = await call('GET', '/reports', syncToken);
-    t.equal(clientOnUser.statusCode, 401);
-    t.equal(clientOnUser.json().code, 'invalid_token');
+    t.equal(clientOnUser.statusCode, 401, 'a client token is refused on the user route');
+    t.equal(clientOnUser.json().code, 'invalid_token', 'the client token on the user route is an invalid_token');
     const clientOnNotes = await call('GET', '/notes', syncToken);
     t.equal(clientOnNotes.statusCode, 401, 'routes that name no kind keep accepting user tokens only');
-    t.equal((await call('GET', '/notes', plainUser.accessToken)).statusCode, 200);
+    t.equal(
+      (await call('GET', '/notes', plainUser.accessToken)).statusCode,
+      200,
+      'a plain user token is still accepted on /notes',
+    );
   });
 
   t.test('as functions: tokenKind, requireRoles and requireScopes on verified claims', async (t) => {
@@ -82,12 +94,12 @@ t.test('the example resource service with a listening Tessera', async (t) => {
     });
     const user = await verifier.verify(supportToken);
     const client = await verifier.verify(syncToken, { kind: 'client' });
-    t.equal(tokenKind(user), 'user');
-    t.equal(tokenKind(client), 'client');
-    t.same(user.roles, ['support']);
-    t.equal(client.scope, 'notes:sync');
-    t.equal(requireRoles(user, 'support'), user);
-    t.equal(requireScopes(client, 'notes:sync'), client);
+    t.equal(tokenKind(user), 'user', "tokenKind calls a user's verified claims a user token");
+    t.equal(tokenKind(client), 'client', 'tokenKind calls a client_credentials token a client token');
+    t.same(user.roles, ['support'], "the user's verified claims carry the granted support role");
+    t.equal(client.scope, 'notes:sync', 'the client token carries only the scope it asked for');
+    t.equal(requireRoles(user, 'support'), user, 'requireRoles hands back the claims when the role is held');
+    t.equal(requireScopes(client, 'notes:sync'), client, 'requireScopes hands back the claims when the scope is held');
     for (const [name, fn] of [
       ['missing role', () => requireRoles(user, 'admin')],
       ['missing scope', () => requireScopes(client, 'notes:sync', 'notes:delete')],

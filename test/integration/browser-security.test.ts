@@ -35,20 +35,28 @@ t.test('CORS: credentials only for listed origins', async (t) => {
       headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
     });
   const ok = await preflight(SPA);
-  t.equal(ok.statusCode, 204);
-  t.equal(ok.headers['access-control-allow-origin'], SPA);
-  t.equal(ok.headers['access-control-allow-credentials'], 'true');
-  t.match(String(ok.headers['access-control-allow-methods']), /POST/);
+  t.equal(ok.statusCode, 204, "a listed origin's preflight answers 204");
+  t.equal(ok.headers['access-control-allow-origin'], SPA, 'the preflight allows the listed origin');
+  t.equal(
+    ok.headers['access-control-allow-credentials'],
+    'true',
+    'the preflight allows credentials for the listed origin',
+  );
+  t.match(String(ok.headers['access-control-allow-methods']), /POST/, 'the preflight allows POST');
   const evil = await preflight('https://evil.example');
-  t.equal(evil.headers['access-control-allow-origin'], undefined);
-  t.equal(evil.headers['access-control-allow-credentials'], undefined);
+  t.equal(evil.headers['access-control-allow-origin'], undefined, 'an unlisted origin is not allowed');
+  t.equal(evil.headers['access-control-allow-credentials'], undefined, 'an unlisted origin gets no credentials');
   const jwks = await app.inject({
     method: 'GET',
     url: '/.well-known/jwks.json',
     headers: { origin: 'https://anyone.example' },
   });
   t.equal(jwks.headers['access-control-allow-origin'], '*', 'public keys are readable from anywhere');
-  t.equal(jwks.headers['access-control-allow-credentials'], undefined);
+  t.equal(
+    jwks.headers['access-control-allow-credentials'],
+    undefined,
+    'the public JWKS is readable without credentials',
+  );
 });
 
 t.test('CORS_ORIGINS must be exact origins', async (t) => {
@@ -76,7 +84,7 @@ t.test('CSRF: cross-site browser requests to cookie endpoints are refused', asyn
   for (const headers of refused) {
     const res = await attempt(headers);
     t.equal(res.statusCode, 403, JSON.stringify(headers));
-    t.equal(res.json().code, 'csrf_rejected');
+    t.equal(res.json().code, 'csrf_rejected', `${JSON.stringify(headers)}: refused as csrf_rejected`);
   }
   const logout = await attempt({ origin: 'https://evil.example' }, '/auth/logout');
   t.equal(logout.statusCode, 403, 'logout too: a forged logout is refused');
@@ -90,7 +98,7 @@ t.test('CSRF: cross-site browser requests to cookie endpoints are refused', asyn
     headers: { origin: SPA },
   });
   t.equal(listed.statusCode, 200, 'from a listed origin');
-  t.equal(listed.headers['access-control-allow-origin'], SPA);
+  t.equal(listed.headers['access-control-allow-origin'], SPA, 'the refresh from a listed origin is readable by it');
   const curl = await refresh(app, refreshCookieOf(listed));
   t.equal(curl.statusCode, 200, 'no browser headers at all (curl, services): allowed');
   const sameSite = await app.inject({
@@ -115,7 +123,11 @@ t.test('CSRF: cross-site browser requests to cookie endpoints are refused', asyn
 t.test('COOKIE_DOMAIN widens the cookie to subdomains', async (t) => {
   const { app } = await buildTestApp(t, { env: { COOKIE_DOMAIN: 'example.com' } });
   const s = await session(app);
-  t.match(String(s.res.headers['set-cookie']), /; Domain=example\.com;/);
+  t.match(
+    String(s.res.headers['set-cookie']),
+    /; Domain=example\.com;/,
+    'with COOKIE_DOMAIN the refresh cookie is set for the domain',
+  );
   const out = await app.inject({
     method: 'POST',
     url: '/auth/logout',

@@ -105,7 +105,7 @@ t.test("a real PGlite's disk-full error is classified as disk full", async (t) =
       `DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'disk_full', MESSAGE = 'could not extend file: No space left on device'; END $$`,
     )
     .catch((e: unknown) => e);
-  t.equal(classifyDatabaseError(err), 'disk_full');
+  t.equal(classifyDatabaseError(err), 'disk_full', "PGlite's SQLSTATE 53100 error is classified as disk_full");
 });
 
 t.test('a client that aborts mid-body is logged as a client abort, not a database outage', async (t) => {

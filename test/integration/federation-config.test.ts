@@ -34,28 +34,33 @@ t.test('a valid file gives providers with presets filled in and secrets resolved
     { CORP_SECRET: SECRET, CORS_ORIGINS: 'https://app.example.com' },
   );
   const config = load();
-  t.match(config.identityProviders, [
-    {
-      id: 'corp',
-      issuer: 'https://sso.example.com',
-      clientSecret: SECRET,
-      trustedForLinking: true,
-      scopes: ['openid', 'email', 'profile'],
-    },
-    { id: 'google', issuer: 'https://accounts.google.com', trustedForLinking: false },
-    { id: 'microsoft', issuer: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0' },
-    {
-      id: 'github',
-      issuer: undefined,
-      scopes: ['read:user', 'user:email'],
-      github: { apiUrl: 'https://api.github.com' },
-    },
-  ]);
+  t.match(
+    config.identityProviders,
+    [
+      {
+        id: 'corp',
+        issuer: 'https://sso.example.com',
+        clientSecret: SECRET,
+        trustedForLinking: true,
+        scopes: ['openid', 'email', 'profile'],
+      },
+      { id: 'google', issuer: 'https://accounts.google.com', trustedForLinking: false },
+      { id: 'microsoft', issuer: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0' },
+      {
+        id: 'github',
+        issuer: undefined,
+        scopes: ['read:user', 'user:email'],
+        github: { apiUrl: 'https://api.github.com' },
+      },
+    ],
+    'each provider gets its preset issuer and scopes, and the secret read from its env var',
+  );
   t.same(config.returnToOrigins, ['https://app.example.com'], 'RETURN_TO_ORIGINS defaults to CORS_ORIGINS');
   t.same(
     loadConfig({ NODE_ENV: 'test', CORS_ORIGINS: 'https://a.example', RETURN_TO_ORIGINS: 'https://b.example' })
       .returnToOrigins,
     ['https://b.example'],
+    'an explicit RETURN_TO_ORIGINS wins over CORS_ORIGINS',
   );
   t.same(loadConfig({ NODE_ENV: 'test' }).identityProviders, [], 'no file, no providers');
 });
@@ -144,12 +149,20 @@ t.test('each mistake stops the boot with a message naming the entry and field, a
     t.match((error as Error).message, message, what);
     t.notOk((error as Error).message.includes(SECRET), `${what}: the secret is not in the message`);
   }
-  t.throws(() => loadConfig({ NODE_ENV: 'test', IDENTITY_PROVIDERS_FILE: '/nonexistent/providers.json' }), {
-    name: 'ConfigError',
-    message: /IDENTITY_PROVIDERS_FILE \/nonexistent\/providers.json cannot be read \(ENOENT\)/,
-  });
-  t.throws(() => loadConfig({ NODE_ENV: 'test', RETURN_TO_ORIGINS: 'https://app.example.com/path' }), {
-    name: 'ConfigError',
-    message: /RETURN_TO_ORIGINS entry/,
-  });
+  t.throws(
+    () => loadConfig({ NODE_ENV: 'test', IDENTITY_PROVIDERS_FILE: '/nonexistent/providers.json' }),
+    {
+      name: 'ConfigError',
+      message: /IDENTITY_PROVIDERS_FILE \/nonexistent\/providers.json cannot be read \(ENOENT\)/,
+    },
+    'an unreadable providers file stops the boot, naming the file and the reason',
+  );
+  t.throws(
+    () => loadConfig({ NODE_ENV: 'test', RETURN_TO_ORIGINS: 'https://app.example.com/path' }),
+    {
+      name: 'ConfigError',
+      message: /RETURN_TO_ORIGINS entry/,
+    },
+    'a RETURN_TO_ORIGINS entry with a path stops the boot',
+  );
 });

@@ -163,21 +163,29 @@ t.test(
       ],
     };
     const { landed, browser } = await s.signIn();
-    t.equal(landed.href, `${SPA}/app`);
+    t.equal(landed.href, `${SPA}/app`, 'the GitHub sign-in lands back on the SPA page it started from');
     const refreshed = await s.refresh(browser);
-    t.equal(refreshed.status, 200);
+    t.equal(refreshed.status, 200, 'the refresh cookie set by the GitHub sign-in is accepted');
     const me = await s.app.inject({
       url: '/auth/me',
       headers: { authorization: `Bearer ${refreshed.body.access_token}` },
     });
     t.equal(me.json().email, email, 'the primary address, not the first verified one');
-    t.match(await s.db.database.prisma.identity.findMany(), [{ provider: 'github', subject: '4242', email }]);
+    t.match(
+      await s.db.database.prisma.identity.findMany(),
+      [{ provider: 'github', subject: '4242', email }],
+      "the identity is stored under GitHub's numeric id with the primary email",
+    );
     const start = await new TestBrowser().get(
       `${s.tessera}/auth/oauth/github/start?return_to=${encodeURIComponent(SPA)}`,
     );
     const authorize = new URL(start.headers.get('location')!);
     t.equal(authorize.searchParams.get('code_challenge_method'), 'S256', 'PKCE with GitHub too');
-    t.equal(authorize.searchParams.get('scope'), 'read:user user:email');
+    t.equal(
+      authorize.searchParams.get('scope'),
+      'read:user user:email',
+      'Tessera asks GitHub only for read:user and user:email',
+    );
   },
 );
 
@@ -200,7 +208,11 @@ t.test(
     );
 
     s.gh.state.deny = true;
-    t.equal((await s.signIn()).landed.searchParams.get('error'), 'oauth_access_denied');
+    t.equal(
+      (await s.signIn()).landed.searchParams.get('error'),
+      'oauth_access_denied',
+      'a cancel at GitHub comes back as oauth_access_denied',
+    );
     s.gh.state.deny = false;
 
     s.gh.state.user = { id: 8, login: 'y', emails: [{ email: uniqueEmail(), primary: true, verified: true }] };
@@ -220,7 +232,11 @@ t.test(
     );
 
     s.gh.state.apiDown = true;
-    t.equal((await s.signIn()).landed.searchParams.get('error'), 'oauth_provider_unavailable');
-    t.equal(await s.db.database.prisma.session.count(), 0);
+    t.equal(
+      (await s.signIn()).landed.searchParams.get('error'),
+      'oauth_provider_unavailable',
+      'a GitHub API outage comes back as oauth_provider_unavailable',
+    );
+    t.equal(await s.db.database.prisma.session.count(), 0, 'none of the failed GitHub sign-ins left a session');
   },
 );

@@ -33,16 +33,24 @@ t.test('an account made through a provider lists its identity and cannot unlink 
   const f = await federationFixture(t);
   const u = await federatedUser(f);
   const identities = await list(f, u.accessToken);
-  t.match(identities, [{ provider: 'local', email: u.email, id: String }]);
-  t.same(Object.keys(identities[0]!).sort(), ['created', 'email', 'id', 'last_used', 'provider']);
+  t.match(
+    identities,
+    [{ provider: 'local', email: u.email, id: String }],
+    'the account made through the provider lists that one identity',
+  );
+  t.same(
+    Object.keys(identities[0]!).sort(),
+    ['created', 'email', 'id', 'last_used', 'provider'],
+    'an identity shows only its id, provider, email and dates',
+  );
 
   const res = await f.app.inject({
     method: 'DELETE',
     url: `/auth/identities/${identities[0]!.id}`,
     headers: bearer(u.accessToken),
   });
-  t.equal(res.statusCode, 409);
-  t.equal(res.json().code, 'last_login_method');
+  t.equal(res.statusCode, 409, 'unlinking the only way to log in is refused');
+  t.equal(res.json().code, 'last_login_method', 'the refusal says it is the last login method');
 
   const other = await session(f.app);
   const notYours = await f.app.inject({
@@ -51,7 +59,11 @@ t.test('an account made through a provider lists its identity and cannot unlink 
     headers: bearer(other.accessToken),
   });
   t.equal(notYours.statusCode, 404, "someone else's identity looks like a missing one");
-  t.equal((await f.app.inject({ url: '/auth/identities' })).json().code, 'missing_token');
+  t.equal(
+    (await f.app.inject({ url: '/auth/identities' })).json().code,
+    'missing_token',
+    'listing identities needs an access token',
+  );
 });
 
 t.test('a first password needs a recent login; then the identity can go and the password logs in', async (t) => {
@@ -68,13 +80,17 @@ t.test('a first password needs a recent login; then the identity can go and the 
   f.clock.advance(301);
   const stale = await f.refresh(u.browser); // a fresh access token, but the login is 301 s old
   const refused = await setFirst(stale.body.access_token as string);
-  t.equal(refused.statusCode, 403);
-  t.equal(refused.json().code, 'reauthentication_required');
+  t.equal(refused.statusCode, 403, 'a first password with a 301 s old login is refused');
+  t.equal(refused.json().code, 'reauthentication_required', 'the refusal asks for a new login');
 
   const again = await f.signIn(); // the same provider account (f.idp.next): a new login
   const fresh = (await f.refresh(again.browser)).body.access_token as string;
-  t.equal((await setFirst(fresh, 'short')).json().code, 'invalid_password');
-  t.equal((await setFirst(fresh)).statusCode, 204);
+  t.equal(
+    (await setFirst(fresh, 'short')).json().code,
+    'invalid_password',
+    'a too-short first password is refused as invalid',
+  );
+  t.equal((await setFirst(fresh)).statusCode, 204, 'a first password after a fresh login is set');
   t.equal(
     (await setFirst(fresh)).json().code,
     'password_already_set',
@@ -87,11 +103,13 @@ t.test('a first password needs a recent login; then the identity can go and the 
     url: `/auth/identities/${identity!.id}`,
     headers: bearer(fresh),
   });
-  t.equal(unlinked.statusCode, 204);
-  t.same(await list(f, fresh), []);
-  t.match(await f.db.database.prisma.auditEvent.findMany({ where: { type: 'identity_unlinked' } }), [
-    { userId: u.userId, reason: 'idp=local' },
-  ]);
+  t.equal(unlinked.statusCode, 204, 'with a password set, the last identity can be unlinked');
+  t.same(await list(f, fresh), [], 'the unlinked identity is gone from the list');
+  t.match(
+    await f.db.database.prisma.auditEvent.findMany({ where: { type: 'identity_unlinked' } }),
+    [{ userId: u.userId, reason: 'idp=local' }],
+    'the unlink is audited with the user and provider',
+  );
   const { accessToken } = await login(f.app, u.email);
   t.ok(accessToken, 'the password logs in');
 });
@@ -106,9 +124,13 @@ t.test('a signed-in user links a provider (any email), and then signs in with it
     headers: bearer(alice.accessToken),
     payload: { return_to: RETURN_TO },
   });
-  t.equal(start.statusCode, 200);
+  t.equal(start.statusCode, 200, 'a signed-in user can start linking a provider');
   const flowCookie = start.cookies.find((c) => c.name === FLOW_COOKIE)!;
-  t.match(flowCookie, { httpOnly: true, secure: true, sameSite: 'Lax' });
+  t.match(
+    flowCookie,
+    { httpOnly: true, secure: true, sameSite: 'Lax' },
+    'the link flow cookie is HttpOnly, Secure and SameSite=Lax',
+  );
 
   const browser = new TestBrowser();
   browser.jar.set(new URL(f.tessera).host, new Map([[FLOW_COOKIE, flowCookie.value]]));
@@ -118,12 +140,18 @@ t.test('a signed-in user links a provider (any email), and then signs in with it
     u.pathname.endsWith('/callback'),
   );
   const landed = await f.finish(browser, callback);
-  t.equal(landed.href, RETURN_TO);
+  t.equal(landed.href, RETURN_TO, 'linking lands back on the return_to page');
   t.equal(await f.db.database.prisma.session.count(), sessionsBefore, 'linking starts no session');
-  t.match(await list(f, alice.accessToken), [{ provider: 'local', email: 'alice-elsewhere@example.org' }]);
-  t.match(await f.db.database.prisma.auditEvent.findMany({ where: { type: 'identity_linked' } }), [
-    { userId: alice.user.id, reason: 'idp=local by_user' },
-  ]);
+  t.match(
+    await list(f, alice.accessToken),
+    [{ provider: 'local', email: 'alice-elsewhere@example.org' }],
+    'the linked identity is listed with its own email',
+  );
+  t.match(
+    await f.db.database.prisma.auditEvent.findMany({ where: { type: 'identity_linked' } }),
+    [{ userId: alice.user.id, reason: 'idp=local by_user' }],
+    'the link is audited as done by the user',
+  );
 
   f.idp.next = linked;
   const signedIn = await f.signIn();
@@ -162,12 +190,16 @@ t.test('linking needs a recent login and an allowed return_to', async (t) => {
       headers: bearer(token),
       payload: { return_to: returnTo },
     });
-  t.equal((await link(alice.accessToken, 'https://evil.example/')).json().code, 'return_to_invalid');
+  t.equal(
+    (await link(alice.accessToken, 'https://evil.example/')).json().code,
+    'return_to_invalid',
+    'linking refuses a return_to outside the allowed origins',
+  );
   f.clock.advance(301);
   const res = await refresh(f.app, alice.refresh);
   const stale = await link(res.json().access_token);
-  t.equal(stale.statusCode, 403);
-  t.equal(stale.json().code, 'reauthentication_required');
+  t.equal(stale.statusCode, 403, 'linking with a 301 s old login is refused');
+  t.equal(stale.json().code, 'reauthentication_required', 'the refusal asks for a new login');
 });
 
 t.test('50 unlinks at once of the two identities of a password-less user leave one', async (t) => {
@@ -176,15 +208,18 @@ t.test('50 unlinks at once of the two identities of a password-less user leave o
   f.idp.next = account(u.email); // the trusted provider links by the verified email
   await f.signIn('trusted');
   const ids = (await list(f, u.accessToken)).map((i) => i.id);
-  t.equal(ids.length, 2);
+  t.equal(ids.length, 2, 'the password-less user has two identities to start with');
   const answers = await Promise.all(
     Array.from({ length: 50 }, (_, i) =>
       f.app.inject({ method: 'DELETE', url: `/auth/identities/${ids[i % 2]}`, headers: bearer(u.accessToken) }),
     ),
   );
   t.equal(answers.filter((r) => r.statusCode === 204).length, 1, 'exactly one unlink');
-  t.ok(answers.every((r) => r.statusCode === 204 || ['last_login_method', 'not_found'].includes(r.json().code)));
-  t.equal((await list(f, u.accessToken)).length, 1);
+  t.ok(
+    answers.every((r) => r.statusCode === 204 || ['last_login_method', 'not_found'].includes(r.json().code)),
+    'every other unlink is refused as the last login method or a missing identity',
+  );
+  t.equal((await list(f, u.accessToken)).length, 1, 'one identity is left');
 });
 
 t.test('50 first passwords at once: exactly one is set', async (t) => {

@@ -20,13 +20,17 @@ t.test('a forged state, or a callback without the flow cookie, is refused as oau
   f.idp.next = account(uniqueEmail());
   const forged = await f.toCallback();
   forged.callback.searchParams.set('state', 'a-state-the-attacker-made-up');
-  t.equal(errorOf(await f.finish(forged.browser, forged.callback)), 'oauth_state_invalid');
+  t.equal(
+    errorOf(await f.finish(forged.browser, forged.callback)),
+    'oauth_state_invalid',
+    'a callback with a made-up state is refused',
+  );
 
   const stranger = await f.toCallback();
   // The callback URL alone, in another browser (login CSRF): no flow cookie, so nothing to complete.
   const landed = await f.finish(new TestBrowser(), stranger.callback);
   t.equal(landed.origin, SPA, 'sent to the first allowed origin');
-  t.equal(errorOf(landed), 'oauth_state_invalid');
+  t.equal(errorOf(landed), 'oauth_state_invalid', 'the callback URL alone, without the flow cookie, is refused');
   const forgedCookie = new TestBrowser();
   forgedCookie.jar.set(new URL(f.tessera).host, new Map([[FLOW_COOKIE, 'forged-key']]));
   t.equal(
@@ -34,7 +38,7 @@ t.test('a forged state, or a callback without the flow cookie, is refused as oau
     'oauth_state_invalid',
     'a made-up cookie finds no flow',
   );
-  t.equal(await f.db.database.prisma.session.count(), 0);
+  t.equal(await f.db.database.prisma.session.count(), 0, 'no forged callback started a session');
 });
 
 t.test(
@@ -44,8 +48,8 @@ t.test(
     f.idp.next = account(uniqueEmail());
     const { browser, callback } = await f.toCallback();
     const key = browser.cookie(new URL(f.tessera).host, FLOW_COOKIE)!;
-    t.equal(errorOf(await f.finish(browser, callback)), null);
-    t.equal(await f.db.database.prisma.session.count(), 1);
+    t.equal(errorOf(await f.finish(browser, callback)), null, 'the genuine callback succeeds');
+    t.equal(await f.db.database.prisma.session.count(), 1, 'the genuine callback starts one session');
 
     const replay = new TestBrowser();
     replay.jar.set(new URL(f.tessera).host, new Map([[FLOW_COOKIE, key]]));
@@ -58,7 +62,11 @@ t.test(
       'oauth_code_rejected',
       'the provider refuses a code used twice',
     );
-    t.equal(await f.db.database.prisma.session.count(), 1);
+    t.equal(
+      await f.db.database.prisma.session.count(),
+      1,
+      'neither the replay nor the reused code started a second session',
+    );
   },
 );
 
@@ -68,8 +76,12 @@ t.test("a code injected into another browser's flow fails the PKCE check at the 
   const victim = await f.toCallback(); // the victim's code, never delivered
   const attacker = await f.toCallback();
   attacker.callback.searchParams.set('code', victim.callback.searchParams.get('code')!);
-  t.equal(errorOf(await f.finish(attacker.browser, attacker.callback)), 'oauth_code_rejected');
-  t.equal(await f.db.database.prisma.session.count(), 0);
+  t.equal(
+    errorOf(await f.finish(attacker.browser, attacker.callback)),
+    'oauth_code_rejected',
+    'the injected code is refused by the provider',
+  );
+  t.equal(await f.db.database.prisma.session.count(), 0, 'the injected code started no session');
 });
 
 t.test("an ID token whose nonce is not this flow's is refused", async (t) => {
@@ -77,7 +89,11 @@ t.test("an ID token whose nonce is not this flow's is refused", async (t) => {
   f.idp.next = account(uniqueEmail());
   const { browser, callback } = await f.toCallback();
   await f.db.database.prisma.oAuthFlow.updateMany({ data: { nonce: 'another-flows-nonce' } });
-  t.equal(errorOf(await f.finish(browser, callback)), 'oauth_response_invalid');
+  t.equal(
+    errorOf(await f.finish(browser, callback)),
+    'oauth_response_invalid',
+    "an ID token carrying another flow's nonce is refused",
+  );
 
   f.idp.tamper = (claims) => ({ ...claims, nonce: 'replayed-nonce' });
   const tampered = await f.toCallback();
@@ -86,7 +102,7 @@ t.test("an ID token whose nonce is not this flow's is refused", async (t) => {
     'oauth_response_invalid',
     'nor one re-signed with another nonce',
   );
-  t.equal(await f.db.database.prisma.session.count(), 0);
+  t.equal(await f.db.database.prisma.session.count(), 0, 'no session started with a wrong nonce');
 });
 
 t.test(
@@ -119,7 +135,11 @@ t.test('mix-up: a callback whose RFC 9207 iss names another issuer is refused', 
   const { browser, callback } = await f.toCallback();
   t.equal(callback.searchParams.get('iss'), f.idp.issuer, 'the provider sends iss');
   callback.searchParams.set('iss', 'https://attacker.example');
-  t.equal(errorOf(await f.finish(browser, callback)), 'oauth_response_invalid');
+  t.equal(
+    errorOf(await f.finish(browser, callback)),
+    'oauth_response_invalid',
+    'a callback naming another issuer in iss is refused',
+  );
   const missing = await f.toCallback();
   missing.callback.searchParams.delete('iss');
   t.equal(
@@ -134,16 +154,20 @@ t.test(
   async (t) => {
     const f = await federationFixture(t);
     const res = await new TestBrowser().get(f.startUrl('down'));
-    t.equal(res.status, 302);
+    t.equal(res.status, 302, 'an unreachable provider answers the start with a redirect, not a 500');
     const landed = new URL(res.headers.get('location')!);
-    t.equal(landed.origin + landed.pathname, RETURN_TO);
-    t.equal(errorOf(landed), 'oauth_provider_unavailable');
+    t.equal(landed.origin + landed.pathname, RETURN_TO, 'the user is sent back to the return_to page');
+    t.equal(errorOf(landed), 'oauth_provider_unavailable', 'the redirect says the provider is unavailable');
 
     // Up for the authorization, down for the code exchange.
     f.idp.next = account(uniqueEmail());
     const { browser, callback } = await f.toCallback();
     await f.idp.close();
-    t.equal(errorOf(await f.finish(browser, callback)), 'oauth_provider_unavailable');
+    t.equal(
+      errorOf(await f.finish(browser, callback)),
+      'oauth_provider_unavailable',
+      'a provider down at the code exchange is reported as unavailable',
+    );
   },
 );
 
@@ -158,7 +182,7 @@ t.test('50 callbacks at once with one flow cookie: exactly one session starts', 
   const errors = answers.map((r) => new URL(r.headers.get('location')!).searchParams.get('error'));
   t.equal(errors.filter((e) => e === null).length, 1, 'one success');
   t.equal(errors.filter((e) => e === 'oauth_state_invalid').length, 49, 'the rest find the flow used');
-  t.equal(await f.db.database.prisma.session.count(), 1);
+  t.equal(await f.db.database.prisma.session.count(), 1, 'the 49 late callbacks started no session');
 });
 
 t.test('50 first sign-ins of one new identity at once make one user and one identity', async (t) => {
@@ -172,7 +196,7 @@ t.test('50 first sign-ins of one new identity at once make one user and one iden
     [],
     'every sign-in succeeds',
   );
-  t.equal(await f.db.database.prisma.user.count(), 1);
-  t.equal(await f.db.database.prisma.identity.count(), 1);
-  t.equal(await f.db.database.prisma.session.count(), 50);
+  t.equal(await f.db.database.prisma.user.count(), 1, 'the 50 concurrent first sign-ins make one user');
+  t.equal(await f.db.database.prisma.identity.count(), 1, 'the 50 concurrent first sign-ins make one identity');
+  t.equal(await f.db.database.prisma.session.count(), 50, 'each of the 50 sign-ins has its own session');
 });

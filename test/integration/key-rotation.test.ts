@@ -21,17 +21,17 @@ const policy: RotationPolicy = {
 t.test('a fresh KEYS_DIR gets an active key and a published next key', async (t) => {
   const { app } = await buildTestApp(t, { keysDir: await tempDir(t) });
   const [active, next] = app.services.keys.statuses.sort((a) => (a.state === 'active' ? -1 : 1));
-  t.equal(active!.state, 'active');
-  t.equal(next!.state, 'next');
+  t.equal(active!.state, 'active', 'a fresh keys folder has an active key');
+  t.equal(next!.state, 'next', 'and a next key');
   t.same(await published(app), [active!.key.kid, next!.key.kid], 'the next key is published before it ever signs');
   const res = await jwksOf(app);
-  t.equal(res.headers['cache-control'], 'public, max-age=300');
+  t.equal(res.headers['cache-control'], 'public, max-age=300', 'verifiers may cache the JWKS for five minutes');
   const again = await app.inject({
     method: 'GET',
     url: '/.well-known/jwks.json',
     headers: { 'if-none-match': res.headers.etag as string },
   });
-  t.equal(again.statusCode, 304);
+  t.equal(again.statusCode, 304, 'an unchanged JWKS answers 304 to its ETag');
 });
 
 t.test(
@@ -44,7 +44,7 @@ t.test(
     const { app: a } = await buildTestApp(t, { db, keysDir, clock });
     const { app: b } = await buildTestApp(t, { db, keysDir, clock });
     t.equal(a.services.keys.signing.kid, b.services.keys.signing.kid, 'they agree from the start');
-    t.same(await published(a), await published(b));
+    t.same(await published(a), await published(b), 'both instances publish the same keys');
     const before = await session(a);
     const oldKid = kidOf(before.accessToken);
 
@@ -64,7 +64,7 @@ t.test(
     t.equal(a.services.keys.signing.kid, r.promoted, 'instance a switched');
     t.equal(b.services.keys.signing.kid, r.promoted, 'instance b switched at the same moment, without another reload');
     const after = await session(b);
-    t.equal(kidOf(after.accessToken), r.promoted);
+    t.equal(kidOf(after.accessToken), r.promoted, 'tokens signed after the switch carry the promoted key id');
     t.equal((await me(a, after.accessToken)).statusCode, 200, 'a verifies what b signs');
     t.equal((await me(b, before.accessToken)).statusCode, 200, 'tokens of the retired key still verify');
 
@@ -73,15 +73,25 @@ t.test(
       jwtVerify(before.accessToken, set, { currentDate: clock.now() }),
       'an outside verifier has both keys',
     );
-    await t.resolves(jwtVerify(after.accessToken, set, { currentDate: clock.now() }));
+    await t.resolves(
+      jwtVerify(after.accessToken, set, { currentDate: clock.now() }),
+      'an outside verifier accepts the token signed with the new key',
+    );
 
     clock.advance(900 + 60 + 30 - 1);
     t.ok((await published(a)).includes(oldKid), 'published while a token it signed may live (TTL + skew + reload)');
     clock.advance(1);
     t.notOk((await published(a)).includes(oldKid), 'once its last token has expired, the retired key leaves the JWKS');
-    t.equal((await me(a, before.accessToken)).statusCode, 401);
+    t.equal(
+      (await me(a, before.accessToken)).statusCode,
+      401,
+      'a token of the retired key no longer opens /auth/me once the key left the JWKS',
+    );
     t.same(await prune(keysDir, clock.now(), policy), [oldKid], 'and prune deletes its files');
-    t.notOk((await readdir(keysDir)).some((f) => f.startsWith(oldKid)));
+    t.notOk(
+      (await readdir(keysDir)).some((f) => f.startsWith(oldKid)),
+      'no file of the pruned key is left',
+    );
   },
 );
 
@@ -96,12 +106,16 @@ t.test('the lead rule: a key published moments ago does not sign until caches ca
     nextCreated.getTime() + 330_000,
     'JWKS_MAX_AGE_SECONDS + KEYS_RELOAD_SECONDS after it was published',
   );
-  t.equal(first.delayed, true);
+  t.equal(first.delayed, true, 'the rotation reports that the new key waits out the lead');
   await app.reloadKeys();
   clock.advance(329);
-  t.not(app.services.keys.signing.kid, first.promoted);
+  t.not(
+    app.services.keys.signing.kid,
+    first.promoted,
+    'the promoted key does not sign a second before the lead is over',
+  );
   clock.advance(1);
-  t.equal(app.services.keys.signing.kid, first.promoted);
+  t.equal(app.services.keys.signing.kid, first.promoted, 'the promoted key signs once the lead is over');
 
   const urgent = await rotate(keysDir, clock.now(), policy, { immediate: true });
   await app.reloadKeys();
@@ -122,8 +136,12 @@ t.test(
     const token = (await session(app)).accessToken;
     const r = await retire(keysDir, compromised, clock.now(), policy);
     await app.reloadKeys();
-    t.equal(app.services.keys.signing.kid, r.promoted);
-    t.equal(app.services.keys.statuses.find((s) => s.key.kid === compromised)!.state, 'retired');
+    t.equal(app.services.keys.signing.kid, r.promoted, 'the next key signs as soon as the active one is retired');
+    t.equal(
+      app.services.keys.statuses.find((s) => s.key.kid === compromised)!.state,
+      'retired',
+      'the compromised key is marked retired',
+    );
     t.equal(
       (await me(app, token)).statusCode,
       200,
@@ -143,7 +161,11 @@ t.test(
       app.services.keys.statuses.some((s) => s.state === 'next' && s.key.kid !== next),
       'the service made a new next key',
     );
-    await t.rejects(retire(keysDir, 'no-such-kid', clock.now(), policy), /no key no-such-kid/);
+    await t.rejects(
+      retire(keysDir, 'no-such-kid', clock.now(), policy),
+      /no key no-such-kid/,
+      'retiring an unknown key id fails, naming it',
+    );
   },
 );
 
@@ -157,14 +179,19 @@ t.test('KEY_ROTATION_DAYS: the next key is scheduled and takes over by itself', 
     next.key.schedule.activatesAt!.getTime() -
       app.services.keys.statuses.find((s) => s.state === 'active')!.key.schedule.activatesAt!.getTime(),
     30 * 86_400_000,
+    'the next key is scheduled KEY_ROTATION_DAYS after the active one',
   );
   clock.advance(30 * 86400);
   t.equal(app.services.keys.signing.kid, next.key.kid, 'rotated on schedule, no command');
-  t.not(app.services.keys.signing.kid, first);
+  t.not(app.services.keys.signing.kid, first, 'the first key no longer signs');
   await app.reloadKeys();
   const newNext = app.services.keys.statuses.find((s) => s.state === 'next');
   t.ok(newNext, 'and a new next key is waiting');
-  t.equal(newNext!.key.schedule.activatesAt!.getTime() - next.key.schedule.activatesAt!.getTime(), 30 * 86_400_000);
+  t.equal(
+    newNext!.key.schedule.activatesAt!.getTime() - next.key.schedule.activatesAt!.getTime(),
+    30 * 86_400_000,
+    'the new next key is scheduled KEY_ROTATION_DAYS later again',
+  );
   const done = await ensureKeys(keysDir, clock.now(), { ...policy, rotationDays: 30 }, { generateIfEmpty: false });
   t.same(done, [], 'nothing left to do: instances repeating the tick change nothing');
 });
@@ -176,16 +203,23 @@ for (const [alg, kty, members] of [
   t.test(`SIGNING_ALG=${alg}: tokens, JWKS members and verification`, async (t) => {
     const { app } = await buildTestApp(t, { env: { SIGNING_ALG: alg } });
     const s = await session(app);
-    t.equal(decodeProtectedHeader(s.accessToken).alg, alg);
-    t.equal((await me(app, s.accessToken)).statusCode, 200);
+    t.equal(decodeProtectedHeader(s.accessToken).alg, alg, `${alg}: access tokens are signed with ${alg}`);
+    t.equal((await me(app, s.accessToken)).statusCode, 200, `${alg}: the access token opens /auth/me`);
     const jwks = (await jwksOf(app)).json();
     for (const jwk of jwks.keys) {
-      t.equal(jwk.kty, kty);
+      t.equal(jwk.kty, kty, `${alg}: every published key is of type ${kty}`);
       t.same(Object.keys(jwk).sort(), [...members], 'public members only');
     }
-    await t.resolves(jwtVerify(s.accessToken, createLocalJWKSet(jwks), { algorithms: [alg] }));
+    await t.resolves(
+      jwtVerify(s.accessToken, createLocalJWKSet(jwks), { algorithms: [alg] }),
+      `${alg}: an outside verifier accepts the token with the served JWKS`,
+    );
     const doc = (await app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json();
-    t.same(doc.access_token_signing_alg_values_supported, [alg]);
+    t.same(
+      doc.access_token_signing_alg_values_supported,
+      [alg],
+      `${alg}: discovery announces ${alg} as the only signing algorithm`,
+    );
   });
 }
 
@@ -205,7 +239,7 @@ t.test(
     await retire(keysDir, rsaNext, clock.now(), { ...policy, alg: 'ES256' });
     await es.app.reloadKeys();
     const ecNext = es.app.services.keys.statuses.find((s) => s.state === 'next')!;
-    t.equal(ecNext.key.alg, 'ES256');
+    t.equal(ecNext.key.alg, 'ES256', 'the next key made after the switch is ES256');
     t.equal(
       decodeProtectedHeader((await session(es.app)).accessToken).alg,
       'RS256',
@@ -216,10 +250,14 @@ t.test(
     clock.advance(60);
     await es.app.reloadKeys();
     const fresh = await session(es.app);
-    t.equal(decodeProtectedHeader(fresh.accessToken).alg, 'ES256');
+    t.equal(decodeProtectedHeader(fresh.accessToken).alg, 'ES256', 'after the rotation, new tokens are ES256');
     t.equal((await me(es.app, old.accessToken)).statusCode, 200, 'RS256 tokens still verify');
     const doc = (await es.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json();
-    t.same([...doc.access_token_signing_alg_values_supported].sort(), ['ES256', 'RS256']);
+    t.same(
+      [...doc.access_token_signing_alg_values_supported].sort(),
+      ['ES256', 'RS256'],
+      'discovery announces both algorithms while both verify',
+    );
   },
 );
 
@@ -232,8 +270,11 @@ t.test('turning KEY_ROTATION_DAYS on for keys older than N days never drops the 
   const before = await session(app);
   const next = app.services.keys.statuses.find((s) => s.state === 'next')!;
   t.ok(next.key.schedule.activatesAt! > clock.now(), 'the overdue rotation is scheduled ahead, not in the past');
-  t.ok((await published(app)).includes(kidOf(before.accessToken)));
-  t.equal((await me(app, before.accessToken)).statusCode, 200);
+  t.ok(
+    (await published(app)).includes(kidOf(before.accessToken)),
+    "the active key's tokens stay verifiable through the JWKS",
+  );
+  t.equal((await me(app, before.accessToken)).statusCode, 200, "the active key's token still opens /auth/me");
   clock.advance(60);
   t.equal(app.services.keys.signing.kid, next.key.kid, 'and then it happens');
   t.equal((await me(app, before.accessToken)).statusCode, 200, 'tokens of the previous key still verify');
@@ -264,7 +305,11 @@ t.test(
     await app.reloadKeys();
     t.not(app.services.keys.signing.kid, active, 'deleting the active key makes a next key sign at once');
     t.equal((await me(app, token)).statusCode, 401, 'and tokens of the deleted key stop verifying');
-    t.equal((await me(app, (await session(app)).accessToken)).statusCode, 200);
+    t.equal(
+      (await me(app, (await session(app)).accessToken)).statusCode,
+      200,
+      'a token of the new signing key opens /auth/me',
+    );
 
     const kid = app.services.keys.signing.kid;
     await retire(keysDir, kid, clock.now(), policy);
@@ -280,9 +325,13 @@ t.test(
 
     await writeFile(`${keysDir}/${kid}.json`, '{ not json');
     const { KeyStore } = await import('../../src/domain/keys/keys.js');
-    await t.rejects(KeyStore.open(keysDir, { clock, accessTokenTtlSeconds: 900, reloadSeconds: 30 }), {
-      name: 'KeyError',
-      message: `key schedule ${kid}.json is not valid JSON`,
-    });
+    await t.rejects(
+      KeyStore.open(keysDir, { clock, accessTokenTtlSeconds: 900, reloadSeconds: 30 }),
+      {
+        name: 'KeyError',
+        message: `key schedule ${kid}.json is not valid JSON`,
+      },
+      'a corrupt key schedule refuses to open, naming the file',
+    );
   },
 );

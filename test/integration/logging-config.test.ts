@@ -14,15 +14,19 @@ t.test('logs: one line per request, auth events with ids, no secrets', async (t)
   const requestLines = logs.filter((l) => l.msg === 'request');
   t.equal(requestLines.length, 6, 'register, login, me, refresh, failed login, logout: one line each');
   for (const l of requestLines) {
-    t.type(l.reqId, 'string');
-    t.type(l.statusCode, 'number');
-    t.type(l.ms, 'number');
+    t.type(l.reqId, 'string', `${l.method} ${l.path}: the request line carries its request id`);
+    t.type(l.statusCode, 'number', `${l.method} ${l.path}: the request line carries its status code`);
+    t.type(l.ms, 'number', `${l.method} ${l.path}: the request line carries its duration in ms`);
   }
   const events = logs.filter((l) => typeof l.event === 'string' && l.event !== 'keys_changed').map((l) => l.event);
-  t.same(events, ['register', 'login_ok', 'refresh', 'login_failed', 'logout']);
+  t.same(
+    events,
+    ['register', 'login_ok', 'refresh', 'login_failed', 'logout'],
+    'each auth event is logged once, in the order it happened',
+  );
   const loginOk = logs.find((l) => l.event === 'login_ok')!;
-  t.equal(loginOk.userId, s.user.id);
-  t.type(loginOk.sessionId, 'string');
+  t.equal(loginOk.userId, s.user.id, 'the login_ok event names the user');
+  t.type(loginOk.sessionId, 'string', 'the login_ok event names the session');
 
   const all = rawLogs.join('\n');
   const secrets = [
@@ -55,20 +59,20 @@ t.test('logs: request errors are logged without the request body', async (t) => 
     rawLogs.some((l) => l.includes('malformed_json')),
     'the refusal is logged',
   );
-  t.notOk(rawLogs.join('\n').includes('hunter22'));
+  t.notOk(rawLogs.join('\n').includes('hunter22'), "no part of a malformed body's password reaches the logs");
 });
 
 t.test('config', async (t) => {
   const c = loadConfig({});
-  t.equal(c.port, 3000);
-  t.equal(c.host, '127.0.0.1');
-  t.equal(c.databaseUrl, 'pglite:./data');
-  t.equal(c.issuer, 'http://localhost:3000');
-  t.same(c.audience, ['tessera']);
-  t.equal(c.accessTokenTtl, 900);
-  t.equal(c.refreshTokenTtl, 604800);
-  t.equal(c.refreshReuseGrace, 10);
-  t.same(loadConfig({ AUDIENCE: ' a , b ' }).audience, ['a', 'b']);
+  t.equal(c.port, 3000, 'the default port is 3000');
+  t.equal(c.host, '127.0.0.1', 'by default Tessera listens on loopback only');
+  t.equal(c.databaseUrl, 'pglite:./data', 'the default database is a local PGlite directory');
+  t.equal(c.issuer, 'http://localhost:3000', 'the default issuer is the local origin');
+  t.same(c.audience, ['tessera'], 'the default audience is tessera');
+  t.equal(c.accessTokenTtl, 900, 'access tokens live 15 minutes by default');
+  t.equal(c.refreshTokenTtl, 604800, 'refresh tokens live 7 days by default');
+  t.equal(c.refreshReuseGrace, 10, 'the default refresh reuse grace is 10 seconds');
+  t.same(loadConfig({ AUDIENCE: ' a , b ' }).audience, ['a', 'b'], 'AUDIENCE is split on commas and trimmed');
   t.equal(loadConfig({ PORT: '' }).port, 3000, 'empty means unset');
 
   const bad: [Record<string, string>, RegExp][] = [
@@ -84,5 +88,5 @@ t.test('config', async (t) => {
   ];
   for (const [env, name] of bad)
     t.throws(() => loadConfig(env), { name: 'ConfigError', message: name }, JSON.stringify(env));
-  t.ok(new ConfigError('x') instanceof Error);
+  t.ok(new ConfigError('x') instanceof Error, 'a ConfigError is an Error, for callers that catch Errors');
 });

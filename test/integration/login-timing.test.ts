@@ -69,8 +69,8 @@ t.test('unknown email and wrong password: same answer, same time', async (t) => 
   }
 
   const reference = visible(a[0]!.res);
-  t.equal(reference.status, 401);
-  t.equal(reference.body.code, 'invalid_credentials');
+  t.equal(reference.status, 401, 'a failed login answers 401');
+  t.equal(reference.body.code, 'invalid_credentials', 'a failed login answers invalid_credentials');
   t.equal(reference.headers['set-cookie'], undefined, 'no cookie on a failed login');
   const differing = [...a, ...b].filter(({ res }) => JSON.stringify(visible(res)) !== JSON.stringify(reference));
   t.equal(differing.length, 0, 'every reply on both sides is identical but for its request id and date');
@@ -83,8 +83,16 @@ t.test('unknown email and wrong password: same answer, same time', async (t) => 
   });
   t.equal(failures.length, 2 * (WARMUP + SAMPLES), 'every attempt reached the password check');
   t.equal(new Set(failures.map((f) => f.ip)).size, failures.length, 'each from its own address');
-  t.equal(failures.filter((f) => f.reason === 'unknown_user').length, WARMUP + SAMPLES);
-  t.equal(failures.filter((f) => f.reason === 'wrong_password').length, WARMUP + SAMPLES);
+  t.equal(
+    failures.filter((f) => f.reason === 'unknown_user').length,
+    WARMUP + SAMPLES,
+    'every unknown-email attempt was checked as an unknown user',
+  );
+  t.equal(
+    failures.filter((f) => f.reason === 'wrong_password').length,
+    WARMUP + SAMPLES,
+    'every wrong-password attempt was checked as a wrong password',
+  );
 
   const ma = median(a.map((s) => s.ms));
   const mb = median(b.map((s) => s.ms));

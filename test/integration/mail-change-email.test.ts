@@ -24,11 +24,15 @@ t.test('a change is confirmed from the new address, announced to the old, and un
     headers: { authorization: `Bearer ${s.accessToken}` },
     payload: { new_email: newEmail, current_password: PASSWORD },
   });
-  t.equal(asked.statusCode, 202);
+  t.equal(asked.statusCode, 202, 'the change request with the current password is accepted');
   await smtp.waitFor(3);
   const confirmation = smtp.to(newEmail)[0]!;
   const notice = smtp.to(oldEmail).find((m) => /requested/.test(m.subject))!;
-  t.match(confirmation.text, /^https:\/\/app\.example\.com\/email\/confirm\?token=/m);
+  t.match(
+    confirmation.text,
+    /^https:\/\/app\.example\.com\/email\/confirm\?token=/m,
+    'the new address gets the confirmation link to EMAIL_CHANGE_URL',
+  );
   t.match(notice.text, new RegExp(newEmail.replace(/[.]/g, '\\.')), 'the old address is told which new one');
   t.notMatch(notice.text, /token=/, 'the notice has no link');
   t.equal((await me(app, s.accessToken)).json().email, oldEmail, 'nothing changes before confirmation');
@@ -38,9 +42,9 @@ t.test('a change is confirmed from the new address, announced to the old, and un
     url: '/auth/email/confirm',
     payload: { token: tokenFrom(confirmation) },
   });
-  t.equal(confirmed.statusCode, 204);
+  t.equal(confirmed.statusCode, 204, 'the confirmation link is accepted');
   const after = (await me(app, s.accessToken)).json();
-  t.equal(after.email, newEmail);
+  t.equal(after.email, newEmail, 'the account now has the new address');
   t.equal(after.email_verified, true, 'the link proved the new address');
   t.equal(
     (
@@ -53,9 +57,13 @@ t.test('a change is confirmed from the new address, announced to the old, and un
 
   await smtp.waitFor(4);
   const done = smtp.to(oldEmail).find((m) => /was changed/.test(m.subject))!;
-  t.match(done.text, /^https:\/\/app\.example\.com\/email\/undo\?token=/m);
+  t.match(
+    done.text,
+    /^https:\/\/app\.example\.com\/email\/undo\?token=/m,
+    'the old address gets the undo link to EMAIL_CHANGE_UNDO_URL',
+  );
   const undone = await app.inject({ method: 'POST', url: '/auth/email/undo', payload: { token: tokenFrom(done) } });
-  t.equal(undone.statusCode, 204);
+  t.equal(undone.statusCode, 204, 'the undo link is accepted');
   t.equal((await refresh(app, s.refresh)).json().code, 'session_revoked', 'every session ended');
   await login(app, oldEmail);
   const gone = await app.inject({
@@ -80,22 +88,32 @@ t.test('a change needs the current password or a recent login; a taken address i
       payload,
     });
 
-  t.equal((await change({ new_email: other.email })).json().code, 'email_taken');
+  t.equal(
+    (await change({ new_email: other.email })).json().code,
+    'email_taken',
+    'an address another account has is refused',
+  );
   t.equal((await change({ new_email: other.email.toUpperCase() })).json().code, 'email_taken', 'in any case');
   t.equal((await change({ new_email: uniqueEmail() })).statusCode, 202, 'a recent login is enough');
   clock.advance(301);
   const stale = await change({ new_email: uniqueEmail() });
-  t.equal(stale.statusCode, 403);
-  t.equal(stale.json().code, 'reauthentication_required');
+  t.equal(stale.statusCode, 403, 'a change with a 301 s old login and no password is refused');
+  t.equal(stale.json().code, 'reauthentication_required', 'the refusal asks for a new login');
   t.equal(
     (await change({ new_email: uniqueEmail(), current_password: 'not the password' })).json().code,
     'current_password_incorrect',
+    'a wrong current password is refused',
   );
-  t.equal((await change({ new_email: uniqueEmail(), current_password: PASSWORD })).statusCode, 202);
+  t.equal(
+    (await change({ new_email: uniqueEmail(), current_password: PASSWORD })).statusCode,
+    202,
+    'the right current password is enough after the login grew old',
+  );
   t.equal(
     (await app.inject({ method: 'POST', url: '/auth/email/change', payload: { new_email: uniqueEmail() } })).json()
       .code,
     'missing_token',
+    'a change needs an access token',
   );
 });
 
@@ -120,8 +138,8 @@ t.test(
       url: '/auth/email/confirm',
       payload: { token: tokenFrom(smtp.to(wanted)[0]!) },
     });
-    t.equal(res.statusCode, 409);
-    t.equal(res.json().code, 'email_taken');
-    t.equal((await me(app, accessToken)).json().email, email);
+    t.equal(res.statusCode, 409, 'confirming an address taken meanwhile is refused');
+    t.equal(res.json().code, 'email_taken', 'the refusal says the address is taken');
+    t.equal((await me(app, accessToken)).json().email, email, 'the account keeps its old address');
   },
 );

@@ -15,16 +15,24 @@ t.test('SMTP_URL must be smtp:// or smtps:// with a host, and a user only with a
     t.throws(() => loadConfig({ SMTP_URL: bad }), { name: 'ConfigError', message: /SMTP_URL/ }, bad);
   }
   for (const good of ['smtp://mail.example.com:587', 'smtps://user:secret@mail.example.com:465']) {
-    t.equal(loadConfig({ SMTP_URL: good }).mail.smtpUrl, good);
+    t.equal(loadConfig({ SMTP_URL: good }).mail.smtpUrl, good, `${good}: a valid SMTP_URL is kept as given`);
   }
 });
 
 t.test('production refuses to boot with email flows on and no SMTP_URL, and refuses MAIL_LOG_LINKS', async (t) => {
-  t.throws(() => loadConfig({ ...PROD, EMAIL_FLOWS: 'on' }), { name: 'ConfigError', message: /SMTP_URL/ });
-  t.throws(() => loadConfig({ ...PROD, SMTP_URL: 'smtps://u:p@mail.example.com', MAIL_LOG_LINKS: 'true' }), {
-    name: 'ConfigError',
-    message: /MAIL_LOG_LINKS/,
-  });
+  t.throws(
+    () => loadConfig({ ...PROD, EMAIL_FLOWS: 'on' }),
+    { name: 'ConfigError', message: /SMTP_URL/ },
+    'production with email flows on and no SMTP_URL refuses to boot, naming SMTP_URL',
+  );
+  t.throws(
+    () => loadConfig({ ...PROD, SMTP_URL: 'smtps://u:p@mail.example.com', MAIL_LOG_LINKS: 'true' }),
+    {
+      name: 'ConfigError',
+      message: /MAIL_LOG_LINKS/,
+    },
+    'production refuses MAIL_LOG_LINKS, naming it',
+  );
   t.equal(loadConfig(PROD).mail.enabled, false, 'without SMTP_URL, production keeps the flows off by default');
   t.equal(
     loadConfig({ ...PROD, SMTP_URL: 'smtps://u:p@mail.example.com' }).mail.enabled,
@@ -37,10 +45,18 @@ t.test('production refuses to boot with email flows on and no SMTP_URL, and refu
     true,
     'development: links logged unless MAIL_LOG_LINKS=false',
   );
-  t.equal(loadConfig({ NODE_ENV: 'test' }).mail.logLinks, false);
-  t.throws(() => loadConfig({ PASSWORD_RESET_URL: 'ftp://x' }), { message: /PASSWORD_RESET_URL/ });
-  t.throws(() => loadConfig({ EMAIL_VERIFY_URL: 'https://app.example.com/#/verify' }), { message: /EMAIL_VERIFY_URL/ });
-  t.ok(new ConfigError('x') instanceof Error);
+  t.equal(loadConfig({ NODE_ENV: 'test' }).mail.logLinks, false, 'tests do not log links');
+  t.throws(
+    () => loadConfig({ PASSWORD_RESET_URL: 'ftp://x' }),
+    { message: /PASSWORD_RESET_URL/ },
+    'a PASSWORD_RESET_URL that is not http(s) refuses to boot, naming it',
+  );
+  t.throws(
+    () => loadConfig({ EMAIL_VERIFY_URL: 'https://app.example.com/#/verify' }),
+    { message: /EMAIL_VERIFY_URL/ },
+    'an EMAIL_VERIFY_URL with a fragment refuses to boot, naming it',
+  );
+  t.ok(new ConfigError('x') instanceof Error, 'a ConfigError is an Error');
 });
 
 t.test(
@@ -55,13 +71,18 @@ t.test(
     });
     await register(app);
     const [mail] = await smtp.waitFor(1);
-    t.equal(mail!.subject, 'Welcome to Fish & <Chips>');
+    t.equal(
+      mail!.subject,
+      'Welcome to Fish & <Chips>',
+      'the subject comes from the template folder, placeholders filled (plain text, so not escaped)',
+    );
     t.match(mail!.html, /Fish &(amp;|#38;) &(lt;|#60;)Chips&(gt;|#62;):/, 'escaped in HTML');
     t.match(mail!.text, /Confirm that/, 'the text part not overridden stays built in');
     t.equal(
       (await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(mail!) } }))
         .statusCode,
       204,
+      'the link in the templated mail still verifies the address',
     );
   },
 );
@@ -75,5 +96,9 @@ t.test('sent messages and expired tokens are purged after PURGE_AFTER_DAYS', asy
   const outbox = new Outbox(db.database.sql);
   t.same(await outbox.purge(clock.now()), { messages: 0, tokens: 0 }, 'nothing yet');
   clock.advance(9 * 86400);
-  t.same(await outbox.purge(new Date(clock.now().getTime() - 7 * 86400_000)), { messages: 1, tokens: 1 });
+  t.same(
+    await outbox.purge(new Date(clock.now().getTime() - 7 * 86400_000)),
+    { messages: 1, tokens: 1 },
+    'after PURGE_AFTER_DAYS the sent message and the expired token are purged',
+  );
 });

@@ -50,7 +50,7 @@ t.test('forgot-password: a known and an unknown address get the same answer in t
     b.push(await knownSide());
   }
   const reference = visible(a[0]!.res);
-  t.equal(reference.status, 202);
+  t.equal(reference.status, 202, 'forgot-password answers 202 for an unknown address');
   const differing = [...a, ...b].filter(({ res }) => JSON.stringify(visible(res)) !== JSON.stringify(reference));
   t.equal(differing.length, 0, 'every reply on both sides is identical but for its request id and date');
   t.equal(

@@ -49,7 +49,7 @@ t.test(
     t.equal(smtp.received.length, 1, 'nothing before the backoff is over');
     clock.advance(5);
     const [, mail] = await smtp.waitFor(2);
-    t.equal(mail!.to, email);
+    t.equal(mail!.to, email, 'the reset mail delayed by the outage reaches the user who asked');
     t.equal(
       (
         await app.inject({
@@ -117,6 +117,7 @@ t.test('a rolled-back transaction sends nothing; the committed one is delivered'
       await enqueueMail(tx, mail(rolledBack), clock.now());
       throw new Error('the change this message reports failed');
     }),
+    'the transaction that enqueued the message rolls back',
   );
   await db.database.prisma.$transaction(async (tx) => enqueueMail(tx, mail(committed), clock.now()));
   await app.mailWorker!.runOnce();
@@ -125,8 +126,9 @@ t.test('a rolled-back transaction sends nothing; the committed one is delivered'
   t.same(
     smtp.received.map((m) => m.to),
     [committed],
+    "only the committed transaction's message is delivered",
   );
-  t.equal(await db.database.prisma.mailMessage.count(), 1);
+  t.equal(await db.database.prisma.mailMessage.count(), 1, 'the rolled-back message left no row in the outbox');
 });
 
 t.test('a message that never goes through is given up after MAIL_MAX_ATTEMPTS, and its body blanked', async (t) => {
@@ -144,8 +146,8 @@ t.test('a message that never goes through is given up after MAIL_MAX_ATTEMPTS, a
   clock.advance(5);
   await until(async () => (await db.database.prisma.mailMessage.findFirst())?.failedAt != null, 'giving up');
   const row = await db.database.prisma.mailMessage.findFirstOrThrow();
-  t.equal(row.attempts, 2);
-  t.equal(row.textBody, null);
+  t.equal(row.attempts, 2, 'the message is tried MAIL_MAX_ATTEMPTS times, no more');
+  t.equal(row.textBody, null, "the given-up message's body (with its token) is blanked");
   t.ok(
     logs.some((l) => l.event === 'mail_given_up'),
     'logged as an error',
@@ -168,7 +170,11 @@ t.test(
     await until(async () => (await readdir(dir)).length === 1, 'the .eml file');
     const [name] = await readdir(dir);
     const eml = await simpleParser(await readFile(path.join(dir, name!)));
-    t.equal(eml.to && !Array.isArray(eml.to) ? eml.to.text : '', email);
+    t.equal(
+      eml.to && !Array.isArray(eml.to) ? eml.to.text : '',
+      email,
+      'the .eml file is addressed to the registered user',
+    );
     const token = /token=([\w-]{43})/.exec(eml.text ?? '')?.[1];
     t.ok(token, 'the file holds the link');
     await until(async () => logs.some((l) => l.event === 'mail_sent'), 'the log line');
@@ -190,5 +196,9 @@ t.test('MAIL_LOG_LINKS=true logs the links of development messages (the document
   });
   await register(app);
   await until(async () => logs.some((l) => l.event === 'mail_links'), 'the links line');
-  t.match((logs.find((l) => l.event === 'mail_links')!.links as string[])[0], /token=[\w-]{43}/);
+  t.match(
+    (logs.find((l) => l.event === 'mail_links')!.links as string[])[0],
+    /token=[\w-]{43}/,
+    'the logged development link carries the token',
+  );
 });

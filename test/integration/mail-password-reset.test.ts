@@ -27,11 +27,11 @@ t.test(
       url: '/auth/password/forgot',
       payload: { email: s.email.toUpperCase() },
     });
-    t.equal(forgot.statusCode, 202);
-    t.equal(forgot.json().status, 'accepted');
+    t.equal(forgot.statusCode, 202, 'forgot-password is accepted with 202');
+    t.equal(forgot.json().status, 'accepted', 'the answer says only that the request was accepted');
     const [mail] = await smtp.waitFor(1);
-    t.equal(mail!.to, s.email);
-    t.match(mail!.subject, /Reset your Tessera password/);
+    t.equal(mail!.to, s.email, "the reset mail goes to the account's address as registered, whatever the case typed");
+    t.match(mail!.subject, /Reset your Tessera password/, 'the reset mail says what it is for in its subject');
     t.match(
       mail!.text,
       /^https:\/\/app\.example\.com\/reset\?token=[\w-]{43}$/m,
@@ -45,7 +45,7 @@ t.test(
       url: '/auth/password/reset',
       payload: { token, new_password: NEW_PASSWORD },
     });
-    t.equal(reset.statusCode, 204);
+    t.equal(reset.statusCode, 204, 'the emailed token resets the password');
     t.equal((await refresh(app, s.refresh)).json().code, 'session_revoked', 'the first session ended');
     t.equal((await refresh(app, other.refresh)).json().code, 'session_revoked', 'the second session ended');
     const oldLogin = await app.inject({
@@ -57,8 +57,8 @@ t.test(
     await login(app, s.email, NEW_PASSWORD);
 
     const [, notice] = await smtp.waitFor(2);
-    t.equal(notice!.to, s.email);
-    t.match(notice!.subject, /password was changed/);
+    t.equal(notice!.to, s.email, "the password-changed notice goes to the account's address");
+    t.match(notice!.subject, /password was changed/, "the notice's subject says the password was changed");
     t.notMatch(notice!.text, /token=/, 'the notice carries no link with a token');
 
     const again = await app.inject({
@@ -66,7 +66,7 @@ t.test(
       url: '/auth/password/reset',
       payload: { token, new_password: 'yet another passphrase' },
     });
-    t.equal(again.statusCode, 400);
+    t.equal(again.statusCode, 400, 'the spent reset token is refused');
     t.equal(again.json().code, 'email_token_invalid', 'a used token is refused');
   },
 );
@@ -149,18 +149,18 @@ t.test('a reset clears the login throttle of the address it came from', async (t
     url: '/auth/password/reset',
     payload: { token: tokenFrom(mails[1]!), new_password: NEW_PASSWORD },
   });
-  t.equal(reset.statusCode, 204);
+  t.equal(reset.statusCode, 204, 'the reset link works while the login is locked out');
   await login(app, email, NEW_PASSWORD);
 });
 
 t.test('an unknown address gets the same 202 and no mail', async (t) => {
   const { app, smtp, db } = await setup(t);
   const res = await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: uniqueEmail() } });
-  t.equal(res.statusCode, 202);
+  t.equal(res.statusCode, 202, 'an unknown address gets the same 202');
   await app.mailWorker!.runOnce();
-  t.equal(smtp.received.length, 0);
+  t.equal(smtp.received.length, 0, 'no mail is sent for an unknown address');
   t.equal(await db.database.prisma.mailMessage.count(), 0, 'nothing in the outbox');
   t.equal(await db.database.prisma.emailToken.count(), 0, 'no token kept');
   const bad = await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: 'not an address' } });
-  t.equal(bad.json().code, 'invalid_email');
+  t.equal(bad.json().code, 'invalid_email', 'an invalid address is refused as invalid_email');
 });

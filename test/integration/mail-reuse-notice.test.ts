@@ -11,7 +11,7 @@ t.test('refresh-token reuse ends the session and emails a notice with time, devi
   const { email } = await register(app);
   await smtp.waitFor(1);
   const s = await login(app, email, undefined, { 'user-agent': 'VictimBrowser/1.0' });
-  t.equal((await refresh(app, s.refresh)).statusCode, 200);
+  t.equal((await refresh(app, s.refresh)).statusCode, 200, "the victim's first refresh is accepted");
   const replays = await Promise.all(
     Array.from({ length: 50 }, () =>
       app.inject({
@@ -25,12 +25,12 @@ t.test('refresh-token reuse ends the session and emails a notice with time, devi
   );
   t.equal(replays.filter((r) => r.json().code === 'refresh_token_reused').length, 1, 'one request reports the reuse');
   const [, notice] = await smtp.waitFor(2);
-  t.equal(notice!.to, email);
-  t.match(notice!.subject, /session was ended/);
+  t.equal(notice!.to, email, "the reuse notice goes to the account's address");
+  t.match(notice!.subject, /session was ended/, "the notice's subject says the session was ended");
   t.match(notice!.text, /VictimBrowser\/1\.0/, 'the session device');
   t.match(notice!.text, /ThiefTool\/6\.6/, 'the device that replayed the token');
   t.match(notice!.text, /203\.0\.113\.9/, 'the address it came from');
-  t.match(notice!.html, /ThiefTool\/6\.6/);
+  t.match(notice!.html, /ThiefTool\/6\.6/, 'the HTML part names the replaying device too');
   await app.mailWorker!.runOnce();
   t.equal(
     await db.database.prisma.mailMessage.count({ where: { kind: 'session_reuse' } }),
@@ -47,6 +47,14 @@ t.test('SECURITY_NOTICES=off sends no reuse notice', async (t) => {
   const { email } = await register(app);
   const s = await login(app, email);
   await refresh(app, s.refresh);
-  t.equal((await refresh(app, s.refresh)).json().code, 'refresh_token_reused');
-  t.equal(await db.database.prisma.mailMessage.count({ where: { kind: 'session_reuse' } }), 0);
+  t.equal(
+    (await refresh(app, s.refresh)).json().code,
+    'refresh_token_reused',
+    'the replayed token is still refused as reused',
+  );
+  t.equal(
+    await db.database.prisma.mailMessage.count({ where: { kind: 'session_reuse' } }),
+    0,
+    'no reuse notice is written with SECURITY_NOTICES=off',
+  );
 });

@@ -12,14 +12,18 @@ t.test('the link sent at registration verifies the address; access tokens and /a
   const { email } = await register(app);
   const before = await login(app, email);
   t.equal(decodeJwt(before.accessToken).email_verified, false, 'the access token says unverified');
-  t.equal((await me(app, before.accessToken)).json().email_verified, false);
+  t.equal(
+    (await me(app, before.accessToken)).json().email_verified,
+    false,
+    '/auth/me says unverified before the link is followed',
+  );
 
   const [mail] = await smtp.waitFor(1);
-  t.equal(mail!.to, email);
+  t.equal(mail!.to, email, 'the verification mail goes to the registered address');
   t.equal(mail!.subject, 'Confirm your email address for Acme ID', 'the product name is configurable');
   t.match(mail!.text, /^https:\/\/app\.example\.com\/verify\?token=[\w-]{43}$/m, 'the link points at EMAIL_VERIFY_URL');
   const res = await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(mail!) } });
-  t.equal(res.statusCode, 204);
+  t.equal(res.statusCode, 204, 'the emailed link verifies the address');
 
   t.equal((await me(app, before.accessToken)).json().email_verified, true, '/auth/me reads it live');
   const refreshed = await refresh(app, before.refresh);
@@ -47,22 +51,23 @@ t.test('a signed-in user asks for a new link; an expired one is refused; a verif
     url: '/auth/verify-email/request',
     headers: { authorization: `Bearer ${accessToken}` },
   });
-  t.equal(asked.statusCode, 202);
+  t.equal(asked.statusCode, 202, 'a signed-in user can ask for a new link');
   const unauthenticated = await app.inject({ method: 'POST', url: '/auth/verify-email/request' });
-  t.equal(unauthenticated.json().code, 'missing_token');
+  t.equal(unauthenticated.json().code, 'missing_token', 'asking for a new link needs an access token');
   const [, second] = await smtp.waitFor(2);
   t.equal(
     (await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(second!) } }))
       .statusCode,
     204,
+    'the new link verifies the address',
   );
   const done = await app.inject({
     method: 'POST',
     url: '/auth/verify-email/request',
     headers: { authorization: `Bearer ${accessToken}` },
   });
-  t.equal(done.statusCode, 409);
-  t.equal(done.json().code, 'email_already_verified');
+  t.equal(done.statusCode, 409, 'a verified user asking for a link is refused');
+  t.equal(done.json().code, 'email_already_verified', 'the refusal says the address is already verified');
 });
 
 t.test(
@@ -78,22 +83,22 @@ t.test(
     });
     t.equal(wrong.json().code, 'invalid_credentials', 'a wrong password learns nothing about verification');
     const refused = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } });
-    t.equal(refused.statusCode, 403);
-    t.equal(refused.json().code, 'email_not_verified');
+    t.equal(refused.statusCode, 403, 'the right password of an unverified user is refused');
+    t.equal(refused.json().code, 'email_not_verified', 'the refusal says the email is not verified');
     t.equal(refused.headers['set-cookie'], undefined, 'no session');
 
     const [mail] = await smtp.waitFor(1);
     await app.inject({ method: 'POST', url: '/auth/verify-email', payload: { token: tokenFrom(mail!) } });
     const { accessToken } = await login(app, email);
-    t.equal(decodeJwt(accessToken).email_verified, true);
+    t.equal(decodeJwt(accessToken).email_verified, true, "once verified, the login's access token says so");
   },
 );
 
 t.test('with email flows off (the test and production default without SMTP_URL) the routes do not exist', async (t) => {
   const { app } = await buildTestApp(t);
   const res = await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: uniqueEmail() } });
-  t.equal(res.statusCode, 404);
-  t.equal(res.json().code, 'not_found');
+  t.equal(res.statusCode, 404, 'with email flows off, forgot-password does not exist');
+  t.equal(res.json().code, 'not_found', 'with email flows off, the route answers not_found');
   const { email } = await register(app);
   const { accessToken } = await login(app, email);
   t.equal(decodeJwt(accessToken).email_verified, false, 'the claim is there all the same');

@@ -46,12 +46,16 @@ async function scrape(app: TestApp) {
 
 t.test('/metrics exists only with METRICS_TOKEN, and answers only that token', async (t) => {
   const off = await buildTestApp(t);
-  t.equal((await off.app.inject({ url: '/metrics' })).json().code, 'not_found');
+  t.equal(
+    (await off.app.inject({ url: '/metrics' })).json().code,
+    'not_found',
+    'without METRICS_TOKEN there is no /metrics route',
+  );
 
   const { app } = await buildTestApp(t, { env: { METRICS_TOKEN: TOKEN } });
   const none = await app.inject({ url: '/metrics' });
-  t.equal(none.statusCode, 401);
-  t.equal(none.json().code, 'missing_token');
+  t.equal(none.statusCode, 401, '/metrics without a token is refused with 401');
+  t.equal(none.json().code, 'missing_token', 'the refusal says missing_token');
   for (const authorization of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${TOKEN}`, TOKEN]) {
     t.equal(
       (await app.inject({ url: '/metrics', headers: { authorization } })).statusCode,
@@ -60,15 +64,27 @@ t.test('/metrics exists only with METRICS_TOKEN, and answers only that token', a
     );
   }
   const ok = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
-  t.equal(ok.statusCode, 200);
-  t.match(ok.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  t.equal(ok.statusCode, 200, 'the right token may scrape /metrics');
+  t.match(
+    ok.headers['content-type'],
+    /^text\/plain; version=0\.0\.4/,
+    'the scrape is the Prometheus text format, version 0.0.4',
+  );
   t.notOk((await app.inject({ url: '/openapi.json' })).json().paths['/metrics'], 'not in the API document');
 });
 
 t.test('METRICS_TOKEN shorter than 32 characters, or with spaces, is a boot error naming it', async (t) => {
   for (const METRICS_TOKEN of ['short', `${'a'.repeat(40)} b`]) {
-    t.throws(() => loadConfig({ METRICS_TOKEN }), ConfigError);
-    t.throws(() => loadConfig({ METRICS_TOKEN }), /METRICS_TOKEN/);
+    t.throws(
+      () => loadConfig({ METRICS_TOKEN }),
+      ConfigError,
+      `a METRICS_TOKEN of ${METRICS_TOKEN.length} characters fails the boot with a ConfigError`,
+    );
+    t.throws(
+      () => loadConfig({ METRICS_TOKEN }),
+      /METRICS_TOKEN/,
+      `a METRICS_TOKEN of ${METRICS_TOKEN.length} characters: the error names METRICS_TOKEN`,
+    );
   }
 });
 
@@ -81,6 +97,7 @@ t.test('requests, refresh and login outcomes, key age and reloads, process metri
     (await app.inject({ method: 'POST', url: '/auth/login', payload: { email: s.email, password: 'wrong password!' } }))
       .statusCode,
     401,
+    'the login with a wrong password is refused',
   );
   const first = await refresh(app, s.refresh);
   t.equal(first.statusCode, 200, 'ok');
@@ -101,20 +118,60 @@ t.test('requests, refresh and login outcomes, key age and reloads, process metri
   await app.reloadKeys();
 
   const m = await scrape(app);
-  t.equal(m.value('tessera_refresh_total', { outcome: 'ok' }), 1);
-  t.equal(m.value('tessera_refresh_total', { outcome: 'grace' }), 1);
-  t.equal(m.value('tessera_refresh_total', { outcome: 'reused' }), 1);
-  t.equal(m.value('tessera_refresh_total', { outcome: 'revoked' }), 1);
-  t.equal(m.value('tessera_refresh_total', { outcome: 'expired' }), 1);
-  t.equal(m.value('tessera_refresh_total', { outcome: 'invalid' }), 1);
-  t.equal(m.value('tessera_login_total', { outcome: 'ok' }), 3);
-  t.equal(m.value('tessera_login_total', { outcome: 'failed' }), 1);
-  t.equal(m.value('http_requests_total', { method: 'POST', route: '/auth/refresh', status_code: '200' }), 2);
-  t.equal(m.value('http_requests_total', { method: 'POST', route: '/auth/refresh', status_code: '401' }), 4);
-  t.equal(m.value('http_request_duration_seconds_count', { route: '/auth/refresh' }), 6);
-  t.equal(m.value('http_request_duration_seconds_bucket', { route: '/auth/refresh', le: '+Inf' }), 6);
-  t.equal(m.types.get('http_request_duration_seconds'), 'histogram');
-  t.equal(m.value('tessera_key_reloads_total', { outcome: 'ok' }), 1);
+  t.equal(m.value('tessera_refresh_total', { outcome: 'ok' }), 1, 'the one accepted refresh is counted as ok');
+  t.equal(
+    m.value('tessera_refresh_total', { outcome: 'grace' }),
+    1,
+    'the repeat within the grace window is counted as grace',
+  );
+  t.equal(
+    m.value('tessera_refresh_total', { outcome: 'reused' }),
+    1,
+    'the repeat after the window is counted as reused',
+  );
+  t.equal(
+    m.value('tessera_refresh_total', { outcome: 'revoked' }),
+    1,
+    'the refresh after logout-all is counted as revoked',
+  );
+  t.equal(
+    m.value('tessera_refresh_total', { outcome: 'expired' }),
+    1,
+    'the refresh of an expired session is counted as expired',
+  );
+  t.equal(
+    m.value('tessera_refresh_total', { outcome: 'invalid' }),
+    1,
+    'the garbage refresh token is counted as invalid',
+  );
+  t.equal(
+    m.value('tessera_login_total', { outcome: 'ok' }),
+    3,
+    'the three logins behind the sessions are counted as ok',
+  );
+  t.equal(m.value('tessera_login_total', { outcome: 'failed' }), 1, 'the wrong password is counted as a failed login');
+  t.equal(
+    m.value('http_requests_total', { method: 'POST', route: '/auth/refresh', status_code: '200' }),
+    2,
+    'the two refreshes answered 200 are counted by route and status',
+  );
+  t.equal(
+    m.value('http_requests_total', { method: 'POST', route: '/auth/refresh', status_code: '401' }),
+    4,
+    'the four refreshes answered 401 are counted by route and status',
+  );
+  t.equal(
+    m.value('http_request_duration_seconds_count', { route: '/auth/refresh' }),
+    6,
+    'the refresh duration histogram counts all six refreshes',
+  );
+  t.equal(
+    m.value('http_request_duration_seconds_bucket', { route: '/auth/refresh', le: '+Inf' }),
+    6,
+    'the +Inf bucket holds all six refreshes',
+  );
+  t.equal(m.types.get('http_request_duration_seconds'), 'histogram', 'request durations are exposed as a histogram');
+  t.equal(m.value('tessera_key_reloads_total', { outcome: 'ok' }), 1, 'the key reload is counted as ok');
   t.ok(m.value('tessera_signing_key_age_seconds') >= 8 * 86400, 'key age follows the clock');
   for (const name of [
     'process_cpu_user_seconds_total',
@@ -142,16 +199,32 @@ t.test('50 refreshes at the same instant are counted exactly, and 429s are count
   const { app } = await buildTestApp(t, { env: { METRICS_TOKEN: TOKEN } });
   const sessions = await Promise.all(Array.from({ length: 50 }, () => register(app).then((r) => login(app, r.email))));
   const replies = await Promise.all(sessions.map((s) => refresh(app, s.refresh)));
-  t.same([...new Set(replies.map((r) => r.statusCode))], [200]);
+  t.same([...new Set(replies.map((r) => r.statusCode))], [200], 'all 50 simultaneous refreshes are accepted');
   const m = await scrape(app);
-  t.equal(m.value('tessera_refresh_total', { outcome: 'ok' }), 50);
-  t.equal(m.value('http_requests_total', { route: '/auth/refresh', status_code: '200' }), 50);
+  t.equal(
+    m.value('tessera_refresh_total', { outcome: 'ok' }),
+    50,
+    'all 50 simultaneous refreshes are counted as ok, none lost',
+  );
+  t.equal(
+    m.value('http_requests_total', { route: '/auth/refresh', status_code: '200' }),
+    50,
+    'all 50 are counted as refresh requests answered 200',
+  );
 
   const limited = await buildTestApp(t, { env: { METRICS_TOKEN: TOKEN, RATE_LIMIT_PER_MINUTE: '5' } });
   const answers = await Promise.all(Array.from({ length: 50 }, () => refresh(limited.app, 'garbage')));
   const refused = answers.filter((r) => r.statusCode === 429).length;
   t.ok(refused >= 40, `${refused} of 50 refused`);
   const l = await scrape(limited.app);
-  t.equal(l.value('tessera_rate_limited_total', { route: '/auth/refresh' }), refused);
-  t.equal(l.value('tessera_refresh_total', { outcome: 'rate_limited' }), refused);
+  t.equal(
+    l.value('tessera_rate_limited_total', { route: '/auth/refresh' }),
+    refused,
+    'every 429 is counted as rate-limited on /auth/refresh',
+  );
+  t.equal(
+    l.value('tessera_refresh_total', { outcome: 'rate_limited' }),
+    refused,
+    'every 429 is counted as a rate_limited refresh outcome',
+  );
 });

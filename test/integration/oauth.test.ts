@@ -46,22 +46,26 @@ t.test('introspection of an access token: active with its claims, inactive once 
     token_type_hint: 'access_token',
     unknown_param: 'ignored',
   });
-  t.equal(res.statusCode, 200);
-  t.equal(res.headers['cache-control'], 'no-store');
+  t.equal(res.statusCode, 200, 'a registered client may introspect a live access token');
+  t.equal(res.headers['cache-control'], 'no-store', 'the introspection answer is never cached');
   const body = res.json();
-  t.match(body, {
-    active: true,
-    token_type: 'Bearer',
-    iss: config.issuer,
-    sub: s.user.id,
-    sid: String,
-    aud: 'tessera',
-    client_id: 'tessera',
-    exp: Number,
-    iat: Number,
-    jti: String,
-  });
-  t.equal(body.exp - body.iat, 900);
+  t.match(
+    body,
+    {
+      active: true,
+      token_type: 'Bearer',
+      iss: config.issuer,
+      sub: s.user.id,
+      sid: String,
+      aud: 'tessera',
+      client_id: 'tessera',
+      exp: Number,
+      iat: Number,
+      jti: String,
+    },
+    'a live access token is active, with its issuer, subject, session and audience',
+  );
+  t.equal(body.exp - body.iat, 900, 'the introspected access token lives for 900 seconds');
 
   await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: s.refresh } });
   t.same(
@@ -74,16 +78,20 @@ t.test('introspection of an access token: active with its claims, inactive once 
 t.test('introspection of refresh tokens and of junk', async (t) => {
   const { app, clock } = await buildTestApp(t, { env: { ...CLIENTS, REFRESH_REUSE_GRACE_SECONDS: '0' } });
   const s = await session(app);
-  t.match((await introspect(app, s.refresh)).json(), {
-    active: true,
-    token_type: 'refresh_token',
-    sub: s.user.id,
-    sid: String,
-    exp: Number,
-  });
+  t.match(
+    (await introspect(app, s.refresh)).json(),
+    {
+      active: true,
+      token_type: 'refresh_token',
+      sub: s.user.id,
+      sid: String,
+      exp: Number,
+    },
+    'a live refresh token is active, with its subject and session',
+  );
   const next = refreshCookieOf(await refresh(app, s.refresh))!;
   t.same((await introspect(app, s.refresh)).json(), { active: false }, 'a spent refresh token');
-  t.equal((await introspect(app, next)).json().active, true);
+  t.equal((await introspect(app, next)).json().active, true, 'the refresh token that replaced it is active');
   for (const junk of ['hello', 'a.b.c', 'x'.repeat(43), 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.']) {
     t.same((await introspect(app, junk)).json(), { active: false }, `junk: ${junk.slice(0, 20)}`);
   }
@@ -138,14 +146,14 @@ t.test(
       payload: form({ token: accessToken, client_id: 'orders', client_secret: SECRET }),
     });
     t.equal(both.json().code, 'invalid_request', 'two methods at once');
-    t.equal(both.json().error, 'invalid_request');
+    t.equal(both.json().error, 'invalid_request', 'the OAuth error field says invalid_request too');
     const noToken = await app.inject({
       method: 'POST',
       url: '/oauth/introspect',
       headers: { authorization: basic('orders', SECRET) },
       payload: {},
     });
-    t.equal(noToken.json().code, 'invalid_request');
+    t.equal(noToken.json().code, 'invalid_request', 'an introspection request without a token is invalid_request');
     const big = await app.inject({
       method: 'POST',
       url: '/oauth/introspect',
@@ -166,7 +174,11 @@ t.test(
 t.test('with no clients configured, every call is invalid_client', async (t) => {
   const { app } = await buildTestApp(t);
   const { accessToken } = await session(app);
-  t.equal((await introspect(app, accessToken)).json().code, 'invalid_client');
+  t.equal(
+    (await introspect(app, accessToken)).json().code,
+    'invalid_client',
+    'with no clients configured, even a plausible client is invalid_client',
+  );
 });
 
 t.test(
@@ -175,18 +187,22 @@ t.test(
     const { app, db } = await buildTestApp(t, { env: CLIENTS });
     const a = await session(app);
     const res = await revoke(app, a.accessToken);
-    t.equal(res.statusCode, 200);
-    t.same(res.json(), {});
-    t.equal((await me(app, a.accessToken)).statusCode, 401);
+    t.equal(res.statusCode, 200, 'revoking an access token is accepted');
+    t.same(res.json(), {}, 'the revocation answers an empty object');
+    t.equal((await me(app, a.accessToken)).statusCode, 401, 'the revoked access token no longer reaches /me');
     t.equal(
       (await refresh(app, a.refresh)).json().code,
       'session_revoked',
       'revoking the access token ended its session',
     );
-    t.same((await introspect(app, a.accessToken)).json(), { active: false });
+    t.same(
+      (await introspect(app, a.accessToken)).json(),
+      { active: false },
+      'the revoked access token no longer introspects as active',
+    );
 
     const b = await login(app, a.email);
-    t.equal((await revoke(app, b.refresh)).statusCode, 200);
+    t.equal((await revoke(app, b.refresh)).statusCode, 200, 'revoking a refresh token is accepted');
     t.equal(
       (await me(app, b.accessToken)).statusCode,
       401,
@@ -196,8 +212,8 @@ t.test(
     t.equal((await revoke(app, 'never-issued')).statusCode, 200, 'RFC 7009: nothing to say about unknown tokens');
     t.equal((await revoke(app, a.accessToken)).statusCode, 200, 'revoking twice is fine');
     const rows = await db.database.prisma.auditEvent.findMany({ where: { type: 'token_revoked' } });
-    t.equal(rows.length, 2);
-    t.equal(rows[0]!.reason, 'client orders');
+    t.equal(rows.length, 2, 'only the two revocations that ended a session are audited');
+    t.equal(rows[0]!.reason, 'client orders', 'the audit row names the revoking client');
 
     const noClient = await app.inject({
       method: 'POST',
@@ -205,18 +221,42 @@ t.test(
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       payload: form({ token: b.refresh }),
     });
-    t.equal(noClient.json().code, 'invalid_client');
+    t.equal(
+      noClient.json().code,
+      'invalid_client',
+      'revocation without client credentials is refused as invalid_client',
+    );
   },
 );
 
 t.test('discovery advertises both endpoints; bad client config is a boot error', async (t) => {
   const { app, config } = await buildTestApp(t, { env: CLIENTS });
   const doc = (await app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json();
-  t.equal(doc.introspection_endpoint, `${config.issuer}/oauth/introspect`);
-  t.equal(doc.revocation_endpoint, `${config.issuer}/oauth/revoke`);
-  t.same(doc.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+  t.equal(
+    doc.introspection_endpoint,
+    `${config.issuer}/oauth/introspect`,
+    'discovery names the introspection endpoint under the issuer',
+  );
+  t.equal(
+    doc.revocation_endpoint,
+    `${config.issuer}/oauth/revoke`,
+    'discovery names the revocation endpoint under the issuer',
+  );
+  t.same(
+    doc.introspection_endpoint_auth_methods_supported,
+    ['client_secret_basic', 'client_secret_post'],
+    'discovery lists Basic and body client authentication for introspection',
+  );
 
   const { testConfig } = await import('../helper.js');
-  t.throws(() => testConfig({ SERVICE_CLIENTS: 'orders:plaintext-secret' }), /SERVICE_CLIENTS/);
-  t.throws(() => testConfig({ SERVICE_CLIENTS_FILE: '/nonexistent/clients' }), /SERVICE_CLIENTS_FILE/);
+  t.throws(
+    () => testConfig({ SERVICE_CLIENTS: 'orders:plaintext-secret' }),
+    /SERVICE_CLIENTS/,
+    'a plaintext client secret fails the boot, naming SERVICE_CLIENTS',
+  );
+  t.throws(
+    () => testConfig({ SERVICE_CLIENTS_FILE: '/nonexistent/clients' }),
+    /SERVICE_CLIENTS_FILE/,
+    'a missing clients file fails the boot, naming SERVICE_CLIENTS_FILE',
+  );
 });

@@ -43,12 +43,12 @@ async function appWithRoutes(t: Test, env: Record<string, string> = {}) {
 t.test('the OpenAPI document', async (t) => {
   const { app, routes } = await appWithRoutes(t);
   const res = await app.inject({ url: '/openapi.json' });
-  t.equal(res.statusCode, 200);
-  t.match(res.headers['content-type'], /^application\/json/);
+  t.equal(res.statusCode, 200, 'the API document is served at /openapi.json');
+  t.match(res.headers['content-type'], /^application\/json/, 'the API document is served as JSON');
   const doc = res.json() as Document;
 
   t.test('is valid OpenAPI 3.1 by @readme/openapi-parser', async (t) => {
-    t.equal(doc.openapi, '3.1.0');
+    t.equal(doc.openapi, '3.1.0', 'the document declares OpenAPI 3.1.0');
     const result = await validate(structuredClone(doc) as never);
     t.ok(result.valid, result.valid ? 'valid' : compileErrors(result));
   });
@@ -102,11 +102,15 @@ t.test('the OpenAPI document', async (t) => {
   });
 
   t.test('defines the bearer, refresh-cookie and client security schemes', async (t) => {
-    t.match(doc.components.securitySchemes, {
-      bearer: { type: 'http', scheme: 'bearer' },
-      refreshCookie: { type: 'apiKey', in: 'cookie', name: '__Host-tessera_refresh' },
-      clientSecretBasic: { type: 'http', scheme: 'basic' },
-    });
+    t.match(
+      doc.components.securitySchemes,
+      {
+        bearer: { type: 'http', scheme: 'bearer' },
+        refreshCookie: { type: 'apiKey', in: 'cookie', name: '__Host-tessera_refresh' },
+        clientSecretBasic: { type: 'http', scheme: 'basic' },
+      },
+      'the bearer, refresh-cookie and Basic client schemes are defined as the routes use them',
+    );
   });
 
   t.test('routes documented as secured refuse requests without credentials; the others ask for none', async (t) => {
@@ -147,8 +151,12 @@ t.test('the OpenAPI document', async (t) => {
 
   t.test('50 clients fetching it at the same instant get the same document', async (t) => {
     const replies = await Promise.all(Array.from({ length: 50 }, () => app.inject({ url: '/openapi.json' })));
-    t.same([...new Set(replies.map((r) => r.statusCode))], [200]);
-    t.equal(new Set(replies.map((r) => r.body)).size, 1);
+    t.same(
+      [...new Set(replies.map((r) => r.statusCode))],
+      [200],
+      'all 50 simultaneous fetches of the document are answered',
+    );
+    t.equal(new Set(replies.map((r) => r.body)).size, 1, 'all 50 simultaneous fetches get the same document');
   });
 });
 
@@ -156,9 +164,13 @@ t.test('the docs page', async (t) => {
   t.test('is served outside production, with a policy of its own instead of the API one', async (t) => {
     const { app } = await buildTestApp(t);
     const page = await app.inject({ url: '/docs' });
-    t.equal(page.statusCode, 200);
-    t.match(page.headers['content-type'], /^text\/html/);
-    t.match(page.headers['content-security-policy'], /default-src 'self'/);
+    t.equal(page.statusCode, 200, 'the docs page is served outside production');
+    t.match(page.headers['content-type'], /^text\/html/, 'the docs page is HTML');
+    t.match(
+      page.headers['content-security-policy'],
+      /default-src 'self'/,
+      'the docs page has its own policy allowing its own scripts and styles',
+    );
     t.notMatch(
       page.headers['content-security-policy'],
       /upgrade-insecure-requests/,
@@ -173,20 +185,32 @@ t.test('the docs page', async (t) => {
 
   t.test('is off with API_DOCS=false, and the document is still served', async (t) => {
     const { app } = await buildTestApp(t, { env: { API_DOCS: 'false' } });
-    t.equal((await app.inject({ url: '/docs' })).statusCode, 404);
-    t.equal((await app.inject({ url: '/docs/static/index.html' })).json().code, 'not_found');
-    t.equal((await app.inject({ url: '/openapi.json' })).statusCode, 200);
+    t.equal((await app.inject({ url: '/docs' })).statusCode, 404, 'with API_DOCS=false there is no docs page');
+    t.equal(
+      (await app.inject({ url: '/docs/static/index.html' })).json().code,
+      'not_found',
+      'with API_DOCS=false the docs assets are not served either',
+    );
+    t.equal(
+      (await app.inject({ url: '/openapi.json' })).statusCode,
+      200,
+      'with API_DOCS=false the API document is still served',
+    );
   });
 
   t.test('is off by default in production, on with API_DOCS=true', async (t) => {
     const production = { NODE_ENV: 'production', ISSUER: 'https://auth.example.com' };
-    t.equal(loadConfig(production).apiDocs, false);
-    t.equal(loadConfig({ ...production, API_DOCS: 'true' }).apiDocs, true);
-    t.equal(loadConfig({ NODE_ENV: 'development' }).apiDocs, true);
+    t.equal(loadConfig(production).apiDocs, false, 'production leaves the docs page off by default');
+    t.equal(
+      loadConfig({ ...production, API_DOCS: 'true' }).apiDocs,
+      true,
+      'API_DOCS=true turns the docs page on in production',
+    );
+    t.equal(loadConfig({ NODE_ENV: 'development' }).apiDocs, true, 'development serves the docs page by default');
   });
 
   t.test('API_DOCS other than true or false is a boot error naming it', async (t) => {
-    t.throws(() => loadConfig({ API_DOCS: 'yes' }), ConfigError);
-    t.throws(() => loadConfig({ API_DOCS: 'yes' }), /API_DOCS/);
+    t.throws(() => loadConfig({ API_DOCS: 'yes' }), ConfigError, 'API_DOCS=yes fails the boot with a ConfigError');
+    t.throws(() => loadConfig({ API_DOCS: 'yes' }), /API_DOCS/, 'the boot error names API_DOCS');
   });
 });

@@ -17,8 +17,12 @@ t.test(
       });
       statuses.push(last.statusCode);
     }
-    t.same(statuses, [200, 401, 401, 429, 429, 429]);
-    t.equal(last!.json().code, 'too_many_requests');
+    t.same(
+      statuses,
+      [200, 401, 401, 429, 429, 429],
+      'with a limit of 3, the fourth login in the minute and after get 429',
+    );
+    t.equal(last!.json().code, 'too_many_requests', 'the refused login answers too_many_requests');
     t.ok(Number(last!.headers['retry-after']) > 0, 'Retry-After in seconds');
     t.equal(
       logs.filter((l) => l.event === 'rate_limited' && l.route === '/auth/login').length,
@@ -32,7 +36,11 @@ t.test(
       if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
     }
     t.equal(rows.length, 1, 'one audit row per address and route per window, not one per refused request');
-    t.match(rows[0], { reason: '/auth/login', ip: '127.0.0.1', requestId: String });
+    t.match(
+      rows[0],
+      { reason: '/auth/login', ip: '127.0.0.1', requestId: String },
+      'the rate_limited audit row names the route, the address and the request',
+    );
     const other = await app.inject({
       method: 'POST',
       url: '/auth/register',
@@ -53,12 +61,15 @@ t.test('refresh is limited too, and RATE_LIMIT_PER_MINUTE=0 turns limits off', a
   const { app } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '2' } });
   const codes = [];
   for (let i = 0; i < 3; i++) codes.push((await app.inject({ method: 'POST', url: '/auth/refresh' })).statusCode);
-  t.same(codes, [401, 401, 429]);
+  t.same(codes, [401, 401, 429], 'with a limit of 2, the third refresh gets 429');
   const { app: open } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '0' } });
   const many = await Promise.all(
     Array.from({ length: 30 }, () => open.inject({ method: 'POST', url: '/auth/refresh' })),
   );
-  t.notOk(many.some((r) => r.statusCode === 429));
+  t.notOk(
+    many.some((r) => r.statusCode === 429),
+    'with RATE_LIMIT_PER_MINUTE=0, 30 refreshes at once are never limited',
+  );
 });
 
 t.test('failed logins per account: progressive delay keyed by email and address', async (t) => {
@@ -71,8 +82,8 @@ t.test('failed logins per account: progressive delay keyed by email and address'
   t.equal((await attempt('wrong password')).statusCode, 401, 'the sixth failure is answered, and starts a lock');
   const locked = await attempt(password);
   t.equal(locked.statusCode, 429, 'even the right password waits: the lock reveals nothing');
-  t.equal(locked.json().code, 'too_many_requests');
-  t.equal(locked.headers['retry-after'], '1');
+  t.equal(locked.json().code, 'too_many_requests', 'the locked login answers too_many_requests');
+  t.equal(locked.headers['retry-after'], '1', 'the first lock lasts one second');
 
   t.equal(
     (await attempt(password, '198.51.100.20')).statusCode,
@@ -81,18 +92,26 @@ t.test('failed logins per account: progressive delay keyed by email and address'
   );
 
   clock.advance(1);
-  t.equal((await attempt('wrong password')).statusCode, 401);
+  t.equal(
+    (await attempt('wrong password')).statusCode,
+    401,
+    'once the lock is over, a wrong password is answered again',
+  );
   const longer = await attempt('wrong password');
-  t.equal(longer.statusCode, 429);
+  t.equal(longer.statusCode, 429, 'the next failure locks again');
   t.equal(longer.headers['retry-after'], '2', 'each failure past the free ones doubles the wait');
   clock.advance(2);
   t.equal((await attempt(password)).statusCode, 200, 'a success after the wait clears the counter');
-  t.equal((await attempt('wrong password')).statusCode, 401);
+  t.equal(
+    (await attempt('wrong password')).statusCode,
+    401,
+    'after the success, a wrong password is answered without a lock',
+  );
 
   // Same policy for an email with no account: no enumeration through the lock.
   const ghost = 'nobody-here@example.com';
   for (let i = 0; i < 6; i++) await attempt('wrong password', '127.0.0.1', ghost);
   const ghostLocked = await attempt('wrong password', '127.0.0.1', ghost);
-  t.equal(ghostLocked.statusCode, 429);
+  t.equal(ghostLocked.statusCode, 429, 'an email with no account is locked after as many failures');
   t.ok((await db.database.prisma.auditEvent.count({ where: { type: 'login_throttled' } })) >= 3, 'audited');
 });

@@ -15,7 +15,7 @@ t.test(
     const { app } = await buildTestApp(t);
     const s = await session(app);
     const rotated = await refresh(app, s.refresh);
-    t.equal(rotated.statusCode, 200);
+    t.equal(rotated.statusCode, 200, 'the refresh is accepted');
     for (const [name, res] of [
       ['login', s.res],
       ['refresh', rotated],
@@ -34,24 +34,32 @@ t.test('with COOKIE_DOMAIN the cookie is tessera_refresh for the domain, on Path
   const { app } = await buildTestApp(t, { env: { COOKIE_DOMAIN: 'example.com' } });
   const s = await session(app);
   const [cookie] = setCookies(s.res);
-  t.match(cookie, /^tessera_refresh=[A-Za-z0-9_-]{82}; /);
-  t.match(cookie, /; Domain=example\.com(;|$)/);
-  t.match(cookie, /; Path=\/auth(;|$)/);
-  t.match(cookie, /; Secure(;|$)/);
+  t.match(
+    cookie,
+    /^tessera_refresh=[A-Za-z0-9_-]{82}; /,
+    'with COOKIE_DOMAIN the cookie is the unprefixed tessera_refresh',
+  );
+  t.match(cookie, /; Domain=example\.com(;|$)/, 'the cookie is shared with the configured domain');
+  t.match(cookie, /; Path=\/auth(;|$)/, 'the domain cookie is scoped to Path=/auth');
+  t.match(cookie, /; Secure(;|$)/, 'the domain cookie is Secure');
   const rotated = await app.inject({
     method: 'POST',
     url: '/auth/refresh',
     cookies: { [DOMAIN_REFRESH_COOKIE]: s.refresh },
   });
   t.equal(rotated.statusCode, 200, 'the domain cookie refreshes');
-  t.match(setCookies(rotated)[0], /^tessera_refresh=[A-Za-z0-9_-]{82}; .*Domain=example\.com/);
+  t.match(
+    setCookies(rotated)[0],
+    /^tessera_refresh=[A-Za-z0-9_-]{82}; .*Domain=example\.com/,
+    'the refreshed domain cookie is set for the domain again',
+  );
   const twice = await app.inject({
     method: 'POST',
     url: '/auth/refresh',
     headers: { cookie: `tessera_refresh=${refreshCookieOf(rotated)}; tessera_refresh=planted-by-a-sibling` },
   });
-  t.equal(twice.statusCode, 400);
-  t.equal(twice.json().code, 'refresh_cookie_conflict');
+  t.equal(twice.statusCode, 400, 'two domain cookies in one request are refused with 400');
+  t.equal(twice.json().code, 'refresh_cookie_conflict', 'two domain cookies are refused as a cookie conflict');
   t.same(setCookies(twice), [], 'nothing set or cleared');
 });
 
@@ -119,9 +127,13 @@ t.test('over a real socket, two refresh cookies are refused the same way', async
     method: 'POST',
     headers: { cookie: `${REFRESH_COOKIE}=${s.refresh}; ${DOMAIN_REFRESH_COOKIE}=tossed` },
   });
-  t.equal(res.status, 400);
-  t.equal(((await res.json()) as { code: string }).code, 'refresh_cookie_conflict');
-  t.same(res.headers.getSetCookie(), []);
+  t.equal(res.status, 400, 'two refresh cookies over a real socket are refused with 400');
+  t.equal(
+    ((await res.json()) as { code: string }).code,
+    'refresh_cookie_conflict',
+    'two refresh cookies over a real socket are refused as a cookie conflict',
+  );
+  t.same(res.headers.getSetCookie(), [], 'the refused request sets or clears no cookie');
 });
 
 t.test('rollout: the old tessera_refresh cookie (Path=/auth) is accepted once, replaced and cleared', async (t) => {
@@ -134,7 +146,7 @@ t.test('rollout: the old tessera_refresh cookie (Path=/auth) is accepted once, r
   });
   t.equal(res.statusCode, 200, 'the old cookie still refreshes: nobody is logged out by the upgrade');
   const cookies = setCookies(res);
-  t.equal(cookies.length, 2);
+  t.equal(cookies.length, 2, 'the rollout refresh sets the new cookie and clears the old one');
   t.match(
     cookies.find((c) => c.startsWith(`${REFRESH_COOKIE}=`)),
     /; Path=\/(;|$)/,
@@ -143,7 +155,7 @@ t.test('rollout: the old tessera_refresh cookie (Path=/auth) is accepted once, r
   const cleared = cookies.find((c) => c.startsWith(`${DOMAIN_REFRESH_COOKIE}=`));
   t.match(cleared, /^tessera_refresh=; /, 'the old one is cleared');
   t.match(cleared, /; Path=\/auth(;|$)/, 'on its own path');
-  t.match(cleared, /Max-Age=0|Expires=Thu, 01 Jan 1970/);
+  t.match(cleared, /Max-Age=0|Expires=Thu, 01 Jan 1970/, 'the old cookie is expired');
   const next = refreshCookieOf(res)!;
   t.equal((await refresh(app, next)).statusCode, 200, 'the new cookie works');
 
@@ -153,7 +165,7 @@ t.test('rollout: the old tessera_refresh cookie (Path=/auth) is accepted once, r
     payload: { email: s.email, password: s.password },
     cookies: { [DOMAIN_REFRESH_COOKIE]: 'left over from before' },
   });
-  t.equal(login.statusCode, 200);
+  t.equal(login.statusCode, 200, 'a login carrying the old cookie is accepted');
   t.ok(
     setCookies(login).some((c) => /^tessera_refresh=; .*Path=\/auth/.test(c)),
     'a login that carries the old cookie clears it too',
@@ -164,7 +176,7 @@ t.test('rollout: the old tessera_refresh cookie (Path=/auth) is accepted once, r
     url: '/auth/logout',
     cookies: { [DOMAIN_REFRESH_COOKIE]: refreshCookieOf(login)! },
   });
-  t.equal(out.statusCode, 204);
+  t.equal(out.statusCode, 204, 'logout with the old cookie answers 204');
   t.ok(
     setCookies(out).some((c) => /^tessera_refresh=; /.test(c)),
     'logout with the old cookie clears it',

@@ -55,12 +55,12 @@ t.test('one round trip per successful refresh, and no transaction', async (t) =>
   const { app, db } = await buildTestApp(t);
   const s = await session(app);
   const warm = await refresh(app, s.refresh); // first use of each statement, out of the count
-  t.equal(warm.statusCode, 200);
+  t.equal(warm.statusCode, 200, 'the warm-up refresh is accepted');
 
   const rec = recordStatements(db);
   const res = await refresh(app, refreshCookieOf(warm));
   const statements = rec.stop();
-  t.equal(res.statusCode, 200);
+  t.equal(res.statusCode, 200, 'the counted refresh is accepted');
   t.equal(statements.length, 1, `one statement: ${statements.map((q) => q.slice(0, 40)).join(' | ')}`);
   t.notOk(
     statements.some((q) => /^(BEGIN|SET TRANSACTION|START)/i.test(q)),
@@ -77,17 +77,37 @@ t.test('one round trip per successful refresh, and no transaction', async (t) =>
 t.test('GET /auth/me and introspection are one statement each', async (t) => {
   const { app, db } = await buildTestApp(t, { env: CLIENTS });
   const s = await session(app);
-  t.equal((await me(app, s.accessToken)).statusCode, 200);
-  t.equal((await introspect(app, s.accessToken)).json().active, true);
-  t.equal((await introspect(app, s.refresh)).json().active, true);
+  t.equal((await me(app, s.accessToken)).statusCode, 200, 'GET /auth/me accepts the access token (warm-up)');
+  t.equal(
+    (await introspect(app, s.accessToken)).json().active,
+    true,
+    'introspection finds the access token active (warm-up)',
+  );
+  t.equal(
+    (await introspect(app, s.refresh)).json().active,
+    true,
+    'introspection finds the refresh token active (warm-up)',
+  );
 
   for (const [name, call] of [
-    ['GET /auth/me', async () => t.equal((await me(app, s.accessToken)).statusCode, 200)],
+    [
+      'GET /auth/me',
+      async () => t.equal((await me(app, s.accessToken)).statusCode, 200, 'GET /auth/me accepts the access token'),
+    ],
     [
       'introspection of an access token',
-      async () => t.equal((await introspect(app, s.accessToken)).json().active, true),
+      async () =>
+        t.equal(
+          (await introspect(app, s.accessToken)).json().active,
+          true,
+          'introspection finds the access token active',
+        ),
     ],
-    ['introspection of a refresh token', async () => t.equal((await introspect(app, s.refresh)).json().active, true)],
+    [
+      'introspection of a refresh token',
+      async () =>
+        t.equal((await introspect(app, s.refresh)).json().active, true, 'introspection finds the refresh token active'),
+    ],
   ] as const) {
     const rec = recordStatements(db);
     await call();
@@ -108,12 +128,16 @@ t.test('refreshing writes no rows but the audit row: 20 refreshes leave the row 
   let token = s.refresh;
   for (let i = 0; i < 20; i++) {
     const res = await refresh(app, token);
-    t.equal(res.statusCode, 200);
+    t.equal(res.statusCode, 200, `refresh ${i + 1} of 20 is accepted`);
     token = refreshCookieOf(res)!;
   }
-  t.same({ sessions: await prisma.session.count(), tokens: await prisma.refreshToken.count() }, before);
-  t.same(before, { sessions: 1, tokens: 0 });
-  t.equal((await sessionOf(db, s.user.id)).refreshCounter, 20n);
+  t.same(
+    { sessions: await prisma.session.count(), tokens: await prisma.refreshToken.count() },
+    before,
+    '20 refreshes add no session or refresh-token rows',
+  );
+  t.same(before, { sessions: 1, tokens: 0 }, 'the session is one row and no refresh-token rows exist');
+  t.equal((await sessionOf(db, s.user.id)).refreshCounter, 20n, 'the session counter counted all 20 refreshes');
 });
 
 t.test(
@@ -135,6 +159,7 @@ t.test(
     t.equal(
       await db.database.prisma.auditEvent.count({ where: { type: 'refresh', reason: 'grace', userId: s.user.id } }),
       49,
+      'the 49 refreshes after the first are audited as grace refreshes',
     );
 
     clock.advance(config.refreshReuseGrace + 2); // 12 s later, as in the issue
@@ -146,9 +171,13 @@ t.test(
     t.equal(used.statusCode, 200, 'the one live token works');
     const reuse = await refresh(app, s.refresh);
     t.equal(reuse.statusCode, 401, 'the token all 50 presented is refused');
-    t.equal(reuse.json().code, 'refresh_token_reused');
+    t.equal(reuse.json().code, 'refresh_token_reused', 'the stale token is refused as reused');
     t.equal((await refresh(app, refreshCookieOf(used))).json().code, 'session_revoked', 'and the session is over');
-    t.equal((await sessionOf(db, s.user.id)).revokedReason, 'refresh_token_reused');
+    t.equal(
+      (await sessionOf(db, s.user.id)).revokedReason,
+      'refresh_token_reused',
+      'the session is revoked for refresh-token reuse',
+    );
   },
 );
 
@@ -163,20 +192,26 @@ t.test('two instances on one database, 50-way reuse: the session is revoked once
   t.test('every racer presents an old token', async (t) => {
     const s = await session(a);
     const r = await refresh(b, s.refresh);
-    t.equal(r.statusCode, 200);
+    t.equal(r.statusCode, 200, 'the first refresh on the other instance is accepted');
     clock.advance(config.refreshReuseGrace + 1);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => refresh(i % 2 ? a : b, s.refresh)));
     t.same(
       results.map((x) => x.statusCode),
       Array(50).fill(401),
+      'every racer presenting the old token is refused',
     );
     const codes = results.map((x) => x.json().code as string);
     t.equal(codes.filter((c) => c === 'refresh_token_reused').length, 1, 'one racer ends the session');
     t.equal(codes.filter((c) => c === 'session_revoked').length, 49, 'the others find it ended');
-    t.equal((await sessionOf(db, s.user.id)).revokedReason, 'refresh_token_reused');
+    t.equal(
+      (await sessionOf(db, s.user.id)).revokedReason,
+      'refresh_token_reused',
+      'the session is revoked for refresh-token reuse',
+    );
     t.equal(
       await db.database.prisma.auditEvent.count({ where: { type: 'refresh_reuse_detected', userId: s.user.id } }),
       1,
+      'the reuse is audited exactly once across both instances',
     );
     t.equal((await refresh(a, refreshCookieOf(r))).json().code, 'session_revoked', 'the newest token died with it');
   });
@@ -192,7 +227,11 @@ t.test('two instances on one database, 50-way reuse: the session is revoked once
       results.some((x) => x.statusCode >= 500),
       'no 5xx',
     );
-    t.equal((await sessionOf(db, s.user.id)).revokedReason, 'refresh_token_reused');
+    t.equal(
+      (await sessionOf(db, s.user.id)).revokedReason,
+      'refresh_token_reused',
+      'the race with an old token revokes the session for reuse',
+    );
     for (const token of new Set(results.filter((x) => x.statusCode === 200).map((x) => refreshCookieOf(x)!))) {
       t.equal((await refresh(b, token)).json().code, 'session_revoked', 'a successor won in the race is dead too');
     }
@@ -281,7 +320,7 @@ t.test('tampered v2 tokens are refused as invalid', async (t) => {
     t.equal(res.statusCode, 401, name);
     t.equal(res.json().code, 'refresh_token_invalid', name);
   }
-  t.equal((await sessionOf(db, s.user.id)).revokedAt, null);
+  t.equal((await sessionOf(db, s.user.id)).revokedAt, null, 'the tampered tokens leave the real session unrevoked');
   t.equal((await refresh(app, s.refresh)).statusCode, 200, 'the real token still works');
 });
 
@@ -310,7 +349,11 @@ t.test('MAC key rotation logs nobody out; new tokens use the new key once every 
   t.same(await pruneMacKeys(keysDir, clock.now(), policy), [], 'the old key stays while its tokens may live');
   clock.advance(policy.tokenLifetimeSeconds + policy.reloadSeconds + 61);
   t.same(await pruneMacKeys(keysDir, clock.now(), policy), [oldKey], 'then prune deletes it');
-  t.same((await readdir(keysDir)).filter((f) => f.startsWith('refresh-')).length, 1);
+  t.same(
+    (await readdir(keysDir)).filter((f) => f.startsWith('refresh-')).length,
+    1,
+    'one refresh MAC key file remains after pruning',
+  );
 });
 
 t.test(
@@ -321,14 +364,22 @@ t.test(
     const made = await Promise.all([ensureMacKey(dir, now), ensureMacKey(dir, now), ensureMacKey(dir, now)]);
     t.equal(made.filter(Boolean).length, 1, 'one key generated');
     const keys = await readMacKeys(dir);
-    t.equal(keys.length, 1);
+    t.equal(keys.length, 1, 'one MAC key is on disk after three concurrent starts');
     const file = path.join(dir, keys[0]!.file);
     t.equal((await stat(file)).mode & 0o777, 0o600, 'mode 0600');
-    t.equal(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64url').length, 32);
+    t.equal(
+      Buffer.from((await readFile(file, 'utf8')).trim(), 'base64url').length,
+      32,
+      'the MAC key is 32 random bytes',
+    );
     // /sys refuses new entries (EPERM), as a read-only mount does.
-    await t.rejects(ensureMacKey('/sys/tessera-keys-test', now), {
-      name: 'KeyError',
-      message: /npm run keys -- rotate-refresh/,
-    });
+    await t.rejects(
+      ensureMacKey('/sys/tessera-keys-test', now),
+      {
+        name: 'KeyError',
+        message: /npm run keys -- rotate-refresh/,
+      },
+      'a read-only keys folder without a MAC key refuses to start, naming the command that makes one',
+    );
   },
 );

@@ -44,6 +44,7 @@ t.test('x-request-id', async (t) => {
     t.same(
       replies.map((r) => r.headers['x-request-id']),
       ids,
+      'each of the 50 simultaneous requests gets back its own id, none crossed',
     );
   });
 });
@@ -58,7 +59,7 @@ t.test('traceparent', async (t) => {
         headers: { traceparent: header, 'x-request-id': `trace-${header.slice(0, 2)}` },
       });
       const lines = logs.filter((l) => l.reqId === res.headers['x-request-id']);
-      t.ok(lines.length > 0);
+      t.ok(lines.length > 0, `${header.slice(0, 2)}: the request was logged under its id`);
       t.ok(
         lines.every((l) => l.traceId === TRACE),
         `${header.slice(0, 2)}: every line has the trace id`,
@@ -95,9 +96,16 @@ t.test('through a listening server, both arrive as a client sends them', async (
   const ok = await fetch(`${address}/auth/me`, {
     headers: { 'x-request-id': 'edge-42', traceparent: `00-${TRACE}-00f067aa0ba902b7-01` },
   });
-  t.equal(ok.headers.get('x-request-id'), 'edge-42');
-  t.equal(((await ok.json()) as { code: string }).code, 'missing_token');
-  t.ok(logs.some((l) => l.reqId === 'edge-42' && l.traceId === TRACE && l.msg === 'request'));
+  t.equal(ok.headers.get('x-request-id'), 'edge-42', "the caller's request id comes back through a real socket");
+  t.equal(
+    ((await ok.json()) as { code: string }).code,
+    'missing_token',
+    'the request through the socket is refused as missing_token',
+  );
+  t.ok(
+    logs.some((l) => l.reqId === 'edge-42' && l.traceId === TRACE && l.msg === 'request'),
+    "the request line is logged with the caller's request id and trace id",
+  );
   const bad = await fetch(`${address}/health/live`, { headers: { 'x-request-id': 'y'.repeat(500) } });
-  t.match(bad.headers.get('x-request-id'), UUID);
+  t.match(bad.headers.get('x-request-id'), UUID, 'a 500-character request id sent over a socket is replaced by a UUID');
 });

@@ -12,7 +12,7 @@ t.test(
   'Sec-Fetch-Site: same-origin passes the CSRF check whatever the Origin; cross-site is still refused',
   async (t) => {
     const { app, config } = await buildTestApp(t);
-    t.not(new URL(config.issuer).origin, PUBLIC);
+    t.not(new URL(config.issuer).origin, PUBLIC, "the proxy's public origin is not ISSUER's");
     const user = await register(app);
     const post = async (url: string, headers: Record<string, string>) =>
       app.inject({
@@ -35,7 +35,7 @@ t.test(
       for (const headers of refused) {
         const res = await post(url, headers);
         t.equal(res.statusCode, 403, `${url}: ${JSON.stringify(headers)}`);
-        t.equal(res.json().code, 'csrf_rejected');
+        t.equal(res.json().code, 'csrf_rejected', `${url}: ${JSON.stringify(headers)} is refused as csrf_rejected`);
       }
     }
   },
@@ -65,8 +65,12 @@ t.test(
     t.same(
       results.map((r) => r.statusCode),
       tokens.map((_, i) => (sameOrigin(i) ? 200 : 403)),
+      'each same-origin refresh rotates and each cross-site one gets 403',
     );
-    t.ok(results.filter((_, i) => !sameOrigin(i)).every((r) => r.json().code === 'csrf_rejected'));
+    t.ok(
+      results.filter((_, i) => !sameOrigin(i)).every((r) => r.json().code === 'csrf_rejected'),
+      'every cross-site refresh is refused as csrf_rejected',
+    );
     const after = await Promise.all(
       tokens.map((token, i) => (sameOrigin(i) ? Promise.resolve(undefined) : refresh(app, token))),
     );
@@ -126,8 +130,12 @@ t.test('a real server behind a real reverse proxy on another origin than ISSUER'
     origin: 'https://evil.example',
     'sec-fetch-site': 'cross-site',
   });
-  t.equal(refused.status, 403);
-  t.equal(JSON.parse(refused.body).code, 'csrf_rejected');
+  t.equal(refused.status, 403, 'a cross-site refresh through the proxy is refused with 403');
+  t.equal(
+    JSON.parse(refused.body).code,
+    'csrf_rejected',
+    'a cross-site refresh through the proxy is refused as csrf_rejected',
+  );
   const ok = await post(proxyPort, '/auth/refresh', {
     cookie: cookie(s.refresh),
     origin: publicOrigin,

@@ -27,24 +27,36 @@ t.test('GET /auth/sessions lists the live sessions of the caller only, marking t
   await session(app); // someone else
 
   const res = await listSessions(app, second.accessToken);
-  t.equal(res.statusCode, 200);
-  t.equal(res.headers['cache-control'], 'no-store');
+  t.equal(res.statusCode, 200, 'listing the sessions is accepted');
+  t.equal(res.headers['cache-control'], 'no-store', 'the session list is not cached');
   const list = res.json().sessions as Record<string, unknown>[];
   t.equal(list.length, 2, 'the logged-out session and the other user’s are not listed');
   const current = list.filter((s) => s.current);
-  t.equal(current.length, 1);
-  t.match(current[0], {
-    user_agent: 'Firefox on a laptop',
-    ip: '127.0.0.1',
-    created: String,
-    last_used: String,
-    expires: String,
-  });
-  t.same(Object.keys(list[0]!).sort(), ['created', 'current', 'expires', 'id', 'ip', 'last_used', 'user_agent']);
+  t.equal(current.length, 1, "exactly one session is marked as the caller's");
+  t.match(
+    current[0],
+    {
+      user_agent: 'Firefox on a laptop',
+      ip: '127.0.0.1',
+      created: String,
+      last_used: String,
+      expires: String,
+    },
+    "the caller's session shows its user agent, ip and dates",
+  );
+  t.same(
+    Object.keys(list[0]!).sort(),
+    ['created', 'current', 'expires', 'id', 'ip', 'last_used', 'user_agent'],
+    'a listed session shows only its public fields',
+  );
   const fromFirst = (await listSessions(app, first)).json().sessions as { current: boolean; id: string }[];
   t.not(fromFirst.find((s) => s.current)!.id, current[0]!.id, 'current is relative to the caller');
 
-  t.equal((await app.inject({ method: 'GET', url: '/auth/sessions' })).json().code, 'missing_token');
+  t.equal(
+    (await app.inject({ method: 'GET', url: '/auth/sessions' })).json().code,
+    'missing_token',
+    'listing sessions without an access token is refused as missing_token',
+  );
 });
 
 t.test('DELETE /auth/sessions/:id ends one own session; anyone else’s is a 404 like a missing one', async (t) => {
@@ -82,7 +94,7 @@ t.test('DELETE /auth/sessions/:id ends one own session; anyone else’s is a 404
     url: `/auth/sessions/${laptopId}`,
     headers: bearer(alice.accessToken),
   });
-  t.equal(del.statusCode, 204);
+  t.equal(del.statusCode, 204, "ending one's own other session answers 204");
   t.equal((await refresh(app, laptop.refresh)).json().code, 'session_revoked', 'its refresh token is dead');
   t.equal((await me(app, laptop.accessToken)).statusCode, 401, 'its access token is refused here at once');
   t.equal(
@@ -92,7 +104,11 @@ t.test('DELETE /auth/sessions/:id ends one own session; anyone else’s is a 404
     'already ended',
   );
   t.equal((await me(app, alice.accessToken)).statusCode, 200, 'the caller’s own session is untouched');
-  t.equal(await db.database.prisma.auditEvent.count({ where: { type: 'session_revoked', sessionId: laptopId } }), 1);
+  t.equal(
+    await db.database.prisma.auditEvent.count({ where: { type: 'session_revoked', sessionId: laptopId } }),
+    1,
+    'ending a session is audited once',
+  );
 });
 
 t.test('POST /auth/password changes the password and ends every other session', async (t) => {
@@ -109,12 +125,16 @@ t.test('POST /auth/password changes the password and ends every other session', 
 
   const wrong = await change('not my password', 'a brand new password');
   expectError(t, wrong, 'current_password_incorrect');
-  t.equal((await change(PASSWORD, 'short')).json().code, 'invalid_password');
+  t.equal(
+    (await change(PASSWORD, 'short')).json().code,
+    'invalid_password',
+    'a too-short new password is refused as invalid_password',
+  );
   t.equal((await refresh(app, other.refresh)).statusCode, 200, 'failed changes end nothing');
   const other2 = await login(app, email);
 
   const ok = await change(PASSWORD, 'a brand new password');
-  t.equal(ok.statusCode, 204);
+  t.equal(ok.statusCode, 204, 'the password change is accepted');
   t.equal((await refresh(app, other2.refresh)).json().code, 'session_revoked', 'other sessions ended');
   t.equal((await refresh(app, keep)).statusCode, 200, 'the session that changed it stays');
   t.equal(
@@ -126,6 +146,7 @@ t.test('POST /auth/password changes the password and ends every other session', 
     (await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'a brand new password' } }))
       .statusCode,
     200,
+    'the new password logs in',
   );
   const types = (
     await db.database.prisma.auditEvent.findMany({
@@ -134,14 +155,22 @@ t.test('POST /auth/password changes the password and ends every other session', 
   )
     .map((e) => e.type)
     .sort();
-  t.same(types, ['password_change_failed', 'password_changed']);
+  t.same(
+    types,
+    ['password_change_failed', 'password_changed'],
+    'both the failed and the successful change are audited',
+  );
 
   const noBearer = await app.inject({
     method: 'POST',
     url: '/auth/password',
     payload: { current_password: 'x', new_password: 'y' },
   });
-  t.equal(noBearer.json().code, 'missing_token');
+  t.equal(
+    noBearer.json().code,
+    'missing_token',
+    'changing the password without an access token is refused as missing_token',
+  );
 });
 
 t.test('wrong current passwords are throttled like failed logins', async (t) => {
@@ -157,7 +186,11 @@ t.test('wrong current passwords are throttled like failed logins', async (t) => 
     });
     codes.push(res.json().code);
   }
-  t.same(codes.slice(0, 6), Array(6).fill('current_password_incorrect'));
+  t.same(
+    codes.slice(0, 6),
+    Array(6).fill('current_password_incorrect'),
+    'the first six wrong current passwords are refused as incorrect',
+  );
   t.equal(codes[6], 'too_many_requests', 'a stolen access token is not a free password oracle');
 });
 
@@ -187,13 +220,13 @@ t.test('SESSION_IDLE_SECONDS: a session not refreshed for that long has ended', 
   t.equal(res.statusCode, 200, 'just inside the idle limit');
   clock.advance(1800);
   const idle = await refresh(app, refreshCookieOf(res));
-  t.equal(idle.json().code, 'session_expired');
+  t.equal(idle.json().code, 'session_expired', "the idle session's refresh is refused as expired");
   t.equal(
     (await listSessions(app, (res.json() as { access_token: string }).access_token)).statusCode,
     401,
     'the access token of an ended session is refused here',
   );
-  t.ok(accessToken);
+  t.ok(accessToken, 'the session came with an access token');
 });
 
 t.test('the purge deletes long-ended sessions, in batches, and keeps the rest', async (t) => {
@@ -215,7 +248,7 @@ t.test('the purge deletes long-ended sessions, in batches, and keeps the rest', 
 
   const purged = await app.services.sessions.purge(1, 2, 100);
   t.same(purged, { sessions: 7, refreshTokens: 0 }, 'seven ended sessions, two per batch');
-  t.equal(await prisma.session.count(), 1);
+  t.equal(await prisma.session.count(), 1, 'only the live session remains after the purge');
   t.equal(await prisma.refreshToken.count(), 0, 'v2 sessions have no token rows: the counter detects reuse');
   t.equal((await refresh(app, live.refresh)).json().code, 'refresh_token_reused', 'so reuse is still caught');
 
@@ -231,7 +264,7 @@ t.test('the purge deletes long-ended sessions, in batches, and keeps the rest', 
     { sessions: 0, refreshTokens: 0 },
     'the session revoked for reuse ended less than a day ago; nothing else has ended',
   );
-  t.equal(await prisma.session.count(), 2);
+  t.equal(await prisma.session.count(), 2, 'the revoked session and the new one both remain');
   t.equal((await refresh(app, token)).statusCode, 200, 'the session lives on');
   t.equal(await prisma.auditEvent.count({ where: { type: 'logout' } }), 7, 'the audit history stays');
   t.equal((await refresh(app, ended[0])).json().code, 'refresh_token_invalid', 'a purged token is simply unknown');
@@ -245,7 +278,11 @@ t.test('the purge limits itself to maxBatches per run', async (t) => {
     await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: s.refresh } });
   }
   clock.advance(1);
-  t.same(await app.services.sessions.purge(0, 2, 1), { sessions: 2, refreshTokens: 0 });
+  t.same(
+    await app.services.sessions.purge(0, 2, 1),
+    { sessions: 2, refreshTokens: 0 },
+    'a run limited to one batch purges one batch of two sessions',
+  );
   t.same(await app.services.sessions.purge(0, 2, 10), { sessions: 3, refreshTokens: 0 }, 'the next run continues');
 });
 
@@ -261,11 +298,15 @@ t.test('a login that checked the old password cannot start a session after the p
     headers: bearer(accessToken),
     payload: { current_password: PASSWORD, new_password: 'the new passphrase' },
   });
-  t.equal(change.statusCode, 204);
-  await t.rejects(app.services.rotation.start(checked.id, meta, checked.passwordHash), {
-    name: 'RotationError',
-    failure: 'credentials_changed',
-  });
+  t.equal(change.statusCode, 204, 'the password change is accepted');
+  await t.rejects(
+    app.services.rotation.start(checked.id, meta, checked.passwordHash),
+    {
+      name: 'RotationError',
+      failure: 'credentials_changed',
+    },
+    'the session that checked the old password is refused as credentials_changed',
+  );
   t.equal((await listSessions(app, accessToken)).json().sessions.length, 1, 'no session was created');
 });
 

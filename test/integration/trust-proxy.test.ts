@@ -87,7 +87,11 @@ async function spend(port: number, from: string, n: number, forwardedFor?: strin
 
 t.test('without TRUST_PROXY every client behind the proxy shares the proxy address and its budget', async (t) => {
   const port = await behindProxies(t, undefined);
-  t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429]);
+  t.same(
+    await spend(port, '127.0.0.2', LIMIT + 1),
+    [401, 401, 429],
+    "without TRUST_PROXY, the first client spends the proxy's budget",
+  );
   t.equal(await refreshFrom(port, '127.0.0.3'), 429, 'a second client is refused: the negative control');
 });
 
@@ -117,9 +121,13 @@ t.test(
   'TRUST_PROXY=2 behind two chained proxies finds the client; a forged entry beyond the second hop is not believed',
   async (t) => {
     const port = await behindProxies(t, '2', 2);
-    t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429]);
-    t.equal(await refreshFrom(port, '127.0.0.3'), 401);
-    t.equal(await refreshFrom(port, '127.0.0.2', '198.51.100.77'), 429);
+    t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429], 'client A spends its budget behind two proxies');
+    t.equal(await refreshFrom(port, '127.0.0.3'), 401, 'client B behind two proxies has its own budget');
+    t.equal(
+      await refreshFrom(port, '127.0.0.2', '198.51.100.77'),
+      429,
+      'A claiming another address beyond the second hop is still A',
+    );
   },
 );
 
@@ -127,8 +135,8 @@ t.test(
   'TRUST_PROXY=true believes the whole chain: separate budgets, and (as README warns) the leftmost entry, forged or not',
   async (t) => {
     const port = await behindProxies(t, 'true');
-    t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429]);
-    t.equal(await refreshFrom(port, '127.0.0.3'), 401);
+    t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429], 'client A spends its budget');
+    t.equal(await refreshFrom(port, '127.0.0.3'), 401, 'client B has its own budget');
     t.equal(
       await refreshFrom(port, '127.0.0.2', '198.51.100.77'),
       401,
@@ -155,7 +163,11 @@ t.test('a TRUST_PROXY Fastify could not honour is a boot error naming TRUST_PROX
     t.throws(() => loadConfig({ TRUST_PROXY: bad }), { name: 'ConfigError', message: /TRUST_PROXY/ }, bad);
   }
   t.equal(loadConfig({ TRUST_PROXY: '0' }).trustProxy, false, '0 hops: nobody is trusted');
-  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
-  t.equal(loadConfig({ TRUST_PROXY: '3' }).trustProxy, 3);
-  t.same(loadConfig({ TRUST_PROXY: '10.0.0.1, fd00::/8' }).trustProxy, ['10.0.0.1', 'fd00::/8']);
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false, 'TRUST_PROXY=false trusts nobody');
+  t.equal(loadConfig({ TRUST_PROXY: '3' }).trustProxy, 3, 'TRUST_PROXY=3 trusts three hops');
+  t.same(
+    loadConfig({ TRUST_PROXY: '10.0.0.1, fd00::/8' }).trustProxy,
+    ['10.0.0.1', 'fd00::/8'],
+    'a TRUST_PROXY list keeps each address and range',
+  );
 });

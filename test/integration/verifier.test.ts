@@ -130,18 +130,22 @@ t.test('against a listening Tessera', async (t) => {
   t.test('a valid token gives its claims', async (t) => {
     const claims = await verifier.verify(s.accessToken);
     const payload = decodeJwt(s.accessToken);
-    t.same(claims, {
-      sub: s.user.id,
-      sid: payload.sid,
-      jti: payload.jti,
-      iat: payload.iat,
-      exp: payload.exp,
-      iss: config.issuer,
-      aud: ['orders-api', 'billing-api'],
-      client_id: 'tessera',
-      auth_time: payload.auth_time,
-    });
-    t.equal(claims.exp - claims.iat, 900);
+    t.same(
+      claims,
+      {
+        sub: s.user.id,
+        sid: payload.sid,
+        jti: payload.jti,
+        iat: payload.iat,
+        exp: payload.exp,
+        iss: config.issuer,
+        aud: ['orders-api', 'billing-api'],
+        client_id: 'tessera',
+        auth_time: payload.auth_time,
+      },
+      'a valid token verifies to exactly the claims Tessera issued',
+    );
+    t.equal(claims.exp - claims.iat, 900, 'the access token lives for 900 seconds');
   });
 
   t.test('forged, foreign and malformed tokens are invalid_token', async (t) => {
@@ -223,7 +227,7 @@ t.test('against a listening Tessera', async (t) => {
 
 t.test('options are validated at construction', async (t) => {
   const ok: VerifierOptions = { issuer: 'https://auth.example.com', audience: 'orders-api' };
-  t.ok(createVerifier(ok));
+  t.ok(createVerifier(ok), 'a minimal issuer and audience is a valid configuration');
   t.ok(
     createVerifier({
       ...ok,
@@ -231,6 +235,7 @@ t.test('options are validated at construction', async (t) => {
       algorithms: ['ES256'],
       introspection: { clientId: 'c', clientSecret: 's' },
     }),
+    'several audiences, a pinned ES256 and introspection are a valid configuration',
   );
   const bad: [string, unknown][] = [
     ['alg none', { ...ok, algorithms: ['none'] }],
@@ -247,7 +252,11 @@ t.test('options are validated at construction', async (t) => {
     ['introspection url', { ...ok, introspection: { clientId: 'c', clientSecret: 's', url: 'nope' } }],
   ];
   for (const [name, opts] of bad) t.throws(() => createVerifier(opts as VerifierOptions), TypeError, name);
-  t.throws(() => createVerifier({ ...ok, algorithms: ['HS256' as TesseraAlgorithm] }), /HS256.*not allowed/);
+  t.throws(
+    () => createVerifier({ ...ok, algorithms: ['HS256' as TesseraAlgorithm] }),
+    /HS256.*not allowed/,
+    'the HS256 refusal says HS256 is not allowed',
+  );
 });
 
 t.test('keys: algorithms, refetch on an unknown kid, and its rate limit', async (t) => {
@@ -299,10 +308,11 @@ t.test('keys: algorithms, refetch on an unknown kid, and its rate limit', async 
       Date.now = () => realNow() + 31_000;
       try {
         t.equal((await verifier.verify(nextToken)).sub, USER, 'after the cooldown the unknown kid triggers a refetch');
-        t.equal(fetches(), 2);
+        t.equal(fetches(), 2, 'the unknown kid after the cooldown cost exactly one more fetch');
         const results = await Promise.allSettled(flood.map((token) => verifier.verify(token)));
         t.ok(
           results.every((r) => r.status === 'rejected' && (r.reason as TesseraVerifyError).code === 'invalid_token'),
+          'after the refetch every made-up kid is still refused as invalid_token',
         );
         t.equal(fetches(), 2, 'a concurrent flood right after a refetch fetches nothing');
       } finally {
@@ -316,7 +326,10 @@ t.test('keys: algorithms, refetch on an unknown kid, and its rate limit', async 
     const verifier = issuer.verifier();
     const before = issuer.jwksFetches;
     const results = await Promise.allSettled(tokens.map((token) => verifier.verify(token)));
-    t.ok(results.every((r) => r.status === 'rejected' && (r.reason as TesseraVerifyError).code === 'invalid_token'));
+    t.ok(
+      results.every((r) => r.status === 'rejected' && (r.reason as TesseraVerifyError).code === 'invalid_token'),
+      'every token in the flood with a made-up kid is refused as invalid_token',
+    );
     t.equal(issuer.jwksFetches - before, 1, 'the concurrent lookups share one fetch, then the cooldown holds');
   });
 
@@ -349,15 +362,27 @@ t.test('introspection: RFC 7662, failing closed', async (t) => {
   t.test('active: the claims; the request is a Basic-authenticated form POST', async (t) => {
     issuer.introspection = { status: 200, body: JSON.stringify({ active: true, sub: USER }) };
     const n = issuer.introspected.length;
-    t.equal((await verifier.verify(token, { introspect: true })).sub, USER);
-    t.equal(issuer.introspected.length, n + 1);
+    t.equal(
+      (await verifier.verify(token, { introspect: true })).sub,
+      USER,
+      "an active answer gives the token's claims",
+    );
+    t.equal(issuer.introspected.length, n + 1, 'introspect: true sends exactly one introspection request');
     const req = issuer.introspected.at(-1)!;
-    t.equal(req.method, 'POST');
+    t.equal(req.method, 'POST', 'the introspection request is a POST');
     t.equal(req.url, '/oauth/introspect', 'the default URL is under the issuer');
-    t.equal(req.contentType, 'application/x-www-form-urlencoded');
-    t.same(Object.fromEntries(new URLSearchParams(req.body)), { token, token_type_hint: 'access_token' });
+    t.equal(req.contentType, 'application/x-www-form-urlencoded', 'the introspection request is form-urlencoded');
+    t.same(
+      Object.fromEntries(new URLSearchParams(req.body)),
+      { token, token_type_hint: 'access_token' },
+      'the form carries the token and the access_token hint',
+    );
     // RFC 6749 §2.3.1: id and secret are form-urlencoded, then joined with ':' and base64-encoded.
-    t.equal(req.authorization, `Basic ${Buffer.from('svc%3A1:p%40ss+word%2B%2F').toString('base64')}`);
+    t.equal(
+      req.authorization,
+      `Basic ${Buffer.from('svc%3A1:p%40ss+word%2B%2F').toString('base64')}`,
+      'the client id and secret are form-encoded before Basic encoding',
+    );
 
     await verifier.verify(token);
     t.equal(issuer.introspected.length, n + 1, 'without introspect: true, no request');
@@ -400,7 +425,11 @@ t.test('introspection: RFC 7662, failing closed', async (t) => {
   });
 
   t.test('introspect: true without the introspection option is a programming error', async (t) => {
-    await t.rejects(issuer.verifier().verify(token, { introspect: true }), TypeError);
+    await t.rejects(
+      issuer.verifier().verify(token, { introspect: true }),
+      TypeError,
+      'introspect: true without the introspection option rejects with a TypeError',
+    );
   });
 });
 
@@ -428,8 +457,8 @@ t.test('the Fastify plugin', async (t) => {
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
       const res = await get(`${scheme} ${token}`);
       t.equal(res.statusCode, 200, scheme);
-      t.equal(res.json().sub, USER);
-      t.equal(res.json().sid, SESSION);
+      t.equal(res.json().sub, USER, `${scheme}: request.auth carries the token's subject`);
+      t.equal(res.json().sid, SESSION, `${scheme}: request.auth carries the token's session`);
     }
     t.same(
       (await app.inject({ method: 'GET', url: '/open' })).json(),
@@ -442,9 +471,17 @@ t.test('the Fastify plugin', async (t) => {
   t.test('no token: 401 missing_token with a bare challenge (RFC 6750 §3.1)', async (t) => {
     for (const authorization of [undefined, `Basic ${Buffer.from('a:b').toString('base64')}`]) {
       const res = await get(authorization);
-      t.equal(res.statusCode, 401);
-      t.same(res.json(), { code: 'missing_token', message: 'no bearer token' });
-      t.equal(res.headers['www-authenticate'], 'Bearer');
+      t.equal(res.statusCode, 401, `${authorization ? 'a Basic header' : 'no header'}: refused with 401`);
+      t.same(
+        res.json(),
+        { code: 'missing_token', message: 'no bearer token' },
+        `${authorization ? 'a Basic header' : 'no header'}: the body says missing_token`,
+      );
+      t.equal(
+        res.headers['www-authenticate'],
+        'Bearer',
+        `${authorization ? 'a Basic header' : 'no header'}: the challenge is a bare Bearer`,
+      );
     }
   });
 
@@ -457,25 +494,33 @@ t.test('the Fastify plugin', async (t) => {
     ]) {
       const res = await get(authorization);
       t.equal(res.statusCode, 401, authorization.slice(0, 20));
-      t.equal(res.json().code, 'invalid_token');
-      t.match(String(res.headers['www-authenticate']), /^Bearer error="invalid_token"/);
+      t.equal(res.json().code, 'invalid_token', `${authorization.slice(0, 20)}: the refusal is invalid_token`);
+      t.match(
+        String(res.headers['www-authenticate']),
+        /^Bearer error="invalid_token"/,
+        `${authorization.slice(0, 20)}: the challenge says error="invalid_token"`,
+      );
     }
   });
 
   t.test('introspected routes: 200, 401 token_revoked, 503 introspection_unavailable', async (t) => {
     const pay = () => app.inject({ method: 'POST', url: '/pay', headers: { authorization: `Bearer ${token}` } });
     issuer.introspection = { status: 200, body: '{"active":true}' };
-    t.same((await pay()).json(), { paid: USER });
+    t.same((await pay()).json(), { paid: USER }, 'an active token pays as its subject');
     issuer.introspection = { status: 200, body: '{"active":false}' };
     let res = await pay();
-    t.equal(res.statusCode, 401);
-    t.equal(res.json().code, 'token_revoked');
-    t.match(String(res.headers['www-authenticate']), /^Bearer error="invalid_token"/);
+    t.equal(res.statusCode, 401, 'a revoked token is refused with 401 on the introspected route');
+    t.equal(res.json().code, 'token_revoked', 'the refusal says token_revoked');
+    t.match(
+      String(res.headers['www-authenticate']),
+      /^Bearer error="invalid_token"/,
+      'the revoked token gets an invalid_token challenge',
+    );
     t.equal((await get(`Bearer ${token}`)).statusCode, 200, 'the plain route still accepts it until it expires');
     issuer.introspection = 'hang';
     res = await pay();
-    t.equal(res.statusCode, 503);
-    t.equal(res.json().code, 'introspection_unavailable');
+    t.equal(res.statusCode, 503, 'an introspection endpoint that hangs gives 503');
+    t.equal(res.json().code, 'introspection_unavailable', 'the 503 says introspection_unavailable');
     t.notOk(res.headers['www-authenticate'], 'not a credentials problem');
   });
 
@@ -489,24 +534,36 @@ t.test('the Fastify plugin', async (t) => {
     });
     down.get('/me', { preHandler: down.requireAuth() }, async () => 'ok');
     const res = await down.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${token}` } });
-    t.equal(res.statusCode, 503);
-    t.same(res.json(), { code: 'jwks_unavailable', message: new TesseraVerifyError('jwks_unavailable').message });
+    t.equal(res.statusCode, 503, 'a JWKS out of reach gives 503, not 401');
+    t.same(
+      res.json(),
+      { code: 'jwks_unavailable', message: new TesseraVerifyError('jwks_unavailable').message },
+      'the 503 body says jwks_unavailable with its message',
+    );
   });
 
   t.test('misconfiguration fails at boot', async (t) => {
     const bad = Fastify();
     t.teardown(() => bad.close());
-    await t.rejects(async () => {
-      await bad.register(tesseraAuth, {
-        issuer: issuer.url,
-        audience: 'orders-api',
-        algorithms: ['none' as TesseraAlgorithm],
-      });
-    }, TypeError);
+    await t.rejects(
+      async () => {
+        await bad.register(tesseraAuth, {
+          issuer: issuer.url,
+          audience: 'orders-api',
+          algorithms: ['none' as TesseraAlgorithm],
+        });
+      },
+      TypeError,
+      'registering the plugin with alg none fails at boot with a TypeError',
+    );
     const noIntrospection = Fastify();
     t.teardown(() => noIntrospection.close());
     await noIntrospection.register(tesseraAuth, { issuer: issuer.url, audience: 'orders-api' });
-    t.throws(() => noIntrospection.requireAuth({ introspect: true }), TypeError);
+    t.throws(
+      () => noIntrospection.requireAuth({ introspect: true }),
+      TypeError,
+      'requireAuth({ introspect: true }) without introspection configured throws a TypeError',
+    );
   });
 });
 
@@ -526,14 +583,30 @@ t.test('with a real Tessera token, through the example resource service (in proc
   const call = (method: 'GET' | 'POST', url: string, token?: string) =>
     service.inject({ method, url, headers: token ? { authorization: `Bearer ${token}` } : {} });
 
-  t.same((await call('GET', '/health')).json(), { status: 'ok' });
+  t.same((await call('GET', '/health')).json(), { status: 'ok' }, "the example service's health check answers ok");
   const notes = await call('GET', '/notes', s.accessToken);
-  t.equal(notes.statusCode, 200);
-  t.equal(notes.json().user, s.user.id);
-  t.ok(notes.json().notes.length > 0);
-  t.equal((await call('GET', '/notes')).json().code, 'missing_token');
-  t.same((await call('POST', '/transfers', s.accessToken)).json(), { ok: true, user: s.user.id });
+  t.equal(notes.statusCode, 200, 'a Tessera access token is let into /notes');
+  t.equal(notes.json().user, s.user.id, "/notes answers for the token's user");
+  t.ok(notes.json().notes.length > 0, 'the user gets their notes');
+  t.equal(
+    (await call('GET', '/notes')).json().code,
+    'missing_token',
+    '/notes without a token is refused as missing_token',
+  );
+  t.same(
+    (await call('POST', '/transfers', s.accessToken)).json(),
+    { ok: true, user: s.user.id },
+    'an active token may make a transfer',
+  );
   issuer.introspection = { status: 200, body: '{"active":false}' };
-  t.equal((await call('POST', '/transfers', s.accessToken)).json().code, 'token_revoked');
-  t.equal((await call('GET', '/notes', s.accessToken)).statusCode, 200);
+  t.equal(
+    (await call('POST', '/transfers', s.accessToken)).json().code,
+    'token_revoked',
+    'a transfer with a revoked token is refused as token_revoked',
+  );
+  t.equal(
+    (await call('GET', '/notes', s.accessToken)).statusCode,
+    200,
+    'the revoked token still reads /notes, which does not introspect',
+  );
 });

@@ -39,13 +39,17 @@ t.test("README's curl walk-through of roles, the admin API and service tokens wo
   });
   t.equal(code, 0, `the block exits 0${stderr ? ` (stderr: ${stderr.slice(0, 500)})` : ''}`);
   const user = await app.services.database.prisma.user.findUniqueOrThrow({ where: { email } });
-  t.same(stdout.trim().split('\n'), [
-    '{"roles":["support"]}',
-    `{"sub":"${user.id}","roles":["support"]}`,
-    '{"endedSessions":1}',
-    'account_disabled',
-    'account_disabled',
-    'login_ok',
-    'role_granted',
-  ]);
+  t.same(
+    stdout.trim().split('\n'),
+    [
+      '{"roles":["support"]}',
+      `{"sub":"${user.id}","roles":["support"]}`,
+      '{"endedSessions":1}',
+      'account_disabled',
+      'account_disabled',
+      'login_ok',
+      'role_granted',
+    ],
+    'each README step prints what README says it prints, in order',
+  );
 });

@@ -45,14 +45,18 @@ t.test(
     const { email } = await register(app);
     const running = await users(url, 'grant', email, 'admin');
     t.equal(running.code, 3, 'refused while the service holds the database');
-    t.match(running.out, /in use by process/);
+    t.match(running.out, /in use by process/, 'the refusal says the database is in use by the running service');
     await app.close();
 
     const granted = await users(url, 'grant', email, 'admin');
     t.equal(granted.code, 0, granted.out);
-    t.match(granted.out, /granted admin/);
+    t.match(granted.out, /granted admin/, 'the CLI reports the grant');
     const listed = await users(url, 'list');
-    t.match(listed.out, new RegExp(`${email.replace('.', '\\.')}\\t[0-9a-f-]{36}\\tadmin`));
+    t.match(
+      listed.out,
+      new RegExp(`${email.replace('.', '\\.')}\\t[0-9a-f-]{36}\\tadmin`),
+      "the CLI lists the user's email, id and role",
+    );
     t.equal((await users(url, 'grant', email, 'Not A Role')).code, 2, 'invalid role');
     t.equal((await users(url, 'grant', 'nobody@example.com', 'admin')).code, 4, 'unknown user');
     t.equal((await users(url, 'frobnicate')).code, 2, 'usage');
@@ -60,9 +64,13 @@ t.test(
     app = await buildApp({ config, clock: new ManualClock(new Date()) });
     t.teardown(() => app.close());
     const s = await login(app, email);
-    t.same(decodeJwt(s.accessToken).roles, ['admin']);
+    t.same(
+      decodeJwt(s.accessToken).roles,
+      ['admin'],
+      "the next login's access token carries the role granted by the CLI",
+    );
     const audit = await app.services.database.prisma.auditEvent.findFirst({ where: { type: 'role_granted' } });
-    t.equal(audit?.reason, 'admin by cli');
+    t.equal(audit?.reason, 'admin by cli', 'the CLI grant is audited as made by the CLI');
   },
 );
 
@@ -81,7 +89,11 @@ t.test(
     const { email, user } = await register(app);
     const s = await login(app, email);
     if (postgresUrl) {
-      t.equal((await users(db.url, 'grant', email, 'support')).code, 0);
+      t.equal(
+        (await users(db.url, 'grant', email, 'support')).code,
+        0,
+        'the CLI grants the role on PostgreSQL while the service runs',
+      );
     } else {
       // PGlite in memory can't be reached by another process: run the same domain code on a second connection.
       const other = await openDatabase('pglite:memory', { pglite: db.pglite!, migrate: false });
@@ -94,6 +106,10 @@ t.test(
       );
     }
     const after = await refresh(app, s.refresh);
-    t.same(decodeJwt(after.json().access_token).roles, ['support']);
+    t.same(
+      decodeJwt(after.json().access_token).roles,
+      ['support'],
+      'the next refresh carries the role granted meanwhile',
+    );
   },
 );

@@ -57,7 +57,11 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
 
   const { summaries } = JSON.parse(await readFile(json, 'utf8')) as { summaries: PointSummary[][] };
   const points = summaries[0]!;
-  t.same(points.map((p) => p.scenario).sort(), ['hello', 'jwks', 'me', 'refresh', 'refresh@½peak']);
+  t.same(
+    points.map((p) => p.scenario).sort(),
+    ['hello', 'jwks', 'me', 'refresh', 'refresh@½peak'],
+    'every scenario is in the JSON report',
+  );
   for (const p of points) {
     t.ok(p.rps!.median > 0, `${p.scenario}: requests completed`);
     t.equal(p.non2xx, 0, `${p.scenario}: no non-2xx answer ${JSON.stringify(p.statuses)}`);

@@ -15,14 +15,20 @@ t.test('WORKERS > 1 on the embedded database, or without REDIS_URL, is a boot er
   t.throws(
     () => loadConfig({ WORKERS: '2', DATABASE_URL: 'pglite:./data', REDIS_URL: 'redis://127.0.0.1:6379' }),
     ConfigError,
+    'WORKERS=2 on the embedded database refuses to boot',
   );
-  t.throws(() => loadConfig({ WORKERS: '2', DATABASE_URL: 'postgres://db/tessera' }), ConfigError);
-  t.throws(() => loadConfig({ WORKERS: 'many' }), ConfigError);
+  t.throws(
+    () => loadConfig({ WORKERS: '2', DATABASE_URL: 'postgres://db/tessera' }),
+    ConfigError,
+    'WORKERS=2 without REDIS_URL refuses to boot',
+  );
+  t.throws(() => loadConfig({ WORKERS: 'many' }), ConfigError, 'a WORKERS that is not a number refuses to boot');
   t.equal(
     loadConfig({ WORKERS: '3', DATABASE_URL: 'postgres://db/tessera', REDIS_URL: 'redis://127.0.0.1:6379' }).workers,
     3,
+    'WORKERS=3 on PostgreSQL with Redis starts three workers',
   );
-  t.equal(loadConfig({}).workers, 1);
+  t.equal(loadConfig({}).workers, 1, 'one worker by default');
 });
 
 /** One request on a fresh connection (so the cluster spreads them), with the pid of the worker that answered. */
@@ -71,7 +77,11 @@ t.test(
     t.equal(workerPids.size, 2, 'two workers booted');
 
     const email = uniqueEmail();
-    t.equal((await send(tessera, 'POST', '/auth/register', { email, password: PASSWORD })).status, 201);
+    t.equal(
+      (await send(tessera, 'POST', '/auth/register', { email, password: PASSWORD })).status,
+      201,
+      'registering through the cluster works',
+    );
 
     // Rotation: the next key signs now; every worker re-reads KEYS_DIR and switches.
     const { kid: before } = decodeProtectedHeader(
@@ -82,7 +92,7 @@ t.test(
       () => new Set(tessera.logs.filter((l) => l.event === 'key_activated').map((l) => l.pid)).size === 2,
     );
     const activated = tessera.logs.filter((l) => l.event === 'key_activated');
-    t.not(activated[0]!.kid, before);
+    t.not(activated[0]!.kid, before, 'the rotation activated a key other than the one that signed before');
     t.ok(
       activated.every((l) => l.kid === activated[0]!.kid),
       `both workers switched to the same key (${JSON.stringify(result)})`,
@@ -104,7 +114,7 @@ t.test(
       ),
     );
     t.equal(registers.filter((r) => r.status === 201).length, 7, 'the limit holds across workers');
-    t.equal(registers.filter((r) => r.status === 429).length, 5);
+    t.equal(registers.filter((r) => r.status === 429).length, 5, 'the other five registrations are refused with 429');
     const served = new Set([...registers, ...logins].map((r) => r.pid));
     t.equal(served.size, 2, 'requests were served by both workers');
 

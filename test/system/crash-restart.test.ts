@@ -26,12 +26,20 @@ t.test(
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
     const email = uniqueEmail();
-    t.equal((await post(first.url, '/auth/register', { email, password: PASSWORD })).status, 201);
+    t.equal(
+      (await post(first.url, '/auth/register', { email, password: PASSWORD })).status,
+      201,
+      'registering on the first instance works',
+    );
     const login = await post(first.url, '/auth/login', { email, password: PASSWORD });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
 
     // The refresh commits; its answer never reaches the client, because the process dies right then.
-    t.equal((await post(first.url, '/auth/refresh', undefined, cookie)).status, 200);
+    t.equal(
+      (await post(first.url, '/auth/refresh', undefined, cookie)).status,
+      200,
+      'the refresh commits on the first instance before it is killed',
+    );
     const lostAt = Date.now();
     first.child.kill('SIGKILL');
     await first.exited;
@@ -43,6 +51,6 @@ t.test(
     t.equal(retry.status, 200, 'the retried refresh is answered with fresh tokens, not refresh_token_reused');
     t.ok(retry.headers.get('set-cookie'), 'and a new refresh cookie');
     second.child.kill('SIGTERM');
-    t.equal((await second.exited).code, 0);
+    t.equal((await second.exited).code, 0, 'the restarted instance shuts down cleanly on SIGTERM');
   },
 );

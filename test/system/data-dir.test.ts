@@ -22,7 +22,7 @@ t.test('a new embedded database directory is private to its owner', async (t) =>
   const app = await buildApp({ config: testConfig({ DATABASE_URL: `pglite:${dataDir}`, KEYS_DIR: await tempDir(t) }) });
   t.teardown(() => app.close());
   await session(app);
-  t.equal((await stat(dataDir)).mode & 0o777, 0o700);
+  t.equal((await stat(dataDir)).mode & 0o777, 0o700, 'a new data directory is created 0700');
   t.same(await looseModes(dataDir), [], 'nothing in it readable by group or others');
 });
 
@@ -38,7 +38,11 @@ t.test('an existing world-readable embedded database directory is tightened at b
   for (const entry of await readdir(dataDir, { withFileTypes: true, recursive: true })) {
     await chmod(path.join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
   }
-  t.not((await looseModes(dataDir)).length, 0);
+  t.not(
+    (await looseModes(dataDir)).length,
+    0,
+    'the setup left the directory readable by others, as an older Tessera did',
+  );
   const second = await buildApp({
     config: testConfig({ DATABASE_URL: `pglite:${dataDir}`, KEYS_DIR: await tempDir(t) }),
   });
@@ -65,7 +69,7 @@ t.test('a second process on the same embedded database refuses to start and name
   });
   t.equal(still.status, 201, 'the first process is unaffected: it still writes');
   first.child.kill('SIGTERM');
-  t.equal((await first.exited).code, 0);
+  t.equal((await first.exited).code, 0, 'the first process shuts down cleanly on SIGTERM');
 });
 
 t.test('a lock left by a process that died is taken over', async (t) => {

@@ -52,7 +52,11 @@ t.test(
         signal: AbortSignal.timeout(20_000), // a hang fails the test instead of stalling it
       });
     const email = uniqueEmail();
-    t.equal((await call('/auth/register', { email, password: PASSWORD })).status, 201);
+    t.equal(
+      (await call('/auth/register', { email, password: PASSWORD })).status,
+      201,
+      'registering works before the disk fills',
+    );
 
     fill(`${mounted.dir}/filler`);
     // Logins write a session, a refresh token and an audit row: soon a table must grow a page, and can't.

@@ -164,13 +164,13 @@ t.test('a resource service next to Tessera: verify, rotate, revoke', async (t) =
   const firstKid = decodeProtectedHeader(first).kid;
 
   t.test('a fresh token opens both routes', async (t) => {
-    t.equal((await fetch(`${service}/health`)).status, 200);
+    t.equal((await fetch(`${service}/health`)).status, 200, 'the example service is up');
     const res = await notes(first);
-    t.equal(res.status, 200);
-    t.equal(((await res.json()) as { user: string }).user, userId);
+    t.equal(res.status, 200, 'a fresh token opens GET /notes');
+    t.equal(((await res.json()) as { user: string }).user, userId, "GET /notes sees the token's user");
     const tr = await transfer(first);
     t.equal(tr.status, 200, 'introspection says active');
-    t.same(await tr.json(), { ok: true, user: userId });
+    t.same(await tr.json(), { ok: true, user: userId }, "the transfer is made for the token's user");
     t.equal((await fetch(`${service}/notes`)).status, 401, 'and no token opens nothing');
   });
 
@@ -193,9 +193,9 @@ t.test('a resource service next to Tessera: verify, rotate, revoke', async (t) =
     );
     t.not(decodeProtectedHeader(second).kid, firstKid, 'signed with another key');
     t.equal((await notes(second)).status, 200, 'the new kid verifies');
-    t.equal((await transfer(second)).status, 200);
+    t.equal((await transfer(second)).status, 200, "the transfer route's introspection accepts the new token");
     t.equal((await notes(first)).status, 200, 'the old key is still published');
-    t.equal((await transfer(first)).status, 200);
+    t.equal((await transfer(first)).status, 200, "the transfer route's introspection accepts the old token");
   });
 
   t.test('revocation: introspected routes refuse at once, plain ones until the token expires', async (t) => {
@@ -204,15 +204,27 @@ t.test('a resource service next to Tessera: verify, rotate, revoke', async (t) =
     t.equal(out.status, 204, 'logout-all');
     for (const tk of new Set([first, token])) {
       const tr = await transfer(tk);
-      t.equal(tr.status, 401);
-      t.equal(((await tr.json()) as { code: string }).code, 'token_revoked');
-      t.match(tr.headers.get('www-authenticate'), /^Bearer error="invalid_token"/);
+      t.equal(
+        tr.status,
+        401,
+        `${tk === first ? 'the first' : 'the latest'} token: the introspecting route refuses it after logout-all`,
+      );
+      t.equal(
+        ((await tr.json()) as { code: string }).code,
+        'token_revoked',
+        `${tk === first ? 'the first' : 'the latest'} token: refused as revoked`,
+      );
+      t.match(
+        tr.headers.get('www-authenticate'),
+        /^Bearer error="invalid_token"/,
+        `${tk === first ? 'the first' : 'the latest'} token: the challenge says invalid_token`,
+      );
       t.equal((await notes(tk)).status, 200, 'GET /notes checks the token alone: the documented trade-off');
     }
 
     // A service can also revoke a token itself (RFC 7009), as the client it is.
     const third = await login(email, password);
-    t.equal((await transfer(third)).status, 200);
+    t.equal((await transfer(third)).status, 200, 'a new token opens the transfer route');
     const basic = `Basic ${Buffer.from(`example:${clientSecret}`).toString('base64')}`;
     const revoked = await tesseraCall(
       'POST',
@@ -222,11 +234,11 @@ t.test('a resource service next to Tessera: verify, rotate, revoke', async (t) =
     );
     t.equal(revoked.status, 200, '/oauth/revoke');
     const tr = await transfer(third);
-    t.equal(tr.status, 401);
-    t.equal(((await tr.json()) as { code: string }).code, 'token_revoked');
+    t.equal(tr.status, 401, 'the token the service revoked no longer opens the transfer route');
+    t.equal(((await tr.json()) as { code: string }).code, 'token_revoked', 'the refusal says the token is revoked');
   });
 
   t.test('the service stops cleanly on SIGTERM', async (t) => {
-    t.equal(await stop(example), 0);
+    t.equal(await stop(example), 0, 'the example service exits 0 on SIGTERM');
   });
 });

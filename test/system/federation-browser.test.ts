@@ -64,11 +64,16 @@ t.test('a user signs in through the provider in Chromium and the SPA then refres
 
   await Promise.all([page.waitForURL(`${spaOrigin}/app`), page.click('#signin')]);
   await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading');
-  t.equal(await page.textContent('#out'), `signed in ${email}`);
+  t.equal(
+    await page.textContent('#out'),
+    `signed in ${email}`,
+    "after the sign-in the SPA shows the provider's email from /auth/me",
+  );
   const cookies = await page.context().cookies(f.tessera);
   t.match(
     cookies.find((c) => c.name === '__Host-tessera_refresh'),
     { httpOnly: true, secure: true, sameSite: 'Strict' },
+    'the refresh cookie is HttpOnly, Secure and SameSite=Strict',
   );
   t.notOk(
     cookies.find((c) => c.name === '__Host-tessera_oauth'),

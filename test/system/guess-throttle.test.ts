@@ -40,7 +40,7 @@ function assertOneEvaluated(t: Test, replies: Reply[], evaluated: number, rightI
   const answered = replies.map((r, i) => [i, r] as const).filter(([, r]) => r.statusCode !== 429);
   t.equal(answered.length, 1, 'exactly one guess got an answer other than 429');
   for (const r of replies.filter((r) => r.statusCode === 429)) {
-    t.equal(r.json().code, 'too_many_requests');
+    t.equal(r.json().code, 'too_many_requests', 'a throttled guess is refused as too_many_requests');
     t.ok(Number(r.headers['retry-after']) >= 1, 'with Retry-After');
   }
   const successes = answered.filter(([, r]) => r.statusCode === okStatus);

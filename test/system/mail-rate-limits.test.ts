@@ -37,8 +37,12 @@ t.test(
     // At most the limit; @fastify/rate-limit's memory store can refuse all of a same-tick burst (see README).
     t.ok(passed <= 5, `at most 5 of 50 at once pass (${passed})`);
     const refused = burst.filter((r) => r.statusCode !== 202);
-    t.equal(refused.length, 50 - passed);
-    t.same([...new Set(refused.map((r) => r.json().code))], ['too_many_requests']);
+    t.equal(refused.length, 50 - passed, 'every request over the per-address limit is refused');
+    t.same(
+      [...new Set(refused.map((r) => r.json().code))],
+      ['too_many_requests'],
+      'the refused ones say too_many_requests',
+    );
     t.ok(refused[0]!.headers['retry-after'], 'with Retry-After');
 
     const oneByOne = [];
@@ -84,7 +88,11 @@ t.test(
       ),
     );
     t.equal(replies.filter((r) => r.statusCode === 202).length, 1, 'one more link');
-    t.same([...new Set(replies.filter((r) => r.statusCode !== 202).map((r) => r.json().code))], ['too_many_requests']);
+    t.same(
+      [...new Set(replies.filter((r) => r.statusCode !== 202).map((r) => r.json().code))],
+      ['too_many_requests'],
+      'every link asked for beyond the allowance is refused as too_many_requests',
+    );
   },
 );
 
@@ -103,7 +111,7 @@ t.test('the per-address allowance holds across two instances sharing Redis', asy
       (i % 2 ? a.app : b.app).inject({ method: 'POST', url: '/auth/password/forgot', payload: { email } }),
     ),
   );
-  t.same([...new Set(replies.map((r) => r.statusCode))], [202]);
+  t.same([...new Set(replies.map((r) => r.statusCode))], [202], 'every request on either instance is answered 202');
   t.equal(
     await db.database.prisma.mailMessage.count({ where: { kind: 'password_reset' } }),
     3,

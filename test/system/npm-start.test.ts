@@ -120,12 +120,12 @@ t.test("npm start: the server is npm's child, prints the ISSUER URL, and SIGTERM
       .find((l) => l?.msg?.startsWith('tessera ready'));
   });
   t.equal(ready.msg, `tessera ready at http://localhost:${port}`, 'the start line prints the URL to use');
-  t.match(output, `listening on 127.0.0.1:${port}`);
+  t.match(output, `listening on 127.0.0.1:${port}`, 'the log also gives the socket address it listens on');
   t.notMatch(output, /Server listening at http/, 'no second, different URL');
   const discovery = (await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json()) as {
     issuer: string;
   };
-  t.equal(discovery.issuer, `http://localhost:${port}`);
+  t.equal(discovery.issuer, `http://localhost:${port}`, "discovery names ISSUER, not the socket's address");
 
   const children = await childrenOf(npm.pid!);
   t.equal(children.length, 1, 'one child');
@@ -166,14 +166,14 @@ t.test(
       });
     // dist/ comes from the test above (`npm start` builds it).
     const noIssuer = await run(['dist/src/server.js'], {});
-    t.equal(noIssuer.code, 1);
-    t.match(noIssuer.output, /ISSUER must be set/);
+    t.equal(noIssuer.code, 1, 'the compiled server without ISSUER exits 1');
+    t.match(noIssuer.output, /ISSUER must be set/, 'the error says ISSUER must be set');
     const noKeys = await run(['dist/src/server.js'], { ISSUER: 'https://auth.example.com' });
-    t.equal(noKeys.code, 1);
+    t.equal(noKeys.code, 1, 'the compiled server without keys exits 1');
     t.match(noKeys.output, 'node dist/scripts/keys.js generate', 'the error names the command the image can run');
     t.match(noKeys.output, 'npm run keys -- generate', 'and the one for a checkout');
     const generated = await run(['dist/scripts/keys.js', 'generate'], {});
     t.equal(generated.code, 0, 'the compiled key command needs no ISSUER');
-    t.match(generated.output, /\(active\)/);
+    t.match(generated.output, /\(active\)/, 'the generated key is reported active');
   },
 );

@@ -26,7 +26,11 @@ t.test(
         body: JSON.stringify(body),
       });
     const email = uniqueEmail();
-    t.equal((await post('/auth/register', { email, password: PASSWORD })).status, 201);
+    t.equal(
+      (await post('/auth/register', { email, password: PASSWORD })).status,
+      201,
+      'registering works before PostgreSQL is restarted',
+    );
     const first = await post('/auth/login', { email, password: PASSWORD });
     const accessToken = ((await first.json()) as { access_token: string }).access_token;
 

@@ -21,10 +21,14 @@ t.test('two instances share one per-address budget', async (t) => {
   const statuses = [];
   for (let i = 0; i < 6; i++) statuses.push((await (i % 2 ? b : a).inject(badLogin(email))).statusCode);
   // With per-instance memory counters each instance would have allowed 4, and none of these would be 429.
-  t.same(statuses, [401, 401, 401, 401, 429, 429]);
+  t.same(
+    statuses,
+    [401, 401, 401, 401, 429, 429],
+    'the four failures allowed per address are spent across both instances, then 429',
+  );
   const refused = await a.inject(badLogin(email));
-  t.equal(refused.json().code, 'too_many_requests');
-  t.ok(Number(refused.headers['retry-after']) > 0);
+  t.equal(refused.json().code, 'too_many_requests', 'the next attempt is refused as too_many_requests');
+  t.ok(Number(refused.headers['retry-after']) > 0, 'the refusal says when to retry');
   const elsewhere = await b.inject({ ...badLogin(email), remoteAddress: '198.51.100.7' });
   t.equal(elsewhere.statusCode, 401, 'another address has its own budget');
 });
@@ -42,8 +46,8 @@ t.test('failed-login throttling is shared: failures on one instance lock the pai
     t.equal((await (i % 2 ? b : a).inject(badLogin(email))).statusCode, 401, `failure ${i + 1}`);
   const locked = await b.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
   t.equal(locked.statusCode, 429, 'the lock set through one instance holds on the other');
-  t.equal(locked.json().code, 'too_many_requests');
-  t.equal(locked.headers['retry-after'], '1');
+  t.equal(locked.json().code, 'too_many_requests', 'the lock is reported as too_many_requests');
+  t.equal(locked.headers['retry-after'], '1', 'the first lock lasts one second');
   clock.advance(1);
   const ok = await a.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
   t.equal(ok.statusCode, 200, 'the wait is over');
@@ -62,7 +66,7 @@ t.test('a Redis outage does not stop logins (limits fail open) and is logged', a
   t.equal(res.statusCode, 200, 'the right password still logs in');
   const wrong = await app.inject(badLogin(email));
   t.equal(wrong.statusCode, 401, 'the wrong one is still a plain 401, not a 500');
-  t.equal(wrong.json().code, 'invalid_credentials');
+  t.equal(wrong.json().code, 'invalid_credentials', 'a wrong password during the outage answers invalid_credentials');
   t.ok(
     logs.some((l) => l.event === 'redis_error'),
     'the outage is logged',
@@ -77,9 +81,10 @@ t.test('an unreachable REDIS_URL is a boot error', async (t) => {
   await t.rejects(
     buildApp({ config: testConfig({ REDIS_URL: redis.url, KEYS_DIR: await tempDir(t) }), database: db.database }),
     /cannot connect to REDIS_URL/,
+    'the boot fails, naming REDIS_URL',
   );
 });
 
 t.test('REDIS_URL must be a redis:// or rediss:// URL', async (t) => {
-  t.throws(() => testConfig({ REDIS_URL: 'http://127.0.0.1:6379' }), /REDIS_URL/);
+  t.throws(() => testConfig({ REDIS_URL: 'http://127.0.0.1:6379' }), /REDIS_URL/, 'an http:// REDIS_URL is refused');
 });

@@ -58,8 +58,9 @@ t.test('keys', async (t) => {
         database: db.database,
       }),
       KeyError,
+      'production with no key in KEYS_DIR refuses to boot',
     );
-    await t.rejects(open(keysDir), /no signing key/);
+    await t.rejects(open(keysDir), /no signing key/, 'the key store reports that there is no signing key');
   });
 
   t.test(
@@ -72,7 +73,7 @@ t.test('keys', async (t) => {
       await rm(`${keysDir}/${older}.json`);
       await rm(`${keysDir}/${newer}.json`);
       const store = await open(keysDir);
-      t.equal(store.signing.kid, newer);
+      t.equal(store.signing.kid, newer, 'the newer of the bare keys signs');
       t.same(
         store.jwks.keys.map((k) => k.kid),
         [newer, older],
@@ -88,7 +89,11 @@ t.test('keys', async (t) => {
       // The service upgrades such a folder: schedules written down as they were, plus a next key.
       const { app } = await buildTestApp(t, { keysDir });
       t.equal(app.services.keys.signing.kid, newer, 'the same key signs after the upgrade');
-      t.same(app.services.keys.statuses.map((s) => s.state).sort(), ['active', 'next']);
+      t.same(
+        app.services.keys.statuses.map((s) => s.state).sort(),
+        ['active', 'next'],
+        'the upgrade leaves one active key and one next key',
+      );
     },
   );
 
@@ -96,10 +101,14 @@ t.test('keys', async (t) => {
     const keysDir = await tempDir(t);
     const { writeFile } = await import('node:fs/promises');
     await writeFile(`${keysDir}/broken.pem`, 'not a key');
-    await t.rejects(open(keysDir), /broken\.pem/);
+    await t.rejects(open(keysDir), /broken\.pem/, 'the key store names the file that is not a key');
     const db = await createTestDatabase();
     t.teardown(() => db.close());
-    await t.rejects(buildApp({ config: testConfig({ KEYS_DIR: keysDir }), database: db.database }), /broken\.pem/);
+    await t.rejects(
+      buildApp({ config: testConfig({ KEYS_DIR: keysDir }), database: db.database }),
+      /broken\.pem/,
+      'the boot fails, naming the file that is not a key',
+    );
   });
 });
 
@@ -115,11 +124,15 @@ t.test('two instances sharing one database', async (t) => {
   t.test('a token rotated on one instance is reuse on the other', async (t) => {
     const s = await session(a);
     const r = await refresh(b, s.refresh);
-    t.equal(r.statusCode, 200);
+    t.equal(r.statusCode, 200, 'the refresh on the second instance is accepted');
     const reuse = await refresh(a, s.refresh);
-    t.equal(reuse.statusCode, 401);
-    t.equal(reuse.json().code, 'refresh_token_reused');
-    t.equal((await refresh(b, refreshCookieOf(r))).json().code, 'session_revoked');
+    t.equal(reuse.statusCode, 401, 'the spent token on the first instance is refused');
+    t.equal(reuse.json().code, 'refresh_token_reused', 'the refusal says the token was reused');
+    t.equal(
+      (await refresh(b, refreshCookieOf(r))).json().code,
+      'session_revoked',
+      'the token the other instance issued is refused too: the whole session is revoked',
+    );
   });
 
   t.test('parallel refreshes of one token across both instances: exactly one wins', async (t) => {
@@ -130,8 +143,8 @@ t.test('two instances sharing one database', async (t) => {
       statuses.some((c) => c >= 500),
       'no 5xx',
     );
-    t.equal(statuses.filter((c) => c === 200).length, 1);
+    t.equal(statuses.filter((c) => c === 200).length, 1, 'exactly one of the 20 parallel refreshes succeeds');
     const sessionRow = await db.database.prisma.session.findFirstOrThrow({ where: { userId: s.user.id } });
-    t.equal(sessionRow.revokedReason, 'refresh_token_reused');
+    t.equal(sessionRow.revokedReason, 'refresh_token_reused', 'the session is revoked as refresh token reuse');
   });
 });

@@ -32,7 +32,11 @@ t.test(
     const keysDir = await tempDir(t, 'tessera-keys-');
     const tessera = await spawnTessera(t, { DATABASE_URL: pgDb ? pgDb.url : `pglite:${dataDir}`, KEYS_DIR: keysDir });
     const email = uniqueEmail();
-    t.equal((await send(tessera.url, 'POST', '/auth/register', { email, password: PASSWORD })).status, 201);
+    t.equal(
+      (await send(tessera.url, 'POST', '/auth/register', { email, password: PASSWORD })).status,
+      201,
+      'registering works before the SIGTERM',
+    );
 
     // Five clients that keep their connection open and idle (Node's default Keep-Alive: timeout=72 s).
     const agent = new Agent({ keepAlive: true, maxSockets: 5 });
@@ -45,7 +49,7 @@ t.test(
       'five keep-alive connections, now idle',
     );
     const sockets = Object.values(agent.freeSockets).flat();
-    t.equal(sockets.length, 5);
+    t.equal(sockets.length, 5, 'the five idle keep-alive sockets are held open');
     const idleClosed = Promise.all(sockets.map((s) => new Promise((resolve) => s!.once('close', resolve))));
 
     // A login whose body is half sent: it is in flight when SIGTERM arrives.
@@ -80,6 +84,6 @@ t.test(
     t.pass('the idle keep-alive connections were closed by the server');
     const { code } = await tessera.exited;
     t.equal(code, 0, 'exited by itself, not killed by the grace timeout (which exits 1)');
-    t.notOk(tessera.stderr.join('').includes('killed by timeout'));
+    t.notOk(tessera.stderr.join('').includes('killed by timeout'), 'the process was not killed by the grace timeout');
   },
 );

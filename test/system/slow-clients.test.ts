@@ -41,9 +41,9 @@ t.test('a body trickled byte by byte is cut off with 408 request_timeout', async
   const { app } = await buildTestApp(t, { env: SHORT });
   const port = await listen(app);
   const res = await within(t, BOUND_MS, rawExchange(port, slowBody), 'slow body');
-  t.equal(res.status, 408);
-  t.equal(JSON.parse(res.body).code, 'request_timeout');
-  t.equal(res.headers['x-content-type-options'], 'nosniff');
+  t.equal(res.status, 408, 'the trickled body is cut off with 408');
+  t.equal(JSON.parse(res.body).code, 'request_timeout', 'the 408 says request_timeout');
+  t.equal(res.headers['x-content-type-options'], 'nosniff', 'the 408 carries the usual nosniff header');
 });
 
 t.test('headers trickled, or sent in part and then silence, are cut off with 408 request_timeout', async (t) => {
@@ -71,7 +71,7 @@ t.test('a connection that never sends a byte, and an idle kept-alive one, are cl
     'kept-alive connection',
   );
   t.equal(kept.status, 200, 'answered, then closed when idle');
-  t.match(kept.headers['keep-alive'], /timeout=1\b/);
+  t.match(kept.headers['keep-alive'], /timeout=1\b/, 'the keep-alive header announces the configured idle timeout');
 });
 
 t.test('50 slow clients at once do not stop a normal request from being served, and are all cut off', async (t) => {
@@ -93,8 +93,16 @@ t.test('50 slow clients at once do not stop a normal request from being served, 
 });
 
 t.test('timeouts are configurable, with finite defaults, and validated at boot', async (t) => {
-  t.same(loadConfig({}).timeouts, { requestMs: 10000, headersMs: 10000, connectionMs: 30000, keepAliveMs: 72000 });
-  t.same(loadConfig(SHORT).timeouts, { requestMs: 1000, headersMs: 1000, connectionMs: 5000, keepAliveMs: 1000 });
+  t.same(
+    loadConfig({}).timeouts,
+    { requestMs: 10000, headersMs: 10000, connectionMs: 30000, keepAliveMs: 72000 },
+    'every timeout has a finite default',
+  );
+  t.same(
+    loadConfig(SHORT).timeouts,
+    { requestMs: 1000, headersMs: 1000, connectionMs: 5000, keepAliveMs: 1000 },
+    'each timeout takes its value from its variable',
+  );
   const bad: [Record<string, string>, RegExp][] = [
     [{ REQUEST_TIMEOUT_MS: '0' }, /REQUEST_TIMEOUT_MS/],
     [{ REQUEST_TIMEOUT_MS: 'soon' }, /REQUEST_TIMEOUT_MS/],

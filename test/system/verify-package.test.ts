@@ -130,9 +130,9 @@ t.test('the packed @tessera/verify installs on its own, type-checks and verifies
     );
     t.same(Object.keys(manifest.dependencies), ['jose'], 'jose is the only dependency');
     t.same(manifest.peerDependenciesMeta, { fastify: { optional: true } }, 'fastify is an optional peer');
-    t.equal(manifest.sideEffects, false);
+    t.equal(manifest.sideEffects, false, 'the package declares itself free of side effects');
     const top = await readdir(path.join(project, 'node_modules'));
-    t.ok(top.includes('jose'));
+    t.ok(top.includes('jose'), 'jose is installed along with the package');
     for (const absent of ['@prisma', 'prisma', '@electric-sql', 'argon2', 'pg', 'fastify-plugin'])
       t.notOk(top.includes(absent), `no ${absent}`);
   });
@@ -209,16 +209,20 @@ t.test('the packed @tessera/verify installs on its own, type-checks and verifies
         NOT_UUID_TOKEN: notUuid,
       });
       t.equal(node.code, 0, `the consumer runs\n${node.output}`);
-      t.same(JSON.parse(node.stdout), {
-        sub: s.user.id,
-        sid: payload.sid,
-        typ: 'at+jwt',
-        shape: null,
-        tampered: 'invalid_token',
-        notUuid: 'invalid_token',
-        plugin: { status: 200, body: { sub: s.user.id } },
-        bare: { status: 401, code: 'missing_token' },
-      });
+      t.same(
+        JSON.parse(node.stdout),
+        {
+          sub: s.user.id,
+          sid: payload.sid,
+          typ: 'at+jwt',
+          shape: null,
+          tampered: 'invalid_token',
+          notUuid: 'invalid_token',
+          plugin: { status: 200, body: { sub: s.user.id } },
+          bare: { status: 401, code: 'missing_token' },
+        },
+        'the consumer verifies the token, the plugin guards its route, and both refuse what Tessera refuses',
+      );
     },
   );
 });

@@ -30,7 +30,7 @@ t.test("README's curl block is docs/walkthrough.sh, verbatim", async (t) => {
     script.indexOf('# --- walkthrough ---\n') + '# --- walkthrough ---\n'.length,
     script.indexOf('# --- end ---'),
   );
-  t.ok(body.length > 500);
+  t.ok(body.length > 500, 'the walkthrough script has a body to compare');
   t.ok(
     (await readFile(path.join(ROOT, 'README.md'), 'utf8')).includes(`${'```'}sh\n${body}${'```'}\n`),
     'README shows it between ```sh and ```',
@@ -40,7 +40,7 @@ t.test("README's curl block is docs/walkthrough.sh, verbatim", async (t) => {
 t.test('the walkthrough runs top to bottom against a fresh server', async (t) => {
   // As README says: a service client from `npm run clients -- new orders`, given to Tessera at start.
   const made = await run(process.execPath, ['--import', 'tsx', 'scripts/clients.ts', 'new', 'orders'], ENV);
-  t.equal(made.code, 0, made.stderr);
+  t.equal(made.code, 0, `npm run clients -- new orders exits 0\n${made.stderr}`);
   const secret = /^client_secret: (\S+)/m.exec(made.stdout)![1]!;
   const entry = /^entry: +(\S+)/m.exec(made.stdout)![1]!;
 
@@ -77,5 +77,8 @@ t.test('the walkthrough runs top to bottom against a fresh server', async (t) =>
   ];
   t.equal(lines.length, expected.length, `one line per step:\n${walk.stdout}`);
   for (const [i, [step, pattern]] of expected.entries()) t.match(lines[i], pattern, step);
-  t.notOk(lines.some((l) => l.includes('internal_error')));
+  t.notOk(
+    lines.some((l) => l.includes('internal_error')),
+    'no step of the walkthrough hit an internal_error',
+  );
 });

@@ -51,7 +51,11 @@ t.test('retiring the active key by hand hands signing to the oldest next key', a
     key('b', { createdAt: at('00:10:00') }),
     key('c', { createdAt: at('00:20:00') }),
   ];
-  t.same(states(keyStates(keys, at('01:00:00'), policy)), { a: 'retired', b: 'active', c: 'next' });
+  t.same(
+    states(keyStates(keys, at('01:00:00'), policy)),
+    { a: 'retired', b: 'active', c: 'next' },
+    'the hand-retired key stays retired, the oldest next key b signs and c waits',
+  );
   t.throws(
     () => keyStates([key('a', { activatesAt: at('00:00:00'), retiredAt: at('00:30:00') })], at('01:00:00'), policy),
     { name: 'KeyError' },
