@@ -13,6 +13,7 @@ import { classifyDatabaseError } from '../db/unavailable.js';
 import { toAppError } from './error-handler.js';
 import type { Services } from '../services.js';
 import type { Database } from '../db/open.js';
+import { noStore } from '../http/no-store.js';
 
 const METRICS_PATH = '/metrics';
 
@@ -168,13 +169,12 @@ const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> =
   const token = services.config.metricsToken;
   if (token) {
     const expected = sha256(`Bearer ${token}`);
-    app.get(METRICS_PATH, { schema: { hide: true } }, async (request, reply) => {
+    app.get(METRICS_PATH, { schema: { hide: true }, onSend: noStore }, async (request, reply) => {
       // Hashes of equal length, so the comparison takes the same time whatever was sent.
       if (!timingSafeEqual(sha256(request.headers.authorization ?? ''), expected)) {
         reply.header('www-authenticate', 'Bearer realm="tessera-metrics"');
         throw new AppError('missing_token');
       }
-      reply.header('cache-control', 'no-store');
       return reply.type(m.registry.contentType).send(await m.registry.metrics());
     });
   }

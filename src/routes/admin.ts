@@ -16,6 +16,7 @@ import { requestMeta } from '../http/request-meta.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
 import type { Actor } from '../domain/authz/roles.js';
 import type { Services } from '../services.js';
+import { noStore } from '../http/no-store.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Cursor = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$' });
@@ -86,9 +87,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   });
   // Before the request is validated: a caller who is not an admin learns nothing about the routes.
   app.addHook('onRequest', adminAuth(services));
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-  });
+  app.addHook('onSend', noStore);
 
   const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;
 

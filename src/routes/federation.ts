@@ -18,6 +18,7 @@ import { NoBody, errorResponses } from '../http/schemas.js';
 import { PASSWORD_MAX } from '../domain/accounts/passwords.js';
 import { setFirstPassword } from '../domain/federation/first-password.js';
 import type { Services } from '../services.js';
+import { noStore } from '../http/no-store.js';
 
 /** How recent a login must be to link a provider or set a first password (auth_time). */
 const RECENT_AUTH_SECONDS = 300;
@@ -56,9 +57,7 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
   const limited = rateLimitFor(services.config);
   const rateLimit = limited ? { rateLimit: limited } : {};
 
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-  });
+  app.addHook('onSend', noStore);
 
   /** Back to the SPA with ?error=<code>; the detail goes to the log only. */
   function failTo(request: FastifyRequest, reply: FastifyReply, returnTo: string, err: unknown) {

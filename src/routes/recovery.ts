@@ -12,6 +12,7 @@ import { rateLimitFor } from '../plugins/rate-limit.js';
 import { requestMeta } from '../http/request-meta.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
+import { noStore } from '../http/no-store.js';
 
 const Accepted = Type.Object({ status: Type.Literal('accepted'), message: Type.String() });
 const ACCEPTED = {
@@ -28,9 +29,7 @@ const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
   const rateLimit = limited ? { rateLimit: limited } : {};
   const requireBearer = bearerAuth(services.accessTokens, services.accounts);
 
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-  });
+  app.addHook('onSend', noStore);
 
   app.post(
     '/password/forgot',

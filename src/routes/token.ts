@@ -19,6 +19,7 @@ import { ASSERTION_TYPE, AssertionRefused } from '../domain/authz/client-asserti
 import { grantedScopes } from '../domain/authz/client-tokens.js';
 import type { ServiceClient } from '../domain/tokens/service-clients.js';
 import type { Services } from '../services.js';
+import { noStore } from '../http/no-store.js';
 
 const TokenRequest = Type.Object(
   {
@@ -54,10 +55,7 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { serviceClients, clientAssertions, clientTokens, clock, config } = services;
 
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-    reply.header('pragma', 'no-cache');
-  });
+  app.addHook('onSend', noStore);
 
   const clients = new WeakMap<object, ServiceClient>();
   async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<ServiceClient> {
