@@ -4,7 +4,7 @@
 // it is unused, unexpired, of this purpose, and its user still has that address: of any number of concurrent
 // uses exactly one matches, and it runs in the caller's transaction, so a failure after it un-uses it.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Prisma } from '../../generated/prisma/client.js';
+import { Prisma } from '../../generated/prisma/client.js';
 
 export type TokenPurpose = 'password_reset' | 'verify_email' | 'email_change' | 'email_change_undo';
 
@@ -37,41 +37,34 @@ export async function insertToken(tx: Tx, grant: TokenGrant, now: Date): Promise
     VALUES (${grant.hash}, ${grant.purpose}, ${grant.userId}::uuid, ${grant.email}, ${now}, ${expiresAt})`;
 }
 
-/** Marks the token used and returns its user and address; null for unknown, used, expired or wrong-purpose. */
-export async function consumeToken(
-  tx: Tx,
-  token: string,
-  purpose: TokenPurpose,
-  now: Date,
-): Promise<{ userId: string; email: string } | null> {
+type Grant = { userId: string; email: string };
+
+/**
+ * Marks the token used and returns its user and address; null for unknown, used, expired or wrong-purpose. With
+ * `currentAddress`, also null when the user's address is no longer the one the token was sent to.
+ */
+async function consume(tx: Tx, token: string, purpose: TokenPurpose, now: Date, currentAddress: boolean) {
   const rows = await tx.$queryRaw<{ user_id: string; email: string }[]>`
     UPDATE email_tokens t SET used_at = ${now}
     FROM users u
     WHERE t.token_hash = ${hashToken(token)} AND t.purpose = ${purpose} AND t.used_at IS NULL
-      AND t.expires_at > ${now} AND u.id = t.user_id AND u.email = t.email
+      AND t.expires_at > ${now} AND u.id = t.user_id ${currentAddress ? Prisma.sql`AND u.email = t.email` : Prisma.empty}
     RETURNING t.user_id::text AS user_id, t.email`;
   const row = rows[0];
   return row ? { userId: row.user_id, email: row.email } : null;
 }
 
+/** A token sent to the user's current address (reset, verification): spent once, and only while it is current. */
+export function consumeToken(tx: Tx, token: string, purpose: TokenPurpose, now: Date): Promise<Grant | null> {
+  return consume(tx, token, purpose, now, true);
+}
+
 /**
- * consumeToken for tokens whose address is not the user's current one (an email change's new address, the
- * old address an undo restores): the same single-use rule, bound to purpose and user, not to users.email.
+ * A token sent to an address that is not the user's current one (an email change's new address, the old address
+ * an undo restores): the same single-use rule, bound to purpose and user, not to users.email.
  */
-export async function consumeAddressToken(
-  tx: Tx,
-  token: string,
-  purpose: TokenPurpose,
-  now: Date,
-): Promise<{ userId: string; email: string } | null> {
-  const rows = await tx.$queryRaw<{ user_id: string; email: string }[]>`
-    UPDATE email_tokens t SET used_at = ${now}
-    FROM users u
-    WHERE t.token_hash = ${hashToken(token)} AND t.purpose = ${purpose} AND t.used_at IS NULL
-      AND t.expires_at > ${now} AND u.id = t.user_id
-    RETURNING t.user_id::text AS user_id, t.email`;
-  const row = rows[0];
-  return row ? { userId: row.user_id, email: row.email } : null;
+export function consumeAddressToken(tx: Tx, token: string, purpose: TokenPurpose, now: Date): Promise<Grant | null> {
+  return consume(tx, token, purpose, now, false);
 }
 
 /** Marks every other unused token of this purpose of the user used (a reset spends the other reset links). */
