@@ -74,8 +74,8 @@ export class Identities {
       };
       const existing = await signIn();
       if (existing) return existing;
-      const link = async (userId: string, how: string) => {
-        await tx.identity.create({
+      const addIdentity = (userId: string) =>
+        tx.identity.create({
           data: {
             id: randomUUID(),
             userId,
@@ -86,6 +86,8 @@ export class Identities {
             lastUsedAt: now,
           },
         });
+      const link = async (userId: string, how: string) => {
+        await addIdentity(userId);
         await audit(tx, meta, now, { type: 'identity_linked', userId, reason: `idp=${provider.id} ${how}` });
         return { userId, resolution: 'linked' as const };
       };
@@ -121,17 +123,7 @@ export class Identities {
           createdAt: now,
         },
       });
-      await tx.identity.create({
-        data: {
-          id: randomUUID(),
-          userId,
-          provider: provider.id,
-          subject: profile.subject,
-          email: assertedEmail,
-          createdAt: now,
-          lastUsedAt: now,
-        },
-      });
+      await addIdentity(userId);
       await audit(tx, meta, now, { type: 'register', userId, reason: `idp=${provider.id}` });
       return { userId, resolution: 'created' as const };
     }, LOCKING_TX);
