@@ -37,6 +37,9 @@ import sessionRoutes from './routes/sessions.js';
 import wellKnownRoutes from './routes/well-known.js';
 import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
+import adminClientRoutes from './routes/admin-clients.js';
+import authorizeRoutes from './routes/authorize.js';
+import oidcRoutes from './routes/oidc.js';
 import { createServices, type Services } from './services.js';
 import { createRecoveryServices } from './recovery-services.js';
 import recoveryRoutes from './routes/recovery.js';
@@ -70,6 +73,12 @@ const REDACTED_PATHS = [
   // client_credentials (src/routes/token.ts)
   '*.client_secret',
   '*.client_assertion',
+  // the authorization server (src/routes/authorize.ts, src/routes/token.ts)
+  '*.code',
+  '*.code_verifier',
+  '*.id_token',
+  '*.id_token_hint',
+  '*.csrf',
   'password',
   'token',
   // Node's client errors carry the raw bytes received; src/plugins/edge-errors.ts never logs them, and this
@@ -176,7 +185,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(federationRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });
+    await app.register(authorizeRoutes, { prefix: '/oauth', services });
+    await app.register(oidcRoutes, { services });
     await app.register(adminRoutes, { prefix: '/admin', services });
+    await app.register(adminClientRoutes, { prefix: '/admin', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
     await app.register(healthRoutes, { prefix: '/health', services });
     await app.register(purgeJob, { services });

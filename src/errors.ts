@@ -17,6 +17,18 @@ export const errorCatalog = {
   },
   invalid_scope: { status: 400, message: 'A requested scope is unknown or not allowed for this client.' },
   unsupported_grant_type: { status: 400, message: 'This grant type is not supported.' },
+  // The OAuth authorization server (src/domain/oauth/): RFC 6749 and RFC 7591 codes, sent as `error` too.
+  invalid_grant: {
+    status: 400,
+    message: 'The authorization code or refresh token is invalid, expired, used, or was issued to another client.',
+  },
+  unauthorized_client: { status: 400, message: 'This client may not use this grant type.' },
+  invalid_client_metadata: { status: 400, message: 'The client metadata is invalid.' },
+  invalid_redirect_uri: { status: 400, message: 'A redirect URI is invalid.' },
+  authorization_request_invalid: {
+    status: 400,
+    message: 'The application sent an authorization request Tessera cannot answer safely: unknown client or redirect URI.',
+  },
   email_token_invalid: {
     status: 400,
     message: 'The link is invalid, was already used, or has expired. Ask for a new one.',

@@ -22,6 +22,21 @@ import type { RecoveryServices } from './recovery-services.js';
 import { Federation } from './domain/federation/federation.js';
 import { OAuthFlows } from './domain/federation/flows.js';
 import { Identities } from './domain/federation/identities.js';
+import { OAuthClients } from './domain/oauth/clients.js';
+import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
+import { GrantTokens } from './domain/oauth/grant-tokens.js';
+import { Consents } from './domain/oauth/consents.js';
+import { BrowserSessions } from './domain/oauth/browser-sessions.js';
+
+/** The authorization server (src/domain/oauth/): what its routes and grants need. */
+export interface OAuthServices {
+  codes: AuthorizationCodes;
+  tokens: GrantTokens;
+  refreshTokens: RefreshTokens;
+  rotation: RefreshRotation;
+  consents: Consents;
+  browserSessions: BrowserSessions;
+}
 
 export interface Services {
   config: Config;
@@ -47,6 +62,9 @@ export interface Services {
   recovery?: RecoveryServices;
   /** Sign in with an identity provider (IDENTITY_PROVIDERS_FILE). */
   federation: Federation;
+  /** OAuth clients registered in the database (src/domain/oauth/). */
+  oauthClients: OAuthClients;
+  oauth: OAuthServices;
 }
 
 export function createServices(
@@ -83,9 +101,33 @@ export function createServices(
     { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl },
     clock,
   );
+  const sessionLimits = {
+    refreshTokenTtlSeconds: config.refreshTokenTtl,
+    sessionMaxAgeSeconds: config.sessionMaxAge,
+    sessionIdleSeconds: config.sessionIdle,
+  };
+  const oauth: OAuthServices = {
+    codes: new AuthorizationCodes(
+      database.prisma,
+      database.sql,
+      { ...sessionLimits, accessTokenTtlSeconds: config.accessTokenTtl },
+      clock,
+    ),
+    tokens: new GrantTokens(
+      keys,
+      { issuer: config.issuer, ttlSeconds: config.accessTokenTtl, idTokenTtlSeconds: config.accessTokenTtl },
+      clock,
+    ),
+    refreshTokens,
+    rotation,
+    consents: new Consents(database.prisma, database.sql, clock),
+    browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
+  };
   return {
     config,
     clock,
+    oauthClients: new OAuthClients(database.prisma, clock),
+    oauth,
     database,
     keys,
     refreshKeys,
@@ -102,6 +144,7 @@ export function createServices(
       clock,
       config.issuer,
       { clientTokens, serviceClients },
+      oauth.tokens,
     ),
     serviceClients,
     rotation,

@@ -35,7 +35,19 @@ type AuditType =
   | 'federated_login'
   | 'federated_login_refused'
   | 'identity_linked'
-  | 'identity_unlinked';
+  | 'identity_unlinked'
+  // The OAuth authorization server (src/domain/oauth/).
+  | 'oauth_client_registered'
+  | 'oauth_client_updated'
+  | 'oauth_client_disabled'
+  | 'oauth_client_enabled'
+  | 'oauth_client_deleted'
+  | 'oauth_consent_granted'
+  | 'oauth_code_issued'
+  | 'oauth_code_redeemed'
+  | 'oauth_code_replayed'
+  | 'oauth_grant_revoked'
+  | 'oauth_logout';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

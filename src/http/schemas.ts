@@ -11,6 +11,8 @@ export const ErrorBody = Type.Object(
     requestId: Type.String(),
     /** On /oauth/* only: the RFC 6749 §5.2 error code OAuth client libraries read. */
     error: Type.Optional(Type.String()),
+    /** With `error`: the public message again, under the name OAuth client libraries read. */
+    error_description: Type.Optional(Type.String()),
   },
   { $id: 'ErrorBody' },
 );

@@ -73,7 +73,16 @@ export function toAppError(err: FastifyError | Error): AppError {
 /** RFC 6749 §5.2 / RFC 7009 §2.2.1 error codes for the OAuth endpoints, next to our own code. */
 function oauthError(error: AppError): string {
   if (error.code === 'invalid_client') return 'invalid_client';
-  if (error.code === 'invalid_scope' || error.code === 'unsupported_grant_type' || error.code === 'insufficient_scope')
+  if (
+    error.code === 'invalid_scope' ||
+    error.code === 'unsupported_grant_type' ||
+    error.code === 'insufficient_scope' ||
+    error.code === 'invalid_grant' ||
+    error.code === 'unauthorized_client' ||
+    error.code === 'invalid_client_metadata' ||
+    error.code === 'invalid_redirect_uri' ||
+    error.code === 'invalid_token'
+  )
     return error.code;
   if (error.statusCode === 503) return 'temporarily_unavailable';
   if (error.statusCode >= 500) return 'server_error';
@@ -90,7 +99,9 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
       code: error.code,
       message: error.publicMessage,
       requestId: request.id,
-      ...(request.url.startsWith('/oauth/') ? { error: oauthError(error) } : {}),
+      ...(request.url.startsWith('/oauth/') || request.url.startsWith('/admin/clients')
+        ? { error: oauthError(error), error_description: error.publicMessage }
+        : {}),
     });
 }
 

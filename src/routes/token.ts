@@ -1,4 +1,6 @@
-// POST /oauth/token: the client_credentials grant (RFC 6749 §4.4) for registered service clients.
+// POST /oauth/token: the client_credentials grant (RFC 6749 §4.4) for registered service clients, and the
+// authorization_code and refresh_token grants for OAuth clients in the database (src/domain/oauth/grants/,
+// one file each; their clients authenticate in src/http/oauth-client-auth.ts).
 // The client authenticates with its secret (client_secret_basic / client_secret_post, as for
 // introspection) or with a signed assertion (private_key_jwt, RFC 7523). No refresh token is issued: a
 // service asks again. Authentication comes before body validation, so a caller without credentials learns
@@ -20,6 +22,11 @@ import { grantedScopes } from '../domain/authz/client-tokens.js';
 import type { ServiceClient } from '../domain/tokens/service-clients.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
+import { authenticateOAuthClient } from '../http/oauth-client-auth.js';
+import type { OAuthClient } from '../domain/oauth/clients.js';
+import { authorizationCodeGrant } from '../domain/oauth/grants/authorization-code.js';
+import { refreshTokenGrant } from '../domain/oauth/grants/refresh-token.js';
+import { markGraceRefresh } from '../plugins/metrics.js';
 
 const TokenRequest = Type.Object(
   {
@@ -29,6 +36,10 @@ const TokenRequest = Type.Object(
     client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
     client_assertion_type: Type.Optional(Type.String({ maxLength: 256 })),
     client_assertion: Type.Optional(Type.String({ maxLength: 8192 })),
+    code: Type.Optional(Type.String({ maxLength: 256 })),
+    redirect_uri: Type.Optional(Type.String({ maxLength: 2000 })),
+    code_verifier: Type.Optional(Type.String({ maxLength: 256 })),
+    refresh_token: Type.Optional(Type.String({ maxLength: 256 })),
   },
   // RFC 6749 §3.2: unknown parameters are ignored, not refused.
   { additionalProperties: true },
@@ -40,9 +51,14 @@ const ClientTokenBody = Type.Object(
     token_type: Type.Literal('Bearer'),
     expires_in: Type.Integer(),
     scope: Type.String(),
+    refresh_token: Type.Optional(Type.String()),
+    id_token: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
+
+/** The grants of OAuth clients registered in the database. */
+const USER_GRANTS = new Set(['authorization_code', 'refresh_token']);
 
 const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   await fastify.register(formBody, {
@@ -58,6 +74,7 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   app.addHook('onSend', noStore);
 
   const clients = new WeakMap<object, ServiceClient>();
+  const oauthClients = new WeakMap<object, OAuthClient>();
   async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<ServiceClient> {
     const body = (request.body ?? {}) as Record<string, unknown>;
     if (body.client_assertion === undefined && body.client_assertion_type === undefined)
@@ -78,8 +95,28 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     }
   }
   app.addHook('preValidation', async (request, reply) => {
-    clients.set(request, await authenticate(request, reply));
+    const grant = (request.body as Record<string, unknown> | undefined)?.grant_type;
+    if (typeof grant === 'string' && USER_GRANTS.has(grant))
+      oauthClients.set(
+        request,
+        await authenticateOAuthClient(services.oauthClients, clientAssertions, request, reply),
+      );
+    else clients.set(request, await authenticate(request, reply));
   });
+
+  async function userGrant(request: FastifyRequest, client: OAuthClient) {
+    const body = request.body as Record<string, unknown>;
+    const meta = requestMeta(request);
+    if (body.grant_type === 'authorization_code') {
+      const response = await authorizationCodeGrant(services.oauth, client, body, meta);
+      request.log.info({ event: 'oauth_code_redeemed', clientId: client.id }, 'authorization code redeemed');
+      return response;
+    }
+    const { grace, ...response } = await refreshTokenGrant(services.oauth, client, body, meta);
+    if (grace) markGraceRefresh(request);
+    request.log.info({ event: 'oauth_refresh', clientId: client.id, grace }, 'OAuth refresh');
+    return response;
+  }
 
   const perMinute = config.tokenRateLimitPerMinute;
   app.post(
@@ -92,17 +129,21 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
                 max: perMinute,
                 timeWindow: 60_000,
                 hook: 'preHandler',
-                keyGenerator: (request: FastifyRequest) => `token|${clients.get(request)!.id}`,
+                keyGenerator: (request: FastifyRequest) =>
+                  `token|${(clients.get(request) ?? oauthClients.get(request))!.id}`,
               },
             }
           : {},
       schema: {
-        summary: 'RFC 6749 §4.4: an access token for a service client (client_credentials)',
+        summary:
+          'Tokens: client_credentials for service clients; authorization_code (PKCE) and refresh_token for OAuth clients',
         body: TokenRequest,
         response: { 200: ClientTokenBody, ...errorResponses },
       },
     },
     async (request) => {
+      const oauthClient = oauthClients.get(request);
+      if (oauthClient) return userGrant(request, oauthClient);
       const client = clients.get(request)!;
       if (request.body.grant_type !== 'client_credentials') throw new AppError('unsupported_grant_type');
       const scopes = grantedScopes(client, request.body.scope);

@@ -1,4 +1,6 @@
-// Public metadata for token verifiers: the JWKS and an OpenID-style discovery document.
+// Public metadata: the JWKS, the OpenID Provider discovery document (OIDC Discovery 1.0) and the same
+// document as RFC 8414 authorization server metadata. It names only what Tessera really does: the code flow
+// with PKCE S256 (src/routes/authorize.ts), its grants, its client authentication methods and scopes.
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -9,6 +11,7 @@ import type { PublicJwk } from '../domain/keys/keys.js';
 import { errorResponses } from '../http/schemas.js';
 import { ASSERTION_ALGS } from '../domain/authz/client-assertions.js';
 import { TESSERA_SCOPES } from '../domain/authz/client-config.js';
+import { OIDC_SCOPES } from '../domain/oauth/client-metadata.js';
 import type { Services } from '../services.js';
 
 // Only public members are named, so a private one (d, p, q, …) can never be serialised.
@@ -48,7 +51,18 @@ const Discovery = Type.Object({
   id_token_signing_alg_values_supported: Type.Array(Type.String()),
   subject_types_supported: Type.Array(Type.String()),
   claims_supported: Type.Array(Type.String()),
-  // client_credentials for service clients (src/routes/token.ts)
+  // The authorization server (src/routes/authorize.ts, src/routes/oidc.ts)
+  authorization_endpoint: Type.String(),
+  end_session_endpoint: Type.String(),
+  response_types_supported: Type.Array(Type.String()),
+  response_modes_supported: Type.Array(Type.String()),
+  code_challenge_methods_supported: Type.Array(Type.String()),
+  authorization_response_iss_parameter_supported: Type.Boolean(),
+  prompt_values_supported: Type.Array(Type.String()),
+  claims_parameter_supported: Type.Boolean(),
+  request_parameter_supported: Type.Boolean(),
+  request_uri_parameter_supported: Type.Boolean(),
+  // client_credentials for service clients, the code and refresh grants for OAuth clients (src/routes/token.ts)
   token_endpoint: Type.String(),
   grant_types_supported: Type.Array(Type.String()),
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
@@ -81,7 +95,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     refresh_endpoint: at('/auth/refresh'),
     logout_endpoint: at('/auth/logout'),
     logout_all_endpoint: at('/auth/logout-all'),
-    userinfo_endpoint: at('/auth/me'),
+    userinfo_endpoint: at('/oauth/userinfo'),
     sessions_endpoint: at('/auth/sessions'),
     password_endpoint: at('/auth/password'),
     introspection_endpoint: at('/oauth/introspect'),
@@ -107,12 +121,26 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       'email_verified',
       'amr',
       'idp',
+      'nonce',
+      'at_hash',
+      'azp',
+      'email',
     ],
+    authorization_endpoint: at('/oauth/authorize'),
+    end_session_endpoint: at('/oauth/logout'),
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    code_challenge_methods_supported: ['S256'],
+    authorization_response_iss_parameter_supported: true,
+    prompt_values_supported: ['none', 'login', 'consent'],
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
     token_endpoint: at('/oauth/token'),
-    grant_types_supported: ['client_credentials'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
-    scopes_supported: [...new Set([...TESSERA_SCOPES, ...services.serviceClients.scopes])].sort(),
+    scopes_supported: [...new Set([...OIDC_SCOPES, ...TESSERA_SCOPES, ...services.serviceClients.scopes])].sort(),
   };
 
   app.get(
@@ -132,20 +160,19 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     },
   );
 
-  app.get(
-    '/openid-configuration',
-    {
-      schema: { summary: 'Discovery document', response: { 200: Discovery, ...errorResponses } },
-    },
-    async (_request, reply) => {
+  for (const [path, summary] of [
+    ['/openid-configuration', 'OpenID Provider discovery document'],
+    ['/oauth-authorization-server', 'RFC 8414 authorization server metadata (the same document)'],
+  ] as const) {
+    app.get(path, { schema: { summary, response: { 200: Discovery, ...errorResponses } } }, async (_request, reply) => {
       reply.header('cache-control', cacheControl);
       return {
         ...discovery,
         access_token_signing_alg_values_supported: algs(),
         id_token_signing_alg_values_supported: algs(),
       };
-    },
-  );
+    });
+  }
 };
 
 export default wellKnownRoutes;

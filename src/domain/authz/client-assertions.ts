@@ -4,7 +4,14 @@
 // exp present, in the future and at most MAX_ASSERTION_SECONDS ahead (so a captured assertion is short-
 // lived whatever it claims); a jti never seen before. The jti is written to the database under a primary
 // key, so of any number of concurrent uses of one assertion, on any number of instances, exactly one wins.
-import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  errors as joseErrors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+} from 'jose';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Clock } from '../clock.js';
 import type { ServiceClient, ServiceClients } from '../tokens/service-clients.js';
@@ -34,16 +41,29 @@ export class ClientAssertions {
 
   /** The client this assertion proves, or AssertionRefused. */
   async authenticate(clientIdParam: string | undefined, assertion: string): Promise<ServiceClient> {
+    return this.authenticateAmong(async (id) => this.clients.get(id), clientIdParam, assertion, (c) => this.keySet(c));
+  }
+
+  /**
+   * The same proof for clients kept elsewhere (OAuth clients in the database, src/domain/oauth/clients.ts):
+   * `lookup` finds the client the assertion's iss names. Their keys may change, so no key set is cached.
+   */
+  async authenticateAmong<C extends { id: string; jwks: JSONWebKeySet | null }>(
+    lookup: (id: string) => Promise<C | null>,
+    clientIdParam: string | undefined,
+    assertion: string,
+    keySetOf: (client: C) => ReturnType<typeof createLocalJWKSet> = (c) => createLocalJWKSet(c.jwks!),
+  ): Promise<C> {
     if (assertion.length > MAX_ASSERTION_LENGTH) throw new AssertionRefused('assertion too large');
     const claimedIss = unverifiedIssuer(assertion);
-    const client = claimedIss ? this.clients.get(claimedIss) : null;
+    const client = claimedIss ? await lookup(claimedIss) : null;
     if (!client?.jwks) throw new AssertionRefused('unknown client or no keys configured');
     if (clientIdParam !== undefined && clientIdParam !== client.id)
       throw new AssertionRefused('client_id differs from the assertion');
     const now = this.clock.now();
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(assertion, this.keySet(client), {
+      ({ payload } = await jwtVerify(assertion, keySetOf(client), {
         algorithms: ASSERTION_ALGS,
         issuer: client.id,
         subject: client.id,

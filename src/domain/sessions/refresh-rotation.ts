@@ -7,7 +7,8 @@
 // refresh. Concurrent refreshes of one token, on one instance or many: exactly one UPDATE matches.
 //
 // Only when the CAS matches nothing does the slow path read the session and say why:
-//   - unknown session, or a counter ahead of it        → invalid
+//   - unknown session, a counter ahead of it, or a session of another client (or of none)
+//                                                      → invalid
 //   - revoked / past a limit                           → revoked / expired
 //   - the counter just before the current one, moved less than REFRESH_REUSE_GRACE_SECONDS ago
 //     (two tabs refreshing at once)                    → the current token again: the same one the winner
@@ -48,6 +49,9 @@ export interface IssuedSession {
   emailVerified?: boolean;
   /** The identity provider the session started with (src/domain/federation/); absent: the password. */
   idp?: string | null;
+  /** A grant to an OAuth client (src/domain/oauth/): what was granted, space-separated. */
+  scope?: string | null;
+  audience?: string | null;
 }
 
 export type RotationFailure = 'invalid' | 'expired' | 'revoked' | 'reused' | 'credentials_changed';
@@ -83,7 +87,8 @@ WITH s AS (
   WHERE id = $1::uuid AND refresh_counter = $2::bigint
     AND ${liveSql('sessions', '$3')}
     AND last_used_at > $6::timestamptz AND created_at > $7::timestamptz
-  RETURNING id, user_id, created_at, expires_at, refresh_counter, idp
+    AND client_id IS NOT DISTINCT FROM $11
+  RETURNING id, user_id, created_at, expires_at, refresh_counter, idp, scope, audience
 ), a AS (
   INSERT INTO audit_events (type, user_id, session_id, ip, user_agent, request_id, created_at)
   SELECT 'refresh', user_id, id, $8, $9, $10, $3::timestamptz FROM s
@@ -91,12 +96,12 @@ WITH s AS (
 SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter,
   (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles,
   (SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.id = s.user_id) AS email_verified,
-  idp
+  idp, scope, audience
 FROM s`;
 
 const SESSION = `
 SELECT user_id::text AS user_id, created_at, last_used_at, expires_at, revoked_at,
-       refresh_counter::text AS counter, rotated_at, idp
+       refresh_counter::text AS counter, rotated_at, idp, client_id, scope, audience
 FROM sessions WHERE id = $1::uuid`;
 
 interface SessionRow {
@@ -108,6 +113,9 @@ interface SessionRow {
   counter: string | null;
   rotated_at: Date | null;
   idp: string | null;
+  client_id: string | null;
+  scope: string | null;
+  audience: string | null;
 }
 
 export class RefreshRotation {
@@ -188,16 +196,22 @@ export class RefreshRotation {
     return { userId, sessionId, sessionStartedAt: now, refreshToken, refreshExpiresAt: expiresAt, idp };
   }
 
-  /** Exchanges a refresh token for its successor; throws RotationError (after committing any revocation). */
-  async rotate(presented: string, meta: RequestMeta): Promise<IssuedSession> {
+  /**
+   * Exchanges a refresh token for its successor; throws RotationError (after committing any revocation).
+   * `clientId`: the OAuth client presenting it (src/domain/oauth/); a token is refreshed only by the client
+   * whose grant it is, and Tessera's own refresh (no client) refreshes no client's grant.
+   */
+  async rotate(presented: string, meta: RequestMeta, clientId: string | null = null): Promise<IssuedSession> {
+    // Legacy tokens predate OAuth clients: they are Tessera's own.
+    if (clientId !== null && isLegacyToken(presented)) throw new RotationError('invalid');
     const outcome = isLegacyToken(presented)
       ? await this.legacy.rotate(presented, meta)
-      : await this.rotateV2(presented, meta);
+      : await this.rotateV2(presented, meta, clientId);
     if ('failure' in outcome) throw new RotationError(outcome.failure, outcome.sessionId);
     return outcome;
   }
 
-  private async rotateV2(presented: string, meta: RequestMeta): Promise<RotationOutcome> {
+  private async rotateV2(presented: string, meta: RequestMeta, clientId: string | null): Promise<RotationOutcome> {
     const claims = this.tokens.verify(presented);
     if (!claims) return { failure: 'invalid' };
     const { sessionId, counter } = claims;
@@ -214,6 +228,8 @@ export class RefreshRotation {
       roles: string | null;
       email_verified: boolean;
       idp: string | null;
+      scope: string | null;
+      audience: string | null;
     }>(CAS, [
       sessionId,
       counter.toString(),
@@ -225,6 +241,7 @@ export class RefreshRotation {
       meta.ip,
       clipUserAgent(meta.userAgent),
       meta.requestId,
+      clientId,
     ]);
     if (won) {
       return {
@@ -236,9 +253,11 @@ export class RefreshRotation {
         idp: won.idp,
         roles: won.roles ? won.roles.split(' ') : [],
         emailVerified: won.email_verified,
+        scope: won.scope,
+        audience: won.audience,
       };
     }
-    return this.afterMiss(sessionId, counter, now, meta);
+    return this.afterMiss(sessionId, counter, now, meta, clientId);
   }
 
   /** The CAS matched nothing: find out why, and answer a grace replay. */
@@ -247,9 +266,11 @@ export class RefreshRotation {
     presented: bigint,
     now: Date,
     meta: RequestMeta,
+    clientId: string | null,
   ): Promise<RotationOutcome> {
     const [s] = await this.sql.query<SessionRow>(SESSION, [sessionId]);
-    if (!s || s.counter === null) return { failure: 'invalid' };
+    // Another client's token (or a browser's at a client, or the reverse) is not this caller's to use or to burn.
+    if (!s || s.counter === null || s.client_id !== clientId) return { failure: 'invalid' };
     if (s.revoked_at) return { failure: 'revoked', sessionId };
     if (
       !isLive({ revokedAt: null, expiresAt: s.expires_at }, now) ||
@@ -270,6 +291,8 @@ export class RefreshRotation {
         refreshExpiresAt: s.expires_at,
         grace: true,
         idp: s.idp,
+        scope: s.scope,
+        audience: s.audience,
       };
     }
     return this.reused(sessionId, meta, now);

@@ -117,6 +117,8 @@ export class AccessTokens {
     if (shape) throw new TokenInvalid(shape);
     // Tessera's own Bearer routes are a user's: a service token (client_credentials, no session) is not one.
     if (payload.sid === undefined) throw new TokenInvalid('a service token, not a user token');
+    // Nor is a token an OAuth client got for a user (src/domain/oauth/grant-tokens.ts: it carries scope).
+    if (payload.scope !== undefined) throw new TokenInvalid("an OAuth client's token, not Tessera's own");
     return payload as unknown as AccessClaims;
   }
 }

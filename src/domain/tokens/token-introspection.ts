@@ -16,6 +16,7 @@ import type { RefreshRotation } from '../sessions/refresh-rotation.js';
 import { endSessions, liveSql } from '../sessions/session-state.js';
 import type { ClientTokens } from '../authz/client-tokens.js';
 import type { ServiceClients } from './service-clients.js';
+import type { GrantTokens } from '../oauth/grant-tokens.js';
 
 /** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
 type IntrospectedType = 'Bearer' | 'refresh_token';
@@ -58,6 +59,8 @@ export class TokenIntrospection {
     private readonly issuer: string,
     /** Client tokens (src/domain/authz/): introspection knows them too. */
     private readonly authz: { clientTokens: ClientTokens; serviceClients: ServiceClients },
+    /** Tokens of OAuth grants (src/domain/oauth/): active while their grant's session is live. */
+    private readonly grantTokens?: GrantTokens,
   ) {}
 
   async introspect(token: string): Promise<Introspection> {
@@ -88,7 +91,7 @@ export class TokenIntrospection {
 
   private async introspectAccess(token: string): Promise<Introspection> {
     const claims = await this.verifiedAccess(token);
-    if (!claims) return this.introspectClient(token);
+    if (!claims) return (await this.introspectGrant(token)) ?? this.introspectClient(token);
     const roles = await this.liveSessionRoles(claims.sub, claims.sid);
     if (!roles) return { active: false };
     return {
@@ -105,6 +108,32 @@ export class TokenIntrospection {
       ...(claims.auth_time !== undefined ? { auth_time: claims.auth_time } : {}),
       ...(roles.length > 0 ? { roles } : {}),
     };
+  }
+
+  /** A token of an OAuth grant: active while it verifies and its grant (session) is live; null: not one. */
+  private async introspectGrant(token: string): Promise<Introspection | null> {
+    const claims = await this.verifiedGrant(token);
+    if (!claims) return null;
+    const roles = await this.liveSessionRoles(claims.sub, claims.sid);
+    if (!roles) return { active: false };
+    const { iss, sub, sid, aud, exp, iat, jti, client_id, scope, auth_time } = claims;
+    return {
+      active: true,
+      token_type: 'Bearer',
+      ...{ iss, sub, sid, aud, exp, iat, jti, client_id, scope },
+      ...(auth_time !== undefined ? { auth_time } : {}),
+      ...(roles.length > 0 ? { roles } : {}),
+    };
+  }
+
+  private async verifiedGrant(token: string) {
+    if (!this.grantTokens) return null;
+    try {
+      return await this.grantTokens.verifyAccess(token);
+    } catch (err) {
+      if (err instanceof TokenInvalid) return null;
+      throw err;
+    }
   }
 
   /** A client_credentials token: active while it verifies and its client is still configured. */
@@ -165,7 +194,7 @@ export class TokenIntrospection {
   }
 
   private async accessOwner(token: string): Promise<Owner | null> {
-    const claims = await this.verifiedAccess(token);
+    const claims = (await this.verifiedAccess(token)) ?? (await this.verifiedGrant(token));
     return claims ? { userId: claims.sub, sessionId: claims.sid } : null;
   }
 

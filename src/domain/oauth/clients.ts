@@ -1,0 +1,182 @@
+// OAuth clients in the database: register, read, replace, disable, delete, every change audited with its
+// actor. A secret is 256 random bits shown once; only its SHA-256 is kept (service-clients.ts's reasoning:
+// nothing to guess, so no slow hash). Disabling or deleting a client ends every grant it holds (its sessions)
+// and forgets every consent given to it, in the transaction that changes the client.
+import { randomBytes } from 'node:crypto';
+import type { JSONWebKeySet } from 'jose';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
+import { audit, type RequestMeta } from '../audit.js';
+import type { Clock } from '../clock.js';
+import { DomainError } from '../domain-error.js';
+import { actorName, type Actor } from '../authz/roles.js';
+import { endSessions } from '../sessions/session-state.js';
+import { LOCKING_TX } from '../transactions.js';
+import { hashClientSecret, newClientSecret } from '../tokens/service-clients.js';
+import { checkClientMetadata, type AuthMethod, type ClientMetadata, type ClientMetadataInput } from './client-metadata.js';
+
+export interface OAuthClient extends ClientMetadata {
+  id: string;
+  secretHash: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  disabledAt: Date | null;
+}
+
+const usesSecret = (m: AuthMethod) => m === 'client_secret_basic' || m === 'client_secret_post';
+
+type Row = Prisma.OAuthClientGetPayload<object>;
+const fromRow = (r: Row): OAuthClient => ({
+  id: r.id,
+  name: r.name,
+  authMethod: r.authMethod as AuthMethod,
+  secretHash: r.secretHash,
+  jwks: (r.jwks as unknown as JSONWebKeySet | null) ?? null,
+  redirectUris: r.redirectUris,
+  postLogoutRedirectUris: r.postLogoutRedirectUris,
+  grantTypes: r.grantTypes,
+  scopes: r.scopes,
+  resources: r.resources,
+  firstParty: r.firstParty,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+  disabledAt: r.disabledAt,
+});
+
+type Tx = Prisma.TransactionClient;
+
+/** Ends every grant of the client (optionally of one user) and forgets the consents; returns the sessions ended. */
+export async function endClientGrants(
+  tx: Tx,
+  clientId: string,
+  now: Date,
+  reason: string,
+  userId?: string,
+): Promise<{ id: string; userId: string }[]> {
+  const live = await tx.session.findMany({
+    where: { clientId, revokedAt: null, ...(userId ? { userId } : {}) },
+    select: { id: true },
+  });
+  const ended = await endSessions(tx, { ids: live.map((s) => s.id) }, now, reason);
+  await tx.oAuthConsent.deleteMany({ where: { clientId, ...(userId ? { userId } : {}) } });
+  return ended;
+}
+
+export class OAuthClients {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly clock: Clock,
+  ) {}
+
+  async get(id: string): Promise<OAuthClient | null> {
+    if (id.length > 128) return null;
+    const row = await this.db.oAuthClient.findUnique({ where: { id } });
+    return row ? fromRow(row) : null;
+  }
+
+  /** The client if it exists and is not disabled. */
+  async active(id: string): Promise<OAuthClient | null> {
+    const client = await this.get(id);
+    return client && !client.disabledAt ? client : null;
+  }
+
+  async list(): Promise<OAuthClient[]> {
+    const rows = await this.db.oAuthClient.findMany({ orderBy: { createdAt: 'asc' }, take: 500 });
+    return rows.map(fromRow);
+  }
+
+  /** Registers a client; the secret (for a secret method) is returned here and never again. */
+  async register(
+    input: ClientMetadataInput,
+    actor: Actor,
+    meta: RequestMeta,
+  ): Promise<{ client: OAuthClient; secret: string | null }> {
+    const m = checkClientMetadata(input);
+    const now = this.clock.now();
+    const id = randomBytes(16).toString('base64url');
+    const secret = usesSecret(m.authMethod) ? newClientSecret() : null;
+    const row = await this.db.$transaction(async (tx) => {
+      const created = await tx.oAuthClient.create({
+        data: { id, ...this.data(m), secretHash: secret ? hashClientSecret(secret) : null, createdAt: now, updatedAt: now },
+      });
+      await audit(tx, meta, now, { type: 'oauth_client_registered', reason: `client ${id} by ${actorName(actor)}` });
+      return created;
+    });
+    return { client: fromRow(row), secret };
+  }
+
+  /**
+   * Replaces the metadata (RFC 7592 PUT). A client moving to a secret method from another gets a new
+   * secret (returned once); one that keeps a secret method keeps its secret.
+   */
+  async replace(
+    id: string,
+    input: ClientMetadataInput,
+    actor: Actor,
+    meta: RequestMeta,
+  ): Promise<{ client: OAuthClient; secret: string | null }> {
+    const m = checkClientMetadata(input);
+    const now = this.clock.now();
+    return this.db.$transaction(async (tx) => {
+      const current = await tx.oAuthClient.findUnique({ where: { id } });
+      if (!current) throw new DomainError('not_found');
+      const keep = usesSecret(m.authMethod) && current.secretHash !== null;
+      const secret = usesSecret(m.authMethod) && !keep ? newClientSecret() : null;
+      const row = await tx.oAuthClient.update({
+        where: { id },
+        data: {
+          ...this.data(m),
+          secretHash: keep ? current.secretHash : secret ? hashClientSecret(secret) : null,
+          updatedAt: now,
+        },
+      });
+      await audit(tx, meta, now, { type: 'oauth_client_updated', reason: `client ${id} by ${actorName(actor)}` });
+      return { client: fromRow(row), secret };
+    }, LOCKING_TX);
+  }
+
+  /** Disables (or enables) a client. Disabling ends its grants and forgets its consents. */
+  async setDisabled(id: string, disabled: boolean, actor: Actor, meta: RequestMeta): Promise<OAuthClient> {
+    const now = this.clock.now();
+    return this.db.$transaction(async (tx) => {
+      const found = await tx.oAuthClient.findUnique({ where: { id } });
+      if (!found) throw new DomainError('not_found');
+      const row = await tx.oAuthClient.update({ where: { id }, data: { disabledAt: disabled ? now : null, updatedAt: now } });
+      const ended = disabled ? await endClientGrants(tx, id, now, 'client_disabled') : [];
+      await audit(tx, meta, now, {
+        type: disabled ? 'oauth_client_disabled' : 'oauth_client_enabled',
+        reason: `client ${id} by ${actorName(actor)}; ${ended.length} grants ended`,
+      });
+      return fromRow(row);
+    }, LOCKING_TX);
+  }
+
+  /** Deletes a client, its grants and its consents. */
+  async delete(id: string, actor: Actor, meta: RequestMeta): Promise<void> {
+    const now = this.clock.now();
+    await this.db.$transaction(async (tx) => {
+      const found = await tx.oAuthClient.findUnique({ where: { id } });
+      if (!found) throw new DomainError('not_found');
+      const ended = await endClientGrants(tx, id, now, 'client_deleted');
+      await tx.authorizationCode.deleteMany({ where: { clientId: id } });
+      await tx.oAuthClient.delete({ where: { id } });
+      await audit(tx, meta, now, {
+        type: 'oauth_client_deleted',
+        reason: `client ${id} by ${actorName(actor)}; ${ended.length} grants ended`,
+      });
+    }, LOCKING_TX);
+  }
+
+  private data(m: ClientMetadata) {
+    return {
+      name: m.name,
+      authMethod: m.authMethod,
+      jwks: m.jwks ? (m.jwks as unknown as Prisma.InputJsonValue) : Prisma.DbNull,
+      redirectUris: m.redirectUris,
+      postLogoutRedirectUris: m.postLogoutRedirectUris,
+      grantTypes: m.grantTypes,
+      scopes: m.scopes,
+      resources: m.resources,
+      firstParty: m.firstParty,
+    };
+  }
+}

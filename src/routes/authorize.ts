@@ -1,0 +1,274 @@
+// /oauth/authorize (RFC 6749 §4.1, OAuth 2.1, OIDC Core §3.1.2) and its two built-in pages: sign in, then
+// consent. The request is checked first (src/domain/oauth/authorization-request.ts): an unknown client or a
+// redirect URI that is not registered gets the error page, never a redirect; every other error goes back to
+// the redirect URI with `iss` (RFC 9207). The pages carry the request in hidden fields and re-check it on
+// every POST, so nothing is kept server-side between steps; each form carries a CSRF token equal to a
+// __Host- SameSite=Strict cookie, and a cross-site POST is refused whatever it carries.
+//
+// The browser session (src/domain/oauth/browser-sessions.ts) is a Tessera session opened by the password
+// here; its __Host- cookie is SameSite=Lax so that a top-level navigation from the app's site carries it.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import formBody from '@fastify/formbody';
+import { parse } from 'fast-querystring';
+import { Type } from 'typebox';
+import { errorCatalog } from '../errors.js';
+import { assertNoReplacementCharacter } from '../http/utf8.js';
+import { errorResponses } from '../http/schemas.js';
+import { requestMeta } from '../http/request-meta.js';
+import { consentPage, errorPage, formTargetOf, loginPage } from '../http/pages.js';
+import { isCrossSiteRequest } from '../plugins/browser-security.js';
+import { rateLimitFor } from '../plugins/rate-limit.js';
+import { DomainError } from '../domain/domain-error.js';
+import { isEmailVerified } from '../domain/recovery/email-verification.js';
+import {
+  REQUEST_PARAMS,
+  checkAuthorizationRequest,
+  responseUrl,
+  type AuthorizationRequest,
+  type Params,
+} from '../domain/oauth/authorization-request.js';
+import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
+import type { Services } from '../services.js';
+
+export const BROWSER_SESSION_COOKIE = '__Host-tessera_sso';
+const CSRF_COOKIE = '__Host-tessera_csrf';
+const Value = Type.String({ maxLength: 4096 });
+const AnyParams = Type.Record(Type.String(), Type.Union([Value, Type.Array(Value, { maxItems: 10 })]));
+const Html = Type.String({ description: 'An HTML page' });
+const pageResponses = { 200: Html, 303: Type.Null(), 400: Html, 401: Html, 403: Html, 429: Html, ...errorResponses };
+
+const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
+  await fastify.register(formBody, {
+    bodyLimit: 16 * 1024,
+    parser: (body) => {
+      assertNoReplacementCharacter(body);
+      return parse(body);
+    },
+  });
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { config, oauthClients, oauth, accounts, rotation, clock } = services;
+  const ownOrigin = new URL(config.issuer).origin;
+  const noOrigins = new Set<string>();
+  const limited = rateLimitFor(config);
+
+  const redirect = (reply: FastifyReply, url: string) => reply.code(303).header('location', url).send(null);
+
+  function csrfToken(request: FastifyRequest, reply: FastifyReply): string {
+    const current = request.cookies[CSRF_COOKIE];
+    if (current && /^[A-Za-z0-9_-]{43}$/.test(current)) return current;
+    const token = randomBytes(32).toString('base64url');
+    reply.setCookie(CSRF_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'strict', path: '/' });
+    return token;
+  }
+
+  function csrfHolds(request: FastifyRequest, body: Params): boolean {
+    if (isCrossSiteRequest(request, ownOrigin, noOrigins)) return false;
+    const cookie = request.cookies[CSRF_COOKIE];
+    const field = body.csrf;
+    if (!cookie || typeof field !== 'string' || cookie.length !== field.length) return false;
+    return timingSafeEqual(Buffer.from(cookie), Buffer.from(field));
+  }
+
+  /** The request's own parameters, for the hidden fields of the next page. */
+  function fieldsOf(params: Params, csrf: string, drop: string[] = []): Record<string, string> {
+    const out: Record<string, string> = { csrf };
+    for (const name of REQUEST_PARAMS) {
+      const v = params[name];
+      if (typeof v === 'string' && !drop.includes(name)) out[name] = v;
+    }
+    // After a fresh sign-in, prompt=login and max_age are satisfied: the next page must not ask again.
+    if (drop.includes('prompt') && typeof params.prompt === 'string') {
+      const rest = params.prompt.split(' ').filter((p) => p !== 'login');
+      if (rest.length) out.prompt = rest.join(' ');
+    }
+    return out;
+  }
+
+  async function check(params: Params) {
+    const id = params.client_id;
+    const client = typeof id === 'string' ? await oauthClients.get(id) : null;
+    return checkAuthorizationRequest(params, client, config.audience);
+  }
+
+  const failTo = (reply: FastifyReply, req: AuthorizationRequest, error: string, description: string) =>
+    redirect(
+      reply,
+      responseUrl(req.redirectUri, config.issuer, { error, error_description: description, state: req.state }),
+    );
+
+  /**
+   * The endpoint's one decision path: check the request, then sign-in, then consent, then the code.
+   * `fresh`: the user has just signed in on the login page; `consented`: has just allowed on the consent page.
+   */
+  async function authorize(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    params: Params,
+    step: { fresh?: BrowserSession; consented?: boolean } = {},
+  ) {
+    const checked = await check(params);
+    if (checked.kind === 'page') {
+      request.log.info({ event: 'authorize_refused', detail: checked.detail }, 'authorization request refused');
+      return errorPage(reply, 'authorization_request_invalid', errorCatalog.authorization_request_invalid.message);
+    }
+    if (checked.kind === 'redirect')
+      return redirect(
+        reply,
+        responseUrl(checked.redirectUri, config.issuer, {
+          error: checked.error,
+          error_description: checked.description,
+          state: checked.state,
+        }),
+      );
+    const req = checked.request;
+    const formTarget = formTargetOf(req.redirectUri);
+    const session = step.fresh ?? (await oauth.browserSessions.open(request.cookies[BROWSER_SESSION_COOKIE]));
+    const now = clock.now().getTime();
+    const tooOld =
+      session && req.maxAge !== null && (req.maxAge === 0 || now - session.authTime.getTime() > req.maxAge * 1000);
+    if (!session || (!step.fresh && (req.prompt.has('login') || tooOld))) {
+      if (req.prompt.has('none')) return failTo(reply, req, 'login_required', 'the user is not signed in');
+      return loginPage(reply, {
+        clientName: req.client.name,
+        fields: fieldsOf(params, csrfToken(request, reply)),
+        email: req.loginHint ?? '',
+        formTarget,
+      });
+    }
+    const remembered = await oauth.consents.covers(session.userId, req.client.id, req.scope);
+    const needConsent = !req.client.firstParty && !step.consented && (req.prompt.has('consent') || !remembered);
+    if (needConsent) {
+      if (req.prompt.has('none')) return failTo(reply, req, 'consent_required', 'the user has not consented');
+      return consentPage(reply, {
+        clientName: req.client.name,
+        redirectUri: req.redirectUri,
+        scopes: req.scope,
+        fields: fieldsOf(params, csrfToken(request, reply), step.fresh ? ['prompt', 'max_age'] : []),
+        formTarget,
+      });
+    }
+    const code = await oauth.codes.issue(
+      {
+        clientId: req.client.id,
+        userId: session.userId,
+        browserSessionId: session.sessionId,
+        redirectUri: req.redirectUri,
+        codeChallenge: req.codeChallenge,
+        scope: req.scope,
+        audience: req.audience,
+        nonce: req.nonce,
+        authTime: session.authTime,
+        idp: session.idp,
+      },
+      requestMeta(request),
+    );
+    request.log.info({ event: 'oauth_code_issued', clientId: req.client.id, userId: session.userId }, 'code issued');
+    return redirect(reply, responseUrl(req.redirectUri, config.issuer, { code, state: req.state }));
+  }
+
+  app.get(
+    '/authorize',
+    {
+      schema: {
+        summary: 'OAuth 2.1 authorization endpoint (response_type=code, PKCE S256): sign in, consent, redirect',
+        querystring: AnyParams,
+        response: pageResponses,
+      },
+    },
+    async (request, reply) => authorize(request, reply, request.query),
+  );
+
+  app.post(
+    '/authorize',
+    {
+      schema: {
+        summary: 'The authorization endpoint with its parameters in a form body (OIDC Core §3.1.2.1)',
+        body: AnyParams,
+        response: pageResponses,
+      },
+    },
+    async (request, reply) => authorize(request, reply, request.body),
+  );
+
+  app.post(
+    '/authorize/login',
+    {
+      config: limited ? { rateLimit: limited } : {},
+      schema: {
+        summary: 'The built-in sign-in page posts here (CSRF token required)',
+        body: AnyParams,
+        response: pageResponses,
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (!csrfHolds(request, body)) return errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
+      const checked = await check(body);
+      if (checked.kind !== 'ok') return authorize(request, reply, body);
+      const email = typeof body.email === 'string' ? body.email : '';
+      const password = typeof body.password === 'string' ? body.password : '';
+      const again = (code: 'invalid_credentials' | 'too_many_requests' | 'email_not_verified' | 'account_disabled', status: number) =>
+        loginPage(reply, {
+          clientName: checked.request.client.name,
+          fields: fieldsOf(body, csrfToken(request, reply)),
+          email,
+          error: errorCatalog[code].message,
+          status,
+          formTarget: formTargetOf(checked.request.redirectUri),
+        });
+      const meta = requestMeta(request);
+      let fresh: BrowserSession;
+      try {
+        const user = await accounts.authenticate(email, password, meta);
+        if (config.mail.requireVerifiedEmail && !(await isEmailVerified(services.database.sql, user.id)))
+          return again('email_not_verified', 403);
+        const issued = await rotation.start(user.id, meta, user.passwordHash);
+        fresh = { userId: user.id, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, idp: null };
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        request.log.info({ event: 'login_failed', code: err.code }, 'authorization sign-in failed');
+        if (err.code === 'too_many_requests') {
+          if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
+          return again('too_many_requests', 429);
+        }
+        if (err.code === 'account_disabled') return again('account_disabled', 403);
+        return again('invalid_credentials', 401);
+      }
+      request.log.info({ event: 'login_ok', userId: fresh.userId, sessionId: fresh.sessionId }, 'authorization sign-in');
+      reply.setCookie(BROWSER_SESSION_COOKIE, oauth.browserSessions.seal(fresh.sessionId), {
+        httpOnly: true,
+        secure: true,
+        sameSite: 'lax',
+        path: '/',
+      });
+      return authorize(request, reply, body, { fresh });
+    },
+  );
+
+  app.post(
+    '/authorize/consent',
+    {
+      schema: {
+        summary: 'The built-in consent page posts here (CSRF token required): allow or deny',
+        body: AnyParams,
+        response: pageResponses,
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (!csrfHolds(request, body)) return errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
+      const checked = await check(body);
+      if (checked.kind !== 'ok') return authorize(request, reply, body);
+      const req = checked.request;
+      const session = await oauth.browserSessions.open(request.cookies[BROWSER_SESSION_COOKIE]);
+      if (!session) return authorize(request, reply, body);
+      if (body.decision !== 'allow') return failTo(reply, req, 'access_denied', 'the user denied the request');
+      await oauth.consents.remember(session.userId, req.client.id, req.scope, requestMeta(request));
+      return authorize(request, reply, body, { consented: true });
+    },
+  );
+};
+
+export default authorizeRoutes;
