@@ -1,0 +1,186 @@
+// openid-client (v6, at its default settings) against a listening Tessera: discovery, PKCE, the built-in
+// pages filled over real HTTP, the code exchange with the ID token validated by the library, userinfo and
+// refresh. Once as a native app (public client, loopback redirect on a port the OS picked), once as a
+// confidential web app authenticating with private_key_jwt.
+import t from 'tap';
+import { createServer } from 'node:http';
+import * as oidc from 'openid-client';
+import { exportJWK, generateKeyPair } from 'jose';
+import { ManualClock, buildTestApp, register } from '../helper.js';
+import { freePort } from '../free-port.js';
+import { formFields, meta } from '../oauth-server-fixtures.js';
+
+const insecure = { execute: [oidc.allowInsecureRequests] };
+
+class SystemClock extends ManualClock {
+  override now(): Date {
+    return new Date();
+  }
+}
+
+/** A browser over fetch: keeps cookies, follows nothing by itself. */
+class FetchBrowser {
+  private readonly jar = new Map<string, string>();
+  constructor(private readonly origin: string) {}
+
+  async go(url: string, init: RequestInit = {}): Promise<Response> {
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...(init.method === 'POST' ? { origin: this.origin, 'sec-fetch-site': 'same-origin' } : {}),
+      },
+    });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      this.jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+    return res;
+  }
+
+  post(path: string, fields: Record<string, string>) {
+    return this.go(`${this.origin}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+  }
+
+  /** Follows the authorization URL through sign-in and consent to the redirect; returns the Location. */
+  async authorize(url: URL, email: string, password: string): Promise<string> {
+    let res = await this.go(url.href);
+    for (let step = 0; step < 4 && res.status === 200; step++) {
+      const html = await res.text();
+      if (html.includes('/oauth/authorize/login'))
+        res = await this.post('/oauth/authorize/login', { ...formFields(html), email, password });
+      else if (html.includes('/oauth/authorize/consent'))
+        res = await this.post('/oauth/authorize/consent', { ...formFields(html), decision: 'allow' });
+      else throw new Error(`unexpected page: ${html.slice(0, 200)}`);
+    }
+    if (res.status !== 303) throw new Error(`no redirect: ${res.status}`);
+    return res.headers.get('location')!;
+  }
+}
+
+async function listeningTessera(t: Tap.Test) {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  // The library stamps its assertions with the real time: this server reads the real time too.
+  const built = await buildTestApp(t, { env: { ISSUER: issuer }, clock: new SystemClock() });
+  await built.app.listen({ port, host: '127.0.0.1' });
+  return { ...built, issuer };
+}
+
+t.test('a native app: loopback redirect on a random port, PKCE, offline_access, refresh, userinfo', async (t) => {
+  const { app, issuer } = await listeningTessera(t);
+  const { client } = await app.services.oauthClients.register(
+    {
+      client_name: 'Notes for Desktop',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      scope: 'openid email offline_access',
+    },
+    { kind: 'cli' },
+    meta,
+  );
+  const user = await register(app);
+
+  // The app's loopback listener, on a port the OS picks: it only records where the browser was sent.
+  let received: string | undefined;
+  const callback = createServer((req, res) => {
+    received = `http://127.0.0.1:${(callback.address() as { port: number }).port}${req.url}`;
+    res.end('You can close this window.');
+  });
+  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => callback.close(resolve)));
+  const redirectUri = `http://127.0.0.1:${(callback.address() as { port: number }).port}/callback`;
+
+  const config = await oidc.discovery(new URL(issuer), client.id, undefined, oidc.None(), insecure);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid email offline_access',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    nonce,
+  });
+  const location = await new FetchBrowser(issuer).authorize(url, user.email, user.password);
+  await fetch(location); // the browser lands on the app's listener
+  t.ok(received?.startsWith(redirectUri), 'the browser was sent to the port the app listens on');
+
+  const tokens = await oidc.authorizationCodeGrant(config, new URL(received!), {
+    pkceCodeVerifier: verifier,
+    expectedNonce: nonce,
+    idTokenExpected: true,
+  });
+  const claims = tokens.claims()!;
+  t.equal(claims.sub, user.user.id, 'the library validated an ID token for the user');
+  t.equal(claims.aud, client.id, 'whose audience is the client');
+  t.ok(tokens.refresh_token, 'offline_access brought a refresh token');
+
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+  t.equal(info.email, user.email, 'userinfo answers the email scope');
+
+  const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+  t.ok(refreshed.access_token, 'the refresh grant gives a new access token');
+  t.not(refreshed.refresh_token, tokens.refresh_token, 'and a new refresh token');
+  const again = await oidc.refreshTokenGrant(config, refreshed.refresh_token!);
+  t.ok(again.access_token, 'the rotated refresh token works in turn');
+});
+
+t.test('a confidential web app authenticates with private_key_jwt', async (t) => {
+  const { app, issuer } = await listeningTessera(t);
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'web-1', alg: 'ES256', use: 'sig' };
+  const { client, secret } = await app.services.oauthClients.register(
+    {
+      client_name: 'Partner Web',
+      redirect_uris: ['https://partner.example.com/auth/callback'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [jwk] },
+      scope: 'openid email',
+    },
+    { kind: 'cli' },
+    meta,
+  );
+  t.equal(secret, null, 'a private_key_jwt client gets no secret');
+  const user = await register(app);
+
+  const config = await oidc.discovery(
+    new URL(issuer),
+    client.id,
+    undefined,
+    oidc.PrivateKeyJwt({ key: privateKey, kid: 'web-1' }),
+    insecure,
+  );
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: 'https://partner.example.com/auth/callback',
+    scope: 'openid email',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+  });
+  const location = await new FetchBrowser(issuer).authorize(url, user.email, user.password);
+  const tokens = await oidc.authorizationCodeGrant(config, new URL(location), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    idTokenExpected: true,
+  });
+  t.equal(tokens.claims()!.sub, user.user.id, 'the web app got a validated ID token for the user');
+  t.notOk(tokens.refresh_token, 'no offline_access, no refresh token');
+
+  // Mix-up (RFC 9207): a response claiming another issuer is refused by the library.
+  const forged = new URL(location);
+  forged.searchParams.set('iss', 'https://evil.example.com');
+  await t.rejects(
+    oidc.authorizationCodeGrant(config, forged, { pkceCodeVerifier: verifier, expectedState: state }),
+    'a response from another issuer is refused',
+  );
+});
