@@ -37,6 +37,10 @@ export interface OAuthServices {
   consents: Consents;
   browserSessions: BrowserSessions;
 }
+import { TokenIssuer } from './domain/tokens/token-issuer.js';
+import { ClientAuthentication } from './domain/authz/client-authentication.js';
+import { GrantRegistry } from './domain/grants/registry.js';
+import type { GrantServices } from './domain/grants/grant.js';
 
 export interface Services {
   config: Config;
@@ -47,7 +51,10 @@ export interface Services {
   refreshKeys: MacKeyRing;
   passwords: PasswordHasher;
   accounts: Accounts;
+  /** Verifies user access tokens. */
   accessTokens: AccessTokens;
+  /** The one step that turns a session or a client into tokens (and decides their claims). */
+  tokenIssuer: TokenIssuer;
   rotation: RefreshRotation;
   sessions: Sessions;
   introspection: TokenIntrospection;
@@ -58,6 +65,11 @@ export interface Services {
   directory: Directory;
   clientTokens: ClientTokens;
   clientAssertions: ClientAssertions;
+  /** Which client calls an OAuth endpoint: one step for the token endpoint, introspection and revocation. */
+  clientAuthentication: ClientAuthentication;
+  /** The grant types /oauth/token answers (src/domain/grants/registry.ts), and what they are given. */
+  grants: GrantRegistry;
+  grantServices: GrantServices;
   /** The email flows, when EMAIL_FLOWS is on (src/recovery-services.ts); set by buildApp. */
   recovery?: RecoveryServices;
   /** Sign in with an identity provider (IDENTITY_PROVIDERS_FILE). */
@@ -78,6 +90,12 @@ export function createServices(
   const passwords = new PasswordHasher(config.argon2);
   const accessTokens = new AccessTokens(
     keys,
+    { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl },
+    clock,
+  );
+  const tokenIssuer = new TokenIssuer(
+    keys,
+    database.sql,
     { issuer: config.issuer, audience: config.audience, clientId: config.clientId, ttlSeconds: config.accessTokenTtl },
     clock,
   );
@@ -96,9 +114,12 @@ export function createServices(
   );
   const serviceClients = new ServiceClients(config.serviceClients.map(parseClientEntry));
   const roles = new Roles(database.prisma, clock);
-  const clientTokens = new ClientTokens(
-    keys,
-    { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl },
+  const clientTokens = new ClientTokens(keys, { issuer: config.issuer, ttlSeconds: config.accessTokenTtl }, clock);
+  const clientAssertions = new ClientAssertions(
+    database.prisma,
+    serviceClients,
+    // The issuer, and the endpoints a client authenticates at (token, introspection, revocation).
+    [config.issuer, ...['token', 'introspect', 'revoke'].map((e) => `${config.issuer}/oauth/${e}`)],
     clock,
   );
   const sessionLimits = {
@@ -106,6 +127,7 @@ export function createServices(
     sessionMaxAgeSeconds: config.sessionMaxAge,
     sessionIdleSeconds: config.sessionIdle,
   };
+  const oauthClients = new OAuthClients(database.prisma, clock);
   const oauth: OAuthServices = {
     codes: new AuthorizationCodes(
       database.prisma,
@@ -126,7 +148,7 @@ export function createServices(
   return {
     config,
     clock,
-    oauthClients: new OAuthClients(database.prisma, clock),
+    oauthClients,
     oauth,
     database,
     keys,
@@ -134,6 +156,7 @@ export function createServices(
     passwords,
     accounts: new Accounts(database.prisma, database.sql, passwords, clock, throttleStore),
     accessTokens,
+    tokenIssuer,
     sessions: new Sessions(database.prisma, clock),
     introspection: new TokenIntrospection(
       database.prisma,
@@ -152,12 +175,16 @@ export function createServices(
     accountAdmin: new AccountAdmin(database.prisma, clock),
     directory: new Directory(database.prisma, clock),
     clientTokens,
-    clientAssertions: new ClientAssertions(
-      database.prisma,
-      serviceClients,
-      [`${config.issuer}/oauth/token`, config.issuer],
-      clock,
+    clientAssertions,
+    clientAuthentication: new ClientAuthentication(serviceClients, clientAssertions, undefined, (id) =>
+      oauthClients.active(id),
     ),
+    grants: new GrantRegistry(),
+    grantServices: {
+      issuer: tokenIssuer,
+      db: database.prisma,
+      oauth: { codes: oauth.codes, idTokens: oauth.tokens, refreshTokens, rotation },
+    },
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },
       new OAuthFlows(database.prisma, clock),

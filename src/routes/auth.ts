@@ -24,7 +24,7 @@ import { isEmailVerified } from '../domain/recovery/email-verification.js';
 
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { accounts, rotation, accessTokens, clock } = services;
+  const { accounts, rotation, accessTokens, tokenIssuer, clock } = services;
   const { cookieDomain } = services.config;
   const limited = rateLimitFor(services.config);
   const rateLimit = limited ? { rateLimit: limited } : {};
@@ -33,20 +33,11 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   // Token responses and personal data must never be stored by a cache (RFC 6749 §5.1).
   app.addHook('onSend', noStore);
 
+  /** The tokens of a session just started or refreshed (src/domain/tokens/token-issuer.ts); the route sets the cookie. */
   async function sendTokens(reply: FastifyReply, issued: IssuedSession, presented?: PresentedRefresh) {
-    // The refresh CAS reads the roles and email_verified in its one statement; a login asks for them here.
-    const roles = issued.roles ?? (await services.roles.of(issued.userId));
-    const emailVerified = issued.emailVerified ?? (await isEmailVerified(services.database.sql, issued.userId));
-    const accessToken = await accessTokens.issue({
-      userId: issued.userId,
-      sessionId: issued.sessionId,
-      authTime: issued.sessionStartedAt,
-      roles,
-      emailVerified,
-      idp: issued.idp,
-    });
+    const body = await tokenIssuer.forSession(issued);
     setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain, presented);
-    return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
+    return body;
   }
 
   app.post(

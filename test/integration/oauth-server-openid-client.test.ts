@@ -2,7 +2,7 @@
 // pages filled over real HTTP, the code exchange with the ID token validated by the library, userinfo and
 // refresh. Once as a native app (public client, loopback redirect on a port the OS picked), once as a
 // confidential web app authenticating with private_key_jwt.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createServer } from 'node:http';
 import * as oidc from 'openid-client';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -65,7 +65,7 @@ class FetchBrowser {
   }
 }
 
-async function listeningTessera(t: Tap.Test) {
+async function listeningTessera(t: Test) {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   // The library stamps its assertions with the real time: this server reads the real time too.

@@ -244,8 +244,13 @@ t.test('discovery advertises both endpoints; bad client config is a boot error',
   );
   t.same(
     doc.introspection_endpoint_auth_methods_supported,
-    ['client_secret_basic', 'client_secret_post'],
-    'discovery lists Basic and body client authentication for introspection',
+    ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    'discovery lists Basic, body and private_key_jwt client authentication for introspection',
+  );
+  t.same(
+    doc.revocation_endpoint_auth_methods_supported,
+    doc.introspection_endpoint_auth_methods_supported,
+    'revocation accepts the same client authentication methods as introspection',
   );
 
   const { testConfig } = await import('../helper.js');

@@ -1,14 +1,16 @@
-// The tokens an OAuth client gets for a user: an access token (RFC 9068, the same keys, typ and contract as
-// Tessera's own, plus client_id = the OAuth client, scope, and aud = the resource it asked for) and an
-// OpenID Connect ID token (Core §2: aud = the client, nonce, auth_time, amr, sid of the browser session,
-// at_hash). What tells a client's token apart from Tessera's own session token is its `scope` claim: the
-// Bearer routes of /auth refuse it (access-tokens.ts), so a third-party app can't change a password.
-import { createHash, randomUUID } from 'node:crypto';
+// The OpenID Connect side of an OAuth client's tokens: the ID token (Core §2: aud = the client, nonce,
+// auth_time, amr, sid of the browser session, at_hash), checking an OAuth grant's access token (issued by
+// src/domain/tokens/token-issuer.ts: client_id = the OAuth client, scope, sid = the grant's session) for
+// userinfo and introspection, and reading an id_token_hint. What tells a client's access token apart from
+// Tessera's own session token is its `scope` claim: the Bearer routes of /auth refuse it (access-tokens.ts),
+// so a third-party app can't change a password.
+import { createHash } from 'node:crypto';
 import { SignJWT, compactVerify } from 'jose';
-import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH } from '@tessera/verify/contract';
+import { ACCESS_TOKEN_ALGORITHMS, MAX_TOKEN_LENGTH } from '@tessera/verify/contract';
 import { epochSeconds, type Clock } from '../clock.js';
 import type { KeyStore } from '../keys/keys.js';
 import { TokenInvalid, verifySigned } from '../tokens/access-tokens.js';
+import type { OAuthGrant } from '../tokens/token-issuer.js';
 
 export interface GrantTokenSettings {
   issuer: string;
@@ -16,20 +18,7 @@ export interface GrantTokenSettings {
   idTokenTtlSeconds: number;
 }
 
-/** What a grant stands on: the user, the grant's session, what was granted, and how the user signed in. */
-export interface GrantSubject {
-  userId: string;
-  clientId: string;
-  /** The grant's session (access tokens' sid: introspection and revocation follow it). */
-  grantSessionId: string;
-  scope: string[];
-  audience: string[];
-  authTime: Date;
-  idp: string | null;
-  roles: string[];
-}
-
-export interface IdTokenSubject extends GrantSubject {
+export interface IdTokenSubject extends OAuthGrant {
   /** The browser session the user signed in with (the ID token's sid, for RP-initiated logout). */
   browserSessionId: string;
   nonce: string | null;
@@ -50,6 +39,9 @@ export interface GrantClaims {
   auth_time?: number;
 }
 
+/** The claims an ID token adds to the access-token contract's, for discovery's claims_supported. */
+export const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'azp', 'email'] as const;
+
 const amrOf = (idp: string | null) => (idp ? ['fed'] : ['pwd']);
 
 /** OIDC Core §3.1.3.6: the left half of the access token's hash, with the hash of the signing algorithm. */
@@ -66,31 +58,6 @@ export class GrantTokens {
     private readonly settings: GrantTokenSettings,
     private readonly clock: Clock,
   ) {}
-
-  get ttlSeconds(): number {
-    return this.settings.ttlSeconds;
-  }
-
-  async accessToken(s: GrantSubject): Promise<string> {
-    const now = epochSeconds(this.clock.now());
-    const { kid, alg, privateKey } = this.keys.signing;
-    return new SignJWT({
-      client_id: s.clientId,
-      sid: s.grantSessionId,
-      scope: s.scope.join(' '),
-      auth_time: epochSeconds(s.authTime),
-      amr: amrOf(s.idp),
-      ...(s.roles.length ? { roles: s.roles } : {}),
-    })
-      .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
-      .setIssuer(this.settings.issuer)
-      .setSubject(s.userId)
-      .setAudience(s.audience.length === 1 ? s.audience[0]! : s.audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + this.settings.ttlSeconds)
-      .setJti(randomUUID())
-      .sign(privateKey);
-  }
 
   async idToken(s: IdTokenSubject, accessToken: string): Promise<string> {
     const now = epochSeconds(this.clock.now());
