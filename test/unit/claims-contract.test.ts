@@ -2,6 +2,7 @@
 // @tessera/verify returns, the claims introspection answers with and discovery's claims_supported are the
 // contract's CLAIM_TYPES, no more and no fewer: a claim added in one place fails here until it is added
 // everywhere.
+import { ID_TOKEN_CLAIMS } from '../../src/domain/oauth/grant-tokens.js';
 import t from 'tap';
 import { Value } from 'typebox/value';
 import { CLAIM_NAMES, CLAIM_TYPES, claimsProblem } from '@tessera/verify/contract';
@@ -77,13 +78,17 @@ t.test('introspection answers with the contract’s claims, in the contract’s 
   );
 });
 
-t.test('discovery’s claims_supported is the contract', async (t) => {
+t.test('discovery’s claims_supported is the contract, plus the ID token’s own claims', async (t) => {
   const doc = discoveryDocument(settings.issuer, {
     grantTypes: ['client_credentials'],
     authMethods: [],
     confidentialAuthMethods: [],
     clientScopes: [],
   });
-  t.same(sorted(doc.claims_supported), contract, 'discovery lists exactly the contract’s claims');
+  t.same(
+    sorted(doc.claims_supported),
+    sorted([...contract, ...ID_TOKEN_CLAIMS]),
+    'discovery lists exactly the contract’s claims and those an ID token adds',
+  );
   t.equal(Object.keys(CLAIM_TYPES).length, CLAIM_NAMES.length, 'each claim is listed once');
 });
