@@ -27,7 +27,8 @@ export const errorCatalog = {
   invalid_redirect_uri: { status: 400, message: 'A redirect URI is invalid.' },
   authorization_request_invalid: {
     status: 400,
-    message: 'The application sent an authorization request Tessera cannot answer safely: unknown client or redirect URI.',
+    message:
+      'The application sent an authorization request Tessera cannot answer safely: unknown client or redirect URI.',
   },
   email_token_invalid: {
     status: 400,

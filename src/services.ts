@@ -29,7 +29,7 @@ import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
-export interface OAuthServices {
+interface OAuthServices {
   codes: AuthorizationCodes;
   tokens: GrantTokens;
   refreshTokens: RefreshTokens;

@@ -48,7 +48,12 @@ type Res = Awaited<ReturnType<TestApp['inject']>>;
 export function formFields(html: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
-    out[m[1]!] = m[2]!.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    out[m[1]!] = m[2]!
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
   return out;
 }
 
@@ -66,7 +71,9 @@ export class Browser {
   }
 
   async get(url: string, headers: Record<string, string> = {}) {
-    return this.remember(await this.app.inject({ method: 'GET', url, cookies: Object.fromEntries(this.cookies), headers }));
+    return this.remember(
+      await this.app.inject({ method: 'GET', url, cookies: Object.fromEntries(this.cookies), headers }),
+    );
   }
 
   async post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
@@ -111,12 +118,25 @@ export async function authorizeCode(
   let page = await browser.get(`/oauth/authorize?${authorizeQuery(clientId, challenge, extra)}`);
   if (page.statusCode === 200 && page.body.includes('/oauth/authorize/login')) page = await browser.signIn(page, email);
   if (page.statusCode === 200 && page.body.includes('/oauth/authorize/consent')) page = await browser.consent(page);
-  if (page.statusCode !== 303) throw new Error(`authorization did not redirect: ${page.statusCode} ${page.body.slice(0, 300)}`);
+  if (page.statusCode !== 303)
+    throw new Error(`authorization did not redirect: ${page.statusCode} ${page.body.slice(0, 300)}`);
   const params = redirectParams(page);
-  return { code: params.get('code')!, params, verifier, browser, redirectUri: extra.redirect_uri ?? 'http://127.0.0.1:53123/callback' };
+  return {
+    code: params.get('code')!,
+    params,
+    verifier,
+    browser,
+    redirectUri: extra.redirect_uri ?? 'http://127.0.0.1:53123/callback',
+  };
 }
 
-export function exchangeCode(app: TestApp, clientId: string, code: string, verifier: string, redirectUri = 'http://127.0.0.1:53123/callback') {
+export function exchangeCode(
+  app: TestApp,
+  clientId: string,
+  code: string,
+  verifier: string,
+  redirectUri = 'http://127.0.0.1:53123/callback',
+) {
   return app.inject({
     method: 'POST',
     url: '/oauth/token',
@@ -136,6 +156,10 @@ export function refreshGrant(app: TestApp, clientId: string, refreshToken: strin
     method: 'POST',
     url: '/oauth/token',
     headers: FORM,
-    payload: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken }).toString(),
+    payload: new URLSearchParams({
+      grant_type: 'refresh_token',
+      client_id: clientId,
+      refresh_token: refreshToken,
+    }).toString(),
   });
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 
-const escape = (s: string) =>
+const html = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** What each scope lets the app do, in plain words. */
@@ -49,7 +49,7 @@ function send(reply: FastifyReply, page: Page) {
     .type('text/html; charset=utf-8');
   return reply.send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escape(page.title)}</title><style nonce="${nonce}">${STYLE}</style></head>
+<title>${html(page.title)}</title><style nonce="${nonce}">${STYLE}</style></head>
 <body><main>${page.body}</main></body></html>`);
 }
 
@@ -62,22 +62,29 @@ export function formTargetOf(redirectUri: string): string {
 
 const hidden = (fields: Record<string, string>) =>
   Object.entries(fields)
-    .map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}">`)
+    .map(([k, v]) => `<input type="hidden" name="${html(k)}" value="${html(v)}">`)
     .join('');
 
 export function loginPage(
   reply: FastifyReply,
-  opts: { clientName: string; fields: Record<string, string>; email: string; error?: string; status?: number; formTarget: string },
+  opts: {
+    clientName: string;
+    fields: Record<string, string>;
+    email: string;
+    error?: string;
+    status?: number;
+    formTarget: string;
+  },
 ) {
-  const error = opts.error ? `<p class="error" role="alert" id="login-error">${escape(opts.error)}</p>` : '';
+  const error = opts.error ? `<p class="error" role="alert" id="login-error">${html(opts.error)}</p>` : '';
   return send(reply, {
     title: 'Sign in',
     status: opts.status ?? 200,
     formTargets: [opts.formTarget],
-    body: `<h1>Sign in to continue to ${escape(opts.clientName)}</h1>${error}
+    body: `<h1>Sign in to continue to ${html(opts.clientName)}</h1>${error}
 <form method="post" action="/oauth/authorize/login">${hidden(opts.fields)}
 <label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required value="${escape(opts.email)}"${opts.error ? ' aria-describedby="login-error"' : ''} autofocus>
+<input id="email" name="email" type="email" autocomplete="username" required value="${html(opts.email)}"${opts.error ? ' aria-describedby="login-error"' : ''} autofocus>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form>`,
@@ -86,15 +93,21 @@ export function loginPage(
 
 export function consentPage(
   reply: FastifyReply,
-  opts: { clientName: string; redirectUri: string; scopes: string[]; fields: Record<string, string>; formTarget: string },
+  opts: {
+    clientName: string;
+    redirectUri: string;
+    scopes: string[];
+    fields: Record<string, string>;
+    formTarget: string;
+  },
 ) {
   const host = formTargetOf(opts.redirectUri);
-  const items = opts.scopes.map((s) => `<li>${escape(SCOPE_WORDS[s] ?? `Use the API permission “${s}”`)}</li>`).join('');
+  const items = opts.scopes.map((s) => `<li>${html(SCOPE_WORDS[s] ?? `Use the API permission “${s}”`)}</li>`).join('');
   return send(reply, {
     title: 'Allow access?',
     formTargets: [opts.formTarget],
-    body: `<h1>${escape(opts.clientName)} wants to access your account</h1>
-<p>It will be sent back to <span class="host">${escape(host)}</span> and will be able to:</p><ul>${items}</ul>
+    body: `<h1>${html(opts.clientName)} wants to access your account</h1>
+<p>It will be sent back to <span class="host">${html(host)}</span> and will be able to:</p><ul>${items}</ul>
 <form method="post" action="/oauth/authorize/consent">${hidden(opts.fields)}
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`,
@@ -106,7 +119,7 @@ export function errorPage(reply: FastifyReply, code: string, message: string, st
   return send(reply, {
     title: 'Cannot continue',
     status,
-    body: `<h1>This sign-in cannot continue</h1><p class="error" role="alert" data-code="${escape(code)}">${escape(message)}</p>
+    body: `<h1>This sign-in cannot continue</h1><p class="error" role="alert" data-code="${html(code)}">${html(message)}</p>
 <p>Go back to the application and try again. If it keeps happening, tell the application's developers.</p>`,
   });
 }

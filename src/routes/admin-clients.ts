@@ -140,7 +140,12 @@ const adminClientRoutes: FastifyPluginAsync<{ services: Services }> = async (fas
       },
     },
     async (request) => {
-      const r = await oauthClients.replace(request.params.client_id, request.body, actor(request), requestMeta(request));
+      const r = await oauthClients.replace(
+        request.params.client_id,
+        request.body,
+        actor(request),
+        requestMeta(request),
+      );
       return out(r.client, r.secret);
     },
   );

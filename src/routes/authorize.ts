@@ -209,7 +209,10 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       if (checked.kind !== 'ok') return authorize(request, reply, body);
       const email = typeof body.email === 'string' ? body.email : '';
       const password = typeof body.password === 'string' ? body.password : '';
-      const again = (code: 'invalid_credentials' | 'too_many_requests' | 'email_not_verified' | 'account_disabled', status: number) =>
+      const again = (
+        code: 'invalid_credentials' | 'too_many_requests' | 'email_not_verified' | 'account_disabled',
+        status: number,
+      ) =>
         loginPage(reply, {
           clientName: checked.request.client.name,
           fields: fieldsOf(body, csrfToken(request, reply)),
@@ -236,7 +239,10 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
         if (err.code === 'account_disabled') return again('account_disabled', 403);
         return again('invalid_credentials', 401);
       }
-      request.log.info({ event: 'login_ok', userId: fresh.userId, sessionId: fresh.sessionId }, 'authorization sign-in');
+      request.log.info(
+        { event: 'login_ok', userId: fresh.userId, sessionId: fresh.sessionId },
+        'authorization sign-in',
+      );
       reply.setCookie(BROWSER_SESSION_COOKIE, oauth.browserSessions.seal(fresh.sessionId), {
         httpOnly: true,
         secure: true,

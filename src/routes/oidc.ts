@@ -113,7 +113,7 @@ const oidcRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     const target = str('post_logout_redirect_uri');
     const client = clientId ? await oauthClients.active(clientId) : null;
     // Exact match only, and only for a client we know: otherwise this would be an open redirector.
-    if (target !== undefined && !(client && client.postLogoutRedirectUris.includes(target)))
+    if (target !== undefined && !client?.postLogoutRedirectUris.includes(target))
       return errorPage(reply, 'invalid_request', 'post_logout_redirect_uri is not registered for this client.');
     const browser = await oauth.browserSessions.open(request.cookies[BROWSER_SESSION_COOKIE]);
     // With a hint, only the session it names is ended (a stale hint from another user ends nothing).
@@ -133,7 +133,10 @@ const oidcRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     reply.clearCookie(BROWSER_SESSION_COOKIE, { httpOnly: true, secure: true, sameSite: 'lax', path: '/' });
     if (target !== undefined) {
       const state = str('state') ?? null;
-      return reply.code(303).header('location', responseUrl(target, config.issuer, { state })).send(null);
+      return reply
+        .code(303)
+        .header('location', responseUrl(target, config.issuer, { state }))
+        .send(null);
     }
     return errorPage(reply, 'signed_out', 'You are signed out.', 200);
   }

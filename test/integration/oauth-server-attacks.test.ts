@@ -25,7 +25,8 @@ t.test('of 20 parallel redemptions of one code exactly one succeeds, and the rep
   const answers = await Promise.all(Array.from({ length: 20 }, () => exchangeCode(app, client.id, code, verifier)));
   const won = answers.filter((r) => r.statusCode === 200);
   t.equal(won.length, 1, 'exactly one redemption gets tokens');
-  for (const r of answers.filter((r) => r.statusCode !== 200)) expectError(t, r, 'invalid_grant', 'a losing redemption');
+  for (const r of answers.filter((r) => r.statusCode !== 200))
+    expectError(t, r, 'invalid_grant', 'a losing redemption');
   const refreshed = await refreshGrant(app, client.id, won[0]!.json().refresh_token);
   expectError(t, refreshed, 'invalid_grant', 'the tokens issued from a code presented twice are revoked');
 });
@@ -83,23 +84,26 @@ t.test('a code or a refresh token of client A is refused at client B', async (t)
   t.not(cookie.statusCode, 200, "an app's refresh token is not a browser's refresh cookie");
 });
 
-t.test('two parallel refreshes of one native app both work; a replay outside the grace window ends the grant', async (t) => {
-  const { app, clock } = await buildTestApp(t);
-  const { client } = await registerClient(app);
-  const user = await register(app);
-  const { code, verifier } = await authorizeCode(app, client.id, user.email);
-  const first = (await exchangeCode(app, client.id, code, verifier)).json().refresh_token;
-  const [x, y] = await Promise.all([refreshGrant(app, client.id, first), refreshGrant(app, client.id, first)]);
-  t.equal(x.statusCode, 200, 'the first process refreshes');
-  t.equal(y.statusCode, 200, 'the second process refreshes too (grace)');
-  t.equal(x.json().refresh_token, y.json().refresh_token, 'both hold the one live token');
-  clock.advance(3600);
-  const next = await refreshGrant(app, client.id, x.json().refresh_token);
-  t.equal(next.statusCode, 200, 'the live token refreshes later');
-  clock.advance(3600);
-  expectError(t, await refreshGrant(app, client.id, first), 'invalid_grant', 'a stolen old token replayed');
-  expectError(t, await refreshGrant(app, client.id, next.json().refresh_token), 'invalid_grant', 'the grant ended');
-});
+t.test(
+  'two parallel refreshes of one native app both work; a replay outside the grace window ends the grant',
+  async (t) => {
+    const { app, clock } = await buildTestApp(t);
+    const { client } = await registerClient(app);
+    const user = await register(app);
+    const { code, verifier } = await authorizeCode(app, client.id, user.email);
+    const first = (await exchangeCode(app, client.id, code, verifier)).json().refresh_token;
+    const [x, y] = await Promise.all([refreshGrant(app, client.id, first), refreshGrant(app, client.id, first)]);
+    t.equal(x.statusCode, 200, 'the first process refreshes');
+    t.equal(y.statusCode, 200, 'the second process refreshes too (grace)');
+    t.equal(x.json().refresh_token, y.json().refresh_token, 'both hold the one live token');
+    clock.advance(3600);
+    const next = await refreshGrant(app, client.id, x.json().refresh_token);
+    t.equal(next.statusCode, 200, 'the live token refreshes later');
+    clock.advance(3600);
+    expectError(t, await refreshGrant(app, client.id, first), 'invalid_grant', 'a stolen old token replayed');
+    expectError(t, await refreshGrant(app, client.id, next.json().refresh_token), 'invalid_grant', 'the grant ended');
+  },
+);
 
 t.test('the consent form without its CSRF token, or posted cross-site, is refused', async (t) => {
   const { app } = await buildTestApp(t);
@@ -181,9 +185,16 @@ t.test('a client disabled or a user disabled mid-flow gets no tokens', async (t)
 
   const second = await authorizeCode(app, client.id, user.email);
   await app.services.accountAdmin.disable(user.user.id, { kind: 'cli' }, meta);
-  expectError(t, await exchangeCode(app, client.id, second.code, second.verifier), 'invalid_grant', 'the disabled user');
+  expectError(
+    t,
+    await exchangeCode(app, client.id, second.code, second.verifier),
+    'invalid_grant',
+    'the disabled user',
+  );
   const { challenge } = pkce();
-  const again = await second.browser.get(`/oauth/authorize?${authorizeQuery(client.id, challenge, { prompt: 'none' })}`);
+  const again = await second.browser.get(
+    `/oauth/authorize?${authorizeQuery(client.id, challenge, { prompt: 'none' })}`,
+  );
   t.equal(redirectParams(again).get('error'), 'login_required', "a disabled user's browser session is over");
 });
 
@@ -197,7 +208,12 @@ t.test('disabling a client ends its grants at once; introspection says inactive'
   const introspected = await app.services.introspection.introspect(tokens.access_token);
   t.same(introspected, { active: false }, 'the access token is inactive');
   await app.services.oauthClients.setDisabled(client.id, false, { kind: 'cli' }, meta);
-  expectError(t, await refreshGrant(app, client.id, tokens.refresh_token), 'invalid_grant', 'its refresh token stopped');
+  expectError(
+    t,
+    await refreshGrant(app, client.id, tokens.refresh_token),
+    'invalid_grant',
+    'its refresh token stopped',
+  );
 });
 
 t.test('the code exchange and an OAuth refresh are one statement each', async (t) => {

@@ -45,7 +45,11 @@ t.test('a native app signs a user in through the built-in pages and gets tokens 
   t.ok(id.at_hash && id.sid && id.auth_time, 'the ID token carries at_hash, sid and auth_time');
 
   const info = await app.inject({ url: '/oauth/userinfo', headers: { authorization: `Bearer ${body.access_token}` } });
-  t.same(info.json(), { sub: user.user.id, email: user.email, email_verified: false }, 'userinfo answers the email scope');
+  t.same(
+    info.json(),
+    { sub: user.user.id, email: user.email, email_verified: false },
+    'userinfo answers the email scope',
+  );
   const me = await app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${body.access_token}` } });
   expectError(t, me, 'invalid_token', "a client's token does not open Tessera's own account endpoints");
 
@@ -64,10 +68,14 @@ t.test('a second authorization in the same browser skips sign-in and consent', a
   t.equal(again.statusCode, 303, 'the browser session and the remembered consent go straight to the redirect');
   t.ok(redirectParams(again).get('code'), 'with a code');
 
-  const forced = await first.browser.get(`/oauth/authorize?${authorizeQuery(client.id, challenge, { prompt: 'login' })}`);
+  const forced = await first.browser.get(
+    `/oauth/authorize?${authorizeQuery(client.id, challenge, { prompt: 'login' })}`,
+  );
   t.equal(forced.statusCode, 200, 'prompt=login asks for the password again');
   t.match(forced.body, /authorize\/login/, 'with the sign-in form');
-  const consent = await first.browser.get(`/oauth/authorize?${authorizeQuery(client.id, challenge, { prompt: 'consent' })}`);
+  const consent = await first.browser.get(
+    `/oauth/authorize?${authorizeQuery(client.id, challenge, { prompt: 'consent' })}`,
+  );
   t.match(consent.body, /authorize\/consent/, 'prompt=consent shows the consent page again');
   const aged = await first.browser.get(`/oauth/authorize?${authorizeQuery(client.id, challenge, { max_age: '0' })}`);
   t.match(aged.body, /authorize\/login/, 'max_age=0 asks for the password again');
@@ -95,7 +103,9 @@ t.test('prompt=none without a session, or without consent, goes back with an err
   const { client } = await registerClient(app);
   const user = await register(app);
   const { challenge } = pkce();
-  const none = await new Browser(app).get(`/oauth/authorize?${authorizeQuery(client.id, challenge, { prompt: 'none' })}`);
+  const none = await new Browser(app).get(
+    `/oauth/authorize?${authorizeQuery(client.id, challenge, { prompt: 'none' })}`,
+  );
   t.equal(none.statusCode, 303, 'prompt=none never shows a page');
   t.equal(redirectParams(none).get('error'), 'login_required', 'login_required without a session');
   t.equal(redirectParams(none).get('state'), 'st-1', 'with the state');

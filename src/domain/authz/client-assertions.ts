@@ -42,7 +42,12 @@ export class ClientAssertions {
 
   /** The client this assertion proves, or AssertionRefused. */
   async authenticate(clientIdParam: string | undefined, assertion: string): Promise<ServiceClient> {
-    return this.authenticateAmong(async (id) => this.clients.get(id), clientIdParam, assertion, (c) => this.keySet(c));
+    return this.authenticateAmong(
+      async (id) => this.clients.get(id),
+      clientIdParam,
+      assertion,
+      (c) => this.keySet(c),
+    );
   }
 
   /**

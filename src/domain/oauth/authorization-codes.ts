@@ -13,13 +13,13 @@ import { DomainError } from '../domain-error.js';
 import { endSessions, sessionDeadline, type SessionLimits } from '../sessions/session-state.js';
 import { LOCKING_TX } from '../transactions.js';
 
-export const CODE_TTL_SECONDS = 60;
+const CODE_TTL_SECONDS = 60;
 const CODE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 const hashOf = (code: string) => createHash('sha256').update(code, 'utf8').digest('base64url');
 
 /** RFC 7636 §4.6: BASE64URL(SHA256(verifier)); the verifier's shape is §4.1's. */
-export function s256(verifier: string): string | null {
+function s256(verifier: string): string | null {
   if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) return null;
   return createHash('sha256').update(verifier, 'ascii').digest('base64url');
 }
@@ -211,5 +211,4 @@ export class AuthorizationCodes {
       });
     }, LOCKING_TX);
   }
-
 }

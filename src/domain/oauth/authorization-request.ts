@@ -91,7 +91,8 @@ export function checkAuthorizationRequest(
   const scope = [...new Set(scopeValue.split(' ').filter(Boolean))];
   if (scope.length === 0 || scopeValue.length > 1024) return fail('invalid_scope', 'scope is required');
   const refused = scope.filter((s) => !client.scopes.includes(s));
-  if (refused.length > 0) return fail('invalid_scope', `not allowed for this client: ${refused.join(' ').slice(0, 200)}`);
+  if (refused.length > 0)
+    return fail('invalid_scope', `not allowed for this client: ${refused.join(' ').slice(0, 200)}`);
 
   const nonce = single(params, 'nonce') as string | null;
   if (nonce !== null && nonce.length > 256) return fail('invalid_request', 'nonce is too long');

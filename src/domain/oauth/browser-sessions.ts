@@ -56,6 +56,8 @@ export class BrowserSessions {
   }
 
   private mac(secret: Buffer, sessionId: string): string {
-    return createHmac('sha256', secret).update(LABEL + sessionId).digest('base64url');
+    return createHmac('sha256', secret)
+      .update(LABEL + sessionId)
+      .digest('base64url');
   }
 }

@@ -5,9 +5,9 @@ import type { JSONWebKeySet, JWK } from 'jose';
 import { DomainError } from '../domain-error.js';
 import { redirectUriProblem } from './redirect-uris.js';
 
-export const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
-export const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 /** The OpenID scopes every client may be given; admins add API scopes of their own. */
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 const SCOPE = /^[A-Za-z0-9._:/-]{1,64}$/;
@@ -39,8 +39,11 @@ export interface ClientMetadata {
   firstParty: boolean;
 }
 
-const bad = (field: string, why: string, code: 'invalid_client_metadata' | 'invalid_redirect_uri' = 'invalid_client_metadata') =>
-  new DomainError(code, { message: `${field} ${why}` });
+const bad = (
+  field: string,
+  why: string,
+  code: 'invalid_client_metadata' | 'invalid_redirect_uri' = 'invalid_client_metadata',
+) => new DomainError(code, { message: `${field} ${why}` });
 
 /** The metadata as stored, or DomainError invalid_client_metadata / invalid_redirect_uri naming the field. */
 export function checkClientMetadata(input: ClientMetadataInput): ClientMetadata {
@@ -56,7 +59,10 @@ export function checkClientMetadata(input: ClientMetadataInput): ClientMetadata 
   if (!(AUTH_METHODS as readonly string[]).includes(method))
     throw bad('token_endpoint_auth_method', `must be one of ${AUTH_METHODS.join(', ')}`);
   const grantTypes = [...new Set(input.grant_types ?? ['authorization_code'])];
-  if (!grantTypes.includes('authorization_code') || grantTypes.some((g) => !(GRANT_TYPES as readonly string[]).includes(g)))
+  if (
+    !grantTypes.includes('authorization_code') ||
+    grantTypes.some((g) => !(GRANT_TYPES as readonly string[]).includes(g))
+  )
     throw bad('grant_types', 'must include authorization_code and may add refresh_token');
   if (input.response_types && (input.response_types.length !== 1 || input.response_types[0] !== 'code'))
     throw bad('response_types', 'must be ["code"]');

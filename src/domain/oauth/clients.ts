@@ -12,7 +12,12 @@ import { actorName, type Actor } from '../authz/roles.js';
 import { endSessions } from '../sessions/session-state.js';
 import { LOCKING_TX } from '../transactions.js';
 import { hashClientSecret, newClientSecret } from '../tokens/service-clients.js';
-import { checkClientMetadata, type AuthMethod, type ClientMetadata, type ClientMetadataInput } from './client-metadata.js';
+import {
+  checkClientMetadata,
+  type AuthMethod,
+  type ClientMetadata,
+  type ClientMetadataInput,
+} from './client-metadata.js';
 
 export interface OAuthClient extends ClientMetadata {
   id: string;
@@ -96,7 +101,13 @@ export class OAuthClients {
     const secret = usesSecret(m.authMethod) ? newClientSecret() : null;
     const row = await this.db.$transaction(async (tx) => {
       const created = await tx.oAuthClient.create({
-        data: { id, ...this.data(m), secretHash: secret ? hashClientSecret(secret) : null, createdAt: now, updatedAt: now },
+        data: {
+          id,
+          ...this.data(m),
+          secretHash: secret ? hashClientSecret(secret) : null,
+          createdAt: now,
+          updatedAt: now,
+        },
       });
       await audit(tx, meta, now, { type: 'oauth_client_registered', reason: `client ${id} by ${actorName(actor)}` });
       return created;
@@ -140,7 +151,10 @@ export class OAuthClients {
     return this.db.$transaction(async (tx) => {
       const found = await tx.oAuthClient.findUnique({ where: { id } });
       if (!found) throw new DomainError('not_found');
-      const row = await tx.oAuthClient.update({ where: { id }, data: { disabledAt: disabled ? now : null, updatedAt: now } });
+      const row = await tx.oAuthClient.update({
+        where: { id },
+        data: { disabledAt: disabled ? now : null, updatedAt: now },
+      });
       const ended = disabled ? await endClientGrants(tx, id, now, 'client_disabled') : [];
       await audit(tx, meta, now, {
         type: disabled ? 'oauth_client_disabled' : 'oauth_client_enabled',

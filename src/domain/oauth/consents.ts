@@ -53,7 +53,11 @@ export class Consents {
         create: { userId, clientId, scopes: all, grantedAt: now },
         update: { scopes: all, grantedAt: now },
       });
-      await audit(tx, meta, now, { type: 'oauth_consent_granted', userId, reason: `client ${clientId}: ${all.join(' ')}` });
+      await audit(tx, meta, now, {
+        type: 'oauth_consent_granted',
+        userId,
+        reason: `client ${clientId}: ${all.join(' ')}`,
+      });
     });
   }
 

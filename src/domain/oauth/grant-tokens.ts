@@ -45,7 +45,7 @@ export const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'azp', 'email'] as const;
 const amrOf = (idp: string | null) => (idp ? ['fed'] : ['pwd']);
 
 /** OIDC Core §3.1.3.6: the left half of the access token's hash, with the hash of the signing algorithm. */
-export function accessTokenHash(accessToken: string, alg: string): string {
+function accessTokenHash(accessToken: string, alg: string): string {
   const hash = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256')
     .update(accessToken, 'ascii')
     .digest();

@@ -14,7 +14,8 @@ const MAX_LENGTH = 2000;
 /** Why a URI can't be registered, or null when it can. */
 export function redirectUriProblem(uri: string): string | null {
   if (uri.length === 0 || uri.length > MAX_LENGTH) return 'must be 1 to 2000 characters';
-  if (/[\s\u0000-\u001f\u007f]/.test(uri)) return 'must not contain whitespace or control characters';
+  if ([...uri].some((c) => c <= ' ' || c === '\u007f' || /\s/.test(c)))
+    return 'must not contain whitespace or control characters';
   if (uri.includes('#')) return 'must not contain a fragment';
   if (PRIVATE_USE.test(uri)) return null;
   let url: URL;

@@ -121,7 +121,7 @@ export function clientClaims(settings: IssuerSettings, client: ClientGrant, now:
 }
 
 /** The claims of an OAuth client's access token for a user (RFC 9068): the grant's session, scope and audience. */
-export function grantClaims(settings: IssuerSettings, grant: OAuthGrant, now: number, jti: string): TesseraClaims {
+function grantClaims(settings: IssuerSettings, grant: OAuthGrant, now: number, jti: string): TesseraClaims {
   return {
     iss: settings.issuer,
     sub: grant.userId,
@@ -183,7 +183,12 @@ export class TokenIssuer {
   async forGrant(grant: OAuthGrant): Promise<TokenResponse & { scope: string }> {
     const now = epochSeconds(this.clock.now());
     const token = await this.sign(grantClaims(this.settings, grant, now, randomUUID()));
-    return { access_token: token, token_type: 'Bearer', expires_in: this.settings.ttlSeconds, scope: grant.scope.join(' ') };
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: this.settings.ttlSeconds,
+      scope: grant.scope.join(' '),
+    };
   }
 
   private async userFacts(userId: string): Promise<UserFacts> {
