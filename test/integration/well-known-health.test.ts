@@ -34,7 +34,11 @@ t.test('discovery document', async (t) => {
   t.equal(doc.login_endpoint, 'https://auth.example.com/auth/login', 'discovery points to the login endpoint');
   t.equal(doc.refresh_endpoint, 'https://auth.example.com/auth/refresh', 'discovery points to the refresh endpoint');
   t.equal(doc.logout_endpoint, 'https://auth.example.com/auth/logout', 'discovery points to the logout endpoint');
-  t.equal(doc.userinfo_endpoint, 'https://auth.example.com/auth/me', 'discovery points to /auth/me as userinfo');
+  t.equal(
+    doc.userinfo_endpoint,
+    'https://auth.example.com/oauth/userinfo',
+    'discovery points to the OIDC userinfo endpoint',
+  );
   t.same(doc.id_token_signing_alg_values_supported, ['RS256'], 'discovery announces RS256 for id tokens');
   t.same(doc.access_token_signing_alg_values_supported, ['RS256'], 'discovery announces RS256 for access tokens');
   t.match(res.headers['cache-control'], /^public, max-age=\d+$/, 'the discovery document may be cached publicly');
