@@ -35,7 +35,14 @@ import type { Services } from '../services.js';
 export const BROWSER_SESSION_COOKIE = '__Host-tessera_sso';
 const CSRF_COOKIE = '__Host-tessera_csrf';
 const Value = Type.String({ maxLength: 4096 });
-const AnyParams = Type.Record(Type.String(), Type.Union([Value, Type.Array(Value, { maxItems: 10 })]));
+const OneOrMore = Type.Union([Value, Type.Array(Value, { maxItems: 10 })]);
+// Every parameter may arrive twice (then refused by checkAuthorizationRequest, RFC 6749 §3.1); others are ignored.
+const AnyParams = Type.Object(
+  Object.fromEntries(
+    [...REQUEST_PARAMS, 'csrf', 'email', 'password', 'decision'].map((name) => [name, Type.Optional(OneOrMore)]),
+  ),
+  { additionalProperties: OneOrMore },
+);
 const Html = Type.String({ description: 'An HTML page' });
 const pageResponses = { 200: Html, 303: Type.Null(), 400: Html, 401: Html, 403: Html, 429: Html, ...errorResponses };
 

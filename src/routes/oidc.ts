@@ -74,8 +74,13 @@ const oidcRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       reply.header('www-authenticate', 'Bearer realm="tessera", error="invalid_token"');
       return new AppError('invalid_token', { detail });
     };
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    if (!match) throw refuse('no bearer token');
+    if (request.headers.authorization === undefined) {
+      // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
+      reply.header('www-authenticate', 'Bearer realm="tessera"');
+      throw new AppError('missing_token');
+    }
+    const match = BEARER.exec(request.headers.authorization);
+    if (!match) throw refuse('malformed Authorization header');
     let claims: Awaited<ReturnType<typeof oauth.tokens.verifyAccess>>;
     try {
       claims = await oauth.tokens.verifyAccess(match[1]!);

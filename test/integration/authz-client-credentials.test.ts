@@ -285,18 +285,29 @@ t.test('the discovery document lists the token endpoint, grant types, auth metho
   t.equal(doc.token_endpoint, `${config.issuer}/oauth/token`, 'discovery names the token endpoint under the issuer');
   t.same(
     doc.grant_types_supported,
-    ['client_credentials'],
-    'discovery lists client_credentials as the only grant type',
+    ['authorization_code', 'client_credentials', 'refresh_token'],
+    'discovery lists client_credentials and the grants of OAuth clients',
   );
   t.same(
     doc.token_endpoint_auth_methods_supported,
-    ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
-    'discovery lists the three client authentication methods',
+    ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    'discovery lists the three client authentication methods, and none for public OAuth clients',
   );
   t.same(
     doc.scopes_supported,
-    ['admin', 'introspect', 'invoices:read', 'orders:read', 'orders:write', 'revoke'],
-    'discovery lists every scope the configured clients use',
+    [
+      'admin',
+      'email',
+      'introspect',
+      'invoices:read',
+      'offline_access',
+      'openid',
+      'orders:read',
+      'orders:write',
+      'profile',
+      'revoke',
+    ],
+    'discovery lists the OpenID scopes and every scope the configured clients use',
   );
   t.ok(doc.claims_supported.includes('roles'), 'discovery lists the roles claim');
 });
