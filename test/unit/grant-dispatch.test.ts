@@ -122,15 +122,22 @@ t.test('a grant type registered twice fails at boot', async (t) => {
   t.throws(() => new GrantRegistry([a.grant, a.grant]), /registered twice/, 'the duplicate is named at construction');
 });
 
-t.test('Tessera registers client_credentials, which only confidential clients may use', async (t) => {
-  const registry = new GrantRegistry();
-  t.same(registry.types, ['client_credentials'], 'client_credentials is the registered grant');
-  t.equal(
-    await refusal(registry.dispatch(context({ grant_type: 'client_credentials' }, publicClient))),
-    'unauthorized_client',
-    'a public client may not use client_credentials',
-  );
-});
+t.test(
+  'Tessera registers the code, client_credentials and refresh grants; client_credentials is confidential only',
+  async (t) => {
+    const registry = new GrantRegistry();
+    t.same(
+      registry.types,
+      ['authorization_code', 'client_credentials', 'refresh_token'],
+      'the three grants are registered, in discovery order',
+    );
+    t.equal(
+      await refusal(registry.dispatch(context({ grant_type: 'client_credentials' }, publicClient))),
+      'unauthorized_client',
+      'a public client may not use client_credentials',
+    );
+  },
+);
 
 t.test('client_credentials asks the issuer for the scopes granted, and audits the issue', async (t) => {
   const { services, issued, audited } = fakeServices();
