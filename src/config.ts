@@ -10,6 +10,7 @@ import { ClientListError, parseClientEntry } from './domain/tokens/service-clien
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
 import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
+import type { DatabaseTimeouts } from './db/open.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -20,6 +21,9 @@ export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_URL: Type.String({ pattern: '^(postgres(ql)?://|pglite:).+', default: 'pglite:./data' }),
+  // PostgreSQL only: how long a request waits for a pooled connection, and for one statement.
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
   // No default here: it follows PORT (below), and production must name its public origin.
   ISSUER: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$' })),
   AUDIENCE: Type.String({ pattern: '^\\s*[^\\s,]+\\s*(,\\s*[^\\s,]+\\s*)*$', default: 'tessera' }),
@@ -92,6 +96,11 @@ export interface Config {
   sessionMaxAge: number;
   /** A session not refreshed for this long has ended. */
   sessionIdle: number;
+  /**
+   * PostgreSQL only: the longest wait for a pooled connection (acquire and connect) and for one statement, so
+   * a hung server makes requests fail fast (503) instead of waiting without bound.
+   */
+  databaseTimeouts: DatabaseTimeouts;
   /** How often each instance runs the purge job (0 = never: another instance runs it). */
   purgeInterval: number;
   /** Ended sessions (and their tokens) are deleted this many days after they ended. */
@@ -173,6 +182,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     port: env.PORT,
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
+    databaseTimeouts: { connectMs: env.DATABASE_CONNECT_TIMEOUT_MS, statementMs: env.DATABASE_STATEMENT_TIMEOUT_MS },
     // localhost, not 127.0.0.1: browsers treat them as different sites, and an SPA served from
     // localhost only keeps a SameSite=Strict cookie from an API it reaches by the same name.
     issuer: (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
