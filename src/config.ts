@@ -40,6 +40,7 @@ export const EnvSchema = Type.Object({
   SESSION_IDLE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 604800 }),
   PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 3600 }),
   PURGE_AFTER_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 7 }),
+  AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 365 }),
   SERVICE_CLIENTS: Type.String({ default: '' }),
   SERVICE_CLIENTS_FILE: Type.String({ default: '' }),
   // argon2id cost; OWASP's minimum (19 MiB, t=2, p=1) is the floor.
@@ -105,6 +106,8 @@ export interface Config {
   purgeInterval: number;
   /** Ended sessions (and their tokens) are deleted this many days after they ended. */
   purgeAfterDays: number;
+  /** Audit rows older than this many days are deleted by the purge job (0 = kept forever). */
+  auditRetentionDays: number;
   /** Back ends allowed to call /oauth/introspect and /oauth/revoke: `id:sha256:<hash>` entries. */
   serviceClients: string[];
   logLevel: Env['LOG_LEVEL'];
@@ -200,6 +203,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     sessionIdle: env.SESSION_IDLE_SECONDS,
     purgeInterval: env.PURGE_INTERVAL_SECONDS,
     purgeAfterDays: env.PURGE_AFTER_DAYS,
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     serviceClients: serviceClientEntries(env.SERVICE_CLIENTS, env.SERVICE_CLIENTS_FILE),
     logLevel: env.LOG_LEVEL,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),

@@ -12,6 +12,7 @@ import { PasswordHasher } from './domain/accounts/passwords.js';
 import { RefreshRotation } from './domain/sessions/refresh-rotation.js';
 import { ServiceClients, parseClientEntry } from './domain/tokens/service-clients.js';
 import { Sessions } from './domain/sessions/sessions.js';
+import { AuditRetention } from './domain/audit-retention.js';
 import { TokenIntrospection } from './domain/tokens/token-introspection.js';
 import { AccountAdmin } from './domain/authz/account-admin.js';
 import { ClientAssertions } from './domain/authz/client-assertions.js';
@@ -35,6 +36,7 @@ export interface Services {
   accessTokens: AccessTokens;
   rotation: RefreshRotation;
   sessions: Sessions;
+  auditRetention: AuditRetention;
   introspection: TokenIntrospection;
   serviceClients: ServiceClients;
   // Who may do what (src/domain/authz/).
@@ -93,6 +95,7 @@ export function createServices(
     accounts: new Accounts(database.prisma, database.sql, passwords, clock, throttleStore),
     accessTokens,
     sessions: new Sessions(database.prisma, clock),
+    auditRetention: new AuditRetention(database.prisma, clock, config.auditRetentionDays),
     introspection: new TokenIntrospection(
       database.prisma,
       database.sql,

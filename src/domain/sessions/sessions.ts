@@ -86,7 +86,12 @@ export class Sessions {
   }
 }
 
-async function batches(batchSize: number, maxBatches: number, deleteBatch: () => Promise<number>): Promise<number> {
+/** Runs `deleteBatch` until it deletes fewer than `batchSize` rows or `maxBatches` ran; the total deleted. */
+export async function batches(
+  batchSize: number,
+  maxBatches: number,
+  deleteBatch: () => Promise<number>,
+): Promise<number> {
   let total = 0;
   for (let i = 0; i < maxBatches; i++) {
     const deleted = await deleteBatch();
