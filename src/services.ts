@@ -13,6 +13,7 @@ import { RefreshRotation } from './domain/sessions/refresh-rotation.js';
 import { ServiceClients, parseClientEntry } from './domain/tokens/service-clients.js';
 import { Sessions } from './domain/sessions/sessions.js';
 import { AuditRetention } from './domain/audit-retention.js';
+import { AccountDeletion } from './domain/accounts/account-deletion.js';
 import { TokenIntrospection } from './domain/tokens/token-introspection.js';
 import { AccountAdmin } from './domain/authz/account-admin.js';
 import { ClientAssertions } from './domain/authz/client-assertions.js';
@@ -37,6 +38,7 @@ export interface Services {
   rotation: RefreshRotation;
   sessions: Sessions;
   auditRetention: AuditRetention;
+  accountDeletion: AccountDeletion;
   introspection: TokenIntrospection;
   serviceClients: ServiceClients;
   // Who may do what (src/domain/authz/).
@@ -96,6 +98,7 @@ export function createServices(
     accessTokens,
     sessions: new Sessions(database.prisma, clock),
     auditRetention: new AuditRetention(database.prisma, clock, config.auditRetentionDays),
+    accountDeletion: new AccountDeletion(database.prisma, clock, config.mail.recentLoginSeconds),
     introspection: new TokenIntrospection(
       database.prisma,
       database.sql,

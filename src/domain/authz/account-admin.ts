@@ -8,6 +8,7 @@ import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import { endSessions } from '../sessions/session-state.js';
+import { eraseAccount } from '../accounts/account-deletion.js';
 import { LOCKING_TX } from '../transactions.js';
 import { actorName, type Actor } from './roles.js';
 
@@ -56,20 +57,15 @@ export class AccountAdmin {
     }, LOCKING_TX);
   }
 
-  /**
-   * Deletes the account. Its sessions end first (so anything reading them in between sees them ended) and
-   * then go with the user row, with its roles. Audit rows keep the user id; none holds the email.
-   */
+  /** Deletes the account and what identifies the person (src/domain/accounts/account-deletion.ts). */
   async delete(userId: string, actor: Actor, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      const ended = await endSessions(tx, { userId }, now, 'account_deleted');
-      const { count } = await tx.user.deleteMany({ where: { id: userId } });
-      if (count === 0) throw new DomainError('not_found', { detail: 'no such user' });
+      const ended = await eraseAccount(tx, userId, now);
       await audit(tx, meta, now, {
         type: 'account_deleted',
         userId,
-        reason: `by ${actorName(actor)}; ${ended.length} sessions ended`,
+        reason: `by ${actorName(actor)}; ${ended} sessions ended`,
       });
     }, LOCKING_TX);
   }
