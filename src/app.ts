@@ -117,7 +117,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
   });
 
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
-  const database = opts.database ?? (await openDatabase(config.databaseUrl));
+  const database = opts.database ?? (await openDatabase(config.databaseUrl, { timeouts: config.databaseTimeouts }));
   if (!opts.database) app.addHook('onClose', () => database.close());
   try {
     await prepareKeys(config, clock, app);

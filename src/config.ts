@@ -10,6 +10,7 @@ import { ClientListError, parseClientEntry } from './domain/tokens/service-clien
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
 import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
+import type { DatabaseTimeouts } from './db/open.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -20,6 +21,9 @@ export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_URL: Type.String({ pattern: '^(postgres(ql)?://|pglite:).+', default: 'pglite:./data' }),
+  // PostgreSQL only: how long a request waits for a pooled connection, and for one statement.
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
   // No default here: it follows PORT (below), and production must name its public origin.
   ISSUER: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$' })),
   AUDIENCE: Type.String({ pattern: '^\\s*[^\\s,]+\\s*(,\\s*[^\\s,]+\\s*)*$', default: 'tessera' }),
@@ -36,6 +40,7 @@ export const EnvSchema = Type.Object({
   SESSION_IDLE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 604800 }),
   PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 3600 }),
   PURGE_AFTER_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 7 }),
+  AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 365 }),
   SERVICE_CLIENTS: Type.String({ default: '' }),
   SERVICE_CLIENTS_FILE: Type.String({ default: '' }),
   // argon2id cost; OWASP's minimum (19 MiB, t=2, p=1) is the floor.
@@ -92,10 +97,17 @@ export interface Config {
   sessionMaxAge: number;
   /** A session not refreshed for this long has ended. */
   sessionIdle: number;
+  /**
+   * PostgreSQL only: the longest wait for a pooled connection (acquire and connect) and for one statement, so
+   * a hung server makes requests fail fast (503) instead of waiting without bound.
+   */
+  databaseTimeouts: DatabaseTimeouts;
   /** How often each instance runs the purge job (0 = never: another instance runs it). */
   purgeInterval: number;
   /** Ended sessions (and their tokens) are deleted this many days after they ended. */
   purgeAfterDays: number;
+  /** Audit rows older than this many days are deleted by the purge job (0 = kept forever). */
+  auditRetentionDays: number;
   /** Back ends allowed to call /oauth/introspect and /oauth/revoke: `id:sha256:<hash>` entries. */
   serviceClients: string[];
   logLevel: Env['LOG_LEVEL'];
@@ -173,6 +185,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     port: env.PORT,
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
+    databaseTimeouts: { connectMs: env.DATABASE_CONNECT_TIMEOUT_MS, statementMs: env.DATABASE_STATEMENT_TIMEOUT_MS },
     // localhost, not 127.0.0.1: browsers treat them as different sites, and an SPA served from
     // localhost only keeps a SameSite=Strict cookie from an API it reaches by the same name.
     issuer: (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
@@ -190,6 +203,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     sessionIdle: env.SESSION_IDLE_SECONDS,
     purgeInterval: env.PURGE_INTERVAL_SECONDS,
     purgeAfterDays: env.PURGE_AFTER_DAYS,
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     serviceClients: serviceClientEntries(env.SERVICE_CLIENTS, env.SERVICE_CLIENTS_FILE),
     logLevel: env.LOG_LEVEL,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),

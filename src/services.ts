@@ -13,6 +13,8 @@ import { PasswordHasher } from './domain/accounts/passwords.js';
 import { SessionLifecycle } from './domain/sessions/session-lifecycle.js';
 import { ServiceClients, parseClientEntry } from './domain/tokens/service-clients.js';
 import { Sessions } from './domain/sessions/sessions.js';
+import { AuditRetention } from './domain/audit-retention.js';
+import { AccountDeletion } from './domain/accounts/account-deletion.js';
 import { TokenIntrospection } from './domain/tokens/token-introspection.js';
 import { AccountAdmin } from './domain/authz/account-admin.js';
 import { ClientAssertions } from './domain/authz/client-assertions.js';
@@ -38,6 +40,8 @@ export interface Services {
   /** Start, refresh and end sessions (src/domain/sessions/session-lifecycle.ts). */
   lifecycle: SessionLifecycle;
   sessions: Sessions;
+  auditRetention: AuditRetention;
+  accountDeletion: AccountDeletion;
   introspection: TokenIntrospection;
   serviceClients: ServiceClients;
   // Who may do what (src/domain/authz/).
@@ -109,6 +113,8 @@ export async function createServices(
     accounts,
     accessTokens,
     sessions: new Sessions(database.prisma, lifecycle, clock),
+    auditRetention: new AuditRetention(database.prisma, clock, config.auditRetentionDays),
+    accountDeletion: new AccountDeletion(database.prisma, clock, config.mail.recentLoginSeconds),
     introspection: new TokenIntrospection(database.sql, accessTokens, refreshTokens, lifecycle, clock, config.issuer, {
       clientTokens,
       serviceClients,

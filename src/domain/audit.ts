@@ -66,7 +66,7 @@ export async function audit(db: Writer, meta: RequestMeta, at: Date, entry: Audi
       userId: entry.userId ?? null,
       sessionId: entry.sessionId ?? null,
       reason: entry.reason ?? null,
-      ip: meta.ip,
+      ip: meta.ip || null,
       userAgent: clipUserAgent(meta.userAgent),
       requestId: meta.requestId,
       createdAt: at,

@@ -17,6 +17,7 @@ import { NoBody, errorResponses } from '../http/schemas.js';
 import type { Actor } from '../domain/actor.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
+import auditExportRoutes from './admin-audit-export.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Cursor = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$' });
@@ -90,6 +91,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   app.addHook('onSend', noStore);
 
   const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;
+  await app.register(auditExportRoutes, { services });
 
   app.get(
     '/users',

@@ -189,6 +189,26 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
   );
 
+  app.delete(
+    '/account',
+    {
+      preHandler: requireBearer,
+      config: { ...rateLimit },
+      schema: {
+        summary:
+          'Delete your own account (login at most RECENT_LOGIN_SECONDS old): sessions end, pending email and the addresses and user agents of its audit rows go',
+        response: { 204: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { user, claims } = request.bearer!;
+      await services.accountDeletion.deleteOwn(user.id, new Date((claims.auth_time ?? 0) * 1000), requestMeta(request));
+      request.log.info({ event: 'account_deleted', userId: user.id }, 'account deleted by its owner');
+      clearRefreshCookie(reply, cookieDomain);
+      return reply.code(204).send(null);
+    },
+  );
+
   app.get(
     '/me',
     {

@@ -3,6 +3,7 @@
 // to use (ISSUER), not the socket's address. Also runs the compiled build, as the image does.
 import t from 'tap';
 import { spawn, execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -138,6 +139,87 @@ t.test("npm start: the server is npm's child, prints the ISSUER URL, and SIGTERM
   t.equal(await accepting(port), false, 'nothing serves on the port any more');
   t.match(output, /"signal":"SIGTERM"/, 'the server saw the SIGTERM and shut down gracefully');
 });
+
+t.test(
+  'Ctrl-C on npm start (SIGINT to the whole process group, forwarded again by npm): the request in flight is answered and the server stops cleanly',
+  async (t) => {
+    const port = await freePort();
+    const env = {
+      ...BASE_ENV,
+      NODE_ENV: 'development',
+      PORT: String(port),
+      KEYS_DIR: await tempDir('tessera-ctrlc-keys-'),
+      DATABASE_URL: 'pglite:memory',
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_PER_MINUTE: '0',
+    };
+    // The build is the previous test's; --ignore-scripts skips prestart, not the start script itself.
+    // detached: npm leads a process group of its own, as a terminal's foreground job does.
+    const npm = spawn('npm', ['start', '--ignore-scripts'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    npm.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    npm.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    let serverPid: number | undefined;
+    t.teardown(() => {
+      if (!t.passing()) t.comment(output);
+      for (const pid of [npm.pid, serverPid]) if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+    });
+    await eventually('the ready line', 120_000, () => {
+      if (npm.exitCode !== null) throw new Error(`npm start exited ${npm.exitCode}`);
+      return output.includes('tessera ready') ? true : undefined;
+    });
+    serverPid = (await childrenOf(npm.pid!))[0]?.pid;
+    t.ok(serverPid, "the server runs as npm's child");
+    const base = `http://127.0.0.1:${port}`;
+    const credentials = { email: `ctrl-c-${Date.now()}@example.com`, password: 'correct horse battery staple' };
+    const registered = await fetch(`${base}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(credentials),
+    });
+    t.equal(registered.status, 201, 'registering works before Ctrl-C');
+
+    // A login whose body is half sent when Ctrl-C comes; the rest follows once both signals have arrived.
+    const body = JSON.stringify(credentials);
+    const inFlight = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${base}/auth/login`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      void eventually('the shutdown to begin', 30_000, () =>
+        output.includes('"msg":"shutting down"') ? true : undefined,
+      )
+        .then(() => new Promise((r) => setTimeout(r, 500)))
+        .then(() => req.end(body.slice(10)));
+    });
+    await new Promise((r) => setTimeout(r, 300)); // let the server read the headers
+    process.kill(-npm.pid!, 'SIGINT'); // what the terminal does on Ctrl-C
+
+    t.equal(await inFlight, 200, 'the request in flight was answered');
+    await exited;
+    await eventually('the server to exit', 30_000, () => (alive(serverPid!) ? undefined : true));
+    t.match(
+      output,
+      /already shutting down/,
+      "the server got SIGINT twice (the terminal's and npm's) and counted it once",
+    );
+    t.notMatch(output, /exiting now|second SIGINT/, 'the second SIGINT (from npm) was not taken as "stop now"');
+    t.match(output, /"signal":"SIGINT"/, 'the server shut down gracefully on SIGINT');
+    t.equal(await accepting(port), false, 'nothing serves on the port any more');
+  },
+);
 
 t.test(
   'the compiled server in production: refuses to start without ISSUER, then without keys (naming the compiled key command)',

@@ -9,6 +9,7 @@ import { actorName, type Actor } from '../actor.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import { endSessions } from '../sessions/session-end.js';
+import { eraseAccount } from '../accounts/account-deletion.js';
 import { LOCKING_TX } from '../transactions.js';
 import type { SessionLifecycle } from '../sessions/session-lifecycle.js';
 
@@ -59,17 +60,11 @@ export class AccountAdmin {
     }, LOCKING_TX);
   }
 
-  /**
-   * Deletes the account. Its sessions end first (so anything reading them in between sees them ended) and
-   * then go with the user row, with its roles. Audit rows keep the user id; none holds the email.
-   */
+  /** Deletes the account and what identifies the person (src/domain/accounts/account-deletion.ts). */
   async delete(userId: string, actor: Actor, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      // The audit row is written with the end; an unknown user throws, and the transaction takes it back.
-      await endSessions(tx, { which: { userId }, reason: 'account_deleted', by: { kind: 'admin', actor } }, meta, now);
-      const { count } = await tx.user.deleteMany({ where: { id: userId } });
-      if (count === 0) throw new DomainError('not_found', { detail: 'no such user' });
+      await eraseAccount(tx, userId, { kind: 'admin', actor }, meta, now);
     }, LOCKING_TX);
   }
 

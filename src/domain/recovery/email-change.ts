@@ -13,6 +13,7 @@ import type { SendLimit } from '../mail/send-limit.js';
 import { durationText, linkWithToken, type MailTemplates } from '../mail/templates.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import { endSessions } from '../sessions/session-end.js';
+import { requireRecentLogin } from '../accounts/recent-login.js';
 import { LOCKING_TX } from '../transactions.js';
 import { consumeAddressToken, insertToken, newToken, spendOthers } from './email-tokens.js';
 
@@ -53,8 +54,8 @@ export class EmailChange {
       // An account made through a provider has no password: any password given is the wrong one.
       if (user.passwordHash === null || !(await this.passwords.verify(user.passwordHash, req.currentPassword)))
         throw new DomainError('current_password_incorrect');
-    } else if (this.clock.now().getTime() - req.authTime.getTime() > this.settings.recentLoginSeconds * 1000) {
-      throw new DomainError('reauthentication_required', { detail: 'email change without password, login not recent' });
+    } else {
+      requireRecentLogin(req.authTime, this.clock.now(), this.settings.recentLoginSeconds, 'email change');
     }
     if (newEmail === user.email)
       throw new DomainError('invalid_email', { message: 'This is already the address of the account.' });

@@ -5,6 +5,7 @@ import type { RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
 import { liveWhere } from './session-state.js';
+import { batches } from '../batches.js';
 
 export interface SessionView {
   id: string;
@@ -87,14 +88,4 @@ export class Sessions {
     );
     return { sessions, refreshTokens };
   }
-}
-
-async function batches(batchSize: number, maxBatches: number, deleteBatch: () => Promise<number>): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < maxBatches; i++) {
-    const deleted = await deleteBatch();
-    total += deleted;
-    if (deleted < batchSize) break;
-  }
-  return total;
 }
