@@ -3,7 +3,7 @@
 // booting at once grant it once. Also the boot warning for providers that no SPA origin may return to.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ConfigError } from '../../src/config.js';
 import { bootstrapAdmin } from '../../src/domain/authz/bootstrap-admin.js';
 import { buildTestApp, createTestDatabase, login, register, tempDir, testConfig, uniqueEmail } from '../helper.js';
@@ -11,7 +11,7 @@ import { meta } from '../authz-fixtures.js';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 
-async function sharedDb(t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<TestDb> {
+async function sharedDb(t: Test): Promise<TestDb> {
   const db = await createTestDatabase();
   t.teardown(() => db.close());
   // buildTestApp closes each app at the test's end; the database closes after them (teardowns run in order).
