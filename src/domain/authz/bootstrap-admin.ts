@@ -10,7 +10,7 @@ import type { Sql } from '../../db/sql.js';
 /** What the boot found: the role was granted now, there is an admin already, or there is no such account. */
 export type BootstrapOutcome = 'granted' | 'admin_exists' | 'no_account';
 
-export const BOOTSTRAP_ACTOR = 'bootstrap';
+const BOOTSTRAP_ACTOR = 'bootstrap';
 
 const GRANT = `
 WITH granted AS (
