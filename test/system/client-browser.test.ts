@@ -2,7 +2,8 @@
 // example SPA (examples/spa, loading the built SDK from packages/client/dist) open in two, then five tabs of one
 // browser. Time is moved on both sides, the server's clock (a ManualClock) and the browser's (Playwright's
 // clock, shared by the tabs of a context), so access tokens really expire without waiting for them.
-// Tessera's own request log counts every POST /auth/refresh. Run twice: the SPA and Tessera on one origin
+// Tessera's own request log counts every POST /auth/refresh. A sign-out in one tab signs out all; a session
+// ended from another device reaches every tab as session_ended with the server's reason. Run twice: the SPA and Tessera on one origin
 // (the SPA's server forwards /auth/* as a reverse proxy would), and on two origins of one site
 // (http://localhost:A calling http://localhost:B, listed in CORS_ORIGINS).
 import { execFile } from 'node:child_process';
@@ -174,5 +175,38 @@ for (const mode of ['same origin', 'cross origin'] as const) {
     t.equal(afterOut, 'missing_token', 'a signed-out tab gets no answer from the API');
     const reopened = await openTab(context, `${spaOrigin}/`);
     t.equal(await reopened.textContent('#status'), 'signed out', 'a tab opened afterwards finds no session');
+
+    // Signed in again in one tab, then ended from another device ("sign out everywhere" there): at the next
+    // renewal every tab is told why.
+    await reopened.evaluate((e) => window.tessera.signIn(e.email, e.password), { email, password: PASSWORD });
+    await Promise.all(
+      pages.map((p) =>
+        p.waitForFunction(() => document.getElementById('status')!.textContent!.startsWith('signed in')),
+      ),
+    );
+    const elsewhere = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } });
+    const ended = await app.inject({
+      method: 'POST',
+      url: '/auth/logout-all',
+      headers: { authorization: `Bearer ${elsewhere.json().access_token}` },
+    });
+    t.equal(ended.statusCode, 204, 'another device ends every session of the user');
+    clock.advance(TTL + 1);
+    await context.clock.fastForward((TTL + 1) * 1000);
+    const reasons = await Promise.all(
+      [...pages, reopened].map(async (p) => {
+        await p.waitForFunction(() => document.getElementById('status')!.textContent === 'signed out');
+        return p.evaluate(() =>
+          Array.from(document.querySelectorAll('#events li'))
+            .map((li) => li.textContent!)
+            .filter((text) => text.startsWith('session_ended ')),
+        );
+      }),
+    );
+    t.same(
+      reasons,
+      [...pages, reopened].map(() => ['session_ended {"reason":"session_revoked"}']),
+      'every tab is signed out and hears that the session was revoked',
+    );
   });
 }
