@@ -208,5 +208,18 @@ for (const mode of ['same origin', 'cross origin'] as const) {
       [...pages, reopened].map(() => ['session_ended {"reason":"session_revoked"}']),
       'every tab is signed out and hears that the session was revoked',
     );
+
+    // A provider sign-in leaves the page for Tessera's start URL, naming where to come back to.
+    const apiOrigin = mode === 'same origin' ? spaOrigin : tesseraOrigin;
+    const back = `${spaOrigin}/after`;
+    await Promise.all([
+      reopened.waitForURL(/\/auth\/oauth\/github\/start/),
+      reopened.evaluate((b) => window.tessera.signInWith('github', b), back),
+    ]);
+    t.equal(
+      reopened.url(),
+      `${apiOrigin}/auth/oauth/github/start?return_to=${encodeURIComponent(back)}`,
+      "signInWith goes to the provider's start URL at Tessera with return_to",
+    );
   });
 }
