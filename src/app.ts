@@ -41,6 +41,7 @@ import wellKnownRoutes from './routes/well-known.js';
 import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
 import { createServices, type Services } from './services.js';
+import { bootstrapAdminAtBoot, warnAboutConfig } from './boot-checks.js';
 import recoveryRoutes from './routes/recovery.js';
 import mailWorker from './plugins/mail-worker.js';
 
@@ -159,6 +160,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     const skeletons = await backfillEmailSkeletons(database.prisma);
     if (skeletons.filled + skeletons.shared > 0)
       app.log.info({ event: 'email_skeletons_filled', ...skeletons }, 'email skeletons computed for older accounts');
+    warnAboutConfig(app.log, config);
+    await bootstrapAdminAtBoot(app.log, config, database, clock);
 
     app.decorate('services', services);
     app.decorateRequest('bearer', null);

@@ -9,6 +9,7 @@ import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/tokens/service-clients.js';
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
 import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
+import { normalizeEmail } from './domain/accounts/emails.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
 import type { DatabaseTimeouts } from './db/open.js';
 
@@ -68,6 +69,8 @@ export const EnvSchema = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 256, pattern: '^[A-Za-z0-9._~+/=-]+$' })),
   // Default: on, except in production.
   API_DOCS: Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] })),
+  // The first admin, granted at boot while no account is admin (src/domain/authz/bootstrap-admin.ts).
+  BOOTSTRAP_ADMIN_EMAIL: Type.Optional(Type.String({ maxLength: 320 })),
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   // Email flows (src/config-mail.ts).
   ...MailEnvFields,
@@ -134,6 +137,8 @@ export interface Config {
   cookieDomain: string | undefined;
   /** Processes serving requests (node:cluster); 1 = this process alone. */
   workers: number;
+  /** The account made admin at boot while no account is (BOOTSTRAP_ADMIN_EMAIL, normalized). */
+  bootstrapAdminEmail: string | undefined;
   /** Serve the API docs page at /docs (the OpenAPI document at /openapi.json is always served). */
   apiDocs: boolean;
   /** GET /metrics answers only `Authorization: Bearer <this>`; undefined = no /metrics route. */
@@ -222,11 +227,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     cookieDomain: env.COOKIE_DOMAIN || undefined,
     workers: workerCount(env.WORKERS, env.DATABASE_URL, env.REDIS_URL),
     metricsToken: env.METRICS_TOKEN,
+    bootstrapAdminEmail: bootstrapAdminEmail(env.BOOTSTRAP_ADMIN_EMAIL),
     apiDocs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === 'true',
     mail: mailConfig(env, issuer, (message) => {
       throw new ConfigError(message);
     }),
   };
+}
+
+/** BOOTSTRAP_ADMIN_EMAIL, as the accounts store addresses; a value that is no address is a boot error. */
+function bootstrapAdminEmail(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const email = normalizeEmail(value);
+  if (!email) throw new ConfigError('invalid configuration: BOOTSTRAP_ADMIN_EMAIL must be an email address');
+  return email;
 }
 
 /** WORKERS: a count or `auto` (one per core). Several workers need a shared database and shared limits. */

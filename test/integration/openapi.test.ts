@@ -149,6 +149,44 @@ t.test('the OpenAPI document', async (t) => {
     t.same([...seen].sort(), ['bearer', 'clientSecretBasic', 'none', 'refreshCookie'], 'every scheme is used');
   });
 
+  t.test('groups every operation under one of the named tags, in the order the docs list them', async (t) => {
+    const full = doc as Document & { tags: { name: string }[]; info: { title: string } };
+    t.equal(full.info.title, 'Tessera API', 'the document names the product');
+    const names = full.tags.map((tag) => tag.name);
+    t.same(
+      names,
+      ['accounts', 'sessions', 'email', 'providers', 'OAuth', 'admin', 'keys and health'],
+      'the groups a reader looks for, in that order',
+    );
+    const ops = Object.entries(full.paths).flatMap(([p, methods]) =>
+      Object.entries(methods).map(([m, op]) => ({
+        at: `${m.toUpperCase()} ${p}`,
+        tags: (op as { tags?: string[] }).tags,
+      })),
+    );
+    for (const op of ops) t.ok(op.tags?.length === 1 && names.includes(op.tags[0]!), `${op.at} is in one named group`);
+    const tagAt = (at: string) => ops.find((o) => o.at === at)?.tags?.[0];
+    t.same(
+      {
+        login: tagAt('POST /auth/login'),
+        refresh: tagAt('POST /auth/refresh'),
+        start: tagAt('GET /auth/oauth/{provider}/start'),
+        token: tagAt('POST /oauth/token'),
+        users: tagAt('GET /admin/users'),
+        jwks: tagAt('GET /.well-known/jwks.json'),
+      },
+      {
+        login: 'accounts',
+        refresh: 'sessions',
+        start: 'providers',
+        token: 'OAuth',
+        users: 'admin',
+        jwks: 'keys and health',
+      },
+      'each route is where its reader looks for it',
+    );
+  });
+
   t.test('50 clients fetching it at the same instant get the same document', async (t) => {
     const replies = await Promise.all(Array.from({ length: 50 }, () => app.inject({ url: '/openapi.json' })));
     t.same(
@@ -181,6 +219,9 @@ t.test('the docs page', async (t) => {
       /^default-src 'none'/,
       'the API keeps its own',
     );
+    t.match(page.body, '<title>Tessera API</title>', 'the page is titled with the product name');
+    const init = (await app.inject({ url: '/docs/static/swagger-initializer.js' })).body;
+    t.match(init, 'data:image/svg+xml;base64,', "the top bar shows Tessera's mark instead of the UI's logo");
   });
 
   t.test('is off with API_DOCS=false, and the document is still served', async (t) => {

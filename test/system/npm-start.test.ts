@@ -1,11 +1,12 @@
 // `npm start` as a process manager runs it: the server is npm's own child (no shell in between), so
 // the SIGTERM a manager sends to npm reaches the server and nothing keeps serving. It prints the URL
-// to use (ISSUER), not the socket's address. Also runs the compiled build, as the image does.
+// to use (ISSUER), not the socket's address. Also runs the compiled build, as the image does; a second build
+// with nothing changed writes nothing; and `npm run dev` stops as wholly as `npm start` does.
 import t from 'tap';
 import { spawn, execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -259,3 +260,62 @@ t.test(
     t.match(generated.output, /\(active\)/, 'the generated key is reported active');
   },
 );
+
+t.test('a build with nothing changed since the last one compiles nothing (npm start builds first)', async (t) => {
+  // dist/ and the packages' dist/ come from the first test (`npm start` built them).
+  const outputs = ['dist/src/server.js', 'packages/verify/dist/index.js', 'packages/client/dist/index.js'];
+  const mtimes = async () => Promise.all(outputs.map(async (f) => (await stat(path.join(ROOT, f))).mtimeMs));
+  const before = await mtimes();
+  const build = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn('npm', ['run', 'build'], { cwd: ROOT, env: BASE_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+  if (build.code !== 0) t.comment(build.output);
+  t.equal(build.code, 0, 'npm run build exits 0');
+  t.same(await mtimes(), before, 'no output file was written again: tsc -b found every project up to date');
+});
+
+t.test('npm run dev: SIGTERM to npm stops the watcher and the server, and frees the port', async (t) => {
+  const port = await freePort();
+  const env = {
+    ...BASE_ENV,
+    NODE_ENV: 'development',
+    PORT: String(port),
+    KEYS_DIR: await tempDir('tessera-dev-keys-'),
+    DATABASE_URL: 'pglite:memory',
+    LOG_LEVEL: 'info',
+  };
+  const npm = spawn('npm', ['run', 'dev'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  npm.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  npm.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+  const started: number[] = [];
+  t.teardown(() => {
+    if (!t.passing()) t.comment(output);
+    for (const pid of [npm.pid!, ...started]) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  await eventually('the ready line', 120_000, () => {
+    if (npm.exitCode !== null) throw new Error(`npm run dev exited ${npm.exitCode}`);
+    return output.includes(`tessera ready at http://localhost:${port}`) ? true : undefined;
+  });
+  t.equal(await accepting(port), true, 'the dev server listens');
+  // Every process under npm: the watcher and the server it runs.
+  const queue = [npm.pid!];
+  while (queue.length > 0) {
+    for (const child of await childrenOf(queue.shift()!)) {
+      started.push(child.pid);
+      queue.push(child.pid);
+    }
+  }
+  t.ok(started.length >= 2, 'npm runs the watcher, which runs the server');
+
+  npm.kill('SIGTERM');
+  await exited;
+  await eventually('every process to exit', 30_000, () => (started.some(alive) ? undefined : true));
+  t.equal(await accepting(port), false, 'nothing serves on the port any more');
+  t.match(output, /"signal":"SIGTERM"/, 'the server saw the SIGTERM and shut down gracefully');
+});
