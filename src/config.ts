@@ -122,7 +122,7 @@ export interface Config {
   cookieDomain: string | undefined;
   /** Processes serving requests (node:cluster); 1 = this process alone. */
   workers: number;
-  /** Serve the API docs page at /docs (the OpenAPI document at /openapi.json is always served). */
+  /** Serve the API docs page at /docs and the OpenAPI document at /openapi.json. */
   apiDocs: boolean;
   /** GET /metrics answers only `Authorization: Bearer <this>`; undefined = no /metrics route. */
   metricsToken: string | undefined;
