@@ -73,6 +73,10 @@ export const errorCatalog = {
     status: 409,
     message: 'This is the last way to log in to the account; add another before removing it.',
   },
+  last_admin: {
+    status: 409,
+    message: 'This is the last administrator: grant the admin role to another account first.',
+  },
   request_timeout: { status: 408, message: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   uri_too_long: { status: 414, message: 'The request path is too long.' },

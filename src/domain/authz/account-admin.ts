@@ -1,14 +1,16 @@
 // What an operator does to an account: disable it, enable it, delete it, end its sessions. Each change and
 // its audit row commit together, and every session ends through endSessions (session-state.ts), the one
-// owner of "end a session". Disabling ends the sessions in the same transaction that sets disabled_at; a
-// login racing it either sees disabled_at (RefreshRotation.start re-reads the user row under a share lock)
-// or started its session before, and then this UPDATE ends it: no disabled account keeps a live session.
+// owner of "end a session". The last enabled admin can be neither disabled nor deleted (last-admin.ts).
+// Disabling ends the sessions in the same transaction that sets disabled_at; a login racing it either sees
+// disabled_at (RefreshRotation.start re-reads the user row under a share lock) or started its session before,
+// and then this UPDATE ends it: no disabled account keeps a live session.
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import { endSessions } from '../sessions/session-state.js';
 import { LOCKING_TX } from '../transactions.js';
+import { assertAnotherAdminRemains } from './last-admin.js';
 import { actorName, type Actor } from './roles.js';
 
 export class AccountAdmin {
@@ -24,6 +26,7 @@ export class AccountAdmin {
   async disable(userId: string, actor: Actor, meta: RequestMeta): Promise<number> {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
+      await assertAnotherAdminRemains(tx, userId, actor, 'disabling');
       const changed = await tx.$queryRaw<{ id: string }[]>`
         UPDATE users SET disabled_at = ${now} WHERE id = ${userId}::uuid AND disabled_at IS NULL RETURNING id::text AS id`;
       if (changed.length === 0 && !(await tx.user.findUnique({ where: { id: userId }, select: { id: true } }))) {
@@ -63,6 +66,7 @@ export class AccountAdmin {
   async delete(userId: string, actor: Actor, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
+      await assertAnotherAdminRemains(tx, userId, actor, 'deletion');
       const ended = await endSessions(tx, { userId }, now, 'account_deleted');
       const { count } = await tx.user.deleteMany({ where: { id: userId } });
       if (count === 0) throw new DomainError('not_found', { detail: 'no such user' });
