@@ -11,6 +11,10 @@ export const errorCatalog = {
   },
   invalid_email: { status: 400, message: 'The email address is not valid.' },
   invalid_password: { status: 400, message: 'The password must be 8 to 256 characters long.' },
+  password_too_common: {
+    status: 400,
+    message: 'This password is one of the most common (it appears in lists of leaked passwords). Choose another.',
+  },
   invalid_role: {
     status: 400,
     message: 'A role is 1 to 64 characters: lowercase letters, digits and . _ : - (starting with a letter).',

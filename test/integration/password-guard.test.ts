@@ -58,9 +58,15 @@ const forms: Record<string, (app: TestApp, email: string, accessToken: string, p
 
 for (const [form, send] of Object.entries(forms)) {
   t.test(`${BURST} wrong passwords at once at ${form}: one is evaluated, the rest are throttled`, async (t) => {
-    const { app } = await appWithMail(t);
+    const clock = new ManualClock();
+    const { app } = await appWithMail(t, clock);
     const { email } = await register(app);
     const { accessToken } = await login(app, email);
+    // Spend the free failures and let the lock they lead to expire: from here each failure locks again, so
+    // a burst must get exactly one guess evaluated (the first five of a fresh account are free by policy).
+    for (let i = 0; i < 6; i++) await send(app, email, accessToken, WRONG);
+    expectError(t, await send(app, email, accessToken, WRONG), 'too_many_requests', `${form} locks after six`);
+    clock.advance(2);
     const evaluated = countVerifications(app);
     const replies = await Promise.all(Array.from({ length: BURST }, () => send(app, email, accessToken, WRONG)));
     t.equal(evaluated(), 1, `one argon2 verification for ${BURST} simultaneous guesses at ${form}`);
@@ -77,6 +83,21 @@ for (const [form, send] of Object.entries(forms)) {
     );
   });
 }
+
+t.test(
+  `${BURST} wrong passwords at once at a fresh account's email-change form: at most the free ones are evaluated`,
+  async (t) => {
+    const { app } = await appWithMail(t);
+    const { email } = await register(app);
+    const { accessToken } = await login(app, email);
+    const evaluated = countVerifications(app);
+    const replies = await Promise.all(
+      Array.from({ length: BURST }, () => forms['POST /auth/email/change']!(app, email, accessToken, WRONG)),
+    );
+    t.ok(evaluated() <= 6, `at most 6 of ${BURST} simultaneous guesses are evaluated (got ${evaluated()})`);
+    t.ok(replies.filter((r) => r.statusCode === 429).length >= BURST - 6, 'the others are refused with 429');
+  },
+);
 
 t.test('wrong passwords at the email-change form lock the login of that account from that address', async (t) => {
   const clock = new ManualClock();

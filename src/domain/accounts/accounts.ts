@@ -9,6 +9,7 @@ import { LOCKING_TX } from '../transactions.js';
 import { emailSkeleton, normalizeEmail } from './emails.js';
 import { LoginThrottle, type ThrottleStore } from './login-throttle.js';
 import { PasswordGuard } from './password-guard.js';
+import { assertNewPassword } from './password-policy.js';
 import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
 import { endSessions, liveSql } from '../sessions/session-state.js';
 
@@ -46,7 +47,7 @@ export class Accounts {
   async register(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
     const email = normalizeEmail(rawEmail);
     if (!email) throw new DomainError('invalid_email');
-    if (!isAcceptablePassword(password)) throw new DomainError('invalid_password');
+    assertNewPassword(password);
     const passwordHash = await this.passwords.hash(password);
     const now = this.clock.now();
     try {
@@ -115,7 +116,7 @@ export class Accounts {
       { purpose: 'password_change', email: user.email, password: current, meta, userId, sessionId: currentSessionId },
       async () => ({ userId, passwordHash: user.passwordHash }),
     );
-    if (!isAcceptablePassword(next)) throw new DomainError('invalid_password');
+    assertNewPassword(next);
     const passwordHash = await this.passwords.hash(next);
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {

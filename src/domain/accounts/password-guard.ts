@@ -13,7 +13,7 @@ import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './passwords.js';
 
 /** Why a password is checked: names the audit row of a failure and the error a wrong password gives. */
-export type PasswordPurpose = 'login' | 'password_change' | 'email_change';
+type PasswordPurpose = 'login' | 'password_change' | 'email_change';
 
 const FAILURE = {
   login: { audit: 'login_failed', error: 'invalid_credentials' },
