@@ -16,6 +16,7 @@ import { TokenIntrospection } from './domain/tokens/token-introspection.js';
 import { AccountAdmin } from './domain/authz/account-admin.js';
 import { ClientAssertions } from './domain/authz/client-assertions.js';
 import { ClientTokens } from './domain/authz/client-tokens.js';
+import { ClientTokenRevocations } from './domain/authz/client-token-revocations.js';
 import { Directory } from './domain/authz/directory.js';
 import { Roles } from './domain/authz/roles.js';
 import type { RecoveryServices } from './recovery-services.js';
@@ -78,10 +79,12 @@ export function createServices(
   );
   const serviceClients = new ServiceClients(config.serviceClients.map(parseClientEntry));
   const roles = new Roles(database.prisma, clock);
+  const clientRevocations = new ClientTokenRevocations(database.prisma, database.sql, clock);
   const clientTokens = new ClientTokens(
     keys,
     { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl },
     clock,
+    clientRevocations,
   );
   return {
     config,
@@ -101,7 +104,7 @@ export function createServices(
       rotation,
       clock,
       config.issuer,
-      { clientTokens, serviceClients },
+      { clientTokens, serviceClients, clientRevocations },
     ),
     serviceClients,
     rotation,
