@@ -190,3 +190,43 @@ t.test(
     t.equal(tokens, 1, 'only the free address got a confirmation token');
   },
 );
+
+t.test(
+  "look-alikes of one address can't flood its owner: the notices stop at the owner's hourly allowance, the answers don't change",
+  async (t) => {
+    const smtp = await startSmtp(t);
+    const { app } = await buildTestApp(t, { env: mailEnv(smtp, { MAIL_PER_EMAIL_PER_HOUR: '5' }) });
+    const { email } = await register(app);
+    const victim = await register(app, 'rnille@example.com');
+    const { accessToken } = await login(app, email);
+    const lookAlikes = [
+      'mille@example.com',
+      'rni1le@example.com',
+      'mil1e@example.com',
+      'rnil1e@example.com',
+      'mi1le@example.com',
+      'mille@exarnple.com',
+      'rnille@exarnple.com',
+      'mille@example.corn',
+    ];
+    const replies = await Promise.all(
+      lookAlikes.map((new_email) =>
+        app.inject({
+          method: 'POST',
+          url: '/auth/email/change',
+          headers: { authorization: `Bearer ${accessToken}` },
+          payload: { new_email, current_password: PASSWORD },
+          remoteAddress: `203.0.113.${lookAlikes.indexOf(new_email) + 1}`,
+        }),
+      ),
+    );
+    t.ok(
+      replies.every((r) => r.statusCode === 202),
+      'every request is answered 202, whatever the owner was sent',
+    );
+    const notices = await app.services.database.prisma.mailMessage.count({
+      where: { kind: 'email_change_taken', recipient: victim.email },
+    });
+    t.equal(notices, 5, 'the owner gets MAIL_PER_EMAIL_PER_HOUR notices, not one per look-alike');
+  },
+);

@@ -80,20 +80,24 @@ export class EmailChange {
       });
     }
     const owner = await this.ownerOf(newEmail);
+    // A look-alike is a different address with its own allowance: the owner's own caps the notices, silently.
+    const notifyOwner =
+      owner !== null && (owner.email === newEmail || (await this.sendLimit.allow('email_change', owner.email)));
     const { token, hash } = newToken();
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
       if (owner) {
         // Taken (or a look-alike of a taken one): no link, and its owner hears of it instead of the asker.
-        await enqueueMail(
-          tx,
-          this.templates.render('email_change_taken', owner.email, {
-            new_email: newEmail,
-            time: now.toISOString(),
-            ip: meta.ip,
-          }),
-          now,
-        );
+        if (notifyOwner)
+          await enqueueMail(
+            tx,
+            this.templates.render('email_change_taken', owner.email, {
+              new_email: newEmail,
+              time: now.toISOString(),
+              ip: meta.ip,
+            }),
+            now,
+          );
       } else {
         await insertToken(
           tx,
