@@ -7,7 +7,7 @@
 // and audited like every other limit.
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { AppError } from '../errors.js';
-import { actorName } from '../domain/authz/roles.js';
+import { actorName } from '../domain/actor.js';
 
 const WINDOW_MS = 60_000;
 

@@ -8,7 +8,7 @@
 // first admin, and how one is restored, so it never depends on an admin existing.
 import type { Prisma } from '../../generated/prisma/client.js';
 import { DomainError } from '../domain-error.js';
-import type { Actor } from './roles.js';
+import type { Actor } from '../actor.js';
 
 export const ADMIN_ROLE = 'admin';
 
