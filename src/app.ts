@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { KeyStore } from './domain/keys/keys.js';
 import { MemoryThrottleStore } from './domain/accounts/login-throttle.js';
 import { backfillEmailSkeletons } from './domain/accounts/email-skeletons.js';
+import { loadCommonPasswords } from './domain/accounts/password-policy.js';
 import { connectRedis } from './db/redis.js';
 import { RedisThrottleStore } from './stores/redis-throttle.js';
 import { RedisSendLimitStore } from './stores/redis-send-limit.js';
@@ -157,6 +158,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
       sendLimit: sendLimitStore,
     });
     await services.passwords.warmUp();
+    loadCommonPasswords(); // the new-password screen's list, built once here rather than on a first request
     const skeletons = await backfillEmailSkeletons(database.prisma);
     if (skeletons.filled + skeletons.shared > 0)
       app.log.info({ event: 'email_skeletons_filled', ...skeletons }, 'email skeletons computed for older accounts');

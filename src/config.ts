@@ -52,6 +52,8 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 20 }),
   // client_credentials tokens each service client may get per minute (0: no limit).
   TOKEN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 120 }),
+  // /admin requests per minute per caller (admin user or service client) and per client address (0: no limit).
+  ADMIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 120 }),
   CORS_ORIGINS: Type.String({ default: '' }),
   // Sign in with a provider (src/domain/federation/): the providers, and where a sign-in may return to.
   IDENTITY_PROVIDERS_FILE: Type.String({ default: '' }),
@@ -132,6 +134,7 @@ export interface Config {
   /** Requests per minute per client address to each of register, login and refresh; 0 = no limit. */
   rateLimitPerMinute: number;
   tokenRateLimitPerMinute: number;
+  adminRateLimitPerMinute: number;
   /** Shared store for rate limits and failed-login throttling; undefined = in memory, per instance. */
   redisUrl: string | undefined;
   cookieDomain: string | undefined;
@@ -139,7 +142,7 @@ export interface Config {
   workers: number;
   /** The account made admin at boot while no account is (BOOTSTRAP_ADMIN_EMAIL, normalized). */
   bootstrapAdminEmail: string | undefined;
-  /** Serve the API docs page at /docs (the OpenAPI document at /openapi.json is always served). */
+  /** Serve the API docs page at /docs and the OpenAPI document at /openapi.json. */
   apiDocs: boolean;
   /** GET /metrics answers only `Authorization: Bearer <this>`; undefined = no /metrics route. */
   metricsToken: string | undefined;
@@ -222,6 +225,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     hstsMaxAge: env.HSTS_MAX_AGE_SECONDS,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     tokenRateLimitPerMinute: env.TOKEN_RATE_LIMIT_PER_MINUTE,
+    adminRateLimitPerMinute: env.ADMIN_RATE_LIMIT_PER_MINUTE,
     redisUrl: env.REDIS_URL || undefined,
     argon2: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     cookieDomain: env.COOKIE_DOMAIN || undefined,

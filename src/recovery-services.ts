@@ -60,7 +60,7 @@ export async function createRecoveryServices(
     ),
     emailChange: new EmailChange(
       database.prisma,
-      passwords,
+      accounts.passwordGuard,
       templates,
       sendLimit,
       {

@@ -19,6 +19,7 @@ import { TokenIntrospection } from './domain/tokens/token-introspection.js';
 import { AccountAdmin } from './domain/authz/account-admin.js';
 import { ClientAssertions } from './domain/authz/client-assertions.js';
 import { ClientTokens } from './domain/tokens/client-tokens.js';
+import { ClientTokenRevocations } from './domain/tokens/client-token-revocations.js';
 import { Directory } from './domain/authz/directory.js';
 import { Roles } from './domain/authz/roles.js';
 import { createRecoveryServices, type RecoveryServices } from './recovery-services.js';
@@ -97,10 +98,12 @@ export async function createServices(
   );
   const serviceClients = new ServiceClients(config.serviceClients.map(parseClientEntry));
   const roles = new Roles(database.prisma, clock);
+  const clientRevocations = new ClientTokenRevocations(database.prisma, database.sql, clock);
   const clientTokens = new ClientTokens(
     keys,
     { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl },
     clock,
+    clientRevocations,
   );
   return {
     recovery,
@@ -118,6 +121,7 @@ export async function createServices(
     introspection: new TokenIntrospection(database.sql, accessTokens, refreshTokens, lifecycle, clock, config.issuer, {
       clientTokens,
       serviceClients,
+      clientRevocations,
     }),
     serviceClients,
     lifecycle,

@@ -29,6 +29,7 @@ export type AuditType =
   | 'email_verification_sent'
   | 'email_verified'
   | 'email_change_requested'
+  | 'email_change_failed'
   | 'email_changed'
   | 'email_change_undone'
   // Sign-in with an identity provider (src/domain/federation/).

@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document, built by @fastify/swagger from the schemas every route already declares
-// (so it can't describe a field the serializer would drop), served at /openapi.json; and a docs page
-// (@fastify/swagger-ui) at /docs unless API_DOCS=false (the default in production).
+// (so it can't describe a field the serializer would drop), served at /openapi.json with a docs page
+// (@fastify/swagger-ui) at /docs, both unless API_DOCS=false (the default in production): the document
+// lists every /admin route, so it is no more public than the page that renders it.
 // Security requirements are read off each route rather than listed by hand: a Bearer preHandler, the
 // `cookieAuth` route config, or the /oauth/ prefix whose hook authenticates the service client.
 import type { FastifyPluginAsync, RouteOptions } from 'fastify';
@@ -104,9 +105,8 @@ const openapi: FastifyPluginAsync<{ config: Config }> = async (app, { config }) 
     },
   });
 
-  app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
-
   if (config.apiDocs) {
+    app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
     await app.register(swaggerUi, {
       routePrefix: DOCS_PATH,
       // The page's own policy instead of the API's `default-src 'none'`; plain http stays plain on localhost.

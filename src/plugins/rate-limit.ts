@@ -27,6 +27,13 @@ const MAX_REMEMBERED = 10_000;
 /** A session's refreshes are counted in this many buckets, each with the per-address budget. */
 export const SESSION_BUCKETS = 6n;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What every refusal does (log line, one audit row per key and window): for limits checked by hand. */
+    rateLimitExceeded(request: FastifyRequest, key: string): void;
+  }
+}
+
 export function rateLimitFor(config: Config): { max: number; timeWindow: number } | undefined {
   return config.rateLimitPerMinute > 0 ? { max: config.rateLimitPerMinute, timeWindow: WINDOW_MS } : undefined;
 }
@@ -84,6 +91,7 @@ export default fp<{ services: Services; redis?: Redis | undefined }>(
         .finally(() => writing.delete(write));
       writing.add(write);
     };
+    app.decorate('rateLimitExceeded', onExceeded);
     await app.register(rateLimit, {
       global: false,
       // Counted per address and per route: a burst of logins does not block refreshes.

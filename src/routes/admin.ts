@@ -11,6 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { adminAuth } from '../plugins/admin-auth.js';
+import { adminRateLimits } from '../plugins/admin-rate-limit.js';
 import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { requestMeta } from '../http/request-meta.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
@@ -86,8 +87,11 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     if (isCrossSiteRequest(request, ownOrigin, noOrigins))
       throw new AppError('csrf_rejected', { detail: 'cross-site request to /admin' });
   });
+  const limits = adminRateLimits(fastify, config.adminRateLimitPerMinute);
+  if (limits) app.addHook('onRequest', limits.byAddress);
   // Before the request is validated: a caller who is not an admin learns nothing about the routes.
   app.addHook('onRequest', adminAuth(services));
+  if (limits) app.addHook('onRequest', limits.byCaller);
   app.addHook('onSend', noStore);
 
   const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;

@@ -126,6 +126,7 @@ const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
       await recovery.emailChange.request(
         {
           userId: user.id,
+          sessionId: claims.sid,
           authTime: new Date((claims.auth_time ?? 0) * 1000),
           newEmail: request.body.new_email,
           currentPassword: request.body.current_password,

@@ -7,7 +7,7 @@ import type { RouteOptions } from 'fastify';
 import { validate, compileErrors } from '@readme/openapi-parser';
 import { buildApp } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { buildTestApp, createTestDatabase, tempDir, testConfig } from '../helper.js';
+import { buildTestApp, createTestDatabase, expectError, tempDir, testConfig } from '../helper.js';
 
 interface Operation {
   security?: Record<string, string[]>[];
@@ -224,7 +224,7 @@ t.test('the docs page', async (t) => {
     t.match(init, 'data:image/svg+xml;base64,', "the top bar shows Tessera's mark instead of the UI's logo");
   });
 
-  t.test('is off with API_DOCS=false, and the document is still served', async (t) => {
+  t.test('is off with API_DOCS=false, and so is the API document', async (t) => {
     const { app } = await buildTestApp(t, { env: { API_DOCS: 'false' } });
     t.equal((await app.inject({ url: '/docs' })).statusCode, 404, 'with API_DOCS=false there is no docs page');
     t.equal(
@@ -232,10 +232,23 @@ t.test('the docs page', async (t) => {
       'not_found',
       'with API_DOCS=false the docs assets are not served either',
     );
-    t.equal(
-      (await app.inject({ url: '/openapi.json' })).statusCode,
-      200,
-      'with API_DOCS=false the API document is still served',
+    expectError(
+      t,
+      await app.inject({ url: '/openapi.json' }),
+      'not_found',
+      'with API_DOCS=false the API document (which lists every /admin route) is not served either',
+    );
+    expectError(t, await app.inject({ url: '/docs/json' }), 'not_found', 'nor its copy under /docs');
+  });
+
+  t.test('in production by default neither the page nor the document is served', async (t) => {
+    const { app } = await buildTestApp(t, { env: { NODE_ENV: 'production', ISSUER: 'https://auth.example.com' } });
+    expectError(t, await app.inject({ url: '/docs' }), 'not_found', 'production serves no docs page by default');
+    expectError(
+      t,
+      await app.inject({ url: '/openapi.json' }),
+      'not_found',
+      'production serves no API document by default: it follows the docs page',
     );
   });
 

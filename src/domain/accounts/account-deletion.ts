@@ -11,6 +11,7 @@ import { DomainError } from '../domain-error.js';
 import type { Actor } from '../actor.js';
 import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
+import { assertAnotherAdminRemains } from './last-admin.js';
 import { requireRecentLogin } from './recent-login.js';
 
 /**
@@ -27,6 +28,13 @@ export async function eraseAccount(
   const user = await tx.$queryRaw<{ email: string }[]>`
     SELECT email FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
   if (user.length === 0) throw new DomainError('not_found', { detail: 'no such user' });
+  // The last enabled admin stays, whoever deletes it (an admin, or its owner through DELETE /auth/account).
+  await assertAnotherAdminRemains(
+    tx,
+    userId,
+    by.kind === 'admin' ? by.actor : { kind: 'user', id: userId },
+    'deletion',
+  );
   // Every address the account had or was about to have: the current one and those its tokens were sent to.
   await tx.$executeRaw`
     DELETE FROM mail_outbox WHERE lower(recipient) IN (

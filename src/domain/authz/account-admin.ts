@@ -1,8 +1,9 @@
 // What an operator does to an account: disable it, enable it, delete it, end its sessions. Each change and
 // its audit row commit together, and every session ends through endSessions (sessions/session-end.ts), the one
-// owner of "end a session" and of its audit row. Disabling ends the sessions in the same transaction that sets disabled_at; a
-// login racing it either sees disabled_at (RefreshRotation.start re-reads the user row under a share lock)
-// or started its session before, and then this UPDATE ends it: no disabled account keeps a live session.
+// owner of "end a session" and of its audit row. The last enabled admin can be neither disabled nor deleted
+// (last-admin.ts). Disabling ends the sessions in the same transaction that sets disabled_at; a login racing
+// it either sees disabled_at (RefreshRotation.start re-reads the user row under a share lock) or started its
+// session before, and then this UPDATE ends it: no disabled account keeps a live session.
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import { actorName, type Actor } from '../actor.js';
@@ -12,6 +13,7 @@ import { endSessions } from '../sessions/session-end.js';
 import { eraseAccount } from '../accounts/account-deletion.js';
 import { LOCKING_TX } from '../transactions.js';
 import type { SessionLifecycle } from '../sessions/session-lifecycle.js';
+import { assertAnotherAdminRemains } from '../accounts/last-admin.js';
 
 export class AccountAdmin {
   constructor(
@@ -27,6 +29,7 @@ export class AccountAdmin {
   async disable(userId: string, actor: Actor, meta: RequestMeta): Promise<number> {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
+      await assertAnotherAdminRemains(tx, userId, actor, 'disabling');
       const changed = await tx.$queryRaw<{ id: string }[]>`
         UPDATE users SET disabled_at = ${now} WHERE id = ${userId}::uuid AND disabled_at IS NULL RETURNING id::text AS id`;
       if (changed.length === 0 && !(await tx.user.findUnique({ where: { id: userId }, select: { id: true } }))) {

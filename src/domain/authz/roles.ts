@@ -9,6 +9,7 @@ import { DomainError } from '../domain-error.js';
 import { endSessions } from '../sessions/session-end.js';
 import { actorName, type Actor } from '../actor.js';
 import { LOCKING_TX } from '../transactions.js';
+import { ADMIN_ROLE, assertAnotherAdminRemains } from '../accounts/last-admin.js';
 
 /** Short names: `admin`, `support`, `billing:read`. No spaces or commas, so they list cleanly anywhere. */
 const ROLE_PATTERN = /^[a-z][a-z0-9._:-]{0,63}$/;
@@ -55,6 +56,7 @@ export class Roles {
    * Revokes a role; true if the user had it. By default sessions stay and the role leaves tokens at their
    * next refresh (within ACCESS_TOKEN_TTL_SECONDS). With `endSessions` every session of the user ends now:
    * tokens already issued fail introspection and the Bearer check at once, at the price of a new login.
+   * The last enabled admin keeps `admin` (last_admin; see last-admin.ts).
    */
   async revoke(
     userId: string,
@@ -66,6 +68,7 @@ export class Roles {
     assertRole(role);
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
+      if (role === ADMIN_ROLE) await assertAnotherAdminRemains(tx, userId, actor, 'demotion');
       const { count } = await tx.userRole.deleteMany({ where: { userId, role } });
       if (count === 0) return false;
       // The end writes the role_revoked row (naming the role), whether it ends every session or, by default, none.

@@ -6,7 +6,8 @@ import type { PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
-import { isAcceptablePassword, type PasswordHasher } from '../accounts/passwords.js';
+import type { PasswordHasher } from '../accounts/passwords.js';
+import { assertNewPassword } from '../accounts/password-policy.js';
 
 export async function setFirstPassword(
   db: PrismaClient,
@@ -16,7 +17,7 @@ export async function setFirstPassword(
   password: string,
   meta: RequestMeta,
 ): Promise<void> {
-  if (!isAcceptablePassword(password)) throw new DomainError('invalid_password');
+  assertNewPassword(password);
   const passwordHash = await passwords.hash(password);
   const now = clock.now();
   await db.$transaction(async (tx) => {

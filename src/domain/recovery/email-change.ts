@@ -1,5 +1,7 @@
 // Changing the account's address. The user proves it is them: the current password, or a login at most
-// RECENT_LOGIN_SECONDS old. Then the new address gets a confirmation link and the old one a notice. Nothing
+// RECENT_LOGIN_SECONDS old. Then the new address gets a confirmation link and the old one a notice. An address
+// that already has an account (or a look-alike of one) gets the same answer, so the form can't test which
+// addresses have accounts: no link is sent, and the owner of that account is told instead. Nothing
 // changes until the link is followed. At that point the address changes (verified, since the link proved it),
 // and the old address gets a link that undoes the change for EMAIL_CHANGE_UNDO_TTL_SECONDS. Undoing restores
 // the old address and ends every session, because an unwanted change means someone else had the account.
@@ -11,7 +13,7 @@ import { emailSkeleton, normalizeEmail } from '../accounts/emails.js';
 import { enqueueMail } from '../mail/outbox.js';
 import type { SendLimit } from '../mail/send-limit.js';
 import { durationText, linkWithToken, type MailTemplates } from '../mail/templates.js';
-import type { PasswordHasher } from '../accounts/passwords.js';
+import type { PasswordGuard } from '../accounts/password-guard.js';
 import { endSessions } from '../sessions/session-end.js';
 import { requireRecentLogin } from '../accounts/recent-login.js';
 import { LOCKING_TX } from '../transactions.js';
@@ -27,6 +29,8 @@ export interface EmailChangeSettings {
 
 export interface ChangeRequest {
   userId: string;
+  /** The session of the access token, for the audit rows. */
+  sessionId?: string;
   /** When the session of the access token started (its auth_time). */
   authTime: Date;
   newEmail: string;
@@ -36,7 +40,7 @@ export interface ChangeRequest {
 export class EmailChange {
   constructor(
     private readonly db: PrismaClient,
-    private readonly passwords: PasswordHasher,
+    private readonly passwordGuard: PasswordGuard,
     private readonly templates: MailTemplates,
     private readonly sendLimit: SendLimit,
     private readonly settings: EmailChangeSettings,
@@ -51,44 +55,72 @@ export class EmailChange {
       select: { email: true, passwordHash: true },
     });
     if (req.currentPassword !== undefined) {
+      // The one guarded check: throttled with logins of this account from this address, audited.
       // An account made through a provider has no password: any password given is the wrong one.
-      if (user.passwordHash === null || !(await this.passwords.verify(user.passwordHash, req.currentPassword)))
-        throw new DomainError('current_password_incorrect');
+      await this.passwordGuard.check(
+        {
+          purpose: 'email_change',
+          email: user.email,
+          password: req.currentPassword,
+          meta,
+          userId: req.userId,
+          ...(req.sessionId ? { sessionId: req.sessionId } : {}),
+        },
+        async () => ({ userId: req.userId, passwordHash: user.passwordHash }),
+      );
     } else {
       requireRecentLogin(req.authTime, this.clock.now(), this.settings.recentLoginSeconds, 'email change');
     }
     if (newEmail === user.email)
       throw new DomainError('invalid_email', { message: 'This is already the address of the account.' });
-    await this.assertFree(newEmail);
+    // Counted whether or not the address is taken: the answer must not tell the two apart.
     if (!(await this.sendLimit.allow('email_change', newEmail))) {
       throw new DomainError('too_many_requests', {
         retryAfter: 3600,
         detail: 'email change messages to this address over the hourly allowance',
       });
     }
+    const owner = await this.ownerOf(newEmail);
+    // A look-alike is a different address with its own allowance: the owner's own caps the notices, silently.
+    const notifyOwner =
+      owner !== null && (owner.email === newEmail || (await this.sendLimit.allow('email_change', owner.email)));
     const { token, hash } = newToken();
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      await insertToken(
-        tx,
-        {
-          hash,
-          purpose: 'email_change',
-          userId: req.userId,
-          email: newEmail,
-          ttlSeconds: this.settings.confirmTtlSeconds,
-        },
-        now,
-      );
-      await enqueueMail(
-        tx,
-        this.templates.render('email_change_confirm', newEmail, {
-          old_email: user.email,
-          link: linkWithToken(this.settings.confirmUrl, token),
-          valid_for: durationText(this.settings.confirmTtlSeconds),
-        }),
-        now,
-      );
+      if (owner) {
+        // Taken (or a look-alike of a taken one): no link, and its owner hears of it instead of the asker.
+        if (notifyOwner)
+          await enqueueMail(
+            tx,
+            this.templates.render('email_change_taken', owner.email, {
+              new_email: newEmail,
+              time: now.toISOString(),
+              ip: meta.ip,
+            }),
+            now,
+          );
+      } else {
+        await insertToken(
+          tx,
+          {
+            hash,
+            purpose: 'email_change',
+            userId: req.userId,
+            email: newEmail,
+            ttlSeconds: this.settings.confirmTtlSeconds,
+          },
+          now,
+        );
+        await enqueueMail(
+          tx,
+          this.templates.render('email_change_confirm', newEmail, {
+            old_email: user.email,
+            link: linkWithToken(this.settings.confirmUrl, token),
+            valid_for: durationText(this.settings.confirmTtlSeconds),
+          }),
+          now,
+        );
+      }
       await enqueueMail(
         tx,
         this.templates.render('email_change_requested', user.email, {
@@ -98,7 +130,11 @@ export class EmailChange {
         }),
         now,
       );
-      await audit(tx, meta, now, { type: 'email_change_requested', userId: req.userId });
+      await audit(tx, meta, now, {
+        type: 'email_change_requested',
+        userId: req.userId,
+        ...(owner ? { reason: 'address taken: its owner was told' } : {}),
+      });
     });
   }
 
@@ -176,12 +212,12 @@ export class EmailChange {
     return done;
   }
 
-  private async assertFree(email: string): Promise<void> {
-    const taken = await this.db.user.findFirst({
+  /** The account that has this address, or one that looks like it (same skeleton), if any. */
+  private ownerOf(email: string): Promise<{ email: string } | null> {
+    return this.db.user.findFirst({
       where: { OR: [{ email }, { emailSkeleton: emailSkeleton(email) }] },
-      select: { id: true },
+      select: { email: true },
     });
-    if (taken) throw new DomainError('email_taken');
   }
 
   /** A transaction whose address write may collide with an account made meanwhile: that is email_taken. */

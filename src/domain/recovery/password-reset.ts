@@ -17,7 +17,8 @@ import { normalizeEmail } from '../accounts/emails.js';
 import { enqueueMail } from '../mail/outbox.js';
 import type { SendLimit } from '../mail/send-limit.js';
 import { durationText, linkWithToken, type MailTemplates } from '../mail/templates.js';
-import { isAcceptablePassword, type PasswordHasher } from '../accounts/passwords.js';
+import type { PasswordHasher } from '../accounts/passwords.js';
+import { assertNewPassword } from '../accounts/password-policy.js';
 import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 import { consumeToken, insertToken, newToken, spendOthers } from './email-tokens.js';
@@ -83,7 +84,7 @@ export class PasswordReset {
 
   /** Returns the user whose password was reset and how many sessions ended. */
   async reset(token: string, newPassword: string, meta: RequestMeta): Promise<{ userId: string; ended: number }> {
-    if (!isAcceptablePassword(newPassword)) throw new DomainError('invalid_password');
+    assertNewPassword(newPassword);
     const passwordHash = await this.passwords.hash(newPassword);
     const now = this.clock.now();
     const done = await this.db.$transaction(async (tx) => {

@@ -4,7 +4,8 @@
 // AND its session is still live. A refresh token is active when its MAC verifies, its counter is the
 // session's current one and the session is live. Each answer is at most one statement. Revoking either
 // kind of token ends its whole session: an access token can't be revoked alone, and a refresh token of
-// any counter names its session.
+// any counter names its session. A client_credentials token has no session: revoking it lists its jti until
+// it expires (src/domain/tokens/client-token-revocations.ts), which its verification then refuses.
 import type { Sql } from '../../db/sql.js';
 import { TokenInvalid, type AccessTokens } from './access-tokens.js';
 import type { RequestMeta } from '../audit.js';
@@ -13,6 +14,7 @@ import type { RefreshTokens } from '../sessions/refresh-tokens.js';
 import type { SessionLifecycle } from '../sessions/session-lifecycle.js';
 import { liveSql } from '../sessions/session-state.js';
 import type { ClientTokens } from './client-tokens.js';
+import type { ClientTokenRevocations } from './client-token-revocations.js';
 import type { ServiceClients } from './service-clients.js';
 
 /** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
@@ -54,7 +56,11 @@ export class TokenIntrospection {
     private readonly clock: Clock,
     private readonly issuer: string,
     /** Client tokens (src/domain/authz/): introspection knows them too. */
-    private readonly authz: { clientTokens: ClientTokens; serviceClients: ServiceClients },
+    private readonly authz: {
+      clientTokens: ClientTokens;
+      serviceClients: ServiceClients;
+      clientRevocations: ClientTokenRevocations;
+    },
   ) {}
 
   async introspect(token: string): Promise<Introspection> {
@@ -68,7 +74,7 @@ export class TokenIntrospection {
    */
   async revoke(token: string, clientId: string, meta: RequestMeta): Promise<boolean> {
     const owner = JWT_SHAPE.test(token) ? await this.accessOwner(token) : this.lifecycle.sessionOf(token);
-    if (!owner) return false;
+    if (!owner) return JWT_SHAPE.test(token) ? this.revokeClientToken(token, clientId, meta) : false;
     const ended = await this.lifecycle.end(
       { which: { ids: [owner.sessionId] }, reason: 'revoked_by_client', by: { kind: 'client', clientId } },
       meta,
@@ -109,6 +115,17 @@ export class TokenIntrospection {
     if (!this.authz.serviceClients.get(claims.client_id)) return { active: false };
     const { iss, sub, aud, exp, iat, jti, client_id, scope } = claims;
     return { active: true, token_type: 'Bearer', iss, sub, aud, exp, iat, jti, client_id, scope };
+  }
+
+  /** A client_credentials token has no session: its jti is denylisted until it expires. */
+  private async revokeClientToken(token: string, clientId: string, meta: RequestMeta): Promise<boolean> {
+    try {
+      const claims = await this.authz.clientTokens.verify(token);
+      return await this.authz.clientRevocations.revoke(claims, clientId, meta);
+    } catch (err) {
+      if (err instanceof TokenInvalid) return false;
+      throw err;
+    }
   }
 
   private async introspectRefresh(token: string): Promise<Introspection> {
