@@ -31,6 +31,8 @@ type AuditType =
   | 'email_change_requested'
   | 'email_changed'
   | 'email_change_undone'
+  // An earlier holder's password, identities and sessions removed (src/domain/recovery/account-reclaim.ts).
+  | 'account_reclaimed'
   // Sign-in with an identity provider (src/domain/federation/).
   | 'federated_login'
   | 'federated_login_refused'

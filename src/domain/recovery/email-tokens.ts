@@ -13,7 +13,7 @@ export const EMAIL_TOKEN_PATTERN = '^[A-Za-z0-9_-]{43}$';
 
 type Tx = Pick<Prisma.TransactionClient, '$executeRaw' | '$queryRaw'>;
 
-function hashToken(token: string): string {
+export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
@@ -67,8 +67,19 @@ export function consumeAddressToken(tx: Tx, token: string, purpose: TokenPurpose
   return consume(tx, token, purpose, now, false);
 }
 
-/** Marks every other unused token of this purpose of the user used (a reset spends the other reset links). */
+/** Marks every other unused token of this purpose of the user used (a confirmed change spends the other change links). */
 export async function spendOthers(tx: Tx, userId: string, purpose: TokenPurpose, now: Date): Promise<void> {
   await tx.$executeRaw`
     UPDATE email_tokens SET used_at = ${now} WHERE user_id = ${userId}::uuid AND purpose = ${purpose} AND used_at IS NULL`;
+}
+
+/**
+ * Marks every unused token of the user used, whatever its purpose, except those of `keep`. What a credential
+ * reset does: a link mailed before it (a reset, a verification, an email-change confirmation an intruder asked
+ * for) must not act on the account after it.
+ */
+export async function spendPending(tx: Tx, userId: string, now: Date, keep: TokenPurpose[] = []): Promise<number> {
+  const kept = keep.length ? Prisma.sql`AND purpose NOT IN (${Prisma.join(keep)})` : Prisma.empty;
+  return tx.$executeRaw`
+    UPDATE email_tokens SET used_at = ${now} WHERE user_id = ${userId}::uuid AND used_at IS NULL ${kept}`;
 }

@@ -6,8 +6,11 @@
 // nothing sent. The caller answers 202 either way.
 //
 // reset() spends the token, sets the password, ends every session of the user (through the one owner,
-// session-state.ts), spends the user's other reset links and queues a "password changed" notice, all in one
-// transaction; then it clears the failed-login throttle of the (address, client) pair that reset it.
+// session-state.ts), spends every other pending link of the account and queues a "password changed" notice,
+// all in one transaction; then it clears the failed-login throttle of the (address, client) pair that reset it.
+// Every link, not only the other resets: an email-change confirmation an intruder asked for must not take the
+// address after the owner reset the password. One is kept: the undo of an address change, mailed to the old
+// address, which is the owner's way back when the reset was the intruder's (email-change.ts).
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
@@ -20,7 +23,7 @@ import { durationText, linkWithToken, type MailTemplates } from '../mail/templat
 import { isAcceptablePassword, type PasswordHasher } from '../accounts/passwords.js';
 import { endSessions } from '../sessions/session-state.js';
 import { LOCKING_TX } from '../transactions.js';
-import { consumeToken, insertToken, newToken, spendOthers } from './email-tokens.js';
+import { consumeToken, insertToken, newToken, spendPending } from './email-tokens.js';
 
 export interface PasswordResetSettings {
   linkBase: string;
@@ -90,7 +93,7 @@ export class PasswordReset {
       const owner = await consumeToken(tx, token, 'password_reset', now);
       if (!owner) return null;
       await tx.user.update({ where: { id: owner.userId }, data: { passwordHash } });
-      await spendOthers(tx, owner.userId, 'password_reset', now);
+      await spendPending(tx, owner.userId, now, ['email_change_undo']);
       const ended = await endSessions(tx, { userId: owner.userId }, now, 'password_reset');
       await audit(tx, meta, now, {
         type: 'password_reset',

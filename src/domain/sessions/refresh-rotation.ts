@@ -138,7 +138,7 @@ export class RefreshRotation {
 
   /**
    * Starts a new session for a user an identity provider just vouched for (src/domain/federation/): no
-   * password is involved, so none is compared. The session remembers the provider (amr "fed" in its tokens).
+   * password is involved, so none is compared. The session remembers the provider (idp in its tokens).
    */
   async startFederated(userId: string, meta: RequestMeta, idp: string): Promise<IssuedSession> {
     return this.open(userId, meta, { idp });
