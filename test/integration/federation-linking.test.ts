@@ -2,9 +2,7 @@
 // (test/federation-idp.ts) and HTTP: a pre-registered account waiting for its address's owner (pre-account
 // takeover), a look-alike address, and what an account made through a provider says about its address.
 import t from 'tap';
-import { federationFixture, RETURN_TO, type FederationFixture } from '../federation-fixture.js';
-import { TestBrowser } from '../federation-idp.js';
-import { FLOW_COOKIE } from '../../src/http/oauth-flow-cookie.js';
+import { federationFixture } from '../federation-fixture.js';
 import { expectError, login, me, refresh, refreshCookieOf, register } from '../helper.js';
 
 const ATTACKER_PASSWORD = 'the attacker chose this one';
@@ -18,25 +16,6 @@ const account = (email: string, verified = true) => ({
   email_verified: verified,
 });
 
-/** A signed-in user links the provider account `idpAccount` to their own account (POST /auth/oauth/:id/link). */
-async function linkOwnIdentity(f: FederationFixture, accessToken: string, idpAccount: ReturnType<typeof account>) {
-  const start = await f.app.inject({
-    method: 'POST',
-    url: '/auth/oauth/local/link',
-    headers: bearer(accessToken),
-    payload: { return_to: RETURN_TO },
-  });
-  if (start.statusCode !== 200) throw new Error(`link start failed: ${start.body}`);
-  const browser = new TestBrowser();
-  browser.jar.set(
-    new URL(f.tessera).host,
-    new Map([[FLOW_COOKIE, start.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]),
-  );
-  f.idp.next = idpAccount;
-  const { url } = await browser.follow(start.json().authorization_url, (u) => u.pathname.endsWith('/callback'));
-  return f.finish(browser, url);
-}
-
 t.test(
   "pre-account takeover: a trusted provider's verified sign-in to an unverified account first removes the earlier holder's password, identities and sessions",
   async (t) => {
@@ -48,7 +27,7 @@ t.test(
     const squatted = await register(f.app, victimEmail, ATTACKER_PASSWORD);
     const attacker = await login(f.app, victimEmail, ATTACKER_PASSWORD);
     const attackersOwn = account(`attacker-${unique()}@elsewhere.example`);
-    t.equal(errorOf(await linkOwnIdentity(f, attacker.accessToken, attackersOwn)), null, "the attacker's link works");
+    t.equal(errorOf(await f.linkIdentity(attacker.accessToken, attackersOwn)), null, "the attacker's link works");
 
     // The victim signs in with the trusted provider, which vouches for the address.
     f.idp.next = account(victimEmail.toUpperCase());
