@@ -229,3 +229,52 @@ t.test(
     t.equal((await login(app, owner.email, 'the owner starts again')).res.statusCode, 200, 'and is back in');
   },
 );
+
+t.test(
+  "20 uses of the intruder's reset link racing the undo: the intruder's password never opens the account",
+  async (t) => {
+    const smtp = await startSmtp(t);
+    const { app } = await buildTestApp(t, { env: mailEnv(smtp) });
+    const owner = await register(app);
+    await smtp.waitFor(1);
+    const intruder = await login(app, owner.email);
+    const intruderAddress = uniqueEmail();
+    await app.inject({
+      method: 'POST',
+      url: '/auth/email/change',
+      headers: { authorization: `Bearer ${intruder.accessToken}` },
+      payload: { new_email: intruderAddress, current_password: PASSWORD },
+    });
+    await smtp.waitFor(3);
+    await app.inject({
+      method: 'POST',
+      url: '/auth/email/confirm',
+      payload: { token: tokenFrom(smtp.to(intruderAddress)[0]!) },
+    });
+    await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: intruderAddress } });
+    await smtp.waitFor(5);
+    const resetToken = tokenFrom(smtp.to(intruderAddress).find((m) => /Reset/.test(m.subject))!);
+    const undoToken = tokenFrom(smtp.to(owner.email).find((m) => /was changed/.test(m.subject))!);
+
+    const [undone, ...resets] = await Promise.all([
+      app.inject({ method: 'POST', url: '/auth/email/undo', payload: { token: undoToken } }),
+      ...Array.from({ length: 20 }, () =>
+        app.inject({
+          method: 'POST',
+          url: '/auth/password/reset',
+          payload: { token: resetToken, new_password: INTRUDER_PASSWORD },
+        }),
+      ),
+    ]);
+    t.equal(undone!.statusCode, 204, 'the undo succeeds whatever the order');
+    t.ok(resets.filter((r) => r.statusCode === 204).length <= 1, 'the reset link works once at most');
+    for (const email of [owner.email, intruderAddress]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { email, password: INTRUDER_PASSWORD },
+      });
+      expectError(t, res, 'invalid_credentials', `the intruder's password does not open the account (${email})`);
+    }
+  },
+);
