@@ -2,7 +2,8 @@
 // password, ends every session, and a "password changed" notice follows. Tokens are single-use (also under 50
 // concurrent uses), expire, and are bound to their purpose.
 import t, { type Test } from 'tap';
-import { buildTestApp, expectError, login, PASSWORD, refresh, register, session, uniqueEmail } from '../helper.js';
+import { buildTestApp, expectError, login, me, PASSWORD, refresh, register, session, uniqueEmail } from '../helper.js';
+import { federationFixture } from '../federation-fixture.js';
 import { mailEnv, startSmtp, tokenFrom } from '../mail-smtp.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
@@ -245,3 +246,39 @@ t.test('a reset racing 25 uses of a pending email-change confirmation: exactly o
     t.equal(owned.json().code, 'invalid_credentials', 'and the reset set no password on the moved account');
   }
 });
+
+t.test(
+  'a reset that first proves an unverified address removes the identity a squatter linked, and verifies the address',
+  async (t) => {
+    const smtp = await startSmtp(t);
+    const f = await federationFixture(t, { env: mailEnv(smtp) });
+    const { app } = f;
+    // Someone registers the victim's address and links a provider account of their own.
+    const victimEmail = uniqueEmail();
+    const squatted = await register(app, victimEmail, 'the squatter chose this');
+    const squatter = await login(app, victimEmail, 'the squatter chose this');
+    const squattersOwn = { sub: `squatter-${Date.now()}`, email: uniqueEmail(), email_verified: true };
+    t.equal((await f.linkIdentity(squatter.accessToken, squattersOwn)).searchParams.get('error'), null, 'linked');
+
+    await smtp.waitFor(1);
+    await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: victimEmail } });
+    const [resetMail] = (await smtp.waitFor(2)).filter((m) => /Reset/.test(m.subject));
+    const reset = await app.inject({
+      method: 'POST',
+      url: '/auth/password/reset',
+      payload: { token: tokenFrom(resetMail!), new_password: NEW_PASSWORD },
+    });
+    t.equal(reset.statusCode, 204, 'the owner of the address resets the password');
+
+    f.idp.next = squattersOwn;
+    const viaIdentity = await f.signIn('local');
+    t.not(
+      (await f.refresh(viaIdentity.browser)).claims?.sub,
+      squatted.user.id,
+      "the squatter's identity no longer opens the account",
+    );
+    expectError(t, await refresh(app, squatter.refresh), 'session_revoked', "the squatter's session is ended");
+    const owner = await login(app, victimEmail, NEW_PASSWORD);
+    t.equal((await me(app, owner.accessToken)).json().email_verified, true, 'the link proved the address');
+  },
+);

@@ -111,7 +111,14 @@ export class Identities {
           detail: assertedEmail ? 'provider did not assert email_verified' : 'provider gave no usable email',
         });
       }
-      const holder = await tx.user.findUnique({ where: { email: assertedEmail }, select: { id: true } });
+      // One statement, one snapshot: the exact address and its look-alikes are read together, so a first sign-in
+      // of this identity committing meanwhile is seen as the holder (and found again below), never as a look-alike.
+      const skeleton = emailSkeleton(assertedEmail);
+      const found = await tx.user.findMany({
+        where: { OR: [{ email: assertedEmail }, { emailSkeleton: skeleton }] },
+        select: { id: true, email: true },
+      });
+      const holder = found.find((u) => u.email === assertedEmail);
       if (holder) {
         // Each statement sees what was committed when it started (READ COMMITTED): a first sign-in of this
         // same identity may have committed, account and identity together, between the two lookups above.
@@ -130,9 +137,7 @@ export class Identities {
         }
         return link(holder.id, 'by_verified_email');
       }
-      const skeleton = emailSkeleton(assertedEmail);
-      const lookalike = await tx.user.findUnique({ where: { emailSkeleton: skeleton }, select: { id: true } });
-      if (lookalike)
+      if (found.length > 0)
         throw new DomainError('email_taken', { detail: 'a look-alike address holds the skeleton of this email' });
       const userId = randomUUID();
       await tx.user.create({

@@ -10,7 +10,9 @@
 // all in one transaction; then it clears the failed-login throttle of the (address, client) pair that reset it.
 // Every link, not only the other resets: an email-change confirmation an intruder asked for must not take the
 // address after the owner reset the password. One is kept: the undo of an address change, mailed to the old
-// address, which is the owner's way back when the reset was the intruder's (email-change.ts).
+// address, which is the owner's way back when the reset was the intruder's (email-change.ts). When the address
+// had never been verified, the link is the first proof of who owns it: whoever registered it may not, so what
+// they could use goes first (account-reclaim.ts: their identities too) and the address counts as verified.
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
@@ -23,6 +25,7 @@ import { durationText, linkWithToken, type MailTemplates } from '../mail/templat
 import { isAcceptablePassword, type PasswordHasher } from '../accounts/passwords.js';
 import { endSessions } from '../sessions/session-state.js';
 import { LOCKING_TX } from '../transactions.js';
+import { reclaimAccount } from './account-reclaim.js';
 import { consumeToken, insertToken, newToken, spendPending } from './email-tokens.js';
 
 export interface PasswordResetSettings {
@@ -92,20 +95,30 @@ export class PasswordReset {
     const done = await this.db.$transaction(async (tx) => {
       const owner = await consumeToken(tx, token, 'password_reset', now);
       if (!owner) return null;
-      await tx.user.update({ where: { id: owner.userId }, data: { passwordHash } });
+      // The link is the first proof of an address nobody had verified: whoever registered it may not own it.
+      const [state] = await tx.$queryRaw<{ verified: boolean }[]>`
+        SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = ${owner.userId}::uuid FOR UPDATE`;
+      const reclaimed = state?.verified
+        ? null
+        : await reclaimAccount(tx, owner.userId, now, meta, 'password reset proved an unverified address');
+      await tx.user.update({
+        where: { id: owner.userId },
+        data: { passwordHash, ...(reclaimed ? { emailVerifiedAt: now } : {}) },
+      });
       await spendPending(tx, owner.userId, now, ['email_change_undo']);
-      const ended = await endSessions(tx, { userId: owner.userId }, now, 'password_reset');
+      const ended = (await endSessions(tx, { userId: owner.userId }, now, 'password_reset')).length;
+      const endedAll = ended + (reclaimed?.sessionsEnded ?? 0);
       await audit(tx, meta, now, {
         type: 'password_reset',
         userId: owner.userId,
-        reason: `${ended.length} sessions ended`,
+        reason: `${endedAll} sessions ended`,
       });
       await enqueueMail(
         tx,
         this.templates.render('password_changed', owner.email, { time: now.toISOString(), ip: meta.ip }),
         now,
       );
-      return { ...owner, ended: ended.length };
+      return { ...owner, ended: endedAll };
     }, LOCKING_TX);
     if (!done)
       throw new DomainError('email_token_invalid', {
