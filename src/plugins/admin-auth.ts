@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { AppError } from '../errors.js';
 import { TokenInvalid } from '../domain/tokens/access-tokens.js';
-import type { Actor } from '../domain/authz/roles.js';
+import type { Actor } from '../domain/actor.js';
 import type { Services } from '../services.js';
 
 const ADMIN_ROLE = 'admin';

@@ -16,7 +16,7 @@ import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import { audit } from '../domain/audit.js';
 import { ASSERTION_TYPE, AssertionRefused } from '../domain/authz/client-assertions.js';
-import { grantedScopes } from '../domain/authz/client-tokens.js';
+import { grantedScopes } from '../domain/tokens/client-tokens.js';
 import type { ServiceClient } from '../domain/tokens/service-clients.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';

@@ -61,7 +61,7 @@ t.test(
     t.equal(mine.json().email_verified, true, 'the address counts as verified: the provider vouched for it');
     t.match(
       await prisma.auditEvent.findMany({ where: { type: 'account_reclaimed' } }),
-      [{ userId: squatted.user.id, reason: /password removed, 1 identities removed, 1 sessions ended/ }],
+      [{ userId: squatted.user.id, reason: /password removed, 1 identities removed; 1 sessions ended/ }],
       'what was removed is audited',
     );
     const first = await f.app.inject({

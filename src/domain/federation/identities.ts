@@ -132,7 +132,10 @@ export class Identities {
         const [current] = await tx.$queryRaw<{ verified: boolean }[]>`
           SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = ${holder.id}::uuid FOR UPDATE`;
         if (!current?.verified) {
-          await reclaimAccount(tx, holder.id, now, meta, `idp=${provider.id} verified an unverified address`);
+          await reclaimAccount(tx, holder.id, now, meta, {
+            reason: 'account_reclaimed',
+            why: `idp=${provider.id} verified an unverified address`,
+          });
           await tx.user.update({ where: { id: holder.id }, data: { emailVerifiedAt: now } });
         }
         return link(holder.id, 'by_verified_email');

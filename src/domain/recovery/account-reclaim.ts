@@ -10,8 +10,8 @@
 // the user row first, so a login checking the old password at the same instant either commits before it (and
 // its session is ended here) or finds the password changed (src/domain/sessions/refresh-rotation.ts).
 import type { Prisma } from '../../generated/prisma/client.js';
-import { audit, type RequestMeta } from '../audit.js';
-import { endSessions } from '../sessions/session-state.js';
+import type { RequestMeta } from '../audit.js';
+import { endSessions, type EndReason } from '../sessions/session-end.js';
 import { spendPending } from './email-tokens.js';
 
 export interface Reclaimed {
@@ -22,14 +22,14 @@ export interface Reclaimed {
 
 /**
  * Removes the user's password and identities (with `identitiesSince`, only those linked since then), ends every
- * session and spends every pending email link, and audits it as `account_reclaimed` with `why`.
+ * session and spends every pending email link. The end's audit row (of `reason`'s type) says `why` and what went.
  */
 export async function reclaimAccount(
   tx: Prisma.TransactionClient,
   userId: string,
   now: Date,
   meta: RequestMeta,
-  why: string,
+  end: { reason: EndReason; why: string },
   identitiesSince: Date | null = null,
 ): Promise<Reclaimed> {
   const [row] = await tx.$queryRaw<{ had_password: boolean }[]>`
@@ -39,13 +39,8 @@ export async function reclaimAccount(
   const { count: identitiesRemoved } = await tx.identity.deleteMany({
     where: { userId, ...(identitiesSince ? { createdAt: { gte: identitiesSince } } : {}) },
   });
-  const ended = await endSessions(tx, { userId }, now, 'account_reclaimed');
   await spendPending(tx, userId, now);
-  const done = { passwordRemoved: row.had_password, identitiesRemoved, sessionsEnded: ended.length };
-  await audit(tx, meta, now, {
-    type: 'account_reclaimed',
-    userId,
-    reason: `${why}: password ${done.passwordRemoved ? 'removed' : 'none'}, ${identitiesRemoved} identities removed, ${ended.length} sessions ended`,
-  });
-  return done;
+  const note = `${end.why}: password ${row.had_password ? 'removed' : 'none'}, ${identitiesRemoved} identities removed`;
+  const ended = await endSessions(tx, { which: { userId }, reason: end.reason, by: { kind: 'self' }, note }, meta, now);
+  return { passwordRemoved: row.had_password, identitiesRemoved, sessionsEnded: ended.length };
 }

@@ -167,12 +167,14 @@ export class EmailChange {
         where: { id: grant.userId },
         data: { email: grant.email, emailSkeleton: emailSkeleton(grant.email), emailVerifiedAt: now },
       });
-      const reclaimed = await reclaimAccount(tx, grant.userId, now, meta, 'address change undone', askedAt);
-      await audit(tx, meta, now, {
-        type: 'email_change_undone',
-        userId: grant.userId,
-        reason: `${reclaimed.sessionsEnded} sessions ended`,
-      });
+      const reclaimed = await reclaimAccount(
+        tx,
+        grant.userId,
+        now,
+        meta,
+        { reason: 'email_change_undone', why: 'address change undone' },
+        askedAt,
+      );
       return { userId: grant.userId, ended: reclaimed.sessionsEnded };
     });
     if (!done)

@@ -23,7 +23,7 @@ import { enqueueMail } from '../mail/outbox.js';
 import type { SendLimit } from '../mail/send-limit.js';
 import { durationText, linkWithToken, type MailTemplates } from '../mail/templates.js';
 import { isAcceptablePassword, type PasswordHasher } from '../accounts/passwords.js';
-import { endSessions } from '../sessions/session-state.js';
+import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 import { reclaimAccount } from './account-reclaim.js';
 import { consumeToken, insertToken, newToken, spendPending } from './email-tokens.js';
@@ -95,24 +95,31 @@ export class PasswordReset {
     const done = await this.db.$transaction(async (tx) => {
       const owner = await consumeToken(tx, token, 'password_reset', now);
       if (!owner) return null;
-      // The link is the first proof of an address nobody had verified: whoever registered it may not own it.
+      // The link is the first proof of an address nobody had verified: whoever registered it may not own it, so
+      // what they could use goes (their identities too) and the sessions end with it.
       const [state] = await tx.$queryRaw<{ verified: boolean }[]>`
         SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = ${owner.userId}::uuid FOR UPDATE`;
       const reclaimed = state?.verified
         ? null
-        : await reclaimAccount(tx, owner.userId, now, meta, 'password reset proved an unverified address');
+        : await reclaimAccount(tx, owner.userId, now, meta, {
+            reason: 'password_reset',
+            why: 'the reset proved an unverified address',
+          });
       await tx.user.update({
         where: { id: owner.userId },
         data: { passwordHash, ...(reclaimed ? { emailVerifiedAt: now } : {}) },
       });
       await spendPending(tx, owner.userId, now, ['email_change_undo']);
-      const ended = (await endSessions(tx, { userId: owner.userId }, now, 'password_reset')).length;
-      const endedAll = ended + (reclaimed?.sessionsEnded ?? 0);
-      await audit(tx, meta, now, {
-        type: 'password_reset',
-        userId: owner.userId,
-        reason: `${endedAll} sessions ended`,
-      });
+      const endedAll = reclaimed
+        ? reclaimed.sessionsEnded
+        : (
+            await endSessions(
+              tx,
+              { which: { userId: owner.userId }, reason: 'password_reset', by: { kind: 'self' } },
+              meta,
+              now,
+            )
+          ).length;
       await enqueueMail(
         tx,
         this.templates.render('password_changed', owner.email, { time: now.toISOString(), ip: meta.ip }),
