@@ -32,6 +32,8 @@ export type AuditType =
   | 'email_change_failed'
   | 'email_changed'
   | 'email_change_undone'
+  // An earlier holder's password, identities and sessions removed (src/domain/recovery/account-reclaim.ts).
+  | 'account_reclaimed'
   // Sign-in with an identity provider (src/domain/federation/).
   | 'federated_login'
   | 'federated_login_refused'

@@ -2,8 +2,11 @@
 // a confirmation to the new address and a notice to the old; the change happens only on confirmation; the old
 // address gets an undo link that restores it and ends every session.
 import t from 'tap';
-import { buildTestApp, login, me, PASSWORD, refresh, register, uniqueEmail } from '../helper.js';
+import { buildTestApp, expectError, login, me, PASSWORD, refresh, register, uniqueEmail } from '../helper.js';
 import { mailEnv, startSmtp, tokenFrom } from '../mail-smtp.js';
+import { federationFixture } from '../federation-fixture.js';
+
+const INTRUDER_PASSWORD = 'the intruder set this one';
 
 t.test('a change is confirmed from the new address, announced to the old, and undone from the old', async (t) => {
   const smtp = await startSmtp(t);
@@ -65,7 +68,6 @@ t.test('a change is confirmed from the new address, announced to the old, and un
   const undone = await app.inject({ method: 'POST', url: '/auth/email/undo', payload: { token: tokenFrom(done) } });
   t.equal(undone.statusCode, 204, 'the undo link is accepted');
   t.equal((await refresh(app, s.refresh)).json().code, 'session_revoked', 'every session ended');
-  await login(app, oldEmail);
   const gone = await app.inject({
     method: 'POST',
     url: '/auth/login',
@@ -228,5 +230,138 @@ t.test(
       where: { kind: 'email_change_taken', recipient: victim.email },
     });
     t.equal(notices, 5, 'the owner gets MAIL_PER_EMAIL_PER_HOUR notices, not one per look-alike');
+  },
+);
+
+t.test(
+  'undoing a change gives the account back: the password the intruder set by a reset to the new address, their identity and their sessions stop working',
+  async (t) => {
+    const smtp = await startSmtp(t);
+    const f = await federationFixture(t, { env: mailEnv(smtp) });
+    const { app } = f;
+    const prisma = f.db.database.prisma;
+    const owner = await register(app);
+    await smtp.waitFor(1);
+    // The intruder has the owner's password (phished) and moves the account to an address of their own.
+    const intruder = await login(app, owner.email);
+    const intruderAddress = uniqueEmail();
+    await app.inject({
+      method: 'POST',
+      url: '/auth/email/change',
+      headers: { authorization: `Bearer ${intruder.accessToken}` },
+      payload: { new_email: intruderAddress, current_password: PASSWORD },
+    });
+    await smtp.waitFor(3);
+    const confirmed = await app.inject({
+      method: 'POST',
+      url: '/auth/email/confirm',
+      payload: { token: tokenFrom(smtp.to(intruderAddress)[0]!) },
+    });
+    t.equal(confirmed.statusCode, 204, 'the intruder confirms the change');
+    // Then sets a password of their own through a reset mailed to the new address, and links an identity.
+    await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: intruderAddress } });
+    await smtp.waitFor(5);
+    const resetMail = smtp.to(intruderAddress).find((m) => /Reset/.test(m.subject))!;
+    const reset = await app.inject({
+      method: 'POST',
+      url: '/auth/password/reset',
+      payload: { token: tokenFrom(resetMail), new_password: INTRUDER_PASSWORD },
+    });
+    t.equal(reset.statusCode, 204, 'the intruder resets the password through the new address');
+    const again = await login(app, intruderAddress, INTRUDER_PASSWORD);
+    const intrudersIdentity = { sub: `intruder-${Date.now()}`, email: intruderAddress, email_verified: true };
+    t.equal(
+      (await f.linkIdentity(again.accessToken, intrudersIdentity)).searchParams.get('error'),
+      null,
+      'and links one',
+    );
+
+    await smtp.waitFor(6);
+    const undoMail = smtp.to(owner.email).find((m) => /was changed/.test(m.subject))!;
+    const undone = await app.inject({
+      method: 'POST',
+      url: '/auth/email/undo',
+      payload: { token: tokenFrom(undoMail) },
+    });
+    t.equal(undone.statusCode, 204, 'the owner follows the undo link');
+
+    for (const [email, password, what] of [
+      [owner.email, INTRUDER_PASSWORD, "the intruder's password, at the restored address"],
+      [intruderAddress, INTRUDER_PASSWORD, "the intruder's password, at the intruder's address"],
+      [owner.email, PASSWORD, 'the old password the intruder knew'],
+    ] as const) {
+      const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
+      expectError(t, res, 'invalid_credentials', `${what} no longer opens the account`);
+    }
+    expectError(t, await refresh(app, again.refresh), 'session_revoked', "the intruder's session is ended");
+    f.idp.next = intrudersIdentity;
+    const viaIdentity = await f.signIn('local');
+    t.not(
+      (await f.refresh(viaIdentity.browser)).claims?.sub,
+      owner.user.id,
+      "the identity the intruder linked no longer opens the owner's account",
+    );
+    t.equal(await prisma.identity.count({ where: { userId: owner.user.id } }), 0, 'it was removed from the account');
+
+    await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: owner.email } });
+    const ownerReset = await smtp
+      .waitFor(smtp.received.length + 1)
+      .then(() => smtp.to(owner.email).filter((m) => /Reset/.test(m.subject)));
+    const ownerSet = await app.inject({
+      method: 'POST',
+      url: '/auth/password/reset',
+      payload: { token: tokenFrom(ownerReset.at(-1)!), new_password: 'the owner starts again' },
+    });
+    t.equal(ownerSet.statusCode, 204, 'the owner sets a new password through the restored address');
+    t.equal((await login(app, owner.email, 'the owner starts again')).res.statusCode, 200, 'and is back in');
+  },
+);
+
+t.test(
+  "20 uses of the intruder's reset link racing the undo: the intruder's password never opens the account",
+  async (t) => {
+    const smtp = await startSmtp(t);
+    const { app } = await buildTestApp(t, { env: mailEnv(smtp) });
+    const owner = await register(app);
+    await smtp.waitFor(1);
+    const intruder = await login(app, owner.email);
+    const intruderAddress = uniqueEmail();
+    await app.inject({
+      method: 'POST',
+      url: '/auth/email/change',
+      headers: { authorization: `Bearer ${intruder.accessToken}` },
+      payload: { new_email: intruderAddress, current_password: PASSWORD },
+    });
+    await smtp.waitFor(3);
+    await app.inject({
+      method: 'POST',
+      url: '/auth/email/confirm',
+      payload: { token: tokenFrom(smtp.to(intruderAddress)[0]!) },
+    });
+    await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: intruderAddress } });
+    await smtp.waitFor(5);
+    const resetToken = tokenFrom(smtp.to(intruderAddress).find((m) => /Reset/.test(m.subject))!);
+    const undoToken = tokenFrom(smtp.to(owner.email).find((m) => /was changed/.test(m.subject))!);
+
+    const [undone, ...resets] = await Promise.all([
+      app.inject({ method: 'POST', url: '/auth/email/undo', payload: { token: undoToken } }),
+      ...Array.from({ length: 20 }, () =>
+        app.inject({
+          method: 'POST',
+          url: '/auth/password/reset',
+          payload: { token: resetToken, new_password: INTRUDER_PASSWORD },
+        }),
+      ),
+    ]);
+    t.equal(undone!.statusCode, 204, 'the undo succeeds whatever the order');
+    t.ok(resets.filter((r) => r.statusCode === 204).length <= 1, 'the reset link works once at most');
+    for (const email of [owner.email, intruderAddress]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { email, password: INTRUDER_PASSWORD },
+      });
+      expectError(t, res, 'invalid_credentials', `the intruder's password does not open the account (${email})`);
+    }
   },
 );

@@ -4,8 +4,12 @@
 // addresses have accounts: no link is sent, and the owner of that account is told instead. Nothing
 // changes until the link is followed. At that point the address changes (verified, since the link proved it),
 // and the old address gets a link that undoes the change for EMAIL_CHANGE_UNDO_TTL_SECONDS. Undoing restores
-// the old address and ends every session, because an unwanted change means someone else had the account.
-import type { PrismaClient } from '../../generated/prisma/client.js';
+// the old address and gives the account back to its owner (account-reclaim.ts), because an unwanted change
+// means someone else had the account: every session ends, the password stops working (it was either known to
+// whoever asked for the change or set by them since, e.g. through a reset mailed to the new address) until the
+// owner sets one through "forgot password" at the restored address, and identities linked since the change was
+// asked for are removed.
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
@@ -14,10 +18,10 @@ import { enqueueMail } from '../mail/outbox.js';
 import type { SendLimit } from '../mail/send-limit.js';
 import { durationText, linkWithToken, type MailTemplates } from '../mail/templates.js';
 import type { PasswordGuard } from '../accounts/password-guard.js';
-import { endSessions } from '../sessions/session-end.js';
 import { requireRecentLogin } from '../accounts/recent-login.js';
 import { LOCKING_TX } from '../transactions.js';
-import { consumeAddressToken, insertToken, newToken, spendOthers } from './email-tokens.js';
+import { reclaimAccount } from './account-reclaim.js';
+import { consumeAddressToken, hashToken, insertToken, newToken, spendOthers } from './email-tokens.js';
 
 export interface EmailChangeSettings {
   confirmUrl: string;
@@ -186,30 +190,52 @@ export class EmailChange {
     return { userId };
   }
 
-  /** Follows the undo link sent to the old address: it is restored (verified) and every session ends. */
+  /**
+   * Follows the undo link sent to the old address: it is restored (verified), and the account goes back to its
+   * owner: sessions ended, password removed, identities linked since the change was asked for removed.
+   */
   async undo(token: string, meta: RequestMeta): Promise<{ userId: string; ended: number }> {
     const now = this.clock.now();
     const done = await this.write(async (tx) => {
       const grant = await consumeAddressToken(tx, token, 'email_change_undo', now);
       if (!grant) return null;
+      const askedAt = await this.changeAskedAt(tx, grant.userId, token, now);
       await tx.user.update({
         where: { id: grant.userId },
         data: { email: grant.email, emailSkeleton: emailSkeleton(grant.email), emailVerifiedAt: now },
       });
-      await spendOthers(tx, grant.userId, 'email_change', now);
-      const ended = await endSessions(
+      const reclaimed = await reclaimAccount(
         tx,
-        { which: { userId: grant.userId }, reason: 'email_change_undone', by: { kind: 'self' } },
-        meta,
+        grant.userId,
         now,
+        meta,
+        { reason: 'email_change_undone', why: 'address change undone' },
+        askedAt,
       );
-      return { userId: grant.userId, ended: ended.length };
+      return { userId: grant.userId, ended: reclaimed.sessionsEnded };
     });
     if (!done)
       throw new DomainError('email_token_invalid', {
         detail: 'undo token unknown, used, expired or of another purpose',
       });
     return done;
+  }
+
+  /**
+   * When the change this undo link belongs to was asked for: the confirmation spent at the instant the undo link
+   * was made. Everything linked to the account since then may be the intruder's.
+   */
+  private async changeAskedAt(
+    tx: Prisma.TransactionClient,
+    userId: string,
+    undoToken: string,
+    now: Date,
+  ): Promise<Date> {
+    const [row] = await tx.$queryRaw<{ asked_at: Date | null }[]>`
+      SELECT min(c.created_at) AS asked_at FROM email_tokens c JOIN email_tokens u
+        ON u.token_hash = ${hashToken(undoToken)} AND c.used_at = u.created_at
+      WHERE c.user_id = ${userId}::uuid AND c.purpose = 'email_change'`;
+    return row?.asked_at ?? now;
   }
 
   /** The account that has this address, or one that looks like it (same skeleton), if any. */

@@ -22,6 +22,7 @@ export type EndReason =
   | 'password_changed'
   | 'password_reset'
   | 'email_change_undone'
+  | 'account_reclaimed'
   | 'account_disabled'
   | 'account_deleted'
   | 'role_revoked';
@@ -71,6 +72,7 @@ const AUDIT: Record<EndReason, { type: AuditType; count?: (n: number) => string 
   password_changed: { type: 'password_changed', count: (n) => `${n} other sessions ended` },
   password_reset: { type: 'password_reset', count: (n) => `${n} sessions ended` },
   email_change_undone: { type: 'email_change_undone', count: (n) => `${n} sessions ended` },
+  account_reclaimed: { type: 'account_reclaimed', count: (n) => `${n} sessions ended` },
   account_disabled: { type: 'account_disabled', count: (n) => `${n} sessions ended` },
   account_deleted: { type: 'account_deleted', count: (n) => `${n} sessions ended` },
   role_revoked: { type: 'role_revoked', count: (n) => (n ? `${n} sessions ended` : null) },

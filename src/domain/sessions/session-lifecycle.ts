@@ -30,8 +30,11 @@ export type StartMethod =
   /** An identity provider (src/domain/federation/) vouched for the user. */
   | { kind: 'provider'; idp: string };
 
-/** RFC 8176 authentication methods of a session, from the provider it started with (null: the password). */
-const sessionAmr = (idp: string | null | undefined): string[] => (idp ? ['fed'] : ['pwd']);
+/**
+ * RFC 8176 authentication methods of a session, registered values only: ["pwd"] for the password; none for a
+ * provider's sign-in (Tessera did not see how the provider checked the user; `idp` says where it came from).
+ */
+const sessionAmr = (idp: string | null | undefined): string[] => (idp ? [] : ['pwd']);
 
 /** What a start or a refresh hands on: the session's facts for the token issuer, and the refresh token. */
 export interface IssuedSession {

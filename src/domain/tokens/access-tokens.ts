@@ -54,9 +54,9 @@ export interface AccessClaims {
   auth_time?: number;
   roles?: string[];
   email_verified?: boolean;
-  /** RFC 8176 authentication methods: ["pwd"] or ["fed"]. */
+  /** RFC 8176 authentication methods, registered values only: ["pwd"] after a password login. */
   amr?: string[];
-  /** With amr ["fed"]: the provider's id in IDENTITY_PROVIDERS_FILE. */
+  /** After a sign-in with a provider: its id in IDENTITY_PROVIDERS_FILE (and no amr). */
   idp?: string;
 }
 
@@ -84,8 +84,10 @@ export class AccessTokens {
     const { audience, issuer, clientId, ttlSeconds } = this.settings;
     const roles = subject.roles?.length ? { roles: subject.roles } : {};
     const emailClaim = subject.emailVerified === undefined ? {} : { email_verified: subject.emailVerified };
-    // How the user authenticated (RFC 8176 amr), and through which provider (src/domain/federation/).
-    const method = subject.idp ? { amr: ['fed'], idp: subject.idp } : { amr: ['pwd'] };
+    // How the user authenticated: amr holds RFC 8176's registered values only, so a sign-in through a provider
+    // (src/domain/federation/) has none (Tessera did not see how the provider checked the user) and says where
+    // it came from in idp instead.
+    const method = subject.idp ? { idp: subject.idp } : { amr: ['pwd'] };
     return new SignJWT({
       client_id: clientId,
       sid: subject.sessionId,
