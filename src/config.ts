@@ -34,6 +34,8 @@ export const EnvSchema = Type.Object({
   KEYS_RELOAD_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
   SESSION_MAX_AGE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 2592000 }),
   SESSION_IDLE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 604800 }),
+  // How recent a sign-in must be to stand in for the password (src/domain/accounts/recent-auth.ts).
+  RECENT_LOGIN_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
   PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 3600 }),
   PURGE_AFTER_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 7 }),
   SERVICE_CLIENTS: Type.String({ default: '' }),
@@ -92,6 +94,8 @@ export interface Config {
   sessionMaxAge: number;
   /** A session not refreshed for this long has ended. */
   sessionIdle: number;
+  /** A sign-in at most this many seconds old stands in for the password (email change, linking, first password). */
+  recentLoginSeconds: number;
   /** How often each instance runs the purge job (0 = never: another instance runs it). */
   purgeInterval: number;
   /** Ended sessions (and their tokens) are deleted this many days after they ended. */
@@ -188,6 +192,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     keysReloadSeconds: env.KEYS_RELOAD_SECONDS,
     sessionMaxAge: env.SESSION_MAX_AGE_SECONDS,
     sessionIdle: env.SESSION_IDLE_SECONDS,
+    recentLoginSeconds: env.RECENT_LOGIN_SECONDS,
     purgeInterval: env.PURGE_INTERVAL_SECONDS,
     purgeAfterDays: env.PURGE_AFTER_DAYS,
     serviceClients: serviceClientEntries(env.SERVICE_CLIENTS, env.SERVICE_CLIENTS_FILE),

@@ -7,7 +7,6 @@ import { RotationError, type IssuedSession } from '../domain/sessions/refresh-ro
 import type { AuthenticatedUser } from '../domain/accounts/accounts.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
-import { markGraceRefresh } from '../plugins/metrics.js';
 import { requestMeta } from '../http/request-meta.js';
 import {
   clearRefreshCookie,
@@ -70,7 +69,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   app.post(
     '/login',
     {
-      config: { ...rateLimit },
+      config: { outcomeMetric: 'login', ...rateLimit },
       schema: {
         summary: 'Log in: access token in the body, refresh token in an HttpOnly cookie',
         body: Credentials,
@@ -83,8 +82,10 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       try {
         user = await accounts.authenticate(request.body.email, request.body.password, meta);
       } catch (err) {
-        if (err instanceof DomainError && err.code === 'invalid_credentials')
+        if (err instanceof DomainError && err.code === 'invalid_credentials') {
+          request.outcome = 'failed';
           request.log.info({ event: 'login_failed' }, 'login failed');
+        }
         throw err;
       }
       // REQUIRE_VERIFIED_EMAIL (issue 11): only once the password was found right, so it reveals nothing.
@@ -98,18 +99,21 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       } catch (err) {
         if (!(err instanceof RotationError)) throw err;
         // The password changed between the check and the session: the old password no longer opens one.
+        request.outcome = 'failed';
         request.log.info({ event: 'login_failed', userId: user.id, reason: err.failure }, 'login failed');
         throw err;
       }
       request.log.info({ event: 'login_ok', userId: user.id, sessionId: issued.sessionId }, 'login');
-      return sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
+      const body = await sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
+      request.outcome = 'ok';
+      return body;
     },
   );
 
   app.post(
     '/refresh',
     {
-      config: { cookieAuth: true, ...rateLimit },
+      config: { cookieAuth: true, outcomeMetric: 'refresh', rateLimitBy: 'refresh_session', ...rateLimit },
       schema: {
         summary: 'Exchange the refresh cookie for a new access token and a new refresh cookie',
         response: { 200: TokenBody, ...errorResponses },
@@ -117,14 +121,19 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const presented = readRefreshCookie(request, cookieDomain);
-      if (!presented.token) throw new AppError('refresh_token_missing');
+      if (!presented.token) {
+        request.outcome = 'invalid';
+        throw new AppError('refresh_token_missing');
+      }
       try {
         const issued = await rotation.rotate(presented.token, requestMeta(request));
         request.log.info({ event: 'refresh', userId: issued.userId, sessionId: issued.sessionId }, 'refresh');
-        if (issued.grace) markGraceRefresh(request);
-        return await sendTokens(reply, issued, presented);
+        const body = await sendTokens(reply, issued, presented);
+        request.outcome = issued.grace ? 'grace' : 'ok';
+        return body;
       } catch (err) {
         if (!(err instanceof RotationError)) throw err;
+        request.outcome = err.failure;
         clearRefreshCookie(reply, cookieDomain, presented); // the cookie is worthless now; don't let the client keep sending it
         if (err.failure === 'reused')
           request.log.warn(

@@ -12,6 +12,7 @@ import { enqueueMail } from '../mail/outbox.js';
 import type { SendLimit } from '../mail/send-limit.js';
 import { durationText, linkWithToken, type MailTemplates } from '../mail/templates.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
+import { requireRecentAuth } from '../accounts/recent-auth.js';
 import { endSessions } from '../sessions/session-state.js';
 import { LOCKING_TX } from '../transactions.js';
 import { consumeAddressToken, insertToken, newToken, spendOthers } from './email-tokens.js';
@@ -26,8 +27,8 @@ export interface EmailChangeSettings {
 
 export interface ChangeRequest {
   userId: string;
-  /** When the session of the access token started (its auth_time). */
-  authTime: Date;
+  /** When the session of the access token started (its auth_time, seconds since the epoch). */
+  authTime: number | undefined;
   newEmail: string;
   currentPassword?: string | undefined;
 }
@@ -53,8 +54,8 @@ export class EmailChange {
       // An account made through a provider has no password: any password given is the wrong one.
       if (user.passwordHash === null || !(await this.passwords.verify(user.passwordHash, req.currentPassword)))
         throw new DomainError('current_password_incorrect');
-    } else if (this.clock.now().getTime() - req.authTime.getTime() > this.settings.recentLoginSeconds * 1000) {
-      throw new DomainError('reauthentication_required', { detail: 'email change without password, login not recent' });
+    } else {
+      requireRecentAuth(req.authTime, this.clock.now(), this.settings.recentLoginSeconds);
     }
     if (newEmail === user.email)
       throw new DomainError('invalid_email', { message: 'This is already the address of the account.' });
