@@ -8,7 +8,10 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { KeyStore } from './domain/keys/keys.js';
 import { MemoryThrottleStore } from './domain/accounts/login-throttle.js';
 import { backfillEmailSkeletons } from './domain/accounts/email-skeletons.js';
-import { connectRedis, RedisThrottleStore } from './db/redis.js';
+import { connectRedis } from './db/redis.js';
+import { RedisThrottleStore } from './stores/redis-throttle.js';
+import { RedisSendLimitStore } from './stores/redis-send-limit.js';
+import { MemorySendLimitStore } from './domain/mail/send-limit.js';
 import { ErrorBody } from './http/schemas.js';
 import errorHandler from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
@@ -38,7 +41,6 @@ import wellKnownRoutes from './routes/well-known.js';
 import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
 import { createServices, type Services } from './services.js';
-import { createRecoveryServices } from './recovery-services.js';
 import recoveryRoutes from './routes/recovery.js';
 import mailWorker from './plugins/mail-worker.js';
 
@@ -144,12 +146,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
           app.log.error({ event: 'redis_error', err: { message: err.message } }, 'login throttle store failed'),
         )
       : new MemoryThrottleStore();
-    const services = createServices(config, clock, database, keys, refreshKeys, throttleStore);
-    if (config.mail.enabled) {
-      services.recovery = await createRecoveryServices(services, redis, (err) =>
-        app.log.error({ event: 'redis_error', err: { message: err.message } }, 'mail send-limit store failed'),
-      );
-    }
+    const sendLimitStore = redis
+      ? new RedisSendLimitStore(redis, (err) =>
+          app.log.error({ event: 'redis_error', err: { message: err.message } }, 'mail send-limit store failed'),
+        )
+      : new MemorySendLimitStore();
+    const services = await createServices(config, clock, database, keys, refreshKeys, {
+      throttle: throttleStore,
+      sendLimit: sendLimitStore,
+    });
     await services.passwords.warmUp();
     const skeletons = await backfillEmailSkeletons(database.prisma);
     if (skeletons.filled + skeletons.shared > 0)

@@ -1,4 +1,5 @@
-// The domain services an app instance runs with, built once at boot and handed to the routes.
+// The domain services an app instance runs with, built in one step at boot and handed to the routes: nothing
+// is set on them afterwards (the email flows too are built here, when EMAIL_FLOWS is on).
 import type { Config } from './config.js';
 import type { Database } from './db/open.js';
 import { AccessTokens } from './domain/tokens/access-tokens.js';
@@ -9,16 +10,17 @@ import type { MacKeyRing } from './domain/keys/refresh-keys.js';
 import { RefreshTokens } from './domain/sessions/refresh-tokens.js';
 import type { ThrottleStore } from './domain/accounts/login-throttle.js';
 import { PasswordHasher } from './domain/accounts/passwords.js';
-import { RefreshRotation } from './domain/sessions/refresh-rotation.js';
+import { SessionLifecycle } from './domain/sessions/session-lifecycle.js';
 import { ServiceClients, parseClientEntry } from './domain/tokens/service-clients.js';
 import { Sessions } from './domain/sessions/sessions.js';
 import { TokenIntrospection } from './domain/tokens/token-introspection.js';
 import { AccountAdmin } from './domain/authz/account-admin.js';
 import { ClientAssertions } from './domain/authz/client-assertions.js';
-import { ClientTokens } from './domain/authz/client-tokens.js';
+import { ClientTokens } from './domain/tokens/client-tokens.js';
 import { Directory } from './domain/authz/directory.js';
 import { Roles } from './domain/authz/roles.js';
-import type { RecoveryServices } from './recovery-services.js';
+import { createRecoveryServices, type RecoveryServices } from './recovery-services.js';
+import type { SendLimitStore } from './domain/mail/send-limit.js';
 import { Federation } from './domain/federation/federation.js';
 import { OAuthFlows } from './domain/federation/flows.js';
 import { Identities } from './domain/federation/identities.js';
@@ -40,7 +42,8 @@ export interface Services {
   accessTokens: AccessTokens;
   /** The one step that turns a session or a client into tokens (and decides their claims). */
   tokenIssuer: TokenIssuer;
-  rotation: RefreshRotation;
+  /** Start, refresh and end sessions (src/domain/sessions/session-lifecycle.ts). */
+  lifecycle: SessionLifecycle;
   sessions: Sessions;
   introspection: TokenIntrospection;
   serviceClients: ServiceClients;
@@ -55,21 +58,31 @@ export interface Services {
   /** The grant types /oauth/token answers (src/domain/grants/registry.ts), and what they are given. */
   grants: GrantRegistry;
   grantServices: GrantServices;
-  /** The email flows, when EMAIL_FLOWS is on (src/recovery-services.ts); set by buildApp. */
-  recovery?: RecoveryServices;
+  /** The email flows, when EMAIL_FLOWS is on (src/recovery-services.ts). */
+  recovery?: RecoveryServices | undefined;
   /** Sign in with an identity provider (IDENTITY_PROVIDERS_FILE). */
   federation: Federation;
 }
 
-export function createServices(
+/** Where the per-instance or shared (Redis) counters live. */
+export interface Stores {
+  throttle: ThrottleStore;
+  sendLimit: SendLimitStore;
+}
+
+export async function createServices(
   config: Config,
   clock: Clock,
   database: Database,
   keys: KeyStore,
   refreshKeys: MacKeyRing,
-  throttleStore: ThrottleStore,
-): Services {
+  stores: Stores,
+): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
+  const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle);
+  const recovery = config.mail.enabled
+    ? await createRecoveryServices({ config, clock, database, passwords, accounts }, stores.sendLimit)
+    : undefined;
   const accessTokens = new AccessTokens(
     keys,
     { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl },
@@ -82,7 +95,7 @@ export function createServices(
     clock,
   );
   const refreshTokens = new RefreshTokens(refreshKeys);
-  const rotation = new RefreshRotation(
+  const lifecycle = new SessionLifecycle(
     database.prisma,
     database.sql,
     refreshTokens,
@@ -93,6 +106,8 @@ export function createServices(
       sessionIdleSeconds: config.sessionIdle,
     },
     clock,
+    // Reuse ending a session emails its owner (SECURITY_NOTICES), written in the same transaction.
+    recovery && config.mail.securityNotices ? recovery.notices.onRefreshReuse : undefined,
   );
   const serviceClients = new ServiceClients(config.serviceClients.map(parseClientEntry));
   const roles = new Roles(database.prisma, clock);
@@ -105,30 +120,25 @@ export function createServices(
     clock,
   );
   return {
+    recovery,
     config,
     clock,
     database,
     keys,
     refreshKeys,
     passwords,
-    accounts: new Accounts(database.prisma, database.sql, passwords, clock, throttleStore),
+    accounts,
     accessTokens,
     tokenIssuer,
-    sessions: new Sessions(database.prisma, clock),
-    introspection: new TokenIntrospection(
-      database.prisma,
-      database.sql,
-      accessTokens,
-      refreshTokens,
-      rotation,
-      clock,
-      config.issuer,
-      { clientTokens, serviceClients },
-    ),
+    sessions: new Sessions(database.prisma, lifecycle, clock),
+    introspection: new TokenIntrospection(database.sql, accessTokens, refreshTokens, lifecycle, clock, config.issuer, {
+      clientTokens,
+      serviceClients,
+    }),
     serviceClients,
-    rotation,
+    lifecycle,
     roles,
-    accountAdmin: new AccountAdmin(database.prisma, clock),
+    accountAdmin: new AccountAdmin(database.prisma, lifecycle, clock),
     directory: new Directory(database.prisma, clock),
     clientTokens,
     clientAssertions,
@@ -139,7 +149,7 @@ export function createServices(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },
       new OAuthFlows(database.prisma, clock),
       new Identities(database.prisma, clock),
-      rotation,
+      lifecycle,
     ),
   };
 }

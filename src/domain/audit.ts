@@ -2,7 +2,7 @@
 // Never a password, token or cookie: ids, reasons and request metadata only.
 import type { Prisma } from '../generated/prisma/client.js';
 
-type AuditType =
+export type AuditType =
   | 'register'
   | 'login_ok'
   | 'login_failed'

@@ -12,7 +12,7 @@ import { DomainError } from '../domain/domain-error.js';
 import { TokenInvalid, type AccessClaims, type AccessTokens } from '../domain/tokens/access-tokens.js';
 import type { Accounts, PublicUser } from '../domain/accounts/accounts.js';
 import { requireTokenScope } from '../domain/authz/client-scopes.js';
-import type { Actor } from '../domain/authz/roles.js';
+import type { Actor } from '../domain/actor.js';
 import type { Services } from '../services.js';
 
 interface BearerAuth {

@@ -14,7 +14,7 @@ import { adminAuth } from '../plugins/bearer-auth.js';
 import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { requestMeta } from '../http/request-meta.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
-import type { Actor } from '../domain/authz/roles.js';
+import type { Actor } from '../domain/actor.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
-import { RotationError, type IssuedSession } from '../domain/sessions/refresh-rotation.js';
+import { RotationError, type IssuedSession } from '../domain/sessions/session-lifecycle.js';
 import type { AuthenticatedUser } from '../domain/accounts/accounts.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
@@ -23,7 +23,7 @@ import { isEmailVerified } from '../domain/recovery/email-verification.js';
 
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { accounts, rotation, accessTokens, tokenIssuer, clock } = services;
+  const { accounts, lifecycle, accessTokens, tokenIssuer, clock } = services;
   const { cookieDomain } = services.config;
   const limited = rateLimitFor(services.config);
   const rateLimit = limited ? { rateLimit: limited } : {};
@@ -95,7 +95,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       }
       let issued: IssuedSession;
       try {
-        issued = await rotation.start(user.id, meta, user.passwordHash);
+        issued = await lifecycle.start(user.id, { kind: 'password', verifiedHash: user.passwordHash }, meta);
       } catch (err) {
         if (!(err instanceof RotationError)) throw err;
         // The password changed between the check and the session: the old password no longer opens one.
@@ -126,7 +126,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
         throw new AppError('refresh_token_missing');
       }
       try {
-        const issued = await rotation.rotate(presented.token, requestMeta(request));
+        const issued = await lifecycle.refresh(presented.token, requestMeta(request));
         request.log.info({ event: 'refresh', userId: issued.userId, sessionId: issued.sessionId }, 'refresh');
         const body = await sendTokens(reply, issued, presented);
         request.outcome = issued.grace ? 'grace' : 'ok';
@@ -156,7 +156,13 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const presented = readRefreshCookie(request, cookieDomain);
-      if (presented.token) await rotation.logout(presented.token, requestMeta(request));
+      // Unknown, malformed or already-ended: nothing to do (logout is idempotent).
+      const owner = presented.token ? lifecycle.sessionOf(presented.token) : null;
+      if (owner)
+        await lifecycle.end(
+          { which: { ids: [owner.sessionId] }, reason: 'logout', by: { kind: 'self', sessionId: owner.sessionId } },
+          requestMeta(request),
+        );
       request.log.info({ event: 'logout' }, 'logout');
       clearRefreshCookie(reply, cookieDomain, presented);
       return reply.code(204).send(null);
@@ -171,7 +177,12 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
-      const ended = await rotation.logoutAll(user.id, requestMeta(request), claims.sid);
+      const ended = (
+        await lifecycle.end(
+          { which: { userId: user.id }, reason: 'logout_all', by: { kind: 'self', sessionId: claims.sid } },
+          requestMeta(request),
+        )
+      ).length;
       request.log.info({ event: 'logout_all', userId: user.id, sessionId: claims.sid, ended }, 'logout-all');
       clearRefreshCookie(reply, cookieDomain);
       return reply.code(204).send(null);

@@ -8,7 +8,7 @@ import { CLAIM_NAMES, SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
 import type { PublicJwk } from '../domain/keys/keys.js';
 import { errorResponses } from '../http/schemas.js';
 import { ASSERTION_ALGS } from '../domain/authz/client-assertions.js';
-import { TESSERA_SCOPES } from '../domain/authz/client-config.js';
+import { TESSERA_SCOPES } from '../domain/tokens/client-config.js';
 import type { Services } from '../services.js';
 
 // Only public members are named, so a private one (d, p, q, …) can never be serialised.

@@ -9,7 +9,8 @@ import { LOCKING_TX } from '../transactions.js';
 import { emailSkeleton, normalizeEmail } from './emails.js';
 import { LoginThrottle, type ThrottleStore } from './login-throttle.js';
 import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
-import { endSessions, liveSql } from '../sessions/session-state.js';
+import { liveSql } from '../sessions/session-state.js';
+import { endSessions } from '../sessions/session-end.js';
 
 export interface PublicUser {
   id: string;
@@ -159,13 +160,16 @@ export class Accounts {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
       await tx.user.update({ where: { id: userId }, data: { passwordHash } });
-      const others = await endSessions(tx, { userId, exceptId: currentSessionId }, now, 'password_changed');
-      await audit(tx, meta, now, {
-        type: 'password_changed',
-        userId,
-        sessionId: currentSessionId,
-        reason: `${others.length} other sessions ended`,
-      });
+      const others = await endSessions(
+        tx,
+        {
+          which: { userId, exceptId: currentSessionId },
+          reason: 'password_changed',
+          by: { kind: 'self', sessionId: currentSessionId },
+        },
+        meta,
+        now,
+      );
       return others.length;
     }, LOCKING_TX);
   }

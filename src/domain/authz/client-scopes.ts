@@ -3,7 +3,7 @@
 // with a client_credentials token, only if the token was granted the scope too.
 import { DomainError } from '../domain-error.js';
 import type { ServiceClient } from '../tokens/service-clients.js';
-import type { TESSERA_SCOPES } from './client-config.js';
+import type { TESSERA_SCOPES } from '../tokens/client-config.js';
 
 type TesseraScope = (typeof TESSERA_SCOPES)[number];
 

@@ -13,7 +13,7 @@ import type { SendLimit } from '../mail/send-limit.js';
 import { durationText, linkWithToken, type MailTemplates } from '../mail/templates.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import { requireRecentAuth } from '../accounts/recent-auth.js';
-import { endSessions } from '../sessions/session-state.js';
+import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 import { consumeAddressToken, insertToken, newToken, spendOthers } from './email-tokens.js';
 
@@ -161,12 +161,12 @@ export class EmailChange {
         data: { email: grant.email, emailSkeleton: emailSkeleton(grant.email), emailVerifiedAt: now },
       });
       await spendOthers(tx, grant.userId, 'email_change', now);
-      const ended = await endSessions(tx, { userId: grant.userId }, now, 'email_change_undone');
-      await audit(tx, meta, now, {
-        type: 'email_change_undone',
-        userId: grant.userId,
-        reason: `${ended.length} sessions ended`,
-      });
+      const ended = await endSessions(
+        tx,
+        { which: { userId: grant.userId }, reason: 'email_change_undone', by: { kind: 'self' } },
+        meta,
+        now,
+      );
       return { userId: grant.userId, ended: ended.length };
     });
     if (!done)

@@ -18,7 +18,7 @@ import { enqueueMail } from '../mail/outbox.js';
 import type { SendLimit } from '../mail/send-limit.js';
 import { durationText, linkWithToken, type MailTemplates } from '../mail/templates.js';
 import { isAcceptablePassword, type PasswordHasher } from '../accounts/passwords.js';
-import { endSessions } from '../sessions/session-state.js';
+import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 import { consumeToken, insertToken, newToken, spendOthers } from './email-tokens.js';
 
@@ -91,12 +91,12 @@ export class PasswordReset {
       if (!owner) return null;
       await tx.user.update({ where: { id: owner.userId }, data: { passwordHash } });
       await spendOthers(tx, owner.userId, 'password_reset', now);
-      const ended = await endSessions(tx, { userId: owner.userId }, now, 'password_reset');
-      await audit(tx, meta, now, {
-        type: 'password_reset',
-        userId: owner.userId,
-        reason: `${ended.length} sessions ended`,
-      });
+      const ended = await endSessions(
+        tx,
+        { which: { userId: owner.userId }, reason: 'password_reset', by: { kind: 'self' } },
+        meta,
+        now,
+      );
       await enqueueMail(
         tx,
         this.templates.render('password_changed', owner.email, { time: now.toISOString(), ip: meta.ip }),

@@ -8,8 +8,8 @@ import type { TesseraClaims } from '@tessera/verify/contract';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import type { KeyStore } from '../keys/keys.js';
-import type { ServiceClient } from '../tokens/service-clients.js';
-import { TokenInvalid, verifySigned } from '../tokens/access-tokens.js';
+import type { ServiceClient } from './service-clients.js';
+import { TokenInvalid, verifySigned } from './access-tokens.js';
 
 export interface ClientTokenSettings {
   issuer: string;
