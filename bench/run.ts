@@ -1,7 +1,7 @@
 // npm run bench: Tessera's hot paths against a reference measured in the same run on the same machine.
 // Figures are ratios, so they mean the same on a fast or a slow machine.
 //   reference: raw RS256 signing with jose (what any JWT issuer pays per token)
-//   issue:     AccessTokens.issue (claims + RS256 signing)
+//   issue:     TokenIssuer.forSession (claims + RS256 signing)
 //   verify:    AccessTokens.verify (RS256 verify + claim checks)
 //   refresh:   POST /auth/refresh through Fastify inject on in-memory PGlite (rotation transaction)
 //   me:        GET /auth/me (verify + session lookup)
@@ -38,17 +38,19 @@ const app = await buildApp({
   }),
 });
 try {
-  const { accessTokens, keys } = app.services;
+  const { accessTokens, tokenIssuer, keys } = app.services;
   const reference = await rate('reference', 500, () =>
     new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'RS256' }).sign(keys.signing.privateKey),
   );
   const subject = {
     userId: '00000000-0000-4000-8000-000000000001',
     sessionId: '00000000-0000-4000-8000-000000000002',
-    authTime: new Date(),
+    sessionStartedAt: new Date(),
+    roles: [],
+    emailVerified: false,
   };
-  const issue = await rate('issue', 500, () => accessTokens.issue(subject));
-  const token = await accessTokens.issue(subject);
+  const issue = await rate('issue', 500, () => tokenIssuer.forSession(subject));
+  const token = (await tokenIssuer.forSession(subject)).access_token;
   const verify = await rate('verify', 2000, () => accessTokens.verify(token));
 
   await app.inject({

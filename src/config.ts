@@ -39,6 +39,8 @@ export const EnvSchema = Type.Object({
   KEYS_RELOAD_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
   SESSION_MAX_AGE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 2592000 }),
   SESSION_IDLE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 604800 }),
+  // How recent a sign-in must be to stand in for the password (src/domain/accounts/recent-auth.ts).
+  RECENT_LOGIN_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
   PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 3600 }),
   PURGE_AFTER_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 7 }),
   AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 365 }),
@@ -107,6 +109,8 @@ export interface Config {
    * a hung server makes requests fail fast (503) instead of waiting without bound.
    */
   databaseTimeouts: DatabaseTimeouts;
+  /** A sign-in at most this many seconds old stands in for the password (email change, linking, first password). */
+  recentLoginSeconds: number;
   /** How often each instance runs the purge job (0 = never: another instance runs it). */
   purgeInterval: number;
   /** Ended sessions (and their tokens) are deleted this many days after they ended. */
@@ -209,6 +213,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     keysReloadSeconds: env.KEYS_RELOAD_SECONDS,
     sessionMaxAge: env.SESSION_MAX_AGE_SECONDS,
     sessionIdle: env.SESSION_IDLE_SECONDS,
+    recentLoginSeconds: env.RECENT_LOGIN_SECONDS,
     purgeInterval: env.PURGE_INTERVAL_SECONDS,
     purgeAfterDays: env.PURGE_AFTER_DAYS,
     auditRetentionDays: env.AUDIT_RETENTION_DAYS,

@@ -21,6 +21,7 @@ export const errorCatalog = {
   },
   invalid_scope: { status: 400, message: 'A requested scope is unknown or not allowed for this client.' },
   unsupported_grant_type: { status: 400, message: 'This grant type is not supported.' },
+  unauthorized_client: { status: 400, message: 'This client may not use this grant type.' },
   email_token_invalid: {
     status: 400,
     message: 'The link is invalid, was already used, or has expired. Ask for a new one.',

@@ -68,7 +68,7 @@ export async function createRecoveryServices(
         confirmTtlSeconds: mail.verifyEmailTtl,
         undoUrl: mail.emailChangeUndoUrl,
         undoTtlSeconds: mail.emailChangeUndoTtl,
-        recentLoginSeconds: mail.recentLoginSeconds,
+        recentLoginSeconds: config.recentLoginSeconds,
       },
       clock,
     ),

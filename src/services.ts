@@ -27,6 +27,10 @@ import type { SendLimitStore } from './domain/mail/send-limit.js';
 import { Federation } from './domain/federation/federation.js';
 import { OAuthFlows } from './domain/federation/flows.js';
 import { Identities } from './domain/federation/identities.js';
+import { TokenIssuer } from './domain/tokens/token-issuer.js';
+import { ClientAuthentication } from './domain/authz/client-authentication.js';
+import { GrantRegistry } from './domain/grants/registry.js';
+import type { GrantServices } from './domain/grants/grant.js';
 
 export interface Services {
   config: Config;
@@ -37,7 +41,10 @@ export interface Services {
   refreshKeys: MacKeyRing;
   passwords: PasswordHasher;
   accounts: Accounts;
+  /** Verifies user access tokens. */
   accessTokens: AccessTokens;
+  /** The one step that turns a session or a client into tokens (and decides their claims). */
+  tokenIssuer: TokenIssuer;
   /** Start, refresh and end sessions (src/domain/sessions/session-lifecycle.ts). */
   lifecycle: SessionLifecycle;
   sessions: Sessions;
@@ -51,6 +58,11 @@ export interface Services {
   directory: Directory;
   clientTokens: ClientTokens;
   clientAssertions: ClientAssertions;
+  /** Which client calls an OAuth endpoint: one step for the token endpoint, introspection and revocation. */
+  clientAuthentication: ClientAuthentication;
+  /** The grant types /oauth/token answers (src/domain/grants/registry.ts), and what they are given. */
+  grants: GrantRegistry;
+  grantServices: GrantServices;
   /** The email flows, when EMAIL_FLOWS is on (src/recovery-services.ts). */
   recovery?: RecoveryServices | undefined;
   /** Sign in with an identity provider (IDENTITY_PROVIDERS_FILE). */
@@ -78,6 +90,12 @@ export async function createServices(
     : undefined;
   const accessTokens = new AccessTokens(
     keys,
+    { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl },
+    clock,
+  );
+  const tokenIssuer = new TokenIssuer(
+    keys,
+    database.sql,
     { issuer: config.issuer, audience: config.audience, clientId: config.clientId, ttlSeconds: config.accessTokenTtl },
     clock,
   );
@@ -101,9 +119,16 @@ export async function createServices(
   const clientRevocations = new ClientTokenRevocations(database.prisma, database.sql, clock);
   const clientTokens = new ClientTokens(
     keys,
-    { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl },
+    { issuer: config.issuer, ttlSeconds: config.accessTokenTtl },
     clock,
     clientRevocations,
+  );
+  const clientAssertions = new ClientAssertions(
+    database.prisma,
+    serviceClients,
+    // The issuer, and the endpoints a client authenticates at (token, introspection, revocation).
+    [config.issuer, ...['token', 'introspect', 'revoke'].map((e) => `${config.issuer}/oauth/${e}`)],
+    clock,
   );
   return {
     recovery,
@@ -115,9 +140,10 @@ export async function createServices(
     passwords,
     accounts,
     accessTokens,
+    tokenIssuer,
     sessions: new Sessions(database.prisma, lifecycle, clock),
     auditRetention: new AuditRetention(database.prisma, clock, config.auditRetentionDays),
-    accountDeletion: new AccountDeletion(database.prisma, clock, config.mail.recentLoginSeconds),
+    accountDeletion: new AccountDeletion(database.prisma, clock, config.recentLoginSeconds),
     introspection: new TokenIntrospection(database.sql, accessTokens, refreshTokens, lifecycle, clock, config.issuer, {
       clientTokens,
       serviceClients,
@@ -129,12 +155,10 @@ export async function createServices(
     accountAdmin: new AccountAdmin(database.prisma, lifecycle, clock),
     directory: new Directory(database.prisma, clock),
     clientTokens,
-    clientAssertions: new ClientAssertions(
-      database.prisma,
-      serviceClients,
-      [`${config.issuer}/oauth/token`, config.issuer],
-      clock,
-    ),
+    clientAssertions,
+    clientAuthentication: new ClientAuthentication(serviceClients, clientAssertions),
+    grants: new GrantRegistry(),
+    grantServices: { issuer: tokenIssuer, db: database.prisma },
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },
       new OAuthFlows(database.prisma, clock),

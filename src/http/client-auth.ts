@@ -1,11 +1,20 @@
-// Service-client authentication for the OAuth endpoints (RFC 6749 §2.3.1): HTTP Basic
-// (client_secret_basic, id and secret form-urlencoded first) or client_id + client_secret in the body
-// (client_secret_post). One method per request. Failure: 401 invalid_client with a Basic challenge.
+// Client authentication for the OAuth endpoints, HTTP side: reads what the request presents (RFC 6749
+// §2.3.1 HTTP Basic with id and secret form-urlencoded first, or client_id + client_secret in the body;
+// RFC 7523 client_assertion; or a bare client_id, for a public client) and hands it to the one domain step
+// (src/domain/authz/client-authentication.ts). One method per request: two is invalid_request. A refused
+// secret, or none at all, answers 401 invalid_client with a Basic challenge.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
-import type { ServiceClient, ServiceClients } from '../domain/tokens/service-clients.js';
+import { DomainError } from '../domain/domain-error.js';
+import type {
+  AuthenticatedClient,
+  ClientAuthentication,
+  PresentedClient,
+} from '../domain/authz/client-authentication.js';
+import type { ServiceClient } from '../domain/tokens/service-clients.js';
 
 const BASIC = /^Basic +([A-Za-z0-9+/]+=*) *$/i;
+const twoMethods = () => new AppError('invalid_request', { message: 'Use one client authentication method, not two.' });
 
 function decodeForm(value: string): string | null {
   try {
@@ -15,40 +24,68 @@ function decodeForm(value: string): string | null {
   }
 }
 
-function credentials(request: FastifyRequest): { id: string; secret: string } | null {
+function basic(header: string): PresentedClient | null {
+  const match = BASIC.exec(header);
+  if (!match) return null;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  const clientId = decodeForm(decoded.slice(0, colon));
+  const secret = decodeForm(decoded.slice(colon + 1));
+  return clientId !== null && secret !== null ? { method: 'client_secret_basic', clientId, secret } : null;
+}
+
+/** What the request presents; null when nothing readable. Throws invalid_request for two methods at once. */
+function presented(request: FastifyRequest): PresentedClient | null {
   const header = request.headers.authorization;
-  const body = (request.body ?? {}) as { client_id?: unknown; client_secret?: unknown };
-  const inBody = body.client_id !== undefined || body.client_secret !== undefined;
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  if (body.client_assertion !== undefined || body.client_assertion_type !== undefined) {
+    // private_key_jwt: the assertion is the only credential.
+    if (header !== undefined || body.client_secret !== undefined) throw twoMethods();
+    const clientId = typeof body.client_id === 'string' ? body.client_id : undefined;
+    return {
+      method: 'private_key_jwt',
+      clientId,
+      assertionType: body.client_assertion_type,
+      assertion: body.client_assertion,
+    };
+  }
   if (header !== undefined) {
-    if (inBody) throw new AppError('invalid_request', { message: 'Use one client authentication method, not two.' });
-    const match = BASIC.exec(header);
-    if (!match) return null;
-    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return null;
-    const id = decodeForm(decoded.slice(0, colon));
-    const secret = decodeForm(decoded.slice(colon + 1));
-    return id !== null && secret !== null ? { id, secret } : null;
+    if (body.client_id !== undefined || body.client_secret !== undefined) throw twoMethods();
+    return basic(header);
   }
   if (typeof body.client_id === 'string' && typeof body.client_secret === 'string')
-    return { id: body.client_id, secret: body.client_secret };
+    return { method: 'client_secret_post', clientId: body.client_id, secret: body.client_secret };
+  if (typeof body.client_id === 'string' && body.client_secret === undefined)
+    return { method: 'none', clientId: body.client_id };
   return null;
 }
 
-export function authenticateClient(
-  clients: ServiceClients,
+/** The calling client (confidential or public), or a thrown 401 invalid_client. */
+export async function authenticateClient(
+  auth: ClientAuthentication,
   request: FastifyRequest,
   reply: FastifyReply,
-): ServiceClient {
-  const given = credentials(request);
-  const client = given ? clients.authenticate(given.id, given.secret) : null;
-  if (!client) {
-    reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
-    throw new AppError('invalid_client', {
-      detail: given
-        ? `client authentication failed for ${JSON.stringify(given.id.slice(0, 64))}`
-        : 'no client credentials',
-    });
+): Promise<AuthenticatedClient> {
+  const given = presented(request);
+  try {
+    return await auth.authenticate(given);
+  } catch (err) {
+    // RFC 6749 §5.2: a refused secret (or no credential) is answered with the scheme to use.
+    if (err instanceof DomainError && given?.method !== 'private_key_jwt')
+      reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
+    throw err;
   }
-  return client;
+}
+
+/** As authenticateClient, for endpoints only a registered service client may call (introspection, revocation). */
+export async function authenticateServiceClient(
+  auth: ClientAuthentication,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<ServiceClient> {
+  const found = await authenticateClient(auth, request, reply);
+  if (found.kind === 'confidential') return found.client;
+  reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
+  throw new AppError('invalid_client', { detail: `public client ${found.id} at a confidential endpoint` });
 }

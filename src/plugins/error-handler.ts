@@ -73,7 +73,12 @@ export function toAppError(err: FastifyError | Error): AppError {
 /** RFC 6749 §5.2 / RFC 7009 §2.2.1 error codes for the OAuth endpoints, next to our own code. */
 function oauthError(error: AppError): string {
   if (error.code === 'invalid_client') return 'invalid_client';
-  if (error.code === 'invalid_scope' || error.code === 'unsupported_grant_type' || error.code === 'insufficient_scope')
+  if (
+    error.code === 'invalid_scope' ||
+    error.code === 'unsupported_grant_type' ||
+    error.code === 'unauthorized_client' ||
+    error.code === 'insufficient_scope'
+  )
     return error.code;
   if (error.statusCode === 503) return 'temporarily_unavailable';
   if (error.statusCode >= 500) return 'server_error';

@@ -21,6 +21,13 @@ import { RefreshTokens } from '../domain/sessions/refresh-tokens.js';
 import { MemoryRateLimitStore } from './rate-limit-store.js';
 import type { Services } from '../services.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** 'refresh_session': a request whose refresh cookie's MAC checks counts against its session, not its address. */
+    rateLimitBy?: 'refresh_session';
+  }
+}
+
 const WINDOW_MS = 60_000;
 const MAX_REMEMBERED = 10_000;
 
@@ -99,7 +106,9 @@ export default fp<{ services: Services; redis?: Redis | undefined }>(
       keyGenerator: (request) => {
         const route = request.routeOptions.url ?? '';
         const session =
-          route === '/auth/refresh' ? refreshSessionKey(request, tokens, services.config.cookieDomain) : undefined;
+          request.routeOptions.config?.rateLimitBy === 'refresh_session'
+            ? refreshSessionKey(request, tokens, services.config.cookieDomain)
+            : undefined;
         return `${session ?? request.ip}|${route}`;
       },
       ...(redis

@@ -1,5 +1,5 @@
 // /admin/*: the operator's API. Thin adapters over src/domain/authz/; the caller is checked by
-// plugins/admin-auth.ts (role admin, or a client token with scope admin), and every change is audited
+// adminAuth in plugins/bearer-auth.ts (role admin, or a client token with scope admin), and every change is audited
 // with that caller as the actor.
 //
 // Browsers: /admin takes Bearer tokens only (no cookie), so there is no ambient credential to forge a
@@ -10,7 +10,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
-import { adminAuth } from '../plugins/admin-auth.js';
+import { adminAuth } from '../plugins/bearer-auth.js';
 import { adminRateLimits } from '../plugins/admin-rate-limit.js';
 import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { requestMeta } from '../http/request-meta.js';

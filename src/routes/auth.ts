@@ -7,7 +7,6 @@ import { RotationError, type IssuedSession } from '../domain/sessions/session-li
 import type { AuthenticatedUser } from '../domain/accounts/accounts.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
-import { markGraceRefresh } from '../plugins/metrics.js';
 import { requestMeta } from '../http/request-meta.js';
 import {
   clearRefreshCookie,
@@ -24,7 +23,7 @@ import { isEmailVerified } from '../domain/recovery/email-verification.js';
 
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { accounts, lifecycle, accessTokens, clock } = services;
+  const { accounts, lifecycle, accessTokens, tokenIssuer, clock } = services;
   const { cookieDomain } = services.config;
   const limited = rateLimitFor(services.config);
   const rateLimit = limited ? { rateLimit: limited } : {};
@@ -33,20 +32,11 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   // Token responses and personal data must never be stored by a cache (RFC 6749 §5.1).
   app.addHook('onSend', noStore);
 
+  /** The tokens of a session just started or refreshed (src/domain/tokens/token-issuer.ts); the route sets the cookie. */
   async function sendTokens(reply: FastifyReply, issued: IssuedSession, presented?: PresentedRefresh) {
-    // The refresh CAS reads the roles and email_verified in its one statement; a login asks for them here.
-    const roles = issued.roles ?? (await services.roles.of(issued.userId));
-    const emailVerified = issued.emailVerified ?? (await isEmailVerified(services.database.sql, issued.userId));
-    const accessToken = await accessTokens.issue({
-      userId: issued.userId,
-      sessionId: issued.sessionId,
-      authTime: issued.sessionStartedAt,
-      roles,
-      emailVerified,
-      idp: issued.idp,
-    });
+    const body = await tokenIssuer.forSession(issued);
     setRefreshCookie(reply, issued.refreshToken, issued.refreshExpiresAt, clock.now(), cookieDomain, presented);
-    return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: accessTokens.ttlSeconds };
+    return body;
   }
 
   app.post(
@@ -79,7 +69,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   app.post(
     '/login',
     {
-      config: { ...rateLimit },
+      config: { outcomeMetric: 'login', ...rateLimit },
       schema: {
         summary: 'Log in: access token in the body, refresh token in an HttpOnly cookie',
         body: Credentials,
@@ -92,8 +82,10 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       try {
         user = await accounts.authenticate(request.body.email, request.body.password, meta);
       } catch (err) {
-        if (err instanceof DomainError && err.code === 'invalid_credentials')
+        if (err instanceof DomainError && err.code === 'invalid_credentials') {
+          request.outcome = 'failed';
           request.log.info({ event: 'login_failed' }, 'login failed');
+        }
         throw err;
       }
       // REQUIRE_VERIFIED_EMAIL (issue 11): only once the password was found right, so it reveals nothing.
@@ -107,18 +99,21 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       } catch (err) {
         if (!(err instanceof RotationError)) throw err;
         // The password changed between the check and the session: the old password no longer opens one.
+        request.outcome = 'failed';
         request.log.info({ event: 'login_failed', userId: user.id, reason: err.failure }, 'login failed');
         throw err;
       }
       request.log.info({ event: 'login_ok', userId: user.id, sessionId: issued.sessionId }, 'login');
-      return sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
+      const body = await sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
+      request.outcome = 'ok';
+      return body;
     },
   );
 
   app.post(
     '/refresh',
     {
-      config: { cookieAuth: true, ...rateLimit },
+      config: { cookieAuth: true, outcomeMetric: 'refresh', rateLimitBy: 'refresh_session', ...rateLimit },
       schema: {
         summary: 'Exchange the refresh cookie for a new access token and a new refresh cookie',
         response: { 200: TokenBody, ...errorResponses },
@@ -126,14 +121,19 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const presented = readRefreshCookie(request, cookieDomain);
-      if (!presented.token) throw new AppError('refresh_token_missing');
+      if (!presented.token) {
+        request.outcome = 'invalid';
+        throw new AppError('refresh_token_missing');
+      }
       try {
         const issued = await lifecycle.refresh(presented.token, requestMeta(request));
         request.log.info({ event: 'refresh', userId: issued.userId, sessionId: issued.sessionId }, 'refresh');
-        if (issued.grace) markGraceRefresh(request);
-        return await sendTokens(reply, issued, presented);
+        const body = await sendTokens(reply, issued, presented);
+        request.outcome = issued.grace ? 'grace' : 'ok';
+        return body;
       } catch (err) {
         if (!(err instanceof RotationError)) throw err;
+        request.outcome = err.failure;
         clearRefreshCookie(reply, cookieDomain, presented); // the cookie is worthless now; don't let the client keep sending it
         if (err.failure === 'reused')
           request.log.warn(
@@ -202,7 +202,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
-      await services.accountDeletion.deleteOwn(user.id, new Date((claims.auth_time ?? 0) * 1000), requestMeta(request));
+      await services.accountDeletion.deleteOwn(user.id, claims.auth_time, requestMeta(request));
       request.log.info({ event: 'account_deleted', userId: user.id }, 'account deleted by its owner');
       clearRefreshCookie(reply, cookieDomain);
       return reply.code(204).send(null);

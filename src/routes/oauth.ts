@@ -1,11 +1,13 @@
-// /oauth/*: RFC 7662 introspection and RFC 7009 revocation for registered service clients.
+// /oauth/*: RFC 7662 introspection and RFC 7009 revocation for registered service clients, authenticated
+// by the same step as the token endpoint (a secret or private_key_jwt: src/http/client-auth.ts).
 // Bodies are application/x-www-form-urlencoded as the RFCs say (JSON is accepted too).
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import formBody from '@fastify/formbody';
 import { parse } from 'fast-querystring';
 import { Type } from 'typebox';
-import { authenticateClient } from '../http/client-auth.js';
+import { authenticateServiceClient } from '../http/client-auth.js';
+import { CLAIM_NAMES, CLAIM_TYPES } from '@tessera/verify/contract';
 import { requireClientScope } from '../domain/authz/client-scopes.js';
 import type { ServiceClient } from '../domain/tokens/service-clients.js';
 import { requestMeta } from '../http/request-meta.js';
@@ -23,26 +25,28 @@ const TokenRequest = Type.Object(
     token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
     client_id: Type.Optional(Type.String({ maxLength: 256 })),
     client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
+    client_assertion_type: Type.Optional(Type.String({ maxLength: 256 })),
+    client_assertion: Type.Optional(Type.String({ maxLength: 8192 })),
   },
   // RFC 6749 §3.2: unknown parameters are ignored, not refused.
   { additionalProperties: true },
 );
 
-const IntrospectionBody = Type.Object(
+// The JSON schema of each claim type of the contract (@tessera/verify/contract).
+const CLAIM_SCHEMAS = {
+  string: Type.String(),
+  number: Type.Integer(),
+  boolean: Type.Boolean(),
+  strings: Type.Array(Type.String()),
+  audience: Type.Union([Type.String(), Type.Array(Type.String())]),
+} as const;
+
+/** RFC 7662 §2.2: active, token_type, and every claim Tessera issues (the contract's CLAIM_TYPES). */
+export const IntrospectionBody = Type.Object(
   {
     active: Type.Boolean(),
     token_type: Type.Optional(Type.String()),
-    iss: Type.Optional(Type.String()),
-    sub: Type.Optional(Type.String()),
-    sid: Type.Optional(Type.String()),
-    aud: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
-    exp: Type.Optional(Type.Integer()),
-    iat: Type.Optional(Type.Integer()),
-    jti: Type.Optional(Type.String()),
-    client_id: Type.Optional(Type.String()),
-    auth_time: Type.Optional(Type.Integer()),
-    roles: Type.Optional(Type.Array(Type.String())),
-    scope: Type.Optional(Type.String()),
+    ...Object.fromEntries(CLAIM_NAMES.map((name) => [name, Type.Optional(CLAIM_SCHEMAS[CLAIM_TYPES[name]])])),
   },
   { additionalProperties: false },
 );
@@ -58,7 +62,7 @@ const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     },
   });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { introspection, serviceClients } = services;
+  const { introspection, clientAuthentication } = services;
 
   app.addHook('onSend', noStore);
 
@@ -66,7 +70,7 @@ const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   // nothing about the endpoint (401, not a 400 naming fields).
   const client = new WeakMap<object, ServiceClient>();
   app.addHook('preValidation', async (request, reply) => {
-    client.set(request, authenticateClient(serviceClients, request, reply));
+    client.set(request, await authenticateServiceClient(clientAuthentication, request, reply));
   });
 
   app.post(

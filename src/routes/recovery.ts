@@ -127,7 +127,7 @@ const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
         {
           userId: user.id,
           sessionId: claims.sid,
-          authTime: new Date((claims.auth_time ?? 0) * 1000),
+          authTime: claims.auth_time,
           newEmail: request.body.new_email,
           currentPassword: request.body.current_password,
         },

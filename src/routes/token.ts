@@ -1,23 +1,21 @@
-// POST /oauth/token: the client_credentials grant (RFC 6749 §4.4) for registered service clients.
-// The client authenticates with its secret (client_secret_basic / client_secret_post, as for
-// introspection) or with a signed assertion (private_key_jwt, RFC 7523). No refresh token is issued: a
-// service asks again. Authentication comes before body validation, so a caller without credentials learns
-// nothing about the endpoint; the per-client rate limit counts the tokens a client gets, after it proved
-// who it is (secrets are 256 random bits and assertions single-use, so failed guesses need no counter).
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+// POST /oauth/token (RFC 6749 §3.2): authenticate the client, then hand the request to the grant module
+// its grant_type names (src/domain/grants/registry.ts; today client_credentials, RFC 6749 §4.4). Client
+// authentication (secret, private_key_jwt, or none for a public client) is one step, shared with
+// introspection and revocation (src/http/client-auth.ts). It comes before body validation, so a caller
+// without credentials learns nothing about the endpoint; the per-client rate limit counts the tokens a
+// client gets, after it proved who it is (secrets are 256 random bits and assertions single-use, so failed
+// guesses need no counter).
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import formBody from '@fastify/formbody';
 import { parse } from 'fast-querystring';
 import { Type } from 'typebox';
-import { AppError } from '../errors.js';
 import { authenticateClient } from '../http/client-auth.js';
 import { assertNoReplacementCharacter } from '../http/utf8.js';
 import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
-import { audit } from '../domain/audit.js';
-import { ASSERTION_TYPE, AssertionRefused } from '../domain/authz/client-assertions.js';
-import { grantedScopes } from '../domain/tokens/client-tokens.js';
-import type { ServiceClient } from '../domain/tokens/service-clients.js';
+import type { AuthenticatedClient } from '../domain/authz/client-authentication.js';
+import type { TokenForm } from '../domain/grants/grant.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
 
@@ -34,12 +32,14 @@ const TokenRequest = Type.Object(
   { additionalProperties: true },
 );
 
-const ClientTokenBody = Type.Object(
+const TokenResponseBody = Type.Object(
   {
     access_token: Type.String(),
     token_type: Type.Literal('Bearer'),
     expires_in: Type.Integer(),
-    scope: Type.String(),
+    scope: Type.Optional(Type.String()),
+    refresh_token: Type.Optional(Type.String()),
+    id_token: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -53,32 +53,13 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     },
   });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { serviceClients, clientAssertions, clientTokens, clock, config } = services;
+  const { grants, grantServices, clientAuthentication, clock, config } = services;
 
   app.addHook('onSend', noStore);
 
-  const clients = new WeakMap<object, ServiceClient>();
-  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<ServiceClient> {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    if (body.client_assertion === undefined && body.client_assertion_type === undefined)
-      return authenticateClient(serviceClients, request, reply);
-    // private_key_jwt: the assertion is the only credential (one method per request).
-    const refuse = (detail: string) => new AppError('invalid_client', { detail });
-    if (request.headers.authorization !== undefined || body.client_secret !== undefined) {
-      throw new AppError('invalid_request', { message: 'Use one client authentication method, not two.' });
-    }
-    if (body.client_assertion_type !== ASSERTION_TYPE || typeof body.client_assertion !== 'string')
-      throw refuse('bad client_assertion_type');
-    const clientId = typeof body.client_id === 'string' ? body.client_id : undefined;
-    try {
-      return await clientAssertions.authenticate(clientId, body.client_assertion);
-    } catch (err) {
-      if (err instanceof AssertionRefused) throw refuse(`client assertion refused: ${err.message}`);
-      throw err;
-    }
-  }
+  const clients = new WeakMap<object, AuthenticatedClient>();
   app.addHook('preValidation', async (request, reply) => {
-    clients.set(request, await authenticate(request, reply));
+    clients.set(request, await authenticateClient(clientAuthentication, request, reply));
   });
 
   const perMinute = config.tokenRateLimitPerMinute;
@@ -92,35 +73,30 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
                 max: perMinute,
                 timeWindow: 60_000,
                 hook: 'preHandler',
-                keyGenerator: (request: FastifyRequest) => `token|${clients.get(request)!.id}`,
+                keyGenerator: (request: FastifyRequest) => {
+                  const client = clients.get(request)!;
+                  return `token|${client.kind === 'public' ? 'public:' : ''}${client.id}`;
+                },
               },
             }
           : {},
       schema: {
-        summary: 'RFC 6749 §4.4: an access token for a service client (client_credentials)',
+        summary: 'RFC 6749 §3.2: tokens for a client, by the grant its grant_type names (client_credentials)',
         body: TokenRequest,
-        response: { 200: ClientTokenBody, ...errorResponses },
+        response: { 200: TokenResponseBody, ...errorResponses },
       },
     },
     async (request) => {
-      const client = clients.get(request)!;
-      if (request.body.grant_type !== 'client_credentials') throw new AppError('unsupported_grant_type');
-      const scopes = grantedScopes(client, request.body.scope);
-      const accessToken = await clientTokens.issue(client, scopes);
-      await audit(services.database.prisma, requestMeta(request), clock.now(), {
-        type: 'client_token_issued',
-        reason: `client ${client.id}: ${scopes.join(' ')}`.slice(0, 500),
+      const { response, log } = await grants.dispatch({
+        form: request.body as TokenForm,
+        client: clients.get(request)!,
+        services: grantServices,
+        clock,
+        meta: requestMeta(request),
       });
-      request.log.info(
-        { event: 'client_token_issued', clientId: client.id, scope: scopes.join(' ') },
-        'client token issued',
-      );
-      return {
-        access_token: accessToken,
-        token_type: 'Bearer' as const,
-        expires_in: clientTokens.ttlSeconds,
-        scope: scopes.join(' '),
-      };
+      const { message, ...fields } = log;
+      request.log.info(fields, message);
+      return response;
     },
   );
 };

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ACCESS_TOKEN_TYPE } from '../domain/tokens/access-tokens.js';
-import { SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
+import { CLAIM_NAMES, SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
 import type { PublicJwk } from '../domain/keys/keys.js';
 import { errorResponses } from '../http/schemas.js';
 import { ASSERTION_ALGS } from '../domain/authz/client-assertions.js';
@@ -48,13 +48,53 @@ const Discovery = Type.Object({
   id_token_signing_alg_values_supported: Type.Array(Type.String()),
   subject_types_supported: Type.Array(Type.String()),
   claims_supported: Type.Array(Type.String()),
-  // client_credentials for service clients (src/routes/token.ts)
+  // The token endpoint and its registered grants (src/domain/grants/registry.ts)
   token_endpoint: Type.String(),
   grant_types_supported: Type.Array(Type.String()),
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
   token_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
   scopes_supported: Type.Array(Type.String()),
 });
+
+/** What is registered, from which discovery's lists are derived. */
+interface Registered {
+  grantTypes: string[];
+  authMethods: string[];
+  confidentialAuthMethods: string[];
+  clientScopes: string[];
+}
+
+/** The discovery document but for the key algorithms (read per request: keys rotate). */
+export function discoveryDocument(issuer: string, registered: Registered) {
+  const at = (p: string) => `${issuer}${p}`;
+  return {
+    issuer,
+    jwks_uri: at('/.well-known/jwks.json'),
+    register_endpoint: at('/auth/register'),
+    login_endpoint: at('/auth/login'),
+    refresh_endpoint: at('/auth/refresh'),
+    logout_endpoint: at('/auth/logout'),
+    logout_all_endpoint: at('/auth/logout-all'),
+    userinfo_endpoint: at('/auth/me'),
+    sessions_endpoint: at('/auth/sessions'),
+    password_endpoint: at('/auth/password'),
+    introspection_endpoint: at('/oauth/introspect'),
+    introspection_endpoint_auth_methods_supported: registered.confidentialAuthMethods,
+    revocation_endpoint: at('/oauth/revoke'),
+    revocation_endpoint_auth_methods_supported: registered.confidentialAuthMethods,
+    access_token_type: ACCESS_TOKEN_TYPE,
+    access_token_signing_alg_values_supported: [] as string[],
+    id_token_signing_alg_values_supported: [] as string[],
+    subject_types_supported: ['public'],
+    // Derived, never listed by hand: the claims contract, the registered grants and client authentication methods.
+    claims_supported: [...CLAIM_NAMES],
+    token_endpoint: at('/oauth/token'),
+    grant_types_supported: registered.grantTypes,
+    token_endpoint_auth_methods_supported: registered.authMethods,
+    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    scopes_supported: [...new Set([...TESSERA_SCOPES, ...registered.clientScopes])].sort(),
+  };
+}
 
 const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -72,48 +112,12 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     return tag;
   };
   const algs = () => [...new Set(keys.jwks.keys.map((k) => k.alg))];
-  const at = (p: string) => `${config.issuer}${p}`;
-  const discovery = {
-    issuer: config.issuer,
-    jwks_uri: at('/.well-known/jwks.json'),
-    register_endpoint: at('/auth/register'),
-    login_endpoint: at('/auth/login'),
-    refresh_endpoint: at('/auth/refresh'),
-    logout_endpoint: at('/auth/logout'),
-    logout_all_endpoint: at('/auth/logout-all'),
-    userinfo_endpoint: at('/auth/me'),
-    sessions_endpoint: at('/auth/sessions'),
-    password_endpoint: at('/auth/password'),
-    introspection_endpoint: at('/oauth/introspect'),
-    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-    revocation_endpoint: at('/oauth/revoke'),
-    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-    access_token_type: ACCESS_TOKEN_TYPE,
-    access_token_signing_alg_values_supported: [] as string[],
-    id_token_signing_alg_values_supported: [] as string[],
-    subject_types_supported: ['public'],
-    claims_supported: [
-      'iss',
-      'sub',
-      'aud',
-      'exp',
-      'iat',
-      'jti',
-      'sid',
-      'client_id',
-      'auth_time',
-      'roles',
-      'scope',
-      'email_verified',
-      'amr',
-      'idp',
-    ],
-    token_endpoint: at('/oauth/token'),
-    grant_types_supported: ['client_credentials'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
-    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
-    scopes_supported: [...new Set([...TESSERA_SCOPES, ...services.serviceClients.scopes])].sort(),
-  };
+  const discovery = discoveryDocument(config.issuer, {
+    grantTypes: services.grants.types,
+    authMethods: services.clientAuthentication.methods,
+    confidentialAuthMethods: services.clientAuthentication.confidentialMethods,
+    clientScopes: services.serviceClients.scopes,
+  });
 
   app.get(
     '/jwks.json',

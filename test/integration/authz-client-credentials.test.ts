@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { createLocalJWKSet, decodeJwt, generateKeyPair, jwtVerify } from 'jose';
 import { buildApp } from '../../src/app.js';
-import { buildTestApp, me, tempDir, testConfig } from '../helper.js';
+import { buildTestApp, expectError, me, session, tempDir, testConfig } from '../helper.js';
 import {
   assertion,
   assertionForm,
@@ -177,6 +177,74 @@ t.test(
     t.equal(mixed.json().code, 'invalid_request', 'two methods at once');
     const ok = await formPost(app, '/oauth/token', assertionForm(await assertion(billing, tokenUrl, now)));
     t.equal(ok.statusCode, 200, 'positive control');
+  },
+);
+
+t.test(
+  'private_key_jwt: a client with the scopes introspects and revokes with an assertion, as a client with a secret does',
+  async (t) => {
+    const dir = await tempDir(t);
+    const auditor = await keyClient(dir, 'auditor', 'scope=introspect revoke');
+    const reader = await keyClient(dir, 'reader', 'scope=invoices:read');
+    const { app, clock, config } = await buildTestApp(t, {
+      env: { SERVICE_CLIENTS: [auditor.entry, reader.entry].join(',') },
+    });
+    const user = await session(app);
+    const introspectUrl = `${config.issuer}/oauth/introspect`;
+    const signed = async (client: typeof auditor, aud = introspectUrl) =>
+      assertionForm(await assertion(client, aud, clock.now()), { token: user.accessToken }).replace(
+        'grant_type=client_credentials&',
+        '',
+      );
+
+    const active = await formPost(app, '/oauth/introspect', await signed(auditor));
+    t.equal(active.statusCode, 200, 'a private_key_jwt client with scope introspect may introspect');
+    t.equal(active.json().active, true, "the user's live access token is active for the key client");
+    t.equal(active.json().sub, user.user.id, 'the introspection names the user, as for a secret client');
+
+    const replayForm = await signed(auditor, config.issuer);
+    t.equal(
+      (await formPost(app, '/oauth/introspect', replayForm)).statusCode,
+      200,
+      'the issuer is an accepted audience',
+    );
+    expectError(
+      t,
+      await formPost(app, '/oauth/revoke', replayForm),
+      'invalid_client',
+      'an assertion spent at introspection',
+    );
+
+    expectError(
+      t,
+      await formPost(app, '/oauth/introspect', await signed(reader)),
+      'insufficient_scope',
+      'a key client without scope introspect',
+    );
+    expectError(
+      t,
+      await formPost(app, '/oauth/revoke', await signed(reader)),
+      'insufficient_scope',
+      'a key client without scope revoke',
+    );
+
+    const once = await signed(auditor);
+    const burst = await Promise.all(Array.from({ length: 20 }, () => formPost(app, '/oauth/introspect', once)));
+    t.equal(
+      burst.filter((r) => r.statusCode === 200).length,
+      1,
+      'one assertion sent 20 times at once to introspection is accepted exactly once',
+    );
+    t.ok(
+      burst.filter((r) => r.statusCode !== 200).every((r) => r.json().code === 'invalid_client'),
+      'the other 19 are invalid_client',
+    );
+
+    const revoked = await formPost(app, '/oauth/revoke', await signed(auditor));
+    t.equal(revoked.statusCode, 200, 'a private_key_jwt client with scope revoke may revoke');
+    expectError(t, await me(app, user.accessToken), 'invalid_token', "the revoked token's session");
+    const after = await formPost(app, '/oauth/introspect', await signed(auditor));
+    t.equal(after.json().active, false, 'the revoked token is inactive at introspection');
   },
 );
 

@@ -16,6 +16,69 @@ export type TesseraAlgorithm = (typeof ACCESS_TOKEN_ALGORITHMS)[number];
 /** Claims every access token carries (RFC 9068 §2.2). User tokens also carry `sid`; client tokens `scope`. */
 export const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'jti', 'iat', 'exp'] as const;
 
+/**
+ * Every claim Tessera writes in an access token, with its JSON type: the one list. Tessera's token issuer
+ * (src/domain/tokens/token-issuer.ts) writes no other, this package returns every one (claims.ts), RFC 7662
+ * introspection answers with the same set and discovery's `claims_supported` is these names. A unit test
+ * (test/unit/claims-contract.test.ts) fails when one of the four knows a claim the others don't.
+ * The next claims (`acr` for a second factor, `cnf` for sender-constrained tokens) are added here first.
+ */
+export const CLAIM_TYPES = {
+  iss: 'string',
+  sub: 'string',
+  aud: 'audience',
+  exp: 'number',
+  iat: 'number',
+  jti: 'string',
+  /** User tokens: the session. */
+  sid: 'string',
+  client_id: 'string',
+  /** User tokens: when the session's sign-in happened. */
+  auth_time: 'number',
+  /** User tokens: RFC 9068 §2.2.3.1 roles; absent when none. */
+  roles: 'strings',
+  /** Client tokens: the granted scopes, space-separated. */
+  scope: 'string',
+  /** User tokens: whether the account's address is verified. */
+  email_verified: 'boolean',
+  /** User tokens: RFC 8176 methods, ["pwd"] or ["fed"]. */
+  amr: 'strings',
+  /** User tokens with amr ["fed"]: the identity provider's id. */
+  idp: 'string',
+} as const;
+export type ClaimName = keyof typeof CLAIM_TYPES;
+export const CLAIM_NAMES = Object.keys(CLAIM_TYPES) as ClaimName[];
+
+/** The claims of a Tessera access token, typed: user tokens carry `sid`, client tokens `scope`. */
+export interface TesseraClaims {
+  /** The user id (a UUID), or for a service token the client id. */
+  sub: string;
+  /** The session id (a UUID): what logout and logout-all revoke. Absent from service clients' tokens (require.ts). */
+  sid?: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  iss: string;
+  aud: string | string[];
+  client_id?: string;
+  /** When the user logged in (seconds since the epoch). */
+  auth_time?: number;
+  /** The user's roles when the token was issued (RFC 9068 §2.2.3.1); absent when none. */
+  roles?: string[];
+  /** A client_credentials token's scopes, space-separated. */
+  scope?: string;
+  /** Whether the user's email address was verified when the token was issued. */
+  email_verified?: boolean;
+  /** How the user signed in (RFC 8176): ["pwd"] for a password, ["fed"] for an identity provider. */
+  amr?: string[];
+  /** With amr ["fed"]: the identity provider's id in Tessera's configuration. */
+  idp?: string;
+}
+
+// The interface names exactly the contract's claims: tsc fails here when one gains a claim the other lacks.
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies Exactly<keyof TesseraClaims, ClaimName>;
+
 /** Tessera's ids (user, session, token) are lowercase UUIDs, as `crypto.randomUUID()` and PostgreSQL write them. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -43,6 +106,22 @@ const isString = (v: unknown): v is string => typeof v === 'string' && v.length 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID_PATTERN.test(v);
 
+const TYPE_CHECKS = {
+  string: isString,
+  number: isNumber,
+  boolean: (v: unknown) => typeof v === 'boolean',
+  strings: (v: unknown) => Array.isArray(v) && v.every(isString),
+  audience: (v: unknown) => isString(v) || (Array.isArray(v) && v.length > 0 && v.every(isString)),
+} as const satisfies Record<(typeof CLAIM_TYPES)[ClaimName], (v: unknown) => boolean>;
+
+const TYPE_NAMES = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'a boolean',
+  strings: 'an array of strings',
+  audience: 'a string or an array of strings',
+} as const satisfies Record<(typeof CLAIM_TYPES)[ClaimName], string>;
+
 /**
  * Why a verified payload doesn't have the shape Tessera signs, or null when it does. `sub` (the user)
  * and `sid` (the session) must be UUIDs: Tessera writes nothing else there, services key their data on
@@ -50,7 +129,7 @@ const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID_PATTER
  * key can't name a made-up user.
  */
 export function claimsProblem(p: Record<string, unknown>): string | null {
-  const { sub, sid, jti, iat, exp, iss, aud, client_id, auth_time, roles, scope } = p;
+  const { sub, sid, jti, iat, exp, iss, client_id, scope } = p;
   if (sid !== undefined) {
     // A user token: the user and the session it belongs to.
     if (!isUuid(sub)) return 'sub claim is not a UUID';
@@ -61,14 +140,21 @@ export function claimsProblem(p: Record<string, unknown>): string | null {
   }
   if (!isString(jti)) return 'jti must be a non-empty string';
   if (!isNumber(iat) || !isNumber(exp) || !isString(iss)) return 'iat, exp and iss are required';
-  if (!isString(aud) && !(Array.isArray(aud) && aud.length > 0 && aud.every(isString)))
-    return 'aud must be a string or an array of strings';
-  if (client_id !== undefined && !isString(client_id)) return 'client_id must be a string';
-  if (auth_time !== undefined && !isNumber(auth_time)) return 'auth_time must be a number';
-  if (roles !== undefined && !(Array.isArray(roles) && roles.every(isString)))
-    return 'roles must be an array of strings';
-  if (scope !== undefined && !isString(scope)) return 'scope must be a string';
+  if (p.aud === undefined) return 'aud must be a string or an array of strings';
+  for (const name of CLAIM_NAMES) {
+    const value = p[name];
+    if (value !== undefined && !TYPE_CHECKS[CLAIM_TYPES[name]](value))
+      return `${name} must be ${TYPE_NAMES[CLAIM_TYPES[name]]}`;
+  }
   return null;
+}
+
+/** The contract's claims of a payload whose shape checked out (claimsProblem), and nothing else. */
+export function contractClaims(payload: object): TesseraClaims {
+  const p = payload as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const name of CLAIM_NAMES) if (p[name] !== undefined) out[name] = p[name];
+  return out as unknown as TesseraClaims;
 }
 
 /** Why a token's dates don't fit the contract, or null when they do. Times in seconds. */

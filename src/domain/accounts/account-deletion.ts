@@ -12,7 +12,7 @@ import type { Actor } from '../actor.js';
 import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 import { assertAnotherAdminRemains } from './last-admin.js';
-import { requireRecentLogin } from './recent-login.js';
+import { requireRecentAuth } from './recent-auth.js';
 
 /**
  * Erases the account inside `tx`; how many sessions ended. not_found when there is no such user (also for
@@ -61,9 +61,9 @@ export class AccountDeletion {
   ) {}
 
   /** The owner deletes their own account; `authTime` is when the access token's session logged in. */
-  async deleteOwn(userId: string, authTime: Date, meta: RequestMeta): Promise<void> {
+  async deleteOwn(userId: string, authTime: number | undefined, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
-    requireRecentLogin(authTime, now, this.recentLoginSeconds, 'account deletion');
+    requireRecentAuth(authTime, now, this.recentLoginSeconds);
     await this.db.$transaction(async (tx) => {
       // The person is gone: their own request's address and user agent are not kept either.
       await eraseAccount(tx, userId, { kind: 'self' }, { requestId: meta.requestId, ip: '' }, now);

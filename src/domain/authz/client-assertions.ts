@@ -1,6 +1,7 @@
 // private_key_jwt (RFC 7523 §2.2, OIDC Core §9): a service proves who it is with a short JWT signed by its
 // own key, instead of a shared secret. Checked here: the signature, against the client's configured public
-// keys only, with the algorithm pinned; iss = sub = client_id; aud naming the token endpoint or the issuer;
+// keys only, with the algorithm pinned; iss = sub = client_id; aud naming the issuer or the endpoint it is
+// sent to (token, introspection or revocation: one step authenticates clients at all three);
 // exp present, in the future and at most MAX_ASSERTION_SECONDS ahead (so a captured assertion is short-
 // lived whatever it claims); a jti never seen before. The jti is written to the database under a primary
 // key, so of any number of concurrent uses of one assertion, on any number of instances, exactly one wins.
@@ -27,7 +28,7 @@ export class ClientAssertions {
   constructor(
     private readonly db: PrismaClient,
     private readonly clients: ServiceClients,
-    /** Accepted `aud` values: the token endpoint's URL and the issuer. */
+    /** Accepted `aud` values: the issuer and the URLs of the endpoints clients authenticate at. */
     private readonly audiences: string[],
     private readonly clock: Clock,
   ) {}

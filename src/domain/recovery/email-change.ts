@@ -18,7 +18,7 @@ import { enqueueMail } from '../mail/outbox.js';
 import type { SendLimit } from '../mail/send-limit.js';
 import { durationText, linkWithToken, type MailTemplates } from '../mail/templates.js';
 import type { PasswordGuard } from '../accounts/password-guard.js';
-import { requireRecentLogin } from '../accounts/recent-login.js';
+import { requireRecentAuth } from '../accounts/recent-auth.js';
 import { LOCKING_TX } from '../transactions.js';
 import { reclaimAccount } from './account-reclaim.js';
 import { consumeAddressToken, hashToken, insertToken, newToken, spendOthers } from './email-tokens.js';
@@ -35,8 +35,8 @@ export interface ChangeRequest {
   userId: string;
   /** The session of the access token, for the audit rows. */
   sessionId?: string;
-  /** When the session of the access token started (its auth_time). */
-  authTime: Date;
+  /** When the session of the access token started (its auth_time, seconds since the epoch). */
+  authTime: number | undefined;
   newEmail: string;
   currentPassword?: string | undefined;
 }
@@ -73,7 +73,7 @@ export class EmailChange {
         async () => ({ userId: req.userId, passwordHash: user.passwordHash }),
       );
     } else {
-      requireRecentLogin(req.authTime, this.clock.now(), this.settings.recentLoginSeconds, 'email change');
+      requireRecentAuth(req.authTime, this.clock.now(), this.settings.recentLoginSeconds);
     }
     if (newEmail === user.email)
       throw new DomainError('invalid_email', { message: 'This is already the address of the account.' });

@@ -1,12 +1,11 @@
 // Access tokens: JWTs per RFC 9068 (typ "at+jwt"), signed by the active key (RS256 unless SIGNING_ALG says
-// ES256 or EdDSA). Verification pins the algorithm to the one of the key the kid names, checks the type,
+// ES256 or EdDSA) in token-issuer.ts, which decides their claims. Verification pins the algorithm to the one of the key the kid names, checks the type,
 // iss, aud and exp against the injected clock, and resolves keys only from our own key store (jku, x5u
 // and jwk headers are never followed). A token is also held to the contract its claims and dates must
 // keep (@tessera/verify/contract, the rules the verifier package applies too): sub and sid UUIDs, exp − iat
 // no longer than ACCESS_TOKEN_TTL_SECONDS (plus skew), and for a retired key, issued before it stopped signing and expiring within its publication tail. So a leaked
 // key can't mint long-lived or backdated tokens, whatever the iat and exp it writes.
-import { randomUUID } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import {
   ACCESS_TOKEN_ALGORITHMS,
   ACCESS_TOKEN_TYPE,
@@ -14,6 +13,7 @@ import {
   REQUIRED_CLAIMS,
   claimsProblem,
   lifetimeProblem,
+  type TesseraClaims,
 } from '@tessera/verify/contract';
 import { epochSeconds, type Clock } from '../clock.js';
 import type { KeyStore, VerificationKey } from '../keys/keys.js';
@@ -25,40 +25,11 @@ const MAX_ACCESS_TOKEN_LENGTH = MAX_TOKEN_LENGTH;
 export interface AccessTokenSettings {
   issuer: string;
   audience: string[];
-  clientId: string;
   ttlSeconds: number;
 }
 
-export interface AccessTokenSubject {
-  userId: string;
-  sessionId: string;
-  /** When the user authenticated (the session's start). */
-  authTime: Date;
-  /** The user's roles (src/domain/authz/roles.ts): the `roles` claim, RFC 9068 §2.2.3.1; omitted when empty. */
-  roles?: string[];
-  /** The email_verified claim (src/domain/recovery); left out when not given. */
-  emailVerified?: boolean;
-  /** The identity provider the session started with; absent or null: the password. */
-  idp?: string | null | undefined;
-}
-
-export interface AccessClaims {
-  iss: string;
-  aud: string | string[];
-  sub: string;
-  sid: string;
-  jti: string;
-  iat: number;
-  exp: number;
-  client_id?: string;
-  auth_time?: number;
-  roles?: string[];
-  email_verified?: boolean;
-  /** RFC 8176 authentication methods, registered values only: ["pwd"] after a password login. */
-  amr?: string[];
-  /** After a sign-in with a provider: its id in IDENTITY_PROVIDERS_FILE (and no amr). */
-  idp?: string;
-}
+/** A verified user token: the contract's claims, with the session every user token names. */
+export type AccessClaims = TesseraClaims & { sid: string };
 
 export class TokenInvalid extends Error {
   override name = 'TokenInvalid';
@@ -76,34 +47,6 @@ export class AccessTokens {
 
   get ttlSeconds(): number {
     return this.settings.ttlSeconds;
-  }
-
-  async issue(subject: AccessTokenSubject): Promise<string> {
-    const now = epochSeconds(this.clock.now());
-    const { kid, alg, privateKey } = this.keys.signing;
-    const { audience, issuer, clientId, ttlSeconds } = this.settings;
-    const roles = subject.roles?.length ? { roles: subject.roles } : {};
-    const emailClaim = subject.emailVerified === undefined ? {} : { email_verified: subject.emailVerified };
-    // How the user authenticated: amr holds RFC 8176's registered values only, so a sign-in through a provider
-    // (src/domain/federation/) has none (Tessera did not see how the provider checked the user) and says where
-    // it came from in idp instead.
-    const method = subject.idp ? { idp: subject.idp } : { amr: ['pwd'] };
-    return new SignJWT({
-      client_id: clientId,
-      sid: subject.sessionId,
-      auth_time: epochSeconds(subject.authTime),
-      ...roles,
-      ...emailClaim,
-      ...method,
-    })
-      .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
-      .setIssuer(issuer)
-      .setSubject(subject.userId)
-      .setAudience(audience.length === 1 ? audience[0]! : audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + ttlSeconds)
-      .setJti(randomUUID())
-      .sign(privateKey);
   }
 
   /** Verifies a user's access token; throws TokenInvalid with a log-only reason. */

@@ -2,12 +2,11 @@
 // `client_id` are the client, `scope` what it asked for within what it may have, `aud` its configured
 // audience. Same keys, same `typ`, same JWKS as user tokens; what tells them apart is the absence of `sid`
 // (no session stands behind a client token, so it can't be refreshed: it expires within
-// ACCESS_TOKEN_TTL_SECONDS, or is revoked earlier by its jti, client-token-revocations.ts). Verification pins
-// the algorithm to the key's own, as access-tokens.ts does, and refuses a revoked jti.
-import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
-import { ACCESS_TOKEN_TYPE } from '@tessera/verify/contract';
-import { epochSeconds, type Clock } from '../clock.js';
+// ACCESS_TOKEN_TTL_SECONDS, or is revoked earlier by its jti, client-token-revocations.ts). Their claims are
+// decided in token-issuer.ts; verification pins the algorithm to the key's own, as access-tokens.ts does, and
+// refuses a revoked jti.
+import type { TesseraClaims } from '@tessera/verify/contract';
+import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import type { KeyStore } from '../keys/keys.js';
 import type { ServiceClient } from './service-clients.js';
@@ -15,21 +14,11 @@ import { TokenInvalid, verifySigned } from './access-tokens.js';
 
 export interface ClientTokenSettings {
   issuer: string;
-  /** Tessera's AUDIENCE: the `aud` of clients that configure none. */
-  audience: string[];
   ttlSeconds: number;
 }
 
-export interface ClientClaims {
-  iss: string;
-  sub: string;
-  client_id: string;
-  aud: string | string[];
-  scope: string;
-  jti: string;
-  iat: number;
-  exp: number;
-}
+/** A verified client token: the contract's claims, with the client and scope every client token names. */
+export type ClientClaims = TesseraClaims & { client_id: string; scope: string };
 
 /** The scopes granted for a request: all of the client's when it names none (RFC 6749 §3.3), else a subset. */
 export function grantedScopes(client: ServiceClient, requested: string | undefined): string[] {
@@ -52,25 +41,6 @@ export class ClientTokens {
     /** The denylist of revoked client tokens (client-token-revocations.ts). */
     private readonly revocations: { isRevoked(jti: string): Promise<boolean> },
   ) {}
-
-  get ttlSeconds(): number {
-    return this.settings.ttlSeconds;
-  }
-
-  async issue(client: ServiceClient, scopes: string[]): Promise<string> {
-    const now = epochSeconds(this.clock.now());
-    const { kid, alg, privateKey } = this.keys.signing;
-    const audience = client.audience ?? this.settings.audience;
-    return new SignJWT({ client_id: client.id, scope: scopes.join(' ') })
-      .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid })
-      .setIssuer(this.settings.issuer)
-      .setSubject(client.id)
-      .setAudience(audience.length === 1 ? audience[0]! : audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + this.settings.ttlSeconds)
-      .setJti(randomUUID())
-      .sign(privateKey);
-  }
 
   /**
    * Verifies a client token (any audience: callers check it), not revoked; throws TokenInvalid with a

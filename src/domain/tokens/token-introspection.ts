@@ -6,6 +6,7 @@
 // kind of token ends its whole session: an access token can't be revoked alone, and a refresh token of
 // any counter names its session. A client_credentials token has no session: revoking it lists its jti until
 // it expires (src/domain/tokens/client-token-revocations.ts), which its verification then refuses.
+import { contractClaims, type TesseraClaims } from '@tessera/verify/contract';
 import type { Sql } from '../../db/sql.js';
 import { TokenInvalid, type AccessTokens } from './access-tokens.js';
 import type { RequestMeta } from '../audit.js';
@@ -20,25 +21,15 @@ import type { ServiceClients } from './service-clients.js';
 /** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
 type IntrospectedType = 'Bearer' | 'refresh_token';
 
+/**
+ * RFC 7662's answer: inactive, or active with the token's type and every claim of the contract it carries
+ * (@tessera/verify/contract's CLAIM_TYPES), so a service reads the same claims here as from the verifier.
+ * A user token's `roles` are the user's roles now, not the token's.
+ */
 export type Introspection =
   | { active: false }
-  | {
-      active: true;
-      token_type: IntrospectedType;
-      iss: string;
-      sub: string;
-      /** Absent for client_credentials tokens: no session stands behind them. */
-      sid?: string;
-      exp: number;
-      iat: number;
-      aud?: string | string[];
-      client_id?: string;
-      jti?: string;
-      auth_time?: number;
-      /** The user's roles now (not the token's), or a client token's scope. */
-      roles?: string[];
-      scope?: string;
-    };
+  | ({ active: true; token_type: IntrospectedType } & Partial<TesseraClaims> &
+      Pick<TesseraClaims, 'iss' | 'sub' | 'exp' | 'iat'>);
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
@@ -87,20 +78,8 @@ export class TokenIntrospection {
     if (!claims) return this.introspectClient(token);
     const roles = await this.liveSessionRoles(claims.sub, claims.sid);
     if (!roles) return { active: false };
-    return {
-      active: true,
-      token_type: 'Bearer',
-      iss: claims.iss,
-      sub: claims.sub,
-      sid: claims.sid,
-      aud: claims.aud,
-      exp: claims.exp,
-      iat: claims.iat,
-      jti: claims.jti,
-      ...(claims.client_id !== undefined ? { client_id: claims.client_id } : {}),
-      ...(claims.auth_time !== undefined ? { auth_time: claims.auth_time } : {}),
-      ...(roles.length > 0 ? { roles } : {}),
-    };
+    const { roles: _tokenRoles, ...rest } = contractClaims(claims);
+    return { active: true, token_type: 'Bearer', ...rest, ...(roles.length > 0 ? { roles } : {}) };
   }
 
   /** A client_credentials token: active while it verifies and its client is still configured. */
@@ -113,8 +92,7 @@ export class TokenIntrospection {
       throw err;
     }
     if (!this.authz.serviceClients.get(claims.client_id)) return { active: false };
-    const { iss, sub, aud, exp, iat, jti, client_id, scope } = claims;
-    return { active: true, token_type: 'Bearer', iss, sub, aud, exp, iat, jti, client_id, scope };
+    return { active: true, token_type: 'Bearer', ...contractClaims(claims) };
   }
 
   /** A client_credentials token has no session: its jti is denylisted until it expires. */

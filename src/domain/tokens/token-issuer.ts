@@ -1,0 +1,159 @@
+// The one step that turns a session (just started, by any method, or just refreshed) or an authenticated
+// service client into the tokens a client receives. It owns which claims go in and where their values come
+// from, for every grant: routes and grant modules hand it a session or a client and send back what it
+// returns (routes only set or clear the refresh cookie). The claims it may write are the contract's
+// (CLAIM_TYPES in @tessera/verify/contract): a claim that is not there does not type-check here.
+//
+// Where each value comes from:
+//   sub, sid, auth_time  the session (its user, its id, when it started)
+//   roles, email_verified  read by the statement that produced the session when it read them (the refresh
+//                        CAS does, in its one statement); otherwise read here, in one statement
+//   amr, idp             how the session started: a password (amr ["pwd"]) or an identity provider (idp, and no
+//                        amr: RFC 8176 values only, and Tessera did not see how the provider checked the user)
+//   client_id            Tessera's CLIENT_ID for user tokens; the client itself for client_credentials
+//   scope, aud           a client's granted scopes and configured audience (else Tessera's AUDIENCE)
+// Next: `acr` (a second factor) comes from the session like amr; `cnf` (a bound key) from the grant's proof.
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { ACCESS_TOKEN_TYPE, type TesseraClaims } from '@tessera/verify/contract';
+import type { Sql } from '../../db/sql.js';
+import { epochSeconds, type Clock } from '../clock.js';
+import type { KeyStore } from '../keys/keys.js';
+
+export interface IssuerSettings {
+  issuer: string;
+  /** Tessera's AUDIENCE: the `aud` of user tokens, and of client tokens whose client names none. */
+  audience: string[];
+  /** Tessera's CLIENT_ID: the `client_id` of user tokens. */
+  clientId: string;
+  ttlSeconds: number;
+}
+
+/** A session as its start or refresh left it: what its tokens are made from. */
+export interface SessionGrant {
+  userId: string;
+  sessionId: string;
+  sessionStartedAt: Date;
+  /** The identity provider the session started with; absent or null: the password. */
+  idp?: string | null | undefined;
+  /** The user's roles, when the statement that produced the session read them. */
+  roles?: string[] | undefined;
+  /** Whether the address is verified, when the statement that produced the session read it. */
+  emailVerified?: boolean | undefined;
+}
+
+/** A client_credentials subject: the client and what it was granted. */
+export interface ClientGrant {
+  id: string;
+  /** The client's configured audience; null: Tessera's AUDIENCE. */
+  audience: string[] | null;
+  scopes: string[];
+}
+
+/** RFC 6749 §5.1's successful response, as every grant answers it. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+}
+
+/** The user's facts a token states, read at issue time. */
+export interface UserFacts {
+  roles: string[];
+  emailVerified: boolean;
+}
+
+const audienceClaim = (aud: string[]) => (aud.length === 1 ? aud[0]! : aud);
+
+/** The claims of a user's access token. Pure: the issuer's rules, for the contract's unit test too. */
+export function sessionClaims(
+  settings: IssuerSettings,
+  session: SessionGrant,
+  facts: UserFacts,
+  now: number,
+  jti: string,
+): TesseraClaims {
+  return {
+    iss: settings.issuer,
+    sub: session.userId,
+    aud: audienceClaim(settings.audience),
+    iat: now,
+    exp: now + settings.ttlSeconds,
+    jti,
+    client_id: settings.clientId,
+    sid: session.sessionId,
+    auth_time: epochSeconds(session.sessionStartedAt),
+    ...(facts.roles.length > 0 ? { roles: facts.roles } : {}),
+    email_verified: facts.emailVerified,
+    // How the user authenticated: amr holds RFC 8176's registered values only, so a sign-in through a provider
+    // (src/domain/federation/) has none and says where it came from in idp instead.
+    ...(session.idp ? { idp: session.idp } : { amr: ['pwd'] }),
+  };
+}
+
+/** The claims of a client_credentials token (RFC 9068 profile): no session, `sub` = `client_id`. */
+export function clientClaims(settings: IssuerSettings, client: ClientGrant, now: number, jti: string): TesseraClaims {
+  return {
+    iss: settings.issuer,
+    sub: client.id,
+    aud: audienceClaim(client.audience ?? settings.audience),
+    iat: now,
+    exp: now + settings.ttlSeconds,
+    jti,
+    client_id: client.id,
+    scope: client.scopes.join(' '),
+  };
+}
+
+// Roles and the verified flag of a user, read the way the refresh CAS reads them (same subselects).
+const USER_FACTS = `
+SELECT (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id) AS roles,
+       u.email_verified_at IS NOT NULL AS email_verified
+FROM users u WHERE u.id = $1::uuid`;
+
+export class TokenIssuer {
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly sql: Sql,
+    private readonly settings: IssuerSettings,
+    private readonly clock: Clock,
+  ) {}
+
+  get ttlSeconds(): number {
+    return this.settings.ttlSeconds;
+  }
+
+  /** The access token of a session just started or refreshed (its refresh token travels in the cookie). */
+  async forSession(session: SessionGrant): Promise<TokenResponse> {
+    const facts =
+      session.roles !== undefined && session.emailVerified !== undefined
+        ? { roles: session.roles, emailVerified: session.emailVerified }
+        : await this.userFacts(session.userId);
+    const now = epochSeconds(this.clock.now());
+    const token = await this.sign(sessionClaims(this.settings, session, facts, now, randomUUID()));
+    return { access_token: token, token_type: 'Bearer', expires_in: this.settings.ttlSeconds };
+  }
+
+  /** The access token of a service client (client_credentials): no session, nothing to refresh. */
+  async forClient(client: ClientGrant): Promise<TokenResponse & { scope: string }> {
+    const now = epochSeconds(this.clock.now());
+    const token = await this.sign(clientClaims(this.settings, client, now, randomUUID()));
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: this.settings.ttlSeconds,
+      scope: client.scopes.join(' '),
+    };
+  }
+
+  private async userFacts(userId: string): Promise<UserFacts> {
+    const [row] = await this.sql.query<{ roles: string | null; email_verified: boolean }>(USER_FACTS, [userId]);
+    return { roles: row?.roles ? row.roles.split(' ') : [], emailVerified: row?.email_verified ?? false };
+  }
+
+  private async sign(claims: TesseraClaims): Promise<string> {
+    const { kid, alg, privateKey } = this.keys.signing;
+    return new SignJWT({ ...claims }).setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE, kid }).sign(privateKey);
+  }
+}
