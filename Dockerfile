@@ -31,11 +31,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 FROM toolchain AS build
 COPY package.json package-lock.json ./
 COPY packages/verify/package.json ./packages/verify/
+COPY packages/client/package.json ./packages/client/
 COPY scripts ./scripts
 COPY prisma ./prisma
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY packages/verify ./packages/verify
+COPY packages/client ./packages/client
 COPY src ./src
 RUN npm run build
 
@@ -48,6 +50,7 @@ FROM toolchain AS deps
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 COPY packages/verify/package.json ./packages/verify/
+COPY packages/client/package.json ./packages/client/
 COPY scripts/generate-client.mjs ./scripts/
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 

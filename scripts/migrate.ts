@@ -8,6 +8,7 @@ import {
   postgresMigrationFactory,
 } from '../src/db/migrate.js';
 import { isPostgresUrl } from '../src/db/open.js';
+import { claimDataDir, DataDirError } from '../src/db/data-dir.js';
 
 const [cmd, name] = process.argv.slice(2);
 
@@ -15,8 +16,19 @@ async function factoryFor(url: string) {
   if (isPostgresUrl(url)) return { opened: await postgresMigrationFactory(url), done: async () => {} };
   if (!url.startsWith('pglite:')) throw new Error('DATABASE_URL must start with postgres://, postgresql:// or pglite:');
   const dir = url.slice('pglite:'.length);
-  const pglite = await PGlite.create(dir === 'memory' ? undefined : dir);
-  return { opened: await pgliteMigrationFactory(pglite), done: () => pglite.close() };
+  // The same one-process lock as the service (src/db/data-dir.ts): migrating beside a running service would
+  // let each keep its own copy of the database and overwrite the other's writes.
+  const release = dir === 'memory' ? async () => {} : await claimDataDir(dir);
+  try {
+    const pglite = await PGlite.create(dir === 'memory' ? undefined : dir);
+    return {
+      opened: await pgliteMigrationFactory(pglite),
+      done: () => pglite.close().finally(release),
+    };
+  } catch (err) {
+    await release();
+    throw err;
+  }
 }
 
 try {
@@ -46,6 +58,8 @@ try {
     process.exitCode = 2;
   }
 } catch (e) {
-  console.error(e instanceof Error ? e.message : e);
+  if (e instanceof DataDirError)
+    console.error(`${e.message}; stop the service first (it applies pending migrations itself when it starts)`);
+  else console.error(e instanceof Error ? e.message : e);
   process.exitCode = 1;
 }

@@ -8,7 +8,11 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { KeyStore } from './domain/keys/keys.js';
 import { MemoryThrottleStore } from './domain/accounts/login-throttle.js';
 import { backfillEmailSkeletons } from './domain/accounts/email-skeletons.js';
-import { connectRedis, RedisThrottleStore } from './db/redis.js';
+import { loadCommonPasswords } from './domain/accounts/password-policy.js';
+import { connectRedis } from './db/redis.js';
+import { RedisThrottleStore } from './stores/redis-throttle.js';
+import { RedisSendLimitStore } from './stores/redis-send-limit.js';
+import { MemorySendLimitStore } from './domain/mail/send-limit.js';
 import { ErrorBody } from './http/schemas.js';
 import errorHandler from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
@@ -37,11 +41,10 @@ import sessionRoutes from './routes/sessions.js';
 import wellKnownRoutes from './routes/well-known.js';
 import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
-import adminClientRoutes from './routes/admin-clients.js';
 import authorizeRoutes from './routes/authorize.js';
 import oidcRoutes from './routes/oidc.js';
 import { createServices, type Services } from './services.js';
-import { createRecoveryServices } from './recovery-services.js';
+import { bootstrapAdminAtBoot, warnAboutConfig } from './boot-checks.js';
 import recoveryRoutes from './routes/recovery.js';
 import mailWorker from './plugins/mail-worker.js';
 
@@ -124,7 +127,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
   });
 
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
-  const database = opts.database ?? (await openDatabase(config.databaseUrl));
+  const database = opts.database ?? (await openDatabase(config.databaseUrl, { timeouts: config.databaseTimeouts }));
   if (!opts.database) app.addHook('onClose', () => database.close());
   try {
     await prepareKeys(config, clock, app);
@@ -153,16 +156,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
           app.log.error({ event: 'redis_error', err: { message: err.message } }, 'login throttle store failed'),
         )
       : new MemoryThrottleStore();
-    const services = createServices(config, clock, database, keys, refreshKeys, throttleStore);
-    if (config.mail.enabled) {
-      services.recovery = await createRecoveryServices(services, redis, (err) =>
-        app.log.error({ event: 'redis_error', err: { message: err.message } }, 'mail send-limit store failed'),
-      );
-    }
+    const sendLimitStore = redis
+      ? new RedisSendLimitStore(redis, (err) =>
+          app.log.error({ event: 'redis_error', err: { message: err.message } }, 'mail send-limit store failed'),
+        )
+      : new MemorySendLimitStore();
+    const services = await createServices(config, clock, database, keys, refreshKeys, {
+      throttle: throttleStore,
+      sendLimit: sendLimitStore,
+    });
     await services.passwords.warmUp();
+    loadCommonPasswords(); // the new-password screen's list, built once here rather than on a first request
     const skeletons = await backfillEmailSkeletons(database.prisma);
     if (skeletons.filled + skeletons.shared > 0)
       app.log.info({ event: 'email_skeletons_filled', ...skeletons }, 'email skeletons computed for older accounts');
+    warnAboutConfig(app.log, config);
+    await bootstrapAdminAtBoot(app.log, config, database, clock);
 
     app.decorate('services', services);
     app.decorateRequest('bearer', null);
@@ -188,7 +197,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(authorizeRoutes, { prefix: '/oauth', services });
     await app.register(oidcRoutes, { services });
     await app.register(adminRoutes, { prefix: '/admin', services });
-    await app.register(adminClientRoutes, { prefix: '/admin', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });
     await app.register(healthRoutes, { prefix: '/health', services });
     await app.register(purgeJob, { services });

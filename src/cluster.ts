@@ -15,7 +15,7 @@ const MAX_BACKOFF_MS = 30_000;
 
 export async function runPrimary(config: Config): Promise<void> {
   const log = pino({ level: config.logLevel });
-  const database = await openDatabase(config.databaseUrl);
+  const database = await openDatabase(config.databaseUrl, { timeouts: config.databaseTimeouts });
   await database.close();
   try {
     const done = await ensureKeys(config.keysDir, new Date(), rotationPolicy(config), {

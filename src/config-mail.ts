@@ -27,7 +27,6 @@ export const MailEnvFields = {
   EMAIL_CHANGE_URL: Type.String({ default: '' }),
   EMAIL_CHANGE_UNDO_URL: Type.String({ default: '' }),
   EMAIL_CHANGE_UNDO_TTL_SECONDS: Type.Integer({ minimum: 3600, maximum: 2592000, default: 604800 }),
-  RECENT_LOGIN_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
   REQUIRE_VERIFIED_EMAIL: Type.Optional(Flag),
   SECURITY_NOTICES: Type.Optional(Type.Unsafe<'on' | 'off'>({ type: 'string', enum: ['on', 'off'] })),
 };
@@ -58,8 +57,6 @@ export interface MailConfig {
   emailChangeUrl: string;
   emailChangeUndoUrl: string;
   emailChangeUndoTtl: number;
-  /** An email change needs the current password, or a login at most this many seconds old. */
-  recentLoginSeconds: number;
   /** Email the user when refresh-token reuse ends a session. */
   securityNotices: boolean;
 }
@@ -108,7 +105,6 @@ export function mailConfig(
       fail,
     ),
     emailChangeUndoTtl: env.EMAIL_CHANGE_UNDO_TTL_SECONDS,
-    recentLoginSeconds: env.RECENT_LOGIN_SECONDS,
     securityNotices: env.SECURITY_NOTICES ? env.SECURITY_NOTICES === 'on' : true,
   };
 }

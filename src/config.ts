@@ -9,7 +9,9 @@ import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/tokens/service-clients.js';
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
 import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
+import { normalizeEmail } from './domain/accounts/emails.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
+import type { DatabaseTimeouts } from './db/open.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -20,6 +22,9 @@ export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_URL: Type.String({ pattern: '^(postgres(ql)?://|pglite:).+', default: 'pglite:./data' }),
+  // PostgreSQL only: how long a request waits for a pooled connection, and for one statement.
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
   // No default here: it follows PORT (below), and production must name its public origin.
   ISSUER: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$' })),
   AUDIENCE: Type.String({ pattern: '^\\s*[^\\s,]+\\s*(,\\s*[^\\s,]+\\s*)*$', default: 'tessera' }),
@@ -34,8 +39,11 @@ export const EnvSchema = Type.Object({
   KEYS_RELOAD_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
   SESSION_MAX_AGE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 2592000 }),
   SESSION_IDLE_SECONDS: Type.Integer({ minimum: 300, maximum: 31536000, default: 604800 }),
+  // How recent a sign-in must be to stand in for the password (src/domain/accounts/recent-auth.ts).
+  RECENT_LOGIN_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
   PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 3600 }),
   PURGE_AFTER_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 7 }),
+  AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 365 }),
   SERVICE_CLIENTS: Type.String({ default: '' }),
   SERVICE_CLIENTS_FILE: Type.String({ default: '' }),
   // argon2id cost; OWASP's minimum (19 MiB, t=2, p=1) is the floor.
@@ -46,6 +54,8 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 20 }),
   // client_credentials tokens each service client may get per minute (0: no limit).
   TOKEN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 120 }),
+  // /admin requests per minute per caller (admin user or service client) and per client address (0: no limit).
+  ADMIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 100000, default: 120 }),
   CORS_ORIGINS: Type.String({ default: '' }),
   // Sign in with a provider (src/domain/federation/): the providers, and where a sign-in may return to.
   IDENTITY_PROVIDERS_FILE: Type.String({ default: '' }),
@@ -63,6 +73,8 @@ export const EnvSchema = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 256, pattern: '^[A-Za-z0-9._~+/=-]+$' })),
   // Default: on, except in production.
   API_DOCS: Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] })),
+  // The first admin, granted at boot while no account is admin (src/domain/authz/bootstrap-admin.ts).
+  BOOTSTRAP_ADMIN_EMAIL: Type.Optional(Type.String({ maxLength: 320 })),
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   // Email flows (src/config-mail.ts).
   ...MailEnvFields,
@@ -92,10 +104,19 @@ export interface Config {
   sessionMaxAge: number;
   /** A session not refreshed for this long has ended. */
   sessionIdle: number;
+  /**
+   * PostgreSQL only: the longest wait for a pooled connection (acquire and connect) and for one statement, so
+   * a hung server makes requests fail fast (503) instead of waiting without bound.
+   */
+  databaseTimeouts: DatabaseTimeouts;
+  /** A sign-in at most this many seconds old stands in for the password (email change, linking, first password). */
+  recentLoginSeconds: number;
   /** How often each instance runs the purge job (0 = never: another instance runs it). */
   purgeInterval: number;
   /** Ended sessions (and their tokens) are deleted this many days after they ended. */
   purgeAfterDays: number;
+  /** Audit rows older than this many days are deleted by the purge job (0 = kept forever). */
+  auditRetentionDays: number;
   /** Back ends allowed to call /oauth/introspect and /oauth/revoke: `id:sha256:<hash>` entries. */
   serviceClients: string[];
   logLevel: Env['LOG_LEVEL'];
@@ -117,12 +138,15 @@ export interface Config {
   /** Requests per minute per client address to each of register, login and refresh; 0 = no limit. */
   rateLimitPerMinute: number;
   tokenRateLimitPerMinute: number;
+  adminRateLimitPerMinute: number;
   /** Shared store for rate limits and failed-login throttling; undefined = in memory, per instance. */
   redisUrl: string | undefined;
   cookieDomain: string | undefined;
   /** Processes serving requests (node:cluster); 1 = this process alone. */
   workers: number;
-  /** Serve the API docs page at /docs (the OpenAPI document at /openapi.json is always served). */
+  /** The account made admin at boot while no account is (BOOTSTRAP_ADMIN_EMAIL, normalized). */
+  bootstrapAdminEmail: string | undefined;
+  /** Serve the API docs page at /docs and the OpenAPI document at /openapi.json. */
   apiDocs: boolean;
   /** GET /metrics answers only `Authorization: Bearer <this>`; undefined = no /metrics route. */
   metricsToken: string | undefined;
@@ -173,6 +197,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     port: env.PORT,
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
+    databaseTimeouts: { connectMs: env.DATABASE_CONNECT_TIMEOUT_MS, statementMs: env.DATABASE_STATEMENT_TIMEOUT_MS },
     // localhost, not 127.0.0.1: browsers treat them as different sites, and an SPA served from
     // localhost only keeps a SameSite=Strict cookie from an API it reaches by the same name.
     issuer: (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
@@ -188,8 +213,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     keysReloadSeconds: env.KEYS_RELOAD_SECONDS,
     sessionMaxAge: env.SESSION_MAX_AGE_SECONDS,
     sessionIdle: env.SESSION_IDLE_SECONDS,
+    recentLoginSeconds: env.RECENT_LOGIN_SECONDS,
     purgeInterval: env.PURGE_INTERVAL_SECONDS,
     purgeAfterDays: env.PURGE_AFTER_DAYS,
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     serviceClients: serviceClientEntries(env.SERVICE_CLIENTS, env.SERVICE_CLIENTS_FILE),
     logLevel: env.LOG_LEVEL,
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
@@ -203,16 +230,26 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     hstsMaxAge: env.HSTS_MAX_AGE_SECONDS,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     tokenRateLimitPerMinute: env.TOKEN_RATE_LIMIT_PER_MINUTE,
+    adminRateLimitPerMinute: env.ADMIN_RATE_LIMIT_PER_MINUTE,
     redisUrl: env.REDIS_URL || undefined,
     argon2: { memoryCost: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM },
     cookieDomain: env.COOKIE_DOMAIN || undefined,
     workers: workerCount(env.WORKERS, env.DATABASE_URL, env.REDIS_URL),
     metricsToken: env.METRICS_TOKEN,
+    bootstrapAdminEmail: bootstrapAdminEmail(env.BOOTSTRAP_ADMIN_EMAIL),
     apiDocs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === 'true',
     mail: mailConfig(env, issuer, (message) => {
       throw new ConfigError(message);
     }),
   };
+}
+
+/** BOOTSTRAP_ADMIN_EMAIL, as the accounts store addresses; a value that is no address is a boot error. */
+function bootstrapAdminEmail(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const email = normalizeEmail(value);
+  if (!email) throw new ConfigError('invalid configuration: BOOTSTRAP_ADMIN_EMAIL must be an email address');
+  return email;
 }
 
 /** WORKERS: a count or `auto` (one per core). Several workers need a shared database and shared limits. */

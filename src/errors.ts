@@ -11,6 +11,10 @@ export const errorCatalog = {
   },
   invalid_email: { status: 400, message: 'The email address is not valid.' },
   invalid_password: { status: 400, message: 'The password must be 8 to 256 characters long.' },
+  password_too_common: {
+    status: 400,
+    message: 'This password is one of the most common (it appears in lists of leaked passwords). Choose another.',
+  },
   invalid_role: {
     status: 400,
     message: 'A role is 1 to 64 characters: lowercase letters, digits and . _ : - (starting with a letter).',
@@ -85,6 +89,10 @@ export const errorCatalog = {
   last_login_method: {
     status: 409,
     message: 'This is the last way to log in to the account; add another before removing it.',
+  },
+  last_admin: {
+    status: 409,
+    message: 'This is the last administrator: grant the admin role to another account first.',
   },
   request_timeout: { status: 408, message: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },

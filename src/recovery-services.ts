@@ -1,15 +1,17 @@
-// The email flows' services (issue 11), built when EMAIL_FLOWS is on: templates, the outbox, the per-email
-// send limit, and the flows over them. Kept apart from src/services.ts so the flows can be switched off whole.
-import type { Redis } from 'ioredis';
-import { RedisSendLimitStore } from './db/redis-send-limit.js';
+// The email flows' services, built when EMAIL_FLOWS is on: templates, the outbox, the per-email send limit, and
+// the flows over them. src/services.ts calls this while it builds the rest, so the flows switch off whole.
+import type { Config } from './config.js';
+import type { Database } from './db/open.js';
+import type { Accounts } from './domain/accounts/accounts.js';
+import type { PasswordHasher } from './domain/accounts/passwords.js';
+import type { Clock } from './domain/clock.js';
 import { Outbox } from './domain/mail/outbox.js';
-import { MemorySendLimitStore, SendLimit } from './domain/mail/send-limit.js';
+import { SendLimit, type SendLimitStore } from './domain/mail/send-limit.js';
 import { MailTemplates } from './domain/mail/templates.js';
 import { EmailChange } from './domain/recovery/email-change.js';
 import { EmailVerification } from './domain/recovery/email-verification.js';
 import { PasswordReset } from './domain/recovery/password-reset.js';
 import { SecurityNotices } from './domain/recovery/security-notices.js';
-import type { Services } from './services.js';
 
 export interface RecoveryServices {
   templates: MailTemplates;
@@ -20,18 +22,23 @@ export interface RecoveryServices {
   notices: SecurityNotices;
 }
 
+/** What the flows are built from: src/services.ts hands them over while it builds the rest. */
+interface RecoveryDeps {
+  config: Config;
+  clock: Clock;
+  database: Database;
+  passwords: PasswordHasher;
+  accounts: Accounts;
+}
+
 export async function createRecoveryServices(
-  services: Services,
-  redis: Redis | undefined,
-  onRedisError: (err: Error) => void,
+  { config, clock, database, passwords, accounts }: RecoveryDeps,
+  store: SendLimitStore,
 ): Promise<RecoveryServices> {
-  const { config, clock, database, passwords, accounts } = services;
   const mail = config.mail;
   const templates = await MailTemplates.load(mail.productName, mail.templatesDir);
-  const store = redis ? new RedisSendLimitStore(redis, onRedisError) : new MemorySendLimitStore();
   const sendLimit = new SendLimit(store, mail.perEmailPerHour, clock);
   const notices = new SecurityNotices(templates);
-  if (mail.securityNotices) services.rotation.onReuse(notices.onRefreshReuse);
   return {
     templates,
     outbox: new Outbox(database.sql),
@@ -53,7 +60,7 @@ export async function createRecoveryServices(
     ),
     emailChange: new EmailChange(
       database.prisma,
-      passwords,
+      accounts.passwordGuard,
       templates,
       sendLimit,
       {
@@ -61,7 +68,7 @@ export async function createRecoveryServices(
         confirmTtlSeconds: mail.verifyEmailTtl,
         undoUrl: mail.emailChangeUndoUrl,
         undoTtlSeconds: mail.emailChangeUndoTtl,
-        recentLoginSeconds: mail.recentLoginSeconds,
+        recentLoginSeconds: config.recentLoginSeconds,
       },
       clock,
     ),

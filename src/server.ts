@@ -1,11 +1,11 @@
 // Entry point: read the config (WORKERS > 1: become the cluster primary, src/cluster.ts), build the app, listen; on SIGTERM/SIGINT stop taking connections,
-// finish the requests in flight, close the database, exit.
+// finish the requests in flight, close the database, exit (src/shutdown.ts).
 import cluster from 'node:cluster';
-import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { KeyError } from './domain/keys/keys.js';
 import { DataDirError } from './db/data-dir.js';
+import { closeOnSignals } from './shutdown.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -14,11 +14,7 @@ async function main(): Promise<void> {
     return runPrimary(config);
   }
   const app = await buildApp({ config });
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'shutting down after an error');
-    else app.log.info({ signal }, 'shutting down');
-    await app.close();
-  });
+  closeOnSignals(app);
   // The socket, without a scheme: the URL to use is the issuer's (localhost and 127.0.0.1 are different sites to a browser).
   await app.listen({
     port: config.port,

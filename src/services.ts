@@ -1,4 +1,5 @@
-// The domain services an app instance runs with, built once at boot and handed to the routes.
+// The domain services an app instance runs with, built in one step at boot and handed to the routes: nothing
+// is set on them afterwards (the email flows too are built here, when EMAIL_FLOWS is on).
 import type { Config } from './config.js';
 import type { Database } from './db/open.js';
 import { AccessTokens } from './domain/tokens/access-tokens.js';
@@ -9,16 +10,20 @@ import type { MacKeyRing } from './domain/keys/refresh-keys.js';
 import { RefreshTokens } from './domain/sessions/refresh-tokens.js';
 import type { ThrottleStore } from './domain/accounts/login-throttle.js';
 import { PasswordHasher } from './domain/accounts/passwords.js';
-import { RefreshRotation } from './domain/sessions/refresh-rotation.js';
+import { SessionLifecycle } from './domain/sessions/session-lifecycle.js';
 import { ServiceClients, parseClientEntry } from './domain/tokens/service-clients.js';
 import { Sessions } from './domain/sessions/sessions.js';
+import { AuditRetention } from './domain/audit-retention.js';
+import { AccountDeletion } from './domain/accounts/account-deletion.js';
 import { TokenIntrospection } from './domain/tokens/token-introspection.js';
 import { AccountAdmin } from './domain/authz/account-admin.js';
 import { ClientAssertions } from './domain/authz/client-assertions.js';
-import { ClientTokens } from './domain/authz/client-tokens.js';
+import { ClientTokens } from './domain/tokens/client-tokens.js';
+import { ClientTokenRevocations } from './domain/tokens/client-token-revocations.js';
 import { Directory } from './domain/authz/directory.js';
 import { Roles } from './domain/authz/roles.js';
-import type { RecoveryServices } from './recovery-services.js';
+import { createRecoveryServices, type RecoveryServices } from './recovery-services.js';
+import type { SendLimitStore } from './domain/mail/send-limit.js';
 import { Federation } from './domain/federation/federation.js';
 import { OAuthFlows } from './domain/federation/flows.js';
 import { Identities } from './domain/federation/identities.js';
@@ -33,7 +38,7 @@ interface OAuthServices {
   codes: AuthorizationCodes;
   tokens: GrantTokens;
   refreshTokens: RefreshTokens;
-  rotation: RefreshRotation;
+  lifecycle: SessionLifecycle;
   consents: Consents;
   browserSessions: BrowserSessions;
 }
@@ -55,8 +60,11 @@ export interface Services {
   accessTokens: AccessTokens;
   /** The one step that turns a session or a client into tokens (and decides their claims). */
   tokenIssuer: TokenIssuer;
-  rotation: RefreshRotation;
+  /** Start, refresh and end sessions (src/domain/sessions/session-lifecycle.ts). */
+  lifecycle: SessionLifecycle;
   sessions: Sessions;
+  auditRetention: AuditRetention;
+  accountDeletion: AccountDeletion;
   introspection: TokenIntrospection;
   serviceClients: ServiceClients;
   // Who may do what (src/domain/authz/).
@@ -70,8 +78,8 @@ export interface Services {
   /** The grant types /oauth/token answers (src/domain/grants/registry.ts), and what they are given. */
   grants: GrantRegistry;
   grantServices: GrantServices;
-  /** The email flows, when EMAIL_FLOWS is on (src/recovery-services.ts); set by buildApp. */
-  recovery?: RecoveryServices;
+  /** The email flows, when EMAIL_FLOWS is on (src/recovery-services.ts). */
+  recovery?: RecoveryServices | undefined;
   /** Sign in with an identity provider (IDENTITY_PROVIDERS_FILE). */
   federation: Federation;
   /** OAuth clients registered in the database (src/domain/oauth/). */
@@ -79,15 +87,25 @@ export interface Services {
   oauth: OAuthServices;
 }
 
-export function createServices(
+/** Where the per-instance or shared (Redis) counters live. */
+export interface Stores {
+  throttle: ThrottleStore;
+  sendLimit: SendLimitStore;
+}
+
+export async function createServices(
   config: Config,
   clock: Clock,
   database: Database,
   keys: KeyStore,
   refreshKeys: MacKeyRing,
-  throttleStore: ThrottleStore,
-): Services {
+  stores: Stores,
+): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
+  const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle);
+  const recovery = config.mail.enabled
+    ? await createRecoveryServices({ config, clock, database, passwords, accounts }, stores.sendLimit)
+    : undefined;
   const accessTokens = new AccessTokens(
     keys,
     { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtl },
@@ -100,7 +118,7 @@ export function createServices(
     clock,
   );
   const refreshTokens = new RefreshTokens(refreshKeys);
-  const rotation = new RefreshRotation(
+  const lifecycle = new SessionLifecycle(
     database.prisma,
     database.sql,
     refreshTokens,
@@ -111,10 +129,18 @@ export function createServices(
       sessionIdleSeconds: config.sessionIdle,
     },
     clock,
+    // Reuse ending a session emails its owner (SECURITY_NOTICES), written in the same transaction.
+    recovery && config.mail.securityNotices ? recovery.notices.onRefreshReuse : undefined,
   );
   const serviceClients = new ServiceClients(config.serviceClients.map(parseClientEntry));
   const roles = new Roles(database.prisma, clock);
-  const clientTokens = new ClientTokens(keys, { issuer: config.issuer, ttlSeconds: config.accessTokenTtl }, clock);
+  const clientRevocations = new ClientTokenRevocations(database.prisma, database.sql, clock);
+  const clientTokens = new ClientTokens(
+    keys,
+    { issuer: config.issuer, ttlSeconds: config.accessTokenTtl },
+    clock,
+    clientRevocations,
+  );
   const clientAssertions = new ClientAssertions(
     database.prisma,
     serviceClients,
@@ -141,11 +167,12 @@ export function createServices(
       clock,
     ),
     refreshTokens,
-    rotation,
+    lifecycle,
     consents: new Consents(database.prisma, database.sql, clock),
     browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
   };
   return {
+    recovery,
     config,
     clock,
     oauthClients,
@@ -154,25 +181,26 @@ export function createServices(
     keys,
     refreshKeys,
     passwords,
-    accounts: new Accounts(database.prisma, database.sql, passwords, clock, throttleStore),
+    accounts,
     accessTokens,
     tokenIssuer,
-    sessions: new Sessions(database.prisma, clock),
+    sessions: new Sessions(database.prisma, lifecycle, clock),
+    auditRetention: new AuditRetention(database.prisma, clock, config.auditRetentionDays),
+    accountDeletion: new AccountDeletion(database.prisma, clock, config.recentLoginSeconds),
     introspection: new TokenIntrospection(
-      database.prisma,
       database.sql,
       accessTokens,
       refreshTokens,
-      rotation,
+      lifecycle,
       clock,
       config.issuer,
-      { clientTokens, serviceClients },
+      { clientTokens, serviceClients, clientRevocations },
       oauth.tokens,
     ),
     serviceClients,
-    rotation,
+    lifecycle,
     roles,
-    accountAdmin: new AccountAdmin(database.prisma, clock),
+    accountAdmin: new AccountAdmin(database.prisma, lifecycle, clock),
     directory: new Directory(database.prisma, clock),
     clientTokens,
     clientAssertions,
@@ -183,13 +211,13 @@ export function createServices(
     grantServices: {
       issuer: tokenIssuer,
       db: database.prisma,
-      oauth: { codes: oauth.codes, idTokens: oauth.tokens, refreshTokens, rotation },
+      oauth: { codes: oauth.codes, idTokens: oauth.tokens, refreshTokens, lifecycle },
     },
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },
       new OAuthFlows(database.prisma, clock),
       new Identities(database.prisma, clock),
-      rotation,
+      lifecycle,
     ),
   };
 }

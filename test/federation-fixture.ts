@@ -7,7 +7,8 @@ import type { Test } from 'tap';
 import { decodeJwt } from 'jose';
 import { freePort } from './free-port.js';
 import { buildTestApp, tempDir, type TestDatabase } from './helper.js';
-import { IDP_CLIENT, startIdp, TestBrowser, type TestIdp } from './federation-idp.js';
+import { FLOW_COOKIE } from '../src/http/oauth-flow-cookie.js';
+import { IDP_CLIENT, startIdp, TestBrowser, type IdpAccount, type TestIdp } from './federation-idp.js';
 
 export const SPA = 'http://spa.test';
 export const RETURN_TO = `${SPA}/after-login`;
@@ -27,6 +28,11 @@ export interface FederationFixture {
   finish(browser: TestBrowser, callback: URL): Promise<URL>;
   /** A whole sign-in; the SPA URL it lands on and the browser (holding the refresh cookie). */
   signIn(provider?: string): Promise<{ browser: TestBrowser; landed: URL }>;
+  /**
+   * A signed-in user links the provider account `account` to theirs (POST /auth/oauth/:provider/link, then the
+   * provider): the SPA URL it lands on.
+   */
+  linkIdentity(accessToken: string, account: IdpAccount, provider?: string): Promise<URL>;
   /** POST /auth/refresh over HTTP with the browser's cookies: the access token and its claims. */
   refresh(
     browser: TestBrowser,
@@ -90,6 +96,21 @@ export async function federationFixture(
     async signIn(provider = 'local') {
       const { browser, callback } = await fixture.toCallback(provider);
       return { browser, landed: await fixture.finish(browser, callback) };
+    },
+    async linkIdentity(accessToken, account, provider = 'local') {
+      const start = await app.inject({
+        method: 'POST',
+        url: `/auth/oauth/${provider}/link`,
+        headers: { authorization: `Bearer ${accessToken}` },
+        payload: { return_to: RETURN_TO },
+      });
+      const flow = start.cookies.find((c) => c.name === FLOW_COOKIE);
+      if (start.statusCode !== 200 || !flow) throw new Error(`link start failed: ${start.statusCode} ${start.body}`);
+      const browser = new TestBrowser();
+      browser.jar.set(new URL(tessera).host, new Map([[FLOW_COOKIE, flow.value]]));
+      idp.next = account;
+      const { url } = await browser.follow(start.json().authorization_url, (u) => u.pathname.endsWith('/callback'));
+      return fixture.finish(browser, url);
     },
     async refresh(browser) {
       const url = new URL(`${tessera}/auth/refresh`);

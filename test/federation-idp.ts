@@ -80,8 +80,9 @@ export async function startIdp(redirectUris: string[]): Promise<TestIdp> {
       ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId, grant.jti);
       return grant;
     },
-    // The default sign-in screen is replaced below; ID tokens carry the email claims directly.
-    conformIdTokenClaims: false,
+    // Left at the provider's default (conformIdTokenClaims): the ID token carries `sub` only, and the email
+    // claims come from UserInfo (OIDC Core §5.4), as many real providers do it. The default sign-in screen is
+    // replaced below.
   });
   const handler = provider.callback();
 

@@ -108,7 +108,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 export function testConfig(env: Record<string, string> = {}): Config {
   // Tests send hundreds of requests from one address: no rate limit unless a test asks for one.
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0', ...env });
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_MINUTE: '0',
+    ADMIN_RATE_LIMIT_PER_MINUTE: '0',
+    ...env,
+  });
 }
 
 export async function tempDir(t: Test, prefix = 'tessera-'): Promise<string> {

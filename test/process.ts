@@ -24,7 +24,8 @@ export interface TesseraProcess {
 export function spawnTessera(
   t: Test,
   env: Record<string, string>,
-  opts: { expectListen?: boolean } = {},
+  /** processGroup: the process leads a group of its own, to be signalled as a terminal or systemd would. */
+  opts: { expectListen?: boolean; processGroup?: boolean } = {},
 ): Promise<TesseraProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: root,
@@ -38,6 +39,7 @@ export function spawnTessera(
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.processGroup ?? false,
   });
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];

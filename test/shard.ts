@@ -7,20 +7,55 @@
 // and the pool of recycled PGlite instances. The tests are the same ones, with the same assertions; only the
 // process boundary between files goes. `npm run test:all` (what CI runs) still runs every file alone, so a test
 // that passes only next to another, or only alone, fails one of the two runs.
-import { readdirSync } from 'node:fs';
+//
+// The shards are balanced by measured time (test/shard-times.ts), not by name: the slowest file goes first to
+// the shard with the least work so far (longest processing time first), so both shards end at about the same
+// time instead of one idling while the other still has minutes to run. A file without a measurement (a new
+// one) is weighed by its size at the measured files' median seconds per byte, and joins a shard by itself.
+import { readdirSync, statSync } from 'node:fs';
 import t from 'tap';
+import { MEASURED_SECONDS } from './shard-times.js';
 
 const TIERS = ['unit', 'integration'];
 
-/** The files of shard `index` (from 0) of `count`, as paths from test/: every count-th file in path order. */
-export function shardFiles(index: number, count: number): string[] {
+/** The fast tiers' files, as paths from test/. */
+function fastFiles(): string[] {
   return TIERS.flatMap((tier) =>
     readdirSync(new URL(`./${tier}/`, import.meta.url))
       .filter((name) => name.endsWith('.test.ts'))
       .map((name) => `${tier}/${name}`),
-  )
-    .sort()
-    .filter((_, i) => i % count === index);
+  ).sort();
+}
+
+/** Each file's expected seconds: measured, or estimated from its size. */
+export function weigh(files: { file: string; bytes: number }[], measured: Record<string, number>): Map<string, number> {
+  const rates = files.filter((f) => measured[f.file] !== undefined).map((f) => measured[f.file]! / f.bytes);
+  rates.sort((x, y) => x - y);
+  const rate = rates.length ? rates[rates.length >> 1]! : 1;
+  return new Map(files.map((f) => [f.file, measured[f.file] ?? f.bytes * rate]));
+}
+
+/** Splits files into `count` shards of about equal total weight: heaviest first, each to the lightest shard. */
+export function balance(weights: Map<string, number>, count: number): string[][] {
+  const shards = Array.from({ length: count }, () => ({ files: [] as string[], total: 0 }));
+  const heaviestFirst = [...weights].sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  for (const [file, seconds] of heaviestFirst) {
+    const lightest = shards.reduce((min, s) => (s.total < min.total ? s : min));
+    lightest.files.push(file);
+    lightest.total += seconds;
+  }
+  return shards.map((s) => s.files.sort());
+}
+
+/** Every fast-tier file (path from test/) with its expected seconds. */
+export function fastWeights(): Map<string, number> {
+  const files = fastFiles().map((file) => ({ file, bytes: statSync(new URL(`./${file}`, import.meta.url)).size }));
+  return weigh(files, MEASURED_SECONDS);
+}
+
+/** The files of shard `index` (from 0) of `count`, as paths from test/. */
+export function shardFiles(index: number, count: number): string[] {
+  return balance(fastWeights(), count)[index]!;
 }
 
 /** Imports the shard's files in turn: each one's tests queue on this process's root test. */

@@ -18,8 +18,19 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** PostgreSQL only: bounds on the waits a hung (not down) server would otherwise make unbounded. */
+export interface DatabaseTimeouts {
+  /** Waiting for a pooled connection: acquiring one from a full pool, or opening a new one. */
+  connectMs: number;
+  /** One statement: the server cancels it after this (statement_timeout); the client gives up a second later. */
+  statementMs: number;
+}
+
+const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 5000, statementMs: 5000 };
+
 export interface OpenOptions {
   migrate?: boolean;
+  timeouts?: DatabaseTimeouts;
   /** An already open PGlite to use instead of the URL (tests share one between app instances). */
   pglite?: PGlite;
 }
@@ -36,7 +47,16 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     const { default: pg } = await import('pg');
     if (migrate) await applyMigrations(await postgresMigrationFactory(url));
     // One pool for Prisma and the raw statements.
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    const { connectMs, statementMs } = opts.timeouts ?? DEFAULT_TIMEOUTS;
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 10,
+      connectionTimeoutMillis: connectMs,
+      // The server's own cancel (SQLSTATE 57014) when it is alive but slow; the client's bound when it does not
+      // answer at all (stopped, or a network path that stopped forwarding).
+      statement_timeout: statementMs,
+      query_timeout: statementMs + 1000,
+    });
     // An idle connection the server drops (a restart) emits 'error' on the pool; unhandled, that would end the
     // process. The pool discards that connection and the next query opens a new one (or fails as a 503).
     pool.on('error', () => {});

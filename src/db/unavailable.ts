@@ -27,13 +27,14 @@ const ADAPTER_KINDS = new Set([
   'DatabaseAccessDenied',
 ]);
 // SQLSTATE: connection exceptions (08xxx), insufficient resources (53xxx: 53100 disk full, 53200 out of
-// memory, 53300 too many connections), server shutting down or crashed (57P01-03), system errors (58xxx:
+// memory, 53300 too many connections), a statement cancelled by statement_timeout (57014), server shutting
+// down or crashed (57P01-03), system errors (58xxx:
 // I/O errors), object not in prerequisite state (55000: database not accepting connections), no such database.
-const SQLSTATES = /^(08\w{3}|53\w{3}|57P0[123]|58\w{3}|55000|3D000)$/;
+const SQLSTATES = /^(08\w{3}|53\w{3}|57014|57P0[123]|58\w{3}|55000|3D000)$/;
 const DISK_FULL_SQLSTATE = '53100';
 const PRISMA_CODES = /^(P10\d\d|P2024|P2028)$/;
 const MESSAGES =
-  /PGlite is closed|Connection terminated|connection (is )?closed|Can't reach database|Cannot use a pool after calling end|is not queryable|Client was closed|terminating connection|the database system is (starting up|shutting down|in recovery mode)|timeout exceeded when trying to connect|database ping timed out/i;
+  /PGlite is closed|Connection terminated|connection (is )?closed|Can't reach database|Cannot use a pool after calling end|is not queryable|Client was closed|terminating connection|the database system is (starting up|shutting down|in recovery mode)|timeout exceeded when trying to connect|Query read timeout|database ping timed out/i;
 const DISK_FULL = /No space left on device|ENOSPC|could not extend file|disk full/i;
 
 type Loose = {

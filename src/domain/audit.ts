@@ -2,7 +2,7 @@
 // Never a password, token or cookie: ids, reasons and request metadata only.
 import type { Prisma } from '../generated/prisma/client.js';
 
-type AuditType =
+export type AuditType =
   | 'register'
   | 'login_ok'
   | 'login_failed'
@@ -29,8 +29,11 @@ type AuditType =
   | 'email_verification_sent'
   | 'email_verified'
   | 'email_change_requested'
+  | 'email_change_failed'
   | 'email_changed'
   | 'email_change_undone'
+  // An earlier holder's password, identities and sessions removed (src/domain/recovery/account-reclaim.ts).
+  | 'account_reclaimed'
   // Sign-in with an identity provider (src/domain/federation/).
   | 'federated_login'
   | 'federated_login_refused'
@@ -78,7 +81,7 @@ export async function audit(db: Writer, meta: RequestMeta, at: Date, entry: Audi
       userId: entry.userId ?? null,
       sessionId: entry.sessionId ?? null,
       reason: entry.reason ?? null,
-      ip: meta.ip,
+      ip: meta.ip || null,
       userAgent: clipUserAgent(meta.userAgent),
       requestId: meta.requestId,
       createdAt: at,

@@ -1,6 +1,6 @@
 // The security headers every response carries, computed once from helmet's middleware (the maintained
 // source of the set) and kept as a plain record. Routed responses get them from an onRequest hook; the
-// edge responses no hook reaches (Node's client errors, bad URLs: src/http/edge-errors.ts) write the
+// edge responses no hook reaches (Node's client errors, bad URLs: src/plugins/edge-errors.ts) write the
 // same record, so no answer, however malformed the request, goes out without them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet, { type HelmetOptions } from 'helmet';

@@ -63,7 +63,8 @@ export default fp<{ services: Services }>(
     app.decorate('reloadKeys', tick);
     app.addHook('onClose', async () => clearInterval(timer));
   },
-  { name: 'tessera-key-reload' },
+  // It counts reloads in app.metrics.
+  { name: 'tessera-key-reload', dependencies: ['tessera-metrics'] },
 );
 
 declare module 'fastify' {

@@ -10,30 +10,17 @@ import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AppError } from '../errors.js';
 import { classifyDatabaseError } from '../db/unavailable.js';
-import { toAppError } from './error-handler.js';
 import type { Services } from '../services.js';
 import type { Database } from '../db/open.js';
 import { noStore } from '../http/no-store.js';
 
 const METRICS_PATH = '/metrics';
 
-/** What a refresh or a login came to, by the answer's status and error code. */
-const REFRESH_OUTCOMES: Record<string, string> = {
-  refresh_token_reused: 'reused',
-  session_expired: 'expired',
-  session_revoked: 'revoked',
-  refresh_token_invalid: 'invalid',
-  refresh_token_missing: 'invalid',
-  too_many_requests: 'rate_limited',
-};
-const LOGIN_OUTCOMES: Record<string, string> = { invalid_credentials: 'failed', too_many_requests: 'throttled' };
-
-const graceReplies = new WeakSet<FastifyRequest>();
-const errorCodes = new WeakMap<FastifyRequest, string>();
-
-/** The refresh route calls this when it answered a grace replay (a second tab presenting the previous token). */
-export function markGraceRefresh(request: FastifyRequest): void {
-  graceReplies.add(request);
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The outcome counter this route feeds with `request.outcome` (src/plugins/request-log.ts). */
+    outcomeMetric?: 'refresh' | 'login';
+  }
 }
 
 interface TesseraMetrics {
@@ -121,6 +108,11 @@ const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> =
   { services, database },
 ) => {
   const m = makeMetrics(services, database);
+  // The counter each outcomeMetric feeds, and what it calls a request the rate limit refused before the route ran.
+  const outcomes = {
+    refresh: { counter: m.refreshes, limited: 'rate_limited' },
+    login: { counter: m.logins, limited: 'throttled' },
+  } as const;
   app.decorate('metrics', { registry: m.registry, keyReloads: m.keyReloads } satisfies TesseraMetrics);
 
   // Pre-bound children: the per-response cost is a string key and a Map lookup.
@@ -139,8 +131,7 @@ const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> =
     return c;
   }
 
-  app.addHook('onError', async (request, _reply, error) => {
-    errorCodes.set(request, toAppError(error).code);
+  app.addHook('onError', async (_request, _reply, error) => {
     const fault = classifyDatabaseError(error);
     if (fault) m.dbErrors.inc({ fault });
   });
@@ -153,17 +144,11 @@ const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> =
     c.count.inc();
     c.time.observe(reply.elapsedTime / 1000);
     if (status === 429) m.rateLimited.inc({ route });
-    if (route === '/auth/refresh') {
-      const outcome =
-        status === 200
-          ? graceReplies.has(request)
-            ? 'grace'
-            : 'ok'
-          : (REFRESH_OUTCOMES[errorCodes.get(request) ?? ''] ?? 'error');
-      m.refreshes.inc({ outcome });
-    } else if (route === '/auth/login') {
-      m.logins.inc({ outcome: status === 200 ? 'ok' : (LOGIN_OUTCOMES[errorCodes.get(request) ?? ''] ?? 'error') });
-    }
+    const metric = request.routeOptions.config?.outcomeMetric;
+    if (metric)
+      outcomes[metric].counter.inc({
+        outcome: request.outcome ?? (status === 429 ? outcomes[metric].limited : 'error'),
+      });
   });
 
   const token = services.config.metricsToken;
@@ -180,7 +165,7 @@ const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> =
   }
 };
 
-export default fp(metrics, { name: 'tessera-metrics' });
+export default fp(metrics, { name: 'tessera-metrics', dependencies: ['tessera-request-log'] });
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,5 +1,5 @@
 // Runs the purge (src/domain/sessions/sessions.ts) every PURGE_INTERVAL_SECONDS, so the session and refresh
-// token tables don't grow forever. Each instance runs it; deletes by several instances at once are harmless.
+// token tables don't grow forever, and the audit retention (src/domain/audit-retention.ts). Each instance runs it; deletes by several instances at once are harmless.
 // A failed run is logged and retried at the next tick; the timer never keeps the process alive.
 import fp from 'fastify-plugin';
 import type { Services } from '../services.js';
@@ -14,8 +14,12 @@ export default fp<{ services: Services }>(
       running = true;
       try {
         const purged = await services.sessions.purge(purgeAfterDays);
-        if (purged.sessions + purged.refreshTokens > 0)
-          app.log.info({ event: 'purge', ...purged }, 'purged ended sessions and spent tokens');
+        const auditEvents = await services.auditRetention.purge();
+        if (purged.sessions + purged.refreshTokens + auditEvents > 0)
+          app.log.info(
+            { event: 'purge', ...purged, auditEvents },
+            'purged ended sessions, spent tokens and old audit rows',
+          );
       } catch (err) {
         app.log.error({ event: 'purge_failed', err }, 'purge failed; will retry');
       } finally {

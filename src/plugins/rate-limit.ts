@@ -21,11 +21,25 @@ import { RefreshTokens } from '../domain/sessions/refresh-tokens.js';
 import { MemoryRateLimitStore } from './rate-limit-store.js';
 import type { Services } from '../services.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** 'refresh_session': a request whose refresh cookie's MAC checks counts against its session, not its address. */
+    rateLimitBy?: 'refresh_session';
+  }
+}
+
 const WINDOW_MS = 60_000;
 const MAX_REMEMBERED = 10_000;
 
 /** A session's refreshes are counted in this many buckets, each with the per-address budget. */
 export const SESSION_BUCKETS = 6n;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What every refusal does (log line, one audit row per key and window): for limits checked by hand. */
+    rateLimitExceeded(request: FastifyRequest, key: string): void;
+  }
+}
 
 export function rateLimitFor(config: Config): { max: number; timeWindow: number } | undefined {
   return config.rateLimitPerMinute > 0 ? { max: config.rateLimitPerMinute, timeWindow: WINDOW_MS } : undefined;
@@ -84,6 +98,7 @@ export default fp<{ services: Services; redis?: Redis | undefined }>(
         .finally(() => writing.delete(write));
       writing.add(write);
     };
+    app.decorate('rateLimitExceeded', onExceeded);
     await app.register(rateLimit, {
       global: false,
       // Counted per address and per route: a burst of logins does not block refreshes.
@@ -91,7 +106,9 @@ export default fp<{ services: Services; redis?: Redis | undefined }>(
       keyGenerator: (request) => {
         const route = request.routeOptions.url ?? '';
         const session =
-          route === '/auth/refresh' ? refreshSessionKey(request, tokens, services.config.cookieDomain) : undefined;
+          request.routeOptions.config?.rateLimitBy === 'refresh_session'
+            ? refreshSessionKey(request, tokens, services.config.cookieDomain)
+            : undefined;
         return `${session ?? request.ip}|${route}`;
       },
       ...(redis

@@ -1,17 +1,15 @@
 // /admin/clients: OAuth clients, registered in RFC 7591's metadata names so tools that know dynamic
 // registration know this too (POST answers 201 with client_id, and client_secret once for a secret client;
 // GET/PUT/DELETE per RFC 7592), plus disabling and the grants of a client or of a user. Same guard as the
-// rest of /admin (plugins/admin-auth.ts, no cross-site requests); every change is audited with the actor.
+// rest of /admin: registered inside routes/admin.ts, whose hooks (cross-site refusal, rate limits, admin check,
+// no-store) run for these routes too; every change is audited with the actor.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
-import { adminAuth } from '../plugins/admin-auth.js';
-import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { requestMeta } from '../http/request-meta.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
-import { noStore } from '../http/no-store.js';
-import { actorName, type Actor } from '../domain/authz/roles.js';
+import type { Actor } from '../domain/actor.js';
 import type { OAuthClient } from '../domain/oauth/clients.js';
 import type { Services } from '../services.js';
 
@@ -78,17 +76,8 @@ function out(c: OAuthClient, secret: string | null = null) {
 
 const adminClientRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { oauthClients, oauth, config } = services;
-  const ownOrigin = new URL(config.issuer).origin;
-  const noOrigins = new Set<string>();
+  const { oauthClients, oauth } = services;
 
-  app.decorateRequest('adminActor', null);
-  app.addHook('onRequest', async (request) => {
-    if (isCrossSiteRequest(request, ownOrigin, noOrigins))
-      throw new AppError('csrf_rejected', { detail: 'cross-site request to /admin' });
-  });
-  app.addHook('onRequest', adminAuth(services));
-  app.addHook('onSend', noStore);
   const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;
   const found = async (id: string) => {
     const client = await oauthClients.get(id);
@@ -198,7 +187,7 @@ const adminClientRoutes: FastifyPluginAsync<{ services: Services }> = async (fas
       const done = await oauth.consents.revoke(
         request.params.id,
         request.params.client_id,
-        actorName(actor(request)),
+        { kind: 'admin', actor: actor(request) },
         requestMeta(request),
       );
       if (!done) throw new AppError('not_found');

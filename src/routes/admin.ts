@@ -1,5 +1,5 @@
 // /admin/*: the operator's API. Thin adapters over src/domain/authz/; the caller is checked by
-// plugins/admin-auth.ts (role admin, or a client token with scope admin), and every change is audited
+// adminAuth in plugins/bearer-auth.ts (role admin, or a client token with scope admin), and every change is audited
 // with that caller as the actor.
 //
 // Browsers: /admin takes Bearer tokens only (no cookie), so there is no ambient credential to forge a
@@ -10,13 +10,16 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
-import { adminAuth } from '../plugins/admin-auth.js';
+import { adminAuth } from '../plugins/bearer-auth.js';
+import adminClientRoutes from './admin-clients.js';
+import { adminRateLimits } from '../plugins/admin-rate-limit.js';
 import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { requestMeta } from '../http/request-meta.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
-import type { Actor } from '../domain/authz/roles.js';
+import type { Actor } from '../domain/actor.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
+import auditExportRoutes from './admin-audit-export.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Cursor = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$' });
@@ -85,11 +88,16 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     if (isCrossSiteRequest(request, ownOrigin, noOrigins))
       throw new AppError('csrf_rejected', { detail: 'cross-site request to /admin' });
   });
+  const limits = adminRateLimits(fastify, config.adminRateLimitPerMinute);
+  if (limits) app.addHook('onRequest', limits.byAddress);
   // Before the request is validated: a caller who is not an admin learns nothing about the routes.
   app.addHook('onRequest', adminAuth(services));
+  if (limits) app.addHook('onRequest', limits.byCaller);
   app.addHook('onSend', noStore);
 
   const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;
+  await app.register(auditExportRoutes, { services });
+  await app.register(adminClientRoutes, { services });
 
   app.get(
     '/users',

@@ -3,11 +3,10 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
-import { RotationError, type IssuedSession } from '../domain/sessions/refresh-rotation.js';
+import { RotationError, type IssuedSession } from '../domain/sessions/session-lifecycle.js';
 import type { AuthenticatedUser } from '../domain/accounts/accounts.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
-import { markGraceRefresh } from '../plugins/metrics.js';
 import { requestMeta } from '../http/request-meta.js';
 import {
   clearRefreshCookie,
@@ -24,7 +23,7 @@ import { isEmailVerified } from '../domain/recovery/email-verification.js';
 
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { accounts, rotation, accessTokens, tokenIssuer, clock } = services;
+  const { accounts, lifecycle, accessTokens, tokenIssuer, clock } = services;
   const { cookieDomain } = services.config;
   const limited = rateLimitFor(services.config);
   const rateLimit = limited ? { rateLimit: limited } : {};
@@ -70,7 +69,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   app.post(
     '/login',
     {
-      config: { ...rateLimit },
+      config: { outcomeMetric: 'login', ...rateLimit },
       schema: {
         summary: 'Log in: access token in the body, refresh token in an HttpOnly cookie',
         body: Credentials,
@@ -83,8 +82,10 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       try {
         user = await accounts.authenticate(request.body.email, request.body.password, meta);
       } catch (err) {
-        if (err instanceof DomainError && err.code === 'invalid_credentials')
+        if (err instanceof DomainError && err.code === 'invalid_credentials') {
+          request.outcome = 'failed';
           request.log.info({ event: 'login_failed' }, 'login failed');
+        }
         throw err;
       }
       // REQUIRE_VERIFIED_EMAIL (issue 11): only once the password was found right, so it reveals nothing.
@@ -94,22 +95,25 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       }
       let issued: IssuedSession;
       try {
-        issued = await rotation.start(user.id, meta, user.passwordHash);
+        issued = await lifecycle.start(user.id, { kind: 'password', verifiedHash: user.passwordHash }, meta);
       } catch (err) {
         if (!(err instanceof RotationError)) throw err;
         // The password changed between the check and the session: the old password no longer opens one.
+        request.outcome = 'failed';
         request.log.info({ event: 'login_failed', userId: user.id, reason: err.failure }, 'login failed');
         throw err;
       }
       request.log.info({ event: 'login_ok', userId: user.id, sessionId: issued.sessionId }, 'login');
-      return sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
+      const body = await sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
+      request.outcome = 'ok';
+      return body;
     },
   );
 
   app.post(
     '/refresh',
     {
-      config: { cookieAuth: true, ...rateLimit },
+      config: { cookieAuth: true, outcomeMetric: 'refresh', rateLimitBy: 'refresh_session', ...rateLimit },
       schema: {
         summary: 'Exchange the refresh cookie for a new access token and a new refresh cookie',
         response: { 200: TokenBody, ...errorResponses },
@@ -117,14 +121,19 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const presented = readRefreshCookie(request, cookieDomain);
-      if (!presented.token) throw new AppError('refresh_token_missing');
+      if (!presented.token) {
+        request.outcome = 'invalid';
+        throw new AppError('refresh_token_missing');
+      }
       try {
-        const issued = await rotation.rotate(presented.token, requestMeta(request));
+        const issued = await lifecycle.refresh(presented.token, requestMeta(request));
         request.log.info({ event: 'refresh', userId: issued.userId, sessionId: issued.sessionId }, 'refresh');
-        if (issued.grace) markGraceRefresh(request);
-        return await sendTokens(reply, issued, presented);
+        const body = await sendTokens(reply, issued, presented);
+        request.outcome = issued.grace ? 'grace' : 'ok';
+        return body;
       } catch (err) {
         if (!(err instanceof RotationError)) throw err;
+        request.outcome = err.failure;
         clearRefreshCookie(reply, cookieDomain, presented); // the cookie is worthless now; don't let the client keep sending it
         if (err.failure === 'reused')
           request.log.warn(
@@ -147,7 +156,13 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const presented = readRefreshCookie(request, cookieDomain);
-      if (presented.token) await rotation.logout(presented.token, requestMeta(request));
+      // Unknown, malformed or already-ended: nothing to do (logout is idempotent).
+      const owner = presented.token ? lifecycle.sessionOf(presented.token) : null;
+      if (owner)
+        await lifecycle.end(
+          { which: { ids: [owner.sessionId] }, reason: 'logout', by: { kind: 'self', sessionId: owner.sessionId } },
+          requestMeta(request),
+        );
       request.log.info({ event: 'logout' }, 'logout');
       clearRefreshCookie(reply, cookieDomain, presented);
       return reply.code(204).send(null);
@@ -162,8 +177,33 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
-      const ended = await rotation.logoutAll(user.id, requestMeta(request), claims.sid);
+      const ended = (
+        await lifecycle.end(
+          { which: { userId: user.id }, reason: 'logout_all', by: { kind: 'self', sessionId: claims.sid } },
+          requestMeta(request),
+        )
+      ).length;
       request.log.info({ event: 'logout_all', userId: user.id, sessionId: claims.sid, ended }, 'logout-all');
+      clearRefreshCookie(reply, cookieDomain);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/account',
+    {
+      preHandler: requireBearer,
+      config: { ...rateLimit },
+      schema: {
+        summary:
+          'Delete your own account (login at most RECENT_LOGIN_SECONDS old): sessions end, pending email and the addresses and user agents of its audit rows go',
+        response: { 204: NoBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { user, claims } = request.bearer!;
+      await services.accountDeletion.deleteOwn(user.id, claims.auth_time, requestMeta(request));
+      request.log.info({ event: 'account_deleted', userId: user.id }, 'account deleted by its owner');
       clearRefreshCookie(reply, cookieDomain);
       return reply.code(204).send(null);
     },

@@ -55,7 +55,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     },
   });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { config, oauthClients, oauth, accounts, rotation, clock } = services;
+  const { config, oauthClients, oauth, accounts, lifecycle, clock } = services;
   const ownOrigin = new URL(config.issuer).origin;
   const noOrigins = new Set<string>();
   const limited = rateLimitFor(config);
@@ -234,7 +234,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
         const user = await accounts.authenticate(email, password, meta);
         if (config.mail.requireVerifiedEmail && !(await isEmailVerified(services.database.sql, user.id)))
           return again('email_not_verified', 403);
-        const issued = await rotation.start(user.id, meta, user.passwordHash);
+        const issued = await lifecycle.start(user.id, { kind: 'password', verifiedHash: user.passwordHash }, meta);
         fresh = { userId: user.id, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, idp: null };
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;

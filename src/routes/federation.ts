@@ -17,11 +17,9 @@ import { clearFlowCookie, readFlowCookie, setFlowCookie } from '../http/oauth-fl
 import { NoBody, errorResponses } from '../http/schemas.js';
 import { PASSWORD_MAX } from '../domain/accounts/passwords.js';
 import { setFirstPassword } from '../domain/federation/first-password.js';
+import { requireRecentAuth } from '../domain/accounts/recent-auth.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
-
-/** How recent a login must be to link a provider or set a first password (auth_time). */
-const RECENT_AUTH_SECONDS = 300;
 
 const ProviderParams = Type.Object({ provider: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }) });
 const StartQuery = Type.Object(
@@ -198,7 +196,7 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
-      requireRecentAuth(claims.auth_time, clock.now());
+      requireRecentAuth(claims.auth_time, clock.now(), services.config.recentLoginSeconds);
       const { url, flowKey } = await federation.start(request.params.provider, request.body.return_to, user.id);
       setFlowCookie(reply, flowKey);
       return { authorization_url: url };
@@ -260,7 +258,7 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
-      requireRecentAuth(claims.auth_time, clock.now());
+      requireRecentAuth(claims.auth_time, clock.now(), services.config.recentLoginSeconds);
       await setFirstPassword(
         services.database.prisma,
         services.passwords,
@@ -274,12 +272,5 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
     },
   );
 };
-
-/** The access token's auth_time (the session's login) must be within RECENT_AUTH_SECONDS. */
-function requireRecentAuth(authTime: number | undefined, now: Date): void {
-  if (authTime === undefined || now.getTime() / 1000 - authTime > RECENT_AUTH_SECONDS) {
-    throw new AppError('reauthentication_required', { detail: 'auth_time too old' });
-  }
-}
 
 export default federationRoutes;

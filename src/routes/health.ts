@@ -22,10 +22,7 @@ const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
   }));
 
   app.get('/ready', { schema: { response: { 200: Status, ...errorResponses } } }, async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('database ping timed out')), READY_TIMEOUT_MS);
-    });
+    // A known fault answers at once; no bounded wait is started for it.
     const known = fastify.databaseFaults.current();
     if (known)
       throw new AppError('service_unavailable', {
@@ -33,18 +30,28 @@ const healthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
         retryAfter: RETRY_AFTER[known],
       });
     try {
-      await Promise.race([ping(services.database), timeout]);
+      await within(ping(services.database), READY_TIMEOUT_MS, 'database ping timed out');
     } catch (err) {
       throw new AppError('service_unavailable', {
         detail: `readiness: ${(err as Error).message}`,
         cause: err,
         retryAfter: RETRY_AFTER.unavailable,
       });
-    } finally {
-      clearTimeout(timer);
     }
     return { status: 'ok' as const };
   });
 };
 
 export default healthRoutes;
+
+/**
+ * `work`, or a rejection after `ms`. The timer exists only while `work` is awaited and is cleared however it
+ * ends, so no timer outlives the request and no rejection is left for the process's last-resort handler.
+ */
+function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

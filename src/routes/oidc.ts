@@ -9,9 +9,6 @@ import { parse } from 'fast-querystring';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { TokenInvalid } from '../domain/tokens/access-tokens.js';
-import { endSessions } from '../domain/sessions/session-state.js';
-import { audit } from '../domain/audit.js';
-import { LOCKING_TX } from '../domain/transactions.js';
 import { responseUrl } from '../domain/oauth/authorization-request.js';
 import { errorPage } from '../http/pages.js';
 import { assertNoReplacementCharacter } from '../http/utf8.js';
@@ -65,7 +62,7 @@ const oidcRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
   });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { oauth, accounts, accessTokens, oauthClients, config, clock, database } = services;
+  const { oauth, accounts, accessTokens, oauthClients, config } = services;
   const requireBearer = bearerAuth(accessTokens, accounts);
   app.addHook('onSend', noStore);
 
@@ -123,17 +120,15 @@ const oidcRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     const browser = await oauth.browserSessions.open(request.cookies[BROWSER_SESSION_COOKIE]);
     // With a hint, only the session it names is ended (a stale hint from another user ends nothing).
     if (browser && (!hint || hint.sub === browser.userId)) {
-      const now = clock.now();
-      await database.prisma.$transaction(async (tx) => {
-        const [row] = await endSessions(tx, { ids: [browser.sessionId] }, now, 'logout');
-        if (row)
-          await audit(tx, requestMeta(request), now, {
-            type: 'oauth_logout',
-            userId: row.userId,
-            sessionId: row.id,
-            reason: clientId ? `client ${clientId}` : null,
-          });
-      }, LOCKING_TX);
+      // The end writes the audit row (oauth_logout, naming the client that asked).
+      await services.lifecycle.end(
+        {
+          which: { ids: [browser.sessionId] },
+          reason: 'oidc_logout',
+          by: clientId ? { kind: 'client', clientId } : { kind: 'self', sessionId: browser.sessionId },
+        },
+        requestMeta(request),
+      );
     }
     reply.clearCookie(BROWSER_SESSION_COOKIE, { httpOnly: true, secure: true, sameSite: 'lax', path: '/' });
     if (target !== undefined) {
@@ -201,7 +196,7 @@ const oidcRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const userId = request.bearer!.user.id;
-      const done = await oauth.consents.revoke(userId, request.params.clientId, `user:${userId}`, requestMeta(request));
+      const done = await oauth.consents.revoke(userId, request.params.clientId, { kind: 'self' }, requestMeta(request));
       if (!done) throw new AppError('not_found');
       request.log.info({ event: 'oauth_grant_revoked', userId, clientId: request.params.clientId }, 'app disconnected');
       return reply.code(204).send(null);

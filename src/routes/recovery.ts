@@ -126,7 +126,8 @@ const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
       await recovery.emailChange.request(
         {
           userId: user.id,
-          authTime: new Date((claims.auth_time ?? 0) * 1000),
+          sessionId: claims.sid,
+          authTime: claims.auth_time,
           newEmail: request.body.new_email,
           currentPassword: request.body.current_password,
         },

@@ -10,7 +10,7 @@ import { CLAIM_NAMES, SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
 import type { PublicJwk } from '../domain/keys/keys.js';
 import { errorResponses } from '../http/schemas.js';
 import { ASSERTION_ALGS } from '../domain/authz/client-assertions.js';
-import { TESSERA_SCOPES } from '../domain/authz/client-config.js';
+import { TESSERA_SCOPES } from '../domain/tokens/client-config.js';
 import { OIDC_SCOPES } from '../domain/oauth/client-metadata.js';
 import { ID_TOKEN_CLAIMS } from '../domain/oauth/grant-tokens.js';
 import type { Services } from '../services.js';

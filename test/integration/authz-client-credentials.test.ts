@@ -228,6 +228,18 @@ t.test(
       'a key client without scope revoke',
     );
 
+    const once = await signed(auditor);
+    const burst = await Promise.all(Array.from({ length: 20 }, () => formPost(app, '/oauth/introspect', once)));
+    t.equal(
+      burst.filter((r) => r.statusCode === 200).length,
+      1,
+      'one assertion sent 20 times at once to introspection is accepted exactly once',
+    );
+    t.ok(
+      burst.filter((r) => r.statusCode !== 200).every((r) => r.json().code === 'invalid_client'),
+      'the other 19 are invalid_client',
+    );
+
     const revoked = await formPost(app, '/oauth/revoke', await signed(auditor));
     t.equal(revoked.statusCode, 200, 'a private_key_jwt client with scope revoke may revoke');
     expectError(t, await me(app, user.accessToken), 'invalid_token', "the revoked token's session");

@@ -4,7 +4,7 @@ import t from 'tap';
 import { federationFixture, RETURN_TO, type FederationFixture } from '../federation-fixture.js';
 import { TestBrowser } from '../federation-idp.js';
 import { FLOW_COOKIE } from '../../src/http/oauth-flow-cookie.js';
-import { login, PASSWORD, refresh, session, uniqueEmail } from '../helper.js';
+import { expectError, login, PASSWORD, refresh, refreshCookieOf, session, uniqueEmail } from '../helper.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 let subjects = 0;
@@ -200,6 +200,24 @@ t.test('linking needs a recent login and an allowed return_to', async (t) => {
   const stale = await link(res.json().access_token);
   t.equal(stale.statusCode, 403, 'linking with a 301 s old login is refused');
   t.equal(stale.json().code, 'reauthentication_required', 'the refusal asks for a new login');
+});
+
+t.test('linking follows RECENT_LOGIN_SECONDS, the window an email change without password has too', async (t) => {
+  const f = await federationFixture(t, { env: { RECENT_LOGIN_SECONDS: '60' } });
+  const alice = await session(f.app);
+  const link = (token: string) =>
+    f.app.inject({
+      method: 'POST',
+      url: '/auth/oauth/local/link',
+      headers: bearer(token),
+      payload: { return_to: RETURN_TO },
+    });
+  f.clock.advance(59);
+  const atLimit = await refresh(f.app, alice.refresh);
+  t.equal((await link(atLimit.json().access_token)).statusCode, 200, 'a login 59 s old may still link');
+  f.clock.advance(2);
+  const past = await refresh(f.app, refreshCookieOf(atLimit));
+  expectError(t, await link(past.json().access_token), 'reauthentication_required', 'a login 61 s old');
 });
 
 t.test('50 unlinks at once of the two identities of a password-less user leave one', async (t) => {

@@ -129,6 +129,38 @@ t.test(
   },
 );
 
+t.test(
+  'a provider at its default configuration sends the email by UserInfo: it signs in, and a UserInfo for another sub is refused',
+  async (t) => {
+    const f = await federationFixture(t);
+    const email = uniqueEmail();
+    f.idp.next = account(email);
+    let idToken: Record<string, unknown> = {};
+    f.idp.tamper = (c) => {
+      idToken = c;
+      return c;
+    };
+    const signedIn = await f.signIn('trusted');
+    t.equal(errorOf(signedIn.landed), null, 'the sign-in succeeds');
+    t.equal(idToken.email, undefined, "the provider's ID token carried no email (OIDC Core §5.4)");
+    t.equal(
+      await f.db.database.prisma.user.count({ where: { email, emailVerifiedAt: { not: null } } }),
+      1,
+      "the account has UserInfo's verified email",
+    );
+
+    f.idp.next = account(uniqueEmail());
+    f.idp.tamper = (c) => ({ ...c, sub: 'someone-else' });
+    const { browser, callback } = await f.toCallback('trusted');
+    t.equal(
+      errorOf(await f.finish(browser, callback)),
+      'oauth_response_invalid',
+      "UserInfo about another user than the ID token's is refused",
+    );
+    t.equal(await f.db.database.prisma.user.count(), 1, 'and makes no account');
+  },
+);
+
 t.test('mix-up: a callback whose RFC 9207 iss names another issuer is refused', async (t) => {
   const f = await federationFixture(t);
   f.idp.next = account(uniqueEmail());

@@ -18,6 +18,11 @@ t.test('logs: one line per request, auth events with ids, no secrets', async (t)
     t.type(l.statusCode, 'number', `${l.method} ${l.path}: the request line carries its status code`);
     t.type(l.ms, 'number', `${l.method} ${l.path}: the request line carries its duration in ms`);
   }
+  t.same(
+    requestLines.map((l) => l.outcome ?? null),
+    [null, 'ok', null, 'ok', 'failed', null],
+    'the login and refresh request lines say what they came to (ok, failed); the others say nothing',
+  );
   const events = logs.filter((l) => typeof l.event === 'string' && l.event !== 'keys_changed').map((l) => l.event);
   t.same(
     events,

@@ -2,7 +2,8 @@
 // password, ends every session, and a "password changed" notice follows. Tokens are single-use (also under 50
 // concurrent uses), expire, and are bound to their purpose.
 import t, { type Test } from 'tap';
-import { buildTestApp, login, PASSWORD, refresh, register, session, uniqueEmail } from '../helper.js';
+import { buildTestApp, expectError, login, me, PASSWORD, refresh, register, session, uniqueEmail } from '../helper.js';
+import { federationFixture } from '../federation-fixture.js';
 import { mailEnv, startSmtp, tokenFrom } from '../mail-smtp.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
@@ -164,3 +165,120 @@ t.test('an unknown address gets the same 202 and no mail', async (t) => {
   const bad = await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: 'not an address' } });
   t.equal(bad.json().code, 'invalid_email', 'an invalid address is refused as invalid_email');
 });
+
+t.test(
+  "a reset spends every pending link of the account: an intruder's email-change confirmation no longer takes the address",
+  async (t) => {
+    const { app, smtp } = await setup(t);
+    const owner = await session(app);
+    await smtp.waitFor(1);
+    // Someone with a session of the owner's asks to move the account to their own address.
+    const intruderAddress = uniqueEmail();
+    const asked = await app.inject({
+      method: 'POST',
+      url: '/auth/email/change',
+      headers: { authorization: `Bearer ${owner.accessToken}` },
+      payload: { new_email: intruderAddress, current_password: PASSWORD },
+    });
+    t.equal(asked.statusCode, 202, 'the change is asked for');
+    await smtp.waitFor(3);
+    const confirmation = tokenFrom(smtp.to(intruderAddress)[0]!);
+
+    await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: owner.email } });
+    const [resetMail] = (await smtp.waitFor(4)).filter((m) => m.to === owner.email && /Reset/.test(m.subject));
+    const reset = await app.inject({
+      method: 'POST',
+      url: '/auth/password/reset',
+      payload: { token: tokenFrom(resetMail!), new_password: NEW_PASSWORD },
+    });
+    t.equal(reset.statusCode, 204, 'the owner resets the password');
+
+    const confirmed = await app.inject({
+      method: 'POST',
+      url: '/auth/email/confirm',
+      payload: { token: confirmation },
+    });
+    expectError(t, confirmed, 'email_token_invalid', "the intruder's confirmation link is spent by the reset");
+    t.equal((await login(app, owner.email, NEW_PASSWORD)).res.statusCode, 200, 'the owner keeps the address');
+  },
+);
+
+t.test('a reset racing 25 uses of a pending email-change confirmation: exactly one of them wins', async (t) => {
+  const { app, smtp } = await setup(t);
+  const owner = await session(app);
+  await smtp.waitFor(1);
+  const intruderAddress = uniqueEmail();
+  await app.inject({
+    method: 'POST',
+    url: '/auth/email/change',
+    headers: { authorization: `Bearer ${owner.accessToken}` },
+    payload: { new_email: intruderAddress, current_password: PASSWORD },
+  });
+  await smtp.waitFor(3);
+  const confirmation = tokenFrom(smtp.to(intruderAddress)[0]!);
+  await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: owner.email } });
+  const [resetMail] = (await smtp.waitFor(4)).filter((m) => m.to === owner.email && /Reset/.test(m.subject));
+
+  const answers = await Promise.all([
+    app.inject({
+      method: 'POST',
+      url: '/auth/password/reset',
+      payload: { token: tokenFrom(resetMail!), new_password: NEW_PASSWORD },
+    }),
+    ...Array.from({ length: 25 }, () =>
+      app.inject({ method: 'POST', url: '/auth/email/confirm', payload: { token: confirmation } }),
+    ),
+  ]);
+  const [resetAnswer, ...confirms] = answers;
+  const wins = answers.filter((r) => r.statusCode === 204).length;
+  t.equal(wins, 1, 'the reset and the confirmation exclude each other: one success in all');
+  for (const r of answers.filter((r) => r.statusCode !== 204))
+    t.equal(r.json().code, 'email_token_invalid', 'the losers find their link spent');
+  const owned = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: resetAnswer!.statusCode === 204 ? owner.email : intruderAddress, password: NEW_PASSWORD },
+  });
+  if (resetAnswer!.statusCode === 204)
+    t.equal(owned.statusCode, 200, 'the reset won: the owner keeps address and account');
+  else {
+    t.equal(confirms.filter((r) => r.statusCode === 204).length, 1, 'the change won, once');
+    t.equal(owned.json().code, 'invalid_credentials', 'and the reset set no password on the moved account');
+  }
+});
+
+t.test(
+  'a reset that first proves an unverified address removes the identity a squatter linked, and verifies the address',
+  async (t) => {
+    const smtp = await startSmtp(t);
+    const f = await federationFixture(t, { env: mailEnv(smtp) });
+    const { app } = f;
+    // Someone registers the victim's address and links a provider account of their own.
+    const victimEmail = uniqueEmail();
+    const squatted = await register(app, victimEmail, 'the squatter chose this');
+    const squatter = await login(app, victimEmail, 'the squatter chose this');
+    const squattersOwn = { sub: `squatter-${Date.now()}`, email: uniqueEmail(), email_verified: true };
+    t.equal((await f.linkIdentity(squatter.accessToken, squattersOwn)).searchParams.get('error'), null, 'linked');
+
+    await smtp.waitFor(1);
+    await app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email: victimEmail } });
+    const [resetMail] = (await smtp.waitFor(2)).filter((m) => /Reset/.test(m.subject));
+    const reset = await app.inject({
+      method: 'POST',
+      url: '/auth/password/reset',
+      payload: { token: tokenFrom(resetMail!), new_password: NEW_PASSWORD },
+    });
+    t.equal(reset.statusCode, 204, 'the owner of the address resets the password');
+
+    f.idp.next = squattersOwn;
+    const viaIdentity = await f.signIn('local');
+    t.not(
+      (await f.refresh(viaIdentity.browser)).claims?.sub,
+      squatted.user.id,
+      "the squatter's identity no longer opens the account",
+    );
+    expectError(t, await refresh(app, squatter.refresh), 'session_revoked', "the squatter's session is ended");
+    const owner = await login(app, victimEmail, NEW_PASSWORD);
+    t.equal((await me(app, owner.accessToken)).json().email_verified, true, 'the link proved the address');
+  },
+);

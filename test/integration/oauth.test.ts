@@ -1,5 +1,6 @@
 // RFC 7662 introspection and RFC 7009 revocation for registered service clients.
 import t from 'tap';
+import { decodeJwt } from 'jose';
 import {
   buildTestApp,
   login,
@@ -66,6 +67,12 @@ t.test('introspection of an access token: active with its claims, inactive once 
     'a live access token is active, with its issuer, subject, session and audience',
   );
   t.equal(body.exp - body.iat, 900, 'the introspected access token lives for 900 seconds');
+  const { active: _active, token_type: _type, ...claims } = body;
+  t.same(
+    claims,
+    decodeJwt(s.accessToken),
+    'introspection answers with every claim of the token (email_verified and amr included), as the verifier does',
+  );
 
   await app.inject({ method: 'POST', url: '/auth/logout', cookies: { [REFRESH_COOKIE]: s.refresh } });
   t.same(

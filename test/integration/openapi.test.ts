@@ -7,7 +7,7 @@ import type { RouteOptions } from 'fastify';
 import { validate, compileErrors } from '@readme/openapi-parser';
 import { buildApp } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { buildTestApp, createTestDatabase, tempDir, testConfig } from '../helper.js';
+import { buildTestApp, createTestDatabase, expectError, tempDir, testConfig } from '../helper.js';
 
 interface Operation {
   security?: Record<string, string[]>[];
@@ -149,6 +149,44 @@ t.test('the OpenAPI document', async (t) => {
     t.same([...seen].sort(), ['bearer', 'clientSecretBasic', 'none', 'refreshCookie'], 'every scheme is used');
   });
 
+  t.test('groups every operation under one of the named tags, in the order the docs list them', async (t) => {
+    const full = doc as Document & { tags: { name: string }[]; info: { title: string } };
+    t.equal(full.info.title, 'Tessera API', 'the document names the product');
+    const names = full.tags.map((tag) => tag.name);
+    t.same(
+      names,
+      ['accounts', 'sessions', 'email', 'providers', 'OAuth', 'admin', 'keys and health'],
+      'the groups a reader looks for, in that order',
+    );
+    const ops = Object.entries(full.paths).flatMap(([p, methods]) =>
+      Object.entries(methods).map(([m, op]) => ({
+        at: `${m.toUpperCase()} ${p}`,
+        tags: (op as { tags?: string[] }).tags,
+      })),
+    );
+    for (const op of ops) t.ok(op.tags?.length === 1 && names.includes(op.tags[0]!), `${op.at} is in one named group`);
+    const tagAt = (at: string) => ops.find((o) => o.at === at)?.tags?.[0];
+    t.same(
+      {
+        login: tagAt('POST /auth/login'),
+        refresh: tagAt('POST /auth/refresh'),
+        start: tagAt('GET /auth/oauth/{provider}/start'),
+        token: tagAt('POST /oauth/token'),
+        users: tagAt('GET /admin/users'),
+        jwks: tagAt('GET /.well-known/jwks.json'),
+      },
+      {
+        login: 'accounts',
+        refresh: 'sessions',
+        start: 'providers',
+        token: 'OAuth',
+        users: 'admin',
+        jwks: 'keys and health',
+      },
+      'each route is where its reader looks for it',
+    );
+  });
+
   t.test('50 clients fetching it at the same instant get the same document', async (t) => {
     const replies = await Promise.all(Array.from({ length: 50 }, () => app.inject({ url: '/openapi.json' })));
     t.same(
@@ -181,9 +219,12 @@ t.test('the docs page', async (t) => {
       /^default-src 'none'/,
       'the API keeps its own',
     );
+    t.match(page.body, '<title>Tessera API</title>', 'the page is titled with the product name');
+    const init = (await app.inject({ url: '/docs/static/swagger-initializer.js' })).body;
+    t.match(init, 'data:image/svg+xml;base64,', "the top bar shows Tessera's mark instead of the UI's logo");
   });
 
-  t.test('is off with API_DOCS=false, and the document is still served', async (t) => {
+  t.test('is off with API_DOCS=false, and so is the API document', async (t) => {
     const { app } = await buildTestApp(t, { env: { API_DOCS: 'false' } });
     t.equal((await app.inject({ url: '/docs' })).statusCode, 404, 'with API_DOCS=false there is no docs page');
     t.equal(
@@ -191,10 +232,23 @@ t.test('the docs page', async (t) => {
       'not_found',
       'with API_DOCS=false the docs assets are not served either',
     );
-    t.equal(
-      (await app.inject({ url: '/openapi.json' })).statusCode,
-      200,
-      'with API_DOCS=false the API document is still served',
+    expectError(
+      t,
+      await app.inject({ url: '/openapi.json' }),
+      'not_found',
+      'with API_DOCS=false the API document (which lists every /admin route) is not served either',
+    );
+    expectError(t, await app.inject({ url: '/docs/json' }), 'not_found', 'nor its copy under /docs');
+  });
+
+  t.test('in production by default neither the page nor the document is served', async (t) => {
+    const { app } = await buildTestApp(t, { env: { NODE_ENV: 'production', ISSUER: 'https://auth.example.com' } });
+    expectError(t, await app.inject({ url: '/docs' }), 'not_found', 'production serves no docs page by default');
+    expectError(
+      t,
+      await app.inject({ url: '/openapi.json' }),
+      'not_found',
+      'production serves no API document by default: it follows the docs page',
     );
   });
 

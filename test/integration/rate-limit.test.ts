@@ -44,7 +44,7 @@ t.test(
     const other = await app.inject({
       method: 'POST',
       url: '/auth/register',
-      payload: { email: 'x@example.com', password: '12345678' },
+      payload: { email: 'x@example.com', password: 'q8w!e5r7' },
     });
     t.equal(other.statusCode, 201, 'register has its own budget');
     const fromElsewhere = await app.inject({

@@ -68,9 +68,9 @@ t.test('register', async (t) => {
   t.test('passwords: 8 to 256 characters, no composition rules', async (t) => {
     const cases: [string, number, string?][] = [
       ['short12', 400, 'invalid_password'],
-      ['12345678', 201],
-      ['🔑🔑🔑🔑🔑🔑🔑🔑', 201], // eight characters, sixteen UTF-16 units
-      ['x'.repeat(256), 201],
+      ['q8w!e5r7', 201],
+      ['🔑🔒🔓🔐🗝🔑🔒🔓', 201], // eight characters, sixteen UTF-16 units
+      ['xy'.repeat(128), 201],
       ['x'.repeat(257), 400, 'invalid_password'],
       ['x'.repeat(2000), 400, 'invalid_request'], // refused by the schema before any hashing
     ];

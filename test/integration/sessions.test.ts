@@ -300,7 +300,7 @@ t.test('a login that checked the old password cannot start a session after the p
   });
   t.equal(change.statusCode, 204, 'the password change is accepted');
   await t.rejects(
-    app.services.rotation.start(checked.id, meta, checked.passwordHash),
+    app.services.lifecycle.start(checked.id, { kind: 'password', verifiedHash: checked.passwordHash }, meta),
     {
       name: 'RotationError',
       failure: 'credentials_changed',

@@ -142,9 +142,12 @@ t.test('against a listening Tessera', async (t) => {
         aud: ['orders-api', 'billing-api'],
         client_id: 'tessera',
         auth_time: payload.auth_time,
+        email_verified: false,
+        amr: ['pwd'],
       },
       'a valid token verifies to exactly the claims Tessera issued',
     );
+    t.same(claims, payload, 'every claim in the token, email_verified and amr included, reaches the service');
     t.equal(claims.exp - claims.iat, 900, 'the access token lives for 900 seconds');
   });
 

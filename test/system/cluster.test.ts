@@ -9,6 +9,7 @@ import { rotationPolicy } from '../../src/domain/keys/key-policies.js';
 import { spawnTessera, type TesseraProcess } from '../process.js';
 import { startRedis } from '../redis-server.js';
 import { privatePostgresMissing, startPrivatePostgres } from '../private-postgres.js';
+import { failIfMissing, skipUnlessCi } from '../prerequisite.js';
 import { PASSWORD, createTestDatabase, postgresUrl, tempDir, uniqueEmail } from '../helper.js';
 
 t.test('WORKERS > 1 on the embedded database, or without REDIS_URL, is a boot error', async (t) => {
@@ -55,8 +56,9 @@ function send(tessera: TesseraProcess, method: string, path: string, body?: unkn
 
 t.test(
   'WORKERS=2 on PostgreSQL and Redis: both workers serve, limits are shared, rotations reach both, SIGTERM drains both',
-  { skip: postgresUrl ? false : (privatePostgresMissing() ?? false) },
+  skipUnlessCi(postgresUrl ? undefined : privatePostgresMissing()),
   async (t) => {
+    if (failIfMissing(t, postgresUrl ? undefined : privatePostgresMissing())) return;
     const pgDb = postgresUrl ? await createTestDatabase() : undefined;
     if (pgDb) t.teardown(() => pgDb.close());
     const databaseUrl = pgDb ? pgDb.url : (await startPrivatePostgres(t)).url;

@@ -81,3 +81,40 @@ t.test('a lock left by a process that died is taken over', async (t) => {
   t.teardown(() => app.close());
   t.ok(await session(app), 'the service starts and works');
 });
+
+t.test(
+  'npm run migrate beside a running service on the same embedded database refuses, saying why, and changes nothing',
+  async (t) => {
+    const dataDir = await tempDir(t);
+    const tessera = await spawnTessera(t, { DATABASE_URL: `pglite:${dataDir}`, KEYS_DIR: await tempDir(t) });
+    const migrate = spawnSync('npm', ['run', '--silent', 'migrate'], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: `pglite:${dataDir}` },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    t.equal(migrate.status, 1, 'npm run migrate exits with an error');
+    t.match(
+      migrate.stderr,
+      `in use by process ${tessera.child.pid}`,
+      'its message names the process holding the database',
+    );
+    t.match(migrate.stderr, /stop the service/, 'and says what to do');
+    const still = await fetch(`${tessera.url}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'migrate@example.com', password: 'correct horse battery staple' }),
+    });
+    t.equal(still.status, 201, 'the running service is unaffected: it still writes');
+    tessera.child.kill('SIGTERM');
+    t.equal((await tessera.exited).code, 0, 'the service shuts down cleanly, releasing the lock');
+    const after = spawnSync('npm', ['run', '--silent', 'migrate'], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: `pglite:${dataDir}` },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    t.equal(after.status, 0, `with the service stopped, npm run migrate runs (${after.stderr})`);
+    t.match(after.stdout, /No pending migrations/, 'and finds the database up to date');
+  },
+);

@@ -1,10 +1,12 @@
 // `npm start` as a process manager runs it: the server is npm's own child (no shell in between), so
 // the SIGTERM a manager sends to npm reaches the server and nothing keeps serving. It prints the URL
-// to use (ISSUER), not the socket's address. Also runs the compiled build, as the image does.
+// to use (ISSUER), not the socket's address. Also runs the compiled build, as the image does; a second build
+// with nothing changed writes nothing; and `npm run dev` stops as wholly as `npm start` does.
 import t from 'tap';
 import { spawn, execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,6 +142,87 @@ t.test("npm start: the server is npm's child, prints the ISSUER URL, and SIGTERM
 });
 
 t.test(
+  'Ctrl-C on npm start (SIGINT to the whole process group, forwarded again by npm): the request in flight is answered and the server stops cleanly',
+  async (t) => {
+    const port = await freePort();
+    const env = {
+      ...BASE_ENV,
+      NODE_ENV: 'development',
+      PORT: String(port),
+      KEYS_DIR: await tempDir('tessera-ctrlc-keys-'),
+      DATABASE_URL: 'pglite:memory',
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_PER_MINUTE: '0',
+    };
+    // The build is the previous test's; --ignore-scripts skips prestart, not the start script itself.
+    // detached: npm leads a process group of its own, as a terminal's foreground job does.
+    const npm = spawn('npm', ['start', '--ignore-scripts'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    npm.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    npm.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    let serverPid: number | undefined;
+    t.teardown(() => {
+      if (!t.passing()) t.comment(output);
+      for (const pid of [npm.pid, serverPid]) if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+    });
+    await eventually('the ready line', 120_000, () => {
+      if (npm.exitCode !== null) throw new Error(`npm start exited ${npm.exitCode}`);
+      return output.includes('tessera ready') ? true : undefined;
+    });
+    serverPid = (await childrenOf(npm.pid!))[0]?.pid;
+    t.ok(serverPid, "the server runs as npm's child");
+    const base = `http://127.0.0.1:${port}`;
+    const credentials = { email: `ctrl-c-${Date.now()}@example.com`, password: 'correct horse battery staple' };
+    const registered = await fetch(`${base}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(credentials),
+    });
+    t.equal(registered.status, 201, 'registering works before Ctrl-C');
+
+    // A login whose body is half sent when Ctrl-C comes; the rest follows once both signals have arrived.
+    const body = JSON.stringify(credentials);
+    const inFlight = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${base}/auth/login`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      void eventually('the shutdown to begin', 30_000, () =>
+        output.includes('"msg":"shutting down"') ? true : undefined,
+      )
+        .then(() => new Promise((r) => setTimeout(r, 500)))
+        .then(() => req.end(body.slice(10)));
+    });
+    await new Promise((r) => setTimeout(r, 300)); // let the server read the headers
+    process.kill(-npm.pid!, 'SIGINT'); // what the terminal does on Ctrl-C
+
+    t.equal(await inFlight, 200, 'the request in flight was answered');
+    await exited;
+    await eventually('the server to exit', 30_000, () => (alive(serverPid!) ? undefined : true));
+    t.match(
+      output,
+      /already shutting down/,
+      "the server got SIGINT twice (the terminal's and npm's) and counted it once",
+    );
+    t.notMatch(output, /exiting now|second SIGINT/, 'the second SIGINT (from npm) was not taken as "stop now"');
+    t.match(output, /"signal":"SIGINT"/, 'the server shut down gracefully on SIGINT');
+    t.equal(await accepting(port), false, 'nothing serves on the port any more');
+  },
+);
+
+t.test(
   'the compiled server in production: refuses to start without ISSUER, then without keys (naming the compiled key command)',
   async (t) => {
     const keysDir = await tempDir('tessera-prod-keys-');
@@ -177,3 +260,62 @@ t.test(
     t.match(generated.output, /\(active\)/, 'the generated key is reported active');
   },
 );
+
+t.test('a build with nothing changed since the last one compiles nothing (npm start builds first)', async (t) => {
+  // dist/ and the packages' dist/ come from the first test (`npm start` built them).
+  const outputs = ['dist/src/server.js', 'packages/verify/dist/index.js', 'packages/client/dist/index.js'];
+  const mtimes = async () => Promise.all(outputs.map(async (f) => (await stat(path.join(ROOT, f))).mtimeMs));
+  const before = await mtimes();
+  const build = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn('npm', ['run', 'build'], { cwd: ROOT, env: BASE_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+  if (build.code !== 0) t.comment(build.output);
+  t.equal(build.code, 0, 'npm run build exits 0');
+  t.same(await mtimes(), before, 'no output file was written again: tsc -b found every project up to date');
+});
+
+t.test('npm run dev: SIGTERM to npm stops the watcher and the server, and frees the port', async (t) => {
+  const port = await freePort();
+  const env = {
+    ...BASE_ENV,
+    NODE_ENV: 'development',
+    PORT: String(port),
+    KEYS_DIR: await tempDir('tessera-dev-keys-'),
+    DATABASE_URL: 'pglite:memory',
+    LOG_LEVEL: 'info',
+  };
+  const npm = spawn('npm', ['run', 'dev'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  npm.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  npm.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+  const started: number[] = [];
+  t.teardown(() => {
+    if (!t.passing()) t.comment(output);
+    for (const pid of [npm.pid!, ...started]) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  await eventually('the ready line', 120_000, () => {
+    if (npm.exitCode !== null) throw new Error(`npm run dev exited ${npm.exitCode}`);
+    return output.includes(`tessera ready at http://localhost:${port}`) ? true : undefined;
+  });
+  t.equal(await accepting(port), true, 'the dev server listens');
+  // Every process under npm: the watcher and the server it runs.
+  const queue = [npm.pid!];
+  while (queue.length > 0) {
+    for (const child of await childrenOf(queue.shift()!)) {
+      started.push(child.pid);
+      queue.push(child.pid);
+    }
+  }
+  t.ok(started.length >= 2, 'npm runs the watcher, which runs the server');
+
+  npm.kill('SIGTERM');
+  await exited;
+  await eventually('every process to exit', 30_000, () => (started.some(alive) ? undefined : true));
+  t.equal(await accepting(port), false, 'nothing serves on the port any more');
+  t.match(output, /"signal":"SIGTERM"/, 'the server saw the SIGTERM and shut down gracefully');
+});

@@ -87,3 +87,57 @@ t.test(
     t.notOk(tessera.stderr.join('').includes('killed by timeout'), 'the process was not killed by the grace timeout');
   },
 );
+
+// Ctrl-C signals the whole foreground process group: the server gets SIGINT from the terminal and again from npm,
+// which forwards it. systemd's default KillMode signals the whole control group with SIGTERM, likewise twice.
+for (const [signal, who] of [
+  ['SIGINT', 'Ctrl-C in a terminal (the group, then npm forwarding it)'],
+  ['SIGTERM', 'systemd stopping the unit (the whole group, then the parent forwarding it)'],
+] as const) {
+  t.test(`${who}: the repeated ${signal} counts as one, the request in flight is answered, exit 0`, async (t) => {
+    const pgDb = postgresUrl ? await createTestDatabase() : undefined;
+    if (pgDb) t.teardown(() => pgDb.close());
+    const dataDir = await tempDir(t, 'tessera-data-');
+    const tessera = await spawnTessera(
+      t,
+      { DATABASE_URL: pgDb ? pgDb.url : `pglite:${dataDir}`, KEYS_DIR: await tempDir(t, 'tessera-keys-') },
+      { processGroup: true },
+    );
+    const email = uniqueEmail();
+    t.equal(
+      (await send(tessera.url, 'POST', '/auth/register', { email, password: PASSWORD })).status,
+      201,
+      'registering works before the signal',
+    );
+    const body = JSON.stringify({ email, password: PASSWORD });
+    const inFlight = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${tessera.url}/auth/login`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      // The rest goes after both signals have arrived.
+      void tessera
+        .waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('already shutting down'))
+        .then(() => req.end(body.slice(10)));
+    });
+    await new Promise((r) => setTimeout(r, 300)); // let the server read the headers
+    const pid = tessera.child.pid!;
+    process.kill(-pid, signal); // the group, as the terminal or systemd does
+    await new Promise((r) => setTimeout(r, 50));
+    process.kill(pid, signal); // the same signal again, forwarded by the parent
+
+    t.equal(await inFlight, 200, 'the request in flight was answered');
+    const { code } = await tessera.exited;
+    t.equal(code, 0, 'the process exited cleanly, not forced (exit 1) by the repeated signal');
+    t.notOk(
+      tessera.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('exiting now')),
+      'the repeated signal was not taken as "stop now"',
+    );
+  });
+}

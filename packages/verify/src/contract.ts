@@ -41,9 +41,9 @@ export const CLAIM_TYPES = {
   scope: 'string',
   /** User tokens: whether the account's address is verified. */
   email_verified: 'boolean',
-  /** User tokens: RFC 8176 methods, ["pwd"] or ["fed"]. */
+  /** User tokens: RFC 8176 methods, ["pwd"] after a password; absent after a provider's sign-in. */
   amr: 'strings',
-  /** User tokens with amr ["fed"]: the identity provider's id. */
+  /** User tokens after a provider's sign-in: the identity provider's id. */
   idp: 'string',
 } as const;
 export type ClaimName = keyof typeof CLAIM_TYPES;
@@ -69,9 +69,9 @@ export interface TesseraClaims {
   scope?: string;
   /** Whether the user's email address was verified when the token was issued. */
   email_verified?: boolean;
-  /** How the user signed in (RFC 8176): ["pwd"] for a password, ["fed"] for an identity provider. */
+  /** How the user signed in (RFC 8176 values only): ["pwd"] for a password; absent after a provider's sign-in. */
   amr?: string[];
-  /** With amr ["fed"]: the identity provider's id in Tessera's configuration. */
+  /** After a provider's sign-in: the identity provider's id in Tessera's configuration. */
   idp?: string;
 }
 

@@ -8,8 +8,11 @@ import type { Clock } from '../clock.js';
 import { LOCKING_TX } from '../transactions.js';
 import { emailSkeleton, normalizeEmail } from './emails.js';
 import { LoginThrottle, type ThrottleStore } from './login-throttle.js';
+import { PasswordGuard } from './password-guard.js';
+import { assertNewPassword } from './password-policy.js';
 import { isAcceptablePassword, type PasswordHasher } from './passwords.js';
-import { endSessions, liveSql } from '../sessions/session-state.js';
+import { liveSql } from '../sessions/session-state.js';
+import { endSessions } from '../sessions/session-end.js';
 
 export interface PublicUser {
   id: string;
@@ -29,7 +32,8 @@ export interface AuthenticatedUser extends PublicUser {
 type StoredUser = PublicUser & { passwordHash: string | null };
 
 export class Accounts {
-  private readonly throttle: LoginThrottle;
+  /** The one guarded password check (password-guard.ts), shared with every flow that asks for a password. */
+  readonly passwordGuard: PasswordGuard;
 
   constructor(
     private readonly db: PrismaClient,
@@ -38,13 +42,13 @@ export class Accounts {
     private readonly clock: Clock,
     throttleStore: ThrottleStore,
   ) {
-    this.throttle = new LoginThrottle(throttleStore, clock);
+    this.passwordGuard = new PasswordGuard(db, passwords, new LoginThrottle(throttleStore, clock), clock);
   }
 
   async register(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
     const email = normalizeEmail(rawEmail);
     if (!email) throw new DomainError('invalid_email');
-    if (!isAcceptablePassword(password)) throw new DomainError('invalid_password');
+    assertNewPassword(password);
     const passwordHash = await this.passwords.hash(password);
     const now = this.clock.now();
     try {
@@ -69,35 +73,15 @@ export class Accounts {
     const email = normalizeEmail(rawEmail);
     let user: StoredUser | null = null;
     // Claimed before any lookup or hashing: the same answer for accounts that exist and ones that don't.
-    const outcome = await this.throttle.guess(rawEmail, meta.ip, async () => {
+    // An account without a password (signed up through a provider) costs the same as an unknown one.
+    await this.passwordGuard.check({ purpose: 'login', email: rawEmail, password, meta }, async () => {
       user =
         email && isAcceptablePassword(password)
           ? await this.db.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } })
           : null;
-      // An account without a password (signed up through a provider) costs the same as an unknown one.
-      return user?.passwordHash
-        ? this.passwords.verify(user.passwordHash, password)
-        : this.passwords.verifyAgainstDummy(password);
+      return { userId: user?.id ?? null, passwordHash: user?.passwordHash ?? null };
     });
-    if (outcome.throttled) {
-      await audit(this.db, meta, this.clock.now(), {
-        type: 'login_throttled',
-        reason: `retry after ${outcome.retryAfter} s`,
-      });
-      throw new DomainError('too_many_requests', {
-        retryAfter: outcome.retryAfter,
-        detail: 'login throttled for this email and address',
-      });
-    }
-    const found = user as StoredUser | null;
-    if (!found?.passwordHash || !outcome.ok) {
-      await audit(this.db, meta, this.clock.now(), {
-        type: 'login_failed',
-        userId: found?.id ?? null,
-        reason: found ? (found.passwordHash ? 'wrong_password' : 'no_password') : 'unknown_user',
-      });
-      throw new DomainError('invalid_credentials');
-    }
+    const found = user as unknown as StoredUser & { passwordHash: string };
     let { passwordHash } = found;
     if (this.passwords.needsRehash(passwordHash)) {
       // Hashing parameters changed since this hash was made: upgrade it while we hold the password,
@@ -115,7 +99,7 @@ export class Accounts {
   /**
    * Changes the password of a signed-in user who knows the current one, and ends every other session
    * (the current one stays, so the user isn't logged out of the device they did it on).
-   * The current password is a guess like a login's: same throttle, same key, one guess at a time.
+   * The current password is a guess like a login's: the one guarded check, same key, one guess at a time.
    * Returns how many sessions ended.
    */
   async changePassword(
@@ -129,50 +113,32 @@ export class Accounts {
       where: { id: userId },
       select: { email: true, passwordHash: true },
     });
-    const { passwordHash: stored } = user;
-    const outcome = await this.throttle.guess(user.email, meta.ip, () =>
-      stored ? this.passwords.verify(stored, current) : this.passwords.verifyAgainstDummy(current),
+    await this.passwordGuard.check(
+      { purpose: 'password_change', email: user.email, password: current, meta, userId, sessionId: currentSessionId },
+      async () => ({ userId, passwordHash: user.passwordHash }),
     );
-    if (outcome.throttled) {
-      await audit(this.db, meta, this.clock.now(), {
-        type: 'login_throttled',
-        userId,
-        sessionId: currentSessionId,
-        reason: `password change: retry after ${outcome.retryAfter} s`,
-      });
-      throw new DomainError('too_many_requests', {
-        retryAfter: outcome.retryAfter,
-        detail: 'password change throttled for this account and address',
-      });
-    }
-    if (!outcome.ok || !stored) {
-      await audit(this.db, meta, this.clock.now(), {
-        type: 'password_change_failed',
-        userId,
-        sessionId: currentSessionId,
-        reason: 'wrong_current_password',
-      });
-      throw new DomainError('current_password_incorrect');
-    }
-    if (!isAcceptablePassword(next)) throw new DomainError('invalid_password');
+    assertNewPassword(next);
     const passwordHash = await this.passwords.hash(next);
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
       await tx.user.update({ where: { id: userId }, data: { passwordHash } });
-      const others = await endSessions(tx, { userId, exceptId: currentSessionId }, now, 'password_changed');
-      await audit(tx, meta, now, {
-        type: 'password_changed',
-        userId,
-        sessionId: currentSessionId,
-        reason: `${others.length} other sessions ended`,
-      });
+      const others = await endSessions(
+        tx,
+        {
+          which: { userId, exceptId: currentSessionId },
+          reason: 'password_changed',
+          by: { kind: 'self', sessionId: currentSessionId },
+        },
+        meta,
+        now,
+      );
       return others.length;
     }, LOCKING_TX);
   }
 
   /** Forgets failed logins of (email, address) after a password reset from that address. */
   async forgetFailedLogins(email: string, ip: string): Promise<void> {
-    await this.throttle.forget(email, ip);
+    await this.passwordGuard.forget(email, ip);
   }
 
   /** The user behind an access token, if the token's session is still live: one statement (the Bearer check's hot path). */

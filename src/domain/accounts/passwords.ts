@@ -1,11 +1,11 @@
 // Password hashing with argon2id. Passwords follow NIST SP 800-63B: 8 to 256 characters,
-// no composition rules, Unicode normalised (NFKC) so the same password typed on two keyboards matches.
+// no composition rules, new ones screened against common passwords (password-policy.ts), Unicode normalised (NFKC) so the same password typed on two keyboards matches.
 // NFKC has always been applied before hashing, so existing hashes are unaffected; the length is counted on
 // the normalised form (what is hashed), in code points. Ill-formed UTF-16 (a lone surrogate) is refused:
 // it would reach argon2 as U+FFFD, making different inputs one password.
 import argon2 from 'argon2';
 
-const PASSWORD_MIN = 8;
+export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
 
 export interface Argon2Params {

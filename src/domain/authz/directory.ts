@@ -26,6 +26,7 @@ export interface AuditView {
   sessionId: string | null;
   reason: string | null;
   ip: string | null;
+  userAgent: string | null;
   requestId: string | null;
   createdAt: Date;
 }
@@ -111,6 +112,7 @@ export class Directory {
         sessionId: true,
         reason: true,
         ip: true,
+        userAgent: true,
         requestId: true,
         createdAt: true,
       },

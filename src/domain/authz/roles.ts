@@ -6,16 +6,13 @@ import type { PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
-import { endSessions } from '../sessions/session-state.js';
+import { endSessions } from '../sessions/session-end.js';
+import { actorName, type Actor } from '../actor.js';
 import { LOCKING_TX } from '../transactions.js';
+import { ADMIN_ROLE, assertAnotherAdminRemains } from '../accounts/last-admin.js';
 
 /** Short names: `admin`, `support`, `billing:read`. No spaces or commas, so they list cleanly anywhere. */
 const ROLE_PATTERN = /^[a-z][a-z0-9._:-]{0,63}$/;
-
-/** Who changes a role or an account: an admin user, a service client with the admin scope, or the CLI. */
-export type Actor = { kind: 'user'; id: string } | { kind: 'client'; id: string } | { kind: 'cli' };
-
-export const actorName = (a: Actor): string => (a.kind === 'cli' ? 'cli' : `${a.kind}:${a.id}`);
 
 function assertRole(role: string): string {
   if (!ROLE_PATTERN.test(role)) throw new DomainError('invalid_role');
@@ -59,6 +56,7 @@ export class Roles {
    * Revokes a role; true if the user had it. By default sessions stay and the role leaves tokens at their
    * next refresh (within ACCESS_TOKEN_TTL_SECONDS). With `endSessions` every session of the user ends now:
    * tokens already issued fail introspection and the Bearer check at once, at the price of a new login.
+   * The last enabled admin keeps `admin` (last_admin; see last-admin.ts).
    */
   async revoke(
     userId: string,
@@ -70,14 +68,12 @@ export class Roles {
     assertRole(role);
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
+      if (role === ADMIN_ROLE) await assertAnotherAdminRemains(tx, userId, actor, 'demotion');
       const { count } = await tx.userRole.deleteMany({ where: { userId, role } });
       if (count === 0) return false;
-      const ended = opts.endSessions ? await endSessions(tx, { userId }, now, 'role_revoked') : [];
-      await audit(tx, meta, now, {
-        type: 'role_revoked',
-        userId,
-        reason: `${role} by ${actorName(actor)}${ended.length ? `; ${ended.length} sessions ended` : ''}`,
-      });
+      // The end writes the role_revoked row (naming the role), whether it ends every session or, by default, none.
+      const which = opts.endSessions ? { userId } : { userId, ids: [] };
+      await endSessions(tx, { which, reason: 'role_revoked', by: { kind: 'admin', actor }, note: role }, meta, now);
       return true;
     }, LOCKING_TX);
   }

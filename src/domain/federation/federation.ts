@@ -7,7 +7,7 @@
 //           linking policy (identities.ts) → a Tessera session, started exactly as a password login's
 import type { RequestMeta } from '../audit.js';
 import { DomainError } from '../domain-error.js';
-import type { IssuedSession, RefreshRotation } from '../sessions/refresh-rotation.js';
+import type { IssuedSession, SessionLifecycle } from '../sessions/session-lifecycle.js';
 import type { Flow, OAuthFlows } from './flows.js';
 import type { Identities, Resolution } from './identities.js';
 import { OidcProvider } from './oidc.js';
@@ -38,7 +38,7 @@ export class Federation {
     private readonly settings: FederationSettings,
     private readonly flows: OAuthFlows,
     readonly identities: Identities,
-    private readonly rotation: RefreshRotation,
+    private readonly lifecycle: SessionLifecycle,
     makeUpstream: (p: ProviderSettings) => UpstreamProvider = defaultUpstream,
   ) {
     this.upstream = new Map(settings.providers.map((p) => [p.id, makeUpstream(p)]));
@@ -113,7 +113,7 @@ export class Federation {
       throw err;
     }
     if (flow.linkUserId) return { returnTo: flow.returnTo, resolution, session: null, userId };
-    const session = await this.rotation.startFederated(userId, meta, flow.provider);
+    const session = await this.lifecycle.start(userId, { kind: 'provider', idp: flow.provider }, meta);
     return { returnTo: flow.returnTo, resolution, session, userId };
   }
 }

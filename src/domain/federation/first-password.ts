@@ -1,12 +1,13 @@
 // A user who signed up through a provider has no password. Setting the first one needs no current
 // password (there is none), so what stands in for it is a recent login: the HTTP edge checks the access
-// token's auth_time (src/routes/federation.ts, RECENT_AUTH_SECONDS). Here: the rules of a password, and
+// token's auth_time (src/domain/accounts/recent-auth.ts, RECENT_LOGIN_SECONDS). Here: the rules of a password, and
 // "first" held atomically, so this can never overwrite a password someone set meanwhile.
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
-import { isAcceptablePassword, type PasswordHasher } from '../accounts/passwords.js';
+import type { PasswordHasher } from '../accounts/passwords.js';
+import { assertNewPassword } from '../accounts/password-policy.js';
 
 export async function setFirstPassword(
   db: PrismaClient,
@@ -16,7 +17,7 @@ export async function setFirstPassword(
   password: string,
   meta: RequestMeta,
 ): Promise<void> {
-  if (!isAcceptablePassword(password)) throw new DomainError('invalid_password');
+  assertNewPassword(password);
   const passwordHash = await passwords.hash(password);
   const now = clock.now();
   await db.$transaction(async (tx) => {

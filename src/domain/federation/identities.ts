@@ -7,13 +7,26 @@
 // whoever controls an account at some provider (or a provider that does not verify emails, or lets users
 // pick any address) take over the Tessera account holding that address. The sign-in is refused instead
 // (account_link_required): the user logs in the usual way and links the provider from there. A new
-// account also needs a verified email: an unverified one would squat someone else's address.
+// account also needs a verified email: an unverified one would squat someone else's address; it starts
+// verified, since the provider vouched for the address.
+//
+// The account matched is the one with exactly this normalised address. The confusable skeleton stops
+// look-alike *registrations*; it never names an identity's account: a verified address whose skeleton an
+// account with another address holds signs nobody in (email_taken), as a registration would be refused.
+//
+// Pre-account takeover: anyone can register an address they don't own, with a password, and wait for the
+// owner to sign in with a provider. So when the account matched has never verified its address, the
+// provider's verified email is the first proof of who owns it: before the identity is linked, everything the
+// earlier holder could use is removed (src/domain/recovery/account-reclaim.ts: password, identities,
+// sessions, pending email links) and the address counts as verified. An account whose address was verified
+// (by its link, a confirmed change, or a provider) keeps its password: its holder proved the same address.
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import { emailSkeleton, normalizeEmail } from '../accounts/emails.js';
+import { reclaimAccount } from '../recovery/account-reclaim.js';
 import { LOCKING_TX } from '../transactions.js';
 import type { ProviderSettings } from './providers.js';
 import type { ProviderProfile } from './upstream.js';
@@ -98,10 +111,14 @@ export class Identities {
           detail: assertedEmail ? 'provider did not assert email_verified' : 'provider gave no usable email',
         });
       }
-      const holder = await tx.user.findFirst({
-        where: { OR: [{ email: assertedEmail }, { emailSkeleton: emailSkeleton(assertedEmail) }] },
-        select: { id: true },
+      // One statement, one snapshot: the exact address and its look-alikes are read together, so a first sign-in
+      // of this identity committing meanwhile is seen as the holder (and found again below), never as a look-alike.
+      const skeleton = emailSkeleton(assertedEmail);
+      const found = await tx.user.findMany({
+        where: { OR: [{ email: assertedEmail }, { emailSkeleton: skeleton }] },
+        select: { id: true, email: true },
       });
+      const holder = found.find((u) => u.email === assertedEmail);
       if (holder) {
         // Each statement sees what was committed when it started (READ COMMITTED): a first sign-in of this
         // same identity may have committed, account and identity together, between the two lookups above.
@@ -111,16 +128,29 @@ export class Identities {
           throw new DomainError('account_link_required', {
             detail: `email held by an account; ${provider.id} is not trusted for linking`,
           });
+        // Locked before it is read again: a verification or a first link of the same account waits here.
+        const [current] = await tx.$queryRaw<{ verified: boolean }[]>`
+          SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = ${holder.id}::uuid FOR UPDATE`;
+        if (!current?.verified) {
+          await reclaimAccount(tx, holder.id, now, meta, {
+            reason: 'account_reclaimed',
+            why: `idp=${provider.id} verified an unverified address`,
+          });
+          await tx.user.update({ where: { id: holder.id }, data: { emailVerifiedAt: now } });
+        }
         return link(holder.id, 'by_verified_email');
       }
+      if (found.length > 0)
+        throw new DomainError('email_taken', { detail: 'a look-alike address holds the skeleton of this email' });
       const userId = randomUUID();
       await tx.user.create({
         data: {
           id: userId,
           email: assertedEmail,
-          emailSkeleton: emailSkeleton(assertedEmail),
+          emailSkeleton: skeleton,
           passwordHash: null,
           createdAt: now,
+          emailVerifiedAt: now,
         },
       });
       await addIdentity(userId);

@@ -68,7 +68,7 @@ export class OidcProvider implements UpstreamProvider {
 
   async complete(callbackUrl: URL, redirectUri: string, secrets: FlowSecrets): Promise<ProviderProfile> {
     const config = await this.config();
-    let claims: client.IDToken | undefined;
+    let claims: { sub: string; email?: unknown; email_verified?: unknown };
     try {
       const tokens = await client.authorizationCodeGrant(
         config,
@@ -81,11 +81,19 @@ export class OidcProvider implements UpstreamProvider {
         },
         { redirect_uri: redirectUri },
       );
-      claims = tokens.claims();
+      const idToken = tokens.claims();
+      if (!idToken) throw new DomainError('oauth_response_invalid', { detail: 'no ID token' });
+      claims = idToken;
+      // OIDC Core §5.4: with an access token, the claims of the email scope may come from UserInfo only (what
+      // oidc-provider does by default). Then both come from there, never an address from one and its
+      // verification from the other; openid-client refuses an answer whose sub is not the ID token's.
+      if (typeof idToken.email !== 'string' && config.serverMetadata().userinfo_endpoint) {
+        const info = await client.fetchUserInfo(config, tokens.access_token, idToken.sub);
+        claims = { sub: idToken.sub, email: info.email, email_verified: info.email_verified };
+      }
     } catch (err) {
       throw asProviderError(err, 'callback');
     }
-    if (!claims) throw new DomainError('oauth_response_invalid', { detail: 'no ID token' });
     return {
       subject: claims.sub,
       email: typeof claims.email === 'string' ? claims.email : undefined,

@@ -3,7 +3,7 @@
 // issued: a service asks again. Only confidential clients: a client without a credential can't prove it is
 // the service it names.
 import { audit } from '../audit.js';
-import { grantedScopes } from '../authz/client-tokens.js';
+import { grantedScopes } from '../tokens/client-tokens.js';
 import { DomainError } from '../domain-error.js';
 import { param, type Grant } from './grant.js';
 

@@ -13,7 +13,7 @@ import type { TokenIssuer, TokenResponse } from '../tokens/token-issuer.js';
 import type { AuthorizationCodes } from '../oauth/authorization-codes.js';
 import type { GrantTokens } from '../oauth/grant-tokens.js';
 import type { RefreshTokens } from '../sessions/refresh-tokens.js';
-import type { RefreshRotation } from '../sessions/refresh-rotation.js';
+import type { SessionLifecycle } from '../sessions/session-lifecycle.js';
 
 /** The token request's form as parsed (RFC 6749 §3.2): a parameter sent twice arrives as an array. */
 export type TokenForm = Readonly<Record<string, string | string[] | undefined>>;
@@ -29,7 +29,7 @@ export interface GrantServices {
     codes: AuthorizationCodes;
     idTokens: GrantTokens;
     refreshTokens: RefreshTokens;
-    rotation: RefreshRotation;
+    lifecycle: SessionLifecycle;
   };
 }
 

@@ -1,10 +1,10 @@
 // The refresh_token grant (RFC 6749 §6, OAuth 2.1 §4.3) for OAuth clients: the same rotation as Tessera's
-// own refresh cookie (src/domain/sessions/refresh-rotation.ts: one compare-and-swap statement, a grace window
+// own refresh cookie (src/domain/sessions/session-lifecycle.ts and refresh-rotation.ts: one compare-and-swap statement, a grace window
 // so two processes of one native app refreshing at once both keep working, reuse outside it ends the grant),
 // bound to the client whose grant it is: another client's token is invalid_grant and burns nothing. The scope
 // can only narrow (§6); no new ID token.
 import { DomainError } from '../domain-error.js';
-import { RotationError, type IssuedSession } from '../sessions/refresh-rotation.js';
+import { RotationError, type IssuedSession } from '../sessions/session-lifecycle.js';
 import { param, type Grant } from './grant.js';
 
 const words = (s: string | null | undefined) => (s ?? '').split(' ').filter(Boolean);
@@ -21,7 +21,7 @@ export const refreshToken: Grant = {
       throw new DomainError('invalid_request', { message: 'refresh_token is required.' });
     let issued: IssuedSession;
     try {
-      issued = await services.oauth.rotation.rotate(presented, meta, client.id);
+      issued = await services.oauth.lifecycle.refresh(presented, meta, client.id);
     } catch (err) {
       if (err instanceof RotationError)
         throw new DomainError('invalid_grant', { detail: `refresh refused: ${err.failure}` });

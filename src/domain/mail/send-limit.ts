@@ -3,7 +3,7 @@
 // flooding a victim's inbox. Keyed by the address's throttle identity (src/domain/accounts/emails.ts), so case and
 // look-alike variants count as one. A refused send is not an error the client sees on enumeration-safe
 // endpoints: forgot-password still answers 202 (and does the same work), it just sends nothing.
-// Counters live in memory (per instance) or in Redis when REDIS_URL is set (src/db/redis-send-limit.ts),
+// Counters live in memory (per instance) or in Redis when REDIS_URL is set (src/stores/redis-send-limit.ts),
 // so the limit holds across instances.
 import type { Clock } from '../clock.js';
 import { throttleIdentity } from '../accounts/emails.js';

@@ -14,6 +14,7 @@ const MAIL_KINDS = [
   'email_change_confirm',
   'email_change_requested',
   'email_change_done',
+  'email_change_taken',
 ] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
@@ -53,6 +54,11 @@ const BUILT_IN: Record<MailKind, Template> = {
     subject: 'Your {{product}} email address was changed',
     text: 'Hello,\n\nAt {{time}} the address of your {{product}} account changed from {{email}} to {{new_email}}.\n\nIf this was not you, undo it here (it also ends every session):\n\n{{link}}\n\nThe link works once, for {{valid_for}}.\n',
     html: '<p>Hello,</p><p>At {{time}} the address of your {{product}} account changed from {{email}} to {{new_email}}.</p><p>If this was not you, <a href="{{link}}">undo it</a> (it also ends every session).</p><p>The link works once, for {{valid_for}}.</p>',
+  },
+  email_change_taken: {
+    subject: 'Someone asked to use your {{product}} email address',
+    text: 'Hello,\n\nAt {{time}} someone signed in to another {{product}} account asked to change its address to {{new_email}} (from address {{ip}}). That address is, or looks like, {{email}}, which already belongs to your account, so nothing was changed and no link was sent.\n\nThere is nothing you need to do.\n',
+    html: '<p>Hello,</p><p>At {{time}} someone signed in to another {{product}} account asked to change its address to {{new_email}} (from address {{ip}}). That address is, or looks like, {{email}}, which already belongs to your account, so nothing was changed and no link was sent.</p><p>There is nothing you need to do.</p>',
   },
   session_reuse: {
     subject: 'A {{product}} session was ended for your safety',

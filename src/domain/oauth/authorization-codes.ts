@@ -7,10 +7,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
-import { audit, clipUserAgent, type RequestMeta } from '../audit.js';
+import { clipUserAgent, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
-import { endSessions, sessionDeadline, type SessionLimits } from '../sessions/session-state.js';
+import { sessionDeadline, type SessionLimits } from '../sessions/session-state.js';
+import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 
 const CODE_TTL_SECONDS = 60;
@@ -202,13 +203,17 @@ export class AuthorizationCodes {
     if (!row?.usedAt || !row.grantSessionId) return;
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      const ended = await endSessions(tx, { ids: [row.grantSessionId!] }, now, 'authorization_code_replayed');
-      await audit(tx, meta, now, {
-        type: 'oauth_code_replayed',
-        userId: row.userId,
-        sessionId: row.grantSessionId,
-        reason: `client ${row.clientId}; ${ended.length} grant ended`,
-      });
+      // The end writes the audit row (oauth_code_replayed: the client, how many grants ended).
+      await endSessions(
+        tx,
+        {
+          which: { ids: [row.grantSessionId!], userId: row.userId },
+          reason: 'authorization_code_replayed',
+          by: { kind: 'client', clientId: row.clientId },
+        },
+        meta,
+        now,
+      );
     }, LOCKING_TX);
   }
 }

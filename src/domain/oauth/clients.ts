@@ -8,8 +8,8 @@ import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
-import { actorName, type Actor } from '../authz/roles.js';
-import { endSessions } from '../sessions/session-state.js';
+import { actorName, type Actor } from '../actor.js';
+import { endSessions, type EndedSession, type SessionEnd } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 import { hashClientSecret, newClientSecret } from '../tokens/service-clients.js';
 import {
@@ -49,19 +49,28 @@ const fromRow = (r: Row): OAuthClient => ({
 
 type Tx = Prisma.TransactionClient;
 
-/** Ends every grant of the client (optionally of one user) and forgets the consents; returns the sessions ended. */
+/**
+ * Ends every grant of the client (optionally of one user) and forgets the consents; returns the sessions
+ * ended. The end writes the audit row (session-end.ts): which client, who acted, how many grants ended.
+ */
 export async function endClientGrants(
   tx: Tx,
   clientId: string,
+  end: Pick<SessionEnd, 'reason' | 'by'>,
+  meta: RequestMeta,
   now: Date,
-  reason: string,
   userId?: string,
-): Promise<{ id: string; userId: string }[]> {
+): Promise<EndedSession[]> {
   const live = await tx.session.findMany({
     where: { clientId, revokedAt: null, ...(userId ? { userId } : {}) },
     select: { id: true },
   });
-  const ended = await endSessions(tx, { ids: live.map((s) => s.id) }, now, reason);
+  const ended = await endSessions(
+    tx,
+    { which: { ids: live.map((s) => s.id), ...(userId ? { userId } : {}) }, ...end, note: `client ${clientId}` },
+    meta,
+    now,
+  );
   await tx.oAuthConsent.deleteMany({ where: { clientId, ...(userId ? { userId } : {}) } });
   return ended;
 }
@@ -155,11 +164,9 @@ export class OAuthClients {
         where: { id },
         data: { disabledAt: disabled ? now : null, updatedAt: now },
       });
-      const ended = disabled ? await endClientGrants(tx, id, now, 'client_disabled') : [];
-      await audit(tx, meta, now, {
-        type: disabled ? 'oauth_client_disabled' : 'oauth_client_enabled',
-        reason: `client ${id} by ${actorName(actor)}; ${ended.length} grants ended`,
-      });
+      if (disabled)
+        await endClientGrants(tx, id, { reason: 'client_disabled', by: { kind: 'admin', actor } }, meta, now);
+      else await audit(tx, meta, now, { type: 'oauth_client_enabled', reason: `client ${id} by ${actorName(actor)}` });
       return fromRow(row);
     }, LOCKING_TX);
   }
@@ -170,13 +177,9 @@ export class OAuthClients {
     await this.db.$transaction(async (tx) => {
       const found = await tx.oAuthClient.findUnique({ where: { id } });
       if (!found) throw new DomainError('not_found');
-      const ended = await endClientGrants(tx, id, now, 'client_deleted');
+      await endClientGrants(tx, id, { reason: 'client_deleted', by: { kind: 'admin', actor } }, meta, now);
       await tx.authorizationCode.deleteMany({ where: { clientId: id } });
       await tx.oAuthClient.delete({ where: { id } });
-      await audit(tx, meta, now, {
-        type: 'oauth_client_deleted',
-        reason: `client ${id} by ${actorName(actor)}; ${ended.length} grants ended`,
-      });
     }, LOCKING_TX);
   }
 

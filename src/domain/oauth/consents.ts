@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import { LOCKING_TX } from '../transactions.js';
 import { liveSql } from '../sessions/session-state.js';
 import { endClientGrants } from './clients.js';
+import type { SessionEnd } from '../sessions/session-end.js';
 
 export interface ConnectedApp {
   clientId: string;
@@ -80,17 +81,14 @@ export class Consents {
   }
 
   /** Ends the user's grants to a client and forgets the consent. False when there was nothing to revoke. */
-  async revoke(userId: string, clientId: string, by: string, meta: RequestMeta): Promise<boolean> {
+  async revoke(userId: string, clientId: string, by: SessionEnd['by'], meta: RequestMeta): Promise<boolean> {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
       const consent = await tx.oAuthConsent.count({ where: { userId, clientId } });
-      const ended = await endClientGrants(tx, clientId, now, 'grant_revoked', userId);
-      if (consent === 0 && ended.length === 0) return false;
-      await audit(tx, meta, now, {
-        type: 'oauth_grant_revoked',
-        userId,
-        reason: `client ${clientId} by ${by}; ${ended.length} grants ended`,
-      });
+      const live = await tx.session.count({ where: { userId, clientId, revokedAt: null } });
+      if (consent === 0 && live === 0) return false;
+      // The end writes the audit row (oauth_grant_revoked: the client, who acted, how many grants ended).
+      await endClientGrants(tx, clientId, { reason: 'grant_revoked', by }, meta, now, userId);
       return true;
     }, LOCKING_TX);
   }

@@ -10,7 +10,7 @@ import { ACCESS_TOKEN_ALGORITHMS, MAX_TOKEN_LENGTH } from '@tessera/verify/contr
 import { epochSeconds, type Clock } from '../clock.js';
 import type { KeyStore } from '../keys/keys.js';
 import { TokenInvalid, verifySigned } from '../tokens/access-tokens.js';
-import type { OAuthGrant } from '../tokens/token-issuer.js';
+import { authMethod, type GrantClaims, type OAuthGrant } from '../tokens/token-issuer.js';
 
 export interface GrantTokenSettings {
   issuer: string;
@@ -26,23 +26,8 @@ export interface IdTokenSubject extends OAuthGrant {
   emailVerified: boolean;
 }
 
-export interface GrantClaims {
-  iss: string;
-  sub: string;
-  sid: string;
-  client_id: string;
-  scope: string;
-  aud: string | string[];
-  exp: number;
-  iat: number;
-  jti: string;
-  auth_time?: number;
-}
-
 /** The claims an ID token adds to the access-token contract's, for discovery's claims_supported. */
 export const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'azp', 'email'] as const;
-
-const amrOf = (idp: string | null) => (idp ? ['fed'] : ['pwd']);
 
 /** OIDC Core §3.1.3.6: the left half of the access token's hash, with the hash of the signing algorithm. */
 function accessTokenHash(accessToken: string, alg: string): string {
@@ -65,7 +50,7 @@ export class GrantTokens {
     const email = s.scope.includes('email') ? { email: s.email, email_verified: s.emailVerified } : {};
     return new SignJWT({
       auth_time: epochSeconds(s.authTime),
-      amr: amrOf(s.idp),
+      ...authMethod(s.idp),
       sid: s.browserSessionId,
       azp: s.clientId,
       at_hash: accessTokenHash(accessToken, alg),

@@ -2,7 +2,8 @@
 // is stored (a fast hash is enough for a secret this long: there is nothing to guess), with its purpose, its
 // user, the address it was sent to and a short expiry. Using one is a single UPDATE that marks it used only if
 // it is unused, unexpired, of this purpose, and its user still has that address: of any number of concurrent
-// uses exactly one matches, and it runs in the caller's transaction, so a failure after it un-uses it.
+// uses exactly one matches, and it runs in the caller's transaction, so a failure after it un-uses it. It locks
+// the user's row first, so the flows that go on to change the account take their locks in one order.
 import { createHash, randomBytes } from 'node:crypto';
 import { Prisma } from '../../generated/prisma/client.js';
 
@@ -13,7 +14,7 @@ export const EMAIL_TOKEN_PATTERN = '^[A-Za-z0-9_-]{43}$';
 
 type Tx = Pick<Prisma.TransactionClient, '$executeRaw' | '$queryRaw'>;
 
-function hashToken(token: string): string {
+export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
@@ -44,11 +45,22 @@ type Grant = { userId: string; email: string };
  * `currentAddress`, also null when the user's address is no longer the one the token was sent to.
  */
 async function consume(tx: Tx, token: string, purpose: TokenPurpose, now: Date, currentAddress: boolean) {
+  // The user's row is locked before the token's, in the same statement: every flow that then changes the account
+  // and spends its other tokens (a reset, an undo, a provider taking an account back) takes the locks in that
+  // order, so two of them at once queue instead of deadlocking. The UPDATE re-checks used_at on the token's
+  // latest version, so of any number of concurrent uses still exactly one matches.
   const rows = await tx.$queryRaw<{ user_id: string; email: string }[]>`
+    WITH owner AS (
+      SELECT u.id FROM email_tokens t JOIN users u ON u.id = t.user_id
+      WHERE t.token_hash = ${hashToken(token)} AND t.purpose = ${purpose} AND t.used_at IS NULL
+        AND t.expires_at > ${now} ${currentAddress ? Prisma.sql`AND u.email = t.email` : Prisma.empty}
+      FOR UPDATE OF u
+    )
     UPDATE email_tokens t SET used_at = ${now}
-    FROM users u
+    FROM owner, users u
     WHERE t.token_hash = ${hashToken(token)} AND t.purpose = ${purpose} AND t.used_at IS NULL
-      AND t.expires_at > ${now} AND u.id = t.user_id ${currentAddress ? Prisma.sql`AND u.email = t.email` : Prisma.empty}
+      AND t.expires_at > ${now} AND u.id = owner.id AND u.id = t.user_id
+      ${currentAddress ? Prisma.sql`AND u.email = t.email` : Prisma.empty}
     RETURNING t.user_id::text AS user_id, t.email`;
   const row = rows[0];
   return row ? { userId: row.user_id, email: row.email } : null;
@@ -67,8 +79,19 @@ export function consumeAddressToken(tx: Tx, token: string, purpose: TokenPurpose
   return consume(tx, token, purpose, now, false);
 }
 
-/** Marks every other unused token of this purpose of the user used (a reset spends the other reset links). */
+/** Marks every other unused token of this purpose of the user used (a confirmed change spends the other change links). */
 export async function spendOthers(tx: Tx, userId: string, purpose: TokenPurpose, now: Date): Promise<void> {
   await tx.$executeRaw`
     UPDATE email_tokens SET used_at = ${now} WHERE user_id = ${userId}::uuid AND purpose = ${purpose} AND used_at IS NULL`;
+}
+
+/**
+ * Marks every unused token of the user used, whatever its purpose, except those of `keep`. What a credential
+ * reset does: a link mailed before it (a reset, a verification, an email-change confirmation an intruder asked
+ * for) must not act on the account after it.
+ */
+export async function spendPending(tx: Tx, userId: string, now: Date, keep: TokenPurpose[] = []): Promise<number> {
+  const kept = keep.length ? Prisma.sql`AND purpose NOT IN (${Prisma.join(keep)})` : Prisma.empty;
+  return tx.$executeRaw`
+    UPDATE email_tokens SET used_at = ${now} WHERE user_id = ${userId}::uuid AND used_at IS NULL ${kept}`;
 }

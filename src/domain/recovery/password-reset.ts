@@ -6,8 +6,13 @@
 // nothing sent. The caller answers 202 either way.
 //
 // reset() spends the token, sets the password, ends every session of the user (through the one owner,
-// session-state.ts), spends the user's other reset links and queues a "password changed" notice, all in one
-// transaction; then it clears the failed-login throttle of the (address, client) pair that reset it.
+// session-state.ts), spends every other pending link of the account and queues a "password changed" notice,
+// all in one transaction; then it clears the failed-login throttle of the (address, client) pair that reset it.
+// Every link, not only the other resets: an email-change confirmation an intruder asked for must not take the
+// address after the owner reset the password. One is kept: the undo of an address change, mailed to the old
+// address, which is the owner's way back when the reset was the intruder's (email-change.ts). When the address
+// had never been verified, the link is the first proof of who owns it: whoever registered it may not, so what
+// they could use goes first (account-reclaim.ts: their identities too) and the address counts as verified.
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
@@ -17,10 +22,12 @@ import { normalizeEmail } from '../accounts/emails.js';
 import { enqueueMail } from '../mail/outbox.js';
 import type { SendLimit } from '../mail/send-limit.js';
 import { durationText, linkWithToken, type MailTemplates } from '../mail/templates.js';
-import { isAcceptablePassword, type PasswordHasher } from '../accounts/passwords.js';
-import { endSessions } from '../sessions/session-state.js';
+import type { PasswordHasher } from '../accounts/passwords.js';
+import { assertNewPassword } from '../accounts/password-policy.js';
+import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
-import { consumeToken, insertToken, newToken, spendOthers } from './email-tokens.js';
+import { reclaimAccount } from './account-reclaim.js';
+import { consumeToken, insertToken, newToken, spendPending } from './email-tokens.js';
 
 export interface PasswordResetSettings {
   linkBase: string;
@@ -83,26 +90,43 @@ export class PasswordReset {
 
   /** Returns the user whose password was reset and how many sessions ended. */
   async reset(token: string, newPassword: string, meta: RequestMeta): Promise<{ userId: string; ended: number }> {
-    if (!isAcceptablePassword(newPassword)) throw new DomainError('invalid_password');
+    assertNewPassword(newPassword);
     const passwordHash = await this.passwords.hash(newPassword);
     const now = this.clock.now();
     const done = await this.db.$transaction(async (tx) => {
       const owner = await consumeToken(tx, token, 'password_reset', now);
       if (!owner) return null;
-      await tx.user.update({ where: { id: owner.userId }, data: { passwordHash } });
-      await spendOthers(tx, owner.userId, 'password_reset', now);
-      const ended = await endSessions(tx, { userId: owner.userId }, now, 'password_reset');
-      await audit(tx, meta, now, {
-        type: 'password_reset',
-        userId: owner.userId,
-        reason: `${ended.length} sessions ended`,
+      // The link is the first proof of an address nobody had verified: whoever registered it may not own it, so
+      // what they could use goes (their identities too) and the sessions end with it.
+      const [state] = await tx.$queryRaw<{ verified: boolean }[]>`
+        SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = ${owner.userId}::uuid FOR UPDATE`;
+      const reclaimed = state?.verified
+        ? null
+        : await reclaimAccount(tx, owner.userId, now, meta, {
+            reason: 'password_reset',
+            why: 'the reset proved an unverified address',
+          });
+      await tx.user.update({
+        where: { id: owner.userId },
+        data: { passwordHash, ...(reclaimed ? { emailVerifiedAt: now } : {}) },
       });
+      await spendPending(tx, owner.userId, now, ['email_change_undo']);
+      const endedAll = reclaimed
+        ? reclaimed.sessionsEnded
+        : (
+            await endSessions(
+              tx,
+              { which: { userId: owner.userId }, reason: 'password_reset', by: { kind: 'self' } },
+              meta,
+              now,
+            )
+          ).length;
       await enqueueMail(
         tx,
         this.templates.render('password_changed', owner.email, { time: now.toISOString(), ip: meta.ip }),
         now,
       );
-      return { ...owner, ended: ended.length };
+      return { ...owner, ended: endedAll };
     }, LOCKING_TX);
     if (!done)
       throw new DomainError('email_token_invalid', {

@@ -1,21 +1,10 @@
-// Security notices by email. When refresh-token reuse ends a session (src/domain/sessions/refresh-rotation.ts), the
+// Security notices by email. When refresh-token reuse ends a session (src/domain/sessions/session-lifecycle.ts), the
 // user is told when, which session (its device and address) and where the repeated use came from. The
 // message is written in the transaction that ends the session, so the notice exists exactly when the
 // revocation committed, and only for the request that ended it (a concurrent second reuse finds it ended).
-import type { Prisma } from '../../generated/prisma/client.js';
-import type { RequestMeta } from '../audit.js';
+import type { ReuseListener } from '../sessions/session-lifecycle.js';
 import { enqueueMail } from '../mail/outbox.js';
 import type { MailTemplates } from '../mail/templates.js';
-
-type Tx = Pick<Prisma.TransactionClient, '$executeRaw' | '$queryRaw'>;
-
-/** Called by RefreshRotation inside its revocation transaction. */
-export type ReuseListener = (
-  tx: Tx,
-  ended: { id: string; userId: string },
-  meta: RequestMeta,
-  now: Date,
-) => Promise<void>;
 
 export class SecurityNotices {
   constructor(private readonly templates: MailTemplates) {}

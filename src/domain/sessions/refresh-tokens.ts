@@ -8,8 +8,8 @@
 // winner got, so once the window closes a session has exactly one live token by construction. Nothing about
 // a token is stored; the session row's counter says which one is live.
 //
-// Legacy tokens (43 characters, 256 random bits, looked up by SHA-256 in refresh_tokens) are told apart by
-// their length (src/domain/sessions/legacy-refresh.ts).
+// Legacy tokens (43 characters, 256 random bits, from before v2) are told apart by their length, and refused
+// with a message of their own (session-lifecycle.ts; docs/decisions/0007-legacy-refresh-tokens-retired.md).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { MacKeyRing } from '../keys/refresh-keys.js';
 

@@ -1,10 +1,11 @@
 // A user's sessions as the user sees them: list the live ones, end one. And the purge job that
 // deletes sessions long over, and legacy refresh-token rows as they expire, in bounded batches.
 import type { PrismaClient } from '../../generated/prisma/client.js';
-import { audit, type RequestMeta } from '../audit.js';
+import type { RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
-import { endSessions, liveWhere } from './session-state.js';
-import { LOCKING_TX } from '../transactions.js';
+import type { SessionLifecycle } from './session-lifecycle.js';
+import { liveWhere } from './session-state.js';
+import { batches } from '../batches.js';
 
 export interface SessionView {
   id: string;
@@ -21,6 +22,7 @@ const MAX_LISTED = 100;
 export class Sessions {
   constructor(
     private readonly db: PrismaClient,
+    private readonly lifecycle: SessionLifecycle,
     private readonly clock: Clock,
   ) {}
 
@@ -40,13 +42,15 @@ export class Sessions {
    * someone else's session and a session that doesn't exist look the same.
    */
   async revoke(userId: string, sessionId: string, meta: RequestMeta): Promise<boolean> {
-    const now = this.clock.now();
-    return this.db.$transaction(async (tx) => {
-      const ended = await endSessions(tx, { ids: [sessionId], userId, liveAt: now }, now, 'revoked_by_user');
-      if (ended.length === 0) return false;
-      await audit(tx, meta, now, { type: 'session_revoked', userId, sessionId });
-      return true;
-    }, LOCKING_TX);
+    const ended = await this.lifecycle.end(
+      {
+        which: { ids: [sessionId], userId, liveAt: this.clock.now() },
+        reason: 'revoked_by_user',
+        by: { kind: 'self' },
+      },
+      meta,
+    );
+    return ended.length > 0;
   }
 
   /**
@@ -84,14 +88,4 @@ export class Sessions {
     );
     return { sessions, refreshTokens };
   }
-}
-
-async function batches(batchSize: number, maxBatches: number, deleteBatch: () => Promise<number>): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < maxBatches; i++) {
-    const deleted = await deleteBatch();
-    total += deleted;
-    if (deleted < batchSize) break;
-  }
-  return total;
 }

@@ -69,7 +69,7 @@ export class AccessTokens {
 }
 
 /**
- * The one check of a token Tessera signed, user's or service client's (src/domain/authz/client-tokens.ts):
+ * The one check of a token Tessera signed, user's or service client's (src/domain/tokens/client-tokens.ts):
  * size, our own keys only (kid → key, the key's own algorithm), typ, iss, aud when given, exp against the
  * clock, and the contract's lifetime rule. The caller then checks the claims of its kind.
  */

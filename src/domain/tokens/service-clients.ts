@@ -2,9 +2,9 @@
 // Each has an id and the SHA-256 of a secret of 32 random bytes (`npm run clients -- new <id>` makes
 // both). A plain hash is enough because the secret is random and long: there is nothing to guess,
 // so a slow password hash would only slow every introspection down. Secrets are never stored.
-// Scopes, audience and private_key_jwt keys: src/domain/authz/client-config.ts.
+// Scopes, audience and private_key_jwt keys: src/domain/tokens/client-config.ts.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { parseClientAttributes, type ClientAttributes } from '../authz/client-config.js';
+import { parseClientAttributes, type ClientAttributes } from './client-config.js';
 
 export interface ServiceClient extends ClientAttributes {
   id: string;

@@ -4,20 +4,20 @@
 // AND its session is still live. A refresh token is active when its MAC verifies, its counter is the
 // session's current one and the session is live. Each answer is at most one statement. Revoking either
 // kind of token ends its whole session: an access token can't be revoked alone, and a refresh token of
-// any counter names its session.
+// any counter names its session. A client_credentials token has no session: revoking it lists its jti until
+// it expires (src/domain/tokens/client-token-revocations.ts), which its verification then refuses.
 import { contractClaims, type TesseraClaims } from '@tessera/verify/contract';
-import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
 import { TokenInvalid, type AccessTokens } from './access-tokens.js';
-import { audit, type RequestMeta } from '../audit.js';
+import type { RequestMeta } from '../audit.js';
 import { epochSeconds, type Clock } from '../clock.js';
-import { LOCKING_TX } from '../transactions.js';
-import { isLegacyToken, type RefreshTokens } from '../sessions/refresh-tokens.js';
-import type { RefreshRotation } from '../sessions/refresh-rotation.js';
-import { endSessions, liveSql } from '../sessions/session-state.js';
-import type { ClientTokens } from '../authz/client-tokens.js';
+import type { RefreshTokens } from '../sessions/refresh-tokens.js';
+import type { SessionLifecycle } from '../sessions/session-lifecycle.js';
+import { liveSql } from '../sessions/session-state.js';
+import type { ClientTokens } from './client-tokens.js';
+import type { ClientTokenRevocations } from './client-token-revocations.js';
 import type { ServiceClients } from './service-clients.js';
-import type { GrantTokens } from '../oauth/grant-tokens.js';
+import type { GrantClaims } from './token-issuer.js';
 
 /** RFC 7662 token_type: "Bearer" (RFC 6749 §7.1) for access tokens; refresh tokens have no registered type. */
 type IntrospectedType = 'Bearer' | 'refresh_token';
@@ -41,17 +41,20 @@ interface Owner {
 
 export class TokenIntrospection {
   constructor(
-    private readonly db: PrismaClient,
     private readonly sql: Sql,
     private readonly accessTokens: AccessTokens,
     private readonly refreshTokens: RefreshTokens,
-    private readonly rotation: RefreshRotation,
+    private readonly lifecycle: SessionLifecycle,
     private readonly clock: Clock,
     private readonly issuer: string,
     /** Client tokens (src/domain/authz/): introspection knows them too. */
-    private readonly authz: { clientTokens: ClientTokens; serviceClients: ServiceClients },
+    private readonly authz: {
+      clientTokens: ClientTokens;
+      serviceClients: ServiceClients;
+      clientRevocations: ClientTokenRevocations;
+    },
     /** Tokens of OAuth grants (src/domain/oauth/): active while their grant's session is live. */
-    private readonly grantTokens?: GrantTokens,
+    private readonly grantTokens?: { verifyAccess(token: string): Promise<GrantClaims> },
   ) {}
 
   async introspect(token: string): Promise<Introspection> {
@@ -64,20 +67,13 @@ export class TokenIntrospection {
    * §2.2): the answer never tells a client whether a token existed. Returns whether a session ended.
    */
   async revoke(token: string, clientId: string, meta: RequestMeta): Promise<boolean> {
-    const owner = JWT_SHAPE.test(token) ? await this.accessOwner(token) : await this.rotation.sessionOf(token);
-    if (!owner) return false;
-    const now = this.clock.now();
-    return this.db.$transaction(async (tx) => {
-      const [ended] = await endSessions(tx, { ids: [owner.sessionId] }, now, 'revoked_by_client');
-      if (!ended) return false;
-      await audit(tx, meta, now, {
-        type: 'token_revoked',
-        userId: ended.userId,
-        sessionId: ended.id,
-        reason: `client ${clientId}`,
-      });
-      return true;
-    }, LOCKING_TX);
+    const owner = JWT_SHAPE.test(token) ? await this.accessOwner(token) : this.lifecycle.sessionOf(token);
+    if (!owner) return JWT_SHAPE.test(token) ? this.revokeClientToken(token, clientId, meta) : false;
+    const ended = await this.lifecycle.end(
+      { which: { ids: [owner.sessionId] }, reason: 'revoked_by_client', by: { kind: 'client', clientId } },
+      meta,
+    );
+    return ended.length > 0;
   }
 
   private async introspectAccess(token: string): Promise<Introspection> {
@@ -128,37 +124,36 @@ export class TokenIntrospection {
     return { active: true, token_type: 'Bearer', ...contractClaims(claims) };
   }
 
+  /** A client_credentials token has no session: its jti is denylisted until it expires. */
+  private async revokeClientToken(token: string, clientId: string, meta: RequestMeta): Promise<boolean> {
+    try {
+      const claims = await this.authz.clientTokens.verify(token);
+      return await this.authz.clientRevocations.revoke(claims, clientId, meta);
+    } catch (err) {
+      if (err instanceof TokenInvalid) return false;
+      throw err;
+    }
+  }
+
   private async introspectRefresh(token: string): Promise<Introspection> {
     const now = this.clock.now();
-    let found: { userId: string; sessionId: string; issuedAt: Date; expiresAt: Date } | null = null;
-    if (isLegacyToken(token)) {
-      found = await this.rotation.legacy.active(token, now);
-    } else {
-      const claims = this.refreshTokens.verify(token);
-      if (!claims) return { active: false };
-      const [row] = await this.sql.query<{ user_id: string; issued_at: Date; expires_at: Date }>(
-        `
-        SELECT s.user_id::text AS user_id, COALESCE(s.rotated_at, s.created_at) AS issued_at, s.expires_at
-        FROM sessions s WHERE s.id = $1::uuid AND s.refresh_counter = $2::bigint AND ${liveSql('s', '$3')}`,
-        [claims.sessionId, claims.counter.toString(), now.toISOString()],
-      );
-      if (row)
-        found = {
-          userId: row.user_id,
-          sessionId: claims.sessionId,
-          issuedAt: row.issued_at,
-          expiresAt: row.expires_at,
-        };
-    }
-    if (!found) return { active: false };
+    const claims = this.refreshTokens.verify(token);
+    if (!claims) return { active: false };
+    const [row] = await this.sql.query<{ user_id: string; issued_at: Date; expires_at: Date }>(
+      `
+      SELECT s.user_id::text AS user_id, COALESCE(s.rotated_at, s.created_at) AS issued_at, s.expires_at
+      FROM sessions s WHERE s.id = $1::uuid AND s.refresh_counter = $2::bigint AND ${liveSql('s', '$3')}`,
+      [claims.sessionId, claims.counter.toString(), now.toISOString()],
+    );
+    if (!row) return { active: false };
     return {
       active: true,
       token_type: 'refresh_token',
       iss: this.issuer,
-      sub: found.userId,
-      sid: found.sessionId,
-      exp: epochSeconds(found.expiresAt),
-      iat: epochSeconds(found.issuedAt),
+      sub: row.user_id,
+      sid: claims.sessionId,
+      exp: epochSeconds(row.expires_at),
+      iat: epochSeconds(row.issued_at),
     };
   }
 

@@ -8,7 +8,8 @@
 //   sub, sid, auth_time  the session (its user, its id, when it started)
 //   roles, email_verified  read by the statement that produced the session when it read them (the refresh
 //                        CAS does, in its one statement); otherwise read here, in one statement
-//   amr, idp             how the session started: a password (["pwd"]) or an identity provider (["fed"], idp)
+//   amr, idp             how the session started: a password (amr ["pwd"]) or an identity provider (idp, and no
+//                        amr: RFC 8176 values only, and Tessera did not see how the provider checked the user)
 //   client_id            Tessera's CLIENT_ID for user tokens; the client itself for client_credentials and
 //                        for an OAuth client's grant (src/domain/grants/authorization-code.ts, refresh-token.ts)
 //   scope, aud           a client's granted scopes and configured audience (else Tessera's AUDIENCE); for an
@@ -79,6 +80,28 @@ export interface UserFacts {
   emailVerified: boolean;
 }
 
+/**
+ * How the user authenticated, for access and ID tokens alike: amr holds RFC 8176's registered values only, so a
+ * sign-in through a provider (src/domain/federation/) has none (Tessera did not see how the provider checked the
+ * user) and says where it came from in idp instead.
+ */
+export const authMethod = (idp: string | null | undefined): { amr: string[] } | { idp: string } =>
+  idp ? { idp } : { amr: ['pwd'] };
+
+/** The claims of an OAuth client's access token that introspection reads back (src/domain/oauth/grant-tokens.ts). */
+export interface GrantClaims {
+  iss: string;
+  sub: string;
+  sid: string;
+  client_id: string;
+  scope: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  jti: string;
+  auth_time?: number;
+}
+
 const audienceClaim = (aud: string[]) => (aud.length === 1 ? aud[0]! : aud);
 
 /** The claims of a user's access token. Pure: the issuer's rules, for the contract's unit test too. */
@@ -101,8 +124,7 @@ export function sessionClaims(
     auth_time: epochSeconds(session.sessionStartedAt),
     ...(facts.roles.length > 0 ? { roles: facts.roles } : {}),
     email_verified: facts.emailVerified,
-    // How the user authenticated (RFC 8176 amr), and through which provider (src/domain/federation/).
-    ...(session.idp ? { amr: ['fed'], idp: session.idp } : { amr: ['pwd'] }),
+    ...authMethod(session.idp),
   };
 }
 
@@ -134,7 +156,7 @@ function grantClaims(settings: IssuerSettings, grant: OAuthGrant, now: number, j
     scope: grant.scope.join(' '),
     auth_time: epochSeconds(grant.authTime),
     ...(grant.roles.length > 0 ? { roles: grant.roles } : {}),
-    ...(grant.idp ? { amr: ['fed'], idp: grant.idp } : { amr: ['pwd'] }),
+    ...authMethod(grant.idp),
   };
 }
 

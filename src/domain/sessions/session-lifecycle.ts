@@ -1,0 +1,239 @@
+// A session's life, one function each: start (whatever proved who the user is), refresh, end. New ways to sign
+// in (an authorization code, a device code, an API key, a passkey) are a new StartMethod, not a new function;
+// they all get the same session row, audit row and refresh token, and hand the same facts to the token issuer.
+//
+// A session has one live refresh token: the one for its current refresh_counter (refresh-tokens.ts). A refresh
+// is the statement in refresh-rotation.ts; when it matches nothing, the row is read and refreshVerdict
+// (refresh-verdict.ts) says why: a grace replay gets the current token again (the same one the winner got, so
+// no second live token ever exists), reuse ends the session (committed, although the request fails).
+// Ending is endSessions (session-end.ts), here in a transaction of its own.
+//
+// Refresh tokens from before v2 (43 characters) are no longer accepted: decision 0007.
+import { randomUUID } from 'node:crypto';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import type { Sql } from '../../db/sql.js';
+import { clipUserAgent, audit, type RequestMeta } from '../audit.js';
+import type { Clock } from '../clock.js';
+import { DomainError } from '../domain-error.js';
+import type { ErrorCode } from '../../errors.js';
+import { LOCKING_TX } from '../transactions.js';
+import { isLegacyToken, type RefreshTokens } from './refresh-tokens.js';
+import { readSession, rotateSession } from './refresh-rotation.js';
+import { refreshVerdict, type RefreshSettings } from './refresh-verdict.js';
+import { endSessions, type EndedSession, type SessionEnd } from './session-end.js';
+import { sessionDeadline } from './session-state.js';
+
+/** How the user proved who they are. The coming grants and factors add a kind here. */
+export type StartMethod =
+  /** A password; its hash is re-read under a lock, so a password changed meanwhile opens nothing. */
+  | { kind: 'password'; verifiedHash: string }
+  /** An identity provider (src/domain/federation/) vouched for the user. */
+  | { kind: 'provider'; idp: string };
+
+/**
+ * RFC 8176 authentication methods of a session, registered values only: ["pwd"] for the password; none for a
+ * provider's sign-in (Tessera did not see how the provider checked the user; `idp` says where it came from).
+ */
+const sessionAmr = (idp: string | null | undefined): string[] => (idp ? [] : ['pwd']);
+
+/** What a start or a refresh hands on: the session's facts for the token issuer, and the refresh token. */
+export interface IssuedSession {
+  userId: string;
+  sessionId: string;
+  /** When the user authenticated (the auth_time claim): the session's start. */
+  sessionStartedAt: Date;
+  amr: string[];
+  /** The identity provider the session started with; null: the password. */
+  idp?: string | null;
+  refreshToken: string;
+  refreshExpiresAt: Date;
+  /** A grace replay: the previous token presented again within the window, answered with the current one. */
+  grace?: true;
+  /** The user's roles, when the statement that issued this read them (the refresh statement does). */
+  roles?: string[];
+  /** Read in the refresh statement itself (the email_verified claim); unset where it was not read. */
+  emailVerified?: boolean;
+  /** A grant to an OAuth client (src/domain/oauth/): what was granted, space-separated, and its audience. */
+  scope?: string | null;
+  audience?: string | null;
+}
+
+export type RotationFailure = 'invalid' | 'expired' | 'revoked' | 'reused' | 'credentials_changed';
+
+/** The one mapping of a refresh failure to the catalog; the error handler turns the code into a response. */
+const FAILURE_CODES = {
+  invalid: 'refresh_token_invalid',
+  expired: 'session_expired',
+  revoked: 'session_revoked',
+  reused: 'refresh_token_reused',
+  credentials_changed: 'invalid_credentials',
+} as const satisfies Record<RotationFailure, ErrorCode>;
+
+/** A DomainError that also says which failure (for logs) and which session it concerned. */
+export class RotationError extends DomainError {
+  override name = 'RotationError';
+  constructor(
+    readonly failure: RotationFailure,
+    readonly sessionId?: string,
+    message?: string,
+  ) {
+    super(FAILURE_CODES[failure], { detail: `refresh refused: ${failure}`, ...(message ? { message } : {}) });
+  }
+}
+
+const LEGACY_REFUSED = 'Refresh tokens of this format are no longer accepted: log in again.';
+
+/** Told, inside the transaction that ends a session for reuse, which session ended (the email notice). */
+export type ReuseListener = (
+  tx: Pick<Prisma.TransactionClient, '$executeRaw' | '$queryRaw'>,
+  ended: EndedSession,
+  meta: RequestMeta,
+  now: Date,
+) => Promise<void>;
+
+export class SessionLifecycle {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly sql: Sql,
+    private readonly tokens: RefreshTokens,
+    private readonly settings: RefreshSettings,
+    private readonly clock: Clock,
+    private readonly onReuse?: ReuseListener,
+  ) {}
+
+  /**
+   * Starts a session for a user who just proved who they are. The user row is re-read under a share lock: a
+   * disabled account opens no session (account_disabled), and for a password, one changed since it was
+   * checked opens none either (RotationError 'credentials_changed').
+   */
+  async start(userId: string, method: StartMethod, meta: RequestMeta): Promise<IssuedSession> {
+    const now = this.clock.now();
+    const expiresAt = sessionDeadline(this.settings, now, now);
+    const sessionId = randomUUID();
+    const idp = method.kind === 'provider' ? method.idp : null;
+    await this.db.$transaction(async (tx) => {
+      const [current] = await tx.$queryRaw<
+        { password_hash: string | null; disabled: boolean }[]
+      >`SELECT password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE id = ${userId}::uuid FOR SHARE`;
+      if (!current || (method.kind === 'password' && current.password_hash !== method.verifiedHash))
+        throw new RotationError('credentials_changed');
+      if (current.disabled) throw new DomainError('account_disabled');
+      await tx.session.create({
+        data: {
+          id: sessionId,
+          userId,
+          createdAt: now,
+          lastUsedAt: now,
+          expiresAt,
+          refreshCounter: 0n,
+          rotatedAt: now,
+          userAgent: clipUserAgent(meta.userAgent),
+          ip: meta.ip,
+          idp,
+        },
+      });
+      await audit(
+        tx,
+        meta,
+        now,
+        idp
+          ? { type: 'federated_login', userId, sessionId, reason: `idp=${idp}` }
+          : { type: 'login_ok', userId, sessionId },
+      );
+    }, LOCKING_TX);
+    const refreshToken = this.tokens.mint(sessionId, 0n);
+    return {
+      userId,
+      sessionId,
+      sessionStartedAt: now,
+      amr: sessionAmr(idp),
+      idp,
+      refreshToken,
+      refreshExpiresAt: expiresAt,
+    };
+  }
+
+  /** Exchanges a refresh token for its successor; throws RotationError (after committing any revocation). */
+  /**
+   * `clientId`: the OAuth client presenting it (src/domain/oauth/); a token is refreshed only by the client
+   * whose grant it is, and Tessera's own refresh cookie (null) refreshes no client's grant.
+   */
+  async refresh(presented: string, meta: RequestMeta, clientId: string | null = null): Promise<IssuedSession> {
+    if (isLegacyToken(presented)) throw new RotationError('invalid', undefined, LEGACY_REFUSED);
+    const claims = this.tokens.verify(presented);
+    if (!claims) throw new RotationError('invalid');
+    const { sessionId, counter } = claims;
+    const now = this.clock.now();
+    const won = await rotateSession(this.sql, sessionId, counter, now, this.settings, meta, clientId);
+    if (won) {
+      return {
+        userId: won.userId,
+        sessionId,
+        sessionStartedAt: won.createdAt,
+        amr: sessionAmr(won.idp),
+        idp: won.idp,
+        refreshToken: this.tokens.mint(sessionId, won.counter),
+        refreshExpiresAt: won.expiresAt,
+        roles: won.roles,
+        emailVerified: won.emailVerified,
+        scope: won.scope,
+        audience: won.audience,
+      };
+    }
+    // The statement matched nothing: read the row and ask why.
+    const s = await readSession(this.sql, sessionId);
+    const verdict = refreshVerdict(s, counter, now, this.settings);
+    // Another client's token (or a browser's at a client, or the reverse) is not this caller's to use or to burn.
+    if (!s || s.counter === null || s.clientId !== clientId) throw new RotationError('invalid');
+    switch (verdict) {
+      case 'grace':
+        await audit(this.db, meta, now, { type: 'refresh', userId: s.userId, sessionId, reason: 'grace' });
+        return {
+          userId: s.userId,
+          sessionId,
+          sessionStartedAt: s.createdAt,
+          amr: sessionAmr(s.idp),
+          idp: s.idp,
+          refreshToken: this.tokens.mint(sessionId, s.counter),
+          refreshExpiresAt: s.expiresAt,
+          grace: true,
+          scope: s.scope,
+          audience: s.audience,
+        };
+      case 'reuse':
+        throw new RotationError((await this.endForReuse(sessionId, meta, now)) ? 'reused' : 'revoked', sessionId);
+      case 'expired':
+      case 'revoked':
+        throw new RotationError(verdict, sessionId);
+      default:
+        // 'invalid', or 'rotate' for a row that changed between the statement and the read: refused as before.
+        throw new RotationError('invalid', sessionId);
+    }
+  }
+
+  /** Reuse of an old token: the session ends, committed. Whoever ends it first reports the reuse. */
+  private async endForReuse(sessionId: string, meta: RequestMeta, now: Date): Promise<boolean> {
+    return this.db.$transaction(async (tx) => {
+      const [row] = await endSessions(
+        tx,
+        { which: { ids: [sessionId] }, reason: 'refresh_token_reused', by: { kind: 'system' } },
+        meta,
+        now,
+      );
+      if (row && this.onReuse) await this.onReuse(tx, row, meta, now);
+      return !!row;
+    }, LOCKING_TX);
+  }
+
+  /** Ends sessions in a transaction of its own; returns the ones this call ended. */
+  async end(end: SessionEnd, meta: RequestMeta): Promise<EndedSession[]> {
+    const now = this.clock.now();
+    return this.db.$transaction((tx) => endSessions(tx, end, meta, now), LOCKING_TX);
+  }
+
+  /** The session a refresh token belongs to, whatever its counter, if its MAC checks out. */
+  sessionOf(token: string): { sessionId: string } | null {
+    const claims = this.tokens.verify(token);
+    return claims ? { sessionId: claims.sessionId } : null;
+  }
+}
