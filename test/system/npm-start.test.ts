@@ -211,10 +211,13 @@ t.test(
     t.equal(await inFlight, 200, 'the request in flight was answered');
     await exited;
     await eventually('the server to exit', 30_000, () => (alive(serverPid!) ? undefined : true));
-    t.match(
-      output,
-      /already shutting down/,
-      "the server got SIGINT twice (the terminal's and npm's) and counted it once",
+    // npm forwards the SIGINT too, but not on every version and not always before the server is gone: whether
+    // one or two arrive, the server begins exactly one shutdown (test/system/shutdown.test.ts sends the second
+    // signal itself, every time).
+    t.equal(
+      output.split('"msg":"shutting down"').length - 1,
+      1,
+      "the server began one shutdown, whether npm's forwarded SIGINT arrived or not",
     );
     t.notMatch(output, /exiting now|second SIGINT/, 'the second SIGINT (from npm) was not taken as "stop now"');
     t.match(output, /"signal":"SIGINT"/, 'the server shut down gracefully on SIGINT');
