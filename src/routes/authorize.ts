@@ -10,11 +10,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import formBody from '@fastify/formbody';
-import { parse } from 'fast-querystring';
+import { acceptForms } from '../http/form-body.js';
 import { Type } from 'typebox';
 import { errorCatalog } from '../errors.js';
-import { assertNoReplacementCharacter } from '../http/utf8.js';
 import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import { consentPage, errorPage, formTargetOf, loginPage } from '../http/pages.js';
@@ -47,13 +45,7 @@ const Html = Type.String({ description: 'An HTML page' });
 const pageResponses = { 200: Html, 303: Type.Null(), 400: Html, 401: Html, 403: Html, 429: Html, ...errorResponses };
 
 const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
-  await fastify.register(formBody, {
-    bodyLimit: 16 * 1024,
-    parser: (body) => {
-      assertNoReplacementCharacter(body);
-      return parse(body);
-    },
-  });
+  await acceptForms(fastify);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { config, oauthClients, oauth, accounts, lifecycle, clock } = services;
   const ownOrigin = new URL(config.issuer).origin;

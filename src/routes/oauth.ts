@@ -3,15 +3,13 @@
 // Bodies are application/x-www-form-urlencoded as the RFCs say (JSON is accepted too).
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import formBody from '@fastify/formbody';
-import { parse } from 'fast-querystring';
+import { acceptForms } from '../http/form-body.js';
 import { Type } from 'typebox';
 import { authenticateServiceClient } from '../http/client-auth.js';
 import { CLAIM_NAMES, CLAIM_TYPES } from '@tessera/verify/contract';
 import { requireClientScope } from '../domain/authz/client-scopes.js';
 import type { ServiceClient } from '../domain/tokens/service-clients.js';
 import { requestMeta } from '../http/request-meta.js';
-import { assertNoReplacementCharacter } from '../http/utf8.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
@@ -52,15 +50,7 @@ export const IntrospectionBody = Type.Object(
 );
 
 const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
-  await fastify.register(formBody, {
-    bodyLimit: 16 * 1024,
-    // formbody hands over the body already decoded, invalid bytes as U+FFFD: refuse those (percent-encoded
-    // invalid sequences stay literal "%FF" and collide with nothing).
-    parser: (body) => {
-      assertNoReplacementCharacter(body);
-      return parse(body);
-    },
-  });
+  await acceptForms(fastify);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { introspection, clientAuthentication } = services;
 

@@ -4,14 +4,12 @@
 // connected apps under /auth/apps (list, revoke: the grants end at once and the consent is forgotten).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import formBody from '@fastify/formbody';
-import { parse } from 'fast-querystring';
+import { acceptForms } from '../http/form-body.js';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { TokenInvalid } from '../domain/tokens/access-tokens.js';
 import { responseUrl } from '../domain/oauth/authorization-request.js';
 import { errorPage } from '../http/pages.js';
-import { assertNoReplacementCharacter } from '../http/utf8.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import { noStore } from '../http/no-store.js';
@@ -54,13 +52,7 @@ const LogoutParams = Type.Object(
 );
 
 const oidcRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
-  await fastify.register(formBody, {
-    bodyLimit: 16 * 1024,
-    parser: (body) => {
-      assertNoReplacementCharacter(body);
-      return parse(body);
-    },
-  });
+  await acceptForms(fastify);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { oauth, accounts, accessTokens, oauthClients, config } = services;
   const requireBearer = bearerAuth(accessTokens, accounts);

@@ -7,11 +7,9 @@
 // guesses need no counter).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import formBody from '@fastify/formbody';
-import { parse } from 'fast-querystring';
+import { acceptForms } from '../http/form-body.js';
 import { Type } from 'typebox';
 import { authenticateClient } from '../http/client-auth.js';
-import { assertNoReplacementCharacter } from '../http/utf8.js';
 import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import type { AuthenticatedClient } from '../domain/authz/client-authentication.js';
@@ -45,13 +43,7 @@ const TokenResponseBody = Type.Object(
 );
 
 const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
-  await fastify.register(formBody, {
-    bodyLimit: 16 * 1024,
-    parser: (body) => {
-      assertNoReplacementCharacter(body);
-      return parse(body);
-    },
-  });
+  await acceptForms(fastify);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { grants, grantServices, clientAuthentication, clock, config } = services;
 
