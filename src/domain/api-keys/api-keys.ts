@@ -265,7 +265,7 @@ export class ApiKeys {
         id,
         ...ownerWhere(owner),
         name,
-        scopes: [...new Set(scopes)],
+        scopes: [...new Set(scopes)].sort(),
         mac: macOf(this.pepper, key),
         createdAt: now,
         expiresAt,
