@@ -50,7 +50,9 @@ t.test('a user makes a key shown once, lists it without the key, and revokes it'
 });
 
 t.test('scopes must be among the owner’s roles; expiry is bounded', async (t) => {
-  const { app } = await buildTestApp(t, { env: { ...env, API_KEY_MAX_TTL_SECONDS: '86400', API_KEY_DEFAULT_TTL_SECONDS: '3600' } });
+  const { app } = await buildTestApp(t, {
+    env: { ...env, API_KEY_MAX_TTL_SECONDS: '86400', API_KEY_DEFAULT_TTL_SECONDS: '3600' },
+  });
   const user = await userWithRoles(app, ['support']);
   expectError(
     t,
