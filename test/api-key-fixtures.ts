@@ -1,7 +1,7 @@
 // Shared steps of the API-key tests (test/integration/api-keys*.test.ts): a user with roles who makes a key
 // over HTTP, and the RFC 8693 exchange and introspection of a key.
 import { session, type TestApp } from './helper.js';
-import { bearer, formPost, meta } from './authz-fixtures.js';
+import { bearer, meta } from './authz-fixtures.js';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const API_KEY_TYPE = 'urn:tessera:params:oauth:token-type:api_key';
@@ -28,16 +28,23 @@ export async function userKey(app: TestApp, roles: string[], scopes = roles) {
 }
 
 /** The token exchange of a key, with no client credential (the key is the credential). */
-export function exchange(app: TestApp, key: string, extra: Record<string, string> = {}, headers = {}) {
-  return formPost(
-    app,
-    '/oauth/token',
-    new URLSearchParams({
+export function exchange(
+  app: TestApp,
+  key: string,
+  extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
+  remoteAddress = '127.0.0.1',
+) {
+  return app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    remoteAddress,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    payload: new URLSearchParams({
       grant_type: TOKEN_EXCHANGE,
       subject_token: key,
       subject_token_type: API_KEY_TYPE,
       ...extra,
     }).toString(),
-    headers,
-  );
+  });
 }
