@@ -27,7 +27,7 @@ export const RollBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const ApiKeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 32 }) });
+export const ApiKeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 const DateTime = Type.String({ format: 'date-time' });
 const OrNull = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);

@@ -11,9 +11,9 @@ import { DomainError } from '../domain-error.js';
 import { ApiKeyRefused } from '../api-keys/api-key-use.js';
 import { param, type Grant } from './grant.js';
 
-export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** Tessera's token type URN for its API keys (RFC 8693 §3 allows URIs of one's own). */
-export const API_KEY_TOKEN_TYPE = 'urn:tessera:params:oauth:token-type:api_key';
+const API_KEY_TOKEN_TYPE = 'urn:tessera:params:oauth:token-type:api_key';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 /** Whether a token request is an API-key exchange (the route lets it through without client credentials). */
