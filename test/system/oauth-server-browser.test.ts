@@ -57,7 +57,7 @@ function unlabelledControls(page: Page) {
     els
       .filter((el) => {
         const labels = (el as HTMLInputElement).labels;
-        const labelText = labels ? [...labels].map((l) => (l.textContent ?? '').trim()).join('') : '';
+        const labelText = labels ? Array.from(labels, (l) => (l.textContent ?? '').trim()).join('') : '';
         const ownText = el.tagName === 'BUTTON' ? (el.textContent ?? '').trim() : '';
         return !labelText && !ownText && !el.getAttribute('aria-label');
       })
