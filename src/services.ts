@@ -32,6 +32,7 @@ import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
 import { GrantTokens } from './domain/oauth/grant-tokens.js';
 import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
+import { DynamicRegistrations } from './domain/oauth/dynamic-registration.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -85,6 +86,8 @@ export interface Services {
   /** OAuth clients registered in the database (src/domain/oauth/). */
   oauthClients: OAuthClients;
   oauth: OAuthServices;
+  /** RFC 7591 registration by anyone (routes only when DYNAMIC_REGISTRATION=true; the purge always). */
+  dynamicRegistrations: DynamicRegistrations;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -177,6 +180,13 @@ export async function createServices(
     clock,
     oauthClients,
     oauth,
+    dynamicRegistrations: new DynamicRegistrations(
+      oauthClients,
+      database.prisma,
+      database.sql,
+      { scopes: config.dynamicRegistration.scopes, ttlDays: config.dynamicRegistration.ttlDays },
+      clock,
+    ),
     database,
     keys,
     refreshKeys,
@@ -211,7 +221,13 @@ export async function createServices(
     grantServices: {
       issuer: tokenIssuer,
       db: database.prisma,
-      oauth: { codes: oauth.codes, idTokens: oauth.tokens, refreshTokens, lifecycle },
+      oauth: {
+        codes: oauth.codes,
+        idTokens: oauth.tokens,
+        refreshTokens,
+        lifecycle,
+        resources: { fallback: config.audience, registered: config.resources },
+      },
     },
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },

@@ -12,6 +12,7 @@ import { DomainError } from '../domain-error.js';
 import type { TokenIssuer, TokenResponse } from '../tokens/token-issuer.js';
 import type { AuthorizationCodes } from '../oauth/authorization-codes.js';
 import type { GrantTokens } from '../oauth/grant-tokens.js';
+import type { ResourceRegistry } from '../oauth/resources.js';
 import type { RefreshTokens } from '../sessions/refresh-tokens.js';
 import type { SessionLifecycle } from '../sessions/session-lifecycle.js';
 
@@ -30,6 +31,8 @@ export interface GrantServices {
     idTokens: GrantTokens;
     refreshTokens: RefreshTokens;
     lifecycle: SessionLifecycle;
+    /** The registered resources (RFC 8707) and Tessera's AUDIENCE. */
+    resources: ResourceRegistry;
   };
 }
 
