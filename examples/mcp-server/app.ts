@@ -38,7 +38,7 @@ const Refusal = {
   properties: { code: { type: 'string' }, message: { type: 'string' } },
   required: ['code', 'message'],
 } as const;
-const JsonRpc = { type: ['object', 'array'] } as const;
+const JsonRpc = { anyOf: [{ type: 'object' }, { type: 'array' }] } as const;
 
 export async function buildMcpService(options: McpServiceOptions): Promise<FastifyInstance> {
   const { issuer, resource, logger = false } = options;

@@ -38,10 +38,7 @@ const ADMIN_ONLY = ['first_party', 'resources', 'jwks', 'jwks_uri', 'post_logout
 const refuse = (message: string) => new DomainError('invalid_client_metadata', { message });
 
 /** The admin-registration input this request stands for, or invalid_client_metadata / invalid_redirect_uri. Pure. */
-function dynamicClientInput(
-  req: DynamicRegistrationRequest,
-  policy: DynamicRegistrationPolicy,
-): ClientMetadataInput {
+function dynamicClientInput(req: DynamicRegistrationRequest, policy: DynamicRegistrationPolicy): ClientMetadataInput {
   for (const field of ADMIN_ONLY)
     if (req[field] !== undefined) throw refuse(`${field} can not be registered dynamically`);
   const method = req.token_endpoint_auth_method ?? 'none';
