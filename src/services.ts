@@ -33,6 +33,8 @@ import { GrantTokens } from './domain/oauth/grant-tokens.js';
 import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
 import { DynamicRegistrations } from './domain/oauth/dynamic-registration.js';
+import { ApiKeys } from './domain/api-keys/api-keys.js';
+import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -88,6 +90,9 @@ export interface Services {
   oauth: OAuthServices;
   /** RFC 7591 registration by anyone (routes only when DYNAMIC_REGISTRATION=true; the purge always). */
   dynamicRegistrations: DynamicRegistrations;
+  /** API keys: managing them, and using them (the token exchange, introspection). */
+  apiKeys: ApiKeys;
+  apiKeyUse: ApiKeyUse;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -103,6 +108,8 @@ export async function createServices(
   keys: KeyStore,
   refreshKeys: MacKeyRing,
   stores: Stores,
+  /** The HMAC key of API keys' stored hashes (src/domain/keys/api-key-pepper.ts). */
+  apiKeyPepper: Buffer,
 ): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
   const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle);
@@ -174,7 +181,19 @@ export async function createServices(
     consents: new Consents(database.prisma, database.sql, clock),
     browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
   };
+  const apiKeyUse = new ApiKeyUse(database.sql, apiKeyPepper, serviceClients, clock);
+  const apiKeys = new ApiKeys(
+    database.prisma,
+    apiKeyPepper,
+    serviceClients,
+    { defaultTtlSeconds: config.apiKeys.defaultTtlSeconds, maxTtlSeconds: config.apiKeys.maxTtlSeconds },
+    clock,
+    // A reported leak emails the key's owner when email is on.
+    recovery ? (to, vars) => recovery.templates.render('api_key_leaked', to, vars) : undefined,
+  );
   return {
+    apiKeys,
+    apiKeyUse,
     recovery,
     config,
     clock,
@@ -228,6 +247,7 @@ export async function createServices(
         lifecycle,
         resources: { fallback: config.audience, registered: config.resources },
       },
+      apiKeys: apiKeyUse,
     },
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },

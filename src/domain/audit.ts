@@ -50,7 +50,12 @@ export type AuditType =
   | 'oauth_code_redeemed'
   | 'oauth_code_replayed'
   | 'oauth_grant_revoked'
-  | 'oauth_logout';
+  | 'oauth_logout'
+  // API keys (src/domain/api-keys/).
+  | 'api_key_created'
+  | 'api_key_rolled'
+  | 'api_key_revoked'
+  | 'api_key_leak_reported';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {
