@@ -32,6 +32,7 @@ import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
 import { GrantTokens } from './domain/oauth/grant-tokens.js';
 import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
+import { DynamicRegistrations } from './domain/oauth/dynamic-registration.js';
 import { ApiKeys } from './domain/api-keys/api-keys.js';
 import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
 
@@ -87,6 +88,8 @@ export interface Services {
   /** OAuth clients registered in the database (src/domain/oauth/). */
   oauthClients: OAuthClients;
   oauth: OAuthServices;
+  /** RFC 7591 registration by anyone (routes only when DYNAMIC_REGISTRATION=true; the purge always). */
+  dynamicRegistrations: DynamicRegistrations;
   /** API keys: managing them, and using them (the token exchange, introspection). */
   apiKeys: ApiKeys;
   apiKeyUse: ApiKeyUse;
@@ -196,6 +199,13 @@ export async function createServices(
     clock,
     oauthClients,
     oauth,
+    dynamicRegistrations: new DynamicRegistrations(
+      oauthClients,
+      database.prisma,
+      database.sql,
+      { scopes: config.dynamicRegistration.scopes, ttlDays: config.dynamicRegistration.ttlDays },
+      clock,
+    ),
     database,
     keys,
     refreshKeys,
@@ -230,7 +240,13 @@ export async function createServices(
     grantServices: {
       issuer: tokenIssuer,
       db: database.prisma,
-      oauth: { codes: oauth.codes, idTokens: oauth.tokens, refreshTokens, lifecycle },
+      oauth: {
+        codes: oauth.codes,
+        idTokens: oauth.tokens,
+        refreshTokens,
+        lifecycle,
+        resources: { fallback: config.audience, registered: config.resources },
+      },
       apiKeys: apiKeyUse,
     },
     federation: new Federation(

@@ -69,6 +69,8 @@ const Discovery = Type.Object({
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
   token_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
   scopes_supported: Type.Array(Type.String()),
+  // RFC 7591 dynamic registration (src/routes/dynamic-registration.ts), only when DYNAMIC_REGISTRATION=true.
+  registration_endpoint: Type.Optional(Type.String()),
 });
 
 /** What is registered, from which discovery's lists are derived. */
@@ -77,6 +79,8 @@ interface Registered {
   authMethods: string[];
   confidentialAuthMethods: string[];
   clientScopes: string[];
+  /** Whether /oauth/register answers (DYNAMIC_REGISTRATION). */
+  dynamicRegistration?: boolean;
 }
 
 /** The discovery document but for the key algorithms (read per request: keys rotate). */
@@ -119,6 +123,7 @@ export function discoveryDocument(issuer: string, registered: Registered) {
     token_endpoint_auth_methods_supported: registered.authMethods,
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     scopes_supported: [...new Set([...OIDC_SCOPES, ...TESSERA_SCOPES, ...registered.clientScopes])].sort(),
+    ...(registered.dynamicRegistration ? { registration_endpoint: at('/oauth/register') } : {}),
   };
 }
 
@@ -143,6 +148,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     authMethods: services.clientAuthentication.methods,
     confidentialAuthMethods: services.clientAuthentication.confidentialMethods,
     clientScopes: services.serviceClients.scopes,
+    dynamicRegistration: config.dynamicRegistration.enabled,
   });
 
   app.get(

@@ -123,11 +123,15 @@ export class OAuthClients {
     return rows.map(fromRow);
   }
 
-  /** Registers a client; the secret (for a secret method) is returned here and never again. */
+  /**
+   * Registers a client; the secret (for a secret method) is returned here and never again. `dynamicFrom`:
+   * registered by anyone at /oauth/register (dynamic-registration.ts), from this address.
+   */
   async register(
     input: ClientMetadataInput,
     actor: Actor,
     meta: RequestMeta,
+    opts: { dynamicFrom?: string } = {},
   ): Promise<{ client: OAuthClient; secret: string | null }> {
     const m = checkClientMetadata(input);
     const now = this.clock.now();
@@ -143,6 +147,10 @@ export class OAuthClients {
           updatedAt: now,
         },
       });
+      if (opts.dynamicFrom !== undefined)
+        await tx.dynamicRegistration.create({
+          data: { clientId: id, registeredAt: now, ip: opts.dynamicFrom || null },
+        });
       await audit(tx, meta, now, { type: 'oauth_client_registered', reason: `client ${id} by ${actorName(actor)}` });
       return created;
     });
