@@ -34,6 +34,7 @@ import { isReadOnlyError } from './domain/keys/key-files.js';
 import { macKeyPolicy, rotationPolicy } from './domain/keys/key-policies.js';
 import { ensureMacKey, MacKeyRing } from './domain/keys/refresh-keys.js';
 import authRoutes from './routes/auth.js';
+import mfaRoutes from './routes/mfa.js';
 import federationRoutes from './routes/federation.js';
 import healthRoutes from './routes/health.js';
 import oauthRoutes from './routes/oauth.js';
@@ -82,6 +83,12 @@ const REDACTED_PATHS = [
   '*.id_token',
   '*.id_token_hint',
   '*.csrf',
+  // second factors (src/routes/mfa.ts, /auth/mfa/verify)
+  '*.mfa_token',
+  '*.recovery_code',
+  '*.codes',
+  '*.secret',
+  '*.otpauth_uri',
   'password',
   'token',
   // Node's client errors carry the raw bytes received; src/plugins/edge-errors.ts never logs them, and this
@@ -192,6 +199,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(sessionRoutes, { prefix: '/auth', services });
     await app.register(recoveryRoutes, { prefix: '/auth', services });
     await app.register(federationRoutes, { prefix: '/auth', services });
+    await app.register(mfaRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });
     await app.register(authorizeRoutes, { prefix: '/oauth', services });

@@ -32,6 +32,11 @@ import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
 import { GrantTokens } from './domain/oauth/grant-tokens.js';
 import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
+import { SecretBox } from './domain/mfa/secret-box.js';
+import { MfaNotices } from './domain/mfa/notices.js';
+import { Factors } from './domain/mfa/factors.js';
+import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
+import { SecondStep } from './domain/mfa/second-step.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -85,6 +90,14 @@ export interface Services {
   /** OAuth clients registered in the database (src/domain/oauth/). */
   oauthClients: OAuthClients;
   oauth: OAuthServices;
+  /** Second factors (src/domain/mfa/): factors, recovery codes, and the second step of a sign-in. */
+  mfa: MfaServices;
+}
+
+interface MfaServices {
+  factors: Factors;
+  recoveryCodes: RecoveryCodes;
+  secondStep: SecondStep;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -171,8 +184,19 @@ export async function createServices(
     consents: new Consents(database.prisma, database.sql, clock),
     browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
   };
+  // Second factors: their secrets are sealed with a key in KEYS_DIR, made at the first boot.
+  const { box } = await SecretBox.open(config.keysDir);
+  const mfaNotices = new MfaNotices(recovery && config.mail.securityNotices ? recovery.templates : null);
+  const factors = new Factors(database.prisma, database.sql, box, mfaNotices, config.mail.productName, clock);
+  const recoveryCodes = new RecoveryCodes(database.prisma, database.sql, mfaNotices, clock);
+  const mfa: MfaServices = {
+    factors,
+    recoveryCodes,
+    secondStep: new SecondStep(database.prisma, database.sql, factors, recoveryCodes, lifecycle, mfaNotices, clock),
+  };
   return {
     recovery,
+    mfa,
     config,
     clock,
     oauthClients,
