@@ -37,6 +37,8 @@ import { MfaNotices } from './domain/mfa/notices.js';
 import { Factors } from './domain/mfa/factors.js';
 import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
 import { SecondStep } from './domain/mfa/second-step.js';
+import { ApiKeys } from './domain/api-keys/api-keys.js';
+import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -90,6 +92,9 @@ export interface Services {
   /** OAuth clients registered in the database (src/domain/oauth/). */
   oauthClients: OAuthClients;
   oauth: OAuthServices;
+  /** API keys: managing them, and using them (the token exchange, introspection). */
+  apiKeys: ApiKeys;
+  apiKeyUse: ApiKeyUse;
   /** Second factors (src/domain/mfa/): factors, recovery codes, and the second step of a sign-in. */
   mfa: MfaServices;
 }
@@ -113,6 +118,8 @@ export async function createServices(
   keys: KeyStore,
   refreshKeys: MacKeyRing,
   stores: Stores,
+  /** The HMAC key of API keys' stored hashes (src/domain/keys/api-key-pepper.ts). */
+  apiKeyPepper: Buffer,
 ): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
   const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle);
@@ -194,7 +201,19 @@ export async function createServices(
     recoveryCodes,
     secondStep: new SecondStep(database.prisma, database.sql, factors, recoveryCodes, lifecycle, mfaNotices, clock),
   };
+  const apiKeyUse = new ApiKeyUse(database.sql, apiKeyPepper, serviceClients, clock);
+  const apiKeys = new ApiKeys(
+    database.prisma,
+    apiKeyPepper,
+    serviceClients,
+    { defaultTtlSeconds: config.apiKeys.defaultTtlSeconds, maxTtlSeconds: config.apiKeys.maxTtlSeconds },
+    clock,
+    // A reported leak emails the key's owner when email is on.
+    recovery ? (to, vars) => recovery.templates.render('api_key_leaked', to, vars) : undefined,
+  );
   return {
+    apiKeys,
+    apiKeyUse,
     recovery,
     mfa,
     config,
@@ -236,6 +255,7 @@ export async function createServices(
       issuer: tokenIssuer,
       db: database.prisma,
       oauth: { codes: oauth.codes, idTokens: oauth.tokens, refreshTokens, lifecycle },
+      apiKeys: apiKeyUse,
     },
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },

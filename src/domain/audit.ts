@@ -58,7 +58,12 @@ export type AuditType =
   | 'mfa_recovery_codes_generated'
   | 'mfa_recovery_code_used'
   | 'mfa_failed'
-  | 'mfa_locked';
+  | 'mfa_locked'
+  // API keys (src/domain/api-keys/).
+  | 'api_key_created'
+  | 'api_key_rolled'
+  | 'api_key_revoked'
+  | 'api_key_leak_reported';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

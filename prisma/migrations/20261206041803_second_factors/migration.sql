@@ -1,4 +1,4 @@
--- Second factors (src/domain/mfa/): factors of any type (TOTP now; passkeys join with their own type), recovery
+-- Second factors (src/domain/mfa/): factors of any type (TOTP now: passkeys join with their own type), recovery
 -- codes (hashed), the sign-in challenges between the first and the second step, and the per-account failure
 -- budget of second-factor guesses. Sessions remember how they were authenticated (RFC 8176 amr).
 CREATE TABLE "mfa_factors" (

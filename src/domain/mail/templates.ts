@@ -20,6 +20,7 @@ const MAIL_KINDS = [
   'mfa_factor_removed',
   'mfa_recovery_code_used',
   'mfa_locked',
+  'api_key_leaked',
 ] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
@@ -84,6 +85,11 @@ const BUILT_IN: Record<MailKind, Template> = {
     subject: 'Second-factor sign-in to your {{product}} account is paused',
     text: 'Hello,\n\nAt {{time}} too many wrong second-factor codes were entered for the {{product}} account {{email}} (last from address {{ip}}), after a correct password. Second-factor sign-in is paused for {{valid_for}}.\n\nSomeone who knows your password may be trying to get in: change your password.\n',
     html: '<p>Hello,</p><p>At {{time}} too many wrong second-factor codes were entered for the {{product}} account {{email}} (last from address {{ip}}), after a correct password. Second-factor sign-in is paused for {{valid_for}}.</p><p>Someone who knows your password may be trying to get in: change your password.</p>',
+  },
+  api_key_leaked: {
+    subject: 'A {{product}} API key of yours was reported leaked and revoked',
+    text: 'Hello,\n\nAt {{time}} someone reported that your {{product}} API key {{key_id}} ("{{key_name}}") was exposed, so we revoked it: it no longer works.\n\nMake a new key for whatever used it, and remove the old one from wherever it was found.\n',
+    html: '<p>Hello,</p><p>At {{time}} someone reported that your {{product}} API key {{key_id}} (&ldquo;{{key_name}}&rdquo;) was exposed, so we revoked it: it no longer works.</p><p>Make a new key for whatever used it, and remove the old one from wherever it was found.</p>',
   },
   session_reuse: {
     subject: 'A {{product}} session was ended for your safety',
