@@ -35,6 +35,7 @@ import { macKeyPolicy, rotationPolicy } from './domain/keys/key-policies.js';
 import { ensureMacKey, MacKeyRing } from './domain/keys/refresh-keys.js';
 import { ensureApiKeyPepper } from './domain/keys/api-key-pepper.js';
 import authRoutes from './routes/auth.js';
+import mfaRoutes from './routes/mfa.js';
 import federationRoutes from './routes/federation.js';
 import healthRoutes from './routes/health.js';
 import oauthRoutes from './routes/oauth.js';
@@ -85,6 +86,12 @@ const REDACTED_PATHS = [
   '*.id_token',
   '*.id_token_hint',
   '*.csrf',
+  // second factors (src/routes/mfa.ts, /auth/mfa/verify)
+  '*.mfa_token',
+  '*.recovery_code',
+  '*.codes',
+  '*.secret',
+  '*.otpauth_uri',
   // API keys (src/routes/api-keys.ts, the token exchange)
   '*.subject_token',
   '*.key',
@@ -210,6 +217,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(apiKeyRoutes, { prefix: '/auth', services });
     await app.register(recoveryRoutes, { prefix: '/auth', services });
     await app.register(federationRoutes, { prefix: '/auth', services });
+    await app.register(mfaRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });
     await app.register(authorizeRoutes, { prefix: '/oauth', services });

@@ -108,6 +108,20 @@ export const errorCatalog = {
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is temporarily unavailable. Try again shortly.' },
   oauth_provider_unavailable: { status: 503, message: 'The identity provider cannot be reached. Try again shortly.' },
+  // Second factors (src/domain/mfa/).
+  mfa_code_invalid: { status: 400, message: 'The code is wrong, expired or was already used.' },
+  mfa_token_invalid: {
+    status: 401,
+    message: 'This sign-in step has expired, was already completed or had too many wrong codes. Sign in again.',
+  },
+  second_factor_required: {
+    status: 403,
+    message: 'Confirm with your second factor (POST /auth/step-up, or sign in again) to do this.',
+  },
+  mfa_locked: {
+    status: 429,
+    message: 'Too many wrong second-factor codes: try again after the time in Retry-After.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

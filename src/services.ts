@@ -33,6 +33,11 @@ import { GrantTokens } from './domain/oauth/grant-tokens.js';
 import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
 import { DynamicRegistrations } from './domain/oauth/dynamic-registration.js';
+import { SecretBox } from './domain/mfa/secret-box.js';
+import { MfaNotices } from './domain/mfa/notices.js';
+import { Factors } from './domain/mfa/factors.js';
+import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
+import { SecondStep } from './domain/mfa/second-step.js';
 import { ApiKeys } from './domain/api-keys/api-keys.js';
 import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
 
@@ -93,6 +98,14 @@ export interface Services {
   /** API keys: managing them, and using them (the token exchange, introspection). */
   apiKeys: ApiKeys;
   apiKeyUse: ApiKeyUse;
+  /** Second factors (src/domain/mfa/): factors, recovery codes, and the second step of a sign-in. */
+  mfa: MfaServices;
+}
+
+interface MfaServices {
+  factors: Factors;
+  recoveryCodes: RecoveryCodes;
+  secondStep: SecondStep;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -181,6 +194,16 @@ export async function createServices(
     consents: new Consents(database.prisma, database.sql, clock),
     browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
   };
+  // Second factors: their secrets are sealed with a key in KEYS_DIR, made at the first boot.
+  const { box } = await SecretBox.open(config.keysDir);
+  const mfaNotices = new MfaNotices(recovery && config.mail.securityNotices ? recovery.templates : null);
+  const factors = new Factors(database.prisma, database.sql, box, mfaNotices, config.mail.productName, clock);
+  const recoveryCodes = new RecoveryCodes(database.prisma, database.sql, mfaNotices, clock);
+  const mfa: MfaServices = {
+    factors,
+    recoveryCodes,
+    secondStep: new SecondStep(database.prisma, database.sql, factors, recoveryCodes, lifecycle, mfaNotices, clock),
+  };
   const apiKeyUse = new ApiKeyUse(database.sql, apiKeyPepper, serviceClients, clock);
   const apiKeys = new ApiKeys(
     database.prisma,
@@ -195,6 +218,7 @@ export async function createServices(
     apiKeys,
     apiKeyUse,
     recovery,
+    mfa,
     config,
     clock,
     oauthClients,

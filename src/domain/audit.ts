@@ -51,6 +51,14 @@ export type AuditType =
   | 'oauth_code_replayed'
   | 'oauth_grant_revoked'
   | 'oauth_logout'
+  // Second factors (src/domain/mfa/).
+  | 'mfa_factor_added'
+  | 'mfa_factor_removed'
+  | 'mfa_factors_reset'
+  | 'mfa_recovery_codes_generated'
+  | 'mfa_recovery_code_used'
+  | 'mfa_failed'
+  | 'mfa_locked'
   // API keys (src/domain/api-keys/).
   | 'api_key_created'
   | 'api_key_rolled'

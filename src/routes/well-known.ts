@@ -6,7 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ACCESS_TOKEN_TYPE } from '../domain/tokens/access-tokens.js';
-import { CLAIM_NAMES, SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
+import { ACR_VALUES, CLAIM_NAMES, SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
 import type { PublicJwk } from '../domain/keys/keys.js';
 import { errorResponses } from '../http/schemas.js';
 import { ASSERTION_ALGS } from '../domain/authz/client-assertions.js';
@@ -52,6 +52,7 @@ const Discovery = Type.Object({
   id_token_signing_alg_values_supported: Type.Array(Type.String()),
   subject_types_supported: Type.Array(Type.String()),
   claims_supported: Type.Array(Type.String()),
+  acr_values_supported: Type.Array(Type.String()),
   // The authorization server (src/routes/authorize.ts, src/routes/oidc.ts)
   authorization_endpoint: Type.String(),
   end_session_endpoint: Type.String(),
@@ -108,6 +109,8 @@ export function discoveryDocument(issuer: string, registered: Registered) {
     // Derived, never listed by hand: the claims contract, the registered grants and client authentication methods.
     // …and the ID token's own (src/domain/oauth/grant-tokens.ts).
     claims_supported: [...new Set([...CLAIM_NAMES, ...ID_TOKEN_CLAIMS])],
+    // The levels access and ID tokens state in acr (src/domain/sessions/assurance.ts).
+    acr_values_supported: [...ACR_VALUES],
     authorization_endpoint: at('/oauth/authorize'),
     end_session_endpoint: at('/oauth/logout'),
     response_types_supported: ['code'],
