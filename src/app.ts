@@ -42,6 +42,8 @@ import wellKnownRoutes from './routes/well-known.js';
 import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
 import authorizeRoutes from './routes/authorize.js';
+import deviceAuthorizationRoutes from './routes/device-authorization.js';
+import deviceRoutes from './routes/device.js';
 import oidcRoutes from './routes/oidc.js';
 import { createServices, type Services } from './services.js';
 import { bootstrapAdminAtBoot, warnAboutConfig } from './boot-checks.js';
@@ -81,6 +83,9 @@ const REDACTED_PATHS = [
   '*.code_verifier',
   '*.id_token',
   '*.id_token_hint',
+  // the device authorization grant (src/routes/device-authorization.ts, src/routes/device.ts)
+  '*.device_code',
+  '*.user_code',
   '*.csrf',
   'password',
   'token',
@@ -195,6 +200,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });
     await app.register(authorizeRoutes, { prefix: '/oauth', services });
+    await app.register(deviceAuthorizationRoutes, { prefix: '/oauth', services });
+    await app.register(deviceRoutes, { prefix: '/oauth', services });
     await app.register(oidcRoutes, { services });
     await app.register(adminRoutes, { prefix: '/admin', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });

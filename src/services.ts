@@ -32,6 +32,8 @@ import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
 import { GrantTokens } from './domain/oauth/grant-tokens.js';
 import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
+import { DeviceCodes } from './domain/oauth/device-codes.js';
+import { DeviceGuesses } from './domain/oauth/device-guesses.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -41,6 +43,9 @@ interface OAuthServices {
   lifecycle: SessionLifecycle;
   consents: Consents;
   browserSessions: BrowserSessions;
+  /** The device authorization grant (RFC 8628): its codes, and the limit on guessing user codes. */
+  devices: DeviceCodes;
+  deviceGuesses: DeviceGuesses;
 }
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
 import { ClientAuthentication } from './domain/authz/client-authentication.js';
@@ -170,6 +175,8 @@ export async function createServices(
     lifecycle,
     consents: new Consents(database.prisma, database.sql, clock),
     browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
+    devices: new DeviceCodes(database.sql, { ...sessionLimits, accessTokenTtlSeconds: config.accessTokenTtl }, clock),
+    deviceGuesses: new DeviceGuesses(database.sql, clock),
   };
   return {
     recovery,
@@ -211,7 +218,7 @@ export async function createServices(
     grantServices: {
       issuer: tokenIssuer,
       db: database.prisma,
-      oauth: { codes: oauth.codes, idTokens: oauth.tokens, refreshTokens, lifecycle },
+      oauth: { codes: oauth.codes, devices: oauth.devices, idTokens: oauth.tokens, refreshTokens, lifecycle },
     },
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },

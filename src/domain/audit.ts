@@ -50,7 +50,11 @@ export type AuditType =
   | 'oauth_code_redeemed'
   | 'oauth_code_replayed'
   | 'oauth_grant_revoked'
-  | 'oauth_logout';
+  | 'oauth_logout'
+  // The device authorization grant (src/domain/oauth/device-codes.ts).
+  | 'oauth_device_approved'
+  | 'oauth_device_denied'
+  | 'oauth_device_redeemed';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {
