@@ -46,6 +46,12 @@ t.test('a CLI gets a 256-bit device code and an XXXX-XXXX user code; only their 
     'discovery names the device authorization endpoint',
   );
   t.ok(discovery.grant_types_supported.includes(DEVICE_GRANT), 'and lists the device_code grant');
+
+  const openapi = (await app.inject({ url: '/openapi.json' })).json();
+  const op = openapi.paths['/oauth/device_authorization']?.post;
+  t.ok(op?.responses?.['200'], 'the API document describes the device authorization endpoint and its answer');
+  t.ok(openapi.paths['/oauth/device']?.get && openapi.paths['/oauth/device']?.post, 'and the verification page');
+  t.ok(openapi.paths['/oauth/device/decision']?.post, 'and its decision');
 });
 
 t.test('only a client registered for the device grant may start it, within its scopes', async (t) => {

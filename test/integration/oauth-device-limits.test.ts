@@ -4,7 +4,7 @@
 import t from 'tap';
 import { buildTestApp, expectError, recordStatements, register } from '../helper.js';
 import { formFields } from '../oauth-server-fixtures.js';
-import { PER_ADDRESS, PER_SESSION } from '../../src/domain/oauth/device-guesses.js';
+import { PER_ADDRESS, PER_SESSION, WINDOW_SECONDS } from '../../src/domain/oauth/device-guesses.js';
 import { decide, enterCode, poll, registerDeviceClient, signedInBrowser, startDevice } from '../device-fixtures.js';
 
 t.test('of 20 parallel polls after approval exactly one gets tokens', async (t) => {
@@ -97,7 +97,7 @@ t.test('a correct code does not reset the address counter; the window ends it', 
   t.equal(right.statusCode, 200, `the correct code as attempt ${PER_ADDRESS} is shown`);
   const after = await enterCode(browsers[sessions - 1]!, device.user_code);
   t.equal(after.statusCode, 429, 'the next attempt from the address is refused: the success reset nothing');
-  clock.advance(601);
+  clock.advance(WINDOW_SECONDS + 1);
   const fresh = (await startDevice(app, { client_id: client.id, scope: 'openid' })).json();
   const later = await enterCode(browsers[sessions - 1]!, fresh.user_code);
   t.equal(later.statusCode, 200, 'a new window admits attempts again');

@@ -18,8 +18,8 @@ import { liveSql, sessionDeadline } from '../sessions/session-state.js';
 import type { CodeSettings } from './authorization-codes.js';
 import { newUserCode, userCodeHash } from './user-codes.js';
 
-export const DEVICE_CODE_TTL_SECONDS = 600;
-export const DEVICE_POLL_INTERVAL_SECONDS = 5;
+const DEVICE_CODE_TTL_SECONDS = 600;
+const DEVICE_POLL_INTERVAL_SECONDS = 5;
 /** RFC 8628 §3.5: what slow_down adds to the interval. */
 const SLOW_DOWN_SECONDS = 5;
 const DEVICE_CODE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
