@@ -16,7 +16,7 @@ import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import { consentPage, errorPage, formTargetOf, loginPage } from '../http/pages.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
-import { csrfHolds as csrfHoldsFor, csrfToken } from '../http/page-csrf.js';
+import { csrfHolds as csrfHoldsFor, csrfToken } from './page-csrf.js';
 import { BROWSER_SESSION_COOKIE, passwordSignIn } from '../http/password-sign-in.js';
 import {
   REQUEST_PARAMS,

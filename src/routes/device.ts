@@ -13,7 +13,7 @@ import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import { errorPage, loginPage } from '../http/pages.js';
 import { deviceConfirmPage, deviceDonePage, deviceEntryPage } from '../http/device-pages.js';
-import { csrfHolds, csrfToken } from '../http/page-csrf.js';
+import { csrfHolds, csrfToken } from './page-csrf.js';
 import { BROWSER_SESSION_COOKIE, passwordSignIn } from '../http/password-sign-in.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
 import { normaliseUserCode } from '../domain/oauth/user-codes.js';

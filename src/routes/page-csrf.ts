@@ -1,4 +1,5 @@
-// CSRF for the built-in pages (/oauth/authorize and /oauth/device): each form carries a token equal to a __Host-
+// CSRF for the built-in pages (/oauth/authorize and /oauth/device; beside their routes, as it reads the
+// cross-site rule of src/plugins/browser-security.ts): each form carries a token equal to a __Host-
 // SameSite=Strict cookie, compared in constant time, and a cross-site POST is refused whatever it carries.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
