@@ -102,3 +102,18 @@ t.test('a correct code does not reset the address counter; the window ends it', 
   const later = await enterCode(browsers[sessions - 1]!, fresh.user_code);
   t.equal(later.statusCode, 200, 'a new window admits attempts again');
 });
+
+t.test('the purge deletes device codes expired for a day and guess counters whose window ended', async (t) => {
+  const { app, clock } = await buildTestApp(t);
+  const { client } = await registerDeviceClient(app);
+  const user = await register(app);
+  await startDevice(app, { client_id: client.id, scope: 'openid' });
+  await enterCode(await signedInBrowser(app, user.email), wrongCode(0));
+  const { devices, deviceGuesses } = app.services.oauth;
+  t.equal(await devices.purge(), 0, 'a live code stays');
+  t.equal(await deviceGuesses.purge(), 0, 'a counter in its window stays');
+  clock.advance(WINDOW_SECONDS + 1);
+  t.equal(await deviceGuesses.purge(), 2, 'both counters (session and address) go once the window ended');
+  clock.advance(86_400);
+  t.equal(await devices.purge(), 1, 'the code goes a day after it expired');
+});

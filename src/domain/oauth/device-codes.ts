@@ -183,6 +183,19 @@ export class DeviceCodes {
     throw new Error('could not draw a free user code');
   }
 
+  /**
+   * Deletes requests expired for a day (the purge job): a spent or decided one has nothing left to say, and the
+   * grant it started is a session of its own. Returns how many went.
+   */
+  async purge(): Promise<number> {
+    const cutoff = new Date(this.clock.now().getTime() - 86_400_000);
+    const rows = await this.sql.query(
+      'DELETE FROM oauth_device_codes WHERE expires_at < $1::timestamptz RETURNING id',
+      [cutoff.toISOString()],
+    );
+    return rows.length;
+  }
+
   /** The pending, unexpired request a canonical user code names, or null. */
   async pending(userCode: string): Promise<PendingDevice | null> {
     const [row] = await this.sql.query<{

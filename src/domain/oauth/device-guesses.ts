@@ -35,6 +35,16 @@ export class DeviceGuesses {
     private readonly clock: Clock,
   ) {}
 
+  /** Deletes counters whose window has ended (the purge job); returns how many went. */
+  async purge(): Promise<number> {
+    const cutoff = new Date(this.clock.now().getTime() - WINDOW_SECONDS * 1000);
+    const rows = await this.sql.query(
+      'DELETE FROM oauth_device_guesses WHERE window_start < $1::timestamptz RETURNING key',
+      [cutoff.toISOString()],
+    );
+    return rows.length;
+  }
+
   /** Counts one attempt by this browser session from this address; whether it may be looked up. */
   async attempt(browserSessionId: string, ip: string): Promise<GuessVerdict> {
     const now = this.clock.now();
