@@ -32,6 +32,8 @@ import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
 import { GrantTokens } from './domain/oauth/grant-tokens.js';
 import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
+import { ApiKeys } from './domain/api-keys/api-keys.js';
+import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
 import { DeviceCodes } from './domain/oauth/device-codes.js';
 import { DeviceGuesses } from './domain/oauth/device-guesses.js';
 
@@ -90,6 +92,9 @@ export interface Services {
   /** OAuth clients registered in the database (src/domain/oauth/). */
   oauthClients: OAuthClients;
   oauth: OAuthServices;
+  /** API keys: managing them, and using them (the token exchange, introspection). */
+  apiKeys: ApiKeys;
+  apiKeyUse: ApiKeyUse;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -105,6 +110,8 @@ export async function createServices(
   keys: KeyStore,
   refreshKeys: MacKeyRing,
   stores: Stores,
+  /** The HMAC key of API keys' stored hashes (src/domain/keys/api-key-pepper.ts). */
+  apiKeyPepper: Buffer,
 ): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
   const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle);
@@ -178,7 +185,19 @@ export async function createServices(
     devices: new DeviceCodes(database.sql, { ...sessionLimits, accessTokenTtlSeconds: config.accessTokenTtl }, clock),
     deviceGuesses: new DeviceGuesses(database.sql, clock),
   };
+  const apiKeyUse = new ApiKeyUse(database.sql, apiKeyPepper, serviceClients, clock);
+  const apiKeys = new ApiKeys(
+    database.prisma,
+    apiKeyPepper,
+    serviceClients,
+    { defaultTtlSeconds: config.apiKeys.defaultTtlSeconds, maxTtlSeconds: config.apiKeys.maxTtlSeconds },
+    clock,
+    // A reported leak emails the key's owner when email is on.
+    recovery ? (to, vars) => recovery.templates.render('api_key_leaked', to, vars) : undefined,
+  );
   return {
+    apiKeys,
+    apiKeyUse,
     recovery,
     config,
     clock,
@@ -219,6 +238,7 @@ export async function createServices(
       issuer: tokenIssuer,
       db: database.prisma,
       oauth: { codes: oauth.codes, devices: oauth.devices, idTokens: oauth.tokens, refreshTokens, lifecycle },
+      apiKeys: apiKeyUse,
     },
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },

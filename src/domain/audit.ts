@@ -54,7 +54,12 @@ export type AuditType =
   // The device authorization grant (src/domain/oauth/device-codes.ts).
   | 'oauth_device_approved'
   | 'oauth_device_denied'
-  | 'oauth_device_redeemed';
+  | 'oauth_device_redeemed'
+  // API keys (src/domain/api-keys/).
+  | 'api_key_created'
+  | 'api_key_rolled'
+  | 'api_key_revoked'
+  | 'api_key_leak_reported';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {
