@@ -46,6 +46,8 @@ import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
 import authorizeRoutes from './routes/authorize.js';
 import dynamicRegistrationRoutes from './routes/dynamic-registration.js';
+import deviceAuthorizationRoutes from './routes/device-authorization.js';
+import deviceRoutes from './routes/device.js';
 import oidcRoutes from './routes/oidc.js';
 import { createServices, type Services } from './services.js';
 import { bootstrapAdminAtBoot, warnAboutConfig } from './boot-checks.js';
@@ -85,6 +87,9 @@ const REDACTED_PATHS = [
   '*.code_verifier',
   '*.id_token',
   '*.id_token_hint',
+  // the device authorization grant (src/routes/device-authorization.ts, src/routes/device.ts)
+  '*.device_code',
+  '*.user_code',
   '*.csrf',
   // second factors (src/routes/mfa.ts, /auth/mfa/verify)
   '*.mfa_token',
@@ -223,6 +228,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(authorizeRoutes, { prefix: '/oauth', services });
     if (config.dynamicRegistration.enabled)
       await app.register(dynamicRegistrationRoutes, { prefix: '/oauth', services });
+    await app.register(deviceAuthorizationRoutes, { prefix: '/oauth', services });
+    await app.register(deviceRoutes, { prefix: '/oauth', services });
     await app.register(oidcRoutes, { services });
     await app.register(adminRoutes, { prefix: '/admin', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });

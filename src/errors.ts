@@ -57,6 +57,15 @@ export const errorCatalog = {
   },
   // Resource indicators and dynamic registration (RFC 8707, RFC 7591), sent as `error` too.
   invalid_target: { status: 400, message: 'The resource is not a registered resource this client may use.' },
+  // The device authorization grant (RFC 8628 §3.5): the token endpoint's answers to a device that polls.
+  authorization_pending: { status: 400, message: 'The user has not yet approved or denied this device.' },
+  slow_down: { status: 400, message: 'Polling too often: wait the interval (now 5 seconds longer) between polls.' },
+  access_denied: { status: 400, message: 'The request was denied, or can no longer be approved.' },
+  expired_token: { status: 400, message: 'The device code has expired. Start again.' },
+  user_code_invalid: {
+    status: 400,
+    message: 'This code is not valid: it may have expired or already been used. Check the code on your device.',
+  },
   missing_token: { status: 401, message: 'A bearer access token is required.' },
   invalid_token: { status: 401, message: 'The access token is invalid or has expired.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },

@@ -40,6 +40,8 @@ import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
 import { SecondStep } from './domain/mfa/second-step.js';
 import { ApiKeys } from './domain/api-keys/api-keys.js';
 import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
+import { DeviceCodes } from './domain/oauth/device-codes.js';
+import { DeviceGuesses } from './domain/oauth/device-guesses.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -49,6 +51,9 @@ interface OAuthServices {
   lifecycle: SessionLifecycle;
   consents: Consents;
   browserSessions: BrowserSessions;
+  /** The device authorization grant (RFC 8628): its codes, and the limit on guessing user codes. */
+  devices: DeviceCodes;
+  deviceGuesses: DeviceGuesses;
 }
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
 import { ClientAuthentication } from './domain/authz/client-authentication.js';
@@ -193,6 +198,8 @@ export async function createServices(
     lifecycle,
     consents: new Consents(database.prisma, database.sql, clock),
     browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
+    devices: new DeviceCodes(database.sql, { ...sessionLimits, accessTokenTtlSeconds: config.accessTokenTtl }, clock),
+    deviceGuesses: new DeviceGuesses(database.sql, clock),
   };
   // Second factors: their secrets are sealed with a key in KEYS_DIR, made at the first boot.
   const { box } = await SecretBox.open(config.keysDir);
@@ -266,6 +273,7 @@ export async function createServices(
       db: database.prisma,
       oauth: {
         codes: oauth.codes,
+        devices: oauth.devices,
         idTokens: oauth.tokens,
         refreshTokens,
         lifecycle,

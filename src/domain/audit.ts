@@ -59,6 +59,10 @@ export type AuditType =
   | 'mfa_recovery_code_used'
   | 'mfa_failed'
   | 'mfa_locked'
+  // The device authorization grant (src/domain/oauth/device-codes.ts).
+  | 'oauth_device_approved'
+  | 'oauth_device_denied'
+  | 'oauth_device_redeemed'
   // API keys (src/domain/api-keys/).
   | 'api_key_created'
   | 'api_key_rolled'

@@ -1,6 +1,7 @@
 // Runs the purge (src/domain/sessions/sessions.ts) every PURGE_INTERVAL_SECONDS, so the session and refresh
-// token tables don't grow forever, the audit retention (src/domain/audit-retention.ts), and the deletion of
-// abandoned dynamically registered clients (src/domain/oauth/dynamic-registration.ts). Each instance runs it; deletes by several instances at once are harmless.
+// token tables don't grow forever, the audit retention (src/domain/audit-retention.ts), the deletion of
+// abandoned dynamically registered clients (src/domain/oauth/dynamic-registration.ts), and the device flow's
+// expired codes and ended guess counters (src/domain/oauth/device-codes.ts, device-guesses.ts). Each instance runs it; deletes by several instances at once are harmless.
 // A failed run is logged and retried at the next tick; the timer never keeps the process alive.
 import fp from 'fastify-plugin';
 import type { Services } from '../services.js';
@@ -17,9 +18,11 @@ export default fp<{ services: Services }>(
         const purged = await services.sessions.purge(purgeAfterDays);
         const auditEvents = await services.auditRetention.purge();
         const dynamicClients = await services.dynamicRegistrations.purge();
-        if (purged.sessions + purged.refreshTokens + auditEvents + dynamicClients > 0)
+        const deviceCodes = await services.oauth.devices.purge();
+        const deviceGuesses = await services.oauth.deviceGuesses.purge();
+        if (purged.sessions + purged.refreshTokens + auditEvents + dynamicClients + deviceCodes + deviceGuesses > 0)
           app.log.info(
-            { event: 'purge', ...purged, auditEvents, dynamicClients },
+            { event: 'purge', ...purged, auditEvents, dynamicClients, deviceCodes, deviceGuesses },
             'purged ended sessions, spent tokens and old audit rows',
           );
       } catch (err) {

@@ -15,7 +15,7 @@ import { requestMeta } from '../http/request-meta.js';
 import { noStore } from '../http/no-store.js';
 import { ConnectedAppsSchema, connectedAppsOut } from '../http/connected-apps.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
-import { BROWSER_SESSION_COOKIE } from './authorize.js';
+import { BROWSER_SESSION_COOKIE } from '../http/password-sign-in.js';
 import type { Services } from '../services.js';
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;

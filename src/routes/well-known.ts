@@ -1,6 +1,7 @@
 // Public metadata: the JWKS, the OpenID Provider discovery document (OIDC Discovery 1.0) and the same
 // document as RFC 8414 authorization server metadata. It names only what Tessera really does: the code flow
 // with PKCE S256 (src/routes/authorize.ts), its grants, its client authentication methods and scopes.
+import { DEVICE_CODE_GRANT } from '../domain/grants/device-code.js';
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -66,6 +67,7 @@ const Discovery = Type.Object({
   request_uri_parameter_supported: Type.Boolean(),
   // The token endpoint and its registered grants (src/domain/grants/registry.ts)
   token_endpoint: Type.String(),
+  device_authorization_endpoint: Type.Optional(Type.String()),
   grant_types_supported: Type.Array(Type.String()),
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
   token_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
@@ -122,6 +124,10 @@ export function discoveryDocument(issuer: string, registered: Registered) {
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     token_endpoint: at('/oauth/token'),
+    // RFC 8628 §4: present exactly when the device_code grant is registered.
+    ...(registered.grantTypes.includes(DEVICE_CODE_GRANT)
+      ? { device_authorization_endpoint: at('/oauth/device_authorization') }
+      : {}),
     grant_types_supported: registered.grantTypes,
     token_endpoint_auth_methods_supported: registered.authMethods,
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,

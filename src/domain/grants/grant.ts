@@ -11,6 +11,7 @@ import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import type { TokenIssuer, TokenResponse } from '../tokens/token-issuer.js';
 import type { AuthorizationCodes } from '../oauth/authorization-codes.js';
+import type { DeviceCodes } from '../oauth/device-codes.js';
 import type { GrantTokens } from '../oauth/grant-tokens.js';
 import type { ResourceRegistry } from '../oauth/resources.js';
 import type { RefreshTokens } from '../sessions/refresh-tokens.js';
@@ -29,6 +30,8 @@ export interface GrantServices {
   /** The authorization server's grants (src/domain/oauth/): codes, ID tokens, refresh tokens and their rotation. */
   oauth: {
     codes: AuthorizationCodes;
+    /** The device authorization grant's codes (RFC 8628). */
+    devices: DeviceCodes;
     idTokens: GrantTokens;
     refreshTokens: RefreshTokens;
     lifecycle: SessionLifecycle;
