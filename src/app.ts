@@ -45,6 +45,7 @@ import wellKnownRoutes from './routes/well-known.js';
 import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
 import authorizeRoutes from './routes/authorize.js';
+import dynamicRegistrationRoutes from './routes/dynamic-registration.js';
 import oidcRoutes from './routes/oidc.js';
 import { createServices, type Services } from './services.js';
 import { bootstrapAdminAtBoot, warnAboutConfig } from './boot-checks.js';
@@ -220,6 +221,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });
     await app.register(authorizeRoutes, { prefix: '/oauth', services });
+    if (config.dynamicRegistration.enabled)
+      await app.register(dynamicRegistrationRoutes, { prefix: '/oauth', services });
     await app.register(oidcRoutes, { services });
     await app.register(adminRoutes, { prefix: '/admin', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });

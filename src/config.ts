@@ -9,6 +9,7 @@ import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/tokens/service-clients.js';
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
 import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
+import { ResourceEnvFields, resourceConfig, type ResourceConfig } from './config-resources.js';
 import { normalizeEmail } from './domain/accounts/emails.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
 import type { DatabaseTimeouts } from './db/open.js';
@@ -84,10 +85,12 @@ export const EnvSchema = Type.Object({
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   // Email flows (src/config-mail.ts).
   ...MailEnvFields,
+  // Resource indicators and dynamic client registration (src/config-resources.ts).
+  ...ResourceEnvFields,
 });
 type Env = Static<typeof EnvSchema>;
 
-export interface Config {
+interface CoreConfig {
   env: Env['NODE_ENV'];
   port: number;
   host: string;
@@ -161,6 +164,9 @@ export interface Config {
   /** API keys: expiry bounds (seconds) and per-minute limits (0: none). */
   apiKeys: { defaultTtlSeconds: number; maxTtlSeconds: number; perKeyPerMinute: number; perAddressPerMinute: number };
 }
+
+/** Everything the service reads: the settings above plus registered resources and dynamic registration. */
+export type Config = CoreConfig & ResourceConfig;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -247,6 +253,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     bootstrapAdminEmail: bootstrapAdminEmail(env.BOOTSTRAP_ADMIN_EMAIL),
     apiDocs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === 'true',
     mail: mailConfig(env, issuer, (message) => {
+      throw new ConfigError(message);
+    }),
+    // Resource indicators and dynamic client registration.
+    ...resourceConfig(env, (message) => {
       throw new ConfigError(message);
     }),
     apiKeys: apiKeySettings(env),

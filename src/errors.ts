@@ -55,6 +55,8 @@ export const errorCatalog = {
     status: 400,
     message: 'The provider did not confirm a verified email address for this account.',
   },
+  // Resource indicators and dynamic registration (RFC 8707, RFC 7591), sent as `error` too.
+  invalid_target: { status: 400, message: 'The resource is not a registered resource this client may use.' },
   missing_token: { status: 401, message: 'A bearer access token is required.' },
   invalid_token: { status: 401, message: 'The access token is invalid or has expired.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },

@@ -32,6 +32,7 @@ import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
 import { GrantTokens } from './domain/oauth/grant-tokens.js';
 import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
+import { DynamicRegistrations } from './domain/oauth/dynamic-registration.js';
 import { SecretBox } from './domain/mfa/secret-box.js';
 import { MfaNotices } from './domain/mfa/notices.js';
 import { Factors } from './domain/mfa/factors.js';
@@ -92,6 +93,8 @@ export interface Services {
   /** OAuth clients registered in the database (src/domain/oauth/). */
   oauthClients: OAuthClients;
   oauth: OAuthServices;
+  /** RFC 7591 registration by anyone (routes only when DYNAMIC_REGISTRATION=true; the purge always). */
+  dynamicRegistrations: DynamicRegistrations;
   /** API keys: managing them, and using them (the token exchange, introspection). */
   apiKeys: ApiKeys;
   apiKeyUse: ApiKeyUse;
@@ -220,6 +223,13 @@ export async function createServices(
     clock,
     oauthClients,
     oauth,
+    dynamicRegistrations: new DynamicRegistrations(
+      oauthClients,
+      database.prisma,
+      database.sql,
+      { scopes: config.dynamicRegistration.scopes, ttlDays: config.dynamicRegistration.ttlDays },
+      clock,
+    ),
     database,
     keys,
     refreshKeys,
@@ -254,7 +264,13 @@ export async function createServices(
     grantServices: {
       issuer: tokenIssuer,
       db: database.prisma,
-      oauth: { codes: oauth.codes, idTokens: oauth.tokens, refreshTokens, lifecycle },
+      oauth: {
+        codes: oauth.codes,
+        idTokens: oauth.tokens,
+        refreshTokens,
+        lifecycle,
+        resources: { fallback: config.audience, registered: config.resources },
+      },
       apiKeys: apiKeyUse,
     },
     federation: new Federation(

@@ -81,7 +81,8 @@ function oauthError(error: AppError): string {
     error.code === 'unauthorized_client' ||
     error.code === 'invalid_client_metadata' ||
     error.code === 'invalid_redirect_uri' ||
-    error.code === 'invalid_token'
+    error.code === 'invalid_token' ||
+    error.code === 'invalid_target'
   )
     return error.code;
   if (error.statusCode === 503) return 'temporarily_unavailable';

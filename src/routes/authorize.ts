@@ -51,6 +51,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
   const ownOrigin = new URL(config.issuer).origin;
   const noOrigins = new Set<string>();
   const limited = rateLimitFor(config);
+  const resourceRegistry = { fallback: config.audience, registered: config.resources };
 
   const redirect = (reply: FastifyReply, url: string) => reply.code(303).header('location', url).send(null);
 
@@ -88,7 +89,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
   async function check(params: Params) {
     const id = params.client_id;
     const client = typeof id === 'string' ? await oauthClients.get(id) : null;
-    return checkAuthorizationRequest(params, client, config.audience);
+    return checkAuthorizationRequest(params, client, resourceRegistry);
   }
 
   const failTo = (reply: FastifyReply, req: AuthorizationRequest, error: string, description: string) =>

@@ -23,6 +23,8 @@ const TokenRequest = Type.Object(
   {
     grant_type: Type.String({ minLength: 1, maxLength: 128 }),
     scope: Type.Optional(Type.String({ maxLength: 1024 })),
+    // RFC 8707: the resource the token is for, within the grant (a repeated one is refused by the grant).
+    resource: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Array(Type.String({ maxLength: 256 }))])),
     client_id: Type.Optional(Type.String({ maxLength: 256 })),
     client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
     client_assertion_type: Type.Optional(Type.String({ maxLength: 256 })),

@@ -70,6 +70,8 @@ const Discovery = Type.Object({
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
   token_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
   scopes_supported: Type.Array(Type.String()),
+  // RFC 7591 dynamic registration (src/routes/dynamic-registration.ts), only when DYNAMIC_REGISTRATION=true.
+  registration_endpoint: Type.Optional(Type.String()),
 });
 
 /** What is registered, from which discovery's lists are derived. */
@@ -78,6 +80,8 @@ interface Registered {
   authMethods: string[];
   confidentialAuthMethods: string[];
   clientScopes: string[];
+  /** Whether /oauth/register answers (DYNAMIC_REGISTRATION). */
+  dynamicRegistration?: boolean;
 }
 
 /** The discovery document but for the key algorithms (read per request: keys rotate). */
@@ -122,6 +126,7 @@ export function discoveryDocument(issuer: string, registered: Registered) {
     token_endpoint_auth_methods_supported: registered.authMethods,
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     scopes_supported: [...new Set([...OIDC_SCOPES, ...TESSERA_SCOPES, ...registered.clientScopes])].sort(),
+    ...(registered.dynamicRegistration ? { registration_endpoint: at('/oauth/register') } : {}),
   };
 }
 
@@ -146,6 +151,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     authMethods: services.clientAuthentication.methods,
     confidentialAuthMethods: services.clientAuthentication.confidentialMethods,
     clientScopes: services.serviceClients.scopes,
+    dynamicRegistration: config.dynamicRegistration.enabled,
   });
 
   app.get(

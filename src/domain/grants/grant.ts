@@ -12,6 +12,7 @@ import { DomainError } from '../domain-error.js';
 import type { TokenIssuer, TokenResponse } from '../tokens/token-issuer.js';
 import type { AuthorizationCodes } from '../oauth/authorization-codes.js';
 import type { GrantTokens } from '../oauth/grant-tokens.js';
+import type { ResourceRegistry } from '../oauth/resources.js';
 import type { RefreshTokens } from '../sessions/refresh-tokens.js';
 import type { SessionLifecycle } from '../sessions/session-lifecycle.js';
 import type { ApiKeyUse } from '../api-keys/api-key-use.js';
@@ -31,6 +32,8 @@ export interface GrantServices {
     idTokens: GrantTokens;
     refreshTokens: RefreshTokens;
     lifecycle: SessionLifecycle;
+    /** The registered resources (RFC 8707) and Tessera's AUDIENCE. */
+    resources: ResourceRegistry;
   };
   /** Verifies API keys for the token exchange (src/domain/api-keys/api-key-use.ts). */
   apiKeys: ApiKeyUse;
