@@ -170,6 +170,7 @@ t.test('the OpenAPI document', async (t) => {
           '/auth/password/first': { new_password: 'a long enough passphrase' },
           '/auth/oauth/{provider}/link': { return_to: 'http://localhost:5173/' },
           '/auth/api-keys': { name: 'ci', scopes: [] },
+          '/auth/mfa/totp/{factor_id}/confirm': { code: '123456' },
         };
         const payload = payloads[path] ?? (path.startsWith('/oauth/') ? { token: 'x' } : {});
         const reply = await app.inject({
