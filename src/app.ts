@@ -35,6 +35,7 @@ import { macKeyPolicy, rotationPolicy } from './domain/keys/key-policies.js';
 import { ensureMacKey, MacKeyRing } from './domain/keys/refresh-keys.js';
 import authRoutes from './routes/auth.js';
 import federationRoutes from './routes/federation.js';
+import passkeyRoutes from './routes/passkeys.js';
 import healthRoutes from './routes/health.js';
 import oauthRoutes from './routes/oauth.js';
 import sessionRoutes from './routes/sessions.js';
@@ -192,6 +193,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(sessionRoutes, { prefix: '/auth', services });
     await app.register(recoveryRoutes, { prefix: '/auth', services });
     await app.register(federationRoutes, { prefix: '/auth', services });
+    await app.register(passkeyRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });
     await app.register(authorizeRoutes, { prefix: '/oauth', services });

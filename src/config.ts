@@ -12,6 +12,7 @@ import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
 import { normalizeEmail } from './domain/accounts/emails.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
 import type { DatabaseTimeouts } from './db/open.js';
+import { WebauthnEnvFields, webauthnConfig, type WebauthnConfig } from './config-webauthn.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -78,6 +79,8 @@ export const EnvSchema = Type.Object({
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   // Email flows (src/config-mail.ts).
   ...MailEnvFields,
+  // Passkeys (src/config-webauthn.ts).
+  ...WebauthnEnvFields,
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -152,6 +155,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Email flows: delivery, templates, links, limits (src/config-mail.ts). */
   mail: MailConfig;
+  /** Passkeys (src/config-webauthn.ts); undefined when WEBAUTHN_RP_ID is unset: no passkey routes. */
+  webauthn: WebauthnConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -239,6 +244,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     bootstrapAdminEmail: bootstrapAdminEmail(env.BOOTSTRAP_ADMIN_EMAIL),
     apiDocs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === 'true',
     mail: mailConfig(env, issuer, (message) => {
+      throw new ConfigError(message);
+    }),
+    webauthn: webauthnConfig(env, issuer, (message) => {
       throw new ConfigError(message);
     }),
   };

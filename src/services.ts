@@ -32,6 +32,18 @@ import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
 import { GrantTokens } from './domain/oauth/grant-tokens.js';
 import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
+import { PasskeyChallenges } from './domain/passkeys/challenges.js';
+import { Passkeys } from './domain/passkeys/passkeys.js';
+import { PasskeyAssertions } from './domain/passkeys/passkey-assertion.js';
+
+/** Passkeys (src/domain/passkeys/), when WEBAUTHN_RP_ID is set. */
+interface PasskeyServices {
+  challenges: PasskeyChallenges;
+  /** Register, list, rename, remove. */
+  registry: Passkeys;
+  /** Sign in with one, or check one as a second factor (verifyForUser). */
+  assertions: PasskeyAssertions;
+}
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -85,6 +97,8 @@ export interface Services {
   /** OAuth clients registered in the database (src/domain/oauth/). */
   oauthClients: OAuthClients;
   oauth: OAuthServices;
+  /** Passkeys, when WEBAUTHN_RP_ID is set (src/config-webauthn.ts). */
+  passkeys?: PasskeyServices | undefined;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -172,6 +186,7 @@ export async function createServices(
     browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
   };
   return {
+    passkeys: passkeyServices(config, clock, database, recovery),
     recovery,
     config,
     clock,
@@ -219,5 +234,22 @@ export async function createServices(
       new Identities(database.prisma, clock),
       lifecycle,
     ),
+  };
+}
+
+function passkeyServices(
+  config: Config,
+  clock: Clock,
+  database: Database,
+  recovery: RecoveryServices | undefined,
+): PasskeyServices | undefined {
+  if (!config.webauthn) return undefined;
+  const challenges = new PasskeyChallenges(database.sql, clock);
+  // Adding or removing a passkey emails its owner (SECURITY_NOTICES), written in the same transaction.
+  const notice = recovery && config.mail.securityNotices ? recovery.notices.onPasskeyChange : undefined;
+  return {
+    challenges,
+    registry: new Passkeys(database.prisma, challenges, config.webauthn, clock, notice),
+    assertions: new PasskeyAssertions(database.prisma, database.sql, challenges, config.webauthn, clock),
   };
 }

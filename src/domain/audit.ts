@@ -50,7 +50,13 @@ export type AuditType =
   | 'oauth_code_redeemed'
   | 'oauth_code_replayed'
   | 'oauth_grant_revoked'
-  | 'oauth_logout';
+  | 'oauth_logout'
+  // Passkeys (src/domain/passkeys/).
+  | 'passkey_added'
+  | 'passkey_renamed'
+  | 'passkey_removed'
+  | 'passkey_sign_in_failed'
+  | 'passkey_counter_regressed';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

@@ -35,6 +35,7 @@ const issued = {
     jti,
   ),
   password: sessionClaims(settings, session, { roles: [], emailVerified: false }, now, jti),
+  passkey: sessionClaims(settings, { ...session, amr: ['hwk', 'user'] }, { roles: [], emailVerified: true }, now, jti),
   client: clientClaims(settings, { id: 'orders', audience: null, scopes: ['orders:read'] }, now, jti),
 };
 const sorted = (names: Iterable<string>) => [...names].sort();
@@ -50,12 +51,18 @@ t.test('the issuer writes exactly the contract’s claims, each of its declared 
   t.same(issued.password.amr, ['pwd'], 'a password sign-in says amr ["pwd"]');
   t.notOk('roles' in issued.password, 'a user without roles gets no roles claim');
   t.equal(issued.password.email_verified, false, 'email_verified is stated even when false');
+  t.notOk('acr' in issued.password, 'a password alone is one factor: no acr');
+  t.same(issued.passkey.amr, ['hwk', 'user'], 'a passkey that verified the user says amr ["hwk", "user"]');
+  t.equal(issued.passkey.acr, '2', 'and, being two factors, acr "2"');
+  const presence = sessionClaims(settings, { ...session, amr: ['swk'] }, { roles: [], emailVerified: true }, now, jti);
+  t.same(presence.amr, ['swk'], 'a synced passkey without user verification says amr ["swk"]');
+  t.notOk('acr' in presence, 'and is one factor: no acr');
 });
 
 t.test('@tessera/verify returns every claim the issuer writes, and only the contract’s', async (t) => {
   for (const [kind, claims] of Object.entries(issued))
     t.same(toClaims({ ...claims }), claims, `the verifier returns every claim of a ${kind} token`);
-  const extra = toClaims({ ...issued.federated, nonce: 'x', acr: '2' });
+  const extra = toClaims({ ...issued.federated, nonce: 'x', acr_values: '2' });
   t.same(extra, issued.federated, 'a claim outside the contract is not returned');
   t.match(
     toClaims({ ...issued.federated, email_verified: 'yes' }),
@@ -73,7 +80,7 @@ t.test('introspection answers with the contract’s claims, in the contract’s 
       `the introspection schema lets every claim of a ${kind} token through`,
     );
   t.notOk(
-    Value.Check(IntrospectionBody, { active: true, acr: '2' }),
+    Value.Check(IntrospectionBody, { active: true, acr_values: '2' }),
     'a claim outside the contract can’t be serialised by introspection',
   );
 });

@@ -41,10 +41,12 @@ export const CLAIM_TYPES = {
   scope: 'string',
   /** User tokens: whether the account's address is verified. */
   email_verified: 'boolean',
-  /** User tokens: RFC 8176 methods, ["pwd"] after a password; absent after a provider's sign-in. */
+  /** User tokens: RFC 8176 methods, ["pwd"] after a password, ["hwk"|"swk", "user"] after a passkey; absent after a provider's sign-in. */
   amr: 'strings',
   /** User tokens after a provider's sign-in: the identity provider's id. */
   idp: 'string',
+  /** User tokens after a two-factor sign-in (a passkey that verified the user): "2"; absent after one factor. */
+  acr: 'string',
 } as const;
 export type ClaimName = keyof typeof CLAIM_TYPES;
 export const CLAIM_NAMES = Object.keys(CLAIM_TYPES) as ClaimName[];
@@ -73,6 +75,8 @@ export interface TesseraClaims {
   amr?: string[];
   /** After a provider's sign-in: the identity provider's id in Tessera's configuration. */
   idp?: string;
+  /** Authentication context class: "2" after a two-factor sign-in; absent after one factor. */
+  acr?: string;
 }
 
 // The interface names exactly the contract's claims: tsc fails here when one gains a claim the other lacks.

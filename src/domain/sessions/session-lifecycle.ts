@@ -28,13 +28,22 @@ export type StartMethod =
   /** A password; its hash is re-read under a lock, so a password changed meanwhile opens nothing. */
   | { kind: 'password'; verifiedHash: string }
   /** An identity provider (src/domain/federation/) vouched for the user. */
-  | { kind: 'provider'; idp: string };
+  | { kind: 'provider'; idp: string }
+  /** A passkey (src/domain/passkeys/): synced (backed up) or bound to one device; whether it verified the user. */
+  | { kind: 'passkey'; synced: boolean; userVerified: boolean };
 
 /**
  * RFC 8176 authentication methods of a session, registered values only: ["pwd"] for the password; none for a
- * provider's sign-in (Tessera did not see how the provider checked the user; `idp` says where it came from).
+ * provider's sign-in (Tessera did not see how the provider checked the user; `idp` says where it came from);
+ * for a passkey, what the session stored at its start (startAmr): ["hwk"] or ["swk"] for a synced one, plus
+ * "user" when the authenticator verified the user (PIN, biometrics), which makes it two factors.
  */
-const sessionAmr = (idp: string | null | undefined): string[] => (idp ? [] : ['pwd']);
+const sessionAmr = (idp: string | null | undefined, stored?: string[] | null): string[] =>
+  stored && stored.length > 0 ? stored : idp ? [] : ['pwd'];
+
+/** The methods a start stores on the session row; empty: derived from idp by sessionAmr. */
+const startAmr = (method: StartMethod): string[] =>
+  method.kind === 'passkey' ? [method.synced ? 'swk' : 'hwk', ...(method.userVerified ? ['user'] : [])] : [];
 
 /** What a start or a refresh hands on: the session's facts for the token issuer, and the refresh token. */
 export interface IssuedSession {
@@ -111,6 +120,7 @@ export class SessionLifecycle {
     const expiresAt = sessionDeadline(this.settings, now, now);
     const sessionId = randomUUID();
     const idp = method.kind === 'provider' ? method.idp : null;
+    const amr = startAmr(method);
     await this.db.$transaction(async (tx) => {
       const [current] = await tx.$queryRaw<
         { password_hash: string | null; disabled: boolean }[]
@@ -130,6 +140,7 @@ export class SessionLifecycle {
           userAgent: clipUserAgent(meta.userAgent),
           ip: meta.ip,
           idp,
+          amr,
         },
       });
       await audit(
@@ -138,7 +149,7 @@ export class SessionLifecycle {
         now,
         idp
           ? { type: 'federated_login', userId, sessionId, reason: `idp=${idp}` }
-          : { type: 'login_ok', userId, sessionId },
+          : { type: 'login_ok', userId, sessionId, ...(amr.length > 0 ? { reason: `amr=${amr.join(' ')}` } : {}) },
       );
     }, LOCKING_TX);
     const refreshToken = this.tokens.mint(sessionId, 0n);
@@ -146,7 +157,7 @@ export class SessionLifecycle {
       userId,
       sessionId,
       sessionStartedAt: now,
-      amr: sessionAmr(idp),
+      amr: sessionAmr(idp, amr),
       idp,
       refreshToken,
       refreshExpiresAt: expiresAt,
@@ -170,7 +181,7 @@ export class SessionLifecycle {
         userId: won.userId,
         sessionId,
         sessionStartedAt: won.createdAt,
-        amr: sessionAmr(won.idp),
+        amr: sessionAmr(won.idp, won.amr),
         idp: won.idp,
         refreshToken: this.tokens.mint(sessionId, won.counter),
         refreshExpiresAt: won.expiresAt,
@@ -192,7 +203,7 @@ export class SessionLifecycle {
           userId: s.userId,
           sessionId,
           sessionStartedAt: s.createdAt,
-          amr: sessionAmr(s.idp),
+          amr: sessionAmr(s.idp, s.amr),
           idp: s.idp,
           refreshToken: this.tokens.mint(sessionId, s.counter),
           refreshExpiresAt: s.expiresAt,

@@ -9,7 +9,9 @@
 //   roles, email_verified  read by the statement that produced the session when it read them (the refresh
 //                        CAS does, in its one statement); otherwise read here, in one statement
 //   amr, idp             how the session started: a password (amr ["pwd"]) or an identity provider (idp, and no
-//                        amr: RFC 8176 values only, and Tessera did not see how the provider checked the user)
+//                        amr: RFC 8176 values only, and Tessera did not see how the provider checked the user),
+//                        or a passkey (amr ["hwk"] or ["swk"], plus "user" when it verified the user)
+//   acr                  "2" when amr shows two factors (a passkey that verified the user); absent for one
 //   client_id            Tessera's CLIENT_ID for user tokens; the client itself for client_credentials and
 //                        for an OAuth client's grant (src/domain/grants/authorization-code.ts, refresh-token.ts)
 //   scope, aud           a client's granted scopes and configured audience (else Tessera's AUDIENCE); for an
@@ -39,6 +41,8 @@ export interface SessionGrant {
   sessionStartedAt: Date;
   /** The identity provider the session started with; absent or null: the password. */
   idp?: string | null | undefined;
+  /** The session's RFC 8176 methods (session-lifecycle.ts's sessionAmr); absent: derived from idp. */
+  amr?: string[] | undefined;
   /** The user's roles, when the statement that produced the session read them. */
   roles?: string[] | undefined;
   /** Whether the address is verified, when the statement that produced the session read it. */
@@ -83,10 +87,24 @@ export interface UserFacts {
 /**
  * How the user authenticated, for access and ID tokens alike: amr holds RFC 8176's registered values only, so a
  * sign-in through a provider (src/domain/federation/) has none (Tessera did not see how the provider checked the
- * user) and says where it came from in idp instead.
+ * user) and says where it came from in idp instead. `amr`: the session's methods when they are not the
+ * password's (a passkey: hwk or swk, with user when it verified the user). Two factors (something held and the
+ * user verified, or mfa) state acr ACR_MULTI_FACTOR; one factor states no acr.
  */
-export const authMethod = (idp: string | null | undefined): { amr: string[] } | { idp: string } =>
-  idp ? { idp } : { amr: ['pwd'] };
+export const authMethod = (
+  idp: string | null | undefined,
+  amr?: string[] | undefined,
+): { amr: string[]; acr?: string } | { idp: string } => {
+  if (idp) return { idp };
+  const methods = amr && amr.length > 0 ? amr : ['pwd'];
+  return isMultiFactor(methods) ? { amr: methods, acr: ACR_MULTI_FACTOR } : { amr: methods };
+};
+
+/** The acr of a two-factor sign-in (level 2); a one-factor sign-in carries no acr. */
+const ACR_MULTI_FACTOR = '2';
+
+const isMultiFactor = (amr: string[]) =>
+  amr.includes('mfa') || (amr.includes('user') && (amr.includes('hwk') || amr.includes('swk')));
 
 /** The claims of an OAuth client's access token that introspection reads back (src/domain/oauth/grant-tokens.ts). */
 export interface GrantClaims {
@@ -124,7 +142,7 @@ export function sessionClaims(
     auth_time: epochSeconds(session.sessionStartedAt),
     ...(facts.roles.length > 0 ? { roles: facts.roles } : {}),
     email_verified: facts.emailVerified,
-    ...authMethod(session.idp),
+    ...authMethod(session.idp, session.amr),
   };
 }
 
