@@ -1,5 +1,5 @@
 // Runs the purge (src/domain/sessions/sessions.ts) every PURGE_INTERVAL_SECONDS, so the session and refresh
-// token tables don't grow forever, and the audit retention (src/domain/audit-retention.ts). Each instance runs it; deletes by several instances at once are harmless.
+// token tables don't grow forever, the audit retention (src/domain/audit-retention.ts), and expired passkey challenges. Each instance runs it; deletes by several instances at once are harmless.
 // A failed run is logged and retried at the next tick; the timer never keeps the process alive.
 import fp from 'fastify-plugin';
 import type { Services } from '../services.js';
@@ -15,9 +15,10 @@ export default fp<{ services: Services }>(
       try {
         const purged = await services.sessions.purge(purgeAfterDays);
         const auditEvents = await services.auditRetention.purge();
-        if (purged.sessions + purged.refreshTokens + auditEvents > 0)
+        const passkeyChallenges = (await services.passkeys?.challenges.purge()) ?? 0;
+        if (purged.sessions + purged.refreshTokens + auditEvents + passkeyChallenges > 0)
           app.log.info(
-            { event: 'purge', ...purged, auditEvents },
+            { event: 'purge', ...purged, auditEvents, passkeyChallenges },
             'purged ended sessions, spent tokens and old audit rows',
           );
       } catch (err) {

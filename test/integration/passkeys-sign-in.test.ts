@@ -202,3 +202,65 @@ t.test(
     t.equal(audited.at(-1)!.userId, synced.user.id, 'against its owner');
   },
 );
+
+t.test('as a second factor, a passkey answers only a challenge issued for its owner', async (t) => {
+  const { app } = await passkeyApp(t);
+  const assertions = app.services.passkeys!.assertions;
+  const meta = { ip: '127.0.0.1', requestId: 'second-factor' };
+  const alice = await userWithPasskey(app, { userVerified: false });
+  const bob = await userWithPasskey(app);
+  const forAlice = await assertions.options('preferred', alice.user.id);
+  t.same(
+    forAlice.options.allowCredentials?.map((c) => c.id),
+    [alice.authenticator.id],
+    'the options offer only Alice’s passkeys',
+  );
+  const verified = await assertions.verifyForUser(
+    alice.user.id,
+    forAlice.challengeId,
+    alice.authenticator.assert(forAlice.options) as never,
+    meta,
+  );
+  t.match(verified, { userId: alice.user.id, synced: false, userVerified: false }, 'Alice’s passkey verifies for her');
+
+  const again = await assertions.options('preferred', alice.user.id);
+  await t.rejects(
+    assertions.verifyForUser(alice.user.id, again.challengeId, bob.authenticator.assert(again.options) as never, meta),
+    { code: 'passkey_sign_in_failed' },
+    'Bob’s passkey is refused for Alice',
+  );
+  const usernameless = await signInOptions(app);
+  await t.rejects(
+    assertions.verifyForUser(
+      alice.user.id,
+      usernameless.challenge_id,
+      alice.authenticator.assert(usernameless.options) as never,
+      meta,
+    ),
+    { code: 'passkey_challenge_invalid' },
+    'a usernameless challenge does not serve as Alice’s second factor',
+  );
+  const forBob = await assertions.options('required', bob.user.id);
+  await t.rejects(
+    signInVerify(app, forBob.challengeId, bob.authenticator.assert(forBob.options)).then((r) => {
+      if (r.statusCode !== 200) throw r.json();
+    }),
+    { code: 'passkey_challenge_invalid' },
+    'a second-factor challenge does not start a usernameless sign-in',
+  );
+});
+
+t.test('the purge deletes expired challenges, and keeps live ones', async (t) => {
+  const { app, clock, db } = await passkeyApp(t);
+  await signInOptions(app);
+  await signInOptions(app);
+  clock.advance(301);
+  const live = await signInOptions(app);
+  t.equal(await app.services.passkeys!.challenges.purge(), 2, 'the two expired challenges go');
+  const left = await db.database.prisma.webauthnChallenge.findMany({ select: { id: true } });
+  t.same(
+    left.map((c) => c.id),
+    [live.challenge_id],
+    'the live one stays',
+  );
+});

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Sql } from '../../db/sql.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
+import { batches } from '../batches.js';
 
 export type Ceremony = 'registration' | 'authentication';
 export type UserVerification = 'required' | 'preferred';
@@ -31,6 +32,12 @@ const CLAIM = `
 UPDATE webauthn_challenges SET consumed_at = $2::timestamptz
 WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2::timestamptz
 RETURNING ceremony, user_id::text AS user_id, challenge, user_verification`;
+
+// Expired challenges, spent or not, are of no further use (a spent one is refused as expired after that too).
+const PURGE = `
+DELETE FROM webauthn_challenges WHERE id IN (
+  SELECT id FROM webauthn_challenges WHERE expires_at < $1::timestamptz LIMIT $2
+) RETURNING 1 AS gone`;
 
 export class PasskeyChallenges {
   constructor(
@@ -61,5 +68,11 @@ export class PasskeyChallenges {
     if (!row || row.ceremony !== ceremony)
       throw new DomainError('passkey_challenge_invalid', { detail: row ? 'challenge of another ceremony' : undefined });
     return { userId: row.user_id, challenge: row.challenge, userVerification: row.user_verification };
+  }
+
+  /** Deletes expired challenges in bounded batches (the purge job); returns how many went. */
+  async purge(batchSize = 500, maxBatches = 100): Promise<number> {
+    const now = this.clock.now().toISOString();
+    return batches(batchSize, maxBatches, async () => (await this.sql.query(PURGE, [now, batchSize])).length);
   }
 }

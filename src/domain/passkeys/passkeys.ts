@@ -120,11 +120,13 @@ export class Passkeys {
     const { credential } = info;
     try {
       await this.db.$transaction(async (tx) => {
-        const [row] = await tx.$queryRaw<{ passkeys: number }[]>`
-          SELECT (SELECT count(*) FROM webauthn_credentials w WHERE w.user_id = u.id)::int AS passkeys
-          FROM users u WHERE u.id = ${userId}::uuid FOR UPDATE`;
-        if (!row) throw new DomainError('not_found', { detail: 'no such user' });
-        if (row.passkeys >= MAX_PASSKEYS) throw new DomainError('passkey_limit_reached');
+        // Lock, then count in a statement of its own: under READ COMMITTED its snapshot is taken after the lock
+        // is granted, so it sees the passkey a registration that held the lock before us committed.
+        const [locked] = await tx.$queryRaw<{ id: string }[]>`
+          SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+        if (!locked) throw new DomainError('not_found', { detail: 'no such user' });
+        const passkeys = await tx.webauthnCredential.count({ where: { userId } });
+        if (passkeys >= MAX_PASSKEYS) throw new DomainError('passkey_limit_reached');
         await tx.webauthnCredential.create({
           data: {
             id,
