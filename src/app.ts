@@ -33,12 +33,14 @@ import { ensureKeys } from './domain/keys/key-rotation.js';
 import { isReadOnlyError } from './domain/keys/key-files.js';
 import { macKeyPolicy, rotationPolicy } from './domain/keys/key-policies.js';
 import { ensureMacKey, MacKeyRing } from './domain/keys/refresh-keys.js';
+import { ensureApiKeyPepper } from './domain/keys/api-key-pepper.js';
 import authRoutes from './routes/auth.js';
 import federationRoutes from './routes/federation.js';
 import passkeyRoutes from './routes/passkeys.js';
 import healthRoutes from './routes/health.js';
 import oauthRoutes from './routes/oauth.js';
 import sessionRoutes from './routes/sessions.js';
+import apiKeyRoutes from './routes/api-keys.js';
 import wellKnownRoutes from './routes/well-known.js';
 import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
@@ -83,6 +85,9 @@ const REDACTED_PATHS = [
   '*.id_token',
   '*.id_token_hint',
   '*.csrf',
+  // API keys (src/routes/api-keys.ts, the token exchange)
+  '*.subject_token',
+  '*.key',
   'password',
   'token',
   // Node's client errors carry the raw bytes received; src/plugins/edge-errors.ts never logs them, and this
@@ -138,6 +143,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
       reloadSeconds: config.keysReloadSeconds,
     });
     const refreshKeys = await MacKeyRing.open(config.keysDir, clock, macKeyPolicy(config));
+    const apiKeyPepper = await ensureApiKeyPepper(config.keysDir);
+    if (apiKeyPepper.made)
+      app.log.info({ event: 'keys_changed', done: ['generated the API-key pepper'] }, 'API-key pepper generated');
     const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
     if (redis) {
       app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())));
@@ -162,10 +170,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
           app.log.error({ event: 'redis_error', err: { message: err.message } }, 'mail send-limit store failed'),
         )
       : new MemorySendLimitStore();
-    const services = await createServices(config, clock, database, keys, refreshKeys, {
-      throttle: throttleStore,
-      sendLimit: sendLimitStore,
-    });
+    const services = await createServices(
+      config,
+      clock,
+      database,
+      keys,
+      refreshKeys,
+      {
+        throttle: throttleStore,
+        sendLimit: sendLimitStore,
+      },
+      apiKeyPepper.pepper,
+    );
     await services.passwords.warmUp();
     loadCommonPasswords(); // the new-password screen's list, built once here rather than on a first request
     const skeletons = await backfillEmailSkeletons(database.prisma);
@@ -191,6 +207,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(openapi, { config });
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(sessionRoutes, { prefix: '/auth', services });
+    await app.register(apiKeyRoutes, { prefix: '/auth', services });
     await app.register(recoveryRoutes, { prefix: '/auth', services });
     await app.register(federationRoutes, { prefix: '/auth', services });
     await app.register(passkeyRoutes, { prefix: '/auth', services });

@@ -76,6 +76,12 @@ export const EnvSchema = Type.Object({
   API_DOCS: Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] })),
   // The first admin, granted at boot while no account is admin (src/domain/authz/bootstrap-admin.ts).
   BOOTSTRAP_ADMIN_EMAIL: Type.Optional(Type.String({ maxLength: 320 })),
+  // API keys (src/domain/api-keys/): expiry when none is asked, the longest allowed, and per-minute limits of
+  // uses per key and of API-key presentations per client address (counted before the lookup; 0: no limit).
+  API_KEY_DEFAULT_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 157680000, default: 7776000 }),
+  API_KEY_MAX_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 157680000, default: 31536000 }),
+  API_KEY_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1000000, default: 60 }),
+  API_KEY_ADDRESS_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1000000, default: 300 }),
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   // Email flows (src/config-mail.ts).
   ...MailEnvFields,
@@ -157,6 +163,8 @@ export interface Config {
   mail: MailConfig;
   /** Passkeys (src/config-webauthn.ts); undefined when WEBAUTHN_RP_ID is unset: no passkey routes. */
   webauthn: WebauthnConfig | undefined;
+  /** API keys: expiry bounds (seconds) and per-minute limits (0: none). */
+  apiKeys: { defaultTtlSeconds: number; maxTtlSeconds: number; perKeyPerMinute: number; perAddressPerMinute: number };
 }
 
 export class ConfigError extends Error {
@@ -249,6 +257,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     webauthn: webauthnConfig(env, issuer, (message) => {
       throw new ConfigError(message);
     }),
+    apiKeys: apiKeySettings(env),
+  };
+}
+
+function apiKeySettings(env: Env): Config['apiKeys'] {
+  if (env.API_KEY_DEFAULT_TTL_SECONDS > env.API_KEY_MAX_TTL_SECONDS)
+    throw new ConfigError('invalid configuration: API_KEY_DEFAULT_TTL_SECONDS must not exceed API_KEY_MAX_TTL_SECONDS');
+  return {
+    defaultTtlSeconds: env.API_KEY_DEFAULT_TTL_SECONDS,
+    maxTtlSeconds: env.API_KEY_MAX_TTL_SECONDS,
+    perKeyPerMinute: env.API_KEY_RATE_LIMIT_PER_MINUTE,
+    perAddressPerMinute: env.API_KEY_ADDRESS_RATE_LIMIT_PER_MINUTE,
   };
 }
 

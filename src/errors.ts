@@ -77,6 +77,9 @@ export const errorCatalog = {
     message: 'Confirm your email address before logging in: follow the link we sent you.',
   },
   not_found: { status: 404, message: 'No such resource.' },
+  // API keys (src/domain/api-keys/).
+  api_key_expiry_invalid: { status: 400, message: 'expires_in is outside the allowed range.' },
+  api_key_not_rollable: { status: 409, message: 'This API key is revoked, expired or already rolled.' },
   email_taken: { status: 409, message: 'An account with this email already exists.' },
   email_already_verified: { status: 409, message: 'This email address is already verified.' },
   account_link_required: {

@@ -44,6 +44,8 @@ interface PasskeyServices {
   /** Sign in with one, or check one as a second factor (verifyForUser). */
   assertions: PasskeyAssertions;
 }
+import { ApiKeys } from './domain/api-keys/api-keys.js';
+import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -99,6 +101,9 @@ export interface Services {
   oauth: OAuthServices;
   /** Passkeys, when WEBAUTHN_RP_ID is set (src/config-webauthn.ts). */
   passkeys?: PasskeyServices | undefined;
+  /** API keys: managing them, and using them (the token exchange, introspection). */
+  apiKeys: ApiKeys;
+  apiKeyUse: ApiKeyUse;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -114,6 +119,8 @@ export async function createServices(
   keys: KeyStore,
   refreshKeys: MacKeyRing,
   stores: Stores,
+  /** The HMAC key of API keys' stored hashes (src/domain/keys/api-key-pepper.ts). */
+  apiKeyPepper: Buffer,
 ): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
   const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle);
@@ -185,8 +192,20 @@ export async function createServices(
     consents: new Consents(database.prisma, database.sql, clock),
     browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
   };
+  const apiKeyUse = new ApiKeyUse(database.sql, apiKeyPepper, serviceClients, clock);
+  const apiKeys = new ApiKeys(
+    database.prisma,
+    apiKeyPepper,
+    serviceClients,
+    { defaultTtlSeconds: config.apiKeys.defaultTtlSeconds, maxTtlSeconds: config.apiKeys.maxTtlSeconds },
+    clock,
+    // A reported leak emails the key's owner when email is on.
+    recovery ? (to, vars) => recovery.templates.render('api_key_leaked', to, vars) : undefined,
+  );
   return {
     passkeys: passkeyServices(config, clock, database, recovery),
+    apiKeys,
+    apiKeyUse,
     recovery,
     config,
     clock,
@@ -227,6 +246,7 @@ export async function createServices(
       issuer: tokenIssuer,
       db: database.prisma,
       oauth: { codes: oauth.codes, idTokens: oauth.tokens, refreshTokens, lifecycle },
+      apiKeys: apiKeyUse,
     },
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },

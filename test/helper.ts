@@ -182,7 +182,7 @@ export function uniqueEmail(): string {
 export async function register(app: TestApp, email = uniqueEmail(), password = PASSWORD) {
   const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password } });
   if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body}`);
-  return { email, password, user: res.json().user as { id: string; email: string; createdAt: string } };
+  return { email, password, user: res.json().user as { id: string; email: string; created_at: string } };
 }
 
 export { REFRESH_COOKIE, DOMAIN_REFRESH_COOKIE };

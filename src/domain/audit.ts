@@ -56,7 +56,12 @@ export type AuditType =
   | 'passkey_renamed'
   | 'passkey_removed'
   | 'passkey_sign_in_failed'
-  | 'passkey_counter_regressed';
+  | 'passkey_counter_regressed'
+  // API keys (src/domain/api-keys/).
+  | 'api_key_created'
+  | 'api_key_rolled'
+  | 'api_key_revoked'
+  | 'api_key_leak_reported';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

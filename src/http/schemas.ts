@@ -5,10 +5,10 @@ import { PASSWORD_MAX } from '../domain/accounts/passwords.js';
 
 export const ErrorBody = Type.Object(
   {
-    statusCode: Type.Integer(),
+    status_code: Type.Integer(),
     code: Type.String({ description: 'Stable machine-readable code; see the error catalog in README.' }),
     message: Type.String(),
-    requestId: Type.String(),
+    request_id: Type.String(),
     /** On /oauth/* only: the RFC 6749 §5.2 error code OAuth client libraries read. */
     error: Type.Optional(Type.String()),
     /** With `error`: the public message again, under the name OAuth client libraries read. */
@@ -32,7 +32,7 @@ export const Credentials = Type.Object(
 export const UserBody = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
+  created_at: Type.String({ format: 'date-time' }),
   /** Whether the address was proved by following an emailed link (src/domain/recovery). */
   email_verified: Type.Optional(Type.Boolean()),
 });

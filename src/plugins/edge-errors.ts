@@ -24,7 +24,7 @@ function clientErrorCode(nodeCode: string | undefined): ErrorCode {
 /** A whole HTTP/1.1 error response, for sockets no ServerResponse will ever answer. Nothing from the request is echoed. */
 function rawErrorResponse(code: ErrorCode, requestId: string, headers: SecurityHeaders): string {
   const { status, message } = errorCatalog[code];
-  const body = JSON.stringify({ statusCode: status, code, message, requestId });
+  const body = JSON.stringify({ status_code: status, code, message, request_id: requestId });
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
     'content-type: application/json; charset=utf-8',

@@ -95,10 +95,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
     .code(error.statusCode)
     .type('application/json; charset=utf-8')
     .send({
-      statusCode: error.statusCode,
+      status_code: error.statusCode,
       code: error.code,
       message: error.publicMessage,
-      requestId: request.id,
+      request_id: request.id,
       ...(request.url.startsWith('/oauth/') || request.url.startsWith('/admin/clients')
         ? { error: oauthError(error), error_description: error.publicMessage }
         : {}),

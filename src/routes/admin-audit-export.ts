@@ -11,11 +11,32 @@ import type { AuditFilter, AuditView, Directory } from '../domain/authz/director
 import type { Services } from '../services.js';
 
 const PAGE = 500;
-const COLUMNS = ['id', 'createdAt', 'type', 'userId', 'sessionId', 'reason', 'ip', 'userAgent', 'requestId'] as const;
+const COLUMNS = [
+  'id',
+  'created_at',
+  'type',
+  'user_id',
+  'session_id',
+  'reason',
+  'ip',
+  'user_agent',
+  'request_id',
+] as const;
 
 type Row = Record<(typeof COLUMNS)[number], string | null>;
 
-const toRow = (e: AuditView): Row => ({ ...e, createdAt: e.createdAt.toISOString() });
+/** An audit event on the wire, here and in GET /admin/audit's pages: snake_case like the rest of the API. */
+export const auditEventOut = (e: AuditView): Row => ({
+  id: e.id,
+  created_at: e.createdAt.toISOString(),
+  type: e.type,
+  user_id: e.userId,
+  session_id: e.sessionId,
+  reason: e.reason,
+  ip: e.ip,
+  user_agent: e.userAgent,
+  request_id: e.requestId,
+});
 
 /** RFC 4180: quote every field that needs it; a leading = + - @ is prefixed so a spreadsheet never runs it. */
 function csvField(value: string | null): string {
@@ -30,7 +51,7 @@ async function* lines(directory: Directory, filter: Omit<AuditFilter, 'limit' | 
   let cursor: string | undefined;
   do {
     const page = await directory.audit({ ...filter, limit: PAGE, ...(cursor ? { cursor } : {}) });
-    const rows = page.items.map(toRow);
+    const rows = page.items.map(auditEventOut);
     text += rows
       .map((r) => (format === 'csv' ? `${COLUMNS.map((c) => csvField(r[c])).join(',')}\r\n` : `${JSON.stringify(r)}\n`))
       .join('');

@@ -12,6 +12,7 @@ import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { adminAuth } from '../plugins/bearer-auth.js';
 import adminClientRoutes from './admin-clients.js';
+import adminApiKeyRoutes from './admin-api-keys.js';
 import { adminRateLimits } from '../plugins/admin-rate-limit.js';
 import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { requestMeta } from '../http/request-meta.js';
@@ -19,7 +20,7 @@ import { NoBody, errorResponses } from '../http/schemas.js';
 import type { Actor } from '../domain/actor.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
-import auditExportRoutes from './admin-audit-export.js';
+import auditExportRoutes, { auditEventOut } from './admin-audit-export.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Cursor = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$' });
@@ -32,20 +33,21 @@ const AdminUser = Type.Object(
   {
     id: Uuid,
     email: Type.String(),
-    createdAt: DateTime,
-    disabledAt: Type.Union([DateTime, Type.Null()]),
+    created_at: DateTime,
+    disabled_at: Type.Union([DateTime, Type.Null()]),
     roles: Type.Array(Type.String()),
   },
   { additionalProperties: false },
 );
 
+// The names of a user's own list (GET /auth/sessions), without `current`.
 const AdminSession = Type.Object(
   {
     id: Uuid,
-    createdAt: DateTime,
-    lastUsedAt: DateTime,
-    expiresAt: DateTime,
-    userAgent: Type.Union([Type.String(), Type.Null()]),
+    created: DateTime,
+    last_used: DateTime,
+    expires: DateTime,
+    user_agent: Type.Union([Type.String(), Type.Null()]),
     ip: Type.Union([Type.String(), Type.Null()]),
   },
   { additionalProperties: false },
@@ -55,26 +57,28 @@ const AuditEvent = Type.Object(
   {
     id: Type.String(),
     type: Type.String(),
-    userId: Type.Union([Uuid, Type.Null()]),
-    sessionId: Type.Union([Uuid, Type.Null()]),
+    user_id: Type.Union([Uuid, Type.Null()]),
+    session_id: Type.Union([Uuid, Type.Null()]),
     reason: Type.Union([Type.String(), Type.Null()]),
     ip: Type.Union([Type.String(), Type.Null()]),
-    requestId: Type.Union([Type.String(), Type.Null()]),
-    createdAt: DateTime,
+    request_id: Type.Union([Type.String(), Type.Null()]),
+    created_at: DateTime,
   },
   { additionalProperties: false },
 );
 
 const UserParams = Type.Object({ id: Uuid });
 const RoleParams = Type.Object({ id: Uuid, role: Type.String({ minLength: 1, maxLength: 128 }) });
-const SessionParams = Type.Object({ id: Uuid, sessionId: Uuid });
+const SessionParams = Type.Object({ id: Uuid, session_id: Uuid });
 const Roles = Type.Object({ roles: Type.Array(Type.String()) }, { additionalProperties: false });
 
 const iso = (d: Date) => d.toISOString();
 const userOut = (u: { id: string; email: string; createdAt: Date; disabledAt: Date | null; roles: string[] }) => ({
-  ...u,
-  createdAt: iso(u.createdAt),
-  disabledAt: u.disabledAt ? iso(u.disabledAt) : null,
+  id: u.id,
+  email: u.email,
+  created_at: iso(u.createdAt),
+  disabled_at: u.disabledAt ? iso(u.disabledAt) : null,
+  roles: u.roles,
 });
 
 const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
@@ -98,6 +102,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;
   await app.register(auditExportRoutes, { services });
   await app.register(adminClientRoutes, { services });
+  await app.register(adminApiKeyRoutes, { services });
 
   app.get(
     '/users',
@@ -113,7 +118,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ users: Type.Array(AdminUser), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          200: Type.Object({ users: Type.Array(AdminUser), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
           ...errorResponses,
         },
       },
@@ -125,7 +130,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
         ...(emailPrefix ? { emailPrefix } : {}),
         ...(cursor ? { cursor } : {}),
       });
-      return { users: page.items.map(userOut), nextCursor: page.nextCursor };
+      return { users: page.items.map(userOut), next_cursor: page.nextCursor };
     },
   );
 
@@ -191,14 +196,14 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
         summary: 'Disable the account: every session ends, login is refused with account_disabled',
         params: UserParams,
         response: {
-          200: Type.Object({ endedSessions: Type.Integer() }, { additionalProperties: false }),
+          200: Type.Object({ ended_sessions: Type.Integer() }, { additionalProperties: false }),
           ...errorResponses,
         },
       },
     },
     async (request) => {
-      const endedSessions = await accountAdmin.disable(request.params.id, actor(request), requestMeta(request));
-      return { endedSessions };
+      const ended = await accountAdmin.disable(request.params.id, actor(request), requestMeta(request));
+      return { ended_sessions: ended };
     },
   );
 
@@ -245,17 +250,19 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
       const rows = await directory.sessions(request.params.id);
       return {
         sessions: rows.map((s) => ({
-          ...s,
-          createdAt: iso(s.createdAt),
-          lastUsedAt: iso(s.lastUsedAt),
-          expiresAt: iso(s.expiresAt),
+          id: s.id,
+          created: iso(s.createdAt),
+          last_used: iso(s.lastUsedAt),
+          expires: iso(s.expiresAt),
+          user_agent: s.userAgent,
+          ip: s.ip,
         })),
       };
     },
   );
 
   app.delete(
-    '/users/:id/sessions/:sessionId',
+    '/users/:id/sessions/:session_id',
     {
       schema: {
         summary: 'End one session of the user',
@@ -266,7 +273,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     async (request, reply) => {
       const ended = await accountAdmin.endSession(
         request.params.id,
-        request.params.sessionId,
+        request.params.session_id,
         actor(request),
         requestMeta(request),
       );
@@ -293,7 +300,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ events: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          200: Type.Object({ events: Type.Array(AuditEvent), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
           ...errorResponses,
         },
       },
@@ -308,7 +315,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
         ...(q.to ? { to: new Date(q.to) } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       });
-      return { events: page.items.map((e) => ({ ...e, createdAt: iso(e.createdAt) })), nextCursor: page.nextCursor };
+      return { events: page.items.map(auditEventOut), next_cursor: page.nextCursor };
     },
   );
 };

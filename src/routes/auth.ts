@@ -62,7 +62,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
             'could not queue the verification email',
           ),
         );
-      return reply.code(201).send({ user: { ...user, createdAt: user.createdAt.toISOString() } });
+      return reply.code(201).send({ user: { ...user, created_at: user.createdAt.toISOString() } });
     },
   );
 
@@ -220,7 +220,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       return {
         id: user.id,
         email: user.email,
-        createdAt: user.createdAt.toISOString(),
+        created_at: user.createdAt.toISOString(),
         email_verified: user.emailVerified ?? false,
       };
     },

@@ -177,20 +177,28 @@ const oidcRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
   );
 
   app.delete(
-    '/auth/apps/:clientId',
+    '/auth/apps/:client_id',
     {
       preHandler: requireBearer,
       schema: {
         summary: 'Disconnect an app: its tokens stop at once and its consent is forgotten',
-        params: Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 128 }) }),
+        params: Type.Object({ client_id: Type.String({ minLength: 1, maxLength: 128 }) }),
         response: { 204: NoBody, ...errorResponses },
       },
     },
     async (request, reply) => {
       const userId = request.bearer!.user.id;
-      const done = await oauth.consents.revoke(userId, request.params.clientId, { kind: 'self' }, requestMeta(request));
+      const done = await oauth.consents.revoke(
+        userId,
+        request.params.client_id,
+        { kind: 'self' },
+        requestMeta(request),
+      );
       if (!done) throw new AppError('not_found');
-      request.log.info({ event: 'oauth_grant_revoked', userId, clientId: request.params.clientId }, 'app disconnected');
+      request.log.info(
+        { event: 'oauth_grant_revoked', userId, clientId: request.params.client_id },
+        'app disconnected',
+      );
       return reply.code(204).send(null);
     },
   );

@@ -93,7 +93,7 @@ const passkeyRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
       const added = await passkeys.registry.register(
         user.id,
         challenge_id,
-        response as RegistrationResponseJSON,
+        response as unknown as RegistrationResponseJSON,
         label,
         requestMeta(request),
       );
@@ -142,7 +142,7 @@ const passkeyRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
       try {
         verified = await passkeys.assertions.signIn(
           request.body.challenge_id,
-          request.body.response as AuthenticationResponseJSON,
+          request.body.response as unknown as AuthenticationResponseJSON,
           meta,
         );
       } catch (err) {

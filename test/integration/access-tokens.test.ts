@@ -61,7 +61,7 @@ t.test('/auth/me refuses forged and stale tokens', async (t) => {
   t.equal(good.statusCode, 200, 'a fresh access token opens /auth/me');
   t.same(
     good.json(),
-    { id: s.user.id, email: s.email, createdAt: s.user.createdAt, email_verified: false },
+    { id: s.user.id, email: s.email, created_at: s.user.created_at, email_verified: false },
     "/auth/me answers the user's public fields",
   );
 

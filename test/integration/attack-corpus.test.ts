@@ -51,7 +51,7 @@ function assertRefused(t: Test, res: Reply, [status, code]: Expect, name: string
   t.equal(res.statusCode, status, `${name}: status ${status}`);
   const body = bodyOf(res);
   t.equal(body.code, code, `${name}: code ${code}`);
-  t.same(Object.keys(body).sort(), ['code', 'message', 'requestId', 'statusCode'], `${name}: error body shape`);
+  t.same(Object.keys(body).sort(), ['code', 'message', 'request_id', 'status_code'], `${name}: error body shape`);
 }
 
 /** 200/201 or a 4xx whose code is in the catalog with that status: never a 5xx, never an unknown code. */

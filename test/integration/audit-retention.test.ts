@@ -87,13 +87,18 @@ t.test('an admin exports the audit log as NDJSON or CSV, filtered like the pages
     .split('\n')
     .map((l) => JSON.parse(l));
   t.equal(rows.length, total, "every one of the user's rows, across pages");
+  t.same(
+    Object.keys(rows[0]).sort(),
+    ['created_at', 'id', 'ip', 'reason', 'request_id', 'session_id', 'type', 'user_agent', 'user_id'],
+    'a line holds the fields of an audit event, in snake_case like the rest of the API',
+  );
   t.ok(
-    rows.every((r) => r.userId === user.user.id),
+    rows.every((r) => r.user_id === user.user.id),
     'only the filtered user',
   );
   t.equal(new Set(rows.map((r) => r.id)).size, rows.length, 'no row twice');
   t.ok(
-    rows.some((r) => r.userAgent === 'curl/8' && r.ip === '192.0.2.7'),
+    rows.some((r) => r.user_agent === 'curl/8' && r.ip === '192.0.2.7'),
     'with the address and user agent the rows hold',
   );
 
@@ -103,7 +108,7 @@ t.test('an admin exports the audit log as NDJSON or CSV, filtered like the pages
   });
   t.match(byType.headers['content-type'], /^text\/csv/, 'CSV when asked');
   const csv = byType.body.trimEnd().split('\r\n');
-  t.equal(csv[0], 'id,createdAt,type,userId,sessionId,reason,ip,userAgent,requestId', 'a header row');
+  t.equal(csv[0], 'id,created_at,type,user_id,session_id,reason,ip,user_agent,request_id', 'a header row');
   t.equal(csv.length, 2, 'and the one login of the user: the type filter applies');
 
   const all = await app.inject({

@@ -86,7 +86,7 @@ t.test(
       headers: bearer(admin.accessToken),
     });
     t.equal(res.statusCode, 200, 'the disable is accepted');
-    t.same(res.json(), { endedSessions: 2 }, "both of the user's sessions are reported ended");
+    t.same(res.json(), { ended_sessions: 2 }, "both of the user's sessions are reported ended");
     t.equal(
       (await introspect(app, backend, s.accessToken)).json().active,
       false,
@@ -117,7 +117,7 @@ t.test(
     t.equal(wrong.json().code, 'invalid_credentials', 'without the password, a disabled account looks like any other');
     t.equal(
       (await app.inject({ method: 'GET', url: `/admin/users/${s.user.id}`, headers: bearer(admin.accessToken) })).json()
-        .disabledAt !== null,
+        .disabled_at !== null,
       true,
       'the admin view shows the account as disabled',
     );
@@ -221,6 +221,11 @@ t.test("an admin lists a user's sessions and ends one of them", async (t) => {
     headers: bearer(admin.accessToken),
   });
   t.equal(list.json().sessions.length, 2, "the admin sees both of the user's sessions");
+  t.same(
+    Object.keys(list.json().sessions[0]).sort(),
+    ['created', 'expires', 'id', 'ip', 'last_used', 'user_agent'],
+    "a session reads as in the user's own list (GET /auth/sessions), without `current`",
+  );
   const sid = (await app.services.accessTokens.verify(second.accessToken)).sid;
   const end = await app.inject({
     method: 'DELETE',
@@ -261,9 +266,9 @@ t.test('the user list pages by cursor, searches by email prefix, and stays stabl
     const res = await app.inject({ method: 'GET', url, headers: bearer(admin.accessToken) });
     await inserting;
     t.equal(res.statusCode, 200, `page ${page}: the user list is answered while users register`);
-    const body = res.json() as { users: { email: string }[]; nextCursor: string | null };
+    const body = res.json() as { users: { email: string }[]; next_cursor: string | null };
     seen.push(...body.users.map((u) => u.email));
-    cursor = body.nextCursor;
+    cursor = body.next_cursor;
     page++;
   } while (cursor && page < 50);
   t.equal(new Set(seen).size, seen.length, 'no user is listed twice');
@@ -298,16 +303,16 @@ t.test('the audit log filters by user, type and time range, newest first, by cur
     const res = await app.inject({ method: 'GET', url, headers: bearer(admin.accessToken) });
     t.equal(res.statusCode, 200, `page from cursor ${cursor ?? '(none, the first)'}: the audit page is answered`);
     const body = res.json() as {
-      events: { id: string; type: string; userId: string; createdAt: string }[];
-      nextCursor: string | null;
+      events: { id: string; type: string; user_id: string; created_at: string }[];
+      next_cursor: string | null;
     };
     for (const e of body.events) {
       t.equal(e.type, 'login_ok', `event ${e.id}: only login_ok events are listed`);
-      t.equal(e.userId, s.user.id, `event ${e.id}: only the filtered user's events are listed`);
-      t.ok(e.createdAt >= from && e.createdAt < to, 'within [from, to)');
+      t.equal(e.user_id, s.user.id, `event ${e.id}: only the filtered user's events are listed`);
+      t.ok(e.created_at >= from && e.created_at < to, 'within [from, to)');
     }
     ids.push(...body.events.map((e) => e.id));
-    cursor = body.nextCursor;
+    cursor = body.next_cursor;
   } while (cursor);
   t.equal(ids.length, 5, 'the login at `from` and the next four; the one at `to` is excluded, as is the one after');
   t.same(

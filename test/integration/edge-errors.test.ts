@@ -68,12 +68,12 @@ const hostile: [string, string, number, string][] = [
 function assertCatalogAnswer(t: Test, res: RawResponse, status: number, code: string, what: string) {
   t.equal(res.status, status, `${what}: status`);
   const body = JSON.parse(res.body) as Record<string, unknown>;
-  t.same(Object.keys(body).sort(), ['code', 'message', 'requestId', 'statusCode'], `${what}: the catalog's shape`);
+  t.same(Object.keys(body).sort(), ['code', 'message', 'request_id', 'status_code'], `${what}: the catalog's shape`);
   t.equal(body.code, code, `${what}: code`);
-  t.equal(body.statusCode, status, `${what}: statusCode in the body`);
+  t.equal(body.status_code, status, `${what}: status_code in the body`);
   t.equal(errorCatalog[code as keyof typeof errorCatalog]?.status, status, `${what}: a catalog code with that status`);
   t.match(res.headers['content-type'], /^application\/json/, `${what}: JSON`);
-  t.equal(res.headers['x-request-id'], body.requestId, `${what}: x-request-id matches the body`);
+  t.equal(res.headers['x-request-id'], body.request_id, `${what}: x-request-id matches the body`);
   t.match(res.headers['x-request-id'], /^[0-9a-f-]{36}$/, `${what}: a request id of ours`);
   t.equal(
     res.headers['content-security-policy'],

@@ -37,7 +37,7 @@ async function timedLogin(app: TestApp, email: string): Promise<{ res: Reply; ms
 
 /** What a client can see of a reply, minus what differs per request by design (request id, date). */
 function visible(res: Reply) {
-  const { requestId, ...body } = res.json() as Record<string, unknown>;
+  const { request_id: requestId, ...body } = res.json() as Record<string, unknown>;
   const headers = Object.fromEntries(
     Object.entries(res.headers).filter(([name]) => name !== 'x-request-id' && name !== 'date'),
   );

@@ -29,6 +29,8 @@ const isDocumentation = (r: RouteOptions) =>
   r.url.startsWith('/docs/') ||
   (r.schema as { hide?: boolean } | undefined)?.hide === true;
 const openapiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
+/** lower_snake_case: lower-case letters and digits, words joined by one underscore. */
+const SNAKE_CASE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 
 async function appWithRoutes(t: Test, env: Record<string, string> = {}) {
   const routes: RouteOptions[] = [];
@@ -97,9 +99,47 @@ t.test('the OpenAPI document', async (t) => {
     }
     t.same(
       doc.components.schemas.ErrorBody!.required,
-      ['statusCode', 'code', 'message', 'requestId'],
+      ['status_code', 'code', 'message', 'request_id'],
       'the error shape',
     );
+  });
+
+  t.test('names every JSON field, query and path parameter in snake_case, as OAuth and OIDC do', async (t) => {
+    // Walks the whole document (request bodies, responses, parameters, shared components such as ErrorBody) and
+    // the schemas of the routes it leaves out. No exception is allowed: every standard Tessera speaks (RFC 6749,
+    // 7009, 7517, 7591, 7662, OpenID Connect) names its fields in snake_case too.
+    const offenders: string[] = [];
+    const walk = (schema: unknown, where: string): void => {
+      if (!schema || typeof schema !== 'object') return;
+      for (const [key, value] of Object.entries(schema)) {
+        if (key === 'properties' && value && typeof value === 'object' && !Array.isArray(value)) {
+          for (const [name, property] of Object.entries(value)) {
+            if (!SNAKE_CASE.test(name)) offenders.push(`${where}: ${name}`);
+            walk(property, `${where}.${name}`);
+          }
+        } else walk(value, where);
+      }
+    };
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(ops)) {
+        const {
+          parameters = [],
+          requestBody,
+          responses,
+        } = op as Operation & {
+          parameters?: { name: string; in: string }[];
+          requestBody?: unknown;
+        };
+        for (const p of parameters)
+          if (p.in !== 'header' && !SNAKE_CASE.test(p.name)) offenders.push(`${method} ${path} ${p.in}: ${p.name}`);
+        walk(requestBody, `${method} ${path} body`);
+        walk(responses, `${method} ${path} response`);
+      }
+    walk(doc.components.schemas, 'components');
+    for (const route of routes.filter(isDocumentation))
+      walk(route.schema ?? {}, `${[route.method].flat().join(',')} ${route.url}`);
+    t.ok(Object.keys(doc.paths).length >= 15, 'the walk saw the documented routes');
+    t.same(offenders, [], 'no field, query or path parameter outside snake_case');
   });
 
   t.test('defines the bearer, refresh-cookie and client security schemes', async (t) => {
@@ -122,7 +162,7 @@ t.test('the OpenAPI document', async (t) => {
         seen.add(scheme ?? 'none');
         const url = path
           .replace('{id}', '00000000-0000-4000-8000-000000000000')
-          .replace('{sessionId}', '00000000-0000-4000-8000-000000000001')
+          .replace('{session_id}', '00000000-0000-4000-8000-000000000001')
           .replace('{role}', 'support')
           .replace('{provider}', 'corp');
         // A body that passes validation, so the answer is the credential check's (it runs after validation).
@@ -141,6 +181,7 @@ t.test('the OpenAPI document', async (t) => {
             },
           },
           '/auth/passkeys/{id}': { label: 'x' },
+          '/auth/api-keys': { name: 'ci', scopes: [] },
         };
         const payload = payloads[path] ?? (path.startsWith('/oauth/') ? { token: 'x' } : {});
         const reply = await app.inject({

@@ -16,12 +16,12 @@ t.test('register', async (t) => {
     t.same(Object.keys(body), ['user'], 'the response holds only the user');
     t.same(
       Object.keys(body.user).sort(),
-      ['createdAt', 'email', 'id'],
+      ['created_at', 'email', 'id'],
       'only the public user fields are returned, never the hash',
     );
     t.equal(body.user.email, 'alice.smith@example.com', 'the email is stored trimmed and lower-cased');
     t.match(body.user.id, /^[0-9a-f-]{36}$/, 'the user id is a UUID');
-    t.ok(!Number.isNaN(Date.parse(body.user.createdAt)), 'createdAt is a parseable date');
+    t.ok(!Number.isNaN(Date.parse(body.user.created_at)), 'created_at is a parseable date');
     t.equal(res.headers['cache-control'], 'no-store', 'the registration response is not cached');
     const row = await db.database.prisma.user.findUniqueOrThrow({ where: { email: 'alice.smith@example.com' } });
     t.match(row.passwordHash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/, 'argon2id with OWASP minimum parameters');
@@ -150,11 +150,11 @@ t.test('register', async (t) => {
       const body = res.json();
       t.equal(body.code, c.code, `${c.code}: the error body carries the code`);
       t.type(body.message, 'string', `${c.code}: the error body has a human-readable message`);
-      t.equal(body.statusCode, c.status, `${c.code}: the error body repeats the status`);
-      t.type(body.requestId, 'string', `${c.code}: the error body carries a request id`);
+      t.equal(body.status_code, c.status, `${c.code}: the error body repeats the status`);
+      t.type(body.request_id, 'string', `${c.code}: the error body carries a request id`);
       t.equal(
         res.headers['x-request-id'],
-        body.requestId,
+        body.request_id,
         `${c.code}: the x-request-id header matches the body's request id`,
       );
     }

@@ -14,7 +14,7 @@ t.test('x-request-id', async (t) => {
     for (const id of ['req-123', 'a1b2c3d4-e5f6-4711-8899-aabbccddeeff', 'lb:7f/abc+def=', 'x'.repeat(128)]) {
       const res = await app.inject({ url: '/auth/me', headers: { 'x-request-id': id } });
       t.equal(res.headers['x-request-id'], id, `${id.slice(0, 20)}: echoed`);
-      t.equal(res.json().requestId, id, 'in the error body');
+      t.equal(res.json().request_id, id, 'in the error body');
       t.ok(
         logs.some((l) => l.reqId === id && l.msg === 'request'),
         'in the log line',

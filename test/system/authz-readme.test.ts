@@ -44,7 +44,7 @@ t.test("README's curl walk-through of roles, the admin API and service tokens wo
     [
       '{"roles":["support"]}',
       `{"sub":"${user.id}","roles":["support"]}`,
-      '{"endedSessions":1}',
+      '{"ended_sessions":1}',
       'account_disabled',
       'account_disabled',
       'login_ok',

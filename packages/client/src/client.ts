@@ -22,7 +22,7 @@ export interface ClientOptions extends TabApis {
 export interface User {
   id: string;
   email: string;
-  createdAt: string;
+  created_at: string;
   email_verified: boolean;
 }
 

@@ -16,11 +16,11 @@ export class TesseraError extends Error {
 
 /** The TesseraError for a non-2xx answer (its JSON body when it has one). */
 export async function errorOf(res: Response): Promise<TesseraError> {
-  const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string; requestId?: string };
+  const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string; request_id?: string };
   return new TesseraError(
     body.code ?? `http_${res.status}`,
     res.status,
     body.message ?? res.statusText,
-    body.requestId,
+    body.request_id,
   );
 }

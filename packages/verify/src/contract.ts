@@ -138,9 +138,10 @@ export function claimsProblem(p: Record<string, unknown>): string | null {
     // A user token: the user and the session it belongs to.
     if (!isUuid(sub)) return 'sub claim is not a UUID';
     if (!isUuid(sid)) return 'sid claim is not a UUID';
-  } else if (!isString(sub) || sub !== client_id || !isString(scope)) {
-    // A service token (client_credentials) has no session: it is about the client itself.
-    return 'sid, or client_id = sub and scope, are required';
+  } else if (!isString(client_id) || !isString(scope) || (sub !== client_id && !isUuid(sub))) {
+    // A service token (client_credentials, or a service client's API key) has no session: it is about the
+    // client itself (sub = client_id). A user's API-key token has none either: sub is the user (a UUID).
+    return 'sid, or client_id and scope with sub = client_id or a user id, are required';
   }
   if (!isString(jti)) return 'jti must be a non-empty string';
   if (!isNumber(iat) || !isNumber(exp) || !isString(iss)) return 'iat, exp and iss are required';

@@ -17,10 +17,11 @@ import { DomainError } from '../domain-error.js';
 import { authorizationCode } from './authorization-code.js';
 import { clientCredentials } from './client-credentials.js';
 import { refreshToken } from './refresh-token.js';
+import { tokenExchange } from './token-exchange.js';
 import type { Grant, GrantContext, GrantResult } from './grant.js';
 
 /** Every grant Tessera answers, in the order discovery lists them. */
-const GRANTS: readonly Grant[] = [authorizationCode, clientCredentials, refreshToken];
+const GRANTS: readonly Grant[] = [authorizationCode, clientCredentials, refreshToken, tokenExchange];
 
 export class GrantRegistry {
   private readonly byType = new Map<string, Grant>();

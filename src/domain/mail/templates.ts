@@ -17,6 +17,7 @@ const MAIL_KINDS = [
   'email_change_taken',
   'passkey_added',
   'passkey_removed',
+  'api_key_leaked',
 ] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
@@ -76,6 +77,11 @@ const BUILT_IN: Record<MailKind, Template> = {
     subject: 'Someone asked to use your {{product}} email address',
     text: 'Hello,\n\nAt {{time}} someone signed in to another {{product}} account asked to change its address to {{new_email}} (from address {{ip}}). That address is, or looks like, {{email}}, which already belongs to your account, so nothing was changed and no link was sent.\n\nThere is nothing you need to do.\n',
     html: '<p>Hello,</p><p>At {{time}} someone signed in to another {{product}} account asked to change its address to {{new_email}} (from address {{ip}}). That address is, or looks like, {{email}}, which already belongs to your account, so nothing was changed and no link was sent.</p><p>There is nothing you need to do.</p>',
+  },
+  api_key_leaked: {
+    subject: 'A {{product}} API key of yours was reported leaked and revoked',
+    text: 'Hello,\n\nAt {{time}} someone reported that your {{product}} API key {{key_id}} ("{{key_name}}") was exposed, so we revoked it: it no longer works.\n\nMake a new key for whatever used it, and remove the old one from wherever it was found.\n',
+    html: '<p>Hello,</p><p>At {{time}} someone reported that your {{product}} API key {{key_id}} (&ldquo;{{key_name}}&rdquo;) was exposed, so we revoked it: it no longer works.</p><p>Make a new key for whatever used it, and remove the old one from wherever it was found.</p>',
   },
   session_reuse: {
     subject: 'A {{product}} session was ended for your safety',

@@ -12,6 +12,8 @@
 //                        amr: RFC 8176 values only, and Tessera did not see how the provider checked the user),
 //                        or a passkey (amr ["hwk"] or ["swk"], plus "user" when it verified the user)
 //   acr                  "2" when amr shows two factors (a passkey that verified the user); absent for one
+//   (API keys)           a user's key: sub the user, no sid, scope and roles the key's scopes the user still
+//                        has; a service client's key: a client token, as client_credentials gives
 //   client_id            Tessera's CLIENT_ID for user tokens; the client itself for client_credentials and
 //                        for an OAuth client's grant (src/domain/grants/authorization-code.ts, refresh-token.ts)
 //   scope, aud           a client's granted scopes and configured audience (else Tessera's AUDIENCE); for an
@@ -69,6 +71,14 @@ export interface OAuthGrant {
   idp: string | null;
   roles: string[];
 }
+
+/**
+ * An API key exchanged for a token (src/domain/grants/token-exchange.ts): a user's personal key, or a service
+ * client's. Its scopes are the key's that its owner still has.
+ */
+export type ApiKeyGrant =
+  | { kind: 'user'; userId: string; scopes: string[] }
+  | { kind: 'client'; clientId: string; audience: string[] | null; scopes: string[] };
 
 /** RFC 6749 §5.1's successful response, as every grant answers it. */
 export interface TokenResponse {
@@ -178,6 +188,30 @@ function grantClaims(settings: IssuerSettings, grant: OAuthGrant, now: number, j
   };
 }
 
+/**
+ * The claims of a user's API-key token: no session (so Tessera's own Bearer routes refuse it), `client_id`
+ * Tessera's CLIENT_ID, and the key's scopes, which for a personal key are roles of the user, in both `scope`
+ * and `roles` (a resource server may check either). A service client's key gives a client token (clientClaims).
+ */
+function apiKeyUserClaims(
+  settings: IssuerSettings,
+  key: { userId: string; scopes: string[] },
+  now: number,
+  jti: string,
+): TesseraClaims {
+  return {
+    iss: settings.issuer,
+    sub: key.userId,
+    aud: audienceClaim(settings.audience),
+    iat: now,
+    exp: now + settings.ttlSeconds,
+    jti,
+    client_id: settings.clientId,
+    scope: key.scopes.join(' '),
+    ...(key.scopes.length > 0 ? { roles: key.scopes } : {}),
+  };
+}
+
 // Roles and the verified flag of a user, read the way the refresh CAS reads them (same subselects).
 const USER_FACTS = `
 SELECT (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id) AS roles,
@@ -228,6 +262,19 @@ export class TokenIssuer {
       token_type: 'Bearer',
       expires_in: this.settings.ttlSeconds,
       scope: grant.scope.join(' '),
+    };
+  }
+
+  /** The access token an API key is exchanged for (RFC 8693): no refresh token, the key is presented again. */
+  async forApiKey(key: ApiKeyGrant): Promise<TokenResponse & { scope: string }> {
+    if (key.kind === 'client') return this.forClient({ id: key.clientId, audience: key.audience, scopes: key.scopes });
+    const now = epochSeconds(this.clock.now());
+    const token = await this.sign(apiKeyUserClaims(this.settings, key, now, randomUUID()));
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: this.settings.ttlSeconds,
+      scope: key.scopes.join(' '),
     };
   }
 
