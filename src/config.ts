@@ -13,6 +13,7 @@ import { ResourceEnvFields, resourceConfig, type ResourceConfig } from './config
 import { normalizeEmail } from './domain/accounts/emails.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
 import type { DatabaseTimeouts } from './db/open.js';
+import { WebauthnEnvFields, webauthnConfig, type WebauthnConfig } from './config-webauthn.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -87,6 +88,8 @@ export const EnvSchema = Type.Object({
   ...MailEnvFields,
   // Resource indicators and dynamic client registration (src/config-resources.ts).
   ...ResourceEnvFields,
+  // Passkeys (src/config-webauthn.ts).
+  ...WebauthnEnvFields,
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -161,6 +164,8 @@ interface CoreConfig {
   metricsToken: string | undefined;
   /** Email flows: delivery, templates, links, limits (src/config-mail.ts). */
   mail: MailConfig;
+  /** Passkeys (src/config-webauthn.ts); undefined when WEBAUTHN_RP_ID is unset: no passkey routes. */
+  webauthn: WebauthnConfig | undefined;
   /** API keys: expiry bounds (seconds) and per-minute limits (0: none). */
   apiKeys: { defaultTtlSeconds: number; maxTtlSeconds: number; perKeyPerMinute: number; perAddressPerMinute: number };
 }
@@ -257,6 +262,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     }),
     // Resource indicators and dynamic client registration.
     ...resourceConfig(env, (message) => {
+      throw new ConfigError(message);
+    }),
+    webauthn: webauthnConfig(env, issuer, (message) => {
       throw new ConfigError(message);
     }),
     apiKeys: apiKeySettings(env),

@@ -108,6 +108,24 @@ export const errorCatalog = {
     status: 409,
     message: 'This is the last administrator: grant the admin role to another account first.',
   },
+  // Passkeys (WebAuthn, src/domain/passkeys/).
+  passkey_challenge_invalid: {
+    status: 400,
+    message: 'This passkey request is unknown, expired, already used or for another step. Ask for new options.',
+  },
+  passkey_registration_failed: { status: 400, message: 'The authenticator’s answer did not pass the checks.' },
+  passkey_label_invalid: { status: 400, message: 'A passkey label is 1 to 64 characters.' },
+  passkey_sign_in_failed: { status: 401, message: 'The passkey was not recognised or its answer did not verify.' },
+  passkey_user_verification_required: {
+    status: 401,
+    message: 'This sign-in needs the authenticator to verify you (PIN or biometrics).',
+  },
+  passkey_counter_invalid: {
+    status: 401,
+    message: 'This passkey’s signature counter went backwards, a sign that it was copied. Use another way in.',
+  },
+  passkey_limit_reached: { status: 409, message: 'An account holds at most 10 passkeys: remove one first.' },
+  passkey_already_registered: { status: 409, message: 'This passkey is already registered.' },
   request_timeout: { status: 408, message: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   uri_too_long: { status: 414, message: 'The request path is too long.' },

@@ -38,6 +38,18 @@ import { MfaNotices } from './domain/mfa/notices.js';
 import { Factors } from './domain/mfa/factors.js';
 import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
 import { SecondStep } from './domain/mfa/second-step.js';
+import { PasskeyChallenges } from './domain/passkeys/challenges.js';
+import { Passkeys } from './domain/passkeys/passkeys.js';
+import { PasskeyAssertions } from './domain/passkeys/passkey-assertion.js';
+
+/** Passkeys (src/domain/passkeys/), when WEBAUTHN_RP_ID is set. */
+interface PasskeyServices {
+  challenges: PasskeyChallenges;
+  /** Register, list, rename, remove. */
+  registry: Passkeys;
+  /** Sign in with one, or check one as a second factor (verifyForUser). */
+  assertions: PasskeyAssertions;
+}
 import { ApiKeys } from './domain/api-keys/api-keys.js';
 import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
 import { DeviceCodes } from './domain/oauth/device-codes.js';
@@ -100,6 +112,8 @@ export interface Services {
   oauth: OAuthServices;
   /** RFC 7591 registration by anyone (routes only when DYNAMIC_REGISTRATION=true; the purge always). */
   dynamicRegistrations: DynamicRegistrations;
+  /** Passkeys, when WEBAUTHN_RP_ID is set (src/config-webauthn.ts). */
+  passkeys?: PasskeyServices | undefined;
   /** API keys: managing them, and using them (the token exchange, introspection). */
   apiKeys: ApiKeys;
   apiKeyUse: ApiKeyUse;
@@ -222,6 +236,7 @@ export async function createServices(
     recovery ? (to, vars) => recovery.templates.render('api_key_leaked', to, vars) : undefined,
   );
   return {
+    passkeys: passkeyServices(config, clock, database, recovery),
     apiKeys,
     apiKeyUse,
     recovery,
@@ -287,5 +302,22 @@ export async function createServices(
       new Identities(database.prisma, clock),
       lifecycle,
     ),
+  };
+}
+
+function passkeyServices(
+  config: Config,
+  clock: Clock,
+  database: Database,
+  recovery: RecoveryServices | undefined,
+): PasskeyServices | undefined {
+  if (!config.webauthn) return undefined;
+  const challenges = new PasskeyChallenges(database.sql, clock);
+  // Adding or removing a passkey emails its owner (SECURITY_NOTICES), written in the same transaction.
+  const notice = recovery && config.mail.securityNotices ? recovery.notices.onPasskeyChange : undefined;
+  return {
+    challenges,
+    registry: new Passkeys(database.prisma, challenges, config.webauthn, clock, notice),
+    assertions: new PasskeyAssertions(database.prisma, database.sql, challenges, config.webauthn, clock),
   };
 }

@@ -63,6 +63,12 @@ export type AuditType =
   | 'oauth_device_approved'
   | 'oauth_device_denied'
   | 'oauth_device_redeemed'
+  // Passkeys (src/domain/passkeys/).
+  | 'passkey_added'
+  | 'passkey_renamed'
+  | 'passkey_removed'
+  | 'passkey_sign_in_failed'
+  | 'passkey_counter_regressed'
   // API keys (src/domain/api-keys/).
   | 'api_key_created'
   | 'api_key_rolled'

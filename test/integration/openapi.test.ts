@@ -43,7 +43,8 @@ async function appWithRoutes(t: Test, env: Record<string, string> = {}) {
 }
 
 t.test('the OpenAPI document', async (t) => {
-  const { app, routes } = await appWithRoutes(t);
+  // Passkeys on (WEBAUTHN_RP_ID), so their routes are held to the same rules.
+  const { app, routes } = await appWithRoutes(t, { WEBAUTHN_RP_ID: 'localhost' });
   const res = await app.inject({ url: '/openapi.json' });
   t.equal(res.statusCode, 200, 'the API document is served at /openapi.json');
   t.match(res.headers['content-type'], /^application\/json/, 'the API document is served as JSON');
@@ -169,6 +170,17 @@ t.test('the OpenAPI document', async (t) => {
           '/auth/password': { current_password: 'a', new_password: 'b' },
           '/auth/password/first': { new_password: 'a long enough passphrase' },
           '/auth/oauth/{provider}/link': { return_to: 'http://localhost:5173/' },
+          '/auth/passkeys/registration/verify': {
+            challenge_id: 'c'.repeat(32),
+            response: {
+              id: 'x',
+              rawId: 'x',
+              type: 'public-key',
+              response: { clientDataJSON: 'x', attestationObject: 'x' },
+              clientExtensionResults: {},
+            },
+          },
+          '/auth/passkeys/{id}': { label: 'x' },
           '/auth/api-keys': { name: 'ci', scopes: [] },
           '/auth/mfa/totp/{factor_id}/confirm': { code: '123456' },
         };

@@ -35,6 +35,7 @@ const issued = {
     jti,
   ),
   password: sessionClaims(settings, session, { roles: [], emailVerified: false }, now, jti),
+  passkey: sessionClaims(settings, { ...session, amr: ['hwk', 'user'] }, { roles: [], emailVerified: true }, now, jti),
   client: clientClaims(settings, { id: 'orders', audience: null, scopes: ['orders:read'] }, now, jti),
 };
 const sorted = (names: Iterable<string>) => [...names].sort();
@@ -65,6 +66,12 @@ t.test('the issuer writes exactly the contract’s claims, each of its declared 
   t.equal(twoFactors.acr, '2', 'and level "2"');
   t.notOk('roles' in issued.password, 'a user without roles gets no roles claim');
   t.equal(issued.password.email_verified, false, 'email_verified is stated even when false');
+  t.equal(issued.password.acr, '1', 'a password alone is one factor: acr "1"');
+  t.same(issued.passkey.amr, ['hwk', 'user'], 'a passkey that verified the user says amr ["hwk", "user"]');
+  t.equal(issued.passkey.acr, '2', 'and, being two factors, acr "2"');
+  const presence = sessionClaims(settings, { ...session, amr: ['swk'] }, { roles: [], emailVerified: true }, now, jti);
+  t.same(presence.amr, ['swk'], 'a synced passkey without user verification says amr ["swk"]');
+  t.equal(presence.acr, '1', 'and is one factor: acr "1"');
 });
 
 t.test('@tessera/verify returns every claim the issuer writes, and only the contract’s', async (t) => {

@@ -41,7 +41,8 @@ export const CLAIM_TYPES = {
   scope: 'string',
   /** User tokens: whether the account's address is verified. */
   email_verified: 'boolean',
-  /** User tokens: RFC 8176 methods, ["pwd"] after a password, with "otp" and "mfa" after a second factor. */
+  /** User tokens: RFC 8176 methods: ["pwd"] after a password, with "otp" and "mfa" after a second factor;
+   * ["hwk"|"swk"] after a passkey, with "user" when it verified the user; absent after a provider's sign-in. */
   amr: 'strings',
   /** User tokens: the authentication level, one of ACR_VALUES. */
   acr: 'string',
@@ -71,7 +72,8 @@ export interface TesseraClaims {
   scope?: string;
   /** Whether the user's email address was verified when the token was issued. */
   email_verified?: boolean;
-  /** How the user signed in (RFC 8176 values only): ["pwd"] for a password, plus "otp", "mfa" after a second factor. */
+  /** How the user signed in (RFC 8176 values only): ["pwd"] for a password, plus "otp", "mfa" after a second factor;
+   * ["hwk"|"swk", "user"?] after a passkey. */
   amr?: string[];
   /** The authentication level (ACR_VALUES): "1" one factor, "2" two. */
   acr?: string;

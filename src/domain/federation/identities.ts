@@ -25,6 +25,7 @@ import type { PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
+import { lockAndKeepASignInMethod } from '../accounts/sign-in-methods.js';
 import { emailSkeleton, normalizeEmail } from '../accounts/emails.js';
 import { reclaimAccount } from '../recovery/account-reclaim.js';
 import { LOCKING_TX } from '../transactions.js';
@@ -176,19 +177,16 @@ export class Identities {
   }
 
   /**
-   * Removes one of the user's identities, unless it is the last way to log in (no password and no other
-   * identity). The user row is locked, so two unlinks at once can't remove the last two.
+   * Removes one of the user's identities, unless it is the last way to log in (no password, no other identity,
+   * no passkey). The user row is locked, so two unlinks at once can't remove the last two.
    */
   async unlink(userId: string, identityId: string, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      const [user] = await tx.$queryRaw<
-        { has_password: boolean }[]
-      >`SELECT password_hash IS NOT NULL AS has_password FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
-      const identities = await tx.identity.findMany({ where: { userId }, select: { id: true, provider: true } });
-      const target = identities.find((i) => i.id === identityId);
-      if (!user || !target) throw new DomainError('not_found', { detail: 'no such identity of this user' });
-      if (!user.has_password && identities.length === 1) throw new DomainError('last_login_method');
+      const target = await tx.identity.findFirst({ where: { id: identityId, userId }, select: { provider: true } });
+      if (!target) throw new DomainError('not_found', { detail: 'no such identity of this user' });
+      // A password, another identity or a passkey must remain (src/domain/accounts/sign-in-methods.ts).
+      await lockAndKeepASignInMethod(tx, userId, { identity: identityId });
       await tx.identity.delete({ where: { id: identityId } });
       await audit(tx, meta, now, { type: 'identity_unlinked', userId, reason: `idp=${target.provider}` });
     }, LOCKING_TX);

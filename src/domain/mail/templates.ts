@@ -20,6 +20,8 @@ const MAIL_KINDS = [
   'mfa_factor_removed',
   'mfa_recovery_code_used',
   'mfa_locked',
+  'passkey_added',
+  'passkey_removed',
   'api_key_leaked',
 ] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
@@ -30,7 +32,22 @@ interface Template {
   html: string;
 }
 
+const PASSKEY_TEMPLATES: Record<'passkey_added' | 'passkey_removed', Template> = {
+  passkey_added: {
+    subject: 'A passkey was added to your {{product}} account',
+    text: 'Hello,\n\nAt {{time}} a passkey named "{{label}}" was added to {{email}} on {{product}} (from address {{ip}}, device {{device}}). It can now sign in to your account.\n\nIf this was not you, remove it from your account settings and change your password.\n',
+    html: '<p>Hello,</p><p>At {{time}} a passkey named &ldquo;{{label}}&rdquo; was added to {{email}} on {{product}} (from address {{ip}}, device {{device}}). It can now sign in to your account.</p><p>If this was not you, remove it from your account settings and change your password.</p>',
+  },
+  passkey_removed: {
+    subject: 'A passkey was removed from your {{product}} account',
+    text: 'Hello,\n\nAt {{time}} the passkey named "{{label}}" was removed from {{email}} on {{product}} (from address {{ip}}, device {{device}}).\n\nIf this was not you, change your password and review your account.\n',
+    html: '<p>Hello,</p><p>At {{time}} the passkey named &ldquo;{{label}}&rdquo; was removed from {{email}} on {{product}} (from address {{ip}}, device {{device}}).</p><p>If this was not you, change your password and review your account.</p>',
+  },
+};
+
 const BUILT_IN: Record<MailKind, Template> = {
+  // Passkeys (src/domain/passkeys/).
+  ...PASSKEY_TEMPLATES,
   verify_email: {
     subject: 'Confirm your email address for {{product}}',
     text: 'Hello,\n\nConfirm that {{email}} is your address for {{product}} by opening this link:\n\n{{link}}\n\nThe link works once and expires in {{valid_for}}. If you did not create an account, ignore this message.\n',

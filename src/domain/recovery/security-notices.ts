@@ -1,8 +1,10 @@
-// Security notices by email. When refresh-token reuse ends a session (src/domain/sessions/session-lifecycle.ts), the
+// Security notices by email. A passkey added to or removed from an account is told to its owner, in the
+// transaction that adds or removes it. When refresh-token reuse ends a session (src/domain/sessions/session-lifecycle.ts), the
 // user is told when, which session (its device and address) and where the repeated use came from. The
 // message is written in the transaction that ends the session, so the notice exists exactly when the
 // revocation committed, and only for the request that ended it (a concurrent second reuse finds it ended).
 import type { ReuseListener } from '../sessions/session-lifecycle.js';
+import type { PasskeyNotice } from '../passkeys/passkeys.js';
 import { enqueueMail } from '../mail/outbox.js';
 import type { MailTemplates } from '../mail/templates.js';
 
@@ -19,6 +21,19 @@ export class SecurityNotices {
       session_started: s.created_at.toISOString(),
       session_device: s.user_agent ?? 'unknown',
       session_ip: s.ip ?? 'unknown',
+      device: meta.userAgent?.slice(0, 200) ?? 'unknown',
+      ip: meta.ip,
+    });
+    await enqueueMail(tx, mail, now);
+  };
+
+  /** A passkey was added or removed (src/domain/passkeys/passkeys.ts): written in that transaction. */
+  readonly onPasskeyChange: PasskeyNotice = async (tx, change, meta, now) => {
+    const [u] = await tx.$queryRaw<{ email: string }[]>`SELECT email FROM users WHERE id = ${change.userId}::uuid`;
+    if (!u) return;
+    const mail = this.templates.render(change.kind === 'added' ? 'passkey_added' : 'passkey_removed', u.email, {
+      time: now.toISOString(),
+      label: change.label,
       device: meta.userAgent?.slice(0, 200) ?? 'unknown',
       ip: meta.ip,
     });

@@ -7,6 +7,8 @@
 //   password + TOTP                amr ["pwd","otp","mfa"]    acr "2"
 //   provider + TOTP                amr ["otp","mfa"]          acr "2"
 //   either + a recovery code       amr [..., "mfa"]           acr "2"   (RFC 8176 has no value of its own for it)
+//   passkey that verified the user amr ["hwk"|"swk","user"]   acr "2"   (something held, and the user verified)
+//   passkey without verification   amr ["hwk"|"swk"]          acr "1"   (swk: synced, backed up; hwk: one device)
 // Tessera did not see how a provider checked the user, so a provider's sign-in adds no amr value of its own.
 import type { ACR_VALUES } from '@tessera/verify/contract';
 
@@ -27,7 +29,13 @@ export function storedAmr(amr: string[] | null | undefined, idp: string | null |
   return amr ?? sessionAmr(idp);
 }
 
-/** The acr level of a set of methods: "2" with two factors, else "1". */
+/** RFC 8176 methods of a passkey sign-in (src/domain/passkeys/). */
+export function passkeyAmr(synced: boolean, userVerified: boolean): string[] {
+  return [synced ? 'swk' : 'hwk', ...(userVerified ? ['user'] : [])];
+}
+
+/** The acr level of a set of methods: "2" with two factors (mfa, or a key that verified the user), else "1". */
 export function acrOf(amr: readonly string[]): Acr {
-  return amr.includes('mfa') ? '2' : '1';
+  const verifiedKey = amr.includes('user') && (amr.includes('hwk') || amr.includes('swk'));
+  return amr.includes('mfa') || verifiedKey ? '2' : '1';
 }

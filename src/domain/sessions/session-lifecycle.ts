@@ -22,7 +22,7 @@ import { readSession, rotateSession } from './refresh-rotation.js';
 import { refreshVerdict, type RefreshSettings } from './refresh-verdict.js';
 import { endSessions, type EndedSession, type SessionEnd } from './session-end.js';
 import { sessionDeadline } from './session-state.js';
-import { sessionAmr, storedAmr, type SecondFactor } from './assurance.js';
+import { passkeyAmr, sessionAmr, storedAmr, type SecondFactor } from './assurance.js';
 
 /**
  * How the user proved who they are. The coming grants add a kind here. `secondFactor`: the second step of the
@@ -32,7 +32,9 @@ export type StartMethod =
   /** A password; its hash is re-read under a lock, so a password changed meanwhile opens nothing. */
   | { kind: 'password'; verifiedHash: string; secondFactor?: SecondFactor }
   /** An identity provider (src/domain/federation/) vouched for the user. */
-  | { kind: 'provider'; idp: string; secondFactor?: SecondFactor };
+  | { kind: 'provider'; idp: string; secondFactor?: SecondFactor }
+  /** A passkey (src/domain/passkeys/): synced (backed up) or bound to one device; whether it verified the user. */
+  | { kind: 'passkey'; synced: boolean; userVerified: boolean };
 
 /** What a start or a refresh hands on: the session's facts for the token issuer, and the refresh token. */
 export interface IssuedSession {
@@ -109,7 +111,8 @@ export class SessionLifecycle {
     const expiresAt = sessionDeadline(this.settings, now, now);
     const sessionId = randomUUID();
     const idp = method.kind === 'provider' ? method.idp : null;
-    const amr = sessionAmr(idp, method.secondFactor);
+    const amr =
+      method.kind === 'passkey' ? passkeyAmr(method.synced, method.userVerified) : sessionAmr(idp, method.secondFactor);
     await this.db.$transaction(async (tx) => {
       const [current] = await tx.$queryRaw<
         { password_hash: string | null; disabled: boolean }[]
@@ -138,7 +141,12 @@ export class SessionLifecycle {
         now,
         idp
           ? { type: 'federated_login', userId, sessionId, reason: `idp=${idp} amr=${amr.join(',')}` }
-          : { type: 'login_ok', userId, sessionId, ...(method.secondFactor ? { reason: `amr=${amr.join(',')}` } : {}) },
+          : {
+              type: 'login_ok',
+              userId,
+              sessionId,
+              ...(method.kind !== 'password' || method.secondFactor ? { reason: `amr=${amr.join(',')}` } : {}),
+            },
       );
     }, LOCKING_TX);
     const refreshToken = this.tokens.mint(sessionId, 0n);
