@@ -4,30 +4,13 @@
 // Works on DATABASE_URL directly, whether the service runs or not, with the same domain code as /admin, so
 // each change writes its audit row (actor "cli"). The embedded database (pglite:<dir>) serves one process:
 // while the service holds it, this refuses with a message and exit code 3; stop the service, or use /admin.
-import { randomUUID } from 'node:crypto';
-import { loadConfig, ConfigError } from '../src/config.js';
-import { openDatabase } from '../src/db/open.js';
-import { DataDirError } from '../src/db/data-dir.js';
 import { systemClock } from '../src/domain/clock.js';
-import { DomainError } from '../src/domain/domain-error.js';
 import { normalizeEmail } from '../src/domain/accounts/emails.js';
 import { Roles } from '../src/domain/authz/roles.js';
+import { cliMeta, fail, runCli, withDatabase } from './cli-database.js';
 
 const USAGE = 'usage: npm run users -- grant <email> <role> | revoke <email> <role> [--end-sessions] | list [<email>]';
 const [cmd, email, role, flag] = process.argv.slice(2);
-
-/** Ends the command with a message and an exit code (after the database is closed). */
-class Failure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
-function fail(message: string, exitCode: number): never {
-  throw new Failure(message, exitCode);
-}
 
 async function main(): Promise<void> {
   const valid =
@@ -36,26 +19,10 @@ async function main(): Promise<void> {
     (cmd === 'list' && !role);
   if (!valid) fail(USAGE, 2);
 
-  let url: string;
-  try {
-    url = loadConfig(process.env).databaseUrl;
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 2);
-    throw err;
-  }
-
-  let database: Awaited<ReturnType<typeof openDatabase>>;
-  try {
-    database = await openDatabase(url);
-  } catch (err) {
-    if (err instanceof DataDirError) fail(`${err.message}. Stop the service first, or grant roles through /admin.`, 3);
-    throw err;
-  }
-
-  try {
+  await withDatabase('grant roles through /admin', async (database) => {
     const db = database.prisma;
     const roles = new Roles(db, systemClock);
-    const meta = { ip: 'local', userAgent: 'npm run users', requestId: `cli-${randomUUID()}` };
+    const meta = cliMeta('npm run users');
     const findUser = async (raw: string) => {
       const normalized = normalizeEmail(raw);
       const user = normalized
@@ -83,18 +50,7 @@ async function main(): Promise<void> {
       });
       for (const u of users) console.log(`${u.email}\t${u.id}\t${u.roles.map((r) => r.role).join(' ')}`);
     }
-  } catch (err) {
-    if (err instanceof DomainError) fail(`${err.code}: ${err.publicMessage ?? err.message}`, 2);
-    throw err;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!(err instanceof Failure)) throw err;
-  console.error(err.message);
-  process.exitCode = err.exitCode;
-}
+await runCli(main);

@@ -33,15 +33,21 @@ import { ensureKeys } from './domain/keys/key-rotation.js';
 import { isReadOnlyError } from './domain/keys/key-files.js';
 import { macKeyPolicy, rotationPolicy } from './domain/keys/key-policies.js';
 import { ensureMacKey, MacKeyRing } from './domain/keys/refresh-keys.js';
+import { ensureApiKeyPepper } from './domain/keys/api-key-pepper.js';
 import authRoutes from './routes/auth.js';
+import mfaRoutes from './routes/mfa.js';
 import federationRoutes from './routes/federation.js';
 import healthRoutes from './routes/health.js';
 import oauthRoutes from './routes/oauth.js';
 import sessionRoutes from './routes/sessions.js';
+import apiKeyRoutes from './routes/api-keys.js';
 import wellKnownRoutes from './routes/well-known.js';
 import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
 import authorizeRoutes from './routes/authorize.js';
+import dynamicRegistrationRoutes from './routes/dynamic-registration.js';
+import deviceAuthorizationRoutes from './routes/device-authorization.js';
+import deviceRoutes from './routes/device.js';
 import oidcRoutes from './routes/oidc.js';
 import { createServices, type Services } from './services.js';
 import { bootstrapAdminAtBoot, warnAboutConfig } from './boot-checks.js';
@@ -81,7 +87,19 @@ const REDACTED_PATHS = [
   '*.code_verifier',
   '*.id_token',
   '*.id_token_hint',
+  // the device authorization grant (src/routes/device-authorization.ts, src/routes/device.ts)
+  '*.device_code',
+  '*.user_code',
   '*.csrf',
+  // second factors (src/routes/mfa.ts, /auth/mfa/verify)
+  '*.mfa_token',
+  '*.recovery_code',
+  '*.codes',
+  '*.secret',
+  '*.otpauth_uri',
+  // API keys (src/routes/api-keys.ts, the token exchange)
+  '*.subject_token',
+  '*.key',
   'password',
   'token',
   // Node's client errors carry the raw bytes received; src/plugins/edge-errors.ts never logs them, and this
@@ -137,6 +155,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
       reloadSeconds: config.keysReloadSeconds,
     });
     const refreshKeys = await MacKeyRing.open(config.keysDir, clock, macKeyPolicy(config));
+    const apiKeyPepper = await ensureApiKeyPepper(config.keysDir);
+    if (apiKeyPepper.made)
+      app.log.info({ event: 'keys_changed', done: ['generated the API-key pepper'] }, 'API-key pepper generated');
     const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
     if (redis) {
       app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())));
@@ -161,10 +182,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
           app.log.error({ event: 'redis_error', err: { message: err.message } }, 'mail send-limit store failed'),
         )
       : new MemorySendLimitStore();
-    const services = await createServices(config, clock, database, keys, refreshKeys, {
-      throttle: throttleStore,
-      sendLimit: sendLimitStore,
-    });
+    const services = await createServices(
+      config,
+      clock,
+      database,
+      keys,
+      refreshKeys,
+      {
+        throttle: throttleStore,
+        sendLimit: sendLimitStore,
+      },
+      apiKeyPepper.pepper,
+    );
     await services.passwords.warmUp();
     loadCommonPasswords(); // the new-password screen's list, built once here rather than on a first request
     const skeletons = await backfillEmailSkeletons(database.prisma);
@@ -190,11 +219,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(openapi, { config });
     await app.register(authRoutes, { prefix: '/auth', services });
     await app.register(sessionRoutes, { prefix: '/auth', services });
+    await app.register(apiKeyRoutes, { prefix: '/auth', services });
     await app.register(recoveryRoutes, { prefix: '/auth', services });
     await app.register(federationRoutes, { prefix: '/auth', services });
+    await app.register(mfaRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });
     await app.register(authorizeRoutes, { prefix: '/oauth', services });
+    if (config.dynamicRegistration.enabled)
+      await app.register(dynamicRegistrationRoutes, { prefix: '/oauth', services });
+    await app.register(deviceAuthorizationRoutes, { prefix: '/oauth', services });
+    await app.register(deviceRoutes, { prefix: '/oauth', services });
     await app.register(oidcRoutes, { services });
     await app.register(adminRoutes, { prefix: '/admin', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });

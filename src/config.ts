@@ -9,6 +9,7 @@ import { Type, type Static } from 'typebox';
 import { ClientListError, parseClientEntry } from './domain/tokens/service-clients.js';
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
 import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
+import { ResourceEnvFields, resourceConfig, type ResourceConfig } from './config-resources.js';
 import { normalizeEmail } from './domain/accounts/emails.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
 import type { DatabaseTimeouts } from './db/open.js';
@@ -75,13 +76,21 @@ export const EnvSchema = Type.Object({
   API_DOCS: Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] })),
   // The first admin, granted at boot while no account is admin (src/domain/authz/bootstrap-admin.ts).
   BOOTSTRAP_ADMIN_EMAIL: Type.Optional(Type.String({ maxLength: 320 })),
+  // API keys (src/domain/api-keys/): expiry when none is asked, the longest allowed, and per-minute limits of
+  // uses per key and of API-key presentations per client address (counted before the lookup; 0: no limit).
+  API_KEY_DEFAULT_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 157680000, default: 7776000 }),
+  API_KEY_MAX_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 157680000, default: 31536000 }),
+  API_KEY_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1000000, default: 60 }),
+  API_KEY_ADDRESS_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1000000, default: 300 }),
   LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   // Email flows (src/config-mail.ts).
   ...MailEnvFields,
+  // Resource indicators and dynamic client registration (src/config-resources.ts).
+  ...ResourceEnvFields,
 });
 type Env = Static<typeof EnvSchema>;
 
-export interface Config {
+interface CoreConfig {
   env: Env['NODE_ENV'];
   port: number;
   host: string;
@@ -152,7 +161,12 @@ export interface Config {
   metricsToken: string | undefined;
   /** Email flows: delivery, templates, links, limits (src/config-mail.ts). */
   mail: MailConfig;
+  /** API keys: expiry bounds (seconds) and per-minute limits (0: none). */
+  apiKeys: { defaultTtlSeconds: number; maxTtlSeconds: number; perKeyPerMinute: number; perAddressPerMinute: number };
 }
+
+/** Everything the service reads: the settings above plus registered resources and dynamic registration. */
+export type Config = CoreConfig & ResourceConfig;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -241,6 +255,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     mail: mailConfig(env, issuer, (message) => {
       throw new ConfigError(message);
     }),
+    // Resource indicators and dynamic client registration.
+    ...resourceConfig(env, (message) => {
+      throw new ConfigError(message);
+    }),
+    apiKeys: apiKeySettings(env),
+  };
+}
+
+function apiKeySettings(env: Env): Config['apiKeys'] {
+  if (env.API_KEY_DEFAULT_TTL_SECONDS > env.API_KEY_MAX_TTL_SECONDS)
+    throw new ConfigError('invalid configuration: API_KEY_DEFAULT_TTL_SECONDS must not exceed API_KEY_MAX_TTL_SECONDS');
+  return {
+    defaultTtlSeconds: env.API_KEY_DEFAULT_TTL_SECONDS,
+    maxTtlSeconds: env.API_KEY_MAX_TTL_SECONDS,
+    perKeyPerMinute: env.API_KEY_RATE_LIMIT_PER_MINUTE,
+    perAddressPerMinute: env.API_KEY_ADDRESS_RATE_LIMIT_PER_MINUTE,
   };
 }
 

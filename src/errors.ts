@@ -55,6 +55,17 @@ export const errorCatalog = {
     status: 400,
     message: 'The provider did not confirm a verified email address for this account.',
   },
+  // Resource indicators and dynamic registration (RFC 8707, RFC 7591), sent as `error` too.
+  invalid_target: { status: 400, message: 'The resource is not a registered resource this client may use.' },
+  // The device authorization grant (RFC 8628 §3.5): the token endpoint's answers to a device that polls.
+  authorization_pending: { status: 400, message: 'The user has not yet approved or denied this device.' },
+  slow_down: { status: 400, message: 'Polling too often: wait the interval (now 5 seconds longer) between polls.' },
+  access_denied: { status: 400, message: 'The request was denied, or can no longer be approved.' },
+  expired_token: { status: 400, message: 'The device code has expired. Start again.' },
+  user_code_invalid: {
+    status: 400,
+    message: 'This code is not valid: it may have expired or already been used. Check the code on your device.',
+  },
   missing_token: { status: 401, message: 'A bearer access token is required.' },
   invalid_token: { status: 401, message: 'The access token is invalid or has expired.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
@@ -77,6 +88,9 @@ export const errorCatalog = {
     message: 'Confirm your email address before logging in: follow the link we sent you.',
   },
   not_found: { status: 404, message: 'No such resource.' },
+  // API keys (src/domain/api-keys/).
+  api_key_expiry_invalid: { status: 400, message: 'expires_in is outside the allowed range.' },
+  api_key_not_rollable: { status: 409, message: 'This API key is revoked, expired or already rolled.' },
   email_taken: { status: 409, message: 'An account with this email already exists.' },
   email_already_verified: { status: 409, message: 'This email address is already verified.' },
   account_link_required: {
@@ -103,6 +117,20 @@ export const errorCatalog = {
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
   service_unavailable: { status: 503, message: 'The service is temporarily unavailable. Try again shortly.' },
   oauth_provider_unavailable: { status: 503, message: 'The identity provider cannot be reached. Try again shortly.' },
+  // Second factors (src/domain/mfa/).
+  mfa_code_invalid: { status: 400, message: 'The code is wrong, expired or was already used.' },
+  mfa_token_invalid: {
+    status: 401,
+    message: 'This sign-in step has expired, was already completed or had too many wrong codes. Sign in again.',
+  },
+  second_factor_required: {
+    status: 403,
+    message: 'Confirm with your second factor (POST /auth/step-up, or sign in again) to do this.',
+  },
+  mfa_locked: {
+    status: 429,
+    message: 'Too many wrong second-factor codes: try again after the time in Retry-After.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -32,6 +32,16 @@ import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
 import { GrantTokens } from './domain/oauth/grant-tokens.js';
 import { Consents } from './domain/oauth/consents.js';
 import { BrowserSessions } from './domain/oauth/browser-sessions.js';
+import { DynamicRegistrations } from './domain/oauth/dynamic-registration.js';
+import { SecretBox } from './domain/mfa/secret-box.js';
+import { MfaNotices } from './domain/mfa/notices.js';
+import { Factors } from './domain/mfa/factors.js';
+import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
+import { SecondStep } from './domain/mfa/second-step.js';
+import { ApiKeys } from './domain/api-keys/api-keys.js';
+import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
+import { DeviceCodes } from './domain/oauth/device-codes.js';
+import { DeviceGuesses } from './domain/oauth/device-guesses.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -41,6 +51,9 @@ interface OAuthServices {
   lifecycle: SessionLifecycle;
   consents: Consents;
   browserSessions: BrowserSessions;
+  /** The device authorization grant (RFC 8628): its codes, and the limit on guessing user codes. */
+  devices: DeviceCodes;
+  deviceGuesses: DeviceGuesses;
 }
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
 import { ClientAuthentication } from './domain/authz/client-authentication.js';
@@ -85,6 +98,19 @@ export interface Services {
   /** OAuth clients registered in the database (src/domain/oauth/). */
   oauthClients: OAuthClients;
   oauth: OAuthServices;
+  /** RFC 7591 registration by anyone (routes only when DYNAMIC_REGISTRATION=true; the purge always). */
+  dynamicRegistrations: DynamicRegistrations;
+  /** API keys: managing them, and using them (the token exchange, introspection). */
+  apiKeys: ApiKeys;
+  apiKeyUse: ApiKeyUse;
+  /** Second factors (src/domain/mfa/): factors, recovery codes, and the second step of a sign-in. */
+  mfa: MfaServices;
+}
+
+interface MfaServices {
+  factors: Factors;
+  recoveryCodes: RecoveryCodes;
+  secondStep: SecondStep;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -100,6 +126,8 @@ export async function createServices(
   keys: KeyStore,
   refreshKeys: MacKeyRing,
   stores: Stores,
+  /** The HMAC key of API keys' stored hashes (src/domain/keys/api-key-pepper.ts). */
+  apiKeyPepper: Buffer,
 ): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
   const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle);
@@ -170,13 +198,45 @@ export async function createServices(
     lifecycle,
     consents: new Consents(database.prisma, database.sql, clock),
     browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
+    devices: new DeviceCodes(database.sql, { ...sessionLimits, accessTokenTtlSeconds: config.accessTokenTtl }, clock),
+    deviceGuesses: new DeviceGuesses(database.sql, clock),
   };
+  // Second factors: their secrets are sealed with a key in KEYS_DIR, made at the first boot.
+  const { box } = await SecretBox.open(config.keysDir);
+  const mfaNotices = new MfaNotices(recovery && config.mail.securityNotices ? recovery.templates : null);
+  const factors = new Factors(database.prisma, database.sql, box, mfaNotices, config.mail.productName, clock);
+  const recoveryCodes = new RecoveryCodes(database.prisma, database.sql, mfaNotices, clock);
+  const mfa: MfaServices = {
+    factors,
+    recoveryCodes,
+    secondStep: new SecondStep(database.prisma, database.sql, factors, recoveryCodes, lifecycle, mfaNotices, clock),
+  };
+  const apiKeyUse = new ApiKeyUse(database.sql, apiKeyPepper, serviceClients, clock);
+  const apiKeys = new ApiKeys(
+    database.prisma,
+    apiKeyPepper,
+    serviceClients,
+    { defaultTtlSeconds: config.apiKeys.defaultTtlSeconds, maxTtlSeconds: config.apiKeys.maxTtlSeconds },
+    clock,
+    // A reported leak emails the key's owner when email is on.
+    recovery ? (to, vars) => recovery.templates.render('api_key_leaked', to, vars) : undefined,
+  );
   return {
+    apiKeys,
+    apiKeyUse,
     recovery,
+    mfa,
     config,
     clock,
     oauthClients,
     oauth,
+    dynamicRegistrations: new DynamicRegistrations(
+      oauthClients,
+      database.prisma,
+      database.sql,
+      { scopes: config.dynamicRegistration.scopes, ttlDays: config.dynamicRegistration.ttlDays },
+      clock,
+    ),
     database,
     keys,
     refreshKeys,
@@ -211,7 +271,15 @@ export async function createServices(
     grantServices: {
       issuer: tokenIssuer,
       db: database.prisma,
-      oauth: { codes: oauth.codes, idTokens: oauth.tokens, refreshTokens, lifecycle },
+      oauth: {
+        codes: oauth.codes,
+        devices: oauth.devices,
+        idTokens: oauth.tokens,
+        refreshTokens,
+        lifecycle,
+        resources: { fallback: config.audience, registered: config.resources },
+      },
+      apiKeys: apiKeyUse,
     },
     federation: new Federation(
       { issuer: config.issuer, providers: config.identityProviders, returnToOrigins: config.returnToOrigins },

@@ -2,7 +2,7 @@
 // app.inject that keeps cookies and fills the built-in sign-in and consent forms as a user would.
 import { createHash, randomBytes } from 'node:crypto';
 import type { ClientMetadataInput } from '../src/domain/oauth/client-metadata.js';
-import { PASSWORD, type TestApp } from './helper.js';
+import { ManualClock, PASSWORD, type TestApp } from './helper.js';
 
 export const meta = { ip: '127.0.0.1', requestId: 'test' };
 export const NATIVE_REDIRECT = 'http://127.0.0.1/callback';
@@ -162,4 +162,58 @@ export function refreshGrant(app: TestApp, clientId: string, refreshToken: strin
       refresh_token: refreshToken,
     }).toString(),
   });
+}
+
+/** A browser over fetch: keeps cookies, follows nothing by itself. */
+export class FetchBrowser {
+  private readonly jar = new Map<string, string>();
+  constructor(private readonly origin: string) {}
+
+  async go(url: string, init: RequestInit = {}): Promise<Response> {
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...(init.method === 'POST' ? { origin: this.origin, 'sec-fetch-site': 'same-origin' } : {}),
+      },
+    });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      this.jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+    return res;
+  }
+
+  post(path: string, fields: Record<string, string>) {
+    return this.go(`${this.origin}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+  }
+
+  /** Follows the authorization URL through sign-in and consent to the redirect; returns the Location. */
+  async authorize(url: URL, email: string, password: string): Promise<string> {
+    let res = await this.go(url.href);
+    for (let step = 0; step < 4 && res.status === 200; step++) {
+      const html = await res.text();
+      if (html.includes('/oauth/authorize/login'))
+        res = await this.post('/oauth/authorize/login', { ...formFields(html), email, password });
+      else if (html.includes('/oauth/authorize/consent'))
+        res = await this.post('/oauth/authorize/consent', { ...formFields(html), decision: 'allow' });
+      else throw new Error(`unexpected page: ${html.slice(0, 200)}`);
+    }
+    if (res.status !== 303) throw new Error(`no redirect: ${res.status}`);
+    return res.headers.get('location')!;
+  }
+}
+
+/** The real time, for tests where a library outside the test stamps its requests with it. */
+export class SystemClock extends ManualClock {
+  override now(): Date {
+    return new Date();
+  }
 }

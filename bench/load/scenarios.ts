@@ -7,7 +7,7 @@
 import type autocannon from 'autocannon';
 import type { LoadSpec } from './load.js';
 
-export const SCENARIOS = ['refresh', 'me', 'jwks', 'introspect', 'login'] as const;
+export const SCENARIOS = ['refresh', 'me', 'jwks', 'introspect', 'login', 'api-key'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Target {
@@ -163,7 +163,49 @@ export async function scenarioSpec(scenario: Scenario, input: ScenarioInput): Pr
       };
     case 'refresh':
       return refreshSpec(input, await loginSessions(target, input.users, connections));
+    case 'api-key':
+      return apiKeySpec(input, await apiKeys(target, input.sessions));
   }
+}
+
+/** One personal API key per session (POST /auth/api-keys), for the api-key scenario. */
+async function apiKeys(target: Target, sessions: Session[]): Promise<string[]> {
+  return inBatches(sessions, 4, async (s) => {
+    const res = await fetch(`${target.base}/auth/api-keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.accessToken}` },
+      body: JSON.stringify({ name: 'bench', scopes: [] }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const body = (await res.json()) as { key?: string };
+    if (res.status !== 201 || !body.key) throw new Error(`seeding: api key creation answered ${res.status}`);
+    return body.key;
+  });
+}
+
+/** API-key exchange (RFC 8693 at /oauth/token): each connection exchanges its own key, again and again. */
+function apiKeySpec(input: Pick<ScenarioInput, 'target' | 'connections' | 'seconds'>, keys: string[]): LoadSpec {
+  const path = '/oauth/token';
+  return {
+    url: input.target.base,
+    connections: input.connections,
+    seconds: input.seconds,
+    request: { method: 'POST', path },
+    setupClient: perConnection(keys, (client, key) =>
+      client.setRequests([
+        {
+          method: 'POST',
+          path,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+            subject_token: key,
+            subject_token_type: 'urn:tessera:params:oauth:token-type:api_key',
+          }).toString(),
+        },
+      ]),
+    ),
+  };
 }
 
 /** Refresh: each connection carries its own session's cookie and swaps in the one each response sets. */

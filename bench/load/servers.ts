@@ -56,6 +56,9 @@ export async function startTessera(cleanup: Cleanup, opts: TesseraOptions): Prom
     KEYS_DIR: await tempDir(cleanup, 'tessera-bench-keys-'),
     SERVICE_CLIENTS: opts.serviceClients,
     RATE_LIMIT_PER_MINUTE: '0',
+    // The api-key scenario exchanges each connection's key as fast as it can: measured, not limited.
+    API_KEY_RATE_LIMIT_PER_MINUTE: '0',
+    API_KEY_ADDRESS_RATE_LIMIT_PER_MINUTE: '0',
     REFRESH_REUSE_GRACE_SECONDS: '0', // a client that doesn't rotate its cookie shows as 401s
     PURGE_INTERVAL_SECONDS: '0',
     LOG_LEVEL: 'warn',

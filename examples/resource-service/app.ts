@@ -3,9 +3,9 @@
 // token is still active, so a logout or revocation stops it at once. Reports need a user with the role
 // `support`; /sync is for another service, with a client_credentials token carrying scope `notes:sync`.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { tesseraAuth, type VerifierOptions } from '@tessera/verify';
+import { tesseraAuth, type TesseraAuthOptions } from '@tessera/verify';
 
-export interface ResourceServiceOptions extends VerifierOptions {
+export interface ResourceServiceOptions extends TesseraAuthOptions {
   /** Fastify's logger option; off by default. */
   logger?: FastifyServerOptions['logger'];
 }

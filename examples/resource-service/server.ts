@@ -1,6 +1,8 @@
 // Runs the example resource service, configured from the environment:
 //   TESSERA_ISSUER (required)   Tessera's ISSUER, e.g. http://127.0.0.1:3000
-//   TESSERA_AUDIENCE            default tessera
+//   TESSERA_AUDIENCE            default tessera (TESSERA_RESOURCE when that is set)
+//   TESSERA_RESOURCE            this service's URL as a registered resource (Tessera's RESOURCES): publishes
+//                               RFC 9728 metadata at /.well-known/oauth-protected-resource<path>
 //   TESSERA_CLIENT_ID, TESSERA_CLIENT_SECRET (required)   this service's SERVICE_CLIENTS entry at Tessera
 //   PORT (default 4000, 0 = any free port), HOST (default 127.0.0.1), LOG_LEVEL (default warn)
 import type { FastifyInstance } from 'fastify';
@@ -20,9 +22,11 @@ function port(): number {
 }
 
 async function main(): Promise<void> {
+  const resource = process.env.TESSERA_RESOURCE || undefined;
   const app: FastifyInstance = await buildResourceService({
     issuer: required('TESSERA_ISSUER'),
-    audience: process.env.TESSERA_AUDIENCE || 'tessera',
+    audience: process.env.TESSERA_AUDIENCE || resource || 'tessera',
+    ...(resource ? { resourceMetadata: { resource, scopesSupported: ['notes:sync'] } } : {}),
     introspection: { clientId: required('TESSERA_CLIENT_ID'), clientSecret: required('TESSERA_CLIENT_SECRET') },
     logger: { level: process.env.LOG_LEVEL || 'warn' },
   });

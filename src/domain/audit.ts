@@ -50,7 +50,24 @@ export type AuditType =
   | 'oauth_code_redeemed'
   | 'oauth_code_replayed'
   | 'oauth_grant_revoked'
-  | 'oauth_logout';
+  | 'oauth_logout'
+  // Second factors (src/domain/mfa/).
+  | 'mfa_factor_added'
+  | 'mfa_factor_removed'
+  | 'mfa_factors_reset'
+  | 'mfa_recovery_codes_generated'
+  | 'mfa_recovery_code_used'
+  | 'mfa_failed'
+  | 'mfa_locked'
+  // The device authorization grant (src/domain/oauth/device-codes.ts).
+  | 'oauth_device_approved'
+  | 'oauth_device_denied'
+  | 'oauth_device_redeemed'
+  // API keys (src/domain/api-keys/).
+  | 'api_key_created'
+  | 'api_key_rolled'
+  | 'api_key_revoked'
+  | 'api_key_leak_reported';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {

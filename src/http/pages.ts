@@ -1,15 +1,16 @@
-// The authorization server's own pages: sign in, consent, and the error page that never redirects. Server-
+// The authorization server's own pages: sign in, consent, and the error page that never redirects (the device
+// flow's pages, device-pages.ts, are built from the same parts). Server-
 // rendered HTML that works without JavaScript (there is none), with labels on every field, a visible focus
 // ring, contrast above WCAG AA, and a CSP per page: nothing loads, the one style block by nonce, forms post
 // only to Tessera (and, for the redirect that follows, the client's redirect URI), and no one may frame it.
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 
-const html = (s: string) =>
+export const html = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** What each scope lets the app do, in plain words. */
-const SCOPE_WORDS: Record<string, string> = {
+export const SCOPE_WORDS: Record<string, string> = {
   openid: 'Know who you are (your account id)',
   profile: 'See your basic profile',
   email: 'See your email address',
@@ -20,14 +21,14 @@ const STYLE = `
 body{font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#f4f4f5;margin:0}
 main{max-width:26rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;border:1px solid #d4d4d8}
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin-top:1rem;font-weight:600}
-input[type=email],input[type=password]{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #52525b;border-radius:4px;font:inherit}
+input[type=email],input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #52525b;border-radius:4px;font:inherit}
 button{margin-top:1.2rem;padding:.6rem 1.2rem;border-radius:4px;border:1px solid #1e3a8a;background:#1e40af;color:#fff;font:inherit;cursor:pointer}
 button.secondary{background:#fff;color:#1e3a8a;margin-left:.5rem}
 :focus-visible{outline:3px solid #b45309;outline-offset:2px}
 .error{color:#991b1b;background:#fef2f2;border:1px solid #991b1b;padding:.6rem;border-radius:4px}
 .host{font-family:ui-monospace,monospace}`;
 
-interface Page {
+export interface Page {
   title: string;
   body: string;
   /** Origins (or scheme sources) a form's redirect may go to, besides Tessera itself. */
@@ -35,7 +36,7 @@ interface Page {
   status?: number;
 }
 
-function send(reply: FastifyReply, page: Page) {
+export function send(reply: FastifyReply, page: Page) {
   const nonce = randomBytes(16).toString('base64');
   const targets = ["'self'", ...(page.formTargets ?? [])].join(' ');
   reply
@@ -60,7 +61,7 @@ export function formTargetOf(redirectUri: string): string {
   return new URL(redirectUri).origin;
 }
 
-const hidden = (fields: Record<string, string>) =>
+export const hidden = (fields: Record<string, string>) =>
   Object.entries(fields)
     .map(([k, v]) => `<input type="hidden" name="${html(k)}" value="${html(v)}">`)
     .join('');
@@ -73,16 +74,19 @@ export function loginPage(
     email: string;
     error?: string;
     status?: number;
-    formTarget: string;
+    /** Where the client's redirect may go after the sign-in (none for the device flow, which never redirects). */
+    formTarget?: string;
+    /** Where the form posts: the authorization endpoint's sign-in by default. */
+    action?: string;
   },
 ) {
   const error = opts.error ? `<p class="error" role="alert" id="login-error">${html(opts.error)}</p>` : '';
   return send(reply, {
     title: 'Sign in',
     status: opts.status ?? 200,
-    formTargets: [opts.formTarget],
+    formTargets: opts.formTarget ? [opts.formTarget] : [],
     body: `<h1>Sign in to continue to ${html(opts.clientName)}</h1>${error}
-<form method="post" action="/oauth/authorize/login">${hidden(opts.fields)}
+<form method="post" action="${html(opts.action ?? '/oauth/authorize/login')}">${hidden(opts.fields)}
 <label for="email">Email</label>
 <input id="email" name="email" type="email" autocomplete="username" required value="${html(opts.email)}"${opts.error ? ' aria-describedby="login-error"' : ''} autofocus>
 <label for="password">Password</label>

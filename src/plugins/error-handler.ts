@@ -81,7 +81,12 @@ function oauthError(error: AppError): string {
     error.code === 'unauthorized_client' ||
     error.code === 'invalid_client_metadata' ||
     error.code === 'invalid_redirect_uri' ||
-    error.code === 'invalid_token'
+    error.code === 'invalid_token' ||
+    error.code === 'invalid_target' ||
+    error.code === 'authorization_pending' ||
+    error.code === 'slow_down' ||
+    error.code === 'access_denied' ||
+    error.code === 'expired_token'
   )
     return error.code;
   if (error.statusCode === 503) return 'temporarily_unavailable';

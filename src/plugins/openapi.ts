@@ -24,9 +24,9 @@ function securityOf(route: Pick<RouteOptions, 'url' | 'preHandler' | 'config'>):
   if ((route.config as { cookieAuth?: boolean } | undefined)?.cookieAuth) return [{ refreshCookie: [] }];
   // src/routes/admin.ts checks a Bearer token (a user's with role admin, or a client's with scope admin) first.
   if (route.url.startsWith('/admin/')) return [{ bearer: [] }];
-  // The authorization server's browser endpoints (src/routes/authorize.ts, oidc.ts) ask a person, not a client;
+  // The authorization server's browser endpoints (src/routes/authorize.ts, oidc.ts, device.ts) ask a person, not a client;
   // userinfo takes an OAuth client's Bearer token.
-  if (/^\/oauth\/(authorize|logout)/.test(route.url)) return undefined;
+  if (/^\/oauth\/(authorize|logout|device(\/|$))/.test(route.url)) return undefined;
   if (route.url === '/oauth/userinfo') return [{ bearer: [] }];
   // src/routes/oauth.ts authenticates the client for every route of the plugin (Basic or form body).
   if (route.url.startsWith('/oauth/')) return [{ clientSecretBasic: [] }];

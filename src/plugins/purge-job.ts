@@ -1,5 +1,7 @@
 // Runs the purge (src/domain/sessions/sessions.ts) every PURGE_INTERVAL_SECONDS, so the session and refresh
-// token tables don't grow forever, and the audit retention (src/domain/audit-retention.ts). Each instance runs it; deletes by several instances at once are harmless.
+// token tables don't grow forever, the audit retention (src/domain/audit-retention.ts), the deletion of
+// abandoned dynamically registered clients (src/domain/oauth/dynamic-registration.ts), and the device flow's
+// expired codes and ended guess counters (src/domain/oauth/device-codes.ts, device-guesses.ts). Each instance runs it; deletes by several instances at once are harmless.
 // A failed run is logged and retried at the next tick; the timer never keeps the process alive.
 import fp from 'fastify-plugin';
 import type { Services } from '../services.js';
@@ -15,9 +17,12 @@ export default fp<{ services: Services }>(
       try {
         const purged = await services.sessions.purge(purgeAfterDays);
         const auditEvents = await services.auditRetention.purge();
-        if (purged.sessions + purged.refreshTokens + auditEvents > 0)
+        const dynamicClients = await services.dynamicRegistrations.purge();
+        const deviceCodes = await services.oauth.devices.purge();
+        const deviceGuesses = await services.oauth.deviceGuesses.purge();
+        if (purged.sessions + purged.refreshTokens + auditEvents + dynamicClients + deviceCodes + deviceGuesses > 0)
           app.log.info(
-            { event: 'purge', ...purged, auditEvents },
+            { event: 'purge', ...purged, auditEvents, dynamicClients, deviceCodes, deviceGuesses },
             'purged ended sessions, spent tokens and old audit rows',
           );
       } catch (err) {

@@ -9,8 +9,9 @@ import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { requestMeta } from '../http/request-meta.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
+import { ConnectedAppsSchema, connectedAppsOut } from '../http/connected-apps.js';
 import type { Actor } from '../domain/actor.js';
-import type { OAuthClient } from '../domain/oauth/clients.js';
+import { registrationOf as out } from '../domain/oauth/clients.js';
 import type { Services } from '../services.js';
 
 const Uris = Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 20 });
@@ -55,28 +56,9 @@ const ClientOut = Type.Object(
 
 const Params = Type.Object({ client_id: Type.String({ minLength: 1, maxLength: 128 }) });
 
-function out(c: OAuthClient, secret: string | null = null) {
-  return {
-    client_id: c.id,
-    ...(secret ? { client_secret: secret } : {}),
-    client_id_issued_at: Math.floor(c.createdAt.getTime() / 1000),
-    client_name: c.name,
-    redirect_uris: c.redirectUris,
-    post_logout_redirect_uris: c.postLogoutRedirectUris,
-    token_endpoint_auth_method: c.authMethod,
-    grant_types: c.grantTypes,
-    response_types: ['code'],
-    scope: c.scopes.join(' '),
-    ...(c.jwks ? { jwks: c.jwks as { keys: Record<string, unknown>[] } } : {}),
-    resources: c.resources,
-    first_party: c.firstParty,
-    disabled: c.disabledAt !== null,
-  };
-}
-
 const adminClientRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { oauthClients, oauth } = services;
+  const { oauthClients, oauth, directory } = services;
 
   const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;
   const found = async (id: string) => {
@@ -173,6 +155,21 @@ const adminClientRoutes: FastifyPluginAsync<{ services: Services }> = async (fas
         out(await oauthClients.setDisabled(request.params.client_id, disabled, actor(request), requestMeta(request))),
     );
   }
+
+  app.get(
+    '/users/:id/apps',
+    {
+      schema: {
+        summary: 'The apps a user connected through OAuth (a remembered consent or a live grant), by name',
+        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+        response: { 200: ConnectedAppsSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      if (!(await directory.user(request.params.id))) throw new AppError('not_found');
+      return connectedAppsOut(await oauth.consents.connected(request.params.id));
+    },
+  );
 
   app.delete(
     '/users/:id/apps/:client_id',

@@ -12,6 +12,7 @@ import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { adminAuth } from '../plugins/bearer-auth.js';
 import adminClientRoutes from './admin-clients.js';
+import adminApiKeyRoutes from './admin-api-keys.js';
 import { adminRateLimits } from '../plugins/admin-rate-limit.js';
 import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { requestMeta } from '../http/request-meta.js';
@@ -101,6 +102,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;
   await app.register(auditExportRoutes, { services });
   await app.register(adminClientRoutes, { services });
+  await app.register(adminApiKeyRoutes, { services });
 
   app.get(
     '/users',

@@ -20,10 +20,37 @@ import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
 import { DomainError } from '../domain/domain-error.js';
 import { isEmailVerified } from '../domain/recovery/email-verification.js';
+import type { SecondStepProof } from '../domain/mfa/second-step.js';
+
+/** The first step succeeded for an account with a second factor: no session yet, no cookie. */
+const MfaRequiredBody = Type.Object({
+  mfa_required: Type.Literal(true),
+  mfa_token: Type.String({ description: 'For POST /auth/mfa/verify: single use, valid for 5 minutes.' }),
+  factors: Type.Array(Type.Object({ factor_id: Type.String({ format: 'uuid' }), type: Type.String() })),
+});
+
+const MfaVerifyBody = Type.Union([
+  Type.Object(
+    {
+      mfa_token: Type.String({ minLength: 1, maxLength: 128 }),
+      factor_id: Type.String({ maxLength: 64 }),
+      code: Type.String({ minLength: 1, maxLength: 32 }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      mfa_token: Type.String({ minLength: 1, maxLength: 128 }),
+      recovery_code: Type.String({ minLength: 1, maxLength: 64 }),
+    },
+    { additionalProperties: false },
+  ),
+]);
 
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { accounts, lifecycle, accessTokens, tokenIssuer, clock } = services;
+  const { secondStep } = services.mfa;
   const { cookieDomain } = services.config;
   const limited = rateLimitFor(services.config);
   const rateLimit = limited ? { rateLimit: limited } : {};
@@ -72,8 +99,11 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       config: { outcomeMetric: 'login', ...rateLimit },
       schema: {
         summary: 'Log in: access token in the body, refresh token in an HttpOnly cookie',
+        description:
+          'For an account with a second factor the answer is {mfa_required, mfa_token, factors} and no cookie: ' +
+          'complete the sign-in with POST /auth/mfa/verify.',
         body: Credentials,
-        response: { 200: TokenBody, ...errorResponses },
+        response: { 200: Type.Union([TokenBody, MfaRequiredBody]), ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -93,6 +123,17 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
         request.log.info({ event: 'login_failed', userId: user.id, reason: 'email_not_verified' }, 'login failed');
         throw new DomainError('email_not_verified');
       }
+      // A second factor on the account: the second step completes the sign-in (src/domain/mfa/second-step.ts).
+      const challenge = await secondStep.challenge(user.id, { kind: 'password', verifiedHash: user.passwordHash });
+      if (challenge) {
+        request.log.info({ event: 'login_mfa_required', userId: user.id }, 'login: second factor required');
+        request.outcome = 'ok';
+        return {
+          mfa_required: true as const,
+          mfa_token: challenge.mfaToken,
+          factors: challenge.factors.map((f) => ({ factor_id: f.id, type: f.type })),
+        };
+      }
       let issued: IssuedSession;
       try {
         issued = await lifecycle.start(user.id, { kind: 'password', verifiedHash: user.passwordHash }, meta);
@@ -107,6 +148,56 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       const body = await sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
       request.outcome = 'ok';
       return body;
+    },
+  );
+
+  app.post(
+    '/mfa/verify',
+    {
+      config: { outcomeMetric: 'login', ...rateLimit },
+      schema: {
+        summary: 'Complete a sign-in with a second factor: a code of a factor, or a recovery code',
+        description:
+          'Answers like /auth/login. Wrong codes share one budget per account (5 per mfa_token; 10 in a row lock ' +
+          'second-factor sign-in for 15 minutes: 429 mfa_locked with Retry-After). After a recovery code, ' +
+          'recovery_codes_remaining says how many are left.',
+        body: MfaVerifyBody,
+        response: {
+          200: Type.Object({
+            ...TokenBody.properties,
+            recovery_codes_remaining: Type.Optional(Type.Integer()),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const proof: SecondStepProof =
+        'recovery_code' in body
+          ? { kind: 'recovery_code', code: body.recovery_code }
+          : { kind: 'totp', factorId: body.factor_id, code: body.code };
+      let completed: Awaited<ReturnType<typeof secondStep.complete>>;
+      try {
+        completed = await secondStep.complete(body.mfa_token, proof, requestMeta(request));
+      } catch (err) {
+        if (err instanceof DomainError) {
+          request.outcome = 'failed';
+          request.log.info({ event: 'login_mfa_failed', code: err.code }, 'second factor refused');
+        }
+        throw err;
+      }
+      const { session: issued, recoveryCodesRemaining } = completed;
+      request.log.info(
+        { event: 'login_ok', userId: issued.userId, sessionId: issued.sessionId, amr: issued.amr },
+        'login with a second factor',
+      );
+      const tokens = await sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
+      request.outcome = 'ok';
+      return {
+        ...tokens,
+        ...(recoveryCodesRemaining !== undefined ? { recovery_codes_remaining: recoveryCodesRemaining } : {}),
+      };
     },
   );
 

@@ -7,7 +7,6 @@
 //
 // The browser session (src/domain/oauth/browser-sessions.ts) is a Tessera session opened by the password
 // here; its __Host- cookie is SameSite=Lax so that a top-level navigation from the app's site carries it.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { acceptForms } from '../http/form-body.js';
@@ -16,10 +15,9 @@ import { errorCatalog } from '../errors.js';
 import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import { consentPage, errorPage, formTargetOf, loginPage } from '../http/pages.js';
-import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
-import { DomainError } from '../domain/domain-error.js';
-import { isEmailVerified } from '../domain/recovery/email-verification.js';
+import { csrfHolds as csrfHoldsFor, csrfToken } from './page-csrf.js';
+import { BROWSER_SESSION_COOKIE, passwordSignIn } from '../http/password-sign-in.js';
 import {
   REQUEST_PARAMS,
   checkAuthorizationRequest,
@@ -30,8 +28,6 @@ import {
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
 import type { Services } from '../services.js';
 
-export const BROWSER_SESSION_COOKIE = '__Host-tessera_sso';
-const CSRF_COOKIE = '__Host-tessera_csrf';
 const Value = Type.String({ maxLength: 4096 });
 const OneOrMore = Type.Union([Value, Type.Array(Value, { maxItems: 10 })]);
 // Every parameter may arrive twice (then refused by checkAuthorizationRequest, RFC 6749 §3.1); others are ignored.
@@ -47,28 +43,13 @@ const pageResponses = { 200: Html, 303: Type.Null(), 400: Html, 401: Html, 403: 
 const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   await acceptForms(fastify);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { config, oauthClients, oauth, accounts, lifecycle, clock } = services;
+  const { config, oauthClients, oauth, clock } = services;
   const ownOrigin = new URL(config.issuer).origin;
-  const noOrigins = new Set<string>();
   const limited = rateLimitFor(config);
+  const resourceRegistry = { fallback: config.audience, registered: config.resources };
 
   const redirect = (reply: FastifyReply, url: string) => reply.code(303).header('location', url).send(null);
-
-  function csrfToken(request: FastifyRequest, reply: FastifyReply): string {
-    const current = request.cookies[CSRF_COOKIE];
-    if (current && /^[A-Za-z0-9_-]{43}$/.test(current)) return current;
-    const token = randomBytes(32).toString('base64url');
-    reply.setCookie(CSRF_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'strict', path: '/' });
-    return token;
-  }
-
-  function csrfHolds(request: FastifyRequest, body: Params): boolean {
-    if (isCrossSiteRequest(request, ownOrigin, noOrigins)) return false;
-    const cookie = request.cookies[CSRF_COOKIE];
-    const field = body.csrf;
-    if (!cookie || typeof field !== 'string' || cookie.length !== field.length) return false;
-    return timingSafeEqual(Buffer.from(cookie), Buffer.from(field));
-  }
+  const csrfHolds = (request: FastifyRequest, body: Params) => csrfHoldsFor(request, ownOrigin, body.csrf);
 
   /** The request's own parameters, for the hidden fields of the next page. */
   function fieldsOf(params: Params, csrf: string, drop: string[] = []): Record<string, string> {
@@ -88,7 +69,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
   async function check(params: Params) {
     const id = params.client_id;
     const client = typeof id === 'string' ? await oauthClients.get(id) : null;
-    return checkAuthorizationRequest(params, client, config.audience);
+    return checkAuthorizationRequest(params, client, resourceRegistry);
   }
 
   const failTo = (reply: FastifyReply, req: AuthorizationRequest, error: string, description: string) =>
@@ -220,35 +201,9 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
           status,
           formTarget: formTargetOf(checked.request.redirectUri),
         });
-      const meta = requestMeta(request);
-      let fresh: BrowserSession;
-      try {
-        const user = await accounts.authenticate(email, password, meta);
-        if (config.mail.requireVerifiedEmail && !(await isEmailVerified(services.database.sql, user.id)))
-          return again('email_not_verified', 403);
-        const issued = await lifecycle.start(user.id, { kind: 'password', verifiedHash: user.passwordHash }, meta);
-        fresh = { userId: user.id, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, idp: null };
-      } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        request.log.info({ event: 'login_failed', code: err.code }, 'authorization sign-in failed');
-        if (err.code === 'too_many_requests') {
-          if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
-          return again('too_many_requests', 429);
-        }
-        if (err.code === 'account_disabled') return again('account_disabled', 403);
-        return again('invalid_credentials', 401);
-      }
-      request.log.info(
-        { event: 'login_ok', userId: fresh.userId, sessionId: fresh.sessionId },
-        'authorization sign-in',
-      );
-      reply.setCookie(BROWSER_SESSION_COOKIE, oauth.browserSessions.seal(fresh.sessionId), {
-        httpOnly: true,
-        secure: true,
-        sameSite: 'lax',
-        path: '/',
-      });
-      return authorize(request, reply, body, { fresh });
+      const signedIn = await passwordSignIn(services, request, reply, email, password);
+      if (!signedIn.ok) return again(signedIn.code, signedIn.status);
+      return authorize(request, reply, body, { fresh: signedIn.session });
     },
   );
 

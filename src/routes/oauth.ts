@@ -13,6 +13,8 @@ import { requestMeta } from '../http/request-meta.js';
 import { errorResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
+import { looksLikeApiKey } from '../domain/api-keys/api-key-format.js';
+import { apiKeyRateLimits } from '../plugins/api-key-rate-limit.js';
 
 const MAX_TOKEN = 16 * 1024;
 
@@ -52,7 +54,8 @@ export const IntrospectionBody = Type.Object(
 const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   await acceptForms(fastify);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { introspection, clientAuthentication } = services;
+  const { introspection, clientAuthentication, apiKeyUse, config } = services;
+  const keyLimits = apiKeyRateLimits(fastify, config.apiKeys);
 
   app.addHook('onSend', noStore);
 
@@ -74,7 +77,12 @@ const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     },
     async (request) => {
       requireClientScope(client.get(request)!, 'introspect');
-      const result = await introspection.introspect(request.body.token);
+      const { token } = request.body;
+      // An API key (README "Server-to-server: API keys") is accepted directly, under its own limits.
+      if (looksLikeApiKey(token)) await keyLimits.byAddress(request);
+      const result = looksLikeApiKey(token)
+        ? await apiKeyUse.introspect(token, config.issuer, (id) => keyLimits.byKey(request, id))
+        : await introspection.introspect(token);
       request.log.info(
         { event: 'introspect', clientId: client.get(request)!.id, active: result.active },
         'introspection',

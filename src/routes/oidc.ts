@@ -13,8 +13,9 @@ import { errorPage } from '../http/pages.js';
 import { NoBody, errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import { noStore } from '../http/no-store.js';
+import { ConnectedAppsSchema, connectedAppsOut } from '../http/connected-apps.js';
 import { bearerAuth } from '../plugins/bearer-auth.js';
-import { BROWSER_SESSION_COOKIE } from './authorize.js';
+import { BROWSER_SESSION_COOKIE } from '../http/password-sign-in.js';
 import type { Services } from '../services.js';
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -25,17 +26,6 @@ const UserInfo = Type.Object(
     email: Type.Optional(Type.String()),
     email_verified: Type.Optional(Type.Boolean()),
     updated_at: Type.Optional(Type.Integer()),
-  },
-  { additionalProperties: false },
-);
-
-const ConnectedApp = Type.Object(
-  {
-    client_id: Type.String(),
-    client_name: Type.String(),
-    scope: Type.String(),
-    granted_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   },
   { additionalProperties: false },
 );
@@ -159,20 +149,11 @@ const oidcRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       preHandler: requireBearer,
       schema: {
         summary: 'The apps the user connected through OAuth: what they may do, when granted, last used',
-        response: { 200: Type.Object({ apps: Type.Array(ConnectedApp) }), ...errorResponses },
+        response: { 200: ConnectedAppsSchema, ...errorResponses },
       },
     },
     async (request) => {
-      const apps = await oauth.consents.connected(request.bearer!.user.id);
-      return {
-        apps: apps.map((a) => ({
-          client_id: a.clientId,
-          client_name: a.name,
-          scope: a.scopes.join(' '),
-          granted_at: a.grantedAt?.toISOString() ?? null,
-          last_used_at: a.lastUsedAt?.toISOString() ?? null,
-        })),
-      };
+      return connectedAppsOut(await oauth.consents.connected(request.bearer!.user.id));
     },
   );
 

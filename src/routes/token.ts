@@ -16,15 +16,22 @@ import type { AuthenticatedClient } from '../domain/authz/client-authentication.
 import type { TokenForm } from '../domain/grants/grant.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
+import { isApiKeyExchange } from '../domain/grants/token-exchange.js';
+import { apiKeyRateLimits } from '../plugins/api-key-rate-limit.js';
 
 const TokenRequest = Type.Object(
   {
     grant_type: Type.String({ minLength: 1, maxLength: 128 }),
     scope: Type.Optional(Type.String({ maxLength: 1024 })),
+    // RFC 8707: the resource the token is for, within the grant (a repeated one is refused by the grant).
+    resource: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Array(Type.String({ maxLength: 256 }))])),
     client_id: Type.Optional(Type.String({ maxLength: 256 })),
     client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
     client_assertion_type: Type.Optional(Type.String({ maxLength: 256 })),
     client_assertion: Type.Optional(Type.String({ maxLength: 8192 })),
+    // RFC 8693 token exchange (src/domain/grants/token-exchange.ts).
+    subject_token: Type.Optional(Type.String({ maxLength: 1024 })),
+    subject_token_type: Type.Optional(Type.String({ maxLength: 256 })),
   },
   // RFC 6749 §3.2: unknown parameters are ignored, not refused.
   { additionalProperties: true },
@@ -38,6 +45,7 @@ const TokenResponseBody = Type.Object(
     scope: Type.Optional(Type.String()),
     refresh_token: Type.Optional(Type.String()),
     id_token: Type.Optional(Type.String()),
+    issued_token_type: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -51,7 +59,24 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
 
   const clients = new WeakMap<object, AuthenticatedClient>();
   app.addHook('preValidation', async (request, reply) => {
-    clients.set(request, await authenticateClient(clientAuthentication, request, reply));
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    // An API-key exchange needs no client credential: the key is one (RFC 8693 §2.1). One that is sent is checked.
+    const bare =
+      request.headers.authorization === undefined &&
+      body.client_secret === undefined &&
+      body.client_assertion === undefined &&
+      body.client_assertion_type === undefined;
+    const client =
+      bare && isApiKeyExchange(body)
+        ? clientAuthentication.keyHolder(typeof body.client_id === 'string' ? body.client_id : undefined)
+        : await authenticateClient(clientAuthentication, request, reply);
+    clients.set(request, client);
+  });
+
+  // API keys: the per-address limit before the lookup, the per-key one once the key is known genuine.
+  const keyLimits = apiKeyRateLimits(fastify, config.apiKeys);
+  app.addHook('preHandler', async (request) => {
+    if (isApiKeyExchange((request.body ?? {}) as Record<string, unknown>)) await keyLimits.byAddress(request);
   });
 
   const perMinute = config.tokenRateLimitPerMinute;
@@ -65,6 +90,9 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
                 max: perMinute,
                 timeWindow: 60_000,
                 hook: 'preHandler',
+                // API-key exchanges are counted per key and per address instead (api-key-rate-limit.ts).
+                allowList: (request: FastifyRequest) =>
+                  isApiKeyExchange((request.body ?? {}) as Record<string, unknown>),
                 keyGenerator: (request: FastifyRequest) => {
                   const client = clients.get(request)!;
                   return `token|${client.kind === 'public' ? 'public:' : ''}${client.id}`;
@@ -73,7 +101,8 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
             }
           : {},
       schema: {
-        summary: 'RFC 6749 §3.2: tokens for a client, by the grant its grant_type names (client_credentials)',
+        summary:
+          'RFC 6749 §3.2: tokens by the grant grant_type names (client_credentials, authorization_code, refresh_token, RFC 8693 token exchange of an API key)',
         body: TokenRequest,
         response: { 200: TokenResponseBody, ...errorResponses },
       },
@@ -85,6 +114,7 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
         services: grantServices,
         clock,
         meta: requestMeta(request),
+        admitApiKey: (keyId) => keyLimits.byKey(request, keyId),
       });
       const { message, ...fields } = log;
       request.log.info(fields, message);

@@ -1,12 +1,13 @@
 // Public metadata: the JWKS, the OpenID Provider discovery document (OIDC Discovery 1.0) and the same
 // document as RFC 8414 authorization server metadata. It names only what Tessera really does: the code flow
 // with PKCE S256 (src/routes/authorize.ts), its grants, its client authentication methods and scopes.
+import { DEVICE_CODE_GRANT } from '../domain/grants/device-code.js';
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ACCESS_TOKEN_TYPE } from '../domain/tokens/access-tokens.js';
-import { CLAIM_NAMES, SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
+import { ACR_VALUES, CLAIM_NAMES, SIGNED_UNTIL_MEMBER } from '@tessera/verify/contract';
 import type { PublicJwk } from '../domain/keys/keys.js';
 import { errorResponses } from '../http/schemas.js';
 import { ASSERTION_ALGS } from '../domain/authz/client-assertions.js';
@@ -52,6 +53,7 @@ const Discovery = Type.Object({
   id_token_signing_alg_values_supported: Type.Array(Type.String()),
   subject_types_supported: Type.Array(Type.String()),
   claims_supported: Type.Array(Type.String()),
+  acr_values_supported: Type.Array(Type.String()),
   // The authorization server (src/routes/authorize.ts, src/routes/oidc.ts)
   authorization_endpoint: Type.String(),
   end_session_endpoint: Type.String(),
@@ -65,10 +67,13 @@ const Discovery = Type.Object({
   request_uri_parameter_supported: Type.Boolean(),
   // The token endpoint and its registered grants (src/domain/grants/registry.ts)
   token_endpoint: Type.String(),
+  device_authorization_endpoint: Type.Optional(Type.String()),
   grant_types_supported: Type.Array(Type.String()),
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
   token_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
   scopes_supported: Type.Array(Type.String()),
+  // RFC 7591 dynamic registration (src/routes/dynamic-registration.ts), only when DYNAMIC_REGISTRATION=true.
+  registration_endpoint: Type.Optional(Type.String()),
 });
 
 /** What is registered, from which discovery's lists are derived. */
@@ -77,6 +82,8 @@ interface Registered {
   authMethods: string[];
   confidentialAuthMethods: string[];
   clientScopes: string[];
+  /** Whether /oauth/register answers (DYNAMIC_REGISTRATION). */
+  dynamicRegistration?: boolean;
 }
 
 /** The discovery document but for the key algorithms (read per request: keys rotate). */
@@ -104,6 +111,8 @@ export function discoveryDocument(issuer: string, registered: Registered) {
     // Derived, never listed by hand: the claims contract, the registered grants and client authentication methods.
     // …and the ID token's own (src/domain/oauth/grant-tokens.ts).
     claims_supported: [...new Set([...CLAIM_NAMES, ...ID_TOKEN_CLAIMS])],
+    // The levels access and ID tokens state in acr (src/domain/sessions/assurance.ts).
+    acr_values_supported: [...ACR_VALUES],
     authorization_endpoint: at('/oauth/authorize'),
     end_session_endpoint: at('/oauth/logout'),
     response_types_supported: ['code'],
@@ -115,10 +124,15 @@ export function discoveryDocument(issuer: string, registered: Registered) {
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     token_endpoint: at('/oauth/token'),
+    // RFC 8628 §4: present exactly when the device_code grant is registered.
+    ...(registered.grantTypes.includes(DEVICE_CODE_GRANT)
+      ? { device_authorization_endpoint: at('/oauth/device_authorization') }
+      : {}),
     grant_types_supported: registered.grantTypes,
     token_endpoint_auth_methods_supported: registered.authMethods,
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     scopes_supported: [...new Set([...OIDC_SCOPES, ...TESSERA_SCOPES, ...registered.clientScopes])].sort(),
+    ...(registered.dynamicRegistration ? { registration_endpoint: at('/oauth/register') } : {}),
   };
 }
 
@@ -143,6 +157,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     authMethods: services.clientAuthentication.methods,
     confidentialAuthMethods: services.clientAuthentication.confidentialMethods,
     clientScopes: services.serviceClients.scopes,
+    dynamicRegistration: config.dynamicRegistration.enabled,
   });
 
   app.get(

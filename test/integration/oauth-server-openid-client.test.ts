@@ -6,64 +6,11 @@ import t, { type Test } from 'tap';
 import { createServer } from 'node:http';
 import * as oidc from 'openid-client';
 import { exportJWK, generateKeyPair } from 'jose';
-import { ManualClock, buildTestApp, register } from '../helper.js';
+import { buildTestApp, register } from '../helper.js';
 import { freePort } from '../free-port.js';
-import { formFields, meta } from '../oauth-server-fixtures.js';
+import { FetchBrowser, SystemClock, meta } from '../oauth-server-fixtures.js';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
-
-class SystemClock extends ManualClock {
-  override now(): Date {
-    return new Date();
-  }
-}
-
-/** A browser over fetch: keeps cookies, follows nothing by itself. */
-class FetchBrowser {
-  private readonly jar = new Map<string, string>();
-  constructor(private readonly origin: string) {}
-
-  async go(url: string, init: RequestInit = {}): Promise<Response> {
-    const res = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: {
-        ...(init.headers as Record<string, string>),
-        cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(init.method === 'POST' ? { origin: this.origin, 'sec-fetch-site': 'same-origin' } : {}),
-      },
-    });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair!.indexOf('=');
-      this.jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
-    }
-    return res;
-  }
-
-  post(path: string, fields: Record<string, string>) {
-    return this.go(`${this.origin}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields).toString(),
-    });
-  }
-
-  /** Follows the authorization URL through sign-in and consent to the redirect; returns the Location. */
-  async authorize(url: URL, email: string, password: string): Promise<string> {
-    let res = await this.go(url.href);
-    for (let step = 0; step < 4 && res.status === 200; step++) {
-      const html = await res.text();
-      if (html.includes('/oauth/authorize/login'))
-        res = await this.post('/oauth/authorize/login', { ...formFields(html), email, password });
-      else if (html.includes('/oauth/authorize/consent'))
-        res = await this.post('/oauth/authorize/consent', { ...formFields(html), decision: 'allow' });
-      else throw new Error(`unexpected page: ${html.slice(0, 200)}`);
-    }
-    if (res.status !== 303) throw new Error(`no redirect: ${res.status}`);
-    return res.headers.get('location')!;
-  }
-}
 
 async function listeningTessera(t: Test) {
   const port = await freePort();

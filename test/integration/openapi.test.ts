@@ -169,6 +169,7 @@ t.test('the OpenAPI document', async (t) => {
           '/auth/password': { current_password: 'a', new_password: 'b' },
           '/auth/password/first': { new_password: 'a long enough passphrase' },
           '/auth/oauth/{provider}/link': { return_to: 'http://localhost:5173/' },
+          '/auth/api-keys': { name: 'ci', scopes: [] },
         };
         const payload = payloads[path] ?? (path.startsWith('/oauth/') ? { token: 'x' } : {});
         const reply = await app.inject({

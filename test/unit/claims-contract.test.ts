@@ -48,6 +48,21 @@ t.test('the issuer writes exactly the contract’s claims, each of its declared 
   t.equal(issued.federated.amr, undefined, 'a provider sign-in carries no amr ("fed" is not an RFC 8176 value)');
   t.equal(issued.federated.idp, 'github', 'and names the provider');
   t.same(issued.password.amr, ['pwd'], 'a password sign-in says amr ["pwd"]');
+  t.equal(issued.password.acr, '1', 'a password alone is level "1"');
+  t.equal(issued.federated.acr, '1', 'a provider sign-in alone is level "1"');
+  const twoFactors = sessionClaims(
+    settings,
+    { ...session, amr: ['pwd', 'otp', 'mfa'] },
+    { roles: [], emailVerified: true },
+    now,
+    jti,
+  );
+  t.same(
+    twoFactors.amr,
+    ['pwd', 'otp', 'mfa'],
+    'a session with a second factor states its methods as RFC 8176 strings',
+  );
+  t.equal(twoFactors.acr, '2', 'and level "2"');
   t.notOk('roles' in issued.password, 'a user without roles gets no roles claim');
   t.equal(issued.password.email_verified, false, 'email_verified is stated even when false');
 });
@@ -55,7 +70,7 @@ t.test('the issuer writes exactly the contract’s claims, each of its declared 
 t.test('@tessera/verify returns every claim the issuer writes, and only the contract’s', async (t) => {
   for (const [kind, claims] of Object.entries(issued))
     t.same(toClaims({ ...claims }), claims, `the verifier returns every claim of a ${kind} token`);
-  const extra = toClaims({ ...issued.federated, nonce: 'x', acr: '2' });
+  const extra = toClaims({ ...issued.federated, nonce: 'x', loa: '2' });
   t.same(extra, issued.federated, 'a claim outside the contract is not returned');
   t.match(
     toClaims({ ...issued.federated, email_verified: 'yes' }),
@@ -73,7 +88,7 @@ t.test('introspection answers with the contract’s claims, in the contract’s 
       `the introspection schema lets every claim of a ${kind} token through`,
     );
   t.notOk(
-    Value.Check(IntrospectionBody, { active: true, acr: '2' }),
+    Value.Check(IntrospectionBody, { active: true, loa: '2' }),
     'a claim outside the contract can’t be serialised by introspection',
   );
 });

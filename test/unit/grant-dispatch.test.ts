@@ -123,13 +123,19 @@ t.test('a grant type registered twice fails at boot', async (t) => {
 });
 
 t.test(
-  'Tessera registers the code, client_credentials and refresh grants; client_credentials is confidential only',
+  'Tessera registers the code, client_credentials, refresh, token exchange and device grants; client_credentials is confidential only',
   async (t) => {
     const registry = new GrantRegistry();
     t.same(
       registry.types,
-      ['authorization_code', 'client_credentials', 'refresh_token'],
-      'the three grants are registered, in discovery order',
+      [
+        'authorization_code',
+        'client_credentials',
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        'urn:ietf:params:oauth:grant-type:device_code',
+      ],
+      'the five grants are registered, in discovery order',
     );
     t.equal(
       await refusal(registry.dispatch(context({ grant_type: 'client_credentials' }, publicClient))),

@@ -21,7 +21,7 @@ export const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'jti', 'iat', 'exp'] as con
  * (src/domain/tokens/token-issuer.ts) writes no other, this package returns every one (claims.ts), RFC 7662
  * introspection answers with the same set and discovery's `claims_supported` is these names. A unit test
  * (test/unit/claims-contract.test.ts) fails when one of the four knows a claim the others don't.
- * The next claims (`acr` for a second factor, `cnf` for sender-constrained tokens) are added here first.
+ * The next claims (`cnf` for sender-constrained tokens) are added here first.
  */
 export const CLAIM_TYPES = {
   iss: 'string',
@@ -41,8 +41,10 @@ export const CLAIM_TYPES = {
   scope: 'string',
   /** User tokens: whether the account's address is verified. */
   email_verified: 'boolean',
-  /** User tokens: RFC 8176 methods, ["pwd"] after a password; absent after a provider's sign-in. */
+  /** User tokens: RFC 8176 methods, ["pwd"] after a password, with "otp" and "mfa" after a second factor. */
   amr: 'strings',
+  /** User tokens: the authentication level, one of ACR_VALUES. */
+  acr: 'string',
   /** User tokens after a provider's sign-in: the identity provider's id. */
   idp: 'string',
 } as const;
@@ -69,8 +71,10 @@ export interface TesseraClaims {
   scope?: string;
   /** Whether the user's email address was verified when the token was issued. */
   email_verified?: boolean;
-  /** How the user signed in (RFC 8176 values only): ["pwd"] for a password; absent after a provider's sign-in. */
+  /** How the user signed in (RFC 8176 values only): ["pwd"] for a password, plus "otp", "mfa" after a second factor. */
   amr?: string[];
+  /** The authentication level (ACR_VALUES): "1" one factor, "2" two. */
+  acr?: string;
   /** After a provider's sign-in: the identity provider's id in Tessera's configuration. */
   idp?: string;
 }
@@ -78,6 +82,12 @@ export interface TesseraClaims {
 // The interface names exactly the contract's claims: tsc fails here when one gains a claim the other lacks.
 type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 true satisfies Exactly<keyof TesseraClaims, ClaimName>;
+
+/**
+ * The `acr` values Tessera writes, lowest first: "1" one factor (a password, or a provider's sign-in), "2" two
+ * factors (amr holds "mfa"). A resource server demands a level with `acr_values` (RFC 9470).
+ */
+export const ACR_VALUES = ['1', '2'] as const;
 
 /** Tessera's ids (user, session, token) are lowercase UUIDs, as `crypto.randomUUID()` and PostgreSQL write them. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -134,9 +144,10 @@ export function claimsProblem(p: Record<string, unknown>): string | null {
     // A user token: the user and the session it belongs to.
     if (!isUuid(sub)) return 'sub claim is not a UUID';
     if (!isUuid(sid)) return 'sid claim is not a UUID';
-  } else if (!isString(sub) || sub !== client_id || !isString(scope)) {
-    // A service token (client_credentials) has no session: it is about the client itself.
-    return 'sid, or client_id = sub and scope, are required';
+  } else if (!isString(client_id) || !isString(scope) || (sub !== client_id && !isUuid(sub))) {
+    // A service token (client_credentials, or a service client's API key) has no session: it is about the
+    // client itself (sub = client_id). A user's API-key token has none either: sub is the user (a UUID).
+    return 'sid, or client_id and scope with sub = client_id or a user id, are required';
   }
   if (!isString(jti)) return 'jti must be a non-empty string';
   if (!isNumber(iat) || !isNumber(exp) || !isString(iss)) return 'iat, exp and iss are required';

@@ -1,9 +1,17 @@
 // tesseraAuth: the verifier as a Fastify plugin. Routes opt in with `preHandler: app.requireAuth()`;
 // refusals are JSON `{ code, message }`: 401 with an RFC 6750 challenge, or 503 when Tessera can't be reached.
+// With `resourceMetadata`, the plugin also serves the RFC 9728 document (resource-metadata.ts) and every
+// challenge names it and the scopes the route needs: what an MCP client follows to find Tessera.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { TesseraClaims } from './claims.js';
 import { TesseraVerifyError, type TesseraVerifyErrorCode } from './errors.js';
 import type { VerifierOptions } from './options.js';
+import {
+  bearerChallenge,
+  resolveResourceMetadata,
+  type ResolvedResourceMetadata,
+  type ResourceMetadataOptions,
+} from './resource-metadata.js';
 import { createVerifier, type TesseraVerifier, type VerifyOptions } from './verifier.js';
 
 declare module 'fastify' {
@@ -20,6 +28,11 @@ declare module 'fastify' {
 }
 
 export type TesseraAuthCode = TesseraVerifyErrorCode | 'missing_token';
+
+/** The verifier's options, plus the RFC 9728 metadata this service publishes (optional). */
+export interface TesseraAuthOptions extends VerifierOptions {
+  resourceMetadata?: ResourceMetadataOptions;
+}
 
 const STATUS: Record<TesseraAuthCode, 401 | 403 | 503> = {
   missing_token: 401,
@@ -38,33 +51,62 @@ function refuse(
   reply: FastifyReply,
   code: TesseraAuthCode,
   message: string,
-  cause?: unknown,
-  scope?: string,
+  challenge: { cause?: unknown; scope?: string | undefined; metadata?: ResolvedResourceMetadata | undefined },
 ) {
   const status = STATUS[code];
   // The reason goes to the log only; the token itself never does.
-  const reason = cause instanceof Error ? cause.message : undefined;
+  const reason = challenge.cause instanceof Error ? challenge.cause.message : undefined;
   if (status === 503) request.log.warn({ event: 'tessera_auth_unavailable', code, reason }, 'token check unavailable');
   else request.log.info({ event: 'tessera_auth_refused', code, reason }, 'token refused');
-  if (code === 'missing_token') {
-    // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
-    reply.header('www-authenticate', 'Bearer');
-  } else if (code === 'insufficient_scope') {
-    // RFC 6750 §3.1: 403 with the scopes the request needs, when the route asked for scopes.
+  if (status !== 503) {
     reply.header(
       'www-authenticate',
-      `Bearer error="insufficient_scope", error_description="${message}"${scope ? `, scope="${scope}"` : ''}`,
+      bearerChallenge({
+        // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
+        error: code === 'missing_token' ? undefined : code === 'insufficient_scope' ? code : 'invalid_token',
+        description: message,
+        // The scopes the request needs: a 403 names them (RFC 6750 §3.1), a 401 too so a client asks for them.
+        scope: challenge.scope,
+        resourceMetadata: challenge.metadata?.url,
+      }),
     );
-  } else if (status === 401) {
-    reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${message}"`);
   }
   return reply.code(status).send({ code, message });
 }
 
-const plugin: FastifyPluginAsync<VerifierOptions> = async (fastify, options) => {
+const plugin: FastifyPluginAsync<TesseraAuthOptions> = async (fastify, options) => {
   // Throws on bad options, so a misconfigured service fails at boot rather than on the first request.
-  const verifier = createVerifier(options);
+  const { resourceMetadata, ...verifierOptions } = options;
+  const verifier = createVerifier(verifierOptions);
   const canIntrospect = options.introspection !== undefined;
+  const audiences = Array.isArray(options.audience) ? options.audience : [options.audience];
+  const metadata = resourceMetadata ? resolveResourceMetadata(resourceMetadata, options.issuer, audiences) : undefined;
+  if (metadata) {
+    fastify.get(
+      metadata.path,
+      {
+        schema: {
+          response: {
+            200: {
+              type: 'object',
+              properties: {
+                resource: { type: 'string' },
+                authorization_servers: { type: 'array', items: { type: 'string' } },
+                bearer_methods_supported: { type: 'array', items: { type: 'string' } },
+                scopes_supported: { type: 'array', items: { type: 'string' } },
+                resource_name: { type: 'string' },
+              },
+              required: ['resource', 'authorization_servers'],
+            },
+          },
+        },
+      },
+      async (_request, reply) => {
+        reply.header('cache-control', 'public, max-age=300');
+        return metadata.document;
+      },
+    );
+  }
 
   fastify.decorate('tessera', verifier);
   fastify.decorateRequest('auth', null);
@@ -77,14 +119,20 @@ const plugin: FastifyPluginAsync<VerifierOptions> = async (fastify, options) => 
     return async function tesseraRequireAuth(request, reply) {
       const header = request.headers.authorization;
       // Another scheme (Basic, …) counts as no credentials for this resource, as RFC 6750 §3.1 says.
-      if (!header || !/^bearer(\s|$)/i.test(header)) return refuse(request, reply, 'missing_token', 'no bearer token');
+      const challenge = { scope: opts.scopes?.length ? opts.scopes.join(' ') : undefined, metadata };
+      if (!header || !/^bearer(\s|$)/i.test(header))
+        return refuse(request, reply, 'missing_token', 'no bearer token', challenge);
       const match = BEARER.exec(header);
-      if (!match) return refuse(request, reply, 'invalid_token', 'malformed Authorization header');
+      if (!match) return refuse(request, reply, 'invalid_token', 'malformed Authorization header', challenge);
       try {
         request.auth = await verifier.verify(match[1]!, opts);
       } catch (err) {
         if (err instanceof TesseraVerifyError)
-          return refuse(request, reply, err.code, err.message, err.cause, err.scope);
+          return refuse(request, reply, err.code, err.message, {
+            cause: err.cause,
+            scope: err.scope ?? challenge.scope,
+            metadata,
+          });
         throw err;
       }
       return undefined;
@@ -100,6 +148,9 @@ Object.assign(plugin, {
   [Symbol.for('plugin-meta')]: { name: 'tessera-auth', fastify: '5.x' },
 });
 
-/** Registers the verifier as `fastify.tessera` and `fastify.requireAuth(opts?)`; options are createVerifier's. */
+/**
+ * Registers the verifier as `fastify.tessera` and `fastify.requireAuth(opts?)`; options are createVerifier's,
+ * plus `resourceMetadata` to serve RFC 9728 protected-resource metadata and name it in every challenge.
+ */
 const tesseraAuth = plugin;
 export default tesseraAuth;

@@ -4,5 +4,10 @@ export { createVerifier, MAX_TOKEN_LENGTH, type TesseraVerifier, type VerifyOpti
 export { TesseraVerifyError, type TesseraVerifyErrorCode } from './errors.js';
 export type { TesseraClaims } from './claims.js';
 export type { VerifierOptions, IntrospectionOptions, TesseraAlgorithm } from './options.js';
-export { default as tesseraAuth, type TesseraAuthCode } from './fastify.js';
+export { default as tesseraAuth, type TesseraAuthCode, type TesseraAuthOptions } from './fastify.js';
+export {
+  resourceMetadataUrl,
+  type ProtectedResourceMetadata,
+  type ResourceMetadataOptions,
+} from './resource-metadata.js';
 export { requireRoles, requireScopes, tokenKind, type Requirements, type TokenKind } from './require.js';

@@ -18,7 +18,10 @@ export interface Requirements {
   scopes?: string[];
 }
 
-/** A user's token names its session; a client_credentials token has none, and its subject is the client. */
+/**
+ * A user's token names its session; a client_credentials token has none, and its subject is the client. A
+ * token exchanged for an API key has none either (its subject is the key's owner): a machine's, so 'client'.
+ */
 export function tokenKind(claims: TesseraClaims): TokenKind {
   return claims.sid === undefined ? 'client' : 'user';
 }

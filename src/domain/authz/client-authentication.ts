@@ -111,6 +111,15 @@ export class ClientAuthentication {
     }
   }
 
+  /**
+   * The caller of an exchange whose subject token is itself the credential (an API key, RFC 8693: client
+   * authentication is optional there) and who presented no client credential: a public caller, named by the
+   * client_id it sent if any. The grant (src/domain/grants/token-exchange.ts) proves who it is from the key.
+   */
+  keyHolder(clientId: string | undefined): AuthenticatedClient {
+    return { kind: 'public', id: clientId?.slice(0, 64) || 'api_key', method: 'none' };
+  }
+
   /** An OAuth client registered with a secret, if this is its secret (compared in constant time either way). */
   private async oauthSecret(presented: { clientId: string; secret: string }): Promise<OAuthClient | null> {
     if (!this.oauthClients) return null;

@@ -4,6 +4,7 @@
 // second presentation ends the grant it started); the access token comes from the one token issuer, the ID
 // token when `openid` was granted, the refresh token when `offline_access` was.
 import { DomainError } from '../domain-error.js';
+import { narrowAudience } from '../oauth/resources.js';
 import { param, type Grant } from './grant.js';
 
 export const authorizationCode: Grant = {
@@ -18,13 +19,15 @@ export const authorizationCode: Grant = {
     if (code === undefined || redirectUri === undefined || verifier === undefined)
       throw new DomainError('invalid_request', { message: 'code, redirect_uri and code_verifier are required.' });
     const { codes, idTokens, refreshTokens } = services.oauth;
-    const r = await codes.redeem(code, client.id, redirectUri, verifier, meta);
+    // RFC 8707 §2.2: a resource named here must be the grant's (the statement that spends the code checks it).
+    const r = await codes.redeem(code, client.id, redirectUri, verifier, meta, param(form, 'resource'));
+    const audience = narrowAudience(r.audience, param(form, 'resource'));
     const grant = {
       userId: r.userId,
       clientId: client.id,
       sessionId: r.grantSessionId,
       scope: r.scope,
-      audience: r.audience,
+      audience,
       authTime: r.authTime,
       idp: r.idp,
       roles: r.roles,

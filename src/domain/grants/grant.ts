@@ -11,9 +11,12 @@ import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import type { TokenIssuer, TokenResponse } from '../tokens/token-issuer.js';
 import type { AuthorizationCodes } from '../oauth/authorization-codes.js';
+import type { DeviceCodes } from '../oauth/device-codes.js';
 import type { GrantTokens } from '../oauth/grant-tokens.js';
+import type { ResourceRegistry } from '../oauth/resources.js';
 import type { RefreshTokens } from '../sessions/refresh-tokens.js';
 import type { SessionLifecycle } from '../sessions/session-lifecycle.js';
+import type { ApiKeyUse } from '../api-keys/api-key-use.js';
 
 /** The token request's form as parsed (RFC 6749 §3.2): a parameter sent twice arrives as an array. */
 export type TokenForm = Readonly<Record<string, string | string[] | undefined>>;
@@ -27,10 +30,16 @@ export interface GrantServices {
   /** The authorization server's grants (src/domain/oauth/): codes, ID tokens, refresh tokens and their rotation. */
   oauth: {
     codes: AuthorizationCodes;
+    /** The device authorization grant's codes (RFC 8628). */
+    devices: DeviceCodes;
     idTokens: GrantTokens;
     refreshTokens: RefreshTokens;
     lifecycle: SessionLifecycle;
+    /** The registered resources (RFC 8707) and Tessera's AUDIENCE. */
+    resources: ResourceRegistry;
   };
+  /** Verifies API keys for the token exchange (src/domain/api-keys/api-key-use.ts). */
+  apiKeys: ApiKeyUse;
 }
 
 /** What a grant module receives. */
@@ -43,12 +52,14 @@ export interface GrantContext {
   clock: Clock;
   /** Who is asking (address, user agent, request id), for audit rows and sessions. */
   meta: RequestMeta;
+  /** The per-key rate limit of API keys, run once a key is known genuine (throws when over it). */
+  admitApiKey?: (keyId: string) => Promise<void>;
 }
 
 /** What a grant module returns: the response body, and the one log line the route writes. */
 export interface GrantResult {
   /** RFC 6749 §5.1: access_token, token_type, expires_in, and scope / refresh_token / id_token as they apply. */
-  response: TokenResponse & { refresh_token?: string; id_token?: string };
+  response: TokenResponse & { refresh_token?: string; id_token?: string; issued_token_type?: string };
   log: { event: string; message: string } & Record<string, unknown>;
 }
 

@@ -16,11 +16,13 @@
 import { DomainError } from '../domain-error.js';
 import { authorizationCode } from './authorization-code.js';
 import { clientCredentials } from './client-credentials.js';
+import { deviceCode } from './device-code.js';
 import { refreshToken } from './refresh-token.js';
+import { tokenExchange } from './token-exchange.js';
 import type { Grant, GrantContext, GrantResult } from './grant.js';
 
 /** Every grant Tessera answers, in the order discovery lists them. */
-const GRANTS: readonly Grant[] = [authorizationCode, clientCredentials, refreshToken];
+const GRANTS: readonly Grant[] = [authorizationCode, clientCredentials, refreshToken, tokenExchange, deviceCode];
 
 export class GrantRegistry {
   private readonly byType = new Map<string, Grant>();

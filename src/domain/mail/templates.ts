@@ -15,6 +15,12 @@ const MAIL_KINDS = [
   'email_change_requested',
   'email_change_done',
   'email_change_taken',
+  // Second factors (src/domain/mfa/notices.ts).
+  'mfa_factor_added',
+  'mfa_factor_removed',
+  'mfa_recovery_code_used',
+  'mfa_locked',
+  'api_key_leaked',
 ] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
@@ -59,6 +65,31 @@ const BUILT_IN: Record<MailKind, Template> = {
     subject: 'Someone asked to use your {{product}} email address',
     text: 'Hello,\n\nAt {{time}} someone signed in to another {{product}} account asked to change its address to {{new_email}} (from address {{ip}}). That address is, or looks like, {{email}}, which already belongs to your account, so nothing was changed and no link was sent.\n\nThere is nothing you need to do.\n',
     html: '<p>Hello,</p><p>At {{time}} someone signed in to another {{product}} account asked to change its address to {{new_email}} (from address {{ip}}). That address is, or looks like, {{email}}, which already belongs to your account, so nothing was changed and no link was sent.</p><p>There is nothing you need to do.</p>',
+  },
+  mfa_factor_added: {
+    subject: 'A second factor was added to your {{product}} account',
+    text: 'Hello,\n\nAt {{time}} a second factor ({{factor}}) was added to the {{product}} account {{email}} (from address {{ip}}). Signing in now asks for it after the password.\n\nIf this was not you, change your password and remove the factor at once.\n',
+    html: '<p>Hello,</p><p>At {{time}} a second factor ({{factor}}) was added to the {{product}} account {{email}} (from address {{ip}}). Signing in now asks for it after the password.</p><p>If this was not you, change your password and remove the factor at once.</p>',
+  },
+  mfa_factor_removed: {
+    subject: 'A second factor was removed from your {{product}} account',
+    text: 'Hello,\n\nAt {{time}} a second factor ({{factor}}) was removed from the {{product}} account {{email}} ({{by}}, from address {{ip}}).\n\nIf this was not you, change your password at once and contact us.\n',
+    html: '<p>Hello,</p><p>At {{time}} a second factor ({{factor}}) was removed from the {{product}} account {{email}} ({{by}}, from address {{ip}}).</p><p>If this was not you, change your password at once and contact us.</p>',
+  },
+  mfa_recovery_code_used: {
+    subject: 'A recovery code of your {{product}} account was used',
+    text: 'Hello,\n\nAt {{time}} a recovery code was used to sign in to the {{product}} account {{email}} (from address {{ip}}). {{remaining}} unused codes remain; make a new set when few are left.\n\nIf this was not you, change your password at once.\n',
+    html: '<p>Hello,</p><p>At {{time}} a recovery code was used to sign in to the {{product}} account {{email}} (from address {{ip}}). {{remaining}} unused codes remain; make a new set when few are left.</p><p>If this was not you, change your password at once.</p>',
+  },
+  mfa_locked: {
+    subject: 'Second-factor sign-in to your {{product}} account is paused',
+    text: 'Hello,\n\nAt {{time}} too many wrong second-factor codes were entered for the {{product}} account {{email}} (last from address {{ip}}), after a correct password. Second-factor sign-in is paused for {{valid_for}}.\n\nSomeone who knows your password may be trying to get in: change your password.\n',
+    html: '<p>Hello,</p><p>At {{time}} too many wrong second-factor codes were entered for the {{product}} account {{email}} (last from address {{ip}}), after a correct password. Second-factor sign-in is paused for {{valid_for}}.</p><p>Someone who knows your password may be trying to get in: change your password.</p>',
+  },
+  api_key_leaked: {
+    subject: 'A {{product}} API key of yours was reported leaked and revoked',
+    text: 'Hello,\n\nAt {{time}} someone reported that your {{product}} API key {{key_id}} ("{{key_name}}") was exposed, so we revoked it: it no longer works.\n\nMake a new key for whatever used it, and remove the old one from wherever it was found.\n',
+    html: '<p>Hello,</p><p>At {{time}} someone reported that your {{product}} API key {{key_id}} (&ldquo;{{key_name}}&rdquo;) was exposed, so we revoked it: it no longer works.</p><p>Make a new key for whatever used it, and remove the old one from wherever it was found.</p>',
   },
   session_reuse: {
     subject: 'A {{product}} session was ended for your safety',

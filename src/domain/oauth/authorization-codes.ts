@@ -64,6 +64,7 @@ WITH c AS (
   UPDATE oauth_codes SET used_at = $5::timestamptz, grant_session_id = $6::uuid
   WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $5::timestamptz
     AND client_id = $2 AND redirect_uri = $3 AND code_challenge = $4
+    AND ($12::text IS NULL OR $12::text = ANY (string_to_array(audience, ' ')))
   RETURNING user_id, browser_session_id, scope, audience, nonce, auth_time, idp
 ), u AS (
   SELECT c.*, users.email, users.email_verified_at IS NOT NULL AS email_verified
@@ -155,6 +156,7 @@ export class AuthorizationCodes {
     redirectUri: string,
     verifier: string,
     meta: RequestMeta,
+    resource?: string,
   ): Promise<Redeemed> {
     const challenge = s256(verifier);
     if (!CODE_SHAPE.test(code) || challenge === null)
@@ -173,6 +175,7 @@ export class AuthorizationCodes {
       clipUserAgent(meta.userAgent),
       meta.ip,
       meta.requestId,
+      resource ?? null,
     ]);
     if (won) {
       return {
@@ -190,16 +193,25 @@ export class AuthorizationCodes {
         refreshExpiresAt: won.expires_at,
       };
     }
-    await this.afterMiss(hashOf(code), meta);
+    await this.afterMiss(hashOf(code), meta, resource);
     throw new DomainError('invalid_grant', { detail: `code refused for client ${clientId}` });
   }
 
-  /** Nothing matched: a code used before was presented again, so its grant ends (audited). */
-  private async afterMiss(codeHash: string, meta: RequestMeta): Promise<void> {
+  /**
+   * Nothing matched: a code used before was presented again, so its grant ends (audited). A code still
+   * unused whose grant does not hold the `resource` asked for is invalid_target (RFC 8707 §2.2), and stays
+   * redeemable: the client may ask again for a resource it was granted.
+   */
+  private async afterMiss(codeHash: string, meta: RequestMeta, resource: string | undefined): Promise<void> {
     const row = await this.db.authorizationCode.findUnique({
       where: { codeHash },
-      select: { usedAt: true, grantSessionId: true, userId: true, clientId: true },
+      select: { usedAt: true, grantSessionId: true, userId: true, clientId: true, audience: true },
     });
+    if (row && !row.usedAt && resource !== undefined && !row.audience.split(' ').includes(resource))
+      throw new DomainError('invalid_target', {
+        message: 'The resource was not granted to this authorization.',
+        detail: `resource outside the code's grant for client ${row.clientId}`,
+      });
     if (!row?.usedAt || !row.grantSessionId) return;
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {

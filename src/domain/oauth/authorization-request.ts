@@ -5,6 +5,7 @@
 // looked up by the caller, so each rule is a unit of its own.
 import { redirectUriMatches } from './redirect-uris.js';
 import type { OAuthClient } from './clients.js';
+import { requestAudience, type ResourceRegistry } from './resources.js';
 
 export interface AuthorizationRequest {
   client: OAuthClient;
@@ -55,7 +56,7 @@ function single(params: Params, name: string): string | null | 'repeated' {
 export function checkAuthorizationRequest(
   params: Params,
   client: OAuthClient | null,
-  defaultAudience: string[],
+  resources: ResourceRegistry,
 ): Checked {
   const clientId = single(params, 'client_id');
   const redirectUri = single(params, 'redirect_uri');
@@ -98,13 +99,8 @@ export function checkAuthorizationRequest(
   if (nonce !== null && nonce.length > 256) return fail('invalid_request', 'nonce is too long');
 
   const resource = single(params, 'resource') as string | null;
-  let audience = defaultAudience;
-  if (resource !== null) {
-    if (!client.resources.includes(resource)) return fail('invalid_target', 'resource is not allowed for this client');
-    audience = [resource];
-  } else if (client.resources.length > 0) {
-    audience = [client.resources[0]!];
-  }
+  const audience = requestAudience(client, resources, resource);
+  if (audience === null) return fail('invalid_target', 'resource is not a registered resource for this client');
 
   const promptValue = (single(params, 'prompt') as string | null) ?? '';
   const prompts = promptValue.split(' ').filter(Boolean);

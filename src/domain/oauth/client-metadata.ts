@@ -1,13 +1,15 @@
 // RFC 7591 client metadata, checked: what an admin (API or CLI) may register for an OAuth client. Pure, so
 // the API and the CLI refuse the same things with the same words. Only what Tessera really supports is
-// accepted: the code flow (with refresh tokens), the four client authentication methods, public keys only.
+// accepted: the code flow and the device flow (RFC 8628, for CLIs and TVs: no redirect URI needed), with
+// refresh tokens, the four client authentication methods, public keys only.
 import type { JSONWebKeySet, JWK } from 'jose';
 import { DomainError } from '../domain-error.js';
 import { redirectUriProblem } from './redirect-uris.js';
 
 const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
-const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+const GRANT_TYPES = ['authorization_code', 'refresh_token', DEVICE_CODE] as const;
 /** The OpenID scopes every client may be given; admins add API scopes of their own. */
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 const SCOPE = /^[A-Za-z0-9._:/-]{1,64}$/;
@@ -49,7 +51,10 @@ const bad = (
 export function checkClientMetadata(input: ClientMetadataInput): ClientMetadata {
   const name = input.client_name.trim();
   if (name.length === 0 || name.length > 200) throw bad('client_name', 'must be 1 to 200 characters');
-  if (input.redirect_uris.length === 0 || input.redirect_uris.length > 20)
+  const grantTypes = [...new Set(input.grant_types ?? ['authorization_code'])];
+  // A device-only client (a CLI, a TV) is never redirected to: it may register no redirect URI.
+  const redirected = grantTypes.includes('authorization_code');
+  if ((redirected && input.redirect_uris.length === 0) || input.redirect_uris.length > 20)
     throw bad('redirect_uris', 'must list 1 to 20 URIs', 'invalid_redirect_uri');
   for (const uri of [...input.redirect_uris, ...(input.post_logout_redirect_uris ?? [])]) {
     const problem = redirectUriProblem(uri);
@@ -58,12 +63,11 @@ export function checkClientMetadata(input: ClientMetadataInput): ClientMetadata 
   const method = input.token_endpoint_auth_method ?? 'client_secret_basic';
   if (!(AUTH_METHODS as readonly string[]).includes(method))
     throw bad('token_endpoint_auth_method', `must be one of ${AUTH_METHODS.join(', ')}`);
-  const grantTypes = [...new Set(input.grant_types ?? ['authorization_code'])];
   if (
-    !grantTypes.includes('authorization_code') ||
+    !(redirected || grantTypes.includes(DEVICE_CODE)) ||
     grantTypes.some((g) => !(GRANT_TYPES as readonly string[]).includes(g))
   )
-    throw bad('grant_types', 'must include authorization_code and may add refresh_token');
+    throw bad('grant_types', `must include authorization_code or ${DEVICE_CODE}, and may add refresh_token`);
   if (input.response_types && (input.response_types.length !== 1 || input.response_types[0] !== 'code'))
     throw bad('response_types', 'must be ["code"]');
   const scopes = [...new Set((input.scope ?? 'openid').split(' ').filter(Boolean))];

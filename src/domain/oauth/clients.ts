@@ -47,11 +47,36 @@ const fromRow = (r: Row): OAuthClient => ({
   disabledAt: r.disabledAt,
 });
 
+/**
+ * A client as RFC 7591 §3.2.1 / RFC 7592 name its fields: what /admin/clients answers and what
+ * `npm run clients` prints. `secret` is given only by the call that made it (shown once).
+ */
+export function registrationOf(c: OAuthClient, secret: string | null = null) {
+  return {
+    client_id: c.id,
+    ...(secret ? { client_secret: secret } : {}),
+    client_id_issued_at: Math.floor(c.createdAt.getTime() / 1000),
+    client_name: c.name,
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    token_endpoint_auth_method: c.authMethod,
+    grant_types: c.grantTypes,
+    response_types: ['code'],
+    scope: c.scopes.join(' '),
+    ...(c.jwks ? { jwks: c.jwks as { keys: Record<string, unknown>[] } } : {}),
+    resources: c.resources,
+    first_party: c.firstParty,
+    disabled: c.disabledAt !== null,
+  };
+}
+
 type Tx = Prisma.TransactionClient;
 
 /**
  * Ends every grant of the client (optionally of one user) and forgets the consents; returns the sessions
- * ended. The end writes the audit row (session-end.ts): which client, who acted, how many grants ended.
+ * ended and the number of consents forgotten, by this call (a concurrent call that got there first leaves
+ * it none: both statements re-check under the row lock). The end writes the audit row (session-end.ts):
+ * which client, who acted, how many grants ended.
  */
 export async function endClientGrants(
   tx: Tx,
@@ -60,7 +85,7 @@ export async function endClientGrants(
   meta: RequestMeta,
   now: Date,
   userId?: string,
-): Promise<EndedSession[]> {
+): Promise<{ ended: EndedSession[]; forgotten: number }> {
   const live = await tx.session.findMany({
     where: { clientId, revokedAt: null, ...(userId ? { userId } : {}) },
     select: { id: true },
@@ -71,8 +96,8 @@ export async function endClientGrants(
     meta,
     now,
   );
-  await tx.oAuthConsent.deleteMany({ where: { clientId, ...(userId ? { userId } : {}) } });
-  return ended;
+  const forgotten = await tx.oAuthConsent.deleteMany({ where: { clientId, ...(userId ? { userId } : {}) } });
+  return { ended, forgotten: forgotten.count };
 }
 
 export class OAuthClients {
@@ -98,11 +123,15 @@ export class OAuthClients {
     return rows.map(fromRow);
   }
 
-  /** Registers a client; the secret (for a secret method) is returned here and never again. */
+  /**
+   * Registers a client; the secret (for a secret method) is returned here and never again. `dynamicFrom`:
+   * registered by anyone at /oauth/register (dynamic-registration.ts), from this address.
+   */
   async register(
     input: ClientMetadataInput,
     actor: Actor,
     meta: RequestMeta,
+    opts: { dynamicFrom?: string } = {},
   ): Promise<{ client: OAuthClient; secret: string | null }> {
     const m = checkClientMetadata(input);
     const now = this.clock.now();
@@ -118,6 +147,10 @@ export class OAuthClients {
           updatedAt: now,
         },
       });
+      if (opts.dynamicFrom !== undefined)
+        await tx.dynamicRegistration.create({
+          data: { clientId: id, registeredAt: now, ip: opts.dynamicFrom || null },
+        });
       await audit(tx, meta, now, { type: 'oauth_client_registered', reason: `client ${id} by ${actorName(actor)}` });
       return created;
     });

@@ -80,16 +80,32 @@ export class Consents {
     }));
   }
 
-  /** Ends the user's grants to a client and forgets the consent. False when there was nothing to revoke. */
+  /**
+   * Ends the user's grants to a client and forgets the consent. False when there was nothing to revoke,
+   * including when a concurrent revocation got there first: then nothing is written, not even the audit row.
+   */
   async revoke(userId: string, clientId: string, by: SessionEnd['by'], meta: RequestMeta): Promise<boolean> {
     const now = this.clock.now();
-    return this.db.$transaction(async (tx) => {
-      const consent = await tx.oAuthConsent.count({ where: { userId, clientId } });
-      const live = await tx.session.count({ where: { userId, clientId, revokedAt: null } });
-      if (consent === 0 && live === 0) return false;
-      // The end writes the audit row (oauth_grant_revoked: the client, who acted, how many grants ended).
-      await endClientGrants(tx, clientId, { reason: 'grant_revoked', by }, meta, now, userId);
+    try {
+      await this.db.$transaction(async (tx) => {
+        // The end writes the audit row (oauth_grant_revoked: the client, who acted, how many grants ended).
+        const { ended, forgotten } = await endClientGrants(
+          tx,
+          clientId,
+          { reason: 'grant_revoked', by },
+          meta,
+          now,
+          userId,
+        );
+        if (ended.length === 0 && forgotten === 0) throw new NothingToRevoke();
+      }, LOCKING_TX);
       return true;
-    }, LOCKING_TX);
+    } catch (err) {
+      if (err instanceof NothingToRevoke) return false;
+      throw err;
+    }
   }
 }
+
+/** Rolls back a revocation that ended nothing, so it leaves no audit row. */
+class NothingToRevoke extends Error {}

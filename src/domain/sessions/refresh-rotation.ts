@@ -21,7 +21,7 @@ WITH s AS (
     AND ${liveSql('sessions', '$3')}
     AND last_used_at > $6::timestamptz AND created_at > $7::timestamptz
     AND client_id IS NOT DISTINCT FROM $11
-  RETURNING id, user_id, created_at, expires_at, refresh_counter, idp, scope, audience
+  RETURNING id, user_id, created_at, expires_at, refresh_counter, idp, scope, audience, amr
 ), a AS (
   INSERT INTO audit_events (type, user_id, session_id, ip, user_agent, request_id, created_at)
   SELECT 'refresh', user_id, id, $8, $9, $10, $3::timestamptz FROM s
@@ -29,7 +29,7 @@ WITH s AS (
 SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter,
   (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles,
   (SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.id = s.user_id) AS email_verified,
-  idp, scope, audience
+  idp, scope, audience, amr
 FROM s`;
 
 /** What the statement hands back when it moved the counter. */
@@ -44,6 +44,8 @@ export interface Rotated {
   /** A grant to an OAuth client (src/domain/oauth/): what was granted, space-separated, and its audience. */
   scope: string | null;
   audience: string | null;
+  /** RFC 8176 methods of the sign-in (assurance.ts); null for a session from before they were kept. */
+  amr: string[] | null;
 }
 
 /** Moves the session from `counter` to the next one, or returns null when the statement matched nothing. */
@@ -69,6 +71,7 @@ export async function rotateSession(
     idp: string | null;
     scope: string | null;
     audience: string | null;
+    amr: string[] | null;
   }>(CAS, [
     sessionId,
     counter.toString(),
@@ -93,12 +96,13 @@ export async function rotateSession(
     idp: won.idp,
     scope: won.scope,
     audience: won.audience,
+    amr: won.amr,
   };
 }
 
 const SESSION = `
 SELECT user_id::text AS user_id, created_at, last_used_at, expires_at, revoked_at,
-       refresh_counter::text AS counter, rotated_at, idp, client_id, scope, audience
+       refresh_counter::text AS counter, rotated_at, idp, client_id, scope, audience, amr
 FROM sessions WHERE id = $1::uuid`;
 
 /** Who a session belongs to and what it grants: its user, provider, and OAuth client with scope and audience. */
@@ -108,6 +112,7 @@ interface SessionGrantFacts {
   clientId: string | null;
   scope: string | null;
   audience: string | null;
+  amr: string[] | null;
 }
 
 /** The session row as refreshVerdict reads it, with its owner and provider; null if there is none. */
@@ -124,6 +129,7 @@ export async function readSession(sql: Sql, sessionId: string): Promise<(Session
     client_id: string | null;
     scope: string | null;
     audience: string | null;
+    amr: string[] | null;
   }>(SESSION, [sessionId]);
   if (!s) return null;
   return {
@@ -132,6 +138,7 @@ export async function readSession(sql: Sql, sessionId: string): Promise<(Session
     clientId: s.client_id,
     scope: s.scope,
     audience: s.audience,
+    amr: s.amr,
     createdAt: s.created_at,
     lastUsedAt: s.last_used_at,
     expiresAt: s.expires_at,

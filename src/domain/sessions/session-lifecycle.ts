@@ -22,19 +22,17 @@ import { readSession, rotateSession } from './refresh-rotation.js';
 import { refreshVerdict, type RefreshSettings } from './refresh-verdict.js';
 import { endSessions, type EndedSession, type SessionEnd } from './session-end.js';
 import { sessionDeadline } from './session-state.js';
-
-/** How the user proved who they are. The coming grants and factors add a kind here. */
-export type StartMethod =
-  /** A password; its hash is re-read under a lock, so a password changed meanwhile opens nothing. */
-  | { kind: 'password'; verifiedHash: string }
-  /** An identity provider (src/domain/federation/) vouched for the user. */
-  | { kind: 'provider'; idp: string };
+import { sessionAmr, storedAmr, type SecondFactor } from './assurance.js';
 
 /**
- * RFC 8176 authentication methods of a session, registered values only: ["pwd"] for the password; none for a
- * provider's sign-in (Tessera did not see how the provider checked the user; `idp` says where it came from).
+ * How the user proved who they are. The coming grants add a kind here. `secondFactor`: the second step of the
+ * sign-in (src/domain/mfa/), when the account has one; it goes into the session's amr (assurance.ts).
  */
-const sessionAmr = (idp: string | null | undefined): string[] => (idp ? [] : ['pwd']);
+export type StartMethod =
+  /** A password; its hash is re-read under a lock, so a password changed meanwhile opens nothing. */
+  | { kind: 'password'; verifiedHash: string; secondFactor?: SecondFactor }
+  /** An identity provider (src/domain/federation/) vouched for the user. */
+  | { kind: 'provider'; idp: string; secondFactor?: SecondFactor };
 
 /** What a start or a refresh hands on: the session's facts for the token issuer, and the refresh token. */
 export interface IssuedSession {
@@ -111,6 +109,7 @@ export class SessionLifecycle {
     const expiresAt = sessionDeadline(this.settings, now, now);
     const sessionId = randomUUID();
     const idp = method.kind === 'provider' ? method.idp : null;
+    const amr = sessionAmr(idp, method.secondFactor);
     await this.db.$transaction(async (tx) => {
       const [current] = await tx.$queryRaw<
         { password_hash: string | null; disabled: boolean }[]
@@ -130,6 +129,7 @@ export class SessionLifecycle {
           userAgent: clipUserAgent(meta.userAgent),
           ip: meta.ip,
           idp,
+          amr,
         },
       });
       await audit(
@@ -137,8 +137,8 @@ export class SessionLifecycle {
         meta,
         now,
         idp
-          ? { type: 'federated_login', userId, sessionId, reason: `idp=${idp}` }
-          : { type: 'login_ok', userId, sessionId },
+          ? { type: 'federated_login', userId, sessionId, reason: `idp=${idp} amr=${amr.join(',')}` }
+          : { type: 'login_ok', userId, sessionId, ...(method.secondFactor ? { reason: `amr=${amr.join(',')}` } : {}) },
       );
     }, LOCKING_TX);
     const refreshToken = this.tokens.mint(sessionId, 0n);
@@ -146,7 +146,7 @@ export class SessionLifecycle {
       userId,
       sessionId,
       sessionStartedAt: now,
-      amr: sessionAmr(idp),
+      amr,
       idp,
       refreshToken,
       refreshExpiresAt: expiresAt,
@@ -170,7 +170,7 @@ export class SessionLifecycle {
         userId: won.userId,
         sessionId,
         sessionStartedAt: won.createdAt,
-        amr: sessionAmr(won.idp),
+        amr: storedAmr(won.amr, won.idp),
         idp: won.idp,
         refreshToken: this.tokens.mint(sessionId, won.counter),
         refreshExpiresAt: won.expiresAt,
@@ -192,7 +192,7 @@ export class SessionLifecycle {
           userId: s.userId,
           sessionId,
           sessionStartedAt: s.createdAt,
-          amr: sessionAmr(s.idp),
+          amr: storedAmr(s.amr, s.idp),
           idp: s.idp,
           refreshToken: this.tokens.mint(sessionId, s.counter),
           refreshExpiresAt: s.expiresAt,

@@ -8,20 +8,25 @@
 //   sub, sid, auth_time  the session (its user, its id, when it started)
 //   roles, email_verified  read by the statement that produced the session when it read them (the refresh
 //                        CAS does, in its one statement); otherwise read here, in one statement
-//   amr, idp             how the session started: a password (amr ["pwd"]) or an identity provider (idp, and no
-//                        amr: RFC 8176 values only, and Tessera did not see how the provider checked the user)
+//   amr, acr, idp        how the session started (src/domain/sessions/assurance.ts, the one rule): a password
+//                        (amr ["pwd"]) or an identity provider (idp, and no amr of its own: RFC 8176 values only,
+//                        and Tessera did not see how the provider checked the user), plus a second factor
+//                        ("otp", "mfa"); acr "1" or "2" from the amr. A refresh keeps the session's amr
+//   (API keys)           a user's key: sub the user, no sid, scope and roles the key's scopes the user still
+//                        has; a service client's key: a client token, as client_credentials gives
 //   client_id            Tessera's CLIENT_ID for user tokens; the client itself for client_credentials and
 //                        for an OAuth client's grant (src/domain/grants/authorization-code.ts, refresh-token.ts)
 //   scope, aud           a client's granted scopes and configured audience (else Tessera's AUDIENCE); for an
 //                        OAuth grant, what the user consented to and the resource asked for (RFC 8707).
 //                        `scope` on a user's token marks it as an OAuth client's: Tessera's own routes refuse it
-// Next: `acr` (a second factor) comes from the session like amr; `cnf` (a bound key) from the grant's proof.
+// Next: `cnf` (a bound key) from the grant's proof.
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { ACCESS_TOKEN_TYPE, type TesseraClaims } from '@tessera/verify/contract';
 import type { Sql } from '../../db/sql.js';
 import { epochSeconds, type Clock } from '../clock.js';
 import type { KeyStore } from '../keys/keys.js';
+import { acrOf, storedAmr } from '../sessions/assurance.js';
 
 export interface IssuerSettings {
   issuer: string;
@@ -39,6 +44,8 @@ export interface SessionGrant {
   sessionStartedAt: Date;
   /** The identity provider the session started with; absent or null: the password. */
   idp?: string | null | undefined;
+  /** RFC 8176 methods of the session's sign-in (src/domain/sessions/assurance.ts); absent: what idp implies. */
+  amr?: string[] | null | undefined;
   /** The user's roles, when the statement that produced the session read them. */
   roles?: string[] | undefined;
   /** Whether the address is verified, when the statement that produced the session read it. */
@@ -66,6 +73,14 @@ export interface OAuthGrant {
   roles: string[];
 }
 
+/**
+ * An API key exchanged for a token (src/domain/grants/token-exchange.ts): a user's personal key, or a service
+ * client's. Its scopes are the key's that its owner still has.
+ */
+export type ApiKeyGrant =
+  | { kind: 'user'; userId: string; scopes: string[] }
+  | { kind: 'client'; clientId: string; audience: string[] | null; scopes: string[] };
+
 /** RFC 6749 §5.1's successful response, as every grant answers it. */
 export interface TokenResponse {
   access_token: string;
@@ -81,12 +96,18 @@ export interface UserFacts {
 }
 
 /**
- * How the user authenticated, for access and ID tokens alike: amr holds RFC 8176's registered values only, so a
- * sign-in through a provider (src/domain/federation/) has none (Tessera did not see how the provider checked the
- * user) and says where it came from in idp instead.
+ * How the user authenticated, for access and ID tokens and introspection alike: amr holds RFC 8176's registered
+ * values only, so a sign-in through a provider (src/domain/federation/) has none of its own (Tessera did not see
+ * how the provider checked the user) and says where it came from in idp instead; acr is the level of the amr.
+ * `amr`: the session's stored methods; absent or null: a session from before they were kept.
  */
-export const authMethod = (idp: string | null | undefined): { amr: string[] } | { idp: string } =>
-  idp ? { idp } : { amr: ['pwd'] };
+export const authMethod = (
+  idp: string | null | undefined,
+  amr?: string[] | null,
+): { amr?: string[]; acr: string; idp?: string } => {
+  const methods = storedAmr(amr, idp);
+  return { ...(methods.length > 0 ? { amr: methods } : {}), acr: acrOf(methods), ...(idp ? { idp } : {}) };
+};
 
 /** The claims of an OAuth client's access token that introspection reads back (src/domain/oauth/grant-tokens.ts). */
 export interface GrantClaims {
@@ -124,7 +145,7 @@ export function sessionClaims(
     auth_time: epochSeconds(session.sessionStartedAt),
     ...(facts.roles.length > 0 ? { roles: facts.roles } : {}),
     email_verified: facts.emailVerified,
-    ...authMethod(session.idp),
+    ...authMethod(session.idp, session.amr),
   };
 }
 
@@ -157,6 +178,30 @@ function grantClaims(settings: IssuerSettings, grant: OAuthGrant, now: number, j
     auth_time: epochSeconds(grant.authTime),
     ...(grant.roles.length > 0 ? { roles: grant.roles } : {}),
     ...authMethod(grant.idp),
+  };
+}
+
+/**
+ * The claims of a user's API-key token: no session (so Tessera's own Bearer routes refuse it), `client_id`
+ * Tessera's CLIENT_ID, and the key's scopes, which for a personal key are roles of the user, in both `scope`
+ * and `roles` (a resource server may check either). A service client's key gives a client token (clientClaims).
+ */
+function apiKeyUserClaims(
+  settings: IssuerSettings,
+  key: { userId: string; scopes: string[] },
+  now: number,
+  jti: string,
+): TesseraClaims {
+  return {
+    iss: settings.issuer,
+    sub: key.userId,
+    aud: audienceClaim(settings.audience),
+    iat: now,
+    exp: now + settings.ttlSeconds,
+    jti,
+    client_id: settings.clientId,
+    scope: key.scopes.join(' '),
+    ...(key.scopes.length > 0 ? { roles: key.scopes } : {}),
   };
 }
 
@@ -210,6 +255,19 @@ export class TokenIssuer {
       token_type: 'Bearer',
       expires_in: this.settings.ttlSeconds,
       scope: grant.scope.join(' '),
+    };
+  }
+
+  /** The access token an API key is exchanged for (RFC 8693): no refresh token, the key is presented again. */
+  async forApiKey(key: ApiKeyGrant): Promise<TokenResponse & { scope: string }> {
+    if (key.kind === 'client') return this.forClient({ id: key.clientId, audience: key.audience, scopes: key.scopes });
+    const now = epochSeconds(this.clock.now());
+    const token = await this.sign(apiKeyUserClaims(this.settings, key, now, randomUUID()));
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: this.settings.ttlSeconds,
+      scope: key.scopes.join(' '),
     };
   }
 

@@ -1,0 +1,189 @@
+// The second step of a sign-in. When the first step (a password, or a provider) succeeds for an account with an
+// active factor, no session starts: the user gets an mfa_token (32 random bytes; only its SHA-256 is stored), good
+// for CHALLENGE_SECONDS, and completes the sign-in with a factor's code or a recovery code. The session then starts
+// through the one lifecycle (sessions/session-lifecycle.ts), its amr saying which second factor was used.
+//
+// Guessing is bounded twice, each bound ONE atomic statement taken BEFORE the code is checked:
+//   - per challenge: `attempts < PER_CHALLENGE` is claimed with the attempt; after 5 the mfa_token is dead;
+//   - per account, across challenges and factors: one failure budget (mfa_guards). The attempt that brings the
+//     count to PER_ACCOUNT locks second-factor sign-in for LOCK_SECONDS unless it succeeds (success clears the
+//     count). A new password sign-in makes a new challenge but does not touch the account's count.
+// So 30 wrong codes sent at once are 30 claims, of which at most the budget get evaluated. The address limit is
+// the route's rate limit. The mfa_token is completed by one `UPDATE … WHERE used_at IS NULL`: a second request
+// with another valid code finds it used.
+//
+// Passkeys plug in as another kind of proof: `complete(token, proof)` calls `check` for the factor's type.
+import { createHash, randomBytes } from 'node:crypto';
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { Sql } from '../../db/sql.js';
+import type { RequestMeta } from '../audit.js';
+import type { Clock } from '../clock.js';
+import { DomainError } from '../domain-error.js';
+import type { SecondFactor } from '../sessions/assurance.js';
+import type { IssuedSession, SessionLifecycle, StartMethod } from '../sessions/session-lifecycle.js';
+import type { Factors } from './factors.js';
+import type { MfaNotices } from './notices.js';
+import type { RecoveryCodes } from './recovery-codes.js';
+
+const CHALLENGE_SECONDS = 5 * 60;
+const PER_CHALLENGE = 5;
+export const PER_ACCOUNT = 10;
+export const LOCK_SECONDS = 15 * 60;
+
+/** What the first step proved. */
+export type FirstStep = { kind: 'password'; verifiedHash: string } | { kind: 'provider'; idp: string };
+
+/** What the user offers as the second step. */
+export type SecondStepProof =
+  | { kind: 'totp'; factorId: string; code: string }
+  | { kind: 'recovery_code'; code: string };
+
+export interface Challenge {
+  mfaToken: string;
+  factors: { id: string; type: string }[];
+}
+
+export interface Completed {
+  session: IssuedSession;
+  /** After a recovery code: how many unused ones are left. */
+  recoveryCodesRemaining?: number;
+}
+
+const hashOf = (token: string) => createHash('sha256').update(token, 'utf8').digest('base64url');
+
+const CLAIM_ATTEMPT = `
+UPDATE mfa_challenges SET attempts = attempts + 1
+WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2::timestamptz AND attempts < ${PER_CHALLENGE}
+RETURNING user_id::text AS user_id, idp, password_fingerprint`;
+
+// One failure more, unless the account is locked; a lock that has run out starts the count again.
+const CLAIM_BUDGET = `
+INSERT INTO mfa_guards AS g (user_id, failures, locked_until) VALUES ($1::uuid, 1, NULL)
+ON CONFLICT (user_id) DO UPDATE SET
+  failures = CASE WHEN g.locked_until IS NOT NULL AND g.locked_until <= $2::timestamptz THEN 1 ELSE g.failures + 1 END,
+  locked_until = CASE
+    WHEN g.locked_until IS NOT NULL AND g.locked_until <= $2::timestamptz THEN NULL
+    WHEN g.failures + 1 >= ${PER_ACCOUNT} THEN $2::timestamptz + ${LOCK_SECONDS} * interval '1 second'
+    ELSE NULL END
+WHERE g.locked_until IS NULL OR g.locked_until <= $2::timestamptz
+RETURNING failures`;
+
+const COMPLETE = `
+UPDATE mfa_challenges SET used_at = $2::timestamptz WHERE token_hash = $1 AND used_at IS NULL RETURNING token_hash`;
+
+export class SecondStep {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly sql: Sql,
+    private readonly factors: Factors,
+    private readonly recoveryCodes: RecoveryCodes,
+    private readonly lifecycle: SessionLifecycle,
+    private readonly notices: MfaNotices,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The account's active factors: a sign-in needs a second step when there is one. */
+  async factorsOf(userId: string): Promise<{ id: string; type: string }[]> {
+    return (await this.factors.list(userId)).map((f) => ({ id: f.id, type: f.type }));
+  }
+
+  /** After a first step: a challenge when the account has a factor, else null (start the session at once). */
+  async challenge(userId: string, first: FirstStep): Promise<Challenge | null> {
+    const factors = await this.factorsOf(userId);
+    if (factors.length === 0) return null;
+    const now = this.clock.now();
+    const mfaToken = randomBytes(32).toString('base64url');
+    await this.db.mfaChallenge.create({
+      data: {
+        tokenHash: hashOf(mfaToken),
+        userId,
+        idp: first.kind === 'provider' ? first.idp : null,
+        passwordFingerprint: first.kind === 'password' ? hashOf(first.verifiedHash) : null,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + CHALLENGE_SECONDS * 1000),
+      },
+    });
+    return { mfaToken, factors };
+  }
+
+  /** Completes a sign-in with its second step: the session, started, or a DomainError. */
+  async complete(mfaToken: string, proof: SecondStepProof, meta: RequestMeta): Promise<Completed> {
+    const now = this.clock.now();
+    const tokenHash = hashOf(mfaToken);
+    const [challenge] = await this.sql.query<{
+      user_id: string;
+      idp: string | null;
+      password_fingerprint: string | null;
+    }>(CLAIM_ATTEMPT, [tokenHash, now.toISOString()]);
+    if (!challenge) throw new DomainError('mfa_token_invalid', { detail: 'unknown, used, expired or spent mfa_token' });
+    const userId = challenge.user_id;
+    const [budget] = await this.sql.query<{ failures: number }>(CLAIM_BUDGET, [userId, now.toISOString()]);
+    if (!budget) throw await this.locked(userId);
+
+    const second = await this.check(userId, proof);
+    if (!second) {
+      await this.failed(userId, budget.failures, meta, now);
+      throw new DomainError('mfa_code_invalid', { detail: 'second factor refused' });
+    }
+    const [done] = await this.sql.query<{ token_hash: string }>(COMPLETE, [tokenHash, this.clock.now().toISOString()]);
+    if (!done) throw new DomainError('mfa_token_invalid', { detail: 'mfa_token completed by another request' });
+    await this.db.mfaGuard.updateMany({ where: { userId }, data: { failures: 0, lockedUntil: null } });
+
+    const method = await this.startMethod(userId, challenge, second.factor);
+    const session = await this.lifecycle.start(userId, method, meta);
+    if (second.remaining === undefined) return { session };
+    await this.recoveryCodes.announce(userId, second.remaining, meta, session.sessionId);
+    return { session, recoveryCodesRemaining: second.remaining };
+  }
+
+  /** Checks a proof for the user; passkeys add their kind here. */
+  private async check(
+    userId: string,
+    proof: SecondStepProof,
+  ): Promise<{ factor: SecondFactor; remaining?: number } | null> {
+    if (proof.kind === 'totp')
+      return (await this.factors.takeTotp(userId, proof.factorId, proof.code)) ? { factor: 'otp' } : null;
+    const remaining = await this.recoveryCodes.spend(userId, proof.code);
+    return remaining === null ? null : { factor: 'recovery_code', remaining };
+  }
+
+  /** The first step again, as the lifecycle re-checks it: a password changed since the challenge opens nothing. */
+  private async startMethod(
+    userId: string,
+    challenge: { idp: string | null; password_fingerprint: string | null },
+    secondFactor: SecondFactor,
+  ): Promise<StartMethod> {
+    if (challenge.idp) return { kind: 'provider', idp: challenge.idp, secondFactor };
+    const user = await this.db.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
+    if (!user?.passwordHash || hashOf(user.passwordHash) !== challenge.password_fingerprint)
+      throw new DomainError('mfa_token_invalid', { detail: 'the password changed since the first step' });
+    return { kind: 'password', verifiedHash: user.passwordHash, secondFactor };
+  }
+
+  private async failed(userId: string, failures: number, meta: RequestMeta, now: Date): Promise<void> {
+    await this.db.$transaction(async (tx) => {
+      await this.notices.record(tx, { audit: 'mfa_failed', userId, reason: `failures=${failures}` }, meta, now);
+      // The attempt that used the last of the budget, and failed: the lock is on; tell the owner, once.
+      if (failures === PER_ACCOUNT)
+        await this.notices.record(
+          tx,
+          {
+            audit: 'mfa_locked',
+            mail: 'mfa_locked',
+            userId,
+            reason: `for=${LOCK_SECONDS}s`,
+            vars: { valid_for: `${LOCK_SECONDS / 60} minutes` },
+          },
+          meta,
+          now,
+        );
+    });
+  }
+
+  private async locked(userId: string): Promise<DomainError> {
+    const guard = await this.db.mfaGuard.findUnique({ where: { userId } });
+    const until = guard?.lockedUntil?.getTime() ?? this.clock.now().getTime() + 1000;
+    const retryAfter = Math.max(1, Math.ceil((until - this.clock.now().getTime()) / 1000));
+    return new DomainError('mfa_locked', { detail: 'second-factor sign-in locked for the account', retryAfter });
+  }
+}

@@ -1,0 +1,33 @@
+// How strongly a session's user was authenticated: the one rule that turns "how the user signed in" into RFC 8176
+// `amr` values and an `acr` level. The session row keeps its amr (set at start, read back by every refresh), so
+// the access token of a refresh says what the sign-in's did.
+//
+//   password                       amr ["pwd"]                acr "1"
+//   provider                       amr []  (idp names it)     acr "1"
+//   password + TOTP                amr ["pwd","otp","mfa"]    acr "2"
+//   provider + TOTP                amr ["otp","mfa"]          acr "2"
+//   either + a recovery code       amr [..., "mfa"]           acr "2"   (RFC 8176 has no value of its own for it)
+// Tessera did not see how a provider checked the user, so a provider's sign-in adds no amr value of its own.
+import type { ACR_VALUES } from '@tessera/verify/contract';
+
+/** The second step of a sign-in (src/domain/mfa/); passkeys will add their kind here. */
+export type SecondFactor = 'otp' | 'recovery_code';
+
+export type Acr = (typeof ACR_VALUES)[number];
+
+/** RFC 8176 methods of a sign-in: the first step (a provider, or else the password), then any second factor. */
+export function sessionAmr(idp: string | null | undefined, second?: SecondFactor | null): string[] {
+  const first = idp ? [] : ['pwd'];
+  if (!second) return first;
+  return [...first, ...(second === 'otp' ? ['otp'] : []), 'mfa'];
+}
+
+/** A session row's amr: the stored one, or for a session from before amr was kept, what its start implies. */
+export function storedAmr(amr: string[] | null | undefined, idp: string | null | undefined): string[] {
+  return amr ?? sessionAmr(idp);
+}
+
+/** The acr level of a set of methods: "2" with two factors, else "1". */
+export function acrOf(amr: readonly string[]): Acr {
+  return amr.includes('mfa') ? '2' : '1';
+}
