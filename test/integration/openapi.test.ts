@@ -162,6 +162,7 @@ t.test('the OpenAPI document', async (t) => {
         const url = path
           .replace('{id}', '00000000-0000-4000-8000-000000000000')
           .replace('{session_id}', '00000000-0000-4000-8000-000000000001')
+          .replace('{factor_id}', '00000000-0000-4000-8000-000000000002')
           .replace('{role}', 'support')
           .replace('{provider}', 'corp');
         // A body that passes validation, so the answer is the credential check's (it runs after validation).
@@ -170,6 +171,7 @@ t.test('the OpenAPI document', async (t) => {
           '/auth/password/first': { new_password: 'a long enough passphrase' },
           '/auth/oauth/{provider}/link': { return_to: 'http://localhost:5173/' },
           '/auth/api-keys': { name: 'ci', scopes: [] },
+          '/auth/mfa/totp/{factor_id}/confirm': { code: '123456' },
         };
         const payload = payloads[path] ?? (path.startsWith('/oauth/') ? { token: 'x' } : {});
         const reply = await app.inject({
