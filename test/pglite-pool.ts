@@ -6,10 +6,13 @@
 // - The migrations run once per version of them: the migrated data directory is kept in the temp folder
 //   under a hash of everything that shapes it (every migration's SQL, src/db/migrate.ts, PGlite's version).
 //   Change a migration and the next test process runs the migrations again.
-// - Each test process recycles its instances: when a test is done with one, its tables are emptied (TRUNCATE
-//   … RESTART IDENTITY), its session state discarded, and it waits for the next test, which sees exactly what
+// - Each test process recycles its instances: when a test is done with one, its tables are emptied and its
+//   sequences restarted, its session state discarded, and it waits for the next test, which sees exactly what
 //   a fresh copy would show. An instance whose schema no longer matches the migrated one (a test changed it),
-//   or that can't be reset, is closed instead.
+//   or that can't be reset, is closed instead. Emptying is DELETE, not TRUNCATE: TRUNCATE gives every table and
+//   index a new file in PGlite's in-memory file system, several times the cost of deleting the few rows a test
+//   leaves (measured in CPU time: 70–270 ms against 15–40 ms, for each of hundreds of tests).
+//   After a test that left many rows, TRUNCATE runs as well, so dead rows never pile up in a recycled instance.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
@@ -85,6 +88,10 @@ const FINGERPRINT = `
   ) AS s(x)`;
 
 const TABLES = `SELECT format('%I', tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_prisma_migrations' ORDER BY 1`;
+// What TRUNCATE … RESTART IDENTITY does to the sequences: the next value is the first one again.
+const RESTART_SEQUENCES = `SELECT setval(c.oid, s.seqstart, false) FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid WHERE c.relnamespace = 'public'::regnamespace`;
+/** Rows deleted at one reset past which the tables are truncated too, for fresh storage. */
+const TRUNCATE_AFTER_ROWS = 1000;
 
 let expected: Promise<string> | undefined;
 const fingerprint = async (db: PGlite) => (await db.query<{ fingerprint: string }>(FINGERPRINT)).rows[0]!.fingerprint;
@@ -125,7 +132,13 @@ async function reset(db: PGlite): Promise<boolean> {
     // temporary tables and advisory locks go.
     await db.exec('DISCARD ALL');
     const tables = (await db.query<{ name: string }>(TABLES)).rows.map((r) => r.name);
-    if (tables.length > 0) await db.exec(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY CASCADE`);
+    // One round trip, one transaction; foreign keys are not checked while every table is emptied
+    // (session_replication_role skips their triggers).
+    const results = await db.exec(
+      `BEGIN; SET LOCAL session_replication_role = replica; ${tables.map((name) => `DELETE FROM ${name};`).join(' ')} ${RESTART_SEQUENCES}; COMMIT`,
+    );
+    const deleted = results.reduce((sum, r) => sum + (r.affectedRows ?? 0), 0);
+    if (deleted > TRUNCATE_AFTER_ROWS && tables.length > 0) await db.exec(`TRUNCATE ${tables.join(', ')} CASCADE`);
     return (await fingerprint(db)) === (await expected);
   } catch {
     return false;

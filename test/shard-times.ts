@@ -13,7 +13,8 @@ export const MEASURED_SECONDS: Record<string, number> = {
   'integration/compose.test.ts': 4,
   'integration/edge-errors.test.ts': 118,
   'integration/env-example.test.ts': 3,
-  'integration/error-classification.test.ts': 155,
+  // Its fresh PGlite (an initdb) became a copy of the template, its client-abort test moved to test/system.
+  'integration/error-classification.test.ts': 12,
   'integration/faults.test.ts': 80,
   'integration/federation-config.test.ts': 11,
   'integration/federation-github.test.ts': 82,

@@ -3,9 +3,11 @@
 // Fastify gives every app a new Ajv (validation) and fast-json-stringify (replies) compiler, and compiles every
 // route's schemas into it at boot. One process usually builds one app, but the tests build hundreds, and there
 // compiling the same schemas again was over a second of every test process. These factories are shared by every
-// app of the process: @fastify/ajv-compiler keeps one Ajv per set of shared schemas and options, which caches
-// what it compiled by schema object, and the serializers are kept the same way. Route schemas are module
-// constants, so an app gets exactly the functions it would have compiled itself.
+// app of the process: @fastify/ajv-compiler keeps one Ajv per set of shared schemas and options, and within it
+// a validator and a serializer are kept per schema, by its JSON text: many routes build their schemas inside
+// the plugin (a new object for every app), and Ajv's own cache, by object, missed all of those (28 of 59 schemas
+// of every app). A compiled function depends on nothing but the schema's JSON and its compiler's shared schemas
+// and options, so an app gets exactly the functions it would have compiled itself.
 //
 // (Fastify treats a validator factory passed in as "custom", which only changes how it compiles a route's
 // `headers` schema (not lowercased first): no Tessera route validates headers with a schema.)
@@ -13,13 +15,37 @@ import { AjvCompiler } from '@fastify/ajv-compiler';
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { FastifyServerOptions } from 'fastify';
 
-const buildValidator = AjvCompiler();
+const buildValidatorFromPool = AjvCompiler();
 const buildSerializerFactory = SerializerSelector();
+
+type Validator = ReturnType<ReturnType<typeof buildValidatorFromPool>>;
+type ValidatorCompiler = (route: { schema: object; method: string; url: string; httpPart: string }) => Validator;
+
+/** One validator compiler per Ajv of the pool; one validator per schema text within it. */
+const validatorCompilers = new WeakMap<object, ValidatorCompiler>();
+
+function buildValidator(...args: Parameters<typeof buildValidatorFromPool>): ValidatorCompiler {
+  const compile = buildValidatorFromPool(...args) as unknown as ValidatorCompiler;
+  const known = validatorCompilers.get(compile);
+  if (known) return known;
+  const compiled = new Map<string, Validator>();
+  const cached: ValidatorCompiler = (route) => {
+    const key = JSON.stringify(route.schema);
+    let validator = compiled.get(key);
+    if (!validator) {
+      validator = compile(route);
+      compiled.set(key, validator);
+    }
+    return validator;
+  };
+  validatorCompilers.set(compile, cached);
+  return cached;
+}
 
 type Serializer = (doc: unknown) => string;
 type SerializerCompiler = (route: { schema: object; method: string; url: string; httpStatus: string }) => Serializer;
 
-/** One compiler per set of shared schemas and options; one serializer per response schema object within it. */
+/** One compiler per set of shared schemas and options; one serializer per response schema text within it. */
 const serializerCompilers = new Map<string, SerializerCompiler>();
 
 function buildSerializer(externalSchemas: unknown, serializerOpts?: unknown): SerializerCompiler {
@@ -27,12 +53,13 @@ function buildSerializer(externalSchemas: unknown, serializerOpts?: unknown): Se
   const known = serializerCompilers.get(key);
   if (known) return known;
   const compile = buildSerializerFactory(externalSchemas as never, serializerOpts as never) as SerializerCompiler;
-  const compiled = new WeakMap<object, Serializer>();
+  const compiled = new Map<string, Serializer>();
   const cached: SerializerCompiler = (route) => {
-    let serializer = compiled.get(route.schema);
+    const key = JSON.stringify(route.schema);
+    let serializer = compiled.get(key);
     if (!serializer) {
       serializer = compile(route);
-      compiled.set(route.schema, serializer);
+      compiled.set(key, serializer);
     }
     return serializer;
   };
@@ -41,5 +68,5 @@ function buildSerializer(externalSchemas: unknown, serializerOpts?: unknown): Se
 }
 
 export const schemaController: FastifyServerOptions['schemaController'] = {
-  compilersFactory: { buildValidator, buildSerializer: buildSerializer as never },
+  compilersFactory: { buildValidator: buildValidator as never, buildSerializer: buildSerializer as never },
 };

@@ -163,6 +163,7 @@ t.test('the OpenAPI document', async (t) => {
         const url = path
           .replace('{id}', '00000000-0000-4000-8000-000000000000')
           .replace('{session_id}', '00000000-0000-4000-8000-000000000001')
+          .replace('{factor_id}', '00000000-0000-4000-8000-000000000002')
           .replace('{role}', 'support')
           .replace('{provider}', 'corp');
         // A body that passes validation, so the answer is the credential check's (it runs after validation).
