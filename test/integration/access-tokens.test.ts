@@ -38,7 +38,7 @@ t.test('a resource server verifies the token with the JWKS alone', async (t) => 
   t.equal(payload.exp! - payload.iat!, 900, '15 minutes');
   t.same(
     Object.keys(payload).sort(),
-    ['amr', 'aud', 'auth_time', 'client_id', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'],
+    ['acr', 'amr', 'aud', 'auth_time', 'client_id', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub'],
     'nothing secret, nothing more',
   );
 

@@ -297,8 +297,14 @@ t.test('the discovery document lists the token endpoint, grant types, auth metho
   t.equal(doc.token_endpoint, `${config.issuer}/oauth/token`, 'discovery names the token endpoint under the issuer');
   t.same(
     doc.grant_types_supported,
-    ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'],
-    'discovery lists client_credentials, the grants of OAuth clients and the API-key token exchange',
+    [
+      'authorization_code',
+      'client_credentials',
+      'refresh_token',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      'urn:ietf:params:oauth:grant-type:device_code',
+    ],
+    'discovery lists client_credentials, the grants of OAuth clients, the API-key token exchange and the device grant',
   );
   t.same(
     doc.token_endpoint_auth_methods_supported,

@@ -42,7 +42,7 @@ t.test('a synced passkey says swk; one that did not verify the user is one facto
   t.equal(res.statusCode, 200, 'a sign-in that did not require user verification accepts presence alone');
   const claims = decodeJwt(res.json().access_token);
   t.same(claims.amr, ['swk'], 'amr: a software (synced) key, no user verification');
-  t.equal(claims.acr, undefined, 'one factor: no acr');
+  t.equal(claims.acr, '1', 'one factor: acr "1"');
 });
 
 t.test('a sign-in that requires user verification refuses an answer without it', async (t) => {

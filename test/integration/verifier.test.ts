@@ -144,6 +144,7 @@ t.test('against a listening Tessera', async (t) => {
         auth_time: payload.auth_time,
         email_verified: false,
         amr: ['pwd'],
+        acr: '1',
       },
       'a valid token verifies to exactly the claims Tessera issued',
     );
