@@ -6,6 +6,7 @@
 import { DomainError } from '../domain-error.js';
 import { narrowAudience } from '../oauth/resources.js';
 import { param, type Grant } from './grant.js';
+import { userGrantTokens } from './user-grant-tokens.js';
 
 export const authorizationCode: Grant = {
   type: 'authorization_code',
@@ -18,7 +19,7 @@ export const authorizationCode: Grant = {
     const verifier = param(form, 'code_verifier');
     if (code === undefined || redirectUri === undefined || verifier === undefined)
       throw new DomainError('invalid_request', { message: 'code, redirect_uri and code_verifier are required.' });
-    const { codes, idTokens, refreshTokens } = services.oauth;
+    const { codes } = services.oauth;
     // RFC 8707 §2.2: a resource named here must be the grant's (the statement that spends the code checks it).
     const r = await codes.redeem(code, client.id, redirectUri, verifier, meta, param(form, 'resource'));
     const audience = narrowAudience(r.audience, param(form, 'resource'));
@@ -32,25 +33,14 @@ export const authorizationCode: Grant = {
       idp: r.idp,
       roles: r.roles,
     };
-    const response = await services.issuer.forGrant(grant);
-    const idToken = r.scope.includes('openid')
-      ? await idTokens.idToken(
-          {
-            ...grant,
-            browserSessionId: r.browserSessionId,
-            nonce: r.nonce,
-            email: r.email,
-            emailVerified: r.emailVerified,
-          },
-          response.access_token,
-        )
-      : undefined;
+    const response = await userGrantTokens(services, grant, {
+      browserSessionId: r.browserSessionId,
+      nonce: r.nonce,
+      email: r.email,
+      emailVerified: r.emailVerified,
+    });
     return {
-      response: {
-        ...response,
-        ...(r.scope.includes('offline_access') ? { refresh_token: refreshTokens.mint(r.grantSessionId, 0n) } : {}),
-        ...(idToken ? { id_token: idToken } : {}),
-      },
+      response,
       log: {
         event: 'oauth_code_redeemed',
         message: 'authorization code redeemed',

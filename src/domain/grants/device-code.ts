@@ -6,6 +6,7 @@
 // one token issuer, the ID token when `openid` was approved, the refresh token when `offline_access` was.
 import { DomainError } from '../domain-error.js';
 import { param, type Grant } from './grant.js';
+import { userGrantTokens } from './user-grant-tokens.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -18,7 +19,7 @@ export const deviceCode: Grant = {
     const client = caller.client;
     const code = param(form, 'device_code');
     if (code === undefined) throw new DomainError('invalid_request', { message: 'device_code is required.' });
-    const { devices, idTokens, refreshTokens } = services.oauth;
+    const { devices } = services.oauth;
     const r = await devices.redeem(code, client.id, meta);
     const grant = {
       userId: r.userId,
@@ -30,25 +31,14 @@ export const deviceCode: Grant = {
       idp: r.idp,
       roles: r.roles,
     };
-    const response = await services.issuer.forGrant(grant);
-    const idToken = r.scope.includes('openid')
-      ? await idTokens.idToken(
-          {
-            ...grant,
-            browserSessionId: r.browserSessionId,
-            nonce: null,
-            email: r.email,
-            emailVerified: r.emailVerified,
-          },
-          response.access_token,
-        )
-      : undefined;
+    const response = await userGrantTokens(services, grant, {
+      browserSessionId: r.browserSessionId,
+      nonce: null,
+      email: r.email,
+      emailVerified: r.emailVerified,
+    });
     return {
-      response: {
-        ...response,
-        ...(r.scope.includes('offline_access') ? { refresh_token: refreshTokens.mint(r.grantSessionId, 0n) } : {}),
-        ...(idToken ? { id_token: idToken } : {}),
-      },
+      response,
       log: {
         event: 'oauth_device_redeemed',
         message: 'device code redeemed',
