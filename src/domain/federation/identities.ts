@@ -183,10 +183,14 @@ export class Identities {
   async unlink(userId: string, identityId: string, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      const target = await tx.identity.findFirst({ where: { id: identityId, userId }, select: { provider: true } });
+      // A password, another identity or a passkey must remain (src/domain/accounts/sign-in-methods.ts). The user
+      // is locked first and the identity read after: one read before the lock could find an identity that a
+      // removal holding the lock has deleted by the time this one runs.
+      const known = await lockAndKeepASignInMethod(tx, userId, { identity: identityId });
+      const target = known
+        ? await tx.identity.findFirst({ where: { id: identityId, userId }, select: { provider: true } })
+        : null;
       if (!target) throw new DomainError('not_found', { detail: 'no such identity of this user' });
-      // A password, another identity or a passkey must remain (src/domain/accounts/sign-in-methods.ts).
-      await lockAndKeepASignInMethod(tx, userId, { identity: identityId });
       await tx.identity.delete({ where: { id: identityId } });
       await audit(tx, meta, now, { type: 'identity_unlinked', userId, reason: `idp=${target.provider}` });
     }, LOCKING_TX);
