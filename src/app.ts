@@ -47,6 +47,7 @@ import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
 import authorizeRoutes from './routes/authorize.js';
 import dynamicRegistrationRoutes from './routes/dynamic-registration.js';
+import pushedAuthorizationRoutes from './routes/pushed-authorization.js';
 import deviceAuthorizationRoutes from './routes/device-authorization.js';
 import deviceRoutes from './routes/device.js';
 import oidcRoutes from './routes/oidc.js';
@@ -228,6 +229,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });
     await app.register(authorizeRoutes, { prefix: '/oauth', services });
+    await app.register(pushedAuthorizationRoutes, { prefix: '/oauth', services });
     if (config.dynamicRegistration.enabled)
       await app.register(dynamicRegistrationRoutes, { prefix: '/oauth', services });
     await app.register(deviceAuthorizationRoutes, { prefix: '/oauth', services });
