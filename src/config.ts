@@ -91,7 +91,7 @@ export const EnvSchema = Type.Object({
   ...ResourceEnvFields,
   // Passkeys (src/config-webauthn.ts).
   ...WebauthnEnvFields,
-  // The authorization endpoint's front end: pushed requests (src/config-authorization.ts).
+  // The authorization endpoint's front end: pushed requests, the pages' theme (src/config-authorization.ts).
   ...AuthorizationEnvFields,
 });
 type Env = Static<typeof EnvSchema>;
@@ -271,8 +271,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
       throw new ConfigError(message);
     }),
     apiKeys: apiKeySettings(env),
-    // Pushed authorization requests (src/config-authorization.ts).
-    authorization: authorizationConfig(env),
+    // Pushed authorization requests and the pages' theme (src/config-authorization.ts).
+    authorization: authorizationConfig(env, (message) => {
+      throw new ConfigError(message);
+    }),
   };
 }
 
