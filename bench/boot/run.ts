@@ -45,7 +45,10 @@ async function start(cleanup: Cleanup, databaseUrl: string, keysDir: string): Pr
     if (proc.exited()) throw new Error(`Tessera exited during startup:\n${proc.stderr()}`);
     if (performance.now() - t0 > 120_000) throw new Error(`Tessera was not ready within 120 s:\n${proc.stderr()}`);
     const status = await fetch(`${base}/health/ready`).then(
-      async (res) => (await res.arrayBuffer(), res.status),
+      async (res) => {
+        await res.arrayBuffer();
+        return res.status;
+      },
       () => 0,
     );
     if (status === 200) break;
