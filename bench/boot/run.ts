@@ -43,7 +43,7 @@ async function start(cleanup: Cleanup, databaseUrl: string, keysDir: string): Pr
   const proc = startProcess(cleanup, 'Tessera', process.execPath, [ENTRY], env);
   for (;;) {
     if (proc.exited()) throw new Error(`Tessera exited during startup:\n${proc.stderr()}`);
-    if (performance.now() - t0 > 120_000) throw new Error(`Tessera was not ready within 120 s:\n${proc.stderr()}`);
+    if (performance.now() - t0 > 600_000) throw new Error(`Tessera was not ready within 600 s:\n${proc.stderr()}`);
     const status = await fetch(`${base}/health/ready`).then(
       async (res) => {
         await res.arrayBuffer();
