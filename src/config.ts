@@ -93,6 +93,8 @@ export const EnvSchema = Type.Object({
   ...WebauthnEnvFields,
   // The authorization endpoint's front end: pushed requests, the pages' theme (src/config-authorization.ts).
   ...AuthorizationEnvFields,
+  // Second factors required by role (src/domain/mfa/role-policy.ts): comma-separated roles.
+  MFA_REQUIRED_ROLES: Type.String({ pattern: '^([a-z][a-z0-9._:-]{0,63}(,[a-z][a-z0-9._:-]{0,63})*)?$', default: '' }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -171,6 +173,8 @@ interface CoreConfig {
   webauthn: WebauthnConfig | undefined;
   /** API keys: expiry bounds (seconds) and per-minute limits (0: none). */
   apiKeys: { defaultTtlSeconds: number; maxTtlSeconds: number; perKeyPerMinute: number; perAddressPerMinute: number };
+  /** Second factors: an account holding one of these roles must have a factor before /admin answers it. */
+  mfaRequiredRoles: string[];
 }
 
 /** Everything the service reads: the settings above plus registered resources and dynamic registration. */
@@ -275,6 +279,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     authorization: authorizationConfig(env, (message) => {
       throw new ConfigError(message);
     }),
+    // Second factors required by role.
+    mfaRequiredRoles: env.MFA_REQUIRED_ROLES ? env.MFA_REQUIRED_ROLES.split(',') : [],
   };
 }
 

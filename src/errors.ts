@@ -155,6 +155,11 @@ export const errorCatalog = {
     status: 429,
     message: 'Too many wrong second-factor codes: try again after the time in Retry-After.',
   },
+  // Second factors required by role (src/domain/mfa/role-policy.ts).
+  mfa_enrolment_required: {
+    status: 403,
+    message: 'Your role requires a second factor: add one (POST /auth/mfa/totp) before using this.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

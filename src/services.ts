@@ -38,6 +38,8 @@ import { MfaNotices } from './domain/mfa/notices.js';
 import { Factors } from './domain/mfa/factors.js';
 import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
 import { SecondStep } from './domain/mfa/second-step.js';
+import { MfaRolePolicy } from './domain/mfa/role-policy.js';
+import { FactorReset } from './domain/mfa/factor-reset.js';
 import { PasskeyChallenges } from './domain/passkeys/challenges.js';
 import { Passkeys } from './domain/passkeys/passkeys.js';
 import { PasskeyAssertions } from './domain/passkeys/passkey-assertion.js';
@@ -128,6 +130,9 @@ interface MfaServices {
   factors: Factors;
   recoveryCodes: RecoveryCodes;
   secondStep: SecondStep;
+  /** MFA_REQUIRED_ROLES, checked by adminAuth; and an admin's reset of a user's factors. */
+  rolePolicy: MfaRolePolicy;
+  reset: FactorReset;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -228,6 +233,8 @@ export async function createServices(
     factors,
     recoveryCodes,
     secondStep: new SecondStep(database.prisma, database.sql, factors, recoveryCodes, lifecycle, mfaNotices, clock),
+    rolePolicy: new MfaRolePolicy(config.mfaRequiredRoles, factors),
+    reset: new FactorReset(database.prisma, mfaNotices, clock),
   };
   const apiKeyUse = new ApiKeyUse(database.sql, apiKeyPepper, serviceClients, clock);
   const apiKeys = new ApiKeys(
@@ -305,6 +312,7 @@ export async function createServices(
       new OAuthFlows(database.prisma, clock),
       new Identities(database.prisma, clock),
       lifecycle,
+      mfa.secondStep,
     ),
   };
 }

@@ -1,11 +1,14 @@
 // Signing in with a password on a built-in page (/oauth/authorize, /oauth/device): the account checked as
 // everywhere (src/domain/accounts/accounts.ts: equal answers for unknown user and wrong password, the login
 // throttle), a Tessera session started through the one lifecycle, and the browser-session (SSO) cookie set, so
-// the next page of either flow skips the password.
+// the next page of either flow skips the password. An account with a second factor gets the challenge instead
+// (src/domain/mfa/second-step.ts), and `secondStepSignIn` completes it from the page's form: the same failure
+// budget as POST /auth/mfa/verify, then the same session and cookie.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/domain-error.js';
 import { isEmailVerified } from '../domain/recovery/email-verification.js';
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
+import type { Challenge, SecondStepProof } from '../domain/mfa/second-step.js';
 import type { Services } from '../services.js';
 import { requestMeta } from './request-meta.js';
 
@@ -20,23 +23,52 @@ const STATUS: Record<SignInRefusal, number> = {
   account_disabled: 403,
 };
 
-/** The new browser session (its cookie set), or why not with the page's status (Retry-After set when throttled). */
+export type SecondStepRefusal = 'mfa_code_invalid' | 'mfa_token_invalid' | 'mfa_locked';
+
+const SECOND_STEP_STATUS: Record<SecondStepRefusal, number> = {
+  mfa_code_invalid: 400,
+  mfa_token_invalid: 401,
+  mfa_locked: 429,
+};
+
+/**
+ * The new browser session (its cookie set); or the second step's challenge for an account with a factor; or why
+ * not with the page's status (Retry-After set when throttled).
+ */
 export async function passwordSignIn(
   services: Services,
   request: FastifyRequest,
   reply: FastifyReply,
   email: string,
   password: string,
-): Promise<{ ok: true; session: BrowserSession } | { ok: false; code: SignInRefusal; status: number }> {
-  const { accounts, config, lifecycle, oauth } = services;
+): Promise<
+  | { ok: true; session: BrowserSession }
+  | { ok: false; code: SignInRefusal; status: number }
+  | { ok: 'second_step'; challenge: Challenge }
+> {
+  const { accounts, config, lifecycle } = services;
   const meta = requestMeta(request);
   let fresh: BrowserSession;
   try {
     const user = await accounts.authenticate(email, password, meta);
     if (config.mail.requireVerifiedEmail && !(await isEmailVerified(services.database.sql, user.id)))
       return { ok: false, code: 'email_not_verified', status: STATUS.email_not_verified };
+    const challenge = await services.mfa.secondStep.challenge(user.id, {
+      kind: 'password',
+      verifiedHash: user.passwordHash,
+    });
+    if (challenge) {
+      request.log.info({ event: 'login_mfa_required', userId: user.id }, 'browser sign-in: second factor required');
+      return { ok: 'second_step', challenge };
+    }
     const issued = await lifecycle.start(user.id, { kind: 'password', verifiedHash: user.passwordHash }, meta);
-    fresh = { userId: user.id, sessionId: issued.sessionId, authTime: issued.sessionStartedAt, idp: null };
+    fresh = {
+      userId: user.id,
+      sessionId: issued.sessionId,
+      authTime: issued.sessionStartedAt,
+      idp: null,
+      amr: issued.amr,
+    };
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
     request.log.info({ event: 'login_failed', code: err.code }, 'browser sign-in failed');
@@ -47,11 +79,56 @@ export async function passwordSignIn(
     return { ok: false, code, status: STATUS[code] };
   }
   request.log.info({ event: 'login_ok', userId: fresh.userId, sessionId: fresh.sessionId }, 'browser sign-in');
-  reply.setCookie(BROWSER_SESSION_COOKIE, oauth.browserSessions.seal(fresh.sessionId), {
+  return { ok: true, session: remember(services, reply, fresh) };
+}
+
+/** The page's second step: a code of a factor or a recovery code for the mfa_token of passwordSignIn. */
+export async function secondStepSignIn(
+  services: Services,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  form: { mfaToken: string; factorId: string; code: string; recoveryCode: string },
+): Promise<{ ok: true; session: BrowserSession } | { ok: false; code: SecondStepRefusal; status: number }> {
+  const proof: SecondStepProof | null = form.code.trim()
+    ? { kind: 'totp', factorId: form.factorId, code: form.code }
+    : form.recoveryCode.trim()
+      ? { kind: 'recovery_code', code: form.recoveryCode }
+      : null;
+  // Nothing typed: asked again, without spending an attempt.
+  if (!proof) return { ok: false, code: 'mfa_code_invalid', status: SECOND_STEP_STATUS.mfa_code_invalid };
+  try {
+    const { session } = await services.mfa.secondStep.complete(form.mfaToken, proof, requestMeta(request));
+    request.log.info(
+      { event: 'login_ok', userId: session.userId, sessionId: session.sessionId, amr: session.amr },
+      'browser sign-in with a second factor',
+    );
+    return {
+      ok: true,
+      session: remember(services, reply, {
+        userId: session.userId,
+        sessionId: session.sessionId,
+        authTime: session.sessionStartedAt,
+        idp: session.idp ?? null,
+        amr: session.amr,
+      }),
+    };
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    request.log.info({ event: 'login_mfa_failed', code: err.code }, 'browser second step refused');
+    const code: SecondStepRefusal =
+      err.code === 'mfa_locked' || err.code === 'mfa_token_invalid' ? err.code : 'mfa_code_invalid';
+    if (code === 'mfa_locked' && err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
+    return { ok: false, code, status: SECOND_STEP_STATUS[code] };
+  }
+}
+
+/** Sets the browser-session (SSO) cookie for a session just started. */
+function remember(services: Services, reply: FastifyReply, fresh: BrowserSession): BrowserSession {
+  reply.setCookie(BROWSER_SESSION_COOKIE, services.oauth.browserSessions.seal(fresh.sessionId), {
     httpOnly: true,
     secure: true,
     sameSite: 'lax',
     path: '/',
   });
-  return { ok: true, session: fresh };
+  return fresh;
 }

@@ -3,7 +3,8 @@
 //               whose session is still live
 //   adminAuth   /admin: such a user with the role `admin` now (read from the database, not the token, so a
 //               revoked admin loses /admin at once), or a client_credentials token carrying scope `admin`
-//               whose client's configuration still grants it (src/domain/authz/client-scopes.ts)
+//               whose client's configuration still grants it (src/domain/authz/client-scopes.ts); a user
+//               whose roles require a second factor (MFA_REQUIRED_ROLES) must have one and have used it
 // One reading of the header, one set of challenges: no token is 401 missing_token, a bad or revoked one
 // 401 invalid_token, a good one without the right is 403 insufficient_scope (RFC 6750 §3.1).
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify';
@@ -83,14 +84,17 @@ export function bearerAuth(tokens: AccessTokens, accounts: Accounts): preHandler
 }
 
 export function adminAuth(services: Services): onRequestAsyncHookHandler {
-  const { accessTokens, accounts, roles, clientTokens, serviceClients, config } = services;
+  const { accessTokens, accounts, roles, clientTokens, serviceClients, config, mfa } = services;
   const audiences = new Set([config.issuer, ...config.audience]);
   return async function requireAdmin(this: unknown, request: FastifyRequest, reply: FastifyReply) {
     const token = bearerToken(request, reply);
     const found = await liveUser(accessTokens, accounts, token, reply);
     if (!('invalid' in found)) {
-      if (!(await roles.of(found.user.id)).includes(ADMIN_ROLE))
+      const held = await roles.of(found.user.id);
+      if (!held.includes(ADMIN_ROLE))
         throw refuse(reply, 'insufficient_scope', `user ${found.user.id} is not an admin`, ADMIN_SCOPE);
+      // MFA_REQUIRED_ROLES (src/domain/mfa/role-policy.ts): enrol first, then sign in with the factor.
+      await mfa.rolePolicy.check(found.user.id, held, found.claims.acr);
       request.adminActor = { kind: 'user', id: found.user.id };
       return;
     }

@@ -10,6 +10,12 @@
 //
 // A pushed request (RFC 9126, src/routes/pushed-authorization.ts) arrives as client_id + request_uri: the
 // endpoint claims it once for this browser, and the pages carry the request_uri on instead of the parameters.
+//
+// An account with a second factor signs in in two steps: the password, then a page for a code of the
+// authenticator app or a recovery code (second-step-page.ts), posted to /oauth/authorize/mfa with the mfa_token
+// in a hidden field. A remembered browser session is asked again when it is older than max_age, or when
+// acr_values asks for a level it is below and the account has a factor that could reach it (acr_values is
+// voluntary: an account without a factor gets its one-factor level, and the tokens say acr "1").
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { acceptForms } from '../http/form-body.js';
@@ -20,7 +26,9 @@ import { requestMeta } from '../http/request-meta.js';
 import { consentPage, errorPage, formTargetOf, loginPage } from '../http/pages.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
 import { csrfHolds as csrfHoldsFor, csrfToken } from './page-csrf.js';
-import { BROWSER_SESSION_COOKIE, passwordSignIn } from '../http/password-sign-in.js';
+import { BROWSER_SESSION_COOKIE, passwordSignIn, secondStepSignIn } from '../http/password-sign-in.js';
+import { secondStepPage } from '../http/second-step-page.js';
+import { acrOf, storedAmr, type Acr } from '../domain/sessions/assurance.js';
 import {
   REQUEST_PARAMS,
   checkAuthorizationRequest,
@@ -37,10 +45,18 @@ const OneOrMore = Type.Union([Value, Type.Array(Value, { maxItems: 10 })]);
 // Every parameter may arrive twice (then refused by checkAuthorizationRequest, RFC 6749 §3.1); others are ignored.
 const AnyParams = Type.Object(
   Object.fromEntries(
-    [...REQUEST_PARAMS, 'request_uri', 'csrf', 'email', 'password', 'decision'].map((name) => [
-      name,
-      Type.Optional(OneOrMore),
-    ]),
+    [
+      ...REQUEST_PARAMS,
+      'request_uri',
+      'csrf',
+      'email',
+      'password',
+      'decision',
+      'mfa_token',
+      'factor_id',
+      'code',
+      'recovery_code',
+    ].map((name) => [name, Type.Optional(OneOrMore)]),
   ),
   { additionalProperties: OneOrMore },
 );
@@ -121,6 +137,12 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     });
   }
 
+  /** acr_values asks for more than the session's sign-in gave, and the account has a factor to give it. */
+  async function belowRequestedLevel(session: BrowserSession, wanted: Acr | null): Promise<boolean> {
+    if (wanted === null || acrOf(storedAmr(session.amr, session.idp)) >= wanted) return false;
+    return (await services.mfa.secondStep.factorsOf(session.userId)).length > 0;
+  }
+
   const failTo = (reply: FastifyReply, req: AuthorizationRequest, error: string, description: string) =>
     redirect(
       reply,
@@ -157,7 +179,8 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     const now = clock.now().getTime();
     const tooOld =
       session && req.maxAge !== null && (req.maxAge === 0 || now - session.authTime.getTime() > req.maxAge * 1000);
-    if (!session || (!step.fresh && (req.prompt.has('login') || tooOld))) {
+    const tooWeak = session && !step.fresh && (await belowRequestedLevel(session, req.acr));
+    if (!session || (!step.fresh && (req.prompt.has('login') || tooOld || tooWeak))) {
       if (req.prompt.has('none')) return failTo(reply, req, 'login_required', 'the user is not signed in');
       return loginPage(reply, {
         clientName: req.client.name,
@@ -190,6 +213,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
         nonce: req.nonce,
         authTime: session.authTime,
         idp: session.idp,
+        amr: session.amr,
       },
       requestMeta(request),
     );
@@ -259,8 +283,66 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
           formTarget: formTargetOf(checked.request.redirectUri),
         });
       const signedIn = await passwordSignIn(services, request, reply, email, password);
+      if (signedIn.ok === 'second_step')
+        return secondStepPage(reply, {
+          clientName: checked.request.client.name,
+          fields: { ...fieldsOf(resolved, csrfToken(request, reply)), mfa_token: signedIn.challenge.mfaToken },
+          factors: signedIn.challenge.factors,
+          action: '/oauth/authorize/mfa',
+          formTarget: formTargetOf(checked.request.redirectUri),
+        });
       if (!signedIn.ok) return again(signedIn.code, signedIn.status);
       return authorize(request, reply, resolved, { fresh: signedIn.session });
+    },
+  );
+
+  app.post(
+    '/authorize/mfa',
+    {
+      config: limited ? { rateLimit: limited } : {},
+      schema: {
+        summary: "The built-in sign-in page's second step posts here (CSRF token required): a code or a recovery code",
+        body: AnyParams,
+        response: pageResponses,
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (!csrfHolds(request, body)) return errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
+      const resolved = await resolve(request, reply, body, false);
+      if (!resolved) return badRequestUri(reply);
+      const checked = await check(resolved);
+      if (checked.kind !== 'ok') return authorize(request, reply, resolved);
+      const text = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
+      const mfaToken = text('mfa_token');
+      const done = await secondStepSignIn(services, request, reply, {
+        mfaToken,
+        factorId: text('factor_id'),
+        code: text('code'),
+        recoveryCode: text('recovery_code'),
+      });
+      if (done.ok) return authorize(request, reply, resolved, { fresh: done.session });
+      const formTarget = formTargetOf(checked.request.redirectUri);
+      // The challenge is spent (or expired): back to the password.
+      if (done.code === 'mfa_token_invalid')
+        return loginPage(reply, {
+          clientName: checked.request.client.name,
+          fields: fieldsOf(resolved, csrfToken(request, reply)),
+          email: '',
+          error: errorCatalog.mfa_token_invalid.message,
+          status: done.status,
+          formTarget,
+        });
+      const factors = await services.mfa.secondStep.challengeFactors(mfaToken);
+      return secondStepPage(reply, {
+        clientName: checked.request.client.name,
+        fields: { ...fieldsOf(resolved, csrfToken(request, reply)), mfa_token: mfaToken },
+        factors,
+        action: '/oauth/authorize/mfa',
+        error: errorCatalog[done.code].message,
+        status: done.status,
+        formTarget,
+      });
     },
   );
 

@@ -3,6 +3,12 @@
 // back to it with ?error=<code> (a code from the catalog), never a JSON page the user would be stuck on.
 // Only a start that can't name a safe place to go back to (unknown provider, return_to not allowed)
 // answers JSON, since redirecting there would be an open redirect.
+//
+// An account with a second factor gets no session from the callback: the redirect to return_to carries the mfa
+// challenge in the URL's fragment, `#mfa_required=true&mfa_token=…&factors=<factor_id>:<type>,…`. A fragment
+// is never sent to a server (so no access log, proxy or Referer header sees it); the token is single use and
+// lives 5 minutes. The SPA reads it, clears it from the address bar (history.replaceState) and completes the
+// sign-in with POST /auth/mfa/verify, as after a password.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -19,6 +25,7 @@ import { PASSWORD_MAX } from '../domain/accounts/passwords.js';
 import { setFirstPassword } from '../domain/federation/first-password.js';
 import { requireRecentAuth } from '../domain/accounts/recent-auth.js';
 import type { Services } from '../services.js';
+import type { Challenge } from '../domain/mfa/second-step.js';
 import { noStore } from '../http/no-store.js';
 
 const ProviderParams = Type.Object({ provider: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }) });
@@ -46,6 +53,18 @@ const IdentityBody = Type.Object({
   created: Type.String({ format: 'date-time' }),
   last_used: Type.String({ format: 'date-time' }),
 });
+
+/** return_to with the mfa challenge in its fragment (never its query: a fragment never leaves the browser). */
+function withChallenge(returnTo: string, mfa: Challenge): string {
+  const url = new URL(returnTo);
+  const fragment = new URLSearchParams({
+    mfa_required: 'true',
+    mfa_token: mfa.mfaToken,
+    factors: mfa.factors.map((f) => `${f.id}:${f.type}`).join(','),
+  });
+  url.hash = fragment.toString();
+  return url.href;
+}
 
 const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -152,6 +171,13 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
       const callbackUrl = new URL(`${federation.redirectUri(provider)}${search}`);
       try {
         const done = await federation.finish(flow, callbackUrl, meta);
+        if (done.mfa) {
+          request.log.info(
+            { event: 'login_mfa_required', provider, userId: done.userId },
+            'sign-in with provider: second factor required',
+          );
+          return reply.redirect(withChallenge(done.returnTo, done.mfa), 302);
+        }
         if (done.session) {
           setRefreshCookie(
             reply,

@@ -4,9 +4,12 @@
 //   start:  provider known? return_to on an allowed origin? → authorization request (openid-client) →
 //           flow stored server-side → the browser gets the flow's key and the provider's URL
 //   finish: flow taken by its key (once) → provider checks (openid-client) → identity resolved under the
-//           linking policy (identities.ts) → a Tessera session, started exactly as a password login's
+//           linking policy (identities.ts) → a Tessera session, started exactly as a password login's; or,
+//           for an account with a second factor, the mfa challenge instead (src/domain/mfa/second-step.ts),
+//           which the SPA completes with POST /auth/mfa/verify
 import type { RequestMeta } from '../audit.js';
 import { DomainError } from '../domain-error.js';
+import type { Challenge, SecondStep } from '../mfa/second-step.js';
 import type { IssuedSession, SessionLifecycle } from '../sessions/session-lifecycle.js';
 import type { Flow, OAuthFlows } from './flows.js';
 import type { Identities, Resolution } from './identities.js';
@@ -25,8 +28,10 @@ export interface FederationSettings {
 export interface Finished {
   returnTo: string;
   resolution: Resolution;
-  /** The new session, unless this was a signed-in user linking an identity. */
+  /** The new session, unless this was a signed-in user linking an identity or a second step is due. */
   session: IssuedSession | null;
+  /** The account has a second factor: no session yet, the SPA completes the sign-in with this challenge. */
+  mfa?: Challenge;
   userId: string;
 }
 
@@ -39,6 +44,7 @@ export class Federation {
     private readonly flows: OAuthFlows,
     readonly identities: Identities,
     private readonly lifecycle: SessionLifecycle,
+    private readonly secondStep: Pick<SecondStep, 'challenge'>,
     makeUpstream: (p: ProviderSettings) => UpstreamProvider = defaultUpstream,
   ) {
     this.upstream = new Map(settings.providers.map((p) => [p.id, makeUpstream(p)]));
@@ -113,6 +119,8 @@ export class Federation {
       throw err;
     }
     if (flow.linkUserId) return { returnTo: flow.returnTo, resolution, session: null, userId };
+    const mfa = await this.secondStep.challenge(userId, { kind: 'provider', idp: flow.provider });
+    if (mfa) return { returnTo: flow.returnTo, resolution, session: null, userId, mfa };
     const session = await this.lifecycle.start(userId, { kind: 'provider', idp: flow.provider }, meta);
     return { returnTo: flow.returnTo, resolution, session, userId };
   }

@@ -31,6 +31,7 @@ export const authorizationCode: Grant = {
       audience,
       authTime: r.authTime,
       idp: r.idp,
+      amr: r.amr,
       roles: r.roles,
     };
     const response = await userGrantTokens(services, grant, {

@@ -29,6 +29,7 @@ export const deviceCode: Grant = {
       audience: r.audience,
       authTime: r.authTime,
       idp: r.idp,
+      amr: r.amr,
       roles: r.roles,
     };
     const response = await userGrantTokens(services, grant, {

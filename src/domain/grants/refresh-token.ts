@@ -50,6 +50,7 @@ export const refreshToken: Grant = {
       audience: narrowAudience(words(issued.audience), resource),
       authTime: issued.sessionStartedAt,
       idp: issued.idp ?? null,
+      amr: issued.amr,
       roles: issued.roles ?? [],
     });
     return {

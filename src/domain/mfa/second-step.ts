@@ -87,6 +87,15 @@ export class SecondStep {
     return (await this.factors.list(userId)).map((f) => ({ id: f.id, type: f.type }));
   }
 
+  /** The factors to offer again for a challenge still open (a page asking once more); none for any other token. */
+  async challengeFactors(mfaToken: string): Promise<{ id: string; type: string }[]> {
+    const open = await this.db.mfaChallenge.findFirst({
+      where: { tokenHash: hashOf(mfaToken), usedAt: null, expiresAt: { gt: this.clock.now() } },
+      select: { userId: true },
+    });
+    return open ? this.factorsOf(open.userId) : [];
+  }
+
   /** After a first step: a challenge when the account has a factor, else null (start the session at once). */
   async challenge(userId: string, first: FirstStep): Promise<Challenge | null> {
     const factors = await this.factorsOf(userId);

@@ -36,6 +36,8 @@ export interface CodeGrant {
   nonce: string | null;
   authTime: Date;
   idp: string | null;
+  /** How the user signed in (the browser session's amr); null: a session from before it was kept. */
+  amr: string[] | null;
 }
 
 export interface Redeemed {
@@ -47,6 +49,7 @@ export interface Redeemed {
   nonce: string | null;
   authTime: Date;
   idp: string | null;
+  amr: string[] | null;
   email: string;
   emailVerified: boolean;
   roles: string[];
@@ -65,24 +68,24 @@ WITH c AS (
   WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $5::timestamptz
     AND client_id = $2 AND redirect_uri = $3 AND code_challenge = $4
     AND ($12::text IS NULL OR $12::text = ANY (string_to_array(audience, ' ')))
-  RETURNING user_id, browser_session_id, scope, audience, nonce, auth_time, idp
+  RETURNING user_id, browser_session_id, scope, audience, nonce, auth_time, idp, amr
 ), u AS (
   SELECT c.*, users.email, users.email_verified_at IS NOT NULL AS email_verified
   FROM c JOIN users ON users.id = c.user_id AND users.disabled_at IS NULL
   WHERE EXISTS (SELECT 1 FROM oauth_clients k WHERE k.id = $2 AND k.disabled_at IS NULL)
 ), s AS (
   INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, refresh_counter, rotated_at,
-                        user_agent, ip, idp, client_id, scope, audience)
+                        user_agent, ip, idp, client_id, scope, audience, amr)
   SELECT $6::uuid, user_id, $5::timestamptz, $5::timestamptz,
          CASE WHEN ' ' || scope || ' ' LIKE '% offline_access %' THEN $7::timestamptz ELSE $8::timestamptz END,
-         0, $5::timestamptz, $9, $10, idp, $2, scope, audience
+         0, $5::timestamptz, $9, $10, idp, $2, scope, audience, amr
   FROM u RETURNING expires_at
 ), a AS (
   INSERT INTO audit_events (type, user_id, session_id, reason, ip, user_agent, request_id, created_at)
   SELECT 'oauth_code_redeemed', user_id, $6::uuid, 'client ' || $2, $10, $9, $11, $5::timestamptz FROM u
 )
 SELECT user_id::text AS user_id, browser_session_id::text AS browser_session_id, scope, audience, nonce,
-  auth_time, idp, email, email_verified, (SELECT expires_at FROM s) AS expires_at,
+  auth_time, idp, amr, email, email_verified, (SELECT expires_at FROM s) AS expires_at,
   (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.user_id) AS roles
 FROM u`;
 
@@ -94,6 +97,7 @@ interface RedeemRow {
   nonce: string | null;
   auth_time: Date;
   idp: string | null;
+  amr: string[] | null;
   email: string;
   email_verified: boolean;
   expires_at: Date;
@@ -126,6 +130,7 @@ export class AuthorizationCodes {
           nonce: grant.nonce,
           authTime: grant.authTime,
           idp: grant.idp,
+          ...(grant.amr ? { amr: grant.amr } : {}),
           createdAt: now,
           expiresAt: new Date(now.getTime() + CODE_TTL_SECONDS * 1000),
         },
@@ -187,6 +192,7 @@ export class AuthorizationCodes {
         nonce: won.nonce,
         authTime: won.auth_time,
         idp: won.idp,
+        amr: won.amr,
         email: won.email,
         emailVerified: won.email_verified,
         roles: won.roles ? won.roles.split(' ') : [],

@@ -6,6 +6,8 @@
 import { redirectUriMatches } from './redirect-uris.js';
 import type { OAuthClient } from './clients.js';
 import { requestAudience, type ResourceRegistry } from './resources.js';
+import { ACR_VALUES } from '@tessera/verify/contract';
+import type { Acr } from '../sessions/assurance.js';
 
 export interface AuthorizationRequest {
   client: OAuthClient;
@@ -18,6 +20,11 @@ export interface AuthorizationRequest {
   prompt: Set<'none' | 'login' | 'consent'>;
   maxAge: number | null;
   loginHint: string | null;
+  /**
+   * The level acr_values asks for (OIDC Core §3.1.2.1): the lowest of the values Tessera knows (ACR_VALUES), as
+   * any of them would do; null when none was asked for or none is known (a voluntary claim: unknown is ignored).
+   */
+  acr: Acr | null;
 }
 
 export type Checked =
@@ -42,6 +49,7 @@ export const REQUEST_PARAMS = [
   'prompt',
   'max_age',
   'login_hint',
+  'acr_values',
 ] as const;
 
 const CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
@@ -128,6 +136,8 @@ export function checkAuthorizationRequest(
     return fail('invalid_request', 'max_age must be a number of seconds');
   const loginHint = single(params, 'login_hint') as string | null;
   if (loginHint !== null && loginHint.length > 320) return fail('invalid_request', 'login_hint is too long');
+  const acrValues = ((single(params, 'acr_values') as string | null) ?? '').split(' ');
+  const acr = ACR_VALUES.find((level) => acrValues.includes(level)) ?? null;
 
   return {
     kind: 'ok',
@@ -142,6 +152,7 @@ export function checkAuthorizationRequest(
       prompt,
       maxAge: maxAgeValue === null ? null : Number(maxAgeValue),
       loginHint,
+      acr,
     },
   };
 }

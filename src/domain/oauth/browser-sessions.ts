@@ -20,10 +20,12 @@ export interface BrowserSession {
   /** When the user signed in (the session's start): auth_time. */
   authTime: Date;
   idp: string | null;
+  /** RFC 8176 methods of the sign-in (src/domain/sessions/assurance.ts); null: a session from before they were kept. */
+  amr: string[] | null;
 }
 
 const LIVE = `
-SELECT s.user_id::text AS user_id, s.created_at, s.idp FROM sessions s JOIN users u ON u.id = s.user_id
+SELECT s.user_id::text AS user_id, s.created_at, s.idp, s.amr FROM sessions s JOIN users u ON u.id = s.user_id
 WHERE s.id = $1::uuid AND s.client_id IS NULL AND u.disabled_at IS NULL AND ${liveSql('s', '$2')}`;
 
 export class BrowserSessions {
@@ -48,11 +50,11 @@ export class BrowserSessions {
     const expected = Buffer.from(this.mac(key.secret, m[2]!));
     const given = Buffer.from(m[3]!);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
-    const [row] = await this.sql.query<{ user_id: string; created_at: Date; idp: string | null }>(LIVE, [
-      m[2],
-      this.clock.now().toISOString(),
-    ]);
-    return row ? { userId: row.user_id, sessionId: m[2]!, authTime: row.created_at, idp: row.idp } : null;
+    const [row] = await this.sql.query<{ user_id: string; created_at: Date; idp: string | null; amr: string[] | null }>(
+      LIVE,
+      [m[2], this.clock.now().toISOString()],
+    );
+    return row ? { userId: row.user_id, sessionId: m[2]!, authTime: row.created_at, idp: row.idp, amr: row.amr } : null;
   }
 
   private mac(secret: Buffer, sessionId: string): string {

@@ -55,6 +55,8 @@ export interface RedeemedDevice {
   audience: string[];
   authTime: Date;
   idp: string | null;
+  /** How the approving browser session signed in (its amr); null: a session from before it was kept. */
+  amr: string[] | null;
   email: string;
   emailVerified: boolean;
   roles: string[];
@@ -96,21 +98,21 @@ WITH d AS (
     AND EXISTS (SELECT 1 FROM sessions b WHERE b.id = d.browser_session_id AND ${liveSql('b', '$3')})
   RETURNING d.user_id, d.browser_session_id, d.scope, d.audience
 ), u AS (
-  SELECT d.*, b.created_at AS auth_time, b.idp, x.email, x.email_verified_at IS NOT NULL AS email_verified
+  SELECT d.*, b.created_at AS auth_time, b.idp, b.amr, x.email, x.email_verified_at IS NOT NULL AS email_verified
   FROM d JOIN users x ON x.id = d.user_id JOIN sessions b ON b.id = d.browser_session_id
 ), s AS (
   INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, refresh_counter, rotated_at,
-                        user_agent, ip, idp, client_id, scope, audience)
+                        user_agent, ip, idp, client_id, scope, audience, amr)
   SELECT $4::uuid, user_id, $3::timestamptz, $3::timestamptz,
          CASE WHEN ' ' || scope || ' ' LIKE '% offline_access %' THEN $5::timestamptz ELSE $6::timestamptz END,
-         0, $3::timestamptz, $7, $8, idp, $2, scope, audience
+         0, $3::timestamptz, $7, $8, idp, $2, scope, audience, amr
   FROM u
 ), a AS (
   INSERT INTO audit_events (type, user_id, session_id, reason, ip, user_agent, request_id, created_at)
   SELECT 'oauth_device_redeemed', user_id, $4::uuid, 'client ' || $2, $8, $7, $9, $3::timestamptz FROM u
 )
 SELECT user_id::text AS user_id, browser_session_id::text AS browser_session_id, scope, audience, auth_time, idp,
-  email, email_verified,
+  amr, email, email_verified,
   (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.user_id) AS roles
 FROM u`;
 
@@ -135,6 +137,7 @@ interface RedeemRow {
   audience: string;
   auth_time: Date;
   idp: string | null;
+  amr: string[] | null;
   email: string;
   email_verified: boolean;
   roles: string | null;
@@ -274,6 +277,7 @@ export class DeviceCodes {
         audience: words(won.audience),
         authTime: new Date(won.auth_time),
         idp: won.idp,
+        amr: won.amr,
         email: won.email,
         emailVerified: won.email_verified,
         roles: won.roles ? won.roles.split(' ') : [],

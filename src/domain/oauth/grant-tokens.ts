@@ -50,7 +50,7 @@ export class GrantTokens {
     const email = s.scope.includes('email') ? { email: s.email, email_verified: s.emailVerified } : {};
     return new SignJWT({
       auth_time: epochSeconds(s.authTime),
-      ...authMethod(s.idp),
+      ...authMethod(s.idp, s.amr),
       sid: s.browserSessionId,
       azp: s.clientId,
       at_hash: accessTokenHash(accessToken, alg),

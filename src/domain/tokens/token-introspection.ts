@@ -91,12 +91,16 @@ export class TokenIntrospection {
     if (!claims) return null;
     const roles = await this.liveSessionRoles(claims.sub, claims.sid);
     if (!roles) return { active: false };
-    const { iss, sub, sid, aud, exp, iat, jti, client_id, scope, auth_time } = claims;
+    const { iss, sub, sid, aud, exp, iat, jti, client_id, scope, auth_time, amr, acr, idp } = claims;
     return {
       active: true,
       token_type: 'Bearer',
       ...{ iss, sub, sid, aud, exp, iat, jti, client_id, scope },
       ...(auth_time !== undefined ? { auth_time } : {}),
+      // How the user signed in to approve the grant (src/domain/sessions/assurance.ts).
+      ...(amr !== undefined ? { amr } : {}),
+      ...(acr !== undefined ? { acr } : {}),
+      ...(idp !== undefined ? { idp } : {}),
       ...(roles.length > 0 ? { roles } : {}),
     };
   }

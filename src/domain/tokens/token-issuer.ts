@@ -70,6 +70,8 @@ export interface OAuthGrant {
   audience: string[];
   authTime: Date;
   idp: string | null;
+  /** RFC 8176 methods of the sign-in that approved the grant; absent or null: what idp implies. */
+  amr?: string[] | null | undefined;
   roles: string[];
 }
 
@@ -121,6 +123,9 @@ export interface GrantClaims {
   iat: number;
   jti: string;
   auth_time?: number;
+  amr?: string[];
+  acr?: string;
+  idp?: string;
 }
 
 const audienceClaim = (aud: string[]) => (aud.length === 1 ? aud[0]! : aud);
@@ -177,7 +182,7 @@ function grantClaims(settings: IssuerSettings, grant: OAuthGrant, now: number, j
     scope: grant.scope.join(' '),
     auth_time: epochSeconds(grant.authTime),
     ...(grant.roles.length > 0 ? { roles: grant.roles } : {}),
-    ...authMethod(grant.idp),
+    ...authMethod(grant.idp, grant.amr),
   };
 }
 

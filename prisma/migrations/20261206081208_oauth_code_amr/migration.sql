@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "oauth_codes" ADD COLUMN     "amr" TEXT[];

@@ -1,0 +1,28 @@
+// Second factors required by role (MFA_REQUIRED_ROLES): an account holding such a role gets nothing from /admin
+// until it has an active second factor (mfa_enrolment_required, 403, which tells the client to enrol: the
+// enrolment routes under /auth/mfa stay open to it), and once it has one, a token from a sign-in made without
+// it (a session older than the enrolment) is refused with second_factor_required until the user signs in again
+// (or steps up). The roles are read from the database by the caller, so a role granted a minute ago counts.
+import { DomainError } from '../domain-error.js';
+import type { Factors } from './factors.js';
+
+export class MfaRolePolicy {
+  private readonly required: Set<string>;
+
+  constructor(
+    requiredRoles: readonly string[],
+    private readonly factors: Pick<Factors, 'list'>,
+  ) {
+    this.required = new Set(requiredRoles);
+  }
+
+  /** Throws when `roles` include one that requires a second factor and the user or the token falls short. */
+  async check(userId: string, roles: readonly string[], tokenAcr: string | undefined): Promise<void> {
+    const role = roles.find((r) => this.required.has(r));
+    if (!role) return;
+    if ((await this.factors.list(userId)).length === 0)
+      throw new DomainError('mfa_enrolment_required', { detail: `role ${role} requires a second factor` });
+    if (tokenAcr !== '2')
+      throw new DomainError('second_factor_required', { detail: `role ${role}: token without a second factor` });
+  }
+}

@@ -1,0 +1,45 @@
+// The built-in pages' second step (/oauth/authorize and /oauth/device): after the password of an account with a
+// second factor, this page asks for a code of the authenticator app or a recovery code. Built from the same parts
+// as the sign-in page (pages.ts: no JavaScript, labels on every field, the page's CSP, CSRF in a hidden field);
+// the mfa_token travels in a hidden field of a POST body, never in a URL.
+import type { FastifyReply } from 'fastify';
+import { hidden, html, send } from './pages.js';
+
+export function secondStepPage(
+  reply: FastifyReply,
+  opts: {
+    clientName: string;
+    /** The request's hidden fields, the csrf token and the mfa_token. */
+    fields: Record<string, string>;
+    factors: { id: string; type: string }[];
+    action: string;
+    error?: string;
+    status?: number;
+    formTarget?: string;
+  },
+) {
+  const error = opts.error ? `<p class="error" role="alert" id="mfa-error">${html(opts.error)}</p>` : '';
+  const described = opts.error ? ' aria-describedby="mfa-error"' : '';
+  const apps = opts.factors.filter((f) => f.type === 'totp');
+  // One app: its id rides along; several: the user picks which one shows the code.
+  const which =
+    apps.length > 1
+      ? `<label for="factor_id">Authenticator app</label><select id="factor_id" name="factor_id">${apps
+          .map((f, i) => `<option value="${html(f.id)}">App ${i + 1}</option>`)
+          .join('')}</select>`
+      : apps.length === 1
+        ? hidden({ factor_id: apps[0]!.id })
+        : '';
+  return send(reply, {
+    title: 'Confirm it is you',
+    status: opts.status ?? 200,
+    formTargets: opts.formTarget ? [opts.formTarget] : [],
+    body: `<h1>Confirm it is you to continue to ${html(opts.clientName)}</h1>${error}
+<form method="post" action="${html(opts.action)}">${hidden(opts.fields)}${which}
+<label for="code">Code from your authenticator app</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="10"${described} autofocus>
+<label for="recovery_code">Or a recovery code</label>
+<input id="recovery_code" name="recovery_code" type="text" autocomplete="off" spellcheck="false" maxlength="64">
+<button type="submit">Continue</button></form>`,
+  });
+}

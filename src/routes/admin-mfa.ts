@@ -1,0 +1,49 @@
+// /admin/users/{id}/mfa: an administrator resets a user's second factors (src/domain/mfa/factor-reset.ts), the
+// way back for a user who lost both the authenticator and the recovery codes. Registered inside routes/admin.ts,
+// so its hooks (cross-site refusal, rate limits, the admin check, no-store) run here too. Audited with the admin
+// as the actor, and the user is emailed.
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requestMeta } from '../http/request-meta.js';
+import { errorResponses } from '../http/schemas.js';
+import type { Actor } from '../domain/actor.js';
+import type { Services } from '../services.js';
+
+const UserParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+const adminMfaRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { reset } = services.mfa;
+  const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;
+
+  app.delete(
+    '/users/:id/mfa',
+    {
+      schema: {
+        summary: "Reset the user's second factors: authenticator apps, recovery codes and the failure count",
+        description:
+          'Passkeys stay (they are sign-in methods of their own). The user is emailed; their live sessions keep ' +
+          'working at one factor (acr "1" from their next refresh). Audited as mfa_factors_reset.',
+        params: UserParams,
+        response: {
+          200: Type.Object({
+            factors_removed: Type.Integer({ description: 'Active factors removed.' }),
+            sessions_lowered: Type.Integer({ description: 'Live sessions whose assurance dropped to one factor.' }),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const done = await reset.reset(request.params.id, actor(request), requestMeta(request));
+      request.log.info(
+        { event: 'mfa_factors_reset', userId: request.params.id, factors: done.factors },
+        'second factors reset by an admin',
+      );
+      return { factors_removed: done.factors, sessions_lowered: done.sessions };
+    },
+  );
+};
+
+export default adminMfaRoutes;

@@ -1,0 +1,141 @@
+// Second factors and administrators: MFA_REQUIRED_ROLES keeps /admin closed to an admin without a factor (while
+// enrolment stays open), and to a token from a sign-in without it; an admin's reset of a user's factors is
+// audited, emailed, lowers the user's live sessions to one factor, and leaves the password sign-in working.
+import t from 'tap';
+import {
+  buildTestApp,
+  expectError,
+  login,
+  ManualClock,
+  PASSWORD,
+  refresh,
+  refreshCookieOf,
+  register,
+} from '../helper.js';
+import { loadConfig, ConfigError } from '../../src/config.js';
+import { adminSession } from '../authz-fixtures.js';
+import { mailEnv, startSmtp } from '../mail-smtp.js';
+import { bearer, claimsOf, codeAt, firstStep, verify, withTotp } from '../mfa-fixture.js';
+
+t.test('MFA_REQUIRED_ROLES is checked at boot: a malformed role list stops the service', async (t) => {
+  t.throws(() => loadConfig({ MFA_REQUIRED_ROLES: 'admin,,Bad Role' }), ConfigError, 'a bad role list is refused');
+  t.same(loadConfig({ MFA_REQUIRED_ROLES: 'admin,support' }).mfaRequiredRoles, ['admin', 'support'], 'a list is read');
+  t.same(loadConfig({}).mfaRequiredRoles, [], 'unset: no role requires a factor');
+});
+
+t.test('an admin without a factor is told to enrol, can enrol, and then needs a sign-in with it', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app } = await buildTestApp(t, { clock, env: { MFA_REQUIRED_ROLES: 'admin' } });
+  const admin = await adminSession(app);
+  const before = await app.inject({ method: 'GET', url: '/admin/users', headers: bearer(admin.accessToken) });
+  expectError(t, before, 'mfa_enrolment_required', 'an admin without a second factor gets nothing from /admin');
+  const enrolled = await withTotp(app, clock, admin.email);
+  const stale = await app.inject({ method: 'GET', url: '/admin/users', headers: bearer(enrolled.accessToken) });
+  expectError(t, stale, 'second_factor_required', 'a token from a password-only sign-in is not enough');
+  const done = await verify(app, {
+    mfa_token: await firstStep(app, admin.email, PASSWORD),
+    factor_id: enrolled.factorId,
+    code: codeAt(enrolled.secret, clock.now()),
+  });
+  const ok = await app.inject({ method: 'GET', url: '/admin/users', headers: bearer(done.json().access_token) });
+  t.equal(ok.statusCode, 200, 'after a sign-in with the factor, /admin answers');
+});
+
+t.test('without MFA_REQUIRED_ROLES an admin with one factor uses /admin as before', async (t) => {
+  const { app } = await buildTestApp(t);
+  const admin = await adminSession(app);
+  const res = await app.inject({ method: 'GET', url: '/admin/users', headers: bearer(admin.accessToken) });
+  t.equal(res.statusCode, 200, 'no role listed: nothing changes for admins');
+});
+
+t.test('an admin resets a user’s factors: audited, emailed, sessions drop to one factor', async (t) => {
+  const smtp = await startSmtp(t);
+  const clock = new ManualClock(new Date());
+  const { app, db } = await buildTestApp(t, { clock, env: mailEnv(smtp) });
+  const admin = await adminSession(app);
+  const { email, user } = await register(app);
+  const f = await withTotp(app, clock, email);
+  const signedIn = await verify(app, {
+    mfa_token: await firstStep(app, email, PASSWORD),
+    factor_id: f.factorId,
+    code: codeAt(f.secret, clock.now()),
+  });
+  t.equal(claimsOf(signedIn.json().access_token).acr, '2', 'the user signed in with two factors');
+  const cookie = refreshCookieOf(signedIn);
+
+  const notAdmin = await app.inject({
+    method: 'DELETE',
+    url: `/admin/users/${user.id}/mfa`,
+    headers: bearer(signedIn.json().access_token),
+  });
+  expectError(t, notAdmin, 'insufficient_scope', 'only an admin resets factors');
+  const reset = await app.inject({
+    method: 'DELETE',
+    url: `/admin/users/${user.id}/mfa`,
+    headers: bearer(admin.accessToken),
+  });
+  t.equal(reset.statusCode, 200, 'the admin resets the factors');
+  t.same(reset.json(), { factors_removed: 1, sessions_lowered: 1 }, 'one factor removed, one live session lowered');
+
+  const refreshed = await refresh(app, cookie);
+  t.equal(refreshed.statusCode, 200, 'the user’s session keeps working');
+  const claims = claimsOf(refreshed.json().access_token);
+  t.equal(claims.acr, '1', 'but its next token says one factor');
+  t.same(claims.amr, ['pwd'], 'amr keeps the password and loses otp and mfa');
+  const factors = await app.inject({
+    method: 'GET',
+    url: '/auth/mfa/factors',
+    headers: bearer(refreshed.json().access_token),
+  });
+  t.same(factors.json(), { factors: [], recovery_codes_remaining: 0 }, 'no factor and no recovery code is left');
+  const plain = await login(app, email);
+  t.ok(plain.accessToken, 'the password alone signs in again, so the user can enrol a new authenticator');
+
+  const rows = await db.database.prisma.auditEvent.findMany({ where: { type: 'mfa_factors_reset', userId: user.id } });
+  t.equal(rows.length, 1, 'the reset is audited once');
+  t.match(rows[0]!.reason, `by=user:${admin.user.id}`, 'the audit row names the admin who acted');
+  t.equal(
+    await db.database.prisma.mailMessage.count({ where: { kind: 'mfa_factor_removed', recipient: email } }),
+    1,
+    'the user is emailed',
+  );
+  const unknown = await app.inject({
+    method: 'DELETE',
+    url: '/admin/users/00000000-0000-4000-8000-000000000000/mfa',
+    headers: bearer(admin.accessToken),
+  });
+  expectError(t, unknown, 'not_found', 'an unknown user');
+});
+
+t.test('30 resets at once, racing second steps, remove the factor once and never answer 500', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app, db } = await buildTestApp(t, { clock });
+  const admin = await adminSession(app);
+  const { email, user } = await register(app);
+  const f = await withTotp(app, clock, email);
+  const tokens: string[] = [];
+  for (let i = 0; i < 5; i++) tokens.push(await firstStep(app, email, PASSWORD));
+  const code = codeAt(f.secret, clock.now());
+  const results = await Promise.all([
+    ...Array.from({ length: 30 }, () =>
+      app.inject({ method: 'DELETE', url: `/admin/users/${user.id}/mfa`, headers: bearer(admin.accessToken) }),
+    ),
+    ...tokens.map((mfa_token) => verify(app, { mfa_token, factor_id: f.factorId, code })),
+  ]);
+  t.ok(
+    results.every((r) => r.statusCode < 500),
+    'no request failed on our side',
+  );
+  const resets = results.slice(0, 30).filter((r) => r.statusCode === 200);
+  t.equal(resets.length, 30, 'every reset answered');
+  t.equal(
+    resets.reduce((n, r) => n + r.json().factors_removed, 0),
+    1,
+    'exactly one reset removed the factor: the others found none',
+  );
+  t.equal(await db.database.prisma.mfaFactor.count({ where: { userId: user.id } }), 0, 'no factor is left');
+  t.ok(
+    results.slice(30).filter((r) => r.statusCode === 200).length <= 1,
+    'the one code signed in at most once, racing the reset',
+  );
+});
