@@ -74,14 +74,14 @@ function group(node: Node): string {
   return url === '' ? `native: ${functionName || '(anonymous)'}` : 'other';
 }
 
-export interface ProfileSummary {
+interface ProfileSummary {
   totalMs: number;
   busyMs: number;
   groups: Array<{ name: string; ms: number; share: number }>;
   top: Array<{ fn: string; where: string; ms: number; share: number }>;
 }
 
-export function summarizeProfile(profile: Profile, windows: ProfileWindow[] | undefined, topN = 15): ProfileSummary {
+function summarizeProfile(profile: Profile, windows: ProfileWindow[] | undefined, topN = 15): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   let at = profile.startTime;

@@ -64,7 +64,12 @@ export async function startTessera(cleanup: Cleanup, opts: TesseraOptions): Prom
     API_KEY_RATE_LIMIT_PER_MINUTE: '0',
     API_KEY_ADDRESS_RATE_LIMIT_PER_MINUTE: '0',
     REFRESH_REUSE_GRACE_SECONDS: '0', // a client that doesn't rotate its cookie shows as 401s
+    // The token endpoint's per-client limit too: the grant scenarios are measured, not limited.
+    TOKEN_RATE_LIMIT_PER_MINUTE: '0',
     PURGE_INTERVAL_SECONDS: '0',
+    // The outbox is polled once a minute, not every second: its statements would be charged to the requests
+    // of a point (statements/req); nothing in a load run sends mail.
+    MAIL_POLL_INTERVAL_MS: '60000',
     LOG_LEVEL: 'warn',
     METRICS_TOKEN: opts.metricsToken,
     ...opts.extraEnv,

@@ -4,7 +4,7 @@
 // counted on both sides. Unlike throughput, this does not depend on the machine's speed: the CI smoke
 // (test/system/bench-load.test.ts) asserts it. One process only: with WORKERS > 1 each scrape reaches one
 // worker's counters, so it is not measured there.
-export interface Counts {
+interface Counts {
   statements: number;
   requests: number;
 }
