@@ -2,6 +2,8 @@
 // the yardsticks, every scenario at every concurrency, the hello world, and refresh at half its peak.
 // Everything it starts is registered in `cleanup`, which the caller runs when the database is done.
 import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import type { Options } from './options.js';
@@ -14,11 +16,13 @@ import {
   type PostgresServer,
 } from './postgres.js';
 import { processTree, treeCpuMs } from './proc-cpu.js';
+import { monotonicUs, type ProfileWindow } from './profile-summary.js';
 import { type Cleanup, sleep, tempDir } from './processes.js';
 import { measureArgon2, measureRs256, type Argon2Cost } from './references.js';
 import type { DbReport, PointRecord, RunReferences } from './report.js';
 import { loginSessions, registerUsers, scenarioSpec, type Target } from './scenarios.js';
 import { startTessera } from './servers.js';
+import { readCounts, statementsPerRequest } from './statements.js';
 
 export const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -58,7 +62,16 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
     databaseUrl = `pglite:${await tempDir(cleanup, 'tessera-bench-pglite-')}/data`;
     description = "PGlite (embedded, on disk in a temp directory; its CPU is Tessera's)";
   }
-  const tessera = await startTessera(cleanup, { from: opts.from, databaseUrl, serviceClients, extraEnv });
+  if (opts.cpuProf) await mkdir(opts.cpuProf, { recursive: true });
+  const metricsToken = randomBytes(24).toString('base64url');
+  const tessera = await startTessera(cleanup, {
+    metricsToken,
+    from: opts.from,
+    databaseUrl,
+    serviceClients,
+    extraEnv,
+    cpuProf: opts.cpuProf,
+  });
   description += `; Tessera from ${opts.from}, WORKERS=${workers}; ${availableParallelism()} cores`;
   log(`\n${db}: ${description}`);
   const target: Target = { base: tessera.base, clientId: 'bench', clientSecret: ctx.clientSecret };
@@ -72,6 +85,12 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
   );
   const report: DbReport = { db, description, references: [], points: [] };
   const hello = await ctx.hello;
+  // With --cpu-prof: when each point ran, so bench/load/profile-summary.ts can take one scenario's samples.
+  const windows: ProfileWindow[] = [];
+  if (opts.cpuProf)
+    cleanup.add('write the profile windows', () =>
+      writeFile(path.join(opts.cpuProf!, `points-${db}.json`), JSON.stringify(windows, null, 1)),
+    );
 
   const measure = async (
     run: number,
@@ -82,10 +101,19 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
     withPg: boolean,
   ) => {
     await settle(tessera.pid);
+    const counted = pid === tessera.pid && workers === 1;
+    const c0 = counted ? await readCounts(tessera.base, metricsToken) : undefined;
+    const from = monotonicUs();
     const t0 = treeCpuMs(pid);
     const pg0 = withPg && pgCpu ? await pgCpu() : undefined;
     const result = typeof load === 'function' ? await load() : await runLoad(load);
     const tesseraCpu = treeCpuMs(pid) - t0;
+    windows.push({ run, scenario, concurrency, fromUs: from, toUs: monotonicUs() });
+    let statements: number | undefined;
+    if (c0) {
+      await settle(tessera.pid); // the requests still in flight are counted on both sides
+      statements = statementsPerRequest(c0, await readCounts(tessera.base, metricsToken));
+    }
     const pgUsed = pg0 !== undefined ? (await pgCpu!()) - pg0 : undefined;
     const per = (ms: number | undefined) =>
       ms === undefined || result.completed === 0 ? undefined : ms / result.completed;
@@ -96,13 +124,14 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
       result,
       tesseraCpuMs: per(tesseraCpu),
       postgresCpuMs: per(pgUsed),
+      ...(statements !== undefined ? { statements } : {}),
     };
     const failed =
       result.non2xx + result.errors > 0
         ? `  FAILED: ${result.non2xx} non-2xx ${JSON.stringify(result.statuses)}, ${result.errors} errors${result.firstError ? ` (${result.firstError})` : ''}`
         : '';
     log(
-      `  run ${run} ${scenario.padEnd(13)} c=${String(concurrency).padEnd(3)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${failed}`,
+      `  run ${run} ${scenario.padEnd(13)} c=${String(concurrency).padEnd(3)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${statements !== undefined ? `  ${statements.toFixed(2)} statements/req` : ''}${failed}`,
     );
     return point;
   };

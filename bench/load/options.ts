@@ -8,10 +8,12 @@ export const USAGE = `usage: npm run bench:load -- [options]
   --runs N            repetitions; medians and min–max are reported (default 3; 1-10)
   --db D              pglite, postgres or both (default both)
   --concurrency LIST  connections per point (default 1,8,32,64; each 1-256)
-  --scenarios LIST    refresh,me,jwks,introspect,login,api-key (default all)
+  --scenarios LIST    refresh,me,jwks,introspect,login,api-key,client-credentials (default all)
   --workers N         run Tessera with WORKERS=N and a private redis-server as REDIS_URL
   --json FILE         also write every measurement as JSON
   --from dist|src     built JavaScript (default; npm run bench:load builds it) or the TypeScript via tsx
+  --write-docs FILE   replace the marked results region of FILE (docs/benchmarks.md) with this run's report
+  --cpu-prof DIR      run Tessera under node --cpu-prof: one .cpuprofile per process in DIR, written at exit
 PostgreSQL: a fresh database in BENCH_DATABASE_URL (or a postgres:// DATABASE_URL), dropped at the end;
 without one, a private server from /usr/lib/postgresql/*/bin on a free port, removed at the end.`;
 
@@ -24,6 +26,8 @@ export interface Options {
   workers: number | undefined;
   json: string | undefined;
   from: 'dist' | 'src';
+  cpuProf: string | undefined;
+  writeDocs: string | undefined;
 }
 
 export class UsageError extends Error {}
@@ -47,6 +51,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
       workers: { type: 'string' },
       json: { type: 'string' },
       from: { type: 'string', default: 'dist' },
+      'cpu-prof': { type: 'string' },
+      'write-docs': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -75,5 +81,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     workers: values.workers === undefined ? undefined : int('workers', values.workers, 1, 64),
     json: values.json,
     from: values.from,
+    cpuProf: values['cpu-prof'],
+    writeDocs: values['write-docs'],
   };
 }

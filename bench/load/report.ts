@@ -16,6 +16,8 @@ export interface PointRecord {
   /** CPU per completed request, ms, of Tessera (for `hello`: of the hello-world process). */
   tesseraCpuMs: number | undefined;
   postgresCpuMs: number | undefined;
+  /** Database statements per answered request, from Tessera's /metrics (./statements.ts); one process only. */
+  statements?: number;
 }
 
 export interface RunReferences {
@@ -72,6 +74,8 @@ export interface PointSummary {
   rateRatio: Spread | undefined;
   /** (Tessera + PostgreSQL CPU per request) ÷ CPU of one RS256 signature, same run. */
   cpuRatio: Spread | undefined;
+  /** Database statements per request (not a speed: the same on any machine). */
+  statements: Spread | undefined;
   non2xx: number;
   errors: number;
   statuses: Record<string, number>;
@@ -104,6 +108,7 @@ export function summarize(report: DbReport): PointSummary[] {
       cpuRatio: spread(
         points.map((p) => ((p.tesseraCpuMs ?? NaN) + (p.postgresCpuMs ?? 0)) / (refOf(p.run)?.rs256.cpuMs ?? NaN)),
       ),
+      statements: spread(points.map((p) => p.statements ?? NaN)),
       non2xx: points.reduce((n, p) => n + p.result.non2xx, 0),
       errors: points.reduce((n, p) => n + p.result.errors, 0),
       statuses,
@@ -125,6 +130,7 @@ export function pointsTable(summaries: PointSummary[], embedded: boolean): strin
     s.scenario === 'hello' ? '' : embedded ? '(in Tessera)' : fmt(s.postgresCpuMs),
     fmt(s.rateRatio, '×'),
     fmt(s.cpuRatio, '×'),
+    s.scenario === 'hello' ? '' : fmt(s.statements),
     String(s.non2xx),
     String(s.errors),
   ]);
@@ -143,6 +149,7 @@ export function pointsTable(summaries: PointSummary[], embedded: boolean): strin
         'CPU ms/op PostgreSQL',
         'rate ×RS256',
         'CPU ×RS256',
+        'statements/req',
         'non-2xx',
         'errors',
       ],

@@ -5,6 +5,7 @@
 // (raw RS256 signing, argon2id hashing, a Fastify hello world). Exits 1 if any request failed.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { loadConfig } from '../../src/config.js';
 import { hashClientSecret } from '../../src/domain/tokens/service-clients.js';
 import { benchDatabase, log, type BenchContext } from './bench-database.js';
@@ -12,8 +13,21 @@ import { UsageError, USAGE, parseOptions, type Options } from './options.js';
 import { Cleanup } from './processes.js';
 import { pointsTable, referencesLine, summarize, targets, targetsTable, type DbReport } from './report.js';
 import { startHello, startRedis } from './servers.js';
+import { checkResultsRegion, resultsRegion, writeResults } from './write-docs.js';
 
 async function main(opts: Options, cleanup: Cleanup): Promise<number> {
+  if (opts.writeDocs) await checkResultsRegion(opts.writeDocs);
+  const loadBefore = loadavg();
+  // What the report prints, also kept for --write-docs.
+  const printed: string[] = [];
+  const print = (line: string) => {
+    console.log(line);
+    printed.push(line);
+  };
+  if (loadBefore[0]! > 0.5)
+    log(
+      `bench:load: the load average is ${loadBefore.map((l) => l.toFixed(2)).join(', ')}: something else is running; absolute figures will be low, compare the same run's ratios`,
+    );
   const argon2 = loadConfig(pick(process.env, ['ARGON2_MEMORY_KIB', 'ARGON2_TIME_COST', 'ARGON2_PARALLELISM'])).argon2;
   const argon2Cost = `m=${argon2.memoryCost} KiB, t=${argon2.timeCost}, p=${argon2.parallelism}`;
   const extraEnv: Record<string, string> = {};
@@ -68,25 +82,29 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
   for (const report of reports) {
     const summaries = summarize(report);
     failures += summaries.reduce((n, s) => n + s.non2xx + s.errors, 0);
-    console.log(`\n## ${report.db === 'postgres' ? 'PostgreSQL' : 'PGlite'}: ${report.description}`);
-    console.log(
+    print(`\n## ${report.db === 'postgres' ? 'PostgreSQL' : 'PGlite'}: ${report.description}`);
+    print(
       `${opts.runs} run(s) × ${opts.seconds} s per point; medians, spread (min–max) over runs; ratios to the same run's references`,
     );
-    console.log(referencesLine(report, argon2Cost));
-    console.log(
+    print(referencesLine(report, argon2Cost));
+    print(
       `refresh@½peak: refresh at a steady half of that run's peak refresh rate, over up to ${pacedSessions} connections and sessions (open loop)`,
     );
-    console.log("hello: the Fastify hello-world yardstick (its CPU columns are its own process's)\n");
-    console.log(pointsTable(summaries, report.db === 'pglite'));
-    console.log(`\ntargets (set for PostgreSQL on 2 cores)${report.db === 'pglite' ? ', for comparison' : ''}:`);
-    console.log(targetsTable(targets(report, refConcurrency)));
+    print("hello: the Fastify hello-world yardstick (its CPU columns are its own process's)\n");
+    print(pointsTable(summaries, report.db === 'pglite'));
+    print(`\ntargets (set for PostgreSQL on 2 cores)${report.db === 'pglite' ? ', for comparison' : ''}:`);
+    print(targetsTable(targets(report, refConcurrency)));
   }
   if (opts.json)
     await writeFile(
       opts.json,
       JSON.stringify({ options: opts, argon2Cost, reports, summaries: reports.map(summarize) }, null, 2),
     );
-  if (failures > 0) console.log(`\n${failures} requests failed (non-2xx or errors): the figures above are not valid`);
+  if (failures > 0) print(`\n${failures} requests failed (non-2xx or errors): the figures above are not valid`);
+  if (opts.writeDocs) {
+    await writeResults(opts.writeDocs, resultsRegion(process.argv.slice(2), printed.join('\n'), loadBefore));
+    log(`bench:load: results written into ${opts.writeDocs}`);
+  }
   return failures > 0 ? 1 : 0;
 }
 

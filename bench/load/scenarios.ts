@@ -7,7 +7,7 @@
 import type autocannon from 'autocannon';
 import type { LoadSpec } from './load.js';
 
-export const SCENARIOS = ['refresh', 'me', 'jwks', 'introspect', 'login', 'api-key'] as const;
+export const SCENARIOS = ['refresh', 'me', 'jwks', 'introspect', 'login', 'api-key', 'client-credentials'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Target {
@@ -165,6 +165,19 @@ export async function scenarioSpec(scenario: Scenario, input: ScenarioInput): Pr
       return refreshSpec(input, await loginSessions(target, input.users, connections));
     case 'api-key':
       return apiKeySpec(input, await apiKeys(target, input.sessions));
+    case 'client-credentials': {
+      // The service client the benchmark configures (SERVICE_CLIENTS), authenticating with its secret each time.
+      const basic = `Basic ${Buffer.from(`${target.clientId}:${target.clientSecret}`).toString('base64')}`;
+      return {
+        ...common,
+        request: {
+          method: 'POST',
+          path: '/oauth/token',
+          headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        },
+      };
+    }
   }
 }
 

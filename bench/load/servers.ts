@@ -31,6 +31,10 @@ export interface TesseraOptions {
   serviceClients: string;
   /** Overrides for WORKERS / REDIS_URL (--workers). */
   extraEnv: Record<string, string>;
+  /** Bearer token of /metrics (statement counts: ./statements.ts). */
+  metricsToken: string;
+  /** --cpu-prof: a V8 CPU profile of every Tessera process, written into this folder when it exits. */
+  cpuProf?: string | undefined;
 }
 
 export interface Tessera {
@@ -60,11 +64,19 @@ export async function startTessera(cleanup: Cleanup, opts: TesseraOptions): Prom
     API_KEY_RATE_LIMIT_PER_MINUTE: '0',
     API_KEY_ADDRESS_RATE_LIMIT_PER_MINUTE: '0',
     REFRESH_REUSE_GRACE_SECONDS: '0', // a client that doesn't rotate its cookie shows as 401s
+    // The token endpoint's per-client limit too: the grant scenarios are measured, not limited.
+    TOKEN_RATE_LIMIT_PER_MINUTE: '0',
     PURGE_INTERVAL_SECONDS: '0',
+    // The outbox is polled once a minute, not every second: its statements would be charged to the requests
+    // of a point (statements/req); nothing in a load run sends mail.
+    MAIL_POLL_INTERVAL_MS: '60000',
     LOG_LEVEL: 'warn',
+    METRICS_TOKEN: opts.metricsToken,
     ...opts.extraEnv,
   });
-  const args = opts.from === 'dist' ? [entry] : ['--import', 'tsx', entry];
+  const prof = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
+  // Cluster workers (WORKERS > 1) inherit the primary's node flags, so they are profiled too.
+  const args = [...prof, ...(opts.from === 'dist' ? [entry] : ['--import', 'tsx', entry])];
   const proc = startProcess(cleanup, 'Tessera', process.execPath, args, env);
   await waitForHttp(`${base}/health/ready`, proc, 'Tessera');
   return { base, pid: proc.pid, process: proc };

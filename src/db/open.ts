@@ -8,6 +8,7 @@ import { applyMigrations, pgliteMigrationFactory, postgresMigrationFactory } fro
 import { migrationsCurrent } from './migrations-current.js';
 import { pgliteStartParams } from './pglite-settings.js';
 import { pgSql, pgliteSql, type Sql } from './sql.js';
+import { countPoolStatements, countingPglite, type StatementCount } from './statement-count.js';
 import type { PGlite } from '@electric-sql/pglite';
 
 export interface Database {
@@ -18,6 +19,8 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** PostgreSQL only: the pool's counts, for metrics. */
   pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number };
+  /** Statements sent so far by this process, Prisma's and the raw ones (./statement-count.ts), for metrics. */
+  statements: StatementCount;
   close(): Promise<void>;
 }
 
@@ -62,6 +65,8 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     // An idle connection the server drops (a restart) emits 'error' on the pool; unhandled, that would end the
     // process. The pool discards that connection and the next query opens a new one (or fails as a 503).
     pool.on('error', () => {});
+    const statements: StatementCount = { value: 0 };
+    countPoolStatements(pool, statements);
     const sql = pgSql(pool);
     try {
       if (migrate && !(await migrationsCurrent(sql))) await applyMigrations(await postgresMigrationFactory(url));
@@ -75,6 +80,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
       sql,
       kind: 'postgres',
       pool,
+      statements,
       close: async () => {
         await prisma.$disconnect();
         await pool.end();
@@ -103,13 +109,16 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
 
 async function openPglite(pglite: PGlite, migrate: boolean, owned: boolean): Promise<Database> {
   const { PrismaPGlite } = await import('pglite-prisma-adapter');
-  const sql = pgliteSql(pglite);
-  if (migrate && !(await migrationsCurrent(sql))) await applyMigrations(await pgliteMigrationFactory(pglite));
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  if (migrate && !(await migrationsCurrent(pgliteSql(pglite))))
+    await applyMigrations(await pgliteMigrationFactory(pglite));
+  const statements: StatementCount = { value: 0 };
+  const counted = countingPglite(pglite, statements);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(counted) });
   return {
     prisma,
-    sql,
+    sql: pgliteSql(counted),
     kind: 'pglite',
+    statements,
     close: async () => {
       await prisma.$disconnect();
       // An unclosed PGlite makes Node exit with code 99; one we were handed is the caller's to close.

@@ -86,6 +86,18 @@ function makeMetrics(services: Services, database: Database | undefined) {
       this.set(Math.max(0, (services.clock.now().getTime() - since.getTime()) / 1000));
     },
   });
+  if (database) {
+    const statements = database.statements;
+    new Counter({
+      name: 'tessera_db_statements_total',
+      help: 'Statements sent to the database by this process (Prisma and the raw hot-path ones; BEGIN/COMMIT count)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(statements.value);
+      },
+    });
+  }
   const pool = database?.pool;
   if (pool) {
     new Gauge({

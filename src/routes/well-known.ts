@@ -150,6 +150,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
   // (src/domain/keys/key-rotation.ts): a cached set always holds the next key before it signs.
   const cacheControl = `public, max-age=${config.jwksMaxAge}`;
   const etags = new WeakMap<object, string>();
+  const bodies = new WeakMap<object, string>();
   const etagOf = (jwks: { keys: PublicJwk[] }) => {
     let tag = etags.get(jwks);
     if (!tag) {
@@ -181,7 +182,14 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       const etag = etagOf(jwks);
       reply.header('cache-control', cacheControl).header('etag', etag);
       if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
-      return jwks;
+      // The set changes only when the keys do: serialised once per set (through the route's 200 schema, which
+      // names only public members) instead of on every request.
+      let body = bodies.get(jwks);
+      if (body === undefined) {
+        body = reply.getSerializationFunction('200')!(jwks as never);
+        bodies.set(jwks, body);
+      }
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 
