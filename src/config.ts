@@ -13,6 +13,7 @@ import { ResourceEnvFields, resourceConfig, type ResourceConfig } from './config
 import { normalizeEmail } from './domain/accounts/emails.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
 import type { DatabaseTimeouts } from './db/open.js';
+import { ClientDocumentEnvFields, clientDocumentConfig, type ClientDocumentConfig } from './config-client-documents.js';
 import { WebauthnEnvFields, webauthnConfig, type WebauthnConfig } from './config-webauthn.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
@@ -90,6 +91,8 @@ export const EnvSchema = Type.Object({
   ...ResourceEnvFields,
   // Passkeys (src/config-webauthn.ts).
   ...WebauthnEnvFields,
+  // Client ID Metadata Documents (src/config-client-documents.ts).
+  ...ClientDocumentEnvFields,
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -171,7 +174,7 @@ interface CoreConfig {
 }
 
 /** Everything the service reads: the settings above plus registered resources and dynamic registration. */
-export type Config = CoreConfig & ResourceConfig;
+export type Config = CoreConfig & ResourceConfig & ClientDocumentConfig;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -268,6 +271,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
       throw new ConfigError(message);
     }),
     apiKeys: apiKeySettings(env),
+    // Client ID Metadata Documents.
+    ...clientDocumentConfig(env, (message) => {
+      throw new ConfigError(message);
+    }),
   };
 }
 

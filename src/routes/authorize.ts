@@ -23,6 +23,7 @@ import {
   checkAuthorizationRequest,
   responseUrl,
   type AuthorizationRequest,
+  type Checked,
   type Params,
 } from '../domain/oauth/authorization-request.js';
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
@@ -43,7 +44,7 @@ const pageResponses = { 200: Html, 303: Type.Null(), 400: Html, 401: Html, 403: 
 const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   await acceptForms(fastify);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { config, oauthClients, oauth, clock } = services;
+  const { config, oauthClients, oauth, clock, clientDocuments } = services;
   const ownOrigin = new URL(config.issuer).origin;
   const limited = rateLimitFor(config);
   const resourceRegistry = { fallback: config.audience, registered: config.resources };
@@ -66,8 +67,17 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     return out;
   }
 
-  async function check(params: Params) {
+  /** The request checked, or (an https client_id) why its metadata document was refused. */
+  async function check(
+    request: FastifyRequest,
+    params: Params,
+  ): Promise<Checked | { kind: 'document'; detail: string }> {
     const id = params.client_id;
+    if (typeof id === 'string' && clientDocuments?.handles(id)) {
+      const found = await clientDocuments.resolve(id, requestMeta(request));
+      if ('refused' in found) return { kind: 'document', detail: found.refused };
+      return checkAuthorizationRequest(params, found.client, resourceRegistry);
+    }
     const client = typeof id === 'string' ? await oauthClients.get(id) : null;
     return checkAuthorizationRequest(params, client, resourceRegistry);
   }
@@ -88,7 +98,18 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     params: Params,
     step: { fresh?: BrowserSession; consented?: boolean } = {},
   ) {
-    const checked = await check(params);
+    const checked = await check(request, params);
+    if (checked.kind === 'document') {
+      request.log.info(
+        { event: 'client_document_refused', detail: checked.detail },
+        'client metadata document refused',
+      );
+      return errorPage(
+        reply,
+        'client_metadata_document_refused',
+        errorCatalog.client_metadata_document_refused.message,
+      );
+    }
     if (checked.kind === 'page') {
       request.log.info({ event: 'authorize_refused', detail: checked.detail }, 'authorization request refused');
       return errorPage(reply, 'authorization_request_invalid', errorCatalog.authorization_request_invalid.message);
@@ -123,6 +144,8 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       if (req.prompt.has('none')) return failTo(reply, req, 'consent_required', 'the user has not consented');
       return consentPage(reply, {
         clientName: req.client.name,
+        // A metadata-document client named itself: nobody here vouched for it.
+        unverifiedFrom: clientDocuments?.handles(req.client.id) ? new URL(req.client.id).host : null,
         redirectUri: req.redirectUri,
         scopes: req.scope,
         fields: fieldsOf(params, csrfToken(request, reply), step.fresh ? ['prompt', 'max_age'] : []),
@@ -185,7 +208,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     async (request, reply) => {
       const body = request.body;
       if (!csrfHolds(request, body)) return errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
-      const checked = await check(body);
+      const checked = await check(request, body);
       if (checked.kind !== 'ok') return authorize(request, reply, body);
       const email = typeof body.email === 'string' ? body.email : '';
       const password = typeof body.password === 'string' ? body.password : '';
@@ -219,7 +242,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     async (request, reply) => {
       const body = request.body;
       if (!csrfHolds(request, body)) return errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
-      const checked = await check(body);
+      const checked = await check(request, body);
       if (checked.kind !== 'ok') return authorize(request, reply, body);
       const req = checked.request;
       const session = await oauth.browserSessions.open(request.cookies[BROWSER_SESSION_COOKIE]);

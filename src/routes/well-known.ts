@@ -74,6 +74,8 @@ const Discovery = Type.Object({
   scopes_supported: Type.Array(Type.String()),
   // RFC 7591 dynamic registration (src/routes/dynamic-registration.ts), only when DYNAMIC_REGISTRATION=true.
   registration_endpoint: Type.Optional(Type.String()),
+  // Client ID Metadata Documents (src/domain/oauth/client-documents.ts), only when CLIENT_ID_METADATA_DOCUMENTS=true.
+  client_id_metadata_document_supported: Type.Optional(Type.Boolean()),
 });
 
 /** What is registered, from which discovery's lists are derived. */
@@ -84,6 +86,8 @@ interface Registered {
   clientScopes: string[];
   /** Whether /oauth/register answers (DYNAMIC_REGISTRATION). */
   dynamicRegistration?: boolean;
+  /** Whether an https client_id names a metadata document (CLIENT_ID_METADATA_DOCUMENTS). */
+  clientIdMetadataDocuments?: boolean;
 }
 
 /** The discovery document but for the key algorithms (read per request: keys rotate). */
@@ -133,6 +137,7 @@ export function discoveryDocument(issuer: string, registered: Registered) {
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     scopes_supported: [...new Set([...OIDC_SCOPES, ...TESSERA_SCOPES, ...registered.clientScopes])].sort(),
     ...(registered.dynamicRegistration ? { registration_endpoint: at('/oauth/register') } : {}),
+    ...(registered.clientIdMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
   };
 }
 
@@ -158,6 +163,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     confidentialAuthMethods: services.clientAuthentication.confidentialMethods,
     clientScopes: services.serviceClients.scopes,
     dynamicRegistration: config.dynamicRegistration.enabled,
+    clientIdMetadataDocuments: config.clientDocuments.enabled,
   });
 
   app.get(
