@@ -5,6 +5,7 @@ import t from 'tap';
 import { DomainError } from '../../src/domain/domain-error.js';
 import { cacheSeconds, clientIdUrlProblem, documentClient } from '../../src/domain/oauth/client-document.js';
 import { addressAllowed } from '../../src/domain/oauth/client-document-fetch.js';
+import { clientDocumentConfig } from '../../src/config-client-documents.js';
 
 const URL_ID = 'https://agent.example.com/oauth/client.json';
 const policy = { scopes: ['openid', 'email', 'offline_access', 'notes:read'] };
@@ -96,4 +97,31 @@ t.test('only public addresses are connected to; loopback only when a test allows
   t.ok(addressAllowed('127.0.0.1', { allowLoopback: true }), 'a test may allow 127.0.0.1');
   t.ok(addressAllowed('::1', { allowLoopback: true }), 'and ::1');
   t.notOk(addressAllowed('10.0.0.1', { allowLoopback: true }), 'but never a private address');
+});
+
+t.test('the settings are checked at boot', async (t) => {
+  const fail = (message: string): never => {
+    throw new Error(message);
+  };
+  const env = {
+    CLIENT_ID_METADATA_DOCUMENT_SCOPES: 'openid notes:read',
+    CLIENT_ID_METADATA_DOCUMENT_CACHE_MIN_SECONDS: 300,
+    CLIENT_ID_METADATA_DOCUMENT_CACHE_MAX_SECONDS: 86400,
+  };
+  t.equal(clientDocumentConfig(env, fail).clientDocuments.enabled, false, 'off unless turned on');
+  t.equal(
+    clientDocumentConfig({ ...env, CLIENT_ID_METADATA_DOCUMENTS: 'true' }, fail).clientDocuments.enabled,
+    true,
+    'on with true',
+  );
+  t.throws(
+    () => clientDocumentConfig({ ...env, CLIENT_ID_METADATA_DOCUMENT_CACHE_MIN_SECONDS: 90000 }, fail),
+    /must not exceed/,
+    'a minimum above the maximum stops the boot',
+  );
+  t.throws(
+    () => clientDocumentConfig({ ...env, CLIENT_ID_METADATA_DOCUMENT_SCOPES: 'bad scope!' }, fail),
+    /SCOPES/,
+    'a malformed scope stops the boot',
+  );
 });
