@@ -76,6 +76,9 @@ const Discovery = Type.Object({
   registration_endpoint: Type.Optional(Type.String()),
   // Client ID Metadata Documents (src/domain/oauth/client-documents.ts), only when CLIENT_ID_METADATA_DOCUMENTS=true.
   client_id_metadata_document_supported: Type.Optional(Type.Boolean()),
+  // RFC 9126 pushed authorization requests (src/routes/pushed-authorization.ts).
+  pushed_authorization_request_endpoint: Type.String(),
+  require_pushed_authorization_requests: Type.Boolean(),
 });
 
 /** What is registered, from which discovery's lists are derived. */
@@ -88,6 +91,8 @@ interface Registered {
   dynamicRegistration?: boolean;
   /** Whether an https client_id names a metadata document (CLIENT_ID_METADATA_DOCUMENTS). */
   clientIdMetadataDocuments?: boolean;
+  /** REQUIRE_PUSHED_AUTHORIZATION_REQUESTS. */
+  requirePushedRequests?: boolean;
 }
 
 /** The discovery document but for the key algorithms (read per request: keys rotate). */
@@ -138,6 +143,8 @@ export function discoveryDocument(issuer: string, registered: Registered) {
     scopes_supported: [...new Set([...OIDC_SCOPES, ...TESSERA_SCOPES, ...registered.clientScopes])].sort(),
     ...(registered.dynamicRegistration ? { registration_endpoint: at('/oauth/register') } : {}),
     ...(registered.clientIdMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
+    pushed_authorization_request_endpoint: at('/oauth/par'),
+    require_pushed_authorization_requests: registered.requirePushedRequests ?? false,
   };
 }
 
@@ -164,6 +171,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     clientScopes: services.serviceClients.scopes,
     dynamicRegistration: config.dynamicRegistration.enabled,
     clientIdMetadataDocuments: config.clientDocuments.enabled,
+    requirePushedRequests: config.authorization.requirePushedRequests,
   });
 
   app.get(
