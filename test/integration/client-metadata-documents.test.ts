@@ -72,7 +72,7 @@ t.test('a client named by its document signs a user in, marked unverified on the
     new RegExp(`<span class="host">127\\.0\\.0\\.1:${new URL(url).port}</span>`),
     'and the host that published it',
   );
-  t.match(page.body, /<span class="host">http:\/\/127\.0\.0\.1:53123<\/span>/, 'and where the user will be sent back');
+  t.match(page.body, /sent back to http:\/\/127\.0\.0\.1:53123 /, 'and where the user will be sent back');
   page = await browser.consent(page);
   t.equal(page.statusCode, 303, 'allowing redirects with a code');
   const code = new URL(page.headers.location as string).searchParams.get('code')!;
