@@ -1,5 +1,6 @@
 // Builds a Tessera app: database, keys, domain services, plugins and routes. Does not listen
 // (src/server.ts does), so tests build as many instances as they like and talk to them with inject.
+import type { FetchOptions } from './domain/oauth/client-document-fetch.js';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { Config } from './config.js';
@@ -66,6 +67,8 @@ export interface AppOptions {
   logStream?: NodeJS.WritableStream;
   /** Sees every route as it is added, from the first plugin on (tests compare them with the OpenAPI document). */
   onRoute?: (route: RouteOptions) => void;
+  /** Test only: how client metadata documents are fetched (a loopback fixture, its CA). Never from configuration. */
+  documentFetch?: FetchOptions;
 }
 
 /** Paths pino blanks out wherever they appear in a log line: secrets never reach the logs. */
@@ -196,6 +199,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
         sendLimit: sendLimitStore,
       },
       apiKeyPepper.pepper,
+      opts.documentFetch,
     );
     await services.passwords.warmUp();
     loadCommonPasswords(); // the new-password screen's list, built once here rather than on a first request

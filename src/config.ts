@@ -14,6 +14,7 @@ import { AuthorizationEnvFields, authorizationConfig, type AuthorizationConfig }
 import { normalizeEmail } from './domain/accounts/emails.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
 import type { DatabaseTimeouts } from './db/open.js';
+import { ClientDocumentEnvFields, clientDocumentConfig, type ClientDocumentConfig } from './config-client-documents.js';
 import { WebauthnEnvFields, webauthnConfig, type WebauthnConfig } from './config-webauthn.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
@@ -91,6 +92,8 @@ export const EnvSchema = Type.Object({
   ...ResourceEnvFields,
   // Passkeys (src/config-webauthn.ts).
   ...WebauthnEnvFields,
+  // Client ID Metadata Documents (src/config-client-documents.ts).
+  ...ClientDocumentEnvFields,
   // The authorization endpoint's front end: pushed requests, the pages' theme (src/config-authorization.ts).
   ...AuthorizationEnvFields,
   // Second factors required by role (src/domain/mfa/role-policy.ts): comma-separated roles.
@@ -178,7 +181,7 @@ interface CoreConfig {
 }
 
 /** Everything the service reads: the settings above plus registered resources and dynamic registration. */
-export type Config = CoreConfig & ResourceConfig & { authorization: AuthorizationConfig };
+export type Config = CoreConfig & ResourceConfig & ClientDocumentConfig & { authorization: AuthorizationConfig };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -275,6 +278,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
       throw new ConfigError(message);
     }),
     apiKeys: apiKeySettings(env),
+    // Client ID Metadata Documents.
+    ...clientDocumentConfig(env, (message) => {
+      throw new ConfigError(message);
+    }),
     // Pushed authorization requests and the pages' theme (src/config-authorization.ts).
     authorization: authorizationConfig(env, (message) => {
       throw new ConfigError(message);

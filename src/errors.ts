@@ -160,6 +160,12 @@ export const errorCatalog = {
     status: 403,
     message: 'Your role requires a second factor: add one (POST /auth/mfa/totp) before using this.',
   },
+  // Client ID Metadata Documents (src/domain/oauth/client-documents.ts).
+  client_metadata_document_refused: {
+    status: 400,
+    message:
+      'The application identifies itself with a client metadata document Tessera could not use (its address, answer or content is not acceptable).',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

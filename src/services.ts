@@ -27,6 +27,8 @@ import type { SendLimitStore } from './domain/mail/send-limit.js';
 import { Federation } from './domain/federation/federation.js';
 import { OAuthFlows } from './domain/federation/flows.js';
 import { Identities } from './domain/federation/identities.js';
+import { ClientDocuments } from './domain/oauth/client-documents.js';
+import { fetchClientDocument, type FetchOptions } from './domain/oauth/client-document-fetch.js';
 import { OAuthClients } from './domain/oauth/clients.js';
 import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
 import { GrantTokens } from './domain/oauth/grant-tokens.js';
@@ -115,6 +117,8 @@ export interface Services {
   /** OAuth clients registered in the database (src/domain/oauth/). */
   oauthClients: OAuthClients;
   oauth: OAuthServices;
+  /** Clients named by an https client_id and its metadata document; undefined unless CLIENT_ID_METADATA_DOCUMENTS=true. */
+  clientDocuments: ClientDocuments | undefined;
   /** RFC 7591 registration by anyone (routes only when DYNAMIC_REGISTRATION=true; the purge always). */
   dynamicRegistrations: DynamicRegistrations;
   /** Passkeys, when WEBAUTHN_RP_ID is set (src/config-webauthn.ts). */
@@ -150,6 +154,8 @@ export async function createServices(
   stores: Stores,
   /** The HMAC key of API keys' stored hashes (src/domain/keys/api-key-pepper.ts). */
   apiKeyPepper: Buffer,
+  /** How client metadata documents are fetched: tests allow their loopback fixture and trust its CA. */
+  documentFetch: FetchOptions = {},
 ): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
   const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle);
@@ -204,6 +210,19 @@ export async function createServices(
     sessionIdleSeconds: config.sessionIdle,
   };
   const oauthClients = new OAuthClients(database.prisma, clock);
+  const clientDocuments = config.clientDocuments.enabled
+    ? new ClientDocuments(
+        database.prisma,
+        oauthClients,
+        (url) => fetchClientDocument(url, documentFetch),
+        {
+          scopes: config.clientDocuments.scopes,
+          minSeconds: config.clientDocuments.cacheMinSeconds,
+          maxSeconds: config.clientDocuments.cacheMaxSeconds,
+        },
+        clock,
+      )
+    : undefined;
   const oauth: OAuthServices = {
     codes: new AuthorizationCodes(
       database.prisma,
@@ -256,6 +275,7 @@ export async function createServices(
     clock,
     oauthClients,
     oauth,
+    clientDocuments,
     dynamicRegistrations: new DynamicRegistrations(
       oauthClients,
       database.prisma,
@@ -290,8 +310,9 @@ export async function createServices(
     directory: new Directory(database.prisma, clock),
     clientTokens,
     clientAssertions,
+    // An https client_id is a metadata-document client when they are on (fetched if not fresh), else unknown.
     clientAuthentication: new ClientAuthentication(serviceClients, clientAssertions, undefined, (id) =>
-      oauthClients.active(id),
+      clientDocuments?.handles(id) ? clientDocuments.active(id, { ip: '', requestId: '' }) : oauthClients.active(id),
     ),
     grants: new GrantRegistry(),
     grantServices: {

@@ -1,5 +1,6 @@
 // Test helpers: a real database per app (PGlite in memory by default; a fresh PostgreSQL database
 // per call when TEST_DATABASE_URL is set), a temporary keys folder, a clock tests can move.
+import type { FetchOptions } from '../src/domain/oauth/client-document-fetch.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -135,6 +136,8 @@ export interface TestAppOptions {
    * Otherwise, unless `env` names an ARGON2_* variable, apps hash at TEST_ARGON2 (far cheaper).
    */
   productionArgon2?: boolean;
+  /** How client metadata documents are fetched: a test's loopback fixture and its CA (test/client-document-server.ts). */
+  documentFetch?: FetchOptions;
 }
 
 /** argon2id at the lowest cost the library takes: for tests that aren't about hashing. Never in a real config. */
@@ -166,7 +169,13 @@ export async function buildTestApp(t: Test, opts: TestAppOptions = {}) {
   const named = testConfig({ KEYS_DIR: keysDir, ...(opts.captureLogs ? { LOG_LEVEL: 'info' } : {}), ...opts.env });
   const ownArgon2 = opts.productionArgon2 || Object.keys(opts.env ?? {}).some((name) => name.startsWith('ARGON2_'));
   const config: Config = ownArgon2 ? named : { ...named, argon2: TEST_ARGON2 };
-  const app = await buildApp({ config, clock, database: db.database, ...(logStream ? { logStream } : {}) });
+  const app = await buildApp({
+    config,
+    clock,
+    database: db.database,
+    ...(logStream ? { logStream } : {}),
+    ...(opts.documentFetch ? { documentFetch: opts.documentFetch } : {}),
+  });
   t.teardown(() => app.close());
   return { app, clock, db, keysDir, config, logs, rawLogs };
 }

@@ -31,7 +31,8 @@ button{margin-top:1.2rem;padding:.6rem 1.2rem;border-radius:4px;border:1px solid
 button.secondary{background:#fff;color:var(--primary);margin-left:.5rem}
 :focus-visible{outline:3px solid #b45309;outline-offset:2px}
 .error{color:#991b1b;background:#fef2f2;border:1px solid #991b1b;padding:.6rem;border-radius:4px}
-.host{font-family:ui-monospace,monospace}`;
+.host{font-family:ui-monospace,monospace}
+.warning{color:#78350f;background:#fffbeb;border:1px solid #b45309;padding:.6rem;border-radius:4px}`;
 
 export interface Page {
   title: string;
@@ -111,16 +112,21 @@ export function consentPage(
     scopes: string[];
     fields: Record<string, string>;
     formTarget: string;
+    /** A client that described itself (a metadata document at this host): shown as unverified. */
+    unverifiedFrom?: string | null;
   },
 ) {
   const host = formTargetOf(opts.redirectUri);
+  const unverified = opts.unverifiedFrom
+    ? `<p class="warning" role="note" data-unverified="true"><strong>Unverified application.</strong> Its name and details come from <span class="host">${html(opts.unverifiedFrom)}</span>, not from this service. Allow only if you started this from an app you trust.</p>`
+    : '';
   const items = opts.scopes.map((s) => `<li>${html(SCOPE_WORDS[s] ?? `Use the API permission “${s}”`)}</li>`).join('');
   const say = themeOf(reply);
   return send(reply, {
     title: say.text('consent_title'),
     formTargets: [opts.formTarget],
     body: `<h1>${say.say('consent_heading', { client: opts.clientName })}</h1>
-<p class="host">${say.say('consent_intro', { host })}</p><ul>${items}</ul>
+${unverified}<p class="host">${say.say('consent_intro', { host })}</p><ul>${items}</ul>
 <form method="post" action="/oauth/authorize/consent">${hidden(opts.fields)}
 <button type="submit" name="decision" value="allow">${say.say('allow_button')}</button>
 <button type="submit" name="decision" value="deny" class="secondary">${say.say('deny_button')}</button></form>`,

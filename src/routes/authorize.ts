@@ -34,6 +34,7 @@ import {
   checkAuthorizationRequest,
   responseUrl,
   type AuthorizationRequest,
+  type Checked,
   type Params,
 } from '../domain/oauth/authorization-request.js';
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
@@ -74,7 +75,7 @@ const pageResponses = { 200: Html, 303: Type.Null(), 400: Html, 401: Html, 403: 
 const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   await acceptForms(fastify);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { config, oauthClients, oauth, clock } = services;
+  const { config, oauthClients, oauth, clock, clientDocuments } = services;
   const ownOrigin = new URL(config.issuer).origin;
   const limited = rateLimitFor(config);
   const resourceRegistry = { fallback: config.audience, registered: config.resources };
@@ -128,9 +129,18 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
   const badRequestUri = (reply: FastifyReply) =>
     errorPage(reply, 'invalid_request_uri', errorCatalog.invalid_request_uri.message);
 
-  async function check({ params, requestUri }: Resolved) {
+  /** The request checked, or (an https client_id) why its metadata document was refused. */
+  async function check(
+    request: FastifyRequest,
+    { params, requestUri }: Resolved,
+  ): Promise<Checked | { kind: 'document'; detail: string }> {
     const id = params.client_id;
-    const client = typeof id === 'string' ? await oauthClients.get(id) : null;
+    let client = null;
+    if (typeof id === 'string' && clientDocuments?.handles(id)) {
+      const found = await clientDocuments.resolve(id, requestMeta(request));
+      if ('refused' in found) return { kind: 'document', detail: found.refused };
+      client = found.client;
+    } else client = typeof id === 'string' ? await oauthClients.get(id) : null;
     return checkAuthorizationRequest(params, client, resourceRegistry, {
       pushed: requestUri !== null,
       requirePushed: config.authorization.requirePushedRequests,
@@ -159,7 +169,18 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     resolved: Resolved,
     step: { fresh?: BrowserSession; consented?: boolean } = {},
   ) {
-    const checked = await check(resolved);
+    const checked = await check(request, resolved);
+    if (checked.kind === 'document') {
+      request.log.info(
+        { event: 'client_document_refused', detail: checked.detail },
+        'client metadata document refused',
+      );
+      return errorPage(
+        reply,
+        'client_metadata_document_refused',
+        errorCatalog.client_metadata_document_refused.message,
+      );
+    }
     if (checked.kind === 'page') {
       request.log.info({ event: 'authorize_refused', detail: checked.detail }, 'authorization request refused');
       return errorPage(reply, 'authorization_request_invalid', errorCatalog.authorization_request_invalid.message);
@@ -195,6 +216,8 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       if (req.prompt.has('none')) return failTo(reply, req, 'consent_required', 'the user has not consented');
       return consentPage(reply, {
         clientName: req.client.name,
+        // A metadata-document client named itself: nobody here vouched for it.
+        unverifiedFrom: clientDocuments?.handles(req.client.id) ? new URL(req.client.id).host : null,
         redirectUri: req.redirectUri,
         scopes: req.scope,
         fields: fieldsOf(resolved, csrfToken(request, reply), step.fresh ? ['prompt', 'max_age'] : []),
@@ -266,7 +289,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       if (!csrfHolds(request, body)) return errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
       const resolved = await resolve(request, reply, body, false);
       if (!resolved) return badRequestUri(reply);
-      const checked = await check(resolved);
+      const checked = await check(request, resolved);
       if (checked.kind !== 'ok') return authorize(request, reply, resolved);
       const email = typeof body.email === 'string' ? body.email : '';
       const password = typeof body.password === 'string' ? body.password : '';
@@ -311,7 +334,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       if (!csrfHolds(request, body)) return errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
       const resolved = await resolve(request, reply, body, false);
       if (!resolved) return badRequestUri(reply);
-      const checked = await check(resolved);
+      const checked = await check(request, resolved);
       if (checked.kind !== 'ok') return authorize(request, reply, resolved);
       const text = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
       const mfaToken = text('mfa_token');
@@ -360,7 +383,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       if (!csrfHolds(request, body)) return errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
       const resolved = await resolve(request, reply, body, false);
       if (!resolved) return badRequestUri(reply);
-      const checked = await check(resolved);
+      const checked = await check(request, resolved);
       if (checked.kind !== 'ok') return authorize(request, reply, resolved);
       const req = checked.request;
       const session = await oauth.browserSessions.open(request.cookies[BROWSER_SESSION_COOKIE]);

@@ -74,6 +74,8 @@ const Discovery = Type.Object({
   scopes_supported: Type.Array(Type.String()),
   // RFC 7591 dynamic registration (src/routes/dynamic-registration.ts), only when DYNAMIC_REGISTRATION=true.
   registration_endpoint: Type.Optional(Type.String()),
+  // Client ID Metadata Documents (src/domain/oauth/client-documents.ts), only when CLIENT_ID_METADATA_DOCUMENTS=true.
+  client_id_metadata_document_supported: Type.Optional(Type.Boolean()),
   // RFC 9126 pushed authorization requests (src/routes/pushed-authorization.ts).
   pushed_authorization_request_endpoint: Type.String(),
   require_pushed_authorization_requests: Type.Boolean(),
@@ -87,6 +89,8 @@ interface Registered {
   clientScopes: string[];
   /** Whether /oauth/register answers (DYNAMIC_REGISTRATION). */
   dynamicRegistration?: boolean;
+  /** Whether an https client_id names a metadata document (CLIENT_ID_METADATA_DOCUMENTS). */
+  clientIdMetadataDocuments?: boolean;
   /** REQUIRE_PUSHED_AUTHORIZATION_REQUESTS. */
   requirePushedRequests?: boolean;
 }
@@ -138,6 +142,7 @@ export function discoveryDocument(issuer: string, registered: Registered) {
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     scopes_supported: [...new Set([...OIDC_SCOPES, ...TESSERA_SCOPES, ...registered.clientScopes])].sort(),
     ...(registered.dynamicRegistration ? { registration_endpoint: at('/oauth/register') } : {}),
+    ...(registered.clientIdMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
     pushed_authorization_request_endpoint: at('/oauth/par'),
     require_pushed_authorization_requests: registered.requirePushedRequests ?? false,
   };
@@ -166,6 +171,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     confidentialAuthMethods: services.clientAuthentication.confidentialMethods,
     clientScopes: services.serviceClients.scopes,
     dynamicRegistration: config.dynamicRegistration.enabled,
+    clientIdMetadataDocuments: config.clientDocuments.enabled,
     requirePushedRequests: config.authorization.requirePushedRequests,
   });
 

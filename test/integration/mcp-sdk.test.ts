@@ -7,66 +7,13 @@
 import t, { type Test } from 'tap';
 import { decodeJwt } from 'jose';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js';
-import { buildTestApp, login, register, PASSWORD } from '../helper.js';
+import { buildTestApp, login, register } from '../helper.js';
+import { AgentProvider, connect, text } from '../mcp-agent.js';
 import { freePort } from '../free-port.js';
 import { FetchBrowser, SystemClock } from '../oauth-server-fixtures.js';
 import { buildMcpService } from '../../examples/mcp-server/app.js';
 
 const SCOPES = 'openid offline_access notes:read notes:write';
-
-/** The SDK's OAuth client provider, kept in memory; the "browser" signs the user in and approves consent. */
-class AgentProvider implements OAuthClientProvider {
-  readonly redirectUrl = 'http://127.0.0.1/callback';
-  readonly clientMetadata: OAuthClientMetadata = {
-    client_name: 'Test agent',
-    redirect_uris: [this.redirectUrl],
-    grant_types: ['authorization_code'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'none',
-  };
-  info: OAuthClientInformationMixed | undefined;
-  saved: OAuthTokens | undefined;
-  verifier = '';
-  /** Each authorization URL the SDK sent the user to, and the code the approval gave back. */
-  readonly authorizations: URL[] = [];
-  code = '';
-
-  constructor(
-    private readonly browser: FetchBrowser,
-    private readonly email: string,
-  ) {}
-
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  async redirectToAuthorization(url: URL) {
-    this.authorizations.push(url);
-    const location = new URL(await this.browser.authorize(url, this.email, PASSWORD));
-    this.code = location.searchParams.get('code') ?? '';
-  }
-}
 
 async function servers(t: Test) {
   const port = await freePort();
@@ -88,24 +35,6 @@ async function servers(t: Test) {
   await mcp.listen({ port: mcpPort, host: '127.0.0.1' });
   return { ...built, issuer, resource };
 }
-
-/** Connects a new transport; the first try ends at the authorization step (UnauthorizedError). */
-async function connect(client: Client, resource: string, provider: AgentProvider) {
-  const transport = new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider });
-  try {
-    await client.connect(transport);
-    return transport;
-  } catch (err) {
-    if (!(err instanceof UnauthorizedError)) throw err;
-  }
-  await transport.finishAuth(provider.code);
-  const again = new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider });
-  await client.connect(again);
-  return again;
-}
-
-const text = (result: Awaited<ReturnType<Client['callTool']>>) =>
-  JSON.parse((result.content as { type: string; text: string }[])[0]!.text) as Record<string, unknown>;
 
 t.test('the MCP SDK client finds Tessera, registers, gets consent and calls a tool, then steps up', async (t) => {
   const { app, issuer, resource } = await servers(t);

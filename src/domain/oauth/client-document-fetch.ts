@@ -1,0 +1,167 @@
+// The one outbound fetch anyone can make Tessera do: GET of a client_id URL (a Client ID Metadata Document).
+// Every guard is here, so none can be forgotten by a caller (draft-ietf-oauth-client-id-metadata-document §6,
+// OWASP SSRF): https only; the host is resolved once, every address it resolves to must be public (no
+// private, loopback, link-local, CGNAT, multicast or documentation range), and the connection goes to the
+// address that was checked, so a DNS answer that changes between check and connect (rebinding) can't steer
+// it; no redirect is followed; 5 s for the whole exchange; at most 5 KiB; application/json only.
+// Tests allow loopback (their fixture listens there) and trust their own CA through FetchOptions, which
+// only code can set: no environment variable turns a guard off.
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { request } from 'node:https';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+
+const FETCH_TIMEOUT_MS = 5000;
+const MAX_DOCUMENT_BYTES = 5 * 1024;
+
+/** Why a document could not be fetched: a log detail, never shown to the user as is. */
+export class DocumentFetchRefused extends Error {
+  override name = 'DocumentFetchRefused';
+}
+
+export interface FetchedDocument {
+  body: unknown;
+  cacheControl: string | undefined;
+}
+
+export interface FetchOptions {
+  /** Test only: accept 127.0.0.0/8 and ::1 (a local fixture). Never set from configuration. */
+  allowLoopback?: boolean;
+  /** Test only: trust this CA (PEM) instead of the system's. */
+  ca?: string;
+  /** Test only: a shorter limit than FETCH_TIMEOUT_MS, so a test of a slow server is quick. */
+  timeoutMs?: number;
+}
+
+// Two lists: Node matches an IPv4 address against IPv6 rules too (as ::ffff:a.b.c.d), so the mapped range
+// below would otherwise block every IPv4 address.
+const blockedV4 = new BlockList();
+const blockedV6 = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  blockedV4.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  // IPv4-mapped, IPv4-compatible and NAT64 addresses reach IPv4 hosts: refused whole rather than decoded.
+  ['::ffff:0:0', 96],
+  ['::', 96],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['2002::', 16],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+] as const)
+  blockedV6.addSubnet(net, prefix, 'ipv6');
+
+const isLoopback = (address: string, family: number) =>
+  family === 4 ? address.startsWith('127.') : address === '::1' || address === '0:0:0:0:0:0:0:1';
+
+/** Whether Tessera may connect to this address. */
+export function addressAllowed(address: string, opts: FetchOptions = {}): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (opts.allowLoopback && isLoopback(address, family)) return true;
+  return family === 4 ? !blockedV4.check(address, 'ipv4') : !blockedV6.check(address, 'ipv6');
+}
+
+/**
+ * Resolves the host once and checks every address; the connection uses the first one. Node calls this in
+ * place of its own resolution, so the address connected to is the address checked.
+ */
+function pinnedLookup(opts: FetchOptions): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { all: true, verbatim: true }).then(
+      (addresses) => {
+        const bad = addresses.find((a) => !addressAllowed(a.address, opts));
+        if (addresses.length === 0 || bad)
+          return callback(new DocumentFetchRefused(`${hostname} resolves to a non-public address`), '', 4);
+        // One address, the checked one (also when Node asks for all of them to race: nothing else to race).
+        const first = addresses[0]!;
+        if (options.all) callback(null, [first]);
+        else callback(null, first.address, first.family);
+      },
+      (err: Error) => callback(err as NodeJS.ErrnoException, '', 4),
+    );
+  };
+}
+
+/** GETs the document at `url` under every guard above, or throws DocumentFetchRefused. */
+export function fetchClientDocument(url: string, opts: FetchOptions = {}): Promise<FetchedDocument> {
+  const target = new URL(url);
+  if (target.protocol !== 'https:') return Promise.reject(new DocumentFetchRefused('not https'));
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  // An IP literal is connected to without a lookup: it is checked here instead.
+  if (isIP(host) && !addressAllowed(host, opts))
+    return Promise.reject(new DocumentFetchRefused('a non-public address'));
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (err: Error | null, value?: FetchedDocument) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        req.destroy();
+        reject(err instanceof DocumentFetchRefused ? err : new DocumentFetchRefused(err.message));
+      } else resolve(value!);
+    };
+    const req = request(
+      target,
+      {
+        method: 'GET',
+        headers: { accept: 'application/json', 'user-agent': 'Tessera client metadata fetcher' },
+        lookup: pinnedLookup(opts),
+        ...(opts.ca ? { ca: opts.ca } : {}),
+        // No connection reuse: each fetch resolves, checks and pins anew.
+        agent: false,
+      },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) return finish(new DocumentFetchRefused(`status ${status} (redirects are not followed)`));
+        const type = (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type !== 'application/json')
+          return finish(new DocumentFetchRefused('content type is not application/json'));
+        if (Number(res.headers['content-length'] ?? 0) > MAX_DOCUMENT_BYTES)
+          return finish(new DocumentFetchRefused('document too large'));
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_DOCUMENT_BYTES) return finish(new DocumentFetchRefused('document too large'));
+          chunks.push(chunk);
+        });
+        res.on('error', (err) => finish(err));
+        res.on('end', () => {
+          try {
+            const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            finish(null, { body, cacheControl: res.headers['cache-control'] });
+          } catch {
+            finish(new DocumentFetchRefused('document is not JSON'));
+          }
+        });
+      },
+    );
+    const timer = setTimeout(() => finish(new DocumentFetchRefused('timed out')), opts.timeoutMs ?? FETCH_TIMEOUT_MS);
+    req.on('error', (err) => finish(err));
+    req.end();
+  });
+}
