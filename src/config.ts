@@ -90,6 +90,8 @@ export const EnvSchema = Type.Object({
   ...ResourceEnvFields,
   // Passkeys (src/config-webauthn.ts).
   ...WebauthnEnvFields,
+  // Step-up (src/domain/mfa/step-up.ts): how long a second factor proven inside a session raises its tokens' acr.
+  STEP_UP_MAX_AGE_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 900 }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -166,6 +168,8 @@ interface CoreConfig {
   mail: MailConfig;
   /** Passkeys (src/config-webauthn.ts); undefined when WEBAUTHN_RP_ID is unset: no passkey routes. */
   webauthn: WebauthnConfig | undefined;
+  /** Step-up: a second factor proven inside a session raises its tokens to acr "2" for this many seconds. */
+  stepUpMaxAgeSeconds: number;
   /** API keys: expiry bounds (seconds) and per-minute limits (0: none). */
   apiKeys: { defaultTtlSeconds: number; maxTtlSeconds: number; perKeyPerMinute: number; perAddressPerMinute: number };
 }
@@ -256,6 +260,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     workers: workerCount(env.WORKERS, env.DATABASE_URL, env.REDIS_URL),
     metricsToken: env.METRICS_TOKEN,
     bootstrapAdminEmail: bootstrapAdminEmail(env.BOOTSTRAP_ADMIN_EMAIL),
+    stepUpMaxAgeSeconds: env.STEP_UP_MAX_AGE_SECONDS,
     apiDocs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === 'true',
     mail: mailConfig(env, issuer, (message) => {
       throw new ConfigError(message);

@@ -38,6 +38,8 @@ import { MfaNotices } from './domain/mfa/notices.js';
 import { Factors } from './domain/mfa/factors.js';
 import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
 import { SecondStep } from './domain/mfa/second-step.js';
+import { StepUps } from './domain/mfa/step-up.js';
+import { RecentAuth } from './domain/accounts/recent-auth.js';
 import { PasskeyChallenges } from './domain/passkeys/challenges.js';
 import { Passkeys } from './domain/passkeys/passkeys.js';
 import { PasskeyAssertions } from './domain/passkeys/passkey-assertion.js';
@@ -125,6 +127,10 @@ interface MfaServices {
   factors: Factors;
   recoveryCodes: RecoveryCodes;
   secondStep: SecondStep;
+  /** POST /auth/step-up (RFC 9470). */
+  stepUps: StepUps;
+  /** "Recent enough" for sensitive acts: a recent second factor when the account has one. */
+  recentAuth: RecentAuth;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -156,7 +162,13 @@ export async function createServices(
   const tokenIssuer = new TokenIssuer(
     keys,
     database.sql,
-    { issuer: config.issuer, audience: config.audience, clientId: config.clientId, ttlSeconds: config.accessTokenTtl },
+    {
+      issuer: config.issuer,
+      audience: config.audience,
+      clientId: config.clientId,
+      ttlSeconds: config.accessTokenTtl,
+      stepUpMaxAgeSeconds: config.stepUpMaxAgeSeconds,
+    },
     clock,
   );
   const refreshTokens = new RefreshTokens(refreshKeys);
@@ -220,10 +232,23 @@ export async function createServices(
   const mfaNotices = new MfaNotices(recovery && config.mail.securityNotices ? recovery.templates : null);
   const factors = new Factors(database.prisma, database.sql, box, mfaNotices, config.mail.productName, clock);
   const recoveryCodes = new RecoveryCodes(database.prisma, database.sql, mfaNotices, clock);
+  const passkeys = passkeyServices(config, clock, database, recovery);
+  const secondStep = new SecondStep(
+    database.prisma,
+    database.sql,
+    factors,
+    recoveryCodes,
+    lifecycle,
+    mfaNotices,
+    clock,
+    passkeys?.assertions,
+  );
   const mfa: MfaServices = {
     factors,
     recoveryCodes,
-    secondStep: new SecondStep(database.prisma, database.sql, factors, recoveryCodes, lifecycle, mfaNotices, clock),
+    secondStep,
+    stepUps: new StepUps(secondStep, recoveryCodes, lifecycle),
+    recentAuth: new RecentAuth((userId) => secondStep.hasFactor(userId), clock, config.recentLoginSeconds),
   };
   const apiKeyUse = new ApiKeyUse(database.sql, apiKeyPepper, serviceClients, clock);
   const apiKeys = new ApiKeys(
@@ -236,7 +261,7 @@ export async function createServices(
     recovery ? (to, vars) => recovery.templates.render('api_key_leaked', to, vars) : undefined,
   );
   return {
-    passkeys: passkeyServices(config, clock, database, recovery),
+    passkeys,
     apiKeys,
     apiKeyUse,
     recovery,
