@@ -12,7 +12,7 @@
 // the route's rate limit. The mfa_token is completed by one `UPDATE … WHERE used_at IS NULL`: a second request
 // with another valid code finds it used.
 //
-// A passkey is a factor too (listed with type "passkey"): its challenge comes from passkeyOptions(mfa_token), is
+// A passkey answers the step too (listed with type "passkey" beside an app): its challenge comes from passkeyOptions(mfa_token), is
 // bound to that sign-in, and its answer is one more kind of proof, spent once and counted in the same budget.
 // `prove` (the budget, the check, the notices) is also what a step-up inside a session uses (step-up.ts).
 import { createHash, randomBytes } from 'node:crypto';
@@ -96,10 +96,14 @@ export class SecondStep {
     private readonly passkeys?: PasskeyAssertions,
   ) {}
 
-  /** The account's active factors (apps, then passkeys when they are on): a sign-in needs a second step with one. */
+  /**
+   * The account's active factors: a sign-in needs a second step when it has an app (TOTP). Its passkeys, when
+   * they are on, are listed after the apps as other ways to answer that step; a passkey alone is not (yet) a
+   * second factor of a password sign-in: it signs in by itself (routes/passkeys.ts).
+   */
   async factorsOf(userId: string): Promise<{ id: string; type: string }[]> {
     const apps = (await this.factors.list(userId)).map((f) => ({ id: f.id, type: f.type }));
-    if (!this.passkeys) return apps;
+    if (!this.passkeys || apps.length === 0) return apps;
     const keys = await this.db.webauthnCredential.findMany({
       where: { userId },
       select: { id: true },
