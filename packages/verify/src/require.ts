@@ -75,7 +75,7 @@ export function checkRequirements(claims: TesseraClaims, req: Requirements): Tes
  * Throws insufficient_user_authentication unless the token's acr is among `acrValues` and its auth_time is at
  * most `maxAge` seconds before `now` (seconds since the epoch). The error carries both for the challenge.
  */
-export function requireAuthentication(
+function requireAuthentication(
   claims: TesseraClaims,
   req: { acrValues?: string[] | undefined; maxAge?: number | undefined },
   now: number,

@@ -12,7 +12,7 @@ import { DomainError } from '../domain-error.js';
 import { acrOf } from '../sessions/assurance.js';
 
 /** The level a step-up reaches, which sensitive acts ask for. */
-export const STEP_UP_ACR = '2';
+const STEP_UP_ACR = '2';
 
 /** Throws reauthentication_required unless `authTime` (seconds since the epoch) is within `maxAgeSeconds` of now. */
 export function requireRecentAuth(authTime: number | undefined, now: Date, maxAgeSeconds: number): void {
