@@ -20,6 +20,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import t from 'tap';
 import { applyMigrations, migrationsDir, pgliteMigrationFactory } from '../src/db/migrate.js';
+import { pgliteStartParams } from '../src/db/pglite-settings.js';
 
 /** Idle instances kept per process: tests use one or two at a time; each holds a wasm heap. */
 const MAX_IDLE = 2;
@@ -106,8 +107,9 @@ export async function migratedPglite(): Promise<PGlite> {
   const db = await PGlite.create({
     loadDataDir: await migratedDataDir(),
     // A loaded data directory starts with recovery, which arms a progress-report timer that keeps an idle
-    // instance (and so the test process) alive: report no startup progress.
-    startParams: [...PGlite.defaultStartParams, '-c', 'log_startup_progress_interval=0'],
+    // instance (and so the test process) alive: report no startup progress. Shared buffers as the service
+    // sets them (src/db/pglite-settings.ts): each buffer is touched at start, and tests start hundreds.
+    startParams: pgliteStartParams('-c', 'log_startup_progress_interval=0'),
   });
   expected ??= fingerprint(db);
   await expected;

@@ -1,9 +1,12 @@
 // Opens the database named by DATABASE_URL: embedded PGlite (`pglite:<dir>` or `pglite:memory`)
-// or PostgreSQL (`postgres://…`), through Prisma driver adapters, applying pending migrations first.
+// or PostgreSQL (`postgres://…`), through Prisma driver adapters, applying pending migrations first (Prisma's schema
+// engine is loaded only when ./migrations-current.ts finds something to apply).
 // The same driver (one pg pool, or the PGlite instance) also serves the raw hot-path statements (./sql.ts).
 import { PrismaClient } from '../generated/prisma/client.js';
 import { claimDataDir } from './data-dir.js';
 import { applyMigrations, pgliteMigrationFactory, postgresMigrationFactory } from './migrate.js';
+import { migrationsCurrent } from './migrations-current.js';
+import { pgliteStartParams } from './pglite-settings.js';
 import { pgSql, pgliteSql, type Sql } from './sql.js';
 import type { PGlite } from '@electric-sql/pglite';
 
@@ -45,7 +48,6 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
   if (isPostgresUrl(url)) {
     const { PrismaPg } = await import('@prisma/adapter-pg');
     const { default: pg } = await import('pg');
-    if (migrate) await applyMigrations(await postgresMigrationFactory(url));
     // One pool for Prisma and the raw statements.
     const { connectMs, statementMs } = opts.timeouts ?? DEFAULT_TIMEOUTS;
     const pool = new pg.Pool({
@@ -60,10 +62,17 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     // An idle connection the server drops (a restart) emits 'error' on the pool; unhandled, that would end the
     // process. The pool discards that connection and the next query opens a new one (or fails as a 503).
     pool.on('error', () => {});
+    const sql = pgSql(pool);
+    try {
+      if (migrate && !(await migrationsCurrent(sql))) await applyMigrations(await postgresMigrationFactory(url));
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     return {
       prisma,
-      sql: pgSql(pool),
+      sql,
       kind: 'postgres',
       pool,
       close: async () => {
@@ -78,7 +87,10 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     // Private (0700) and locked to this process: see data-dir.ts.
     const release = dir === 'memory' ? async () => {} : await claimDataDir(dir);
     try {
-      const pglite = await PGlite.create(dir === 'memory' ? undefined : dir);
+      const pglite = await PGlite.create({
+        ...(dir === 'memory' ? {} : { dataDir: dir }),
+        startParams: pgliteStartParams(),
+      });
       const db = await openPglite(pglite, migrate, true);
       return { ...db, close: () => db.close().finally(release) };
     } catch (err) {
@@ -91,11 +103,12 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
 
 async function openPglite(pglite: PGlite, migrate: boolean, owned: boolean): Promise<Database> {
   const { PrismaPGlite } = await import('pglite-prisma-adapter');
-  if (migrate) await applyMigrations(await pgliteMigrationFactory(pglite));
+  const sql = pgliteSql(pglite);
+  if (migrate && !(await migrationsCurrent(sql))) await applyMigrations(await pgliteMigrationFactory(pglite));
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     prisma,
-    sql: pgliteSql(pglite),
+    sql,
     kind: 'pglite',
     close: async () => {
       await prisma.$disconnect();

@@ -9,12 +9,12 @@
 // Whether the authenticator verified the user (PIN, biometrics) is reported, not assumed: the session's amr
 // says "user" only then (session-lifecycle.ts), and a sign-in whose options required it refuses an answer
 // without it.
-import {
-  generateAuthenticationOptions,
+import type {
   verifyAuthenticationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
+  AuthenticationResponseJSON,
+  PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
+import { webauthnLibrary } from './webauthn-library.js';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
 import { audit, type RequestMeta } from '../audit.js';
@@ -69,7 +69,7 @@ export class PasskeyAssertions {
           })
         ).map((p) => ({ id: p.credentialId, transports: p.transports }))
       : undefined;
-    const options = await generateAuthenticationOptions({
+    const options = await (await webauthnLibrary()).generateAuthenticationOptions({
       rpID: this.settings.rpId,
       userVerification,
       timeout: CHALLENGE_TTL_SECONDS * 1000,
@@ -134,7 +134,7 @@ export class PasskeyAssertions {
     if (handle && handle !== userHandleText(stored.userId)) throw await refuse('passkey_sign_in_failed', 'user handle');
     let info: Awaited<ReturnType<typeof verifyAuthenticationResponse>>['authenticationInfo'];
     try {
-      const verified = await verifyAuthenticationResponse({
+      const verified = await (await webauthnLibrary()).verifyAuthenticationResponse({
         response,
         expectedChallenge: claimed.challenge,
         expectedOrigin: this.settings.origins,

@@ -5,12 +5,12 @@
 // checked with the user row locked, so parallel requests can't pass them together. Adding and removing one
 // writes an audit row and, when security notices are on, an email, in the same transaction.
 import { randomUUID } from 'node:crypto';
-import {
-  generateRegistrationOptions,
+import type {
   verifyRegistrationResponse,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type RegistrationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { webauthnLibrary } from './webauthn-library.js';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
@@ -73,7 +73,7 @@ export class Passkeys {
     });
     if (!user) throw new DomainError('not_found', { detail: 'no such user' });
     if (user.passkeys.length >= MAX_PASSKEYS) throw new DomainError('passkey_limit_reached');
-    const options = await generateRegistrationOptions({
+    const options = await (await webauthnLibrary()).generateRegistrationOptions({
       rpName: this.settings.rpName,
       rpID: this.settings.rpId,
       userName: user.email,
@@ -103,7 +103,7 @@ export class Passkeys {
       throw new DomainError('passkey_challenge_invalid', { detail: 'challenge issued to another user' });
     let info: Awaited<ReturnType<typeof verifyRegistrationResponse>>['registrationInfo'];
     try {
-      const verified = await verifyRegistrationResponse({
+      const verified = await (await webauthnLibrary()).verifyRegistrationResponse({
         response,
         expectedChallenge: claimed.challenge,
         expectedOrigin: this.settings.origins,
