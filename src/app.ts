@@ -37,6 +37,7 @@ import { ensureMacKey, MacKeyRing } from './domain/keys/refresh-keys.js';
 import { ensureApiKeyPepper } from './domain/keys/api-key-pepper.js';
 import authRoutes from './routes/auth.js';
 import mfaRoutes from './routes/mfa.js';
+import stepUpRoutes from './routes/step-up.js';
 import federationRoutes from './routes/federation.js';
 import passkeyRoutes from './routes/passkeys.js';
 import healthRoutes from './routes/health.js';
@@ -232,6 +233,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(recoveryRoutes, { prefix: '/auth', services });
     await app.register(federationRoutes, { prefix: '/auth', services });
     await app.register(mfaRoutes, { prefix: '/auth', services });
+    await app.register(stepUpRoutes, { prefix: '/auth', services });
     await app.register(passkeyRoutes, { prefix: '/auth', services });
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });

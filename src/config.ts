@@ -94,6 +94,8 @@ export const EnvSchema = Type.Object({
   ...WebauthnEnvFields,
   // Client ID Metadata Documents (src/config-client-documents.ts).
   ...ClientDocumentEnvFields,
+  // Step-up (src/domain/mfa/step-up.ts): how long a second factor proven inside a session raises its tokens' acr.
+  STEP_UP_MAX_AGE_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 900 }),
   // The authorization endpoint's front end: pushed requests, the pages' theme (src/config-authorization.ts).
   ...AuthorizationEnvFields,
   // Second factors required by role (src/domain/mfa/role-policy.ts): comma-separated roles.
@@ -174,6 +176,8 @@ interface CoreConfig {
   mail: MailConfig;
   /** Passkeys (src/config-webauthn.ts); undefined when WEBAUTHN_RP_ID is unset: no passkey routes. */
   webauthn: WebauthnConfig | undefined;
+  /** Step-up: a second factor proven inside a session raises its tokens to acr "2" for this many seconds. */
+  stepUpMaxAgeSeconds: number;
   /** API keys: expiry bounds (seconds) and per-minute limits (0: none). */
   apiKeys: { defaultTtlSeconds: number; maxTtlSeconds: number; perKeyPerMinute: number; perAddressPerMinute: number };
   /** Second factors: an account holding one of these roles must have a factor before /admin answers it. */
@@ -266,6 +270,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     workers: workerCount(env.WORKERS, env.DATABASE_URL, env.REDIS_URL),
     metricsToken: env.METRICS_TOKEN,
     bootstrapAdminEmail: bootstrapAdminEmail(env.BOOTSTRAP_ADMIN_EMAIL),
+    stepUpMaxAgeSeconds: env.STEP_UP_MAX_AGE_SECONDS,
     apiDocs: env.API_DOCS === undefined ? env.NODE_ENV !== 'production' : env.API_DOCS === 'true',
     mail: mailConfig(env, issuer, (message) => {
       throw new ConfigError(message);

@@ -147,10 +147,6 @@ export const errorCatalog = {
     status: 401,
     message: 'This sign-in step has expired, was already completed or had too many wrong codes. Sign in again.',
   },
-  second_factor_required: {
-    status: 403,
-    message: 'Confirm with your second factor (POST /auth/step-up, or sign in again) to do this.',
-  },
   mfa_locked: {
     status: 429,
     message: 'Too many wrong second-factor codes: try again after the time in Retry-After.',
@@ -166,6 +162,13 @@ export const errorCatalog = {
     message:
       'The application identifies itself with a client metadata document Tessera could not use (its address, answer or content is not acceptable).',
   },
+  // Step-up (RFC 9470) and passkeys as a second factor (src/domain/mfa/step-up.ts, docs/step-up.md).
+  step_up_required: {
+    status: 401,
+    message:
+      'Confirm with your second factor (POST /auth/step-up) to do this: acr_values and max_age say what is needed.',
+  },
+  passkeys_disabled: { status: 400, message: 'Passkeys are not enabled on this server.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
@@ -178,15 +181,27 @@ export class AppError extends Error {
   readonly publicMessage: string;
   /** Seconds, sent as Retry-After. */
   readonly retryAfter: number | undefined;
+  /** step_up_required: the level and age the request needs (RFC 9470's challenge, and the body's fields). */
+  readonly stepUp: StepUpChallenge | undefined;
 
-  constructor(code: ErrorCode, opts: { message?: string; detail?: string; cause?: unknown; retryAfter?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    opts: { message?: string; detail?: string; cause?: unknown; retryAfter?: number; stepUp?: StepUpChallenge } = {},
+  ) {
     // `detail` becomes the Error message: it goes to logs, never to clients.
     super(opts.detail ?? code, { cause: opts.cause });
     this.code = code;
     this.statusCode = errorCatalog[code].status;
     this.publicMessage = opts.message ?? errorCatalog[code].message;
     this.retryAfter = opts.retryAfter;
+    this.stepUp = opts.stepUp;
   }
+}
+
+/** What a step-up must reach: acr_values (space-separated) and max_age in seconds (RFC 9470 §3). */
+export interface StepUpChallenge {
+  acrValues: string;
+  maxAge: number;
 }
 
 export function isAppError(err: unknown): err is AppError {

@@ -42,6 +42,8 @@ import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
 import { SecondStep } from './domain/mfa/second-step.js';
 import { MfaRolePolicy } from './domain/mfa/role-policy.js';
 import { FactorReset } from './domain/mfa/factor-reset.js';
+import { StepUps } from './domain/mfa/step-up.js';
+import { RecentAuth } from './domain/accounts/recent-auth.js';
 import { PasskeyChallenges } from './domain/passkeys/challenges.js';
 import { Passkeys } from './domain/passkeys/passkeys.js';
 import { PasskeyAssertions } from './domain/passkeys/passkey-assertion.js';
@@ -137,6 +139,10 @@ interface MfaServices {
   /** MFA_REQUIRED_ROLES, checked by adminAuth; and an admin's reset of a user's factors. */
   rolePolicy: MfaRolePolicy;
   reset: FactorReset;
+  /** POST /auth/step-up (RFC 9470). */
+  stepUps: StepUps;
+  /** "Recent enough" for sensitive acts: a recent second factor when the account has one. */
+  recentAuth: RecentAuth;
 }
 
 /** Where the per-instance or shared (Redis) counters live. */
@@ -170,7 +176,13 @@ export async function createServices(
   const tokenIssuer = new TokenIssuer(
     keys,
     database.sql,
-    { issuer: config.issuer, audience: config.audience, clientId: config.clientId, ttlSeconds: config.accessTokenTtl },
+    {
+      issuer: config.issuer,
+      audience: config.audience,
+      clientId: config.clientId,
+      ttlSeconds: config.accessTokenTtl,
+      stepUpMaxAgeSeconds: config.stepUpMaxAgeSeconds,
+    },
     clock,
   );
   const refreshTokens = new RefreshTokens(refreshKeys);
@@ -248,11 +260,24 @@ export async function createServices(
   const mfaNotices = new MfaNotices(recovery && config.mail.securityNotices ? recovery.templates : null);
   const factors = new Factors(database.prisma, database.sql, box, mfaNotices, config.mail.productName, clock);
   const recoveryCodes = new RecoveryCodes(database.prisma, database.sql, mfaNotices, clock);
+  const passkeys = passkeyServices(config, clock, database, recovery);
+  const secondStep = new SecondStep(
+    database.prisma,
+    database.sql,
+    factors,
+    recoveryCodes,
+    lifecycle,
+    mfaNotices,
+    clock,
+    passkeys?.assertions,
+  );
   const mfa: MfaServices = {
     factors,
     recoveryCodes,
-    secondStep: new SecondStep(database.prisma, database.sql, factors, recoveryCodes, lifecycle, mfaNotices, clock),
-    rolePolicy: new MfaRolePolicy(config.mfaRequiredRoles, factors),
+    secondStep,
+    stepUps: new StepUps(secondStep, recoveryCodes, lifecycle),
+    recentAuth: new RecentAuth((userId) => secondStep.hasFactor(userId), clock, config.recentLoginSeconds),
+    rolePolicy: new MfaRolePolicy(config.mfaRequiredRoles, factors, config.stepUpMaxAgeSeconds),
     reset: new FactorReset(database.prisma, mfaNotices, clock),
   };
   const apiKeyUse = new ApiKeyUse(database.sql, apiKeyPepper, serviceClients, clock);
@@ -266,7 +291,7 @@ export async function createServices(
     recovery ? (to, vars) => recovery.templates.render('api_key_leaked', to, vars) : undefined,
   );
   return {
-    passkeys: passkeyServices(config, clock, database, recovery),
+    passkeys,
     apiKeys,
     apiKeyUse,
     recovery,

@@ -59,6 +59,8 @@ export type AuditType =
   | 'mfa_recovery_code_used'
   | 'mfa_failed'
   | 'mfa_locked'
+  // Step-up (src/domain/mfa/step-up.ts): a second factor proven again inside a session.
+  | 'step_up'
   // The device authorization grant (src/domain/oauth/device-codes.ts).
   | 'oauth_device_approved'
   | 'oauth_device_denied'

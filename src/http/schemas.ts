@@ -13,6 +13,9 @@ export const ErrorBody = Type.Object(
     error: Type.Optional(Type.String()),
     /** With `error`: the public message again, under the name OAuth client libraries read. */
     error_description: Type.Optional(Type.String()),
+    /** step_up_required (RFC 9470): the level a step-up must reach, and how recent it must be (seconds). */
+    acr_values: Type.Optional(Type.String()),
+    max_age: Type.Optional(Type.Integer()),
   },
   { $id: 'ErrorBody' },
 );

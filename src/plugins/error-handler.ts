@@ -46,6 +46,7 @@ export function toAppError(err: FastifyError | Error): AppError {
       detail: err.message,
       cause: err.cause,
       retryAfter: err.retryAfter,
+      ...(err.stepUp ? { stepUp: err.stepUp } : {}),
     });
   }
   const fe = err as FastifyError;
@@ -96,6 +97,13 @@ function oauthError(error: AppError): string {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError) {
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  // RFC 9470 §3: the challenge a client reads to step up, and the same facts in the body for an SPA.
+  if (error.stepUp)
+    reply.header(
+      'www-authenticate',
+      `Bearer error="insufficient_user_authentication", error_description="${error.publicMessage.replace(/["\\]/g, '')}", ` +
+        `acr_values="${error.stepUp.acrValues}", max_age=${error.stepUp.maxAge}`,
+    );
   return reply
     .code(error.statusCode)
     .type('application/json; charset=utf-8')
@@ -104,6 +112,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
       code: error.code,
       message: error.publicMessage,
       request_id: request.id,
+      ...(error.stepUp ? { acr_values: error.stepUp.acrValues, max_age: error.stepUp.maxAge } : {}),
       ...(request.url.startsWith('/oauth/') || request.url.startsWith('/admin/clients')
         ? { error: oauthError(error), error_description: error.publicMessage }
         : {}),

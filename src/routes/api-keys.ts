@@ -40,6 +40,8 @@ const apiKeyRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
       },
     },
     async (request, reply) => {
+      const { user, claims } = request.bearer!;
+      await services.mfa.recentAuth.stepUp(user.id, claims);
       const { name, scopes, expires_in } = request.body;
       const made = await apiKeys.create(
         mine(request),

@@ -20,7 +20,7 @@ import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
 import { DomainError } from '../domain/domain-error.js';
 import { isEmailVerified } from '../domain/recovery/email-verification.js';
-import type { SecondStepProof } from '../domain/mfa/second-step.js';
+import { proofOf, secondFactorBody } from '../http/second-factor-body.js';
 
 /** The first step succeeded for an account with a second factor: no session yet, no cookie. */
 const MfaRequiredBody = Type.Object({
@@ -29,23 +29,7 @@ const MfaRequiredBody = Type.Object({
   factors: Type.Array(Type.Object({ factor_id: Type.String({ format: 'uuid' }), type: Type.String() })),
 });
 
-const MfaVerifyBody = Type.Union([
-  Type.Object(
-    {
-      mfa_token: Type.String({ minLength: 1, maxLength: 128 }),
-      factor_id: Type.String({ maxLength: 64 }),
-      code: Type.String({ minLength: 1, maxLength: 32 }),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      mfa_token: Type.String({ minLength: 1, maxLength: 128 }),
-      recovery_code: Type.String({ minLength: 1, maxLength: 64 }),
-    },
-    { additionalProperties: false },
-  ),
-]);
+const MfaVerifyBody = secondFactorBody({ mfa_token: Type.String({ minLength: 1, maxLength: 128 }) });
 
 const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -156,11 +140,12 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     {
       config: { outcomeMetric: 'login', ...rateLimit },
       schema: {
-        summary: 'Complete a sign-in with a second factor: a code of a factor, or a recovery code',
+        summary: 'Complete a sign-in with a second factor: a code of a factor, a recovery code, or a passkey',
         description:
           'Answers like /auth/login. Wrong codes share one budget per account (5 per mfa_token; 10 in a row lock ' +
           'second-factor sign-in for 15 minutes: 429 mfa_locked with Retry-After). After a recovery code, ' +
-          'recovery_codes_remaining says how many are left.',
+          'recovery_codes_remaining says how many are left. A passkey: {mfa_token, challenge_id, response}, the ' +
+          'answer to the options of POST /auth/mfa/passkey/options.',
         body: MfaVerifyBody,
         response: {
           200: Type.Object({
@@ -173,10 +158,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const body = request.body;
-      const proof: SecondStepProof =
-        'recovery_code' in body
-          ? { kind: 'recovery_code', code: body.recovery_code }
-          : { kind: 'totp', factorId: body.factor_id, code: body.code };
+      const proof = proofOf(body);
       let completed: Awaited<ReturnType<typeof secondStep.complete>>;
       try {
         completed = await secondStep.complete(body.mfa_token, proof, requestMeta(request));
@@ -293,6 +275,8 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
+      // With a second factor on the account: a recent one (step-up, docs/step-up.md).
+      await services.mfa.recentAuth.stepUp(user.id, claims);
       await services.accountDeletion.deleteOwn(user.id, claims.auth_time, requestMeta(request));
       request.log.info({ event: 'account_deleted', userId: user.id }, 'account deleted by its owner');
       clearRefreshCookie(reply, cookieDomain);

@@ -223,6 +223,7 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
     async (request, reply) => {
       const { user, claims } = request.bearer!;
       requireRecentAuth(claims.auth_time, clock.now(), services.config.recentLoginSeconds);
+      await services.mfa.recentAuth.stepUp(user.id, claims);
       const { url, flowKey } = await federation.start(request.params.provider, request.body.return_to, user.id);
       setFlowCookie(reply, flowKey);
       return { authorization_url: url };

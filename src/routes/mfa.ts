@@ -48,12 +48,6 @@ const mfaRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { 
   // Secrets and recovery codes must never be stored by a cache.
   app.addHook('onSend', noStore);
 
-  /** Adding or removing a factor, or new recovery codes: a recent sign-in, with a second factor if there is one. */
-  async function requireFresh(userId: string, claims: { auth_time?: number; amr?: string[] }) {
-    const has = (await factors.list(userId)).length > 0;
-    requireRecentSecondFactor(claims, has, clock.now(), recentSeconds);
-  }
-
   app.post(
     '/mfa/totp',
     {
@@ -77,7 +71,7 @@ const mfaRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { 
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
-      await requireFresh(user.id, claims);
+      await services.mfa.recentAuth.recent(user.id, claims);
       const enrolment = await factors.enrolTotp(user.id, user.email);
       const qr = await QRCode.toString(enrolment.uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       request.log.info({ event: 'mfa_enrol_started', userId: user.id, factorId: enrolment.factorId }, 'totp enrol');
@@ -161,7 +155,7 @@ const mfaRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { 
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
-      await requireFresh(user.id, claims);
+      await services.mfa.recentAuth.recent(user.id, claims);
       await factors.remove(user.id, request.params.factor_id, requestMeta(request), claims.sid);
       request.log.info({ event: 'mfa_factor_removed', userId: user.id }, 'factor removed');
       return reply.code(204).send(null);

@@ -21,7 +21,6 @@ import {
   RequestOptions,
 } from '../http/passkey-schemas.js';
 import { noStore } from '../http/no-store.js';
-import { requireRecentAuth } from '../domain/accounts/recent-auth.js';
 import type { PasskeyView } from '../domain/passkeys/passkeys.js';
 import type { Services } from '../services.js';
 
@@ -44,7 +43,7 @@ const passkeyRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
   if (!passkeys) return;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { accounts, accessTokens, lifecycle, tokenIssuer, clock } = services;
-  const { cookieDomain, recentLoginSeconds } = services.config;
+  const { cookieDomain } = services.config;
   const limited = rateLimitFor(services.config);
   const rateLimit = limited ? { rateLimit: limited } : {};
   const requireBearer = bearerAuth(accessTokens, accounts);
@@ -64,8 +63,9 @@ const passkeyRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
     },
     async (request) => {
       const { user, claims } = request.bearer!;
-      // A stolen access token must not be able to plant a lasting way in.
-      requireRecentAuth(claims.auth_time, clock.now(), recentLoginSeconds);
+      // A stolen access token must not be able to plant a lasting way in: a recent sign-in, with a second
+      // factor when the account has one (recent-auth.ts).
+      await services.mfa.recentAuth.recent(user.id, claims);
       const { challengeId, options } = await passkeys.registry.registrationOptions(user.id);
       return { challenge_id: challengeId, options };
     },
@@ -88,7 +88,7 @@ const passkeyRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
-      requireRecentAuth(claims.auth_time, clock.now(), recentLoginSeconds);
+      await services.mfa.recentAuth.recent(user.id, claims);
       const { challenge_id, response, label } = request.body;
       const added = await passkeys.registry.register(
         user.id,
@@ -218,7 +218,9 @@ const passkeyRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
       },
     },
     async (request, reply) => {
-      const userId = request.bearer!.user.id;
+      const { user, claims } = request.bearer!;
+      const userId = user.id;
+      await services.mfa.recentAuth.stepUp(userId, claims);
       await passkeys.registry.remove(userId, request.params.id, requestMeta(request));
       request.log.info({ event: 'passkey_removed', userId, passkeyId: request.params.id }, 'passkey removed');
       return reply.code(204).send(null);

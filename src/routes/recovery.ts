@@ -123,6 +123,7 @@ const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
+      await services.mfa.recentAuth.stepUp(user.id, claims);
       await recovery.emailChange.request(
         {
           userId: user.id,

@@ -102,6 +102,7 @@ const sessionRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
+      await services.mfa.recentAuth.stepUp(user.id, claims);
       const { current_password: current, new_password: next } = request.body;
       const ended = await accounts.changePassword(user.id, claims.sid, current, next, requestMeta(request));
       request.log.info(

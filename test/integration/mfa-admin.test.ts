@@ -31,7 +31,7 @@ t.test('an admin without a factor is told to enrol, can enrol, and then needs a 
   expectError(t, before, 'mfa_enrolment_required', 'an admin without a second factor gets nothing from /admin');
   const enrolled = await withTotp(app, clock, admin.email);
   const stale = await app.inject({ method: 'GET', url: '/admin/users', headers: bearer(enrolled.accessToken) });
-  expectError(t, stale, 'second_factor_required', 'a token from a password-only sign-in is not enough');
+  expectError(t, stale, 'step_up_required', 'a token from a password-only sign-in is not enough');
   const done = await verify(app, {
     mfa_token: await firstStep(app, admin.email, PASSWORD),
     factor_id: enrolled.factorId,

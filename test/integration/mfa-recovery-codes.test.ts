@@ -74,7 +74,7 @@ t.test('a new set needs a second-factor sign-in and voids the old one', async (t
   const f = await withTotp(app, clock, email);
   const regenerate = (token: string) =>
     app.inject({ method: 'POST', url: '/auth/mfa/recovery-codes', headers: bearer(token) });
-  expectError(t, await regenerate(f.accessToken), 'second_factor_required', 'a password-only session');
+  expectError(t, await regenerate(f.accessToken), 'step_up_required', 'a password-only session');
   const done = await verify(app, {
     mfa_token: await firstStep(app, email, PASSWORD),
     factor_id: f.factorId,
@@ -94,10 +94,5 @@ t.test('a new set needs a second-factor sign-in and voids the old one', async (t
   });
   t.equal(ok.statusCode, 200, 'a code of the new set signs in');
   clock.advance(61); // past RECENT_LOGIN_SECONDS, within the access token lifetime
-  expectError(
-    t,
-    await regenerate(done.json().access_token),
-    'second_factor_required',
-    'a second-factor sign-in too old',
-  );
+  expectError(t, await regenerate(done.json().access_token), 'step_up_required', 'a second-factor sign-in too old');
 });

@@ -178,7 +178,7 @@ t.test('removing a factor needs a sign-in with a second factor; afterwards login
   const f = await withTotp(app, clock, email);
   const del = (token: string) =>
     app.inject({ method: 'DELETE', url: `/auth/mfa/factors/${f.factorId}`, headers: bearer(token) });
-  expectError(t, await del(f.accessToken), 'second_factor_required', 'a password-only session');
+  expectError(t, await del(f.accessToken), 'step_up_required', 'a password-only session');
   const done = await verify(app, {
     mfa_token: await firstStep(app, email, PASSWORD),
     factor_id: f.factorId,

@@ -184,6 +184,7 @@ t.test('the OpenAPI document', async (t) => {
           '/auth/passkeys/{id}': { label: 'x' },
           '/auth/api-keys': { name: 'ci', scopes: [] },
           '/auth/mfa/totp/{factor_id}/confirm': { code: '123456' },
+          '/auth/step-up': { recovery_code: 'x' },
         };
         const payload = payloads[path] ?? (path.startsWith('/oauth/') ? { token: 'x' } : {});
         const reply = await app.inject({

@@ -209,7 +209,7 @@ t.test('as a second factor, a passkey answers only a challenge issued for its ow
   const meta = { ip: '127.0.0.1', requestId: 'second-factor' };
   const alice = await userWithPasskey(app, { userVerified: false });
   const bob = await userWithPasskey(app);
-  const forAlice = await assertions.options('preferred', alice.user.id);
+  const forAlice = await assertions.options('preferred', alice.user.id, 'mfa:one');
   t.same(
     forAlice.options.allowCredentials?.map((c) => c.id),
     [alice.authenticator.id],
@@ -220,14 +220,33 @@ t.test('as a second factor, a passkey answers only a challenge issued for its ow
     forAlice.challengeId,
     alice.authenticator.assert(forAlice.options) as never,
     meta,
+    'mfa:one',
   );
   t.match(verified, { userId: alice.user.id, synced: false, userVerified: false }, 'Alice’s passkey verifies for her');
 
-  const again = await assertions.options('preferred', alice.user.id);
+  const again = await assertions.options('preferred', alice.user.id, 'mfa:two');
   await t.rejects(
-    assertions.verifyForUser(alice.user.id, again.challengeId, bob.authenticator.assert(again.options) as never, meta),
+    assertions.verifyForUser(
+      alice.user.id,
+      again.challengeId,
+      bob.authenticator.assert(again.options) as never,
+      meta,
+      'mfa:two',
+    ),
     { code: 'passkey_sign_in_failed' },
     'Bob’s passkey is refused for Alice',
+  );
+  const elsewhere = await assertions.options('preferred', alice.user.id, 'mfa:three');
+  await t.rejects(
+    assertions.verifyForUser(
+      alice.user.id,
+      elsewhere.challengeId,
+      alice.authenticator.assert(elsewhere.options) as never,
+      meta,
+      'mfa:four',
+    ),
+    { code: 'passkey_challenge_invalid' },
+    'a challenge bound to another sign-in does not complete this one',
   );
   const usernameless = await signInOptions(app);
   await t.rejects(
@@ -236,11 +255,12 @@ t.test('as a second factor, a passkey answers only a challenge issued for its ow
       usernameless.challenge_id,
       alice.authenticator.assert(usernameless.options) as never,
       meta,
+      'mfa:one',
     ),
     { code: 'passkey_challenge_invalid' },
     'a usernameless challenge does not serve as Alice’s second factor',
   );
-  const forBob = await assertions.options('required', bob.user.id);
+  const forBob = await assertions.options('required', bob.user.id, 'mfa:five');
   await t.rejects(
     signInVerify(app, forBob.challengeId, bob.authenticator.assert(forBob.options)).then((r) => {
       if (r.statusCode !== 200) throw r.json();

@@ -16,6 +16,7 @@ const settings: IssuerSettings = {
   audience: ['api'],
   clientId: 'tessera',
   ttlSeconds: 900,
+  stepUpMaxAgeSeconds: 900,
 };
 const now = 1_767_225_600;
 const session = {

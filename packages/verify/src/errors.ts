@@ -11,7 +11,9 @@ export type TesseraVerifyErrorCode =
   /** The JWKS could not be fetched, so the token could be neither accepted nor refused. */
   | 'jwks_unavailable'
   /** The token is valid but lacks a role or scope the route requires (require.ts): 403. */
-  | 'insufficient_scope';
+  | 'insufficient_scope'
+  /** RFC 9470: the user's authentication is below the level, or older than the age, the route requires: 401. */
+  | 'insufficient_user_authentication';
 
 const MESSAGES: Record<TesseraVerifyErrorCode, string> = {
   invalid_token: 'the access token is invalid or expired',
@@ -19,6 +21,7 @@ const MESSAGES: Record<TesseraVerifyErrorCode, string> = {
   introspection_unavailable: 'the token could not be checked with the issuer; try again later',
   jwks_unavailable: "the issuer's signing keys could not be fetched; try again later",
   insufficient_scope: 'the access token lacks a role or scope this request requires',
+  insufficient_user_authentication: 'a more recent or stronger authentication is required (step up)',
 };
 
 export class TesseraVerifyError extends Error {
@@ -26,10 +29,18 @@ export class TesseraVerifyError extends Error {
   readonly code: TesseraVerifyErrorCode;
   /** For insufficient_scope: the scopes the request needs (the challenge's `scope` attribute). */
   readonly scope: string | undefined;
+  /** For insufficient_user_authentication: the acr values (space-separated) and max_age the route requires. */
+  readonly acrValues: string | undefined;
+  readonly maxAge: number | undefined;
 
-  constructor(code: TesseraVerifyErrorCode, options?: { cause?: unknown; scope?: string }) {
+  constructor(
+    code: TesseraVerifyErrorCode,
+    options?: { cause?: unknown; scope?: string; acrValues?: string; maxAge?: number },
+  ) {
     super(MESSAGES[code], options);
     this.code = code;
     this.scope = options?.scope;
+    this.acrValues = options?.acrValues;
+    this.maxAge = options?.maxAge;
   }
 }

@@ -41,6 +41,7 @@ const STATUS: Record<TesseraAuthCode, 401 | 403 | 503> = {
   introspection_unavailable: 503,
   jwks_unavailable: 503,
   insufficient_scope: 403,
+  insufficient_user_authentication: 401,
 };
 
 // RFC 6750 b64token; the scheme is case-insensitive.
@@ -51,7 +52,13 @@ function refuse(
   reply: FastifyReply,
   code: TesseraAuthCode,
   message: string,
-  challenge: { cause?: unknown; scope?: string | undefined; metadata?: ResolvedResourceMetadata | undefined },
+  challenge: {
+    cause?: unknown;
+    scope?: string | undefined;
+    metadata?: ResolvedResourceMetadata | undefined;
+    acrValues?: string | undefined;
+    maxAge?: number | undefined;
+  },
 ) {
   const status = STATUS[code];
   // The reason goes to the log only; the token itself never does.
@@ -63,11 +70,18 @@ function refuse(
       'www-authenticate',
       bearerChallenge({
         // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
-        error: code === 'missing_token' ? undefined : code === 'insufficient_scope' ? code : 'invalid_token',
+        error:
+          code === 'missing_token'
+            ? undefined
+            : code === 'insufficient_scope' || code === 'insufficient_user_authentication'
+              ? code
+              : 'invalid_token',
         description: message,
         // The scopes the request needs: a 403 names them (RFC 6750 §3.1), a 401 too so a client asks for them.
         scope: challenge.scope,
         resourceMetadata: challenge.metadata?.url,
+        acrValues: challenge.acrValues,
+        maxAge: challenge.maxAge,
       }),
     );
   }
@@ -132,6 +146,8 @@ const plugin: FastifyPluginAsync<TesseraAuthOptions> = async (fastify, options) 
             cause: err.cause,
             scope: err.scope ?? challenge.scope,
             metadata,
+            acrValues: err.acrValues,
+            maxAge: err.maxAge,
           });
         throw err;
       }

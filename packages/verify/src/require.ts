@@ -16,6 +16,13 @@ export interface Requirements {
   roles?: string[];
   /** Every one of these scopes (client tokens' `scope` claim, space-separated). */
   scopes?: string[];
+  /**
+   * Step-up (RFC 9470): the token's `acr` must be one of these (Tessera: "1" one factor, "2" two). A token
+   * below is 401 insufficient_user_authentication, whose challenge names acr_values and max_age.
+   */
+  acrValues?: string[];
+  /** Step-up (RFC 9470): the user authenticated (`auth_time`) at most this many seconds ago. */
+  maxAge?: number;
 }
 
 /**
@@ -60,5 +67,27 @@ export function checkRequirements(claims: TesseraClaims, req: Requirements): Tes
   }
   if (req.roles?.length) requireRoles(claims, ...req.roles);
   if (req.scopes?.length) requireScopes(claims, ...req.scopes);
+  if (req.acrValues?.length || req.maxAge !== undefined) requireAuthentication(claims, req, Date.now() / 1000);
+  return claims;
+}
+
+/**
+ * Throws insufficient_user_authentication unless the token's acr is among `acrValues` and its auth_time is at
+ * most `maxAge` seconds before `now` (seconds since the epoch). The error carries both for the challenge.
+ */
+function requireAuthentication(
+  claims: TesseraClaims,
+  req: { acrValues?: string[] | undefined; maxAge?: number | undefined },
+  now: number,
+): TesseraClaims {
+  const acrOk = !req.acrValues?.length || (claims.acr !== undefined && req.acrValues.includes(claims.acr));
+  const ageOk = req.maxAge === undefined || (claims.auth_time !== undefined && now - claims.auth_time <= req.maxAge);
+  if (!acrOk || !ageOk) {
+    throw new TesseraVerifyError('insufficient_user_authentication', {
+      cause: new Error(!acrOk ? `acr ${String(claims.acr)} not in ${req.acrValues!.join(' ')}` : 'auth_time too old'),
+      ...(req.acrValues?.length ? { acrValues: req.acrValues.join(' ') } : {}),
+      ...(req.maxAge !== undefined ? { maxAge: req.maxAge } : {}),
+    });
+  }
   return claims;
 }

@@ -97,11 +97,16 @@ export function bearerChallenge(attrs: {
   description?: string | undefined;
   scope?: string | undefined;
   resourceMetadata?: string | undefined;
+  /** RFC 9470 §3: the levels and the age of authentication the request needs. */
+  acrValues?: string | undefined;
+  maxAge?: number | undefined;
 }): string {
   const parts: string[] = [];
   if (attrs.error) parts.push(`error=${quoted(attrs.error)}`);
   if (attrs.error && attrs.description) parts.push(`error_description=${quoted(attrs.description)}`);
   if (attrs.scope) parts.push(`scope=${quoted(attrs.scope)}`);
   if (attrs.resourceMetadata) parts.push(`resource_metadata=${quoted(attrs.resourceMetadata)}`);
+  if (attrs.acrValues) parts.push(`acr_values=${quoted(attrs.acrValues)}`);
+  if (attrs.maxAge !== undefined) parts.push(`max_age=${attrs.maxAge}`);
   return parts.length ? `Bearer ${parts.join(', ')}` : 'Bearer';
 }

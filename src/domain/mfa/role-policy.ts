@@ -1,8 +1,9 @@
 // Second factors required by role (MFA_REQUIRED_ROLES): an account holding such a role gets nothing from /admin
 // until it has an active second factor (mfa_enrolment_required, 403, which tells the client to enrol: the
 // enrolment routes under /auth/mfa stay open to it), and once it has one, a token from a sign-in made without
-// it (a session older than the enrolment) is refused with second_factor_required until the user signs in again
-// (or steps up). The roles are read from the database by the caller, so a role granted a minute ago counts.
+// it (a session older than the enrolment) is refused with 401 step_up_required (RFC 9470: acr_values "2")
+// until the user steps up or signs in again with the factor. The roles are read from the database by the
+// caller, so a role granted a minute ago counts.
 import { DomainError } from '../domain-error.js';
 import type { Factors } from './factors.js';
 
@@ -12,6 +13,8 @@ export class MfaRolePolicy {
   constructor(
     requiredRoles: readonly string[],
     private readonly factors: Pick<Factors, 'list'>,
+    /** How long a step-up raises a session (STEP_UP_MAX_AGE_SECONDS): the challenge's max_age. */
+    private readonly stepUpMaxAgeSeconds: number,
   ) {
     this.required = new Set(requiredRoles);
   }
@@ -23,6 +26,9 @@ export class MfaRolePolicy {
     if ((await this.factors.list(userId)).length === 0)
       throw new DomainError('mfa_enrolment_required', { detail: `role ${role} requires a second factor` });
     if (tokenAcr !== '2')
-      throw new DomainError('second_factor_required', { detail: `role ${role}: token without a second factor` });
+      throw new DomainError('step_up_required', {
+        detail: `role ${role}: token without a second factor`,
+        stepUp: { acrValues: '2', maxAge: this.stepUpMaxAgeSeconds },
+      });
   }
 }

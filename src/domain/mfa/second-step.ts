@@ -12,8 +12,11 @@
 // the route's rate limit. The mfa_token is completed by one `UPDATE … WHERE used_at IS NULL`: a second request
 // with another valid code finds it used.
 //
-// Passkeys plug in as another kind of proof: `complete(token, proof)` calls `check` for the factor's type.
+// A passkey answers the step too (listed with type "passkey" beside an app): its challenge comes from passkeyOptions(mfa_token), is
+// bound to that sign-in, and its answer is one more kind of proof, spent once and counted in the same budget.
+// `prove` (the budget, the check, the notices) is also what a step-up inside a session uses (step-up.ts).
 import { createHash, randomBytes } from 'node:crypto';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
 import type { RequestMeta } from '../audit.js';
@@ -24,6 +27,7 @@ import type { IssuedSession, SessionLifecycle, StartMethod } from '../sessions/s
 import type { Factors } from './factors.js';
 import type { MfaNotices } from './notices.js';
 import type { RecoveryCodes } from './recovery-codes.js';
+import type { PasskeyAssertions } from '../passkeys/passkey-assertion.js';
 
 const CHALLENGE_SECONDS = 5 * 60;
 const PER_CHALLENGE = 5;
@@ -36,7 +40,15 @@ export type FirstStep = { kind: 'password'; verifiedHash: string } | { kind: 'pr
 /** What the user offers as the second step. */
 export type SecondStepProof =
   | { kind: 'totp'; factorId: string; code: string }
-  | { kind: 'recovery_code'; code: string };
+  | { kind: 'recovery_code'; code: string }
+  /** The answer to the options of passkeyOptions (or of a step-up's), under their challenge_id. */
+  | { kind: 'passkey'; challengeId: string; response: AuthenticationResponseJSON };
+
+/** A proof that passed: which second factor it was, and after a recovery code how many are left. */
+export interface Proven {
+  factor: SecondFactor;
+  remaining?: number;
+}
 
 export interface Challenge {
   mfaToken: string;
@@ -80,11 +92,54 @@ export class SecondStep {
     private readonly lifecycle: SessionLifecycle,
     private readonly notices: MfaNotices,
     private readonly clock: Clock,
+    /** Passkeys as a second factor, when WEBAUTHN_RP_ID is set. */
+    private readonly passkeys?: PasskeyAssertions,
   ) {}
 
-  /** The account's active factors: a sign-in needs a second step when there is one. */
+  /**
+   * The account's active factors: a sign-in needs a second step when it has an app (TOTP). Its passkeys, when
+   * they are on, are listed after the apps as other ways to answer that step; a passkey alone is not (yet) a
+   * second factor of a password sign-in: it signs in by itself (routes/passkeys.ts).
+   */
   async factorsOf(userId: string): Promise<{ id: string; type: string }[]> {
-    return (await this.factors.list(userId)).map((f) => ({ id: f.id, type: f.type }));
+    const apps = (await this.factors.list(userId)).map((f) => ({ id: f.id, type: f.type }));
+    if (!this.passkeys || apps.length === 0) return apps;
+    const keys = await this.db.webauthnCredential.findMany({
+      where: { userId },
+      select: { id: true },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    return [...apps, ...keys.map((k) => ({ id: k.id, type: 'passkey' }))];
+  }
+
+  /** Whether the account has a second factor: then sign-ins have a second step, and sensitive acts a step-up. */
+  async hasFactor(userId: string): Promise<boolean> {
+    return (await this.factorsOf(userId)).length > 0;
+  }
+
+  /**
+   * The options for navigator.credentials.get() that complete the sign-in of `mfaToken` with a passkey: only the
+   * user's passkeys, the challenge bound to this sign-in. Asking costs no attempt; the answer does.
+   */
+  async passkeyOptions(
+    mfaToken: string,
+  ): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
+    const tokenHash = hashOf(mfaToken);
+    const open = await this.db.mfaChallenge.findFirst({
+      where: { tokenHash, usedAt: null, expiresAt: { gt: this.clock.now() } },
+      select: { userId: true },
+    });
+    if (!open) throw new DomainError('mfa_token_invalid', { detail: 'unknown, used or expired mfa_token' });
+    return this.passkeyOptionsFor(open.userId, `mfa:${tokenHash}`);
+  }
+
+  /** Second-factor passkey options for `userId`, bound to `binding` (a sign-in's, or a session's step-up). */
+  async passkeyOptionsFor(
+    userId: string,
+    binding: string,
+  ): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
+    if (!this.passkeys) throw new DomainError('passkeys_disabled', { detail: 'WEBAUTHN_RP_ID is not set' });
+    return this.passkeys.options('preferred', userId, binding);
   }
 
   /** The factors to offer again for a challenge still open (a page asking once more); none for any other token. */
@@ -126,17 +181,9 @@ export class SecondStep {
     }>(CLAIM_ATTEMPT, [tokenHash, now.toISOString()]);
     if (!challenge) throw new DomainError('mfa_token_invalid', { detail: 'unknown, used, expired or spent mfa_token' });
     const userId = challenge.user_id;
-    const [budget] = await this.sql.query<{ failures: number }>(CLAIM_BUDGET, [userId, now.toISOString()]);
-    if (!budget) throw await this.locked(userId);
-
-    const second = await this.check(userId, proof);
-    if (!second) {
-      await this.failed(userId, budget.failures, meta, now);
-      throw new DomainError('mfa_code_invalid', { detail: 'second factor refused' });
-    }
+    const second = await this.prove(userId, proof, meta, `mfa:${tokenHash}`);
     const [done] = await this.sql.query<{ token_hash: string }>(COMPLETE, [tokenHash, this.clock.now().toISOString()]);
     if (!done) throw new DomainError('mfa_token_invalid', { detail: 'mfa_token completed by another request' });
-    await this.db.mfaGuard.updateMany({ where: { userId }, data: { failures: 0, lockedUntil: null } });
 
     const method = await this.startMethod(userId, challenge, second.factor);
     const session = await this.lifecycle.start(userId, method, meta);
@@ -145,13 +192,43 @@ export class SecondStep {
     return { session, recoveryCodesRemaining: second.remaining };
   }
 
-  /** Checks a proof for the user; passkeys add their kind here. */
+  /**
+   * A second factor of `userId`, checked under the account's one failure budget: the budget is claimed first
+   * (mfa_locked when it is spent), a refusal is counted and audited (mfa_code_invalid, or the passkey's own
+   * code), a success clears the count. `binding`: what a passkey's challenge must have been issued for.
+   */
+  async prove(userId: string, proof: SecondStepProof, meta: RequestMeta, binding: string): Promise<Proven> {
+    const now = this.clock.now();
+    const [budget] = await this.sql.query<{ failures: number }>(CLAIM_BUDGET, [userId, now.toISOString()]);
+    if (!budget) throw await this.locked(userId);
+    const second = await this.check(userId, proof, meta, binding);
+    if (second instanceof DomainError || !second) {
+      await this.failed(userId, budget.failures, meta, now);
+      throw second ?? new DomainError('mfa_code_invalid', { detail: 'second factor refused' });
+    }
+    await this.db.mfaGuard.updateMany({ where: { userId }, data: { failures: 0, lockedUntil: null } });
+    return second;
+  }
+
+  /** Checks a proof for the user: null (or a passkey's refusal) when it does not hold. */
   private async check(
     userId: string,
     proof: SecondStepProof,
-  ): Promise<{ factor: SecondFactor; remaining?: number } | null> {
+    meta: RequestMeta,
+    binding: string,
+  ): Promise<Proven | DomainError | null> {
     if (proof.kind === 'totp')
       return (await this.factors.takeTotp(userId, proof.factorId, proof.code)) ? { factor: 'otp' } : null;
+    if (proof.kind === 'passkey') {
+      if (!this.passkeys) return new DomainError('passkeys_disabled', { detail: 'WEBAUTHN_RP_ID is not set' });
+      try {
+        const key = await this.passkeys.verifyForUser(userId, proof.challengeId, proof.response, meta, binding);
+        return { factor: { passkey: { synced: key.synced, userVerified: key.userVerified } } };
+      } catch (err) {
+        if (err instanceof DomainError) return err;
+        throw err;
+      }
+    }
     const remaining = await this.recoveryCodes.spend(userId, proof.code);
     return remaining === null ? null : { factor: 'recovery_code', remaining };
   }

@@ -2,7 +2,8 @@
 // cookie would be a third-party one that browsers drop: the options response hands out an opaque id instead,
 // and the verify request brings it back. A challenge belongs to one ceremony (registration or sign-in), lives
 // five minutes and is spent by its first use, whether that verification then succeeds or fails: the claim is
-// one UPDATE, so of any number of verifies racing with one id, exactly one gets the challenge.
+// one UPDATE, so of any number of verifies racing with one id, exactly one gets the challenge. A challenge of a
+// second step is also bound to what it completes (a sign-in's mfa_token, a session's step-up): `binding`.
 import { randomBytes } from 'node:crypto';
 import type { Sql } from '../../db/sql.js';
 import type { Clock } from '../clock.js';
@@ -21,17 +22,19 @@ export interface ClaimedChallenge {
   userId: string | null;
   challenge: string;
   userVerification: UserVerification;
+  /** What a second-step challenge completes ("mfa:…", "step_up:…"); null for the others. */
+  binding: string | null;
 }
 
 const INSERT = `
-INSERT INTO webauthn_challenges (id, ceremony, user_id, challenge, user_verification, created_at, expires_at)
-VALUES ($1, $2, $3::uuid, $4, $5, $6::timestamptz, $7::timestamptz)`;
+INSERT INTO webauthn_challenges (id, ceremony, user_id, challenge, user_verification, created_at, expires_at, binding)
+VALUES ($1, $2, $3::uuid, $4, $5, $6::timestamptz, $7::timestamptz, $8)`;
 
 // Spent whatever follows: a failed verification does not leave the challenge for another try.
 const CLAIM = `
 UPDATE webauthn_challenges SET consumed_at = $2::timestamptz
 WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2::timestamptz
-RETURNING ceremony, user_id::text AS user_id, challenge, user_verification`;
+RETURNING ceremony, user_id::text AS user_id, challenge, user_verification, binding`;
 
 // Expired challenges, spent or not, are of no further use (a spent one is refused as expired after that too).
 const PURGE = `
@@ -46,11 +49,26 @@ export class PasskeyChallenges {
   ) {}
 
   /** Stores a ceremony's challenge; returns the opaque id the options response carries. */
-  async issue(ceremony: Ceremony, userId: string | null, challenge: string, uv: UserVerification): Promise<string> {
+  async issue(
+    ceremony: Ceremony,
+    userId: string | null,
+    challenge: string,
+    uv: UserVerification,
+    binding: string | null = null,
+  ): Promise<string> {
     const id = randomBytes(24).toString('base64url');
     const now = this.clock.now();
     const expires = new Date(now.getTime() + CHALLENGE_TTL_SECONDS * 1000);
-    await this.sql.query(INSERT, [id, ceremony, userId, challenge, uv, now.toISOString(), expires.toISOString()]);
+    await this.sql.query(INSERT, [
+      id,
+      ceremony,
+      userId,
+      challenge,
+      uv,
+      now.toISOString(),
+      expires.toISOString(),
+      binding,
+    ]);
     return id;
   }
 
@@ -64,10 +82,16 @@ export class PasskeyChallenges {
       user_id: string | null;
       challenge: string;
       user_verification: UserVerification;
+      binding: string | null;
     }>(CLAIM, [id, this.clock.now().toISOString()]);
     if (!row || row.ceremony !== ceremony)
       throw new DomainError('passkey_challenge_invalid', { detail: row ? 'challenge of another ceremony' : undefined });
-    return { userId: row.user_id, challenge: row.challenge, userVerification: row.user_verification };
+    return {
+      userId: row.user_id,
+      challenge: row.challenge,
+      userVerification: row.user_verification,
+      binding: row.binding,
+    };
   }
 
   /** Deletes expired challenges in bounded batches (the purge job); returns how many went. */

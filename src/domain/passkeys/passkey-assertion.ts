@@ -54,11 +54,12 @@ export class PasskeyAssertions {
   /**
    * The options for navigator.credentials.get(), and the id of their challenge. Without `userId`: a usernameless
    * sign-in (any discoverable passkey of this site). With it: a second factor for that user, offering only
-   * their passkeys (verifyForUser accepts no other).
+   * their passkeys (verifyForUser accepts no other), its challenge bound to `binding` (what it completes).
    */
   async options(
     userVerification: UserVerification,
     userId?: string,
+    binding?: string,
   ): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
     const allow = userId
       ? (
@@ -79,18 +80,20 @@ export class PasskeyAssertions {
       userId ?? null,
       options.challenge,
       userVerification,
+      binding ?? null,
     );
     return { challengeId, options };
   }
 
   /** A usernameless sign-in: the answer to a challenge issued without a user; the passkey names the user. */
   async signIn(challengeId: string, response: AuthenticationResponseJSON, meta: RequestMeta): Promise<VerifiedPasskey> {
-    return this.verify(challengeId, response, meta, null);
+    return this.verify(challengeId, response, meta, null, null);
   }
 
   /**
    * A passkey as the second factor of `userId` (after their password): the challenge must have been issued for
-   * this user (options(uv, userId)), and the passkey must be theirs. Spends the challenge whatever the outcome.
+   * this user and `binding` (options(uv, userId, binding)), and the passkey must be theirs. Spends the
+   * challenge whatever the outcome.
    * Throws DomainError passkey_challenge_invalid, passkey_sign_in_failed, passkey_user_verification_required
    * or passkey_counter_invalid.
    */
@@ -99,8 +102,9 @@ export class PasskeyAssertions {
     challengeId: string,
     response: AuthenticationResponseJSON,
     meta: RequestMeta,
+    binding: string,
   ): Promise<VerifiedPasskey> {
-    return this.verify(challengeId, response, meta, userId);
+    return this.verify(challengeId, response, meta, userId, binding);
   }
 
   private async verify(
@@ -108,9 +112,10 @@ export class PasskeyAssertions {
     response: AuthenticationResponseJSON,
     meta: RequestMeta,
     forUser: string | null,
+    binding: string | null,
   ): Promise<VerifiedPasskey> {
     const claimed = await this.challenges.claim(challengeId, 'authentication');
-    if (claimed.userId !== forUser)
+    if (claimed.userId !== forUser || claimed.binding !== binding)
       throw new DomainError('passkey_challenge_invalid', { detail: 'challenge issued for another sign-in' });
     const now = this.clock.now();
     const stored = await this.db.webauthnCredential.findUnique({ where: { credentialId: String(response.id) } });

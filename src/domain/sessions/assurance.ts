@@ -7,13 +7,18 @@
 //   password + TOTP                amr ["pwd","otp","mfa"]    acr "2"
 //   provider + TOTP                amr ["otp","mfa"]          acr "2"
 //   either + a recovery code       amr [..., "mfa"]           acr "2"   (RFC 8176 has no value of its own for it)
+//   either + a passkey             amr [..., "hwk"|"swk", ("user",) "mfa"]  acr "2"
 //   passkey that verified the user amr ["hwk"|"swk","user"]   acr "2"   (something held, and the user verified)
 //   passkey without verification   amr ["hwk"|"swk"]          acr "1"   (swk: synced, backed up; hwk: one device)
 // Tessera did not see how a provider checked the user, so a provider's sign-in adds no amr value of its own.
+//
+// Step-up (RFC 9470, src/domain/mfa/step-up.ts): a second factor proven later in a session adds its methods and
+// "mfa" to the session's, and moves auth_time to that moment, for STEP_UP_MAX_AGE_SECONDS only; after that the
+// session's tokens say again what its sign-in did (withStepUp). A raised level drops back by itself.
 import type { ACR_VALUES } from '@tessera/verify/contract';
 
-/** The second step of a sign-in (src/domain/mfa/); passkeys will add their kind here. */
-export type SecondFactor = 'otp' | 'recovery_code';
+/** The second step of a sign-in or a step-up (src/domain/mfa/): a code, a recovery code, or a passkey. */
+export type SecondFactor = 'otp' | 'recovery_code' | { passkey: { synced: boolean; userVerified: boolean } };
 
 export type Acr = (typeof ACR_VALUES)[number];
 
@@ -24,7 +29,34 @@ export const SECOND_STEP_AMR = ['otp', 'mfa'] as const;
 export function sessionAmr(idp: string | null | undefined, second?: SecondFactor | null): string[] {
   const first = idp ? [] : ['pwd'];
   if (!second) return first;
-  return [...first, ...(second === 'otp' ? ['otp'] : []), 'mfa'];
+  return [...first, ...secondFactorAmr(second)];
+}
+
+/** RFC 8176 methods a second factor adds: its own ("otp", a passkey's), then "mfa". */
+export function secondFactorAmr(second: SecondFactor): string[] {
+  if (second === 'otp') return ['otp', 'mfa'];
+  if (second === 'recovery_code') return ['mfa'];
+  return [...passkeyAmr(second.passkey.synced, second.passkey.userVerified), 'mfa'];
+}
+
+/** A session's step-up, as the session row keeps it. */
+export interface StepUp {
+  at: Date | null | undefined;
+  amr: string[] | null | undefined;
+}
+
+/**
+ * What a session's tokens state at `now`: within `maxAgeSeconds` of a step-up, the sign-in's methods plus the
+ * step-up's, and auth_time the step-up's; otherwise the sign-in's methods and start. The one drop-back rule.
+ */
+export function withStepUp(
+  signIn: { amr: string[]; authTime: Date },
+  stepUp: StepUp | undefined,
+  now: Date,
+  maxAgeSeconds: number,
+): { amr: string[]; authTime: Date } {
+  if (!stepUp?.at || !stepUp.amr || now.getTime() - stepUp.at.getTime() > maxAgeSeconds * 1000) return signIn;
+  return { amr: [...new Set([...signIn.amr, ...stepUp.amr])], authTime: stepUp.at };
 }
 
 /** A session row's amr: the stored one, or for a session from before amr was kept, what its start implies. */

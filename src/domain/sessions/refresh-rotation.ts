@@ -10,6 +10,7 @@ import type { Sql } from '../../db/sql.js';
 import { clipUserAgent, type RequestMeta } from '../audit.js';
 import type { RefreshSettings, SessionSnapshot } from './refresh-verdict.js';
 import { liveSql, refreshCutoffs } from './session-state.js';
+import type { StepUp } from './assurance.js';
 
 // The INSERT mirrors audit() in audit.ts (same columns), so the audit row commits with the CAS.
 const CAS = `
@@ -21,7 +22,7 @@ WITH s AS (
     AND ${liveSql('sessions', '$3')}
     AND last_used_at > $6::timestamptz AND created_at > $7::timestamptz
     AND client_id IS NOT DISTINCT FROM $11
-  RETURNING id, user_id, created_at, expires_at, refresh_counter, idp, scope, audience, amr
+  RETURNING id, user_id, created_at, expires_at, refresh_counter, idp, scope, audience, amr, step_up_at, step_up_amr
 ), a AS (
   INSERT INTO audit_events (type, user_id, session_id, ip, user_agent, request_id, created_at)
   SELECT 'refresh', user_id, id, $8, $9, $10, $3::timestamptz FROM s
@@ -29,7 +30,7 @@ WITH s AS (
 SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter,
   (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles,
   (SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.id = s.user_id) AS email_verified,
-  idp, scope, audience, amr
+  idp, scope, audience, amr, step_up_at, step_up_amr
 FROM s`;
 
 /** What the statement hands back when it moved the counter. */
@@ -46,6 +47,8 @@ export interface Rotated {
   audience: string | null;
   /** RFC 8176 methods of the sign-in (assurance.ts); null for a session from before they were kept. */
   amr: string[] | null;
+  /** The session's last step-up (assurance.ts withStepUp decides whether it still counts). */
+  stepUp: StepUp;
 }
 
 /** Moves the session from `counter` to the next one, or returns null when the statement matched nothing. */
@@ -72,6 +75,8 @@ export async function rotateSession(
     scope: string | null;
     audience: string | null;
     amr: string[] | null;
+    step_up_at: Date | null;
+    step_up_amr: string[] | null;
   }>(CAS, [
     sessionId,
     counter.toString(),
@@ -97,12 +102,14 @@ export async function rotateSession(
     scope: won.scope,
     audience: won.audience,
     amr: won.amr,
+    stepUp: { at: won.step_up_at, amr: won.step_up_amr },
   };
 }
 
 const SESSION = `
 SELECT user_id::text AS user_id, created_at, last_used_at, expires_at, revoked_at,
-       refresh_counter::text AS counter, rotated_at, idp, client_id, scope, audience, amr
+       refresh_counter::text AS counter, rotated_at, idp, client_id, scope, audience, amr,
+       step_up_at, step_up_amr
 FROM sessions WHERE id = $1::uuid`;
 
 /** Who a session belongs to and what it grants: its user, provider, and OAuth client with scope and audience. */
@@ -113,6 +120,7 @@ interface SessionGrantFacts {
   scope: string | null;
   audience: string | null;
   amr: string[] | null;
+  stepUp: StepUp;
 }
 
 /** The session row as refreshVerdict reads it, with its owner and provider; null if there is none. */
@@ -130,6 +138,8 @@ export async function readSession(sql: Sql, sessionId: string): Promise<(Session
     scope: string | null;
     audience: string | null;
     amr: string[] | null;
+    step_up_at: Date | null;
+    step_up_amr: string[] | null;
   }>(SESSION, [sessionId]);
   if (!s) return null;
   return {
@@ -139,6 +149,7 @@ export async function readSession(sql: Sql, sessionId: string): Promise<(Session
     scope: s.scope,
     audience: s.audience,
     amr: s.amr,
+    stepUp: { at: s.step_up_at, amr: s.step_up_amr },
     createdAt: s.created_at,
     lastUsedAt: s.last_used_at,
     expiresAt: s.expires_at,

@@ -22,7 +22,8 @@ import { readSession, rotateSession } from './refresh-rotation.js';
 import { refreshVerdict, type RefreshSettings } from './refresh-verdict.js';
 import { endSessions, type EndedSession, type SessionEnd } from './session-end.js';
 import { sessionDeadline } from './session-state.js';
-import { passkeyAmr, sessionAmr, storedAmr, type SecondFactor } from './assurance.js';
+import { liveSql } from './session-state.js';
+import { passkeyAmr, sessionAmr, storedAmr, type SecondFactor, type StepUp } from './assurance.js';
 
 /**
  * How the user proved who they are. The coming grants add a kind here. `secondFactor`: the second step of the
@@ -43,6 +44,8 @@ export interface IssuedSession {
   /** When the user authenticated (the auth_time claim): the session's start. */
   sessionStartedAt: Date;
   amr: string[];
+  /** The session's last step-up, when one was read (assurance.ts withStepUp: it counts for a while only). */
+  stepUp?: StepUp;
   /** The identity provider the session started with; null: the password. */
   idp?: string | null;
   refreshToken: string;
@@ -80,6 +83,18 @@ export class RotationError extends DomainError {
     super(FAILURE_CODES[failure], { detail: `refresh refused: ${failure}`, ...(message ? { message } : {}) });
   }
 }
+
+// The step-up and its audit row in one statement (the INSERT mirrors audit() in audit.ts, as the refresh CAS's).
+const STEP_UP = `
+WITH s AS (
+  UPDATE sessions SET step_up_at = $3::timestamptz, step_up_amr = $4::text[], last_used_at = $3::timestamptz
+  WHERE id = $1::uuid AND user_id = $2::uuid AND client_id IS NULL AND ${liveSql('sessions', '$3')}
+  RETURNING id, user_id, created_at, idp, amr
+), a AS (
+  INSERT INTO audit_events (type, user_id, session_id, ip, user_agent, request_id, reason, created_at)
+  SELECT 'step_up', user_id, id, $5, $6, $7, $8, $3::timestamptz FROM s
+)
+SELECT created_at, idp, amr FROM s`;
 
 const LEGACY_REFUSED = 'Refresh tokens of this format are no longer accepted: log in again.';
 
@@ -179,6 +194,7 @@ export class SessionLifecycle {
         sessionId,
         sessionStartedAt: won.createdAt,
         amr: storedAmr(won.amr, won.idp),
+        stepUp: won.stepUp,
         idp: won.idp,
         refreshToken: this.tokens.mint(sessionId, won.counter),
         refreshExpiresAt: won.expiresAt,
@@ -201,6 +217,7 @@ export class SessionLifecycle {
           sessionId,
           sessionStartedAt: s.createdAt,
           amr: storedAmr(s.amr, s.idp),
+          stepUp: s.stepUp,
           idp: s.idp,
           refreshToken: this.tokens.mint(sessionId, s.counter),
           refreshExpiresAt: s.expiresAt,
@@ -231,6 +248,40 @@ export class SessionLifecycle {
       if (row && this.onReuse) await this.onReuse(tx, row, meta, now);
       return !!row;
     }, LOCKING_TX);
+  }
+
+  /**
+   * A step-up (src/domain/mfa/step-up.ts): the user of a live session of Tessera's own (not an OAuth client's)
+   * proved a second factor now. The session remembers when and how, in one statement with its audit row; its
+   * tokens state it while it is recent (assurance.ts withStepUp). Throws session_revoked for a session that is
+   * no longer live. Returns the session's facts for the token issuer (no new refresh token: the cookie stays).
+   */
+  async stepUp(
+    userId: string,
+    sessionId: string,
+    methods: string[],
+    meta: RequestMeta,
+  ): Promise<Omit<IssuedSession, 'refreshToken' | 'refreshExpiresAt'>> {
+    const now = this.clock.now();
+    const [row] = await this.sql.query<{ created_at: Date; idp: string | null; amr: string[] | null }>(STEP_UP, [
+      sessionId,
+      userId,
+      now.toISOString(),
+      methods,
+      meta.ip || null,
+      clipUserAgent(meta.userAgent),
+      meta.requestId,
+      `amr=${methods.join(',')}`,
+    ]);
+    if (!row) throw new DomainError('session_revoked', { detail: 'step-up for a session that is not live' });
+    return {
+      userId,
+      sessionId,
+      sessionStartedAt: row.created_at,
+      amr: storedAmr(row.amr, row.idp),
+      idp: row.idp,
+      stepUp: { at: now, amr: methods },
+    };
   }
 
   /** Ends sessions in a transaction of its own; returns the ones this call ended. */

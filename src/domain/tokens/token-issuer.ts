@@ -11,7 +11,8 @@
 //   amr, acr, idp        how the session started (src/domain/sessions/assurance.ts, the one rule): a password
 //                        (amr ["pwd"]) or an identity provider (idp, and no amr of its own: RFC 8176 values only,
 //                        and Tessera did not see how the provider checked the user), plus a second factor
-//                        ("otp", "mfa"); acr "1" or "2" from the amr. A refresh keeps the session's amr
+//                        ("otp", "mfa"); acr "1" or "2" from the amr. A refresh keeps the session's amr.
+//                        A step-up (RFC 9470) adds its methods and moves auth_time, for STEP_UP_MAX_AGE_SECONDS
 //   (API keys)           a user's key: sub the user, no sid, scope and roles the key's scopes the user still
 //                        has; a service client's key: a client token, as client_credentials gives
 //   client_id            Tessera's CLIENT_ID for user tokens; the client itself for client_credentials and
@@ -26,7 +27,7 @@ import { ACCESS_TOKEN_TYPE, type TesseraClaims } from '@tessera/verify/contract'
 import type { Sql } from '../../db/sql.js';
 import { epochSeconds, type Clock } from '../clock.js';
 import type { KeyStore } from '../keys/keys.js';
-import { acrOf, storedAmr } from '../sessions/assurance.js';
+import { acrOf, storedAmr, withStepUp, type StepUp } from '../sessions/assurance.js';
 
 export interface IssuerSettings {
   issuer: string;
@@ -35,6 +36,8 @@ export interface IssuerSettings {
   /** Tessera's CLIENT_ID: the `client_id` of user tokens. */
   clientId: string;
   ttlSeconds: number;
+  /** STEP_UP_MAX_AGE_SECONDS: how long a session's step-up raises its tokens (assurance.ts withStepUp). */
+  stepUpMaxAgeSeconds: number;
 }
 
 /** A session as its start or refresh left it: what its tokens are made from. */
@@ -46,6 +49,8 @@ export interface SessionGrant {
   idp?: string | null | undefined;
   /** RFC 8176 methods of the session's sign-in (src/domain/sessions/assurance.ts); absent: what idp implies. */
   amr?: string[] | null | undefined;
+  /** The session's last step-up: within STEP_UP_MAX_AGE_SECONDS it adds its methods and moves auth_time. */
+  stepUp?: StepUp | undefined;
   /** The user's roles, when the statement that produced the session read them. */
   roles?: string[] | undefined;
   /** Whether the address is verified, when the statement that produced the session read it. */
@@ -138,6 +143,12 @@ export function sessionClaims(
   now: number,
   jti: string,
 ): TesseraClaims {
+  const level = withStepUp(
+    { amr: storedAmr(session.amr, session.idp), authTime: session.sessionStartedAt },
+    session.stepUp,
+    new Date(now * 1000),
+    settings.stepUpMaxAgeSeconds,
+  );
   return {
     iss: settings.issuer,
     sub: session.userId,
@@ -147,10 +158,10 @@ export function sessionClaims(
     jti,
     client_id: settings.clientId,
     sid: session.sessionId,
-    auth_time: epochSeconds(session.sessionStartedAt),
+    auth_time: epochSeconds(level.authTime),
     ...(facts.roles.length > 0 ? { roles: facts.roles } : {}),
     email_verified: facts.emailVerified,
-    ...authMethod(session.idp, session.amr),
+    ...authMethod(session.idp, level.amr),
   };
 }
 
