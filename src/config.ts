@@ -14,6 +14,7 @@ import { normalizeEmail } from './domain/accounts/emails.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
 import type { DatabaseTimeouts } from './db/open.js';
 import { WebauthnEnvFields, webauthnConfig, type WebauthnConfig } from './config-webauthn.js';
+import { WebhookEnvFields, webhookConfig, type WebhookConfig } from './config-webhooks.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -90,6 +91,8 @@ export const EnvSchema = Type.Object({
   ...ResourceEnvFields,
   // Passkeys (src/config-webauthn.ts).
   ...WebauthnEnvFields,
+  // Webhooks for auth events (src/config-webhooks.ts).
+  ...WebhookEnvFields,
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -166,6 +169,8 @@ interface CoreConfig {
   mail: MailConfig;
   /** Passkeys (src/config-webauthn.ts); undefined when WEBAUTHN_RP_ID is unset: no passkey routes. */
   webauthn: WebauthnConfig | undefined;
+  /** Webhooks for auth events: delivery, backoff, address rules (src/config-webhooks.ts). */
+  webhooks: WebhookConfig;
   /** API keys: expiry bounds (seconds) and per-minute limits (0: none). */
   apiKeys: { defaultTtlSeconds: number; maxTtlSeconds: number; perKeyPerMinute: number; perAddressPerMinute: number };
 }
@@ -268,6 +273,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
       throw new ConfigError(message);
     }),
     apiKeys: apiKeySettings(env),
+    webhooks: webhookConfig(env, (message) => {
+      throw new ConfigError(message);
+    }),
   };
 }
 

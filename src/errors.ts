@@ -149,6 +149,13 @@ export const errorCatalog = {
     status: 429,
     message: 'Too many wrong second-factor codes: try again after the time in Retry-After.',
   },
+  // Webhooks for auth events (src/domain/webhooks/).
+  webhook_url_invalid: {
+    status: 400,
+    message:
+      'The webhook URL must be an absolute https URL (http where allowed) without credentials, on a public address.',
+  },
+  webhook_event_type_unknown: { status: 400, message: 'An event type is not in the webhook event catalogue.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -68,6 +68,8 @@ interface OAuthServices {
   deviceGuesses: DeviceGuesses;
 }
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
+import { WebhookEndpoints } from './domain/webhooks/endpoints.js';
+import { WebhookDeliveries } from './domain/webhooks/deliveries.js';
 import { ClientAuthentication } from './domain/authz/client-authentication.js';
 import { GrantRegistry } from './domain/grants/registry.js';
 import type { GrantServices } from './domain/grants/grant.js';
@@ -119,6 +121,8 @@ export interface Services {
   apiKeyUse: ApiKeyUse;
   /** Second factors (src/domain/mfa/): factors, recovery codes, and the second step of a sign-in. */
   mfa: MfaServices;
+  /** Webhooks for auth events (src/domain/webhooks/): endpoints and their delivery outbox. */
+  webhooks: { endpoints: WebhookEndpoints; deliveries: WebhookDeliveries };
 }
 
 interface MfaServices {
@@ -236,6 +240,11 @@ export async function createServices(
     recovery ? (to, vars) => recovery.templates.render('api_key_leaked', to, vars) : undefined,
   );
   return {
+    webhooks: {
+      // Signing secrets are sealed with the same KEYS_DIR box as second-factor secrets.
+      endpoints: new WebhookEndpoints(database.prisma, box, config.webhooks, clock),
+      deliveries: new WebhookDeliveries(database.prisma, database.sql, clock),
+    },
     passkeys: passkeyServices(config, clock, database, recovery),
     apiKeys,
     apiKeyUse,

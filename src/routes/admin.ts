@@ -13,6 +13,7 @@ import { AppError } from '../errors.js';
 import { adminAuth } from '../plugins/bearer-auth.js';
 import adminClientRoutes from './admin-clients.js';
 import adminApiKeyRoutes from './admin-api-keys.js';
+import adminWebhookRoutes from './admin-webhooks.js';
 import { adminRateLimits } from '../plugins/admin-rate-limit.js';
 import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { requestMeta } from '../http/request-meta.js';
@@ -103,6 +104,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   await app.register(auditExportRoutes, { services });
   await app.register(adminClientRoutes, { services });
   await app.register(adminApiKeyRoutes, { services });
+  await app.register(adminWebhookRoutes, { services });
 
   app.get(
     '/users',
