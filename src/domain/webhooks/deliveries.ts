@@ -20,7 +20,7 @@ export interface ClaimedDelivery {
   lease: Date;
 }
 
-export type DeliveryState = 'pending' | 'delivered' | 'failed';
+type DeliveryState = 'pending' | 'delivered' | 'failed';
 
 export interface DeliveryView {
   id: string;

@@ -14,7 +14,7 @@ import { AddressRefused, pinAddress } from './address-guard.js';
 
 const RESPONSE_BYTES = 4096;
 /** What of a receiver's answer is kept for admins: enough to see an error message, never a whole page. */
-export const EXCERPT_CHARS = 256;
+const EXCERPT_CHARS = 256;
 
 export interface Outgoing {
   url: string;
@@ -40,7 +40,7 @@ export interface SendRules {
 }
 
 /** The webhook-signature header: one signature per secret. */
-export function signatures(secrets: string[], eventId: string, at: Date, payload: string): string {
+function signatures(secrets: string[], eventId: string, at: Date, payload: string): string {
   return secrets.map((s) => new Webhook(s).sign(eventId, at, payload)).join(' ');
 }
 
