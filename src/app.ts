@@ -58,6 +58,7 @@ import { createServices, type Services } from './services.js';
 import { bootstrapAdminAtBoot, warnAboutConfig } from './boot-checks.js';
 import recoveryRoutes from './routes/recovery.js';
 import mailWorker from './plugins/mail-worker.js';
+import webhookWorker from './plugins/webhook-worker.js';
 
 export interface AppOptions {
   config: Config;
@@ -249,6 +250,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(healthRoutes, { prefix: '/health', services });
     await app.register(purgeJob, { services });
     await app.register(mailWorker, { services });
+    await app.register(webhookWorker, { services });
     await app.register(keyReload, { services });
     await app.ready();
     return app as FastifyInstance & { services: Services };

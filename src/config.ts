@@ -16,6 +16,7 @@ import { ProviderListError, parseProviders, type ProviderSettings } from './doma
 import type { DatabaseTimeouts } from './db/open.js';
 import { ClientDocumentEnvFields, clientDocumentConfig, type ClientDocumentConfig } from './config-client-documents.js';
 import { WebauthnEnvFields, webauthnConfig, type WebauthnConfig } from './config-webauthn.js';
+import { WebhookEnvFields, webhookConfig, type WebhookConfig } from './config-webhooks.js';
 
 /** A string from a fixed list, as JSON Schema `enum` (one clear error instead of one per literal). */
 const OneOf = <T extends string>(values: readonly T[], fallback: T) =>
@@ -96,6 +97,8 @@ export const EnvSchema = Type.Object({
   ...ClientDocumentEnvFields,
   // Step-up (src/domain/mfa/step-up.ts): how long a second factor proven inside a session raises its tokens' acr.
   STEP_UP_MAX_AGE_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 900 }),
+  // Webhooks for auth events (src/config-webhooks.ts).
+  ...WebhookEnvFields,
   // The authorization endpoint's front end: pushed requests, the pages' theme (src/config-authorization.ts).
   ...AuthorizationEnvFields,
   // Second factors required by role (src/domain/mfa/role-policy.ts): comma-separated roles.
@@ -178,6 +181,8 @@ interface CoreConfig {
   webauthn: WebauthnConfig | undefined;
   /** Step-up: a second factor proven inside a session raises its tokens to acr "2" for this many seconds. */
   stepUpMaxAgeSeconds: number;
+  /** Webhooks for auth events: delivery, backoff, address rules (src/config-webhooks.ts). */
+  webhooks: WebhookConfig;
   /** API keys: expiry bounds (seconds) and per-minute limits (0: none). */
   apiKeys: { defaultTtlSeconds: number; maxTtlSeconds: number; perKeyPerMinute: number; perAddressPerMinute: number };
   /** Second factors: an account holding one of these roles must have a factor before /admin answers it. */
@@ -285,6 +290,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
     apiKeys: apiKeySettings(env),
     // Client ID Metadata Documents.
     ...clientDocumentConfig(env, (message) => {
+      throw new ConfigError(message);
+    }),
+    webhooks: webhookConfig(env, (message) => {
       throw new ConfigError(message);
     }),
     // Pushed authorization requests and the pages' theme (src/config-authorization.ts).

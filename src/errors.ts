@@ -169,6 +169,13 @@ export const errorCatalog = {
       'Confirm with your second factor (POST /auth/step-up) to do this: acr_values and max_age say what is needed.',
   },
   passkeys_disabled: { status: 400, message: 'Passkeys are not enabled on this server.' },
+  // Webhooks for auth events (src/domain/webhooks/).
+  webhook_url_invalid: {
+    status: 400,
+    message:
+      'The webhook URL must be an absolute https URL (http where allowed) without credentials, on a public address.',
+  },
+  webhook_event_type_unknown: { status: 400, message: 'An event type is not in the webhook event catalogue.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -77,6 +77,8 @@ interface OAuthServices {
   pushed: PushedRequests;
 }
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
+import { WebhookEndpoints } from './domain/webhooks/endpoints.js';
+import { WebhookDeliveries } from './domain/webhooks/deliveries.js';
 import { ClientAuthentication } from './domain/authz/client-authentication.js';
 import { GrantRegistry } from './domain/grants/registry.js';
 import type { GrantServices } from './domain/grants/grant.js';
@@ -130,6 +132,8 @@ export interface Services {
   apiKeyUse: ApiKeyUse;
   /** Second factors (src/domain/mfa/): factors, recovery codes, and the second step of a sign-in. */
   mfa: MfaServices;
+  /** Webhooks for auth events (src/domain/webhooks/): endpoints and their delivery outbox. */
+  webhooks: { endpoints: WebhookEndpoints; deliveries: WebhookDeliveries };
 }
 
 interface MfaServices {
@@ -292,6 +296,11 @@ export async function createServices(
   );
   return {
     passkeys,
+    webhooks: {
+      // Signing secrets are sealed with the same KEYS_DIR box as second-factor secrets.
+      endpoints: new WebhookEndpoints(database.prisma, box, config.webhooks, clock),
+      deliveries: new WebhookDeliveries(database.prisma, database.sql, clock),
+    },
     apiKeys,
     apiKeyUse,
     recovery,

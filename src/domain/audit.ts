@@ -1,6 +1,11 @@
 // Auth events, written to the audit_events table in the same transaction as the change they record.
 // Never a password, token or cookie: ids, reasons and request metadata only.
-import type { Prisma } from '../generated/prisma/client.js';
+//
+// The row an auth event writes here is also where its webhook events (src/domain/webhooks/events.ts) are
+// enqueued: one statement inserts the audit row and a delivery for each enabled endpoint that asked for the
+// event, so the webhook outbox commits or rolls back with the change, and the audit costs no extra round trip.
+import { Prisma } from '../generated/prisma/client.js';
+import { eventsOf } from './webhooks/events.js';
 
 export type AuditType =
   | 'register'
@@ -75,7 +80,13 @@ export type AuditType =
   | 'api_key_created'
   | 'api_key_rolled'
   | 'api_key_revoked'
-  | 'api_key_leak_reported';
+  | 'api_key_leak_reported'
+  // Webhook endpoints (src/domain/webhooks/).
+  | 'webhook_endpoint_created'
+  | 'webhook_endpoint_updated'
+  | 'webhook_endpoint_deleted'
+  | 'webhook_secret_rotated'
+  | 'webhook_delivery_resent';
 
 /** Who is asking: taken from the HTTP request, carried into audit records and new sessions. */
 export interface RequestMeta {
@@ -89,9 +100,11 @@ export interface AuditEntry {
   userId?: string | null;
   sessionId?: string | null;
   reason?: string | null;
+  /** Sessions this change ended, and why (session-end.ts): announced as session.ended, not stored here. */
+  ended?: { reason: string; sessionIds: string[] };
 }
 
-type Writer = Pick<Prisma.TransactionClient, 'auditEvent'>;
+type Writer = Pick<Prisma.TransactionClient, 'auditEvent' | '$executeRaw'>;
 
 const MAX_USER_AGENT = 512;
 
@@ -100,16 +113,31 @@ export function clipUserAgent(ua: string | undefined): string | null {
 }
 
 export async function audit(db: Writer, meta: RequestMeta, at: Date, entry: AuditEntry): Promise<void> {
-  await db.auditEvent.create({
-    data: {
-      type: entry.type,
-      userId: entry.userId ?? null,
-      sessionId: entry.sessionId ?? null,
-      reason: entry.reason ?? null,
-      ip: meta.ip || null,
-      userAgent: clipUserAgent(meta.userAgent),
-      requestId: meta.requestId,
-      createdAt: at,
-    },
-  });
+  const events = eventsOf(entry, at);
+  if (events.length === 0) {
+    await db.auditEvent.create({
+      data: {
+        type: entry.type,
+        userId: entry.userId ?? null,
+        sessionId: entry.sessionId ?? null,
+        reason: entry.reason ?? null,
+        ip: meta.ip || null,
+        userAgent: clipUserAgent(meta.userAgent),
+        requestId: meta.requestId,
+        createdAt: at,
+      },
+    });
+    return;
+  }
+  const rows = Prisma.join(events.map((e) => Prisma.sql`(${e.id}, ${e.type}, ${e.payload})`));
+  await db.$executeRaw`
+    WITH audited AS (
+      INSERT INTO audit_events (type, user_id, session_id, reason, ip, user_agent, request_id, created_at)
+      VALUES (${entry.type}, ${entry.userId ?? null}::uuid, ${entry.sessionId ?? null}::uuid, ${entry.reason ?? null},
+              ${meta.ip || null}, ${clipUserAgent(meta.userAgent)}, ${meta.requestId}, ${at})
+    )
+    INSERT INTO webhook_deliveries (event_id, endpoint_id, event_type, payload, created_at, next_attempt_at)
+    SELECT e.id, w.id, e.type, e.payload, ${at}, ${at}
+    FROM (VALUES ${rows}) AS e(id, type, payload)
+    JOIN webhook_endpoints w ON w.disabled_at IS NULL AND e.type = ANY(w.event_types)`;
 }

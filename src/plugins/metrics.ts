@@ -26,6 +26,9 @@ declare module 'fastify' {
 interface TesseraMetrics {
   registry: Registry;
   keyReloads: Counter<'outcome'>;
+  /** Webhook delivery attempts by result (delivered, retry, given_up), and how long each took. */
+  webhookDeliveries: Counter<'result'>;
+  webhookDuration: Histogram;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
@@ -112,7 +115,30 @@ function makeMetrics(services: Services, database: Database | undefined) {
       },
     });
   }
-  return { registry, requests, duration, refreshes, logins, rateLimited, dbErrors, keyReloads };
+  const webhookDeliveries = new Counter({
+    name: 'tessera_webhook_deliveries_total',
+    help: 'Webhook delivery attempts, by result: delivered, retry (will be tried again), given_up',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const webhookDuration = new Histogram({
+    name: 'tessera_webhook_delivery_duration_seconds',
+    help: 'Time of one webhook delivery attempt, from resolving the host to the answer',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return {
+    registry,
+    requests,
+    duration,
+    refreshes,
+    logins,
+    rateLimited,
+    dbErrors,
+    keyReloads,
+    webhookDeliveries,
+    webhookDuration,
+  };
 }
 
 const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> = async (
@@ -125,7 +151,12 @@ const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> =
     refresh: { counter: m.refreshes, limited: 'rate_limited' },
     login: { counter: m.logins, limited: 'throttled' },
   } as const;
-  app.decorate('metrics', { registry: m.registry, keyReloads: m.keyReloads } satisfies TesseraMetrics);
+  app.decorate('metrics', {
+    registry: m.registry,
+    keyReloads: m.keyReloads,
+    webhookDeliveries: m.webhookDeliveries,
+    webhookDuration: m.webhookDuration,
+  } satisfies TesseraMetrics);
 
   // Pre-bound children: the per-response cost is a string key and a Map lookup.
   const bound = new Map<

@@ -14,6 +14,7 @@ import { adminAuth } from '../plugins/bearer-auth.js';
 import adminClientRoutes from './admin-clients.js';
 import adminApiKeyRoutes from './admin-api-keys.js';
 import adminMfaRoutes from './admin-mfa.js';
+import adminWebhookRoutes from './admin-webhooks.js';
 import { adminRateLimits } from '../plugins/admin-rate-limit.js';
 import { isCrossSiteRequest } from '../plugins/browser-security.js';
 import { requestMeta } from '../http/request-meta.js';
@@ -105,6 +106,7 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   await app.register(adminClientRoutes, { services });
   await app.register(adminApiKeyRoutes, { services });
   await app.register(adminMfaRoutes, { services });
+  await app.register(adminWebhookRoutes, { services });
 
   app.get(
     '/users',

@@ -2,14 +2,12 @@
 // it true (the token it carries, the password change it reports): a rolled-back transaction leaves no row,
 // so sends nothing; a committed one leaves a row the worker (worker.ts) delivers, however long SMTP is away.
 //
-// Claiming is one statement: rows due and not leased are taken `FOR UPDATE SKIP LOCKED` and leased
-// (locked_until) in the same UPDATE, so instances sharing a database never take the same row, never wait
-// for each other, and a single-connection PGlite needs no transaction around it. The lease value is the
-// claim's fencing token: only the instance holding it may mark the row sent or failed. An instance that
-// dies mid-send loses its lease and another one delivers the row after it expires (at-least-once there;
-// the Message-ID stays the same, so mail systems can fold the duplicate).
+// Claiming and the backoff are the shared outbox lease (src/domain/outbox-lease.ts); an instance that dies
+// mid-send loses its lease and another delivers the row again, with the same Message-ID, so mail systems can
+// fold the duplicate.
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
+import { backoffMs, claimDue } from '../outbox-lease.js';
 
 export interface OutgoingMail {
   /** The template it was made from (for logs and tests; never the content). */
@@ -36,17 +34,6 @@ export async function enqueueMail(tx: OutboxWriter, mail: OutgoingMail, now: Dat
     VALUES (${mail.kind}, ${mail.to}, ${mail.subject}, ${mail.text}, ${mail.html}, ${now}, ${now})`;
 }
 
-const CLAIM = `
-UPDATE mail_outbox m SET locked_until = $2::timestamptz, attempts = m.attempts + 1
-FROM (
-  SELECT id FROM mail_outbox
-  WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1::timestamptz
-    AND (locked_until IS NULL OR locked_until <= $1::timestamptz)
-  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED
-) due
-WHERE m.id = due.id
-RETURNING m.id::text AS id, m.kind, m.recipient, m.subject, m.text_body, m.html_body, m.attempts, m.locked_until`;
-
 interface ClaimRow {
   id: string;
   kind: string;
@@ -54,16 +41,10 @@ interface ClaimRow {
   subject: string;
   text_body: string | null;
   html_body: string | null;
-  attempts: number;
-  locked_until: Date;
 }
 
-/** Retry n (1-based) waits BASE · 2^(n−1), at most MAX: 5 s, 10 s, 20 s … 1 h. */
-const BACKOFF = { baseSeconds: 5, maxSeconds: 3600 } as const;
-
-function backoffSeconds(attempts: number): number {
-  return Math.min(BACKOFF.maxSeconds, BACKOFF.baseSeconds * 2 ** Math.max(0, attempts - 1));
-}
+/** Retry n (1-based) waits 5 s · 2^(n−1), at most 1 h: 5 s, 10 s, 20 s … 1 h. */
+const BACKOFF = { baseMs: 5000, maxMs: 3_600_000 } as const;
 
 export class Outbox {
   constructor(private readonly sql: Sql) {}
@@ -87,20 +68,24 @@ export class Outbox {
 
   /** Leases up to `limit` due messages until `now + leaseMs`. */
   async claim(now: Date, leaseMs: number, limit: number): Promise<ClaimedMail[]> {
-    const until = new Date(now.getTime() + leaseMs);
-    const rows = await this.sql.query<ClaimRow>(CLAIM, [now.toISOString(), until.toISOString(), limit]);
-    return rows
-      .sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
-      .map((r) => ({
-        id: r.id,
-        kind: r.kind,
-        to: r.recipient,
-        subject: r.subject,
-        text: r.text_body ?? '',
-        html: r.html_body ?? '',
-        attempts: r.attempts,
-        lease: r.locked_until,
-      }));
+    const rows = await claimDue<ClaimRow>(
+      this.sql,
+      'mail_outbox',
+      'm.kind, m.recipient, m.subject, m.text_body, m.html_body',
+      now,
+      leaseMs,
+      limit,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      to: r.recipient,
+      subject: r.subject,
+      text: r.text_body ?? '',
+      html: r.html_body ?? '',
+      attempts: r.attempts,
+      lease: r.locked_until,
+    }));
   }
 
   /** Delivered: the bodies (which may hold a link with a token) are blanked. False if the lease was lost. */
@@ -119,7 +104,7 @@ export class Outbox {
    */
   async markFailed(mail: ClaimedMail, now: Date, error: string, maxAttempts: number): Promise<boolean> {
     const giveUp = mail.attempts >= maxAttempts;
-    const next = new Date(now.getTime() + backoffSeconds(mail.attempts) * 1000);
+    const next = new Date(now.getTime() + backoffMs(mail.attempts, BACKOFF));
     await this.sql.query(
       `UPDATE mail_outbox SET locked_until = NULL, last_error = $2, next_attempt_at = $3::timestamptz,
          failed_at = CASE WHEN $4::boolean THEN $5::timestamptz END,

@@ -1,8 +1,8 @@
-// Delivers the outbox (outbox.ts) in the background: every poll interval it leases a batch of due messages,
-// sends them one by one, and marks each sent, or failed with an exponential backoff. A poll that finds a
-// full batch polls again at once. Stopping waits for the batch in flight, so a shutdown never leaves a
-// message sent but not marked (which another instance would send again after the lease).
+// Delivers the outbox (outbox.ts) in the background, on the shared outbox loop (src/domain/outbox-loop.ts):
+// it leases a batch of due messages, sends them one by one, and marks each sent, or failed with an
+// exponential backoff.
 import type { Clock } from '../clock.js';
+import { OutboxLoop } from '../outbox-loop.js';
 import type { Outbox, ClaimedMail } from './outbox.js';
 import { SMTP_TIMEOUT_MS, type MailTransport } from './transport.js';
 
@@ -25,9 +25,7 @@ const BATCH = 20;
 const LEASE_MS = SMTP_TIMEOUT_MS * 3 * BATCH;
 
 export class OutboxWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
+  private readonly loop: OutboxLoop<ClaimedMail>;
 
   constructor(
     private readonly outbox: Outbox,
@@ -35,35 +33,27 @@ export class OutboxWorker {
     private readonly settings: WorkerSettings,
     private readonly clock: Clock,
     private readonly log: WorkerLog,
-  ) {}
+  ) {
+    this.loop = new OutboxLoop(
+      () => outbox.claim(clock.now(), LEASE_MS, BATCH),
+      (mail) => this.deliver(mail),
+      { pollIntervalMs: settings.pollIntervalMs, batch: BATCH },
+      (err) => log.error(err),
+    );
+  }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(this.settings.pollIntervalMs);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
     this.transport.close();
   }
 
   /** One poll: delivers what is due now. Returns how many were sent. Never runs twice at once. */
   runOnce(): Promise<number> {
-    if (this.running !== undefined) return this.running.then(() => 0);
-    let sent = 0;
-    const run = (async () => {
-      let batch: ClaimedMail[];
-      do {
-        batch = await this.outbox.claim(this.clock.now(), LEASE_MS, BATCH);
-        for (const mail of batch) if (await this.deliver(mail)) sent++;
-      } while (batch.length === BATCH && !this.stopped);
-    })();
-    this.running = run.finally(() => {
-      this.running = undefined;
-    });
-    return this.running.then(() => sent);
+    return this.loop.runOnce();
   }
 
   private async deliver(mail: ClaimedMail): Promise<boolean> {
@@ -83,16 +73,6 @@ export class OutboxWorker {
     await this.outbox.markSent(mail, this.clock.now());
     this.log.sent(mail, file);
     return true;
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.runOnce()
-        .catch((err: unknown) => this.log.error(err))
-        .finally(() => this.schedule(this.settings.pollIntervalMs));
-    }, ms);
-    this.timer.unref();
   }
 }
 

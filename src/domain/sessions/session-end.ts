@@ -116,7 +116,7 @@ export function endAudit(end: SessionEnd, ended: EndedSession[]): AuditEntry[] {
 }
 
 /** A transaction (or the client) that can run the UPDATE and write the audit row. */
-type Tx = Pick<Prisma.TransactionClient, '$queryRaw' | 'auditEvent'>;
+type Tx = Pick<Prisma.TransactionClient, '$queryRaw' | '$executeRaw' | 'auditEvent'>;
 
 /**
  * Ends the sessions that match and are not ended yet, in one statement, and writes the audit row(s), in the
@@ -124,7 +124,12 @@ type Tx = Pick<Prisma.TransactionClient, '$queryRaw' | 'auditEvent'>;
  */
 export async function endSessions(tx: Tx, end: SessionEnd, meta: RequestMeta, now: Date): Promise<EndedSession[]> {
   const ended = await revoke(tx, end.which, end.reason, now);
-  for (const entry of endAudit(end, ended)) await audit(tx, meta, now, entry);
+  // Each row also announces the sessions it stands for (session.ended): its own, or all of an account-wide end.
+  const perSession = !AUDIT[end.reason].count;
+  for (const entry of endAudit(end, ended)) {
+    const sessionIds = perSession ? [entry.sessionId!] : ended.map((s) => s.id);
+    await audit(tx, meta, now, { ...entry, ended: { reason: end.reason, sessionIds } });
+  }
   return ended;
 }
 
