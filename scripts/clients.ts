@@ -19,7 +19,8 @@ import { cliMeta, fail, runCli, withDatabase } from './cli-database.js';
 const USAGE = `usage: npm run clients -- register <metadata> | list | show <client_id> | update <client_id> <metadata>
                           | disable <client_id> | enable <client_id> | delete <client_id> | new <service_client_id>
   <metadata>: RFC 7591 client metadata as JSON, inline or @file (client_name, redirect_uris,
-              token_endpoint_auth_method, grant_types, scope, jwks, resources, first_party, …)`;
+              token_endpoint_auth_method, grant_types, scope, jwks, resources, first_party,
+              require_pushed_authorization_requests, …)`;
 
 const [cmd, ...args] = process.argv.slice(2);
 const arity: Record<string, number> = {

@@ -47,6 +47,8 @@ import tokenRoutes from './routes/token.js';
 import adminRoutes from './routes/admin.js';
 import authorizeRoutes from './routes/authorize.js';
 import dynamicRegistrationRoutes from './routes/dynamic-registration.js';
+import pushedAuthorizationRoutes from './routes/pushed-authorization.js';
+import { PageTheme } from './http/page-theme.js';
 import deviceAuthorizationRoutes from './routes/device-authorization.js';
 import deviceRoutes from './routes/device.js';
 import oidcRoutes from './routes/oidc.js';
@@ -204,6 +206,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await bootstrapAdminAtBoot(app.log, config, database, clock);
 
     app.decorate('services', services);
+    // The built-in pages' look and wording, read once here: a bad PAGES_TEMPLATES_DIR file stops the boot.
+    app.decorate('pageTheme', await PageTheme.load(config.authorization.pages));
     app.decorateRequest('bearer', null);
     app.addSchema(ErrorBody);
     // Hooks run in this order: the request id and security headers come first, so every refusal has them.
@@ -228,6 +232,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(oauthRoutes, { prefix: '/oauth', services });
     await app.register(tokenRoutes, { prefix: '/oauth', services });
     await app.register(authorizeRoutes, { prefix: '/oauth', services });
+    await app.register(pushedAuthorizationRoutes, { prefix: '/oauth', services });
     if (config.dynamicRegistration.enabled)
       await app.register(dynamicRegistrationRoutes, { prefix: '/oauth', services });
     await app.register(deviceAuthorizationRoutes, { prefix: '/oauth', services });

@@ -10,6 +10,7 @@ import { ClientListError, parseClientEntry } from './domain/tokens/service-clien
 import { ACCESS_TOKEN_ALGORITHMS, DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '@tessera/verify/contract';
 import { MailEnvFields, mailConfig, type MailConfig } from './config-mail.js';
 import { ResourceEnvFields, resourceConfig, type ResourceConfig } from './config-resources.js';
+import { AuthorizationEnvFields, authorizationConfig, type AuthorizationConfig } from './config-authorization.js';
 import { normalizeEmail } from './domain/accounts/emails.js';
 import { ProviderListError, parseProviders, type ProviderSettings } from './domain/federation/providers.js';
 import type { DatabaseTimeouts } from './db/open.js';
@@ -90,6 +91,8 @@ export const EnvSchema = Type.Object({
   ...ResourceEnvFields,
   // Passkeys (src/config-webauthn.ts).
   ...WebauthnEnvFields,
+  // The authorization endpoint's front end: pushed requests, the pages' theme (src/config-authorization.ts).
+  ...AuthorizationEnvFields,
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -171,7 +174,7 @@ interface CoreConfig {
 }
 
 /** Everything the service reads: the settings above plus registered resources and dynamic registration. */
-export type Config = CoreConfig & ResourceConfig;
+export type Config = CoreConfig & ResourceConfig & { authorization: AuthorizationConfig };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -268,6 +271,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, opts: LoadOp
       throw new ConfigError(message);
     }),
     apiKeys: apiKeySettings(env),
+    // Pushed authorization requests and the pages' theme (src/config-authorization.ts).
+    authorization: authorizationConfig(env, (message) => {
+      throw new ConfigError(message);
+    }),
   };
 }
 

@@ -34,6 +34,12 @@ export const errorCatalog = {
     message:
       'The application sent an authorization request Tessera cannot answer safely: unknown client or redirect URI.',
   },
+  // Pushed authorization requests (RFC 9126, src/domain/oauth/pushed-requests.ts).
+  invalid_request_uri: {
+    status: 400,
+    message:
+      'The request_uri is unknown, expired, already used, or was pushed by another client. The application must start again.',
+  },
   email_token_invalid: {
     status: 400,
     message: 'The link is invalid, was already used, or has expired. Ask for a new one.',

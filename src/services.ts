@@ -54,6 +54,7 @@ import { ApiKeys } from './domain/api-keys/api-keys.js';
 import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
 import { DeviceCodes } from './domain/oauth/device-codes.js';
 import { DeviceGuesses } from './domain/oauth/device-guesses.js';
+import { PushedRequests } from './domain/oauth/pushed-requests.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -66,6 +67,8 @@ interface OAuthServices {
   /** The device authorization grant (RFC 8628): its codes, and the limit on guessing user codes. */
   devices: DeviceCodes;
   deviceGuesses: DeviceGuesses;
+  /** Pushed authorization requests (RFC 9126): kept at /oauth/par, claimed once at /oauth/authorize. */
+  pushed: PushedRequests;
 }
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
 import { ClientAuthentication } from './domain/authz/client-authentication.js';
@@ -214,6 +217,7 @@ export async function createServices(
     browserSessions: new BrowserSessions(refreshKeys, database.sql, clock),
     devices: new DeviceCodes(database.sql, { ...sessionLimits, accessTokenTtlSeconds: config.accessTokenTtl }, clock),
     deviceGuesses: new DeviceGuesses(database.sql, clock),
+    pushed: new PushedRequests(database.sql, clock),
   };
   // Second factors: their secrets are sealed with a key in KEYS_DIR, made at the first boot.
   const { box } = await SecretBox.open(config.keysDir);

@@ -5,6 +5,10 @@
 // only to Tessera (and, for the redirect that follows, the client's redirect URI), and no one may frame it.
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+// Product name, logo, colours and wording: src/http/page-theme.ts (PAGES_* settings).
+import type { PageTheme } from './page-theme.js';
+
+const themeOf = (reply: FastifyReply): PageTheme => reply.server.pageTheme;
 
 export const html = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -18,12 +22,13 @@ export const SCOPE_WORDS: Record<string, string> = {
 };
 
 const STYLE = `
-body{font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#f4f4f5;margin:0}
+body{font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:var(--background);margin:0}
+.brand{max-width:26rem;margin:2rem auto 0;display:flex;align-items:center;gap:.6rem;font-weight:600}
 main{max-width:26rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;border:1px solid #d4d4d8}
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin-top:1rem;font-weight:600}
 input[type=email],input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #52525b;border-radius:4px;font:inherit}
-button{margin-top:1.2rem;padding:.6rem 1.2rem;border-radius:4px;border:1px solid #1e3a8a;background:#1e40af;color:#fff;font:inherit;cursor:pointer}
-button.secondary{background:#fff;color:#1e3a8a;margin-left:.5rem}
+button{margin-top:1.2rem;padding:.6rem 1.2rem;border-radius:4px;border:1px solid var(--primary);background:var(--primary);color:#fff;font:inherit;cursor:pointer}
+button.secondary{background:#fff;color:var(--primary);margin-left:.5rem}
 :focus-visible{outline:3px solid #b45309;outline-offset:2px}
 .error{color:#991b1b;background:#fef2f2;border:1px solid #991b1b;padding:.6rem;border-radius:4px}
 .host{font-family:ui-monospace,monospace}`;
@@ -39,19 +44,21 @@ export interface Page {
 export function send(reply: FastifyReply, page: Page) {
   const nonce = randomBytes(16).toString('base64');
   const targets = ["'self'", ...(page.formTargets ?? [])].join(' ');
+  const theme = themeOf(reply);
+  const images = theme.imageSource ? `; img-src ${theme.imageSource}` : '';
   reply
     .code(page.status ?? 200)
     .header(
       'content-security-policy',
-      `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${targets}; frame-ancestors 'none'; base-uri 'none'`,
+      `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${targets}; frame-ancestors 'none'; base-uri 'none'${images}`,
     )
     .header('x-frame-options', 'DENY')
     .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8');
   return reply.send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${html(page.title)}</title><style nonce="${nonce}">${STYLE}</style></head>
-<body><main>${page.body}</main></body></html>`);
+<title>${html(page.title)}</title><style nonce="${nonce}">${theme.colorRules}${STYLE}${theme.extraStyle}</style></head>
+<body>${theme.banner}<main>${page.body}</main></body></html>`);
 }
 
 /** Where a redirect URI points, as a CSP source: its origin, or its private-use scheme. */
@@ -81,17 +88,18 @@ export function loginPage(
   },
 ) {
   const error = opts.error ? `<p class="error" role="alert" id="login-error">${html(opts.error)}</p>` : '';
+  const say = themeOf(reply);
   return send(reply, {
-    title: 'Sign in',
+    title: say.text('login_title'),
     status: opts.status ?? 200,
     formTargets: opts.formTarget ? [opts.formTarget] : [],
-    body: `<h1>Sign in to continue to ${html(opts.clientName)}</h1>${error}
+    body: `<h1>${say.say('login_heading', { client: opts.clientName })}</h1>${error}
 <form method="post" action="${html(opts.action ?? '/oauth/authorize/login')}">${hidden(opts.fields)}
-<label for="email">Email</label>
+<label for="email">${say.say('email_label')}</label>
 <input id="email" name="email" type="email" autocomplete="username" required value="${html(opts.email)}"${opts.error ? ' aria-describedby="login-error"' : ''} autofocus>
-<label for="password">Password</label>
+<label for="password">${say.say('password_label')}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form>`,
+<button type="submit">${say.say('login_button')}</button></form>`,
   });
 }
 
@@ -107,23 +115,25 @@ export function consentPage(
 ) {
   const host = formTargetOf(opts.redirectUri);
   const items = opts.scopes.map((s) => `<li>${html(SCOPE_WORDS[s] ?? `Use the API permission “${s}”`)}</li>`).join('');
+  const say = themeOf(reply);
   return send(reply, {
-    title: 'Allow access?',
+    title: say.text('consent_title'),
     formTargets: [opts.formTarget],
-    body: `<h1>${html(opts.clientName)} wants to access your account</h1>
-<p>It will be sent back to <span class="host">${html(host)}</span> and will be able to:</p><ul>${items}</ul>
+    body: `<h1>${say.say('consent_heading', { client: opts.clientName })}</h1>
+<p class="host">${say.say('consent_intro', { host })}</p><ul>${items}</ul>
 <form method="post" action="/oauth/authorize/consent">${hidden(opts.fields)}
-<button type="submit" name="decision" value="allow">Allow</button>
-<button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`,
+<button type="submit" name="decision" value="allow">${say.say('allow_button')}</button>
+<button type="submit" name="decision" value="deny" class="secondary">${say.say('deny_button')}</button></form>`,
   });
 }
 
 /** The page for a request Tessera cannot answer with a redirect (unknown client, unregistered redirect URI). */
 export function errorPage(reply: FastifyReply, code: string, message: string, status = 400) {
+  const say = themeOf(reply);
   return send(reply, {
-    title: 'Cannot continue',
+    title: say.text('error_title'),
     status,
-    body: `<h1>This sign-in cannot continue</h1><p class="error" role="alert" data-code="${html(code)}">${html(message)}</p>
-<p>Go back to the application and try again. If it keeps happening, tell the application's developers.</p>`,
+    body: `<h1>${say.say('error_heading')}</h1><p class="error" role="alert" data-code="${html(code)}">${html(message)}</p>
+<p>${say.say('error_help')}</p>`,
   });
 }

@@ -29,6 +29,7 @@ const Metadata = Type.Object(
     jwks: Type.Optional(Jwks),
     resources: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 20 })),
     first_party: Type.Optional(Type.Boolean()),
+    require_pushed_authorization_requests: Type.Optional(Type.Boolean()),
   },
   // RFC 7591 §2: metadata the server does not understand is ignored.
   { additionalProperties: true },
@@ -49,6 +50,7 @@ const ClientOut = Type.Object(
     jwks: Type.Optional(Jwks),
     resources: Type.Array(Type.String()),
     first_party: Type.Boolean(),
+    require_pushed_authorization_requests: Type.Boolean(),
     disabled: Type.Boolean(),
   },
   { additionalProperties: false },

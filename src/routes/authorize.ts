@@ -7,6 +7,9 @@
 //
 // The browser session (src/domain/oauth/browser-sessions.ts) is a Tessera session opened by the password
 // here; its __Host- cookie is SameSite=Lax so that a top-level navigation from the app's site carries it.
+//
+// A pushed request (RFC 9126, src/routes/pushed-authorization.ts) arrives as client_id + request_uri: the
+// endpoint claims it once for this browser, and the pages carry the request_uri on instead of the parameters.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { acceptForms } from '../http/form-body.js';
@@ -26,6 +29,7 @@ import {
   type Params,
 } from '../domain/oauth/authorization-request.js';
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
+import { browserKeyOf } from '../domain/oauth/pushed-requests.js';
 import type { Services } from '../services.js';
 
 const Value = Type.String({ maxLength: 4096 });
@@ -33,10 +37,21 @@ const OneOrMore = Type.Union([Value, Type.Array(Value, { maxItems: 10 })]);
 // Every parameter may arrive twice (then refused by checkAuthorizationRequest, RFC 6749 §3.1); others are ignored.
 const AnyParams = Type.Object(
   Object.fromEntries(
-    [...REQUEST_PARAMS, 'csrf', 'email', 'password', 'decision'].map((name) => [name, Type.Optional(OneOrMore)]),
+    [...REQUEST_PARAMS, 'request_uri', 'csrf', 'email', 'password', 'decision'].map((name) => [
+      name,
+      Type.Optional(OneOrMore),
+    ]),
   ),
   { additionalProperties: OneOrMore },
 );
+/** What the pages carry for a pushed request: the rest is read back from the store. */
+const PUSHED_FIELDS = ['client_id', 'prompt', 'max_age'] as const;
+
+/** A request as the pages see it: its parameters, and the request_uri they were pushed under (RFC 9126). */
+interface Resolved {
+  params: Params;
+  requestUri: string | null;
+}
 const Html = Type.String({ description: 'An HTML page' });
 const pageResponses = { 200: Html, 303: Type.Null(), 400: Html, 401: Html, 403: Html, 429: Html, ...errorResponses };
 
@@ -51,13 +66,15 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
   const redirect = (reply: FastifyReply, url: string) => reply.code(303).header('location', url).send(null);
   const csrfHolds = (request: FastifyRequest, body: Params) => csrfHoldsFor(request, ownOrigin, body.csrf);
 
-  /** The request's own parameters, for the hidden fields of the next page. */
-  function fieldsOf(params: Params, csrf: string, drop: string[] = []): Record<string, string> {
+  /** The request's own parameters (a pushed one's request_uri instead), for the hidden fields of the next page. */
+  function fieldsOf(resolved: Resolved, csrf: string, drop: string[] = []): Record<string, string> {
+    const { params, requestUri } = resolved;
     const out: Record<string, string> = { csrf };
-    for (const name of REQUEST_PARAMS) {
+    for (const name of requestUri ? PUSHED_FIELDS : REQUEST_PARAMS) {
       const v = params[name];
       if (typeof v === 'string' && !drop.includes(name)) out[name] = v;
     }
+    if (requestUri) out.request_uri = requestUri;
     // After a fresh sign-in, prompt=login and max_age are satisfied: the next page must not ask again.
     if (drop.includes('prompt') && typeof params.prompt === 'string') {
       const rest = params.prompt.split(' ').filter((p) => p !== 'login');
@@ -66,10 +83,42 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     return out;
   }
 
-  async function check(params: Params) {
+  /**
+   * The request's parameters. A pushed one (request_uri) is claimed at the endpoint (`claim`: once, for this
+   * browser) and read again on the pages' POSTs by that browser only; null: the request_uri is no good.
+   */
+  async function resolve(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    raw: Params,
+    claim: boolean,
+  ): Promise<Resolved | null> {
+    if (raw.request_uri === undefined) return { params: raw, requestUri: null };
+    const { request_uri: uri, client_id: id } = raw;
+    if (typeof uri !== 'string' || typeof id !== 'string') return null;
+    const key = browserKeyOf(csrfToken(request, reply));
+    const stored = claim ? await oauth.pushed.claim(uri, id, key) : await oauth.pushed.resume(uri, id, key);
+    if (!stored) {
+      request.log.info({ event: 'authorize_refused', detail: 'request_uri not claimable' }, 'request_uri refused');
+      return null;
+    }
+    if (claim) return { params: stored, requestUri: uri };
+    // The pages narrow prompt and max_age once the user has signed in (fieldsOf): those two come from the form.
+    const { prompt: _prompt, max_age: _maxAge, ...rest } = stored;
+    const params: Params = { ...rest, prompt: raw.prompt, max_age: raw.max_age };
+    return { params, requestUri: uri };
+  }
+
+  const badRequestUri = (reply: FastifyReply) =>
+    errorPage(reply, 'invalid_request_uri', errorCatalog.invalid_request_uri.message);
+
+  async function check({ params, requestUri }: Resolved) {
     const id = params.client_id;
     const client = typeof id === 'string' ? await oauthClients.get(id) : null;
-    return checkAuthorizationRequest(params, client, resourceRegistry);
+    return checkAuthorizationRequest(params, client, resourceRegistry, {
+      pushed: requestUri !== null,
+      requirePushed: config.authorization.requirePushedRequests,
+    });
   }
 
   const failTo = (reply: FastifyReply, req: AuthorizationRequest, error: string, description: string) =>
@@ -85,10 +134,10 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
   async function authorize(
     request: FastifyRequest,
     reply: FastifyReply,
-    params: Params,
+    resolved: Resolved,
     step: { fresh?: BrowserSession; consented?: boolean } = {},
   ) {
-    const checked = await check(params);
+    const checked = await check(resolved);
     if (checked.kind === 'page') {
       request.log.info({ event: 'authorize_refused', detail: checked.detail }, 'authorization request refused');
       return errorPage(reply, 'authorization_request_invalid', errorCatalog.authorization_request_invalid.message);
@@ -112,7 +161,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       if (req.prompt.has('none')) return failTo(reply, req, 'login_required', 'the user is not signed in');
       return loginPage(reply, {
         clientName: req.client.name,
-        fields: fieldsOf(params, csrfToken(request, reply)),
+        fields: fieldsOf(resolved, csrfToken(request, reply)),
         email: req.loginHint ?? '',
         formTarget,
       });
@@ -125,7 +174,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
         clientName: req.client.name,
         redirectUri: req.redirectUri,
         scopes: req.scope,
-        fields: fieldsOf(params, csrfToken(request, reply), step.fresh ? ['prompt', 'max_age'] : []),
+        fields: fieldsOf(resolved, csrfToken(request, reply), step.fresh ? ['prompt', 'max_age'] : []),
         formTarget,
       });
     }
@@ -157,7 +206,10 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
         response: pageResponses,
       },
     },
-    async (request, reply) => authorize(request, reply, request.query),
+    async (request, reply) => {
+      const resolved = await resolve(request, reply, request.query, true);
+      return resolved ? authorize(request, reply, resolved) : badRequestUri(reply);
+    },
   );
 
   app.post(
@@ -169,7 +221,10 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
         response: pageResponses,
       },
     },
-    async (request, reply) => authorize(request, reply, request.body),
+    async (request, reply) => {
+      const resolved = await resolve(request, reply, request.body, true);
+      return resolved ? authorize(request, reply, resolved) : badRequestUri(reply);
+    },
   );
 
   app.post(
@@ -185,8 +240,10 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     async (request, reply) => {
       const body = request.body;
       if (!csrfHolds(request, body)) return errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
-      const checked = await check(body);
-      if (checked.kind !== 'ok') return authorize(request, reply, body);
+      const resolved = await resolve(request, reply, body, false);
+      if (!resolved) return badRequestUri(reply);
+      const checked = await check(resolved);
+      if (checked.kind !== 'ok') return authorize(request, reply, resolved);
       const email = typeof body.email === 'string' ? body.email : '';
       const password = typeof body.password === 'string' ? body.password : '';
       const again = (
@@ -195,7 +252,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       ) =>
         loginPage(reply, {
           clientName: checked.request.client.name,
-          fields: fieldsOf(body, csrfToken(request, reply)),
+          fields: fieldsOf(resolved, csrfToken(request, reply)),
           email,
           error: errorCatalog[code].message,
           status,
@@ -203,7 +260,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
         });
       const signedIn = await passwordSignIn(services, request, reply, email, password);
       if (!signedIn.ok) return again(signedIn.code, signedIn.status);
-      return authorize(request, reply, body, { fresh: signedIn.session });
+      return authorize(request, reply, resolved, { fresh: signedIn.session });
     },
   );
 
@@ -219,14 +276,16 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     async (request, reply) => {
       const body = request.body;
       if (!csrfHolds(request, body)) return errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
-      const checked = await check(body);
-      if (checked.kind !== 'ok') return authorize(request, reply, body);
+      const resolved = await resolve(request, reply, body, false);
+      if (!resolved) return badRequestUri(reply);
+      const checked = await check(resolved);
+      if (checked.kind !== 'ok') return authorize(request, reply, resolved);
       const req = checked.request;
       const session = await oauth.browserSessions.open(request.cookies[BROWSER_SESSION_COOKIE]);
-      if (!session) return authorize(request, reply, body);
+      if (!session) return authorize(request, reply, resolved);
       if (body.decision !== 'allow') return failTo(reply, req, 'access_denied', 'the user denied the request');
       await oauth.consents.remember(session.userId, req.client.id, req.scope, requestMeta(request));
-      return authorize(request, reply, body, { consented: true });
+      return authorize(request, reply, resolved, { consented: true });
     },
   );
 };

@@ -7,12 +7,17 @@ import { isCrossSiteRequest } from '../plugins/browser-security.js';
 
 const CSRF_COOKIE = '__Host-tessera_csrf';
 const noOrigins = new Set<string>();
+/** The token set during a request, so a second call in the same request answers the same one. */
+const setNow = new WeakMap<FastifyRequest, string>();
 
 /** The browser's token (set now when it has none), for the form's hidden csrf field. */
 export function csrfToken(request: FastifyRequest, reply: FastifyReply): string {
   const current = request.cookies[CSRF_COOKIE];
   if (current && /^[A-Za-z0-9_-]{43}$/.test(current)) return current;
+  const made = setNow.get(request);
+  if (made) return made;
   const token = randomBytes(32).toString('base64url');
+  setNow.set(request, token);
   reply.setCookie(CSRF_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'strict', path: '/' });
   return token;
 }

@@ -74,6 +74,9 @@ const Discovery = Type.Object({
   scopes_supported: Type.Array(Type.String()),
   // RFC 7591 dynamic registration (src/routes/dynamic-registration.ts), only when DYNAMIC_REGISTRATION=true.
   registration_endpoint: Type.Optional(Type.String()),
+  // RFC 9126 pushed authorization requests (src/routes/pushed-authorization.ts).
+  pushed_authorization_request_endpoint: Type.String(),
+  require_pushed_authorization_requests: Type.Boolean(),
 });
 
 /** What is registered, from which discovery's lists are derived. */
@@ -84,6 +87,8 @@ interface Registered {
   clientScopes: string[];
   /** Whether /oauth/register answers (DYNAMIC_REGISTRATION). */
   dynamicRegistration?: boolean;
+  /** REQUIRE_PUSHED_AUTHORIZATION_REQUESTS. */
+  requirePushedRequests?: boolean;
 }
 
 /** The discovery document but for the key algorithms (read per request: keys rotate). */
@@ -133,6 +138,8 @@ export function discoveryDocument(issuer: string, registered: Registered) {
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     scopes_supported: [...new Set([...OIDC_SCOPES, ...TESSERA_SCOPES, ...registered.clientScopes])].sort(),
     ...(registered.dynamicRegistration ? { registration_endpoint: at('/oauth/register') } : {}),
+    pushed_authorization_request_endpoint: at('/oauth/par'),
+    require_pushed_authorization_requests: registered.requirePushedRequests ?? false,
   };
 }
 
@@ -158,6 +165,7 @@ const wellKnownRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     confidentialAuthMethods: services.clientAuthentication.confidentialMethods,
     clientScopes: services.serviceClients.scopes,
     dynamicRegistration: config.dynamicRegistration.enabled,
+    requirePushedRequests: config.authorization.requirePushedRequests,
   });
 
   app.get(

@@ -53,10 +53,21 @@ function single(params: Params, name: string): string | null | 'repeated' {
   return v === undefined || v === '' ? null : v;
 }
 
+/**
+ * How the parameters arrived: `pushed`, through /oauth/par (RFC 9126), either now (the push being checked) or
+ * earlier (the request_uri claimed at /oauth/authorize); `requirePushed`: the deployment requires it of every
+ * client (REQUIRE_PUSHED_AUTHORIZATION_REQUESTS), as a client's registration may for itself.
+ */
+export interface Arrival {
+  pushed: boolean;
+  requirePushed: boolean;
+}
+
 export function checkAuthorizationRequest(
   params: Params,
   client: OAuthClient | null,
   resources: ResourceRegistry,
+  arrival: Arrival = { pushed: false, requirePushed: false },
 ): Checked {
   const clientId = single(params, 'client_id');
   const redirectUri = single(params, 'redirect_uri');
@@ -78,7 +89,10 @@ export function checkAuthorizationRequest(
     if (single(params, name) === 'repeated') return fail('invalid_request', `${name} is repeated`);
   if (state !== null && state.length > 1024) return fail('invalid_request', 'state is too long');
   if (params.request !== undefined) return fail('request_not_supported', 'request objects are not supported');
-  if (params.request_uri !== undefined) return fail('request_uri_not_supported', 'request_uri is not supported');
+  // A pushed request_uri is resolved before this check (src/domain/oauth/pushed-requests.ts); one inside a push is refused.
+  if (params.request_uri !== undefined) return fail('invalid_request', 'request_uri is not allowed here');
+  if (!arrival.pushed && (client.requirePar || arrival.requirePushed))
+    return fail('invalid_request', 'this client must push its authorization requests to /oauth/par first');
 
   if (single(params, 'response_type') !== 'code')
     return fail('unsupported_response_type', 'response_type must be code');

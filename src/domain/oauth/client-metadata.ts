@@ -27,6 +27,8 @@ export interface ClientMetadataInput {
   jwks?: JSONWebKeySet | undefined;
   resources?: string[] | undefined;
   first_party?: boolean | undefined;
+  /** RFC 9126 §6: authorization requests must be pushed to /oauth/par first. */
+  require_pushed_authorization_requests?: boolean | undefined;
 }
 
 export interface ClientMetadata {
@@ -39,6 +41,7 @@ export interface ClientMetadata {
   jwks: JSONWebKeySet | null;
   resources: string[];
   firstParty: boolean;
+  requirePar: boolean;
 }
 
 const bad = (
@@ -90,6 +93,7 @@ export function checkClientMetadata(input: ClientMetadataInput): ClientMetadata 
     jwks,
     resources,
     firstParty: input.first_party ?? false,
+    requirePar: input.require_pushed_authorization_requests ?? false,
   };
 }
 

@@ -42,6 +42,7 @@ const fromRow = (r: Row): OAuthClient => ({
   scopes: r.scopes,
   resources: r.resources,
   firstParty: r.firstParty,
+  requirePar: r.requirePar,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
   disabledAt: r.disabledAt,
@@ -66,6 +67,7 @@ export function registrationOf(c: OAuthClient, secret: string | null = null) {
     ...(c.jwks ? { jwks: c.jwks as { keys: Record<string, unknown>[] } } : {}),
     resources: c.resources,
     first_party: c.firstParty,
+    require_pushed_authorization_requests: c.requirePar,
     disabled: c.disabledAt !== null,
   };
 }
@@ -227,6 +229,7 @@ export class OAuthClients {
       scopes: m.scopes,
       resources: m.resources,
       firstParty: m.firstParty,
+      requirePar: m.requirePar,
     };
   }
 }
