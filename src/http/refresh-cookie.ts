@@ -6,7 +6,7 @@
 //                    subdomain can neither plant one under this name nor overwrite ours. Path=/ is what the
 //                    prefix demands: the cookie goes to every path of this host (give Tessera a host of its own).
 //   set              `tessera_refresh`, Path=/auth, Domain=COOKIE_DOMAIN: shared with the subdomains by design,
-//                    so no prefix can apply and every subdomain must be trusted (README, "Browser protection").
+//                    so no prefix can apply and every subdomain must be trusted (docs/spa.md, "Browser protection").
 //
 // Cookie tossing: a sibling subdomain can still add a `tessera_refresh` cookie for the parent domain, and
 // the browser then sends two. Whichever came first would win, so the attacker could switch the victim into

@@ -6,7 +6,7 @@ import { PASSWORD_MAX } from '../domain/accounts/passwords.js';
 export const ErrorBody = Type.Object(
   {
     status_code: Type.Integer(),
-    code: Type.String({ description: 'Stable machine-readable code; see the error catalog in README.' }),
+    code: Type.String({ description: 'Stable machine-readable code; see the error catalog in docs/errors.md.' }),
     message: Type.String(),
     request_id: Type.String(),
     /** On /oauth/* only: the RFC 6749 §5.2 error code OAuth client libraries read. */

@@ -10,6 +10,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from '../config.js';
 import { REFRESH_COOKIE } from '../http/refresh-cookie.js';
+import { BODY_EXAMPLES, responseDescription } from '../http/openapi-examples.js';
 
 const OPENAPI_PATH = '/openapi.json';
 const DOCS_PATH = '/docs';
@@ -35,14 +36,22 @@ function securityOf(route: Pick<RouteOptions, 'url' | 'preHandler' | 'config'>):
 
 /** The groups /docs lists routes in, in this order: one per reader's question. */
 const TAGS = [
-  { name: 'accounts', description: 'Register, log in, the current user, change the password.' },
+  {
+    name: 'accounts',
+    description:
+      'Register, log in (and its second step), the current user, the password, passkeys, second factors, API keys, the apps a user let in, deleting the account.',
+  },
   { name: 'sessions', description: "Refresh the access token, log out, list and end the user's sessions." },
   { name: 'email', description: 'Verify the address, reset a forgotten password, change the address.' },
   {
     name: 'providers',
     description: 'Sign in with Google, Microsoft, GitHub or an OpenID Connect provider; linked identities.',
   },
-  { name: 'OAuth', description: 'Service clients: client_credentials tokens, introspection, revocation.' },
+  {
+    name: 'OAuth',
+    description:
+      'The authorization server: the token endpoint (every grant), introspection and revocation for services, the sign-in, consent and device pages, userinfo, logout, dynamic registration.',
+  },
   { name: 'admin', description: 'Users, roles, account state and the audit log (role or scope `admin`).' },
   { name: 'keys and health', description: 'JWKS, discovery, liveness and readiness.' },
 ] as const;
@@ -57,6 +66,16 @@ function tagOf(url: string): Tag {
   if (/^\/auth\/(refresh|logout|sessions)/.test(url)) return 'sessions';
   if (url.startsWith('/auth/')) return 'accounts';
   return 'keys and health';
+}
+
+/** Each response of a route, with what its status means unless the route says. */
+function described(responses: Record<string, object>): Record<string, object> {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => {
+      const description = responseDescription(status);
+      return [status, 'description' in response || !description ? response : { ...response, description }];
+    }),
+  );
 }
 
 /** The docs page's top-bar mark, in place of the UI's own logo. */
@@ -94,7 +113,7 @@ const openapi: FastifyPluginAsync<{ config: Config }> = async (app, { config }) 
             type: 'http',
             scheme: 'basic',
             description:
-              'A service client from SERVICE_CLIENTS: client id and secret, each form-urlencoded first (RFC 6749 §2.3.1). Or, instead (client_secret_post, which OpenAPI has no scheme for), `client_id` and `client_secret` in the form body; one method per request.',
+              'client_secret_basic: a client (from SERVICE_CLIENTS or registered) sends its id and secret, each form-urlencoded first (RFC 6749 §2.3.1). Or, instead (methods OpenAPI has no scheme for): client_secret_post, `client_id` and `client_secret` in the form body; or private_key_jwt (RFC 7523), `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer` and `client_assertion`, a JWT the client signs with a key of its registered JWKS. One method per request; discovery lists them in token_endpoint_auth_methods_supported.',
           },
         },
       },
@@ -105,7 +124,10 @@ const openapi: FastifyPluginAsync<{ config: Config }> = async (app, { config }) 
     transform: ({ schema, url, route }) => {
       const security = securityOf(route);
       const tags = schema?.tags ?? [tagOf(url)];
-      return { schema: { ...schema, tags, ...(security ? { security } : {}) }, url };
+      const example = BODY_EXAMPLES[`${[route.method].flat()[0]} ${url}`];
+      const body = example && schema?.body ? { body: { ...(schema.body as object), examples: [example] } } : {};
+      const response = schema?.response ? { response: described(schema.response as Record<string, object>) } : {};
+      return { schema: { ...schema, tags, ...body, ...response, ...(security ? { security } : {}) }, url };
     },
   });
 

@@ -78,7 +78,7 @@ const oauthRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     async (request) => {
       requireClientScope(client.get(request)!, 'introspect');
       const { token } = request.body;
-      // An API key (README "Server-to-server: API keys") is accepted directly, under its own limits.
+      // An API key (docs/oauth-apps.md, "Server-to-server: API keys") is accepted directly, under its own limits.
       if (looksLikeApiKey(token)) await keyLimits.byAddress(request);
       const result = looksLikeApiKey(token)
         ? await apiKeyUse.introspect(token, config.issuer, (id) => keyLimits.byKey(request, id))

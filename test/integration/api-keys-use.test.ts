@@ -154,5 +154,5 @@ t.test('a service client key gives a client token; the key type URN is the docum
   t.equal(claims.sub, 'orders', 'sub is the client');
   t.equal(claims.client_id, 'orders', 'client_id is the client');
   t.equal(claims.scope, 'orders:sync', 'the key scope');
-  t.equal(API_KEY_TYPE, 'urn:tessera:params:oauth:token-type:api_key', 'the URN README documents');
+  t.equal(API_KEY_TYPE, 'urn:tessera:params:oauth:token-type:api_key', 'the URN docs/oauth-apps.md documents');
 });

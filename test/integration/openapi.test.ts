@@ -243,6 +243,50 @@ t.test('the OpenAPI document', async (t) => {
     );
   });
 
+  t.test('says what every response means: no route is left with the generator\'s "Default Response"', async (t) => {
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(ops))
+        for (const [status, response] of Object.entries(op.responses)) {
+          const description = (response as { description?: string }).description ?? '';
+          t.ok(
+            description !== '' && description !== 'Default Response',
+            `${method.toUpperCase()} ${path} ${status} tells the reader what the answer means`,
+          );
+        }
+    const login = doc.paths['/auth/login']!.post!.responses as Record<string, { description: string }>;
+    t.match(login['4XX']!.description, /docs\/errors\.md/, 'an error response points to the catalog of codes');
+    t.match(login['5XX']!.description, /service_unavailable.*Retry-After/, 'a 5xx says when to retry');
+  });
+
+  t.test('every example body it shows is accepted by its route, as a reader would send it', async (t) => {
+    let examples = 0;
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(ops)) {
+        const body = (op as { requestBody?: { content: Record<string, { example?: unknown }> } }).requestBody;
+        const example = body?.content['application/json']?.example;
+        if (example === undefined) continue;
+        examples++;
+        const res = await app.inject({ method: method.toUpperCase() as 'POST', url: path, payload: example as object });
+        t.notOk(
+          res.statusCode === 400 && ['invalid_request', 'malformed_json'].includes(res.json().code),
+          `${method.toUpperCase()} ${path}: the example passes the schema (${res.statusCode} ${res.body.slice(0, 120)})`,
+        );
+        if (path === '/auth/register') t.equal(res.statusCode, 201, 'the registration example registers');
+        if (path === '/auth/login') t.equal(res.statusCode, 200, 'and the login example then logs in');
+      }
+    t.ok(examples >= 10, `the routes a newcomer tries first show an example (${examples})`);
+  });
+
+  t.test('names every client authentication method discovery announces, private_key_jwt included', async (t) => {
+    const discovery = (await app.inject({ url: '/.well-known/openid-configuration' })).json() as {
+      token_endpoint_auth_methods_supported: string[];
+    };
+    const schemes = JSON.stringify(doc.components.securitySchemes);
+    const methods = discovery.token_endpoint_auth_methods_supported.filter((m) => m !== 'none');
+    t.ok(methods.includes('private_key_jwt'), 'discovery announces private_key_jwt');
+    for (const method of methods) t.match(schemes, method, `the security schemes say how to use ${method}`);
+  });
+
   t.test('50 clients fetching it at the same instant get the same document', async (t) => {
     const replies = await Promise.all(Array.from({ length: 50 }, () => app.inject({ url: '/openapi.json' })));
     t.same(

@@ -132,7 +132,7 @@ t.test(
 );
 
 t.test(
-  'TRUST_PROXY=true believes the whole chain: separate budgets, and (as README warns) the leftmost entry, forged or not',
+  'TRUST_PROXY=true believes the whole chain: separate budgets, and (as docs/deployment.md warns) the leftmost entry, forged or not',
   async (t) => {
     const port = await behindProxies(t, 'true');
     t.same(await spend(port, '127.0.0.2', LIMIT + 1), [401, 401, 429], 'client A spends its budget');

@@ -1,7 +1,7 @@
 // Issue 14.4: a refresh whose answer is lost in a crash (committed, never delivered). The client retries
 // the same token against the restarted instance; within REFRESH_REUSE_GRACE_SECONDS of the first attempt
 // that retry succeeds instead of ending the session as reuse. The test measures the restart (SIGKILL to
-// listening) and reports it; README states the bound this gives the default grace window.
+// listening) and reports it; docs/operations.md states the bound this gives the default grace window.
 import t from 'tap';
 import { spawnTessera } from '../process.js';
 import { PASSWORD, createTestDatabase, postgresUrl, tempDir, uniqueEmail } from '../helper.js';

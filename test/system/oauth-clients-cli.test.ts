@@ -1,5 +1,5 @@
 // `npm run clients`: OAuth clients managed on DATABASE_URL without an admin token, through the domain code
-// /admin/clients calls. README's block is run as written with bash; then the commands are held to what the
+// /admin/clients calls. docs/oauth-apps.md's block is run as written with bash; then the commands are held to what the
 // service sees: a client the CLI registers completes a code flow, a CLI disable ends the grant it issued,
 // each change is audited as made by the CLI, and a secret is printed once.
 import t, { type Test } from 'tap';
@@ -63,54 +63,57 @@ const NATIVE = JSON.stringify({
   scope: 'openid email offline_access',
 });
 
-t.test("README's npm run clients block runs as written and each step is audited as the CLI's", async (t) => {
-  const { url, service } = await sharedDatabase(t);
-  // The service makes the schema, then stops (the embedded database serves one process).
-  await (await service()).close();
-  const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
-  const at = readme.indexOf('\n### OAuth clients from the command line\n');
-  t.ok(at > 0, 'README has the section');
-  const script = /```sh\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
-  const r = await run('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], { DATABASE_URL: url });
-  t.equal(r.code, 0, `the block exits 0 (stderr: ${r.stderr.slice(0, 500)})`);
-  const lines = r.stdout.trim().split('\n');
-  t.match(lines[0], /^[A-Za-z0-9_-]{22}\tnone\tenabled\tNotes for Desktop$/, 'list shows id, method, state and name');
-  t.same(
-    lines.slice(1),
-    [
-      'Notes for Desktop',
-      '["http://127.0.0.1/callback","com.example.notes:/callback"]',
-      'true',
-      'false',
-      `deleted ${lines[0]!.split('\t')[0]}`,
-    ],
-    'show, update, disable, enable and delete print what README says',
-  );
+t.test(
+  "docs/oauth-apps.md's npm run clients block runs as written and each step is audited as the CLI's",
+  async (t) => {
+    const { url, service } = await sharedDatabase(t);
+    // The service makes the schema, then stops (the embedded database serves one process).
+    await (await service()).close();
+    const readme = await readFile(path.join(ROOT, 'docs/oauth-apps.md'), 'utf8');
+    const at = readme.indexOf('\n### OAuth clients from the command line\n');
+    t.ok(at > 0, 'docs/oauth-apps.md has the section');
+    const script = /```sh\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
+    const r = await run('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], { DATABASE_URL: url });
+    t.equal(r.code, 0, `the block exits 0 (stderr: ${r.stderr.slice(0, 500)})`);
+    const lines = r.stdout.trim().split('\n');
+    t.match(lines[0], /^[A-Za-z0-9_-]{22}\tnone\tenabled\tNotes for Desktop$/, 'list shows id, method, state and name');
+    t.same(
+      lines.slice(1),
+      [
+        'Notes for Desktop',
+        '["http://127.0.0.1/callback","com.example.notes:/callback"]',
+        'true',
+        'false',
+        `deleted ${lines[0]!.split('\t')[0]}`,
+      ],
+      'show, update, disable, enable and delete print what docs/oauth-apps.md says',
+    );
 
-  const app = await service();
-  t.teardown(() => app.close());
-  const rows = await app.services.database.prisma.auditEvent.findMany({
-    where: { type: { startsWith: 'oauth_client_' } },
-    orderBy: { id: 'asc' },
-    select: { type: true, reason: true },
-  });
-  t.same(
-    rows.map((e) => e.type),
-    [
-      'oauth_client_registered',
-      'oauth_client_updated',
-      'oauth_client_disabled',
-      'oauth_client_enabled',
-      'oauth_client_deleted',
-    ],
-    'every change wrote its audit row, through the same domain code as /admin/clients',
-  );
-  t.ok(
-    rows.every((e) => /by cli/.test(e.reason ?? '')),
-    'each row names the CLI as the actor',
-  );
-  t.equal(await app.services.oauthClients.get(lines[0]!.split('\t')[0]!), null, 'the client is gone');
-});
+    const app = await service();
+    t.teardown(() => app.close());
+    const rows = await app.services.database.prisma.auditEvent.findMany({
+      where: { type: { startsWith: 'oauth_client_' } },
+      orderBy: { id: 'asc' },
+      select: { type: true, reason: true },
+    });
+    t.same(
+      rows.map((e) => e.type),
+      [
+        'oauth_client_registered',
+        'oauth_client_updated',
+        'oauth_client_disabled',
+        'oauth_client_enabled',
+        'oauth_client_deleted',
+      ],
+      'every change wrote its audit row, through the same domain code as /admin/clients',
+    );
+    t.ok(
+      rows.every((e) => /by cli/.test(e.reason ?? '')),
+      'each row names the CLI as the actor',
+    );
+    t.equal(await app.services.oauthClients.get(lines[0]!.split('\t')[0]!), null, 'the client is gone');
+  },
+);
 
 t.test('a client registered by the CLI signs a user in; a CLI disable ends the grant it issued', async (t) => {
   const { url, service } = await sharedDatabase(t);

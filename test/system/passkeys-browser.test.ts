@@ -2,7 +2,7 @@
 // driven by playwright-core, with Chrome's virtual authenticator (DevTools Protocol WebAuthn domain: CTAP2,
 // internal transport, resident keys, user verification). An SPA page on http://localhost:<port> (a secure
 // context) calls Tessera on http://localhost:<other port> with plain navigator.credentials and the WebAuthn
-// JSON helpers, in the order the README gives: add a passkey while signed in, sign out, sign in usernameless.
+// JSON helpers, in the order docs/passkeys-and-mfa.md gives: add a passkey while signed in, sign out, sign in usernameless.
 import { createServer } from 'node:http';
 import t from 'tap';
 import { decodeJwt } from 'jose';

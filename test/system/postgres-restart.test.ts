@@ -102,7 +102,7 @@ t.test(
     );
     t.ok((statuses.get(503) ?? 0) > 0, 'the outage was seen, as 503');
     // A 401 here is a refresh whose COMMIT reached the server while its connection died (an ambiguous commit,
-    // answered 503) and whose retry came after the grace window: issue 14.4, see README's operations section.
+    // answered 503) and whose retry came after the grace window: issue 14.4, see docs/operations.md.
     t.comment(`401s (retries after an ambiguous commit): ${statuses.get(401) ?? 0}`);
     t.same(missingRetryAfter, [], 'every 503 carries Retry-After');
     t.equal(

@@ -1,6 +1,6 @@
-// README's curl walkthrough is docs/walkthrough.sh: README shows its body verbatim, and here it runs top to
-// bottom (bash, curl, node) against one Tessera process, twice: as the Quick start leaves it (no SECRET), then
-// again on the same data with the service client README sets up.
+// The SPA guide's curl walkthrough is docs/walkthrough.sh: docs/spa.md shows its body verbatim, and here it runs
+// top to bottom (bash, curl, node) against one Tessera process, twice: as the Quick start leaves it (no SECRET),
+// then again on the same data with the service client the guide sets up.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -25,7 +25,7 @@ function run(
   });
 }
 
-t.test("README's curl block is docs/walkthrough.sh, verbatim", async (t) => {
+t.test("the SPA guide's curl block is docs/walkthrough.sh, verbatim", async (t) => {
   const script = await readFile(path.join(ROOT, 'docs/walkthrough.sh'), 'utf8');
   const body = script.slice(
     script.indexOf('# --- walkthrough ---\n') + '# --- walkthrough ---\n'.length,
@@ -33,13 +33,13 @@ t.test("README's curl block is docs/walkthrough.sh, verbatim", async (t) => {
   );
   t.ok(body.length > 500, 'the walkthrough script has a body to compare');
   t.ok(
-    (await readFile(path.join(ROOT, 'README.md'), 'utf8')).includes(`${'```'}sh\n${body}${'```'}\n`),
-    'README shows it between ```sh and ```',
+    (await readFile(path.join(ROOT, 'docs/spa.md'), 'utf8')).includes(`${'```'}sh\n${body}${'```'}\n`),
+    'docs/spa.md shows it between ```sh and ```',
   );
 });
 
 t.test('the walkthrough runs against one server twice: without a service client, then with one', async (t) => {
-  // As README says: a service client from `npm run clients -- new orders`, given to Tessera at start; the
+  // As docs/spa.md says: a service client from `npm run clients -- new orders`, given to Tessera at start; the
   // first run is the Quick start's (no SECRET: those steps are skipped), the second re-runs it on the same data.
   const made = await run(process.execPath, ['--import', 'tsx', 'scripts/clients.ts', 'new', 'orders'], ENV);
   t.equal(made.code, 0, `npm run clients -- new orders exits 0\n${made.stderr}`);

@@ -18,7 +18,7 @@ t.test('a new key has the prefix, matches the published pattern and parses back 
     const id = newApiKeyId();
     const key = newApiKey(id);
     t.ok(key.startsWith(API_KEY_PREFIX), 'every key starts with tsk_, which secret scanners match on');
-    t.match(key, API_KEY_PATTERN, 'every key matches the pattern README publishes');
+    t.match(key, API_KEY_PATTERN, 'every key matches the pattern docs/oauth-apps.md publishes');
     t.same(parseApiKey(key), { id, key }, 'a well-formed key parses to the id it was made with');
     t.ok(looksLikeApiKey(key), 'a key is recognised as one by its prefix');
   }

@@ -1,7 +1,7 @@
 // Unit tier: configuration and docs that name paths must name paths that exist. A Biome override whose
 // `includes` matches no file checks nothing, silently (the verifier's isolation rule targeted src/verify/**
 // for weeks after the verifier moved to packages/verify); a knip entry that matches nothing hides unused
-// code; a link in README or CONTRIBUTING, or a source path a comment names, that leads nowhere sends a newcomer
+// code; a link in README, CONTRIBUTING or a docs/ page (to a file or a section), or a source path a comment names, that leads nowhere sends a newcomer
 // the wrong way. Reads the working tree only.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -82,25 +82,78 @@ t.test('every knip entry and project pattern matches a file of its workspace', a
   }
 });
 
-// [text](target): a relative target, without its #anchor. `path` in backticks that starts with a source folder.
+// [text](target): a relative target and its #anchor. `path` in backticks that starts with a source folder.
 const LINK = /\]\(([^)\s]+)\)/g;
 const CODE_PATH = /`((?:src|packages|test|docs|scripts|bench|examples)\/[\w./-]*\w\/?)`/g;
 
-for (const doc of ['README.md', 'CONTRIBUTING.md']) {
-  t.test(`every repository file ${doc} links or names exists`, async (t) => {
-    const text = readFileSync(join(ROOT, doc), 'utf8');
-    const targets = new Set<string>();
-    for (const m of text.matchAll(LINK)) {
-      const target = m[1]!.split('#')[0]!;
-      if (target && !/^[a-z]+:/.test(target)) targets.add(target.replace(/^\.\//, ''));
-    }
-    for (const m of text.matchAll(CODE_PATH)) targets.add(m[1]!);
-    t.ok(targets.size > 5, `${doc} names repository paths`);
-    for (const target of targets) {
-      if (target.split('/').includes('dist')) continue; // what `npm run build` writes, not a repository file
-      t.ok(exists(target), `${doc} names ${target}, which exists`);
-    }
-  });
+/** The anchors GitHub gives a Markdown file's headings: lower case, punctuation dropped, spaces to hyphens. */
+function anchorsOf(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const anchors = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const heading = fenced ? null : /^#{1,6} (.+)$/.exec(line);
+    if (!heading) continue;
+    const base = heading[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    anchors.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return anchors;
+}
+
+/** README, CONTRIBUTING and every page of docs/ (not the decision records, which keep the paths of their day). */
+const DOCS = ['README.md', 'CONTRIBUTING.md', ...[...FILES].filter((f) => /^docs\/[^/]+\.md$/.test(f)).sort()];
+
+t.test('the anchor reader names headings as GitHub does', async (t) => {
+  const anchors = anchorsOf(
+    '# Tessera\n## Service tokens (client_credentials)\n### Email: verification, reset\n## Not built yet\n## Not built yet\n```sh\n# a comment\n```\n',
+  );
+  t.ok(anchors.has('service-tokens-client_credentials'), 'punctuation goes, underscores stay');
+  t.ok(anchors.has('email-verification-reset'), 'a colon and a comma go');
+  t.ok(anchors.has('not-built-yet-1'), 'a repeated heading gets a number');
+  t.notOk(anchors.has('a-comment'), 'a comment in a code block is no heading');
+});
+
+t.test('the docs pages are README, CONTRIBUTING and every docs/*.md', async (t) => {
+  t.ok(DOCS.includes('docs/spa.md') && DOCS.includes('docs/operations.md'), 'docs/ pages are checked');
+  t.ok(DOCS.length > 10, `a dozen pages or more are checked (${DOCS.length})`);
+});
+
+for (const doc of DOCS) {
+  t.test(
+    `every repository file ${doc} links or names exists, and every #anchor it links to is a heading`,
+    async (t) => {
+      const text = readFileSync(join(ROOT, doc), 'utf8');
+      const targets = new Set<string>();
+      const anchors: [string, string][] = [];
+      for (const m of text.matchAll(LINK)) {
+        const [target = '', anchor] = m[1]!.split('#');
+        if (/^[a-z]+:/.test(target)) continue;
+        // Relative to the page that links, as GitHub and every Markdown viewer resolve it.
+        const path = target ? relative(ROOT, resolve(ROOT, dirname(doc), target)) : doc;
+        if (target) targets.add(path);
+        if (anchor !== undefined) anchors.push([path, anchor]);
+      }
+      for (const m of text.matchAll(CODE_PATH)) targets.add(m[1]!);
+      for (const target of targets) {
+        if (target.split('/').includes('dist')) continue; // what `npm run build` writes, not a repository file
+        t.ok(exists(target), `${doc} names ${target}, which exists`);
+      }
+      for (const [path, anchor] of anchors) {
+        if (!path.endsWith('.md') || !FILES.has(path)) continue; // a missing file is reported above
+        t.ok(
+          anchorsOf(readFileSync(join(ROOT, path), 'utf8')).has(anchor),
+          `${doc} links to ${path}#${anchor}, a heading there, so the reader lands on the section`,
+        );
+      }
+    },
+  );
 }
 
 t.test('every src/ path a source comment names exists', async (t) => {

@@ -2,7 +2,7 @@
 //
 // Validation of the shape is deliberately plain (one @, a dot in the domain, no spaces or control
 // characters): deliverability is proved by mail, not by regular expressions. What matters here is what
-// makes two strings one account, or one string pose as another. The policy (README, "Email addresses"):
+// makes two strings one account, or one string pose as another. The policy (docs/email.md, "Email addresses"):
 //   1. refused outright: ill-formed UTF-16 (a lone surrogate would be stored as U+FFFD, so several inputs
 //      would open one account), control, format, private-use, unassigned and default-ignorable code points
 //      (zero-width joiners, variation selectors, fillers: invisible, so "a\u034Fb" looks like "ab");

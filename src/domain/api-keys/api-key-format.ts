@@ -7,7 +7,7 @@
 // The id is public: it names the key in lists, logs and audit rows, and is the primary key the one lookup
 // reads. The checksum is CRC32 of everything before it (prefix, id, underscore, secret), in base62. It proves
 // nothing about authenticity (anyone can compute it): the secret's keyed hash (api-keys.ts) does that.
-// README's "Server-to-server: API keys" publishes API_KEY_PATTERN for secret scanners.
+// docs/oauth-apps.md ("Server-to-server: API keys") publishes API_KEY_PATTERN for secret scanners.
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
@@ -20,7 +20,7 @@ const SECRET_LENGTH = 43;
 const CHECKSUM_LENGTH = 6;
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** The whole key, for secret scanners (README publishes it). */
+/** The whole key, for secret scanners (docs/oauth-apps.md publishes it). */
 export const API_KEY_PATTERN = /^tsk_[0-9A-Za-z]{12}_[0-9A-Za-z]{49}$/;
 
 /** A key that passed the format and checksum check: its id, and the whole text for the keyed hash. */

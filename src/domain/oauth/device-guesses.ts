@@ -5,7 +5,7 @@
 // counts like a wrong one and resets nothing: a guesser cannot clear the address counter by entering a code
 // of their own now and then. The counters live in the database, so every instance shares them.
 //
-// What that bounds (README, "CLI tools"): a code lives 600 s, which overlaps at most two windows, so one
+// What that bounds (docs/oauth-apps.md, "CLI tools"): a code lives 600 s, which overlaps at most two windows, so one
 // address makes at most 2 × PER_ADDRESS = 40 attempts in a code's lifetime; each hits one given live code
 // with probability 1 / 20^8.
 import type { Sql } from '../../db/sql.js';

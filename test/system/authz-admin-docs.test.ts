@@ -1,5 +1,5 @@
-// README's "Try it with curl" block of the roles/admin/service-tokens section, run as it is with bash
-// against a listening Tessera: the commands a reader copies are the commands that are tested.
+// The "Try it with curl" block of docs/admin.md (roles, the admin API, a service token), run as it is with
+// bash against a listening Tessera: the commands a reader copies are the commands that are tested.
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -10,21 +10,21 @@ import { secretClient } from '../authz-fixtures.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The first ```sh block after `heading` in README.md. */
+/** The first ```sh block after `heading` in docs/admin.md. */
 async function readmeBlock(heading: string): Promise<string> {
-  const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+  const readme = await readFile(path.join(ROOT, 'docs/admin.md'), 'utf8');
   const at = readme.indexOf(`\n${heading}\n`);
-  if (at < 0) throw new Error(`README has no heading ${heading}`);
+  if (at < 0) throw new Error(`docs/admin.md has no heading ${heading}`);
   const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at));
   if (!block) throw new Error(`no sh block after ${heading}`);
   return block[1]!;
 }
 
-t.test("README's curl walk-through of roles, the admin API and service tokens works as written", async (t) => {
+t.test("the admin guide's curl walk-through of roles, the admin API and service tokens works as written", async (t) => {
   const ops = secretClient('ops', 'scope=admin');
   const { app } = await buildTestApp(t, { env: { SERVICE_CLIENTS: ops.entry } });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const script = await readmeBlock('### Try it with curl');
+  const script = await readmeBlock('## Try it with curl');
   const email = uniqueEmail();
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
@@ -50,6 +50,6 @@ t.test("README's curl walk-through of roles, the admin API and service tokens wo
       'login_ok',
       'role_granted',
     ],
-    'each README step prints what README says it prints, in order',
+    'each step prints what docs/admin.md says it prints, in order',
   );
 });

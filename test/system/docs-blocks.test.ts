@@ -1,0 +1,135 @@
+// Blocks of shell commands from the docs, run as written with bash: the OpenAPI listing of docs/spa.md, the
+// API-key script of docs/oauth-apps.md, the roles commands of docs/admin.md and the refresh-key rotation of
+// docs/keys.md. Each is found by its first line (docs marks it `<!-- run by … -->`, which
+// test/unit/docs-commands.test.ts holds to this file); only the documented address, http://localhost:3000,
+// is replaced by the test server's. Then what the service saw is checked, not just the exit code.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildApp } from '../../src/app.js';
+import { ManualClock, buildTestApp, login, register, tempDir, testConfig, uniqueEmail } from '../helper.js';
+import { meta } from '../authz-fixtures.js';
+
+// npm and tsx start per command: minutes on a loaded machine.
+t.setTimeout(900_000);
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DOCUMENTED = 'http://localhost:3000';
+
+/** The ```sh block of `page` whose first command line starts with `first`, with its indentation removed. */
+async function block(page: string, first: string): Promise<string> {
+  const text = await readFile(path.join(ROOT, page), 'utf8');
+  for (const m of text.matchAll(/^( *)```sh\n([\s\S]*?)^ *```$/gm)) {
+    const lines = m[2]!.split('\n').map((l) => l.slice(m[1]!.length));
+    if (lines.find((l) => !l.startsWith('#'))?.startsWith(first)) return lines.join('\n');
+  }
+  throw new Error(`${page} has no sh block starting with ${first}`);
+}
+
+function bash(script: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'bash',
+      ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script],
+      {
+        cwd: ROOT,
+        timeout: 600_000,
+        env: {
+          // As a reader's shell: this Node first on the PATH, none of tap's loaders.
+          PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+          HOME: process.env.HOME ?? ROOT,
+          LOG_LEVEL: 'silent',
+          ...env,
+        },
+      },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+t.test('docs/spa.md: the OpenAPI one-liner lists the paths of the document', async (t) => {
+  const { app } = await buildTestApp(t);
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const script = (await block('docs/spa.md', 'curl -s localhost:3000/openapi.json')).replace(
+    'localhost:3000',
+    address.replace('http://', ''),
+  );
+  const r = await bash(script, {});
+  t.equal(r.code, 0, `the one-liner exits 0 (stderr: ${r.stderr.slice(0, 300)})`);
+  const paths = r.stdout.trim().split('\n');
+  for (const p of ['/auth/login', '/auth/refresh', '/oauth/token', '/admin/users'])
+    t.ok(paths.includes(p), `a reader sees ${p} in the list`);
+});
+
+t.test('docs/oauth-apps.md: the API-key script makes, lists, exchanges, rolls and revokes a key', async (t) => {
+  const { app } = await buildTestApp(t);
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const { user, email } = await register(app, uniqueEmail());
+  await app.services.roles.grant(user.id, 'reports:read', { kind: 'cli' }, meta);
+  const { accessToken } = await login(app, email);
+  const script = (await block('docs/oauth-apps.md', `TESSERA=${DOCUMENTED}`)).replace(DOCUMENTED, address);
+  const r = await bash(script, { AT: accessToken });
+  t.equal(r.code, 0, `the script exits 0 (stderr: ${r.stderr.slice(0, 300)})`);
+  t.match(
+    r.stdout.trim(),
+    /^\{"id":"[0-9A-Za-z]{12}","name":"nightly report","last_used_at":null\}$/,
+    'the list shows the new key by id and name, unused',
+  );
+  const keys = await app.services.database.prisma.apiKey.findMany({ where: { userId: user.id } });
+  t.equal(keys.length, 2, 'the key and the one that replaced it');
+  t.equal(keys.filter((k) => k.revokedAt !== null).length, 1, 'the new key is revoked, as the last step says');
+  const rolls = await app.services.database.prisma.auditEvent.count({
+    where: { userId: user.id, type: 'api_key_rolled' },
+  });
+  t.equal(rolls, 1, 'the roll is audited');
+  t.ok(
+    keys.some((k) => k.lastUsedAt !== null),
+    'the exchange used the first key: a script gets its access token this way',
+  );
+});
+
+t.test('docs/admin.md: the roles commands grant, revoke and list on the database', async (t) => {
+  const dir = await tempDir(t);
+  const url = `pglite:${path.join(dir, 'data')}`;
+  const config = testConfig({ DATABASE_URL: url, KEYS_DIR: path.join(dir, 'keys') });
+  let app = await buildApp({ config, clock: new ManualClock(new Date()) });
+  await register(app, 'alice@example.com');
+  // The embedded database serves one process: the commands run with the service stopped, as the page says.
+  await app.close();
+  const r = await bash(await block('docs/admin.md', 'npm run users -- grant alice@example.com admin'), {
+    DATABASE_URL: url,
+  });
+  t.equal(r.code, 0, `the three commands exit 0 (stderr: ${r.stderr.slice(0, 300)})`);
+  t.match(r.stdout, /alice@example\.com.*admin/, '`list` shows alice with the role admin');
+  app = await buildApp({ config, clock: new ManualClock(new Date()) });
+  t.teardown(() => app.close());
+  const alice = await app.services.database.prisma.user.findUniqueOrThrow({
+    where: { email: 'alice@example.com' },
+    include: { roles: true },
+  });
+  t.same(
+    alice.roles.map((r) => r.role),
+    ['admin'],
+    'alice holds admin: the first admin comes from the command line',
+  );
+});
+
+t.test('docs/keys.md: the refresh-key rotation adds a key beside the one in use and lists both', async (t) => {
+  const keys = await tempDir(t, 'tessera-docs-keys-');
+  // A deployment's folder: the first keys, as `npm run keys -- generate` makes them.
+  const made = await bash('npm run -s keys -- generate', { KEYS_DIR: keys });
+  t.equal(made.code, 0, `generate exits 0 (stderr: ${made.stderr.slice(0, 300)})`);
+  const refreshKeys = async () => (await readdir(keys)).filter((f) => /^refresh-.*\.key$/.test(f));
+  const before = await refreshKeys();
+  const r = await bash(await block('docs/keys.md', 'npm run keys -- rotate-refresh'), { KEYS_DIR: keys });
+  t.equal(r.code, 0, `rotate-refresh, list and prune exit 0 (stderr: ${r.stderr.slice(0, 300)})`);
+  const after = await refreshKeys();
+  t.equal(after.length, before.length + 1, `one new refresh-token key (${after.join(', ')})`);
+  t.ok(
+    before.every((f) => after.includes(f)),
+    'the key in use stays: tokens it made keep refreshing',
+  );
+  t.match(r.stdout, /refresh-/, '`list` names the refresh-token keys');
+});
