@@ -2,6 +2,9 @@
 // CA made here (no internet, no files), whose answers a test chooses per path (the document, a redirect,
 // a huge body, a wrong content type, a slow answer) and which counts the requests it got, so a test can
 // prove how many times Tessera fetched.
+// @peculiar/x509's CommonJS build (what a test process that loads many files gets) needs a Reflect polyfill
+// loaded first; its ESM build does not say so.
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
