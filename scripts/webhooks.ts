@@ -13,7 +13,7 @@ import { systemClock } from '../src/domain/clock.js';
 import { SecretBox } from '../src/domain/mfa/secret-box.js';
 import { WebhookDeliveries } from '../src/domain/webhooks/deliveries.js';
 import { WebhookEndpoints } from '../src/domain/webhooks/endpoints.js';
-import { EVENT_TYPES } from '../src/domain/webhooks/events.js';
+import { EVENT_TYPES } from '../src/domain/webhook-events.js';
 import { cliMeta, fail, runCli, withDatabase } from './cli-database.js';
 
 const USAGE = `usage: npm run webhooks -- add <url> <event_type,...> [description] | list | enable <id> | disable <id>

@@ -1,11 +1,11 @@
 // Auth events, written to the audit_events table in the same transaction as the change they record.
 // Never a password, token or cookie: ids, reasons and request metadata only.
 //
-// The row an auth event writes here is also where its webhook events (src/domain/webhooks/events.ts) are
+// The row an auth event writes here is also where its webhook events (src/domain/webhook-events.ts) are
 // enqueued: one statement inserts the audit row and a delivery for each enabled endpoint that asked for the
 // event, so the webhook outbox commits or rolls back with the change, and the audit costs no extra round trip.
 import { Prisma } from '../generated/prisma/client.js';
-import { eventsOf } from './webhooks/events.js';
+import { eventsOf } from './webhook-events.js';
 
 export type AuditType =
   | 'register'

@@ -11,7 +11,7 @@ import type { Actor } from '../domain/actor.js';
 import type { Endpoint } from '../domain/webhooks/endpoints.js';
 import { MAX_OVERLAP_SECONDS } from '../domain/webhooks/endpoints.js';
 import type { DeliveryView } from '../domain/webhooks/deliveries.js';
-import { EVENT_TYPES } from '../domain/webhooks/events.js';
+import { EVENT_TYPES } from '../domain/webhook-events.js';
 import type { Services } from '../services.js';
 
 const Uuid = Type.String({ format: 'uuid' });

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { buildTestApp, login, PASSWORD, refresh, register, session } from '../helper.js';
 import { adminSession, bearer } from '../authz-fixtures.js';
 import { createKey } from '../api-key-fixtures.js';
-import { EVENT_TYPES } from '../../src/domain/webhooks/events.js';
+import { EVENT_TYPES } from '../../src/domain/webhook-events.js';
 
 const ENV = {
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true',

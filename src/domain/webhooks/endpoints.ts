@@ -11,7 +11,7 @@ import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import type { SecretBox } from '../mfa/secret-box.js';
 import { checkEndpointUrl, type UrlRules } from './address-guard.js';
-import { isEventType, type EventType } from './events.js';
+import { isEventType, type EventType } from '../webhook-events.js';
 
 export interface Endpoint {
   id: string;

@@ -5,6 +5,9 @@
 //
 // A payload carries ids, the event type, the time and a short reason: never a token, password, code, key or
 // email address (the audit row's reason holds none either). Receivers look anything else up by user_id.
+//
+// It sits beside audit.ts, not in webhooks/, because the audit writer reads it: the folder webhooks/ uses
+// audit(), and a folder must not import the one that imports it.
 import { randomUUID } from 'node:crypto';
 
 /** What eventsOf reads of an audit entry (src/domain/audit.ts's AuditEntry; not imported, which would be a cycle). */
