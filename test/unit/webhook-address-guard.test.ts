@@ -14,3 +14,19 @@ t.test('public addresses are allowed', async (t) => {
   for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8'])
     t.notOk(isPrivateAddress(a), `${a} may receive webhooks`);
 });
+
+t.test('webhooks and client metadata documents refuse the same addresses', async (t) => {
+  const { addressAllowed } = await import('../../src/domain/oauth/client-document-fetch.js');
+  for (const a of [
+    '192.88.99.1',
+    '2002::1',
+    '2001::1',
+    'fec0::1',
+    '64:ff9b:1::1',
+    '::a00:1',
+    '::ffff:169.254.169.254',
+    '93.184.216.34',
+    '::ffff:8.8.8.8',
+  ])
+    t.equal(isPrivateAddress(a), !addressAllowed(a), `${a}: one answer for both outbound fetches`);
+});

@@ -1,14 +1,16 @@
-// The one outbound fetch anyone can make Tessera do: GET of a client_id URL (a Client ID Metadata Document).
-// Every guard is here, so none can be forgotten by a caller (draft-ietf-oauth-client-id-metadata-document §6,
-// OWASP SSRF): https only; the host is resolved once, every address it resolves to must be public (no
-// private, loopback, link-local, CGNAT, multicast or documentation range), and the connection goes to the
-// address that was checked, so a DNS answer that changes between check and connect (rebinding) can't steer
-// it; no redirect is followed; 5 s for the whole exchange; at most 5 KiB; application/json only.
+// The one outbound fetch anyone (not only an admin) can make Tessera do: GET of a client_id URL (a Client ID
+// Metadata Document). Every guard is here, so none can be forgotten by a caller
+// (draft-ietf-oauth-client-id-metadata-document §6, OWASP SSRF): https only; the host is resolved once, every
+// address it resolves to must be public (src/domain/public-addresses.ts, the list webhooks use too), and the
+// connection goes to the address that was checked, so a DNS answer that changes between check and connect
+// (rebinding) can't steer it; no redirect is followed; 5 s for the whole exchange; at most 5 KiB;
+// application/json only.
 // Tests allow loopback (their fixture listens there) and trust their own CA through FetchOptions, which
 // only code can set: no environment variable turns a guard off.
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
+import { isPublicAddress } from '../public-addresses.js';
 
 const FETCH_TIMEOUT_MS = 5000;
 const MAX_DOCUMENT_BYTES = 5 * 1024;
@@ -32,47 +34,6 @@ export interface FetchOptions {
   timeoutMs?: number;
 }
 
-// Two lists: Node matches an IPv4 address against IPv6 rules too (as ::ffff:a.b.c.d), so the mapped range
-// below would otherwise block every IPv4 address.
-const blockedV4 = new BlockList();
-const blockedV6 = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.88.99.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const)
-  blockedV4.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  // IPv4-mapped, IPv4-compatible and NAT64 addresses reach IPv4 hosts: refused whole rather than decoded.
-  ['::ffff:0:0', 96],
-  ['::', 96],
-  ['64:ff9b::', 96],
-  ['64:ff9b:1::', 48],
-  ['100::', 64],
-  ['2001::', 23],
-  ['2001:db8::', 32],
-  ['2002::', 16],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['fec0::', 10],
-  ['ff00::', 8],
-] as const)
-  blockedV6.addSubnet(net, prefix, 'ipv6');
-
 const isLoopback = (address: string, family: number) =>
   family === 4 ? address.startsWith('127.') : address === '::1' || address === '0:0:0:0:0:0:0:1';
 
@@ -81,7 +42,7 @@ export function addressAllowed(address: string, opts: FetchOptions = {}): boolea
   const family = isIP(address);
   if (family === 0) return false;
   if (opts.allowLoopback && isLoopback(address, family)) return true;
-  return family === 4 ? !blockedV4.check(address, 'ipv4') : !blockedV6.check(address, 'ipv6');
+  return isPublicAddress(address);
 }
 
 /**

@@ -2,49 +2,16 @@
 // delivery time, and a name that pointed at a public address yesterday can point at 127.0.0.1 or the cloud
 // metadata service today. So the check is made on the resolved addresses, at every delivery, and the
 // connection is then pinned to the address that was checked (no second lookup an attacker could answer
-// differently). Loopback, private, link-local, shared, multicast and reserved ranges are refused unless
-// WEBHOOK_ALLOW_PRIVATE_ADDRESSES is set.
+// differently). The ranges refused (src/domain/public-addresses.ts, shared with client metadata documents)
+// are refused unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES is set.
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { DomainError } from '../domain-error.js';
+import { isPublicAddress } from '../public-addresses.js';
 
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const)
-  blocked.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b::', 96],
-  ['100::', 64],
-  ['2001:db8::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const)
-  blocked.addSubnet(net, prefix, 'ipv6');
-
-/** Whether an IP literal is one webhooks refuse by default (an IPv4-mapped IPv6 address is judged as IPv4). */
+/** Whether an IP literal is one webhooks refuse by default (src/domain/public-addresses.ts decides). */
 export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return blocked.check(mapped[1]!, 'ipv4');
-  const family = isIP(address);
-  if (family === 0) return true;
-  return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return !isPublicAddress(address);
 }
 
 export interface UrlRules {
