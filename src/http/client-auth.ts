@@ -3,7 +3,7 @@
 // RFC 7523 client_assertion; or a bare client_id, for a public client) and hands it to the one domain step
 // (src/domain/authz/client-authentication.ts). One method per request: two is invalid_request. A refused
 // secret, or none at all, answers 401 invalid_client with a Basic challenge.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { DomainError } from '../domain/domain-error.js';
 import type {
@@ -62,7 +62,7 @@ function presented(request: FastifyRequest): PresentedClient | null {
 }
 
 /** The calling client (confidential or public), or a thrown 401 invalid_client. */
-export async function authenticateClient(
+async function authenticateClient(
   auth: ClientAuthentication,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -88,4 +88,47 @@ export async function authenticateServiceClient(
   if (found.kind === 'confidential') return found.client;
   reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
   throw new AppError('invalid_client', { detail: `public client ${found.id} at a confidential endpoint` });
+}
+
+/**
+ * Authenticates the client of every request to the endpoints `app` registers (/oauth/token, /oauth/par,
+ * /oauth/device_authorization), before the body is validated, so an unknown client is a 401 whatever else
+ * is wrong; returns how a handler or a rate limit finds the request's client. `otherwise` may authenticate
+ * a request another way first (the API-key exchange, whose key is its credential); undefined: the usual way.
+ */
+export function authenticateEachRequest(
+  app: FastifyInstance,
+  auth: ClientAuthentication,
+  otherwise?: (request: FastifyRequest) => AuthenticatedClient | undefined,
+): (request: FastifyRequest) => AuthenticatedClient {
+  const clients = new WeakMap<FastifyRequest, AuthenticatedClient>();
+  app.addHook('preValidation', async (request, reply) => {
+    clients.set(request, otherwise?.(request) ?? (await authenticateClient(auth, request, reply)));
+  });
+  return (request) => {
+    const client = clients.get(request);
+    if (!client) throw new Error('no client was authenticated for this request');
+    return client;
+  };
+}
+
+/**
+ * The route config of an endpoint limited per client: `perMinute` requests per minute for each client,
+ * counted once it is authenticated (preHandler); {} when 0 (no limit). `key` names the bucket.
+ */
+export function perClientRateLimit(
+  perMinute: number,
+  key: (request: FastifyRequest) => string,
+  allowList?: (request: FastifyRequest) => boolean,
+): FastifyContextConfig {
+  if (perMinute <= 0) return {};
+  return {
+    rateLimit: {
+      max: perMinute,
+      timeWindow: 60_000,
+      hook: 'preHandler' as const,
+      keyGenerator: key,
+      ...(allowList ? { allowList } : {}),
+    },
+  };
 }

@@ -3,18 +3,17 @@
 // endpoint (src/http/client-auth.ts: a secret, an assertion, or, for a public client, its id), and must be
 // registered for the device_code grant. Scopes are checked against the client's, the audience is its first
 // registered resource (else Tessera's), as at the authorization endpoint.
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { acceptForms } from '../http/form-body.js';
-import { authenticateClient } from '../http/client-auth.js';
+import { authenticateEachRequest, perClientRateLimit } from '../http/client-auth.js';
 import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import { noStore } from '../http/no-store.js';
 import { AppError } from '../errors.js';
 import { DEVICE_CODE_GRANT } from '../domain/grants/device-code.js';
 import { displayUserCode } from '../domain/oauth/user-codes.js';
-import type { AuthenticatedClient } from '../domain/authz/client-authentication.js';
 import type { Services } from '../services.js';
 
 const DeviceAuthorizationRequest = Type.Object(
@@ -48,26 +47,11 @@ const deviceAuthorizationRoutes: FastifyPluginAsync<{ services: Services }> = as
   const verificationUri = `${config.issuer}/oauth/device`;
 
   app.addHook('onSend', noStore);
-  const clients = new WeakMap<object, AuthenticatedClient>();
-  app.addHook('preValidation', async (request, reply) => {
-    clients.set(request, await authenticateClient(clientAuthentication, request, reply));
-  });
-
-  const perMinute = config.tokenRateLimitPerMinute;
+  const clientOf = authenticateEachRequest(fastify, clientAuthentication);
   app.post(
     '/device_authorization',
     {
-      config:
-        perMinute > 0
-          ? {
-              rateLimit: {
-                max: perMinute,
-                timeWindow: 60_000,
-                hook: 'preHandler',
-                keyGenerator: (request: FastifyRequest) => `device|${clients.get(request)!.id}`,
-              },
-            }
-          : {},
+      config: perClientRateLimit(config.tokenRateLimitPerMinute, (request) => `device|${clientOf(request).id}`),
       schema: {
         summary: 'RFC 8628 §3.1: a device code and a user code for a CLI or TV client',
         body: DeviceAuthorizationRequest,
@@ -75,7 +59,7 @@ const deviceAuthorizationRoutes: FastifyPluginAsync<{ services: Services }> = as
       },
     },
     async (request) => {
-      const caller = clients.get(request)!;
+      const caller = clientOf(request);
       if (caller.kind !== 'oauth' || !caller.client.grantTypes.includes(DEVICE_CODE_GRANT))
         throw new AppError('unauthorized_client', {
           detail: `client ${caller.id} is not registered for the device grant`,

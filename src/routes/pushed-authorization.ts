@@ -7,12 +7,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { acceptForms } from '../http/form-body.js';
-import { authenticateClient } from '../http/client-auth.js';
+import { authenticateEachRequest, perClientRateLimit } from '../http/client-auth.js';
 import { errorResponses } from '../http/schemas.js';
 import { noStore } from '../http/no-store.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import { REQUEST_PARAMS, checkAuthorizationRequest, type Params } from '../domain/oauth/authorization-request.js';
-import type { AuthenticatedClient } from '../domain/authz/client-authentication.js';
 import type { Services } from '../services.js';
 
 const Value = Type.String({ maxLength: 4096 });
@@ -44,26 +43,11 @@ const pushedAuthorizationRoutes: FastifyPluginAsync<{ services: Services }> = as
   const resourceRegistry = { fallback: config.audience, registered: config.resources };
 
   app.addHook('onSend', noStore);
-  const clients = new WeakMap<object, AuthenticatedClient>();
-  app.addHook('preValidation', async (request, reply) => {
-    clients.set(request, await authenticateClient(clientAuthentication, request, reply));
-  });
-
-  const perMinute = config.tokenRateLimitPerMinute;
+  const clientOf = authenticateEachRequest(fastify, clientAuthentication);
   app.post(
     '/par',
     {
-      config:
-        perMinute > 0
-          ? {
-              rateLimit: {
-                max: perMinute,
-                timeWindow: 60_000,
-                hook: 'preHandler',
-                keyGenerator: (request) => `par|${clients.get(request)!.id}`,
-              },
-            }
-          : {},
+      config: perClientRateLimit(config.tokenRateLimitPerMinute, (request) => `par|${clientOf(request).id}`),
       schema: {
         summary: 'RFC 9126: push an authorization request, get a request_uri for /oauth/authorize',
         body: PushRequest,
@@ -71,7 +55,7 @@ const pushedAuthorizationRoutes: FastifyPluginAsync<{ services: Services }> = as
       },
     },
     async (request, reply) => {
-      const caller = clients.get(request)!;
+      const caller = clientOf(request);
       if (caller.kind !== 'oauth' || !caller.client.grantTypes.includes('authorization_code'))
         throw new AppError('unauthorized_client', {
           detail: `client ${caller.id} is not registered for the authorization code grant`,

@@ -5,14 +5,13 @@
 // without credentials learns nothing about the endpoint; the per-client rate limit counts the tokens a
 // client gets, after it proved who it is (secrets are 256 random bits and assertions single-use, so failed
 // guesses need no counter).
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { acceptForms } from '../http/form-body.js';
 import { Type } from 'typebox';
-import { authenticateClient } from '../http/client-auth.js';
+import { authenticateEachRequest, perClientRateLimit } from '../http/client-auth.js';
 import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
-import type { AuthenticatedClient } from '../domain/authz/client-authentication.js';
 import type { TokenForm } from '../domain/grants/grant.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
@@ -57,8 +56,7 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
 
   app.addHook('onSend', noStore);
 
-  const clients = new WeakMap<object, AuthenticatedClient>();
-  app.addHook('preValidation', async (request, reply) => {
+  const clientOf = authenticateEachRequest(fastify, clientAuthentication, (request) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     // An API-key exchange needs no client credential: the key is one (RFC 8693 §2.1). One that is sent is checked.
     const bare =
@@ -66,11 +64,9 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
       body.client_secret === undefined &&
       body.client_assertion === undefined &&
       body.client_assertion_type === undefined;
-    const client =
-      bare && isApiKeyExchange(body)
-        ? clientAuthentication.keyHolder(typeof body.client_id === 'string' ? body.client_id : undefined)
-        : await authenticateClient(clientAuthentication, request, reply);
-    clients.set(request, client);
+    return bare && isApiKeyExchange(body)
+      ? clientAuthentication.keyHolder(typeof body.client_id === 'string' ? body.client_id : undefined)
+      : undefined;
   });
 
   // API keys: the per-address limit before the lookup, the per-key one once the key is known genuine.
@@ -79,27 +75,18 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     if (isApiKeyExchange((request.body ?? {}) as Record<string, unknown>)) await keyLimits.byAddress(request);
   });
 
-  const perMinute = config.tokenRateLimitPerMinute;
   app.post(
     '/token',
     {
-      config:
-        perMinute > 0
-          ? {
-              rateLimit: {
-                max: perMinute,
-                timeWindow: 60_000,
-                hook: 'preHandler',
-                // API-key exchanges are counted per key and per address instead (api-key-rate-limit.ts).
-                allowList: (request: FastifyRequest) =>
-                  isApiKeyExchange((request.body ?? {}) as Record<string, unknown>),
-                keyGenerator: (request: FastifyRequest) => {
-                  const client = clients.get(request)!;
-                  return `token|${client.kind === 'public' ? 'public:' : ''}${client.id}`;
-                },
-              },
-            }
-          : {},
+      config: perClientRateLimit(
+        config.tokenRateLimitPerMinute,
+        (request) => {
+          const client = clientOf(request);
+          return `token|${client.kind === 'public' ? 'public:' : ''}${client.id}`;
+        },
+        // API-key exchanges are counted per key and per address instead (api-key-rate-limit.ts).
+        (request) => isApiKeyExchange((request.body ?? {}) as Record<string, unknown>),
+      ),
       schema: {
         summary:
           'RFC 6749 §3.2: tokens by the grant grant_type names (client_credentials, authorization_code, refresh_token, RFC 8693 token exchange of an API key)',
@@ -110,7 +97,7 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
     async (request) => {
       const { response, log } = await grants.dispatch({
         form: request.body as TokenForm,
-        client: clients.get(request)!,
+        client: clientOf(request),
         services: grantServices,
         clock,
         meta: requestMeta(request),
