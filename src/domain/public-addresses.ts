@@ -6,7 +6,8 @@
 // assignments, documentation, 6to4 relay, benchmarking, multicast and reserved IPv4 ranges; in IPv6 the
 // unspecified and loopback addresses, IPv4-compatible, NAT64 and 6to4 prefixes (they reach IPv4 hosts),
 // discard, ORCHID/TEREDO, documentation, unique-local, link- and site-local and multicast. An IPv4-mapped IPv6
-// address (::ffff:a.b.c.d) is judged as the IPv4 address it carries.
+// address (::ffff:a.b.c.d, or ::ffff:7f00:1 as the URL parser writes it) is judged as the IPv4 address it
+// carries.
 import { BlockList, isIP } from 'node:net';
 
 // Two lists: Node matches an IPv4 address against IPv6 rules too (as ::ffff:a.b.c.d), so an IPv6 rule
@@ -35,6 +36,8 @@ for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
   ['::', 96],
+  // IPv4-mapped: judged as the IPv4 address above; listed too, so no spelling can slip past that decoding.
+  ['::ffff:0:0', 96],
   ['64:ff9b::', 96],
   ['64:ff9b:1::', 48],
   ['100::', 64],
@@ -48,11 +51,28 @@ for (const [net, prefix] of [
 ] as const)
   blockedV6.addSubnet(net, prefix, 'ipv6');
 
+/** The IPv4 address an IPv4-mapped IPv6 address carries, in any of its spellings; null for any other. */
+function mappedIPv4(address: string): string | null {
+  let host: string;
+  try {
+    host = new URL(`http://[${address}]/`).hostname; // normalised: [::ffff:7f00:1], whatever the spelling
+  } catch {
+    return null;
+  }
+  const m = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(host);
+  if (!m) return null;
+  const hi = Number.parseInt(m[1]!, 16);
+  const lo = Number.parseInt(m[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
 /** Whether `address` (an IP literal) is a public address; anything that is no IP literal is not. */
 export function isPublicAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return isIP(mapped[1]!) === 4 && !blockedV4.check(mapped[1]!, 'ipv4');
   const family = isIP(address);
+  if (family === 6) {
+    const v4 = mappedIPv4(address);
+    if (v4 !== null) return !blockedV4.check(v4, 'ipv4');
+  }
   if (family === 0) return false;
   return family === 4 ? !blockedV4.check(address, 'ipv4') : !blockedV6.check(address, 'ipv6');
 }

@@ -8,10 +8,13 @@ t.test('loopback, private, link-local and metadata addresses are refused', async
     t.ok(isPrivateAddress(a), `${a} is refused`);
   for (const a of ['::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', 'not-an-ip'])
     t.ok(isPrivateAddress(a), `${a} is refused`);
+  // The URL parser writes [::ffff:127.0.0.1] as [::ffff:7f00:1]: every spelling of a mapped address is decoded.
+  for (const a of ['::ffff:7f00:1', '::ffff:a9fe:a9fe', '0:0:0:0:0:ffff:a00:1', '::FFFF:C0A8:0101', '::ffff:0:0'])
+    t.ok(isPrivateAddress(a), `${a} (an IPv4-mapped address in hex) is refused`);
 });
 
 t.test('public addresses are allowed', async (t) => {
-  for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8'])
+  for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8', '::ffff:808:808'])
     t.notOk(isPrivateAddress(a), `${a} may receive webhooks`);
 });
 
