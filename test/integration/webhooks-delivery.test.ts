@@ -207,6 +207,34 @@ t.test('no redirect followed, slow receivers time out, only an excerpt of an ans
   t.match(await last(), { lastError: /no answer within 1000 ms/ }, 'a receiver that never answers times out');
 });
 
+t.test('a binary answer is recorded, and the deliveries queued behind it still go out', async (t) => {
+  const receiver = await startReceiver(t);
+  const { app, db } = await buildTestApp(t, { env: ENV });
+  const admin = await adminSession(app);
+  const made = await addEndpoint(app, admin.accessToken, receiver.url);
+  receiver.trust(made.secret);
+  // The first answer is binary with NUL bytes (which a PostgreSQL text column refuses); the rest are plain.
+  let answered = 0;
+  receiver.answerWith((_req, res) =>
+    answered++ === 0
+      ? res.writeHead(500).end(Buffer.from([0x1f, 0x8b, 0, 0, 0x41, 0, 0x42]))
+      : res.writeHead(204).end(),
+  );
+  for (let i = 0; i < 3; i++) await register(app);
+  await app.webhookWorker.runOnce();
+  t.equal(receiver.received.length, 3, 'all three deliveries of the batch were attempted');
+  const rows = (await db.database.prisma.webhookDelivery.findMany({ orderBy: { id: 'asc' } })) as {
+    sentAt: Date | null;
+    lockedUntil: Date | null;
+    lastStatus: number | null;
+    lastResponse: string | null;
+  }[];
+  t.equal(rows[0]!.lastStatus, 500, 'the binary answer is recorded as a failed attempt');
+  t.notOk(rows[0]!.lastResponse?.includes('\u0000'), 'its excerpt is text without NUL');
+  t.equal(rows[0]!.lockedUntil, null, 'and the delivery is not left leased (it will be retried)');
+  t.ok(rows[1]!.sentAt && rows[2]!.sentAt, 'the deliveries behind it were delivered');
+});
+
 t.test('private and loopback addresses are refused unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES', async (t) => {
   const receiver = await startReceiver(t);
   const { app, db } = await buildTestApp(t, { env: { ...ENV, WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'false' } });

@@ -59,17 +59,27 @@ export class WebhookWorker {
   private async deliver(d: ClaimedDelivery): Promise<boolean> {
     const started = performance.now();
     const at = this.clock.now();
-    const target = await this.endpoints.target(d.endpointId, at);
-    const outcome: Outcome = target
-      ? await send(
-          { url: target.url, eventId: d.eventId, payload: d.payload, secrets: target.secrets, at },
-          this.settings,
-        )
-      : { ok: false, status: null, error: 'endpoint disabled', excerpt: null };
+    let disabled = false;
+    let outcome: Outcome;
+    try {
+      const target = await this.endpoints.target(d.endpointId, at);
+      disabled = target === null;
+      outcome = target
+        ? await send(
+            { url: target.url, eventId: d.eventId, payload: d.payload, secrets: target.secrets, at },
+            this.settings,
+          )
+        : { ok: false, status: null, error: 'endpoint disabled', excerpt: null };
+    } catch (err) {
+      // Recorded as a failed attempt (retried with the backoff, given up after maxAttempts) rather than left
+      // leased: one delivery that cannot be prepared (a secret that no longer opens) must not hold up the rest.
+      this.log.error(err);
+      outcome = { ok: false, status: null, error: 'not sent: the delivery could not be prepared', excerpt: null };
+    }
     const result = await this.deliveries.record(d, outcome, this.clock.now(), {
       maxAttempts: this.settings.maxAttempts,
       backoff: this.settings.backoff,
-      giveUp: target === null,
+      giveUp: disabled,
     });
     this.log.attempted(d, result, outcome, (performance.now() - started) / 1000);
     return result === 'delivered';
