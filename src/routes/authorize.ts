@@ -210,14 +210,17 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
         formTarget,
       });
     }
-    const remembered = await oauth.consents.covers(session.userId, req.client.id, req.scope);
+    // A metadata-document client named itself: its consent is asked every time, never remembered (anyone who
+    // can listen on a loopback port its document lists could otherwise get a code silently, RFC 8252 §8.6).
+    const selfNamed = clientDocuments?.handles(req.client.id) ?? false;
+    const remembered = !selfNamed && (await oauth.consents.covers(session.userId, req.client.id, req.scope));
     const needConsent = !req.client.firstParty && !step.consented && (req.prompt.has('consent') || !remembered);
     if (needConsent) {
       if (req.prompt.has('none')) return failTo(reply, req, 'consent_required', 'the user has not consented');
       return consentPage(reply, {
         clientName: req.client.name,
         // A metadata-document client named itself: nobody here vouched for it.
-        unverifiedFrom: clientDocuments?.handles(req.client.id) ? new URL(req.client.id).host : null,
+        unverifiedFrom: selfNamed ? new URL(req.client.id).host : null,
         redirectUri: req.redirectUri,
         scopes: req.scope,
         fields: fieldsOf(resolved, csrfToken(request, reply), step.fresh ? ['prompt', 'max_age'] : []),

@@ -83,6 +83,21 @@ t.test('a client named by its document signs a user in, marked unverified on the
   t.same([access.aud].flat(), [config.audience].flat(), 'for Tessera’s audience, no resource being asked');
   t.equal(fixture.hits.get('/client.json'), 1, 'the document was fetched once for the whole flow (then cached)');
 
+  // Its consent is never remembered: another port on loopback (any local program) gets no code silently.
+  const again = pkce();
+  const silent = await browser.get(
+    `/oauth/authorize?${authorizeQuery(url, again.challenge, { redirect_uri: 'http://127.0.0.1:53999/callback', prompt: 'none' })}`,
+  );
+  t.equal(
+    new URL(silent.headers.location as string).searchParams.get('error'),
+    'consent_required',
+    'prompt=none is answered consent_required, though the user consented a moment ago',
+  );
+  const asked = await browser.get(
+    `/oauth/authorize?${authorizeQuery(url, again.challenge, { redirect_uri: redirectUri })}`,
+  );
+  t.match(asked.body, /data-unverified="true"/, 'and a second authorization shows the consent page again');
+
   const audit = await app.services.database.prisma.auditEvent.findMany({ where: { type: 'oauth_client_registered' } });
   t.ok(
     audit.some((a) => a.reason?.includes(url)),
