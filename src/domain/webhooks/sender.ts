@@ -84,8 +84,7 @@ export async function send(out: Outgoing, rules: SendRules): Promise<Outcome> {
         const status = response.statusCode ?? 0;
         // Text only: invalid UTF-8 becomes U+FFFD, and NUL (which PostgreSQL text refuses) is dropped, so any
         // answer, binary included, can be recorded.
-        const excerpt =
-          Buffer.concat(chunks).toString('utf8').replaceAll('\u0000', '').slice(0, EXCERPT_CHARS) || null;
+        const excerpt = Buffer.concat(chunks).toString('utf8').replaceAll('\u0000', '').slice(0, EXCERPT_CHARS) || null;
         const ok = status >= 200 && status < 300;
         const error = ok ? null : status >= 300 && status < 400 ? `redirect ${status} not followed` : `HTTP ${status}`;
         finish({ ok, status, error, excerpt });
