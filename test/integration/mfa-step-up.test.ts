@@ -4,7 +4,7 @@
 // session, whose refreshes keep it for STEP_UP_MAX_AGE_SECONDS and then drop back; one code steps up once even
 // under 50 requests at once; a passkey answers the sign-in's second step, with a challenge bound to its mfa_token.
 import t from 'tap';
-import { expectError, ManualClock, PASSWORD, refresh, refreshCookieOf, register } from '../helper.js';
+import { expectError, login, ManualClock, PASSWORD, refresh, refreshCookieOf, register } from '../helper.js';
 import { bearer, claimsOf, codeAt, firstStep, verify, withTotp } from '../mfa-fixture.js';
 import { addPasskey, passkeyApp, signInOptions, signInVerify, SPA_ORIGIN } from '../passkey-fixture.js';
 import { SoftAuthenticator } from '../passkey-authenticator.js';
@@ -197,4 +197,30 @@ t.test('a session signed in with a passkey steps up with a passkey only if it ve
   });
   t.equal(up.statusCode, 200, 'a key that verifies the user steps the session up');
   t.equal(claimsOf(up.json().access_token).acr, '2', 'to level 2');
+});
+
+t.test('rolling an API key asks a factor account for a step-up, as creating one does', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app } = await passkeyApp(t, { clock });
+  const { email } = await register(app);
+  const before = await login(app, email);
+  const made = await app.inject({
+    method: 'POST',
+    url: '/auth/api-keys',
+    headers: bearer(before.accessToken),
+    payload: { name: 'ci', scopes: [] },
+  });
+  t.equal(made.statusCode, 201, 'an account without a factor makes a key');
+  const f = await withTotp(app, clock, email);
+  const roll = (token: string) =>
+    app.inject({
+      method: 'POST',
+      url: `/auth/api-keys/${made.json().id}/roll`,
+      headers: bearer(token),
+      payload: {},
+    });
+  expectError(t, await roll(f.accessToken), 'step_up_required', 'rolling a key with a password-only token');
+  const up = await stepUp(app, f.accessToken, { factor_id: f.factorId, code: codeAt(f.secret, clock.now()) });
+  t.equal(up.statusCode, 200, 'the step-up succeeds');
+  t.equal((await roll(up.json().access_token)).statusCode, 201, 'the stepped-up token rolls the key');
 });
