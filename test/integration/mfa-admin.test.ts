@@ -169,3 +169,21 @@ t.test('an admin’s reset also drops a session that stepped up to two factors b
   t.equal(claimsOf(after.json().access_token).acr, '1', 'but its next token says one factor');
   t.same(claimsOf(after.json().access_token).amr, ['pwd'], 'and names the password alone');
 });
+
+t.test('an admin cannot reset their own second factors through the admin route', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app, db } = await buildTestApp(t, { clock });
+  const admin = await adminSession(app);
+  await withTotp(app, clock, admin.email);
+  const own = await app.inject({
+    method: 'DELETE',
+    url: `/admin/users/${admin.user.id}/mfa`,
+    headers: bearer(admin.accessToken),
+  });
+  expectError(t, own, 'mfa_reset_own_account', 'an admin resetting their own factors');
+  t.equal(
+    await db.database.prisma.mfaFactor.count({ where: { userId: admin.user.id } }),
+    1,
+    'the admin’s authenticator app stays',
+  );
+});

@@ -40,6 +40,10 @@ export class FactorReset {
 
   async reset(userId: string, actor: Actor, meta: RequestMeta): Promise<ResetOutcome> {
     if (!isUuid(userId)) throw new DomainError('not_found', { detail: 'no such user' });
+    // One's own factors go through DELETE /auth/mfa/factors/{id}, which asks for a step-up: an admin token
+    // alone (a stolen one, or a sign-in without the factor) must not strip its own account's second factor.
+    if (actor.kind === 'user' && actor.id === userId)
+      throw new DomainError('mfa_reset_own_account', { detail: 'an admin reset of the caller’s own account' });
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
       const [user] = await tx.$queryRaw<{ id: string }[]>`
