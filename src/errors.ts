@@ -176,6 +176,12 @@ export const errorCatalog = {
       'The webhook URL must be an absolute https URL (http where allowed) without credentials, on a public address.',
   },
   webhook_event_type_unknown: { status: 400, message: 'An event type is not in the webhook event catalogue.' },
+  // An administrator's reset of second factors (src/domain/mfa/factor-reset.ts).
+  mfa_reset_own_account: {
+    status: 403,
+    message:
+      'An administrator cannot reset their own second factors: remove them with DELETE /auth/mfa/factors/{factor_id}.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

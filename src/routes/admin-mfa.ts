@@ -24,7 +24,8 @@ const adminMfaRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
         summary: "Reset the user's second factors: authenticator apps, recovery codes and the failure count",
         description:
           'Passkeys stay (they are sign-in methods of their own). The user is emailed; their live sessions keep ' +
-          'working at one factor (acr "1" from their next refresh). Audited as mfa_factors_reset.',
+          'working at one factor (acr "1" from their next refresh). Audited as mfa_factors_reset. Not for the ' +
+          'caller’s own account (403 mfa_reset_own_account): use DELETE /auth/mfa/factors/{factor_id}.',
         params: UserParams,
         response: {
           200: Type.Object({

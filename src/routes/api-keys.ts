@@ -95,6 +95,8 @@ const apiKeyRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
       },
     },
     async (request, reply) => {
+      const { user, claims } = request.bearer!;
+      await services.mfa.recentAuth.stepUp(user.id, claims);
       const made = await apiKeys.roll(
         request.params.id,
         mine(request),

@@ -275,7 +275,8 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
       preHandler: requireBearer,
       config: { ...rateLimit },
       schema: {
-        summary: 'Set a first password on an account made through a provider (recent login needed)',
+        summary:
+          'Set a first password on an account made through a provider (recent login needed, with the second factor of an account that has one)',
         body: Type.Object(
           { new_password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX * 4 }) },
           { additionalProperties: false },
@@ -285,7 +286,8 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
-      requireRecentAuth(claims.auth_time, clock.now(), services.config.recentLoginSeconds);
+      // A recent sign-in, with a second factor when the account has one.
+      await services.mfa.recentAuth.recent(user.id, claims);
       await setFirstPassword(
         services.database.prisma,
         services.passwords,

@@ -4,6 +4,9 @@
 import t from 'tap';
 import { federationFixture } from '../federation-fixture.js';
 import { expectError, login, me, refresh, refreshCookieOf, register } from '../helper.js';
+import { codeAt, confirm, enrol } from '../mfa-fixture.js';
+import { SoftAuthenticator } from '../passkey-authenticator.js';
+import { addPasskey, PASSKEY_ENV, SPA_ORIGIN } from '../passkey-fixture.js';
 
 const ATTACKER_PASSWORD = 'the attacker chose this one';
 const errorOf = (url: URL) => url.searchParams.get('error');
@@ -162,3 +165,45 @@ t.test('an account made through a provider that verified the email starts with i
   t.equal(claims!.email_verified, true, 'the access token says email_verified');
   t.equal((await me(f.app, body.access_token as string)).json().email_verified, true, '/auth/me says so too');
 });
+
+t.test(
+  "pre-account takeover: the reclaim also removes the earlier holder's authenticator app, recovery codes and passkey",
+  async (t) => {
+    const f = await federationFixture(t, { env: PASSKEY_ENV });
+    const prisma = f.db.database.prisma;
+    const victimEmail = `victim-${unique()}@example.com`;
+    const squatted = await register(f.app, victimEmail, ATTACKER_PASSWORD);
+    const attacker = await login(f.app, victimEmail, ATTACKER_PASSWORD);
+    // The attacker adds an authenticator app (with its recovery codes) and a passkey of their own.
+    const { factor_id, secret } = await enrol(f.app, attacker.accessToken);
+    const confirmed = await confirm(f.app, attacker.accessToken, factor_id, codeAt(secret, f.clock.now()));
+    t.equal(confirmed.statusCode, 200, "the attacker's app is confirmed");
+    f.clock.advance(30);
+    const key = new SoftAuthenticator({ origin: SPA_ORIGIN });
+    const stepped = await f.app.inject({
+      method: 'POST',
+      url: '/auth/step-up',
+      headers: bearer(attacker.accessToken),
+      payload: { factor_id, code: codeAt(secret, f.clock.now()) },
+    });
+    await addPasskey(f.app, stepped.json().access_token, key);
+
+    f.idp.next = account(victimEmail);
+    const victim = await f.signIn('trusted');
+    t.equal(errorOf(victim.landed), null, 'the owner of the address signs in');
+    const victimToken = await f.refresh(victim.browser);
+    t.equal(victimToken.status, 200, 'with a session at once: no second step set by the attacker holds them');
+    t.equal(victimToken.claims?.sub, squatted.user.id, 'in the account that holds the address');
+    const where = { where: { userId: squatted.user.id } };
+    t.equal(await prisma.mfaFactor.count(where), 0, "the attacker's authenticator app is gone");
+    t.equal(await prisma.mfaRecoveryCode.count(where), 0, "the attacker's recovery codes are gone");
+    t.equal(await prisma.webauthnCredential.count(where), 0, "the attacker's passkey is gone");
+    const options = await f.app.inject({ method: 'POST', url: '/auth/passkeys/sign-in/options', payload: {} });
+    const byKey = await f.app.inject({
+      method: 'POST',
+      url: '/auth/passkeys/sign-in/verify',
+      payload: { challenge_id: options.json().challenge_id, response: key.assert(options.json().options) },
+    });
+    expectError(t, byKey, 'passkey_sign_in_failed', "the attacker's passkey no longer signs in");
+  },
+);

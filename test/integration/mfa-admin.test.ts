@@ -139,3 +139,51 @@ t.test('30 resets at once, racing second steps, remove the factor once and never
     'the one code signed in at most once, racing the reset',
   );
 });
+
+t.test('an admin’s reset also drops a session that stepped up to two factors back to one', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app } = await buildTestApp(t, { clock });
+  const admin = await adminSession(app);
+  const { email, user } = await register(app);
+  const signedIn = await login(app, email);
+  const f = await withTotp(app, clock, email);
+  const up = await app.inject({
+    method: 'POST',
+    url: '/auth/step-up',
+    headers: bearer(signedIn.accessToken),
+    payload: { factor_id: f.factorId, code: codeAt(f.secret, clock.now()) },
+  });
+  t.equal(claimsOf(up.json().access_token).acr, '2', 'the password session stepped up to two factors');
+  const raised = await refresh(app, signedIn.refresh);
+  t.equal(claimsOf(raised.json().access_token).acr, '2', 'and its refresh says so');
+
+  const reset = await app.inject({
+    method: 'DELETE',
+    url: `/admin/users/${user.id}/mfa`,
+    headers: bearer(admin.accessToken),
+  });
+  t.equal(reset.statusCode, 200, 'the admin resets the factors');
+  t.equal(reset.json().sessions_lowered, 1, 'the stepped-up session is counted as lowered');
+  const after = await refresh(app, refreshCookieOf(raised));
+  t.equal(after.statusCode, 200, 'the session keeps working');
+  t.equal(claimsOf(after.json().access_token).acr, '1', 'but its next token says one factor');
+  t.same(claimsOf(after.json().access_token).amr, ['pwd'], 'and names the password alone');
+});
+
+t.test('an admin cannot reset their own second factors through the admin route', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app, db } = await buildTestApp(t, { clock });
+  const admin = await adminSession(app);
+  await withTotp(app, clock, admin.email);
+  const own = await app.inject({
+    method: 'DELETE',
+    url: `/admin/users/${admin.user.id}/mfa`,
+    headers: bearer(admin.accessToken),
+  });
+  expectError(t, own, 'mfa_reset_own_account', 'an admin resetting their own factors');
+  t.equal(
+    await db.database.prisma.mfaFactor.count({ where: { userId: admin.user.id } }),
+    1,
+    'the admin’s authenticator app stays',
+  );
+});

@@ -55,3 +55,30 @@ t.test('a provider sign-in of an account with a factor hands the SPA an mfa_toke
   const me = await f.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(done.json().access_token) });
   t.equal(me.json().email, email, 'the session is the provider account’s');
 });
+
+t.test('setting a first password on a provider account with a factor needs a recent second factor', async (t) => {
+  const f = await federationFixture(t);
+  f.idp.next = { sub: `first-password-${Date.now()}`, email: uniqueEmail(), email_verified: true };
+  const { body } = await f.refresh((await f.signIn()).browser);
+  const accessToken = body.access_token as string;
+  const { factor_id, secret } = await enrol(f.app, accessToken);
+  const confirmed = await confirm(f.app, accessToken, factor_id, codeAt(secret, f.clock.now()));
+  t.equal(confirmed.statusCode, 200, 'the provider account enrols an authenticator app');
+  const first = (token: string) =>
+    f.app.inject({
+      method: 'POST',
+      url: '/auth/password/first',
+      headers: bearer(token),
+      payload: { new_password: 'a first password of my own' },
+    });
+  expectError(t, await first(accessToken), 'step_up_required', 'a recent provider sign-in alone is not enough');
+  f.clock.advance(30);
+  const up = await f.app.inject({
+    method: 'POST',
+    url: '/auth/step-up',
+    headers: bearer(accessToken),
+    payload: { factor_id, code: codeAt(secret, f.clock.now()) },
+  });
+  t.equal(up.statusCode, 200, 'the step-up succeeds');
+  t.equal((await first(up.json().access_token)).statusCode, 204, 'with a recent second factor the password is set');
+});

@@ -4,9 +4,9 @@
 // session, whose refreshes keep it for STEP_UP_MAX_AGE_SECONDS and then drop back; one code steps up once even
 // under 50 requests at once; a passkey answers the sign-in's second step, with a challenge bound to its mfa_token.
 import t from 'tap';
-import { expectError, ManualClock, PASSWORD, refresh, refreshCookieOf, register } from '../helper.js';
+import { expectError, login, ManualClock, PASSWORD, refresh, refreshCookieOf, register } from '../helper.js';
 import { bearer, claimsOf, codeAt, firstStep, verify, withTotp } from '../mfa-fixture.js';
-import { addPasskey, passkeyApp, SPA_ORIGIN } from '../passkey-fixture.js';
+import { addPasskey, passkeyApp, signInOptions, signInVerify, SPA_ORIGIN } from '../passkey-fixture.js';
 import { SoftAuthenticator } from '../passkey-authenticator.js';
 
 const stepUp = (app: Parameters<typeof verify>[0], token: string, payload: Record<string, unknown>) =>
@@ -158,4 +158,69 @@ t.test('a passkey completes the second step of a password sign-in, and steps up 
   });
   t.equal(up.statusCode, 200, 'a passkey steps up the session');
   t.equal(claimsOf(up.json().access_token).auth_time, Math.floor(clock.now().getTime() / 1000), 'auth_time is now');
+});
+
+t.test('a session signed in with a passkey steps up with a passkey only if it verifies the user', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app } = await passkeyApp(t, { clock });
+  const { email } = await register(app);
+  const f = await withTotp(app, clock, email);
+  const verified = await verify(app, {
+    mfa_token: await firstStep(app, email, PASSWORD),
+    factor_id: f.factorId,
+    code: codeAt(f.secret, clock.now()),
+  });
+  // A security key without a PIN: it proves possession only.
+  const key = new SoftAuthenticator({ origin: SPA_ORIGIN, userVerified: false });
+  await addPasskey(app, verified.json().access_token, key);
+
+  const signIn = await signInOptions(app);
+  const signedIn = await signInVerify(app, signIn.challenge_id, key.assert(signIn.options));
+  t.equal(signedIn.statusCode, 200, 'the key alone signs in usernameless');
+  const token = signedIn.json().access_token;
+  t.equal(claimsOf(token).acr, '1', 'as one factor');
+
+  const upOpts = await app.inject({ method: 'POST', url: '/auth/step-up/passkey/options', headers: bearer(token) });
+  t.equal(upOpts.statusCode, 200, 'passkey options for the step-up');
+  t.equal(upOpts.json().options.userVerification, 'required', 'they ask the browser to verify the user');
+  const same = await stepUp(app, token, {
+    challenge_id: upOpts.json().challenge_id,
+    response: key.assert(upOpts.json().options),
+  });
+  expectError(t, same, 'passkey_user_verification_required', 'the same key without its PIN is not a second factor');
+
+  key.userVerified = true;
+  const again = await app.inject({ method: 'POST', url: '/auth/step-up/passkey/options', headers: bearer(token) });
+  const up = await stepUp(app, token, {
+    challenge_id: again.json().challenge_id,
+    response: key.assert(again.json().options),
+  });
+  t.equal(up.statusCode, 200, 'a key that verifies the user steps the session up');
+  t.equal(claimsOf(up.json().access_token).acr, '2', 'to level 2');
+});
+
+t.test('rolling an API key asks a factor account for a step-up, as creating one does', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app } = await passkeyApp(t, { clock });
+  const { email } = await register(app);
+  const before = await login(app, email);
+  const made = await app.inject({
+    method: 'POST',
+    url: '/auth/api-keys',
+    headers: bearer(before.accessToken),
+    payload: { name: 'ci', scopes: [] },
+  });
+  t.equal(made.statusCode, 201, 'an account without a factor makes a key');
+  const f = await withTotp(app, clock, email);
+  const roll = (token: string) =>
+    app.inject({
+      method: 'POST',
+      url: `/auth/api-keys/${made.json().id}/roll`,
+      headers: bearer(token),
+      payload: {},
+    });
+  expectError(t, await roll(f.accessToken), 'step_up_required', 'rolling a key with a password-only token');
+  const up = await stepUp(app, f.accessToken, { factor_id: f.factorId, code: codeAt(f.secret, clock.now()) });
+  t.equal(up.statusCode, 200, 'the step-up succeeds');
+  t.equal((await roll(up.json().access_token)).statusCode, 201, 'the stepped-up token rolls the key');
 });

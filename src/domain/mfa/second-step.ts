@@ -28,6 +28,7 @@ import type { Factors } from './factors.js';
 import type { MfaNotices } from './notices.js';
 import type { RecoveryCodes } from './recovery-codes.js';
 import type { PasskeyAssertions } from '../passkeys/passkey-assertion.js';
+import type { UserVerification } from '../passkeys/challenges.js';
 
 const CHALLENGE_SECONDS = 5 * 60;
 const PER_CHALLENGE = 5;
@@ -133,13 +134,17 @@ export class SecondStep {
     return this.passkeyOptionsFor(open.userId, `mfa:${tokenHash}`);
   }
 
-  /** Second-factor passkey options for `userId`, bound to `binding` (a sign-in's, or a session's step-up). */
+  /**
+   * Second-factor passkey options for `userId`, bound to `binding` (a sign-in's, or a session's step-up). With
+   * `userVerification` 'required' the challenge refuses an answer that did not verify the user.
+   */
   async passkeyOptionsFor(
     userId: string,
     binding: string,
+    userVerification: UserVerification = 'preferred',
   ): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
     if (!this.passkeys) throw new DomainError('passkeys_disabled', { detail: 'WEBAUTHN_RP_ID is not set' });
-    return this.passkeys.options('preferred', userId, binding);
+    return this.passkeys.options(userVerification, userId, binding);
   }
 
   /** The factors to offer again for a challenge still open (a page asking once more); none for any other token. */

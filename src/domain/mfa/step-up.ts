@@ -11,7 +11,7 @@
 // (sessions/assurance.ts withStepUp), then drop back to what the sign-in proved.
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { RequestMeta } from '../audit.js';
-import { secondFactorAmr } from '../sessions/assurance.js';
+import { secondFactorAmr, stepUpPasskeyNeedsUserVerification } from '../sessions/assurance.js';
 import type { IssuedSession, SessionLifecycle } from '../sessions/session-lifecycle.js';
 import type { RecoveryCodes } from './recovery-codes.js';
 import type { SecondStep, SecondStepProof } from './second-step.js';
@@ -31,12 +31,18 @@ export class StepUps {
     private readonly lifecycle: SessionLifecycle,
   ) {}
 
-  /** Passkey options for a step-up of `sessionId`: the user's passkeys, the challenge bound to this session. */
-  passkeyOptions(
+  /**
+   * Passkey options for a step-up of `sessionId`: the user's passkeys, the challenge bound to this session. For
+   * a session signed in with a passkey they require user verification, and the challenge keeps that: an answer
+   * without it is refused like a wrong one (passkey_user_verification_required, counted in the budget).
+   */
+  async passkeyOptions(
     userId: string,
     sessionId: string,
   ): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
-    return this.secondStep.passkeyOptionsFor(userId, bindingOf(sessionId));
+    const signIn = await this.lifecycle.signInAmr(userId, sessionId);
+    const uv = signIn && stepUpPasskeyNeedsUserVerification(signIn) ? 'required' : 'preferred';
+    return this.secondStep.passkeyOptionsFor(userId, bindingOf(sessionId), uv);
   }
 
   /** Proves a second factor for the session; throws what SecondStep.prove throws, or session_revoked. */

@@ -15,6 +15,8 @@
 // Step-up (RFC 9470, src/domain/mfa/step-up.ts): a second factor proven later in a session adds its methods and
 // "mfa" to the session's, and moves auth_time to that moment, for STEP_UP_MAX_AGE_SECONDS only; after that the
 // session's tokens say again what its sign-in did (withStepUp). A raised level drops back by itself.
+// A session signed in with a passkey steps up with a passkey only if it verifies the user: otherwise the same
+// key, held without its PIN, would be both factors (stepUpPasskeyNeedsUserVerification).
 import type { ACR_VALUES } from '@tessera/verify/contract';
 
 /** The second step of a sign-in or a step-up (src/domain/mfa/): a code, a recovery code, or a passkey. */
@@ -62,6 +64,14 @@ export function withStepUp(
 /** A session row's amr: the stored one, or for a session from before amr was kept, what its start implies. */
 export function storedAmr(amr: string[] | null | undefined, idp: string | null | undefined): string[] {
   return amr ?? sessionAmr(idp);
+}
+
+/**
+ * Whether a passkey proving a step-up of a session with this sign-in amr must verify the user: yes when the
+ * sign-in was itself a passkey, which may be the same one, so possession alone would count one factor twice.
+ */
+export function stepUpPasskeyNeedsUserVerification(signInAmr: readonly string[]): boolean {
+  return signInAmr.includes('hwk') || signInAmr.includes('swk');
 }
 
 /** RFC 8176 methods of a passkey sign-in (src/domain/passkeys/). */

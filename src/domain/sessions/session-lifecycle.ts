@@ -284,6 +284,12 @@ export class SessionLifecycle {
     };
   }
 
+  /** The methods a session's sign-in proved (its stored amr), or null for no such session of this user. */
+  async signInAmr(userId: string, sessionId: string): Promise<string[] | null> {
+    const row = await this.db.session.findFirst({ where: { id: sessionId, userId }, select: { amr: true, idp: true } });
+    return row ? storedAmr(row.amr, row.idp) : null;
+  }
+
   /** Ends sessions in a transaction of its own; returns the ones this call ended. */
   async end(end: SessionEnd, meta: RequestMeta): Promise<EndedSession[]> {
     const now = this.clock.now();
