@@ -23,7 +23,6 @@ import { clearFlowCookie, readFlowCookie, setFlowCookie } from '../http/oauth-fl
 import { NoBody, errorResponses } from '../http/schemas.js';
 import { PASSWORD_MAX } from '../domain/accounts/passwords.js';
 import { setFirstPassword } from '../domain/federation/first-password.js';
-import { requireRecentAuth } from '../domain/accounts/recent-auth.js';
 import type { Services } from '../services.js';
 import type { Challenge } from '../domain/mfa/second-step.js';
 import { noStore } from '../http/no-store.js';
@@ -222,8 +221,8 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
     },
     async (request, reply) => {
       const { user, claims } = request.bearer!;
-      requireRecentAuth(claims.auth_time, clock.now(), services.config.recentLoginSeconds);
-      await services.mfa.recentAuth.stepUp(user.id, claims);
+      // A recent sign-in, and a recent second factor when the account has one (one rule, recent-auth.ts).
+      await services.mfa.recentAuth.recent(user.id, claims);
       const { url, flowKey } = await federation.start(request.params.provider, request.body.return_to, user.id);
       setFlowCookie(reply, flowKey);
       return { authorization_url: url };
