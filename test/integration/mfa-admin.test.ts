@@ -107,7 +107,7 @@ t.test('an admin resets a user’s factors: audited, emailed, sessions drop to o
   expectError(t, unknown, 'not_found', 'an unknown user');
 });
 
-t.test('30 resets at once, racing second steps, remove the factor once and never answer 500', async (t) => {
+t.test('50 resets at once, racing second steps, remove the factor once and never answer 500', async (t) => {
   const clock = new ManualClock(new Date());
   const { app, db } = await buildTestApp(t, { clock });
   const admin = await adminSession(app);
@@ -117,7 +117,7 @@ t.test('30 resets at once, racing second steps, remove the factor once and never
   for (let i = 0; i < 5; i++) tokens.push(await firstStep(app, email, PASSWORD));
   const code = codeAt(f.secret, clock.now());
   const results = await Promise.all([
-    ...Array.from({ length: 30 }, () =>
+    ...Array.from({ length: 50 }, () =>
       app.inject({ method: 'DELETE', url: `/admin/users/${user.id}/mfa`, headers: bearer(admin.accessToken) }),
     ),
     ...tokens.map((mfa_token) => verify(app, { mfa_token, factor_id: f.factorId, code })),
@@ -126,8 +126,8 @@ t.test('30 resets at once, racing second steps, remove the factor once and never
     results.every((r) => r.statusCode < 500),
     'no request failed on our side',
   );
-  const resets = results.slice(0, 30).filter((r) => r.statusCode === 200);
-  t.equal(resets.length, 30, 'every reset answered');
+  const resets = results.slice(0, 50).filter((r) => r.statusCode === 200);
+  t.equal(resets.length, 50, 'every reset answered');
   t.equal(
     resets.reduce((n, r) => n + r.json().factors_removed, 0),
     1,
@@ -135,7 +135,7 @@ t.test('30 resets at once, racing second steps, remove the factor once and never
   );
   t.equal(await db.database.prisma.mfaFactor.count({ where: { userId: user.id } }), 0, 'no factor is left');
   t.ok(
-    results.slice(30).filter((r) => r.statusCode === 200).length <= 1,
+    results.slice(50).filter((r) => r.statusCode === 200).length <= 1,
     'the one code signed in at most once, racing the reset',
   );
 });
