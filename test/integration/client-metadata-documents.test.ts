@@ -2,7 +2,7 @@
 // default; when on, discovery says so, an https client_id is fetched and completes the code flow, its consent
 // page marks it unverified with the hosts involved, and every guard of the fetch holds: redirects, size,
 // content type, client_id mismatch, secrets, private and loopback addresses, a slow server, the cache and its
-// bounds, and 20 authorizations at once for one uncached URL fetching it once.
+// bounds, and 50 authorizations at once for one uncached URL fetching it once.
 import t, { type Test } from 'tap';
 import { decodeJwt } from 'jose';
 import { buildTestApp, register, type TestAppOptions } from '../helper.js';
@@ -226,20 +226,20 @@ t.test('a server slower than the limit is given up on', async (t) => {
   t.ok(Date.now() - started < 2500, 'without waiting for the server');
 });
 
-t.test('20 authorizations at once for one uncached URL fetch its document once', async (t) => {
+t.test('50 authorizations at once for one uncached URL fetch its document once', async (t) => {
   const { app, fixture } = await setup(t);
   const url = `${fixture.origin}/busy.json`;
   fixture.on('/busy.json', (_req, res) => {
-    // Slow enough that all 20 arrive while the first fetch is in flight.
+    // Slow enough that all 50 arrive while the first fetch is in flight.
     setTimeout(
       () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(documentOf(url))),
       200,
     );
   });
-  const pages = await Promise.all(Array.from({ length: 20 }, () => startAuthorization(new Browser(app), url)));
+  const pages = await Promise.all(Array.from({ length: 50 }, () => startAuthorization(new Browser(app), url)));
   t.ok(
     pages.every((p) => p.statusCode === 200 && p.body.includes('/oauth/authorize/login')),
-    'all 20 reach the sign-in page',
+    'all 50 reach the sign-in page',
   );
   t.equal(fixture.hits.get('/busy.json'), 1, 'the document was fetched once');
 });
