@@ -107,6 +107,10 @@ t.test('the settings are checked at boot', async (t) => {
     CLIENT_ID_METADATA_DOCUMENT_SCOPES: 'openid notes:read',
     CLIENT_ID_METADATA_DOCUMENT_CACHE_MIN_SECONDS: 300,
     CLIENT_ID_METADATA_DOCUMENT_CACHE_MAX_SECONDS: 86400,
+    CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_ADDRESS: 20,
+    CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_HOST: 60,
+    CLIENT_ID_METADATA_DOCUMENT_FAILURE_SECONDS: 60,
+    CLIENT_ID_METADATA_DOCUMENT_TTL_DAYS: 30,
   };
   t.equal(clientDocumentConfig(env, fail).clientDocuments.enabled, false, 'off unless turned on');
   t.equal(
