@@ -30,7 +30,8 @@ t.test('a client_id URL must be https, canonical, with a path and nothing that c
     ['https://agent.example.com/a/./c', 'a dot segment'],
     ['https://AGENT.example.com/c', 'a non-canonical host'],
     ['https://agent.example.com:443/c', 'a default port written out'],
-    [`https://agent.example.com/${'a'.repeat(300)}`, 'over 256 characters'],
+    [`https://agent.example.com/${'a'.repeat(300)}`, 'over 128 characters'],
+    [`https://agent.example.com/${'a'.repeat(103)}`, 'over 128 characters, by one'],
   ])
     t.not(clientIdUrlProblem(bad), null, `${why} is refused`);
 });
