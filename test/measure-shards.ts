@@ -29,7 +29,7 @@ try {
   }
   const lines = Object.keys(seconds)
     .sort()
-    .map((file) => `  '${file}': ${seconds[file]!.toFixed(2)},`);
+    .map((file) => `  '${file}': ${Math.round(seconds[file]! * 100) / 100},`);
   writeFileSync(
     new URL('./shard-times.ts', import.meta.url),
     `// CPU seconds (user + system) each fast-tier file costs in a shard process of \`npm test\`, its import included:
