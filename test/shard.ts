@@ -12,7 +12,8 @@
 // the shard with the least work so far (longest processing time first), so both shards end at about the same
 // time instead of one idling while the other still has minutes to run. A file without a measurement (a new
 // one) is weighed by its size at the measured files' median seconds per byte, and joins a shard by itself.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { MEASURED_SECONDS } from './shard-times.js';
 
@@ -58,10 +59,66 @@ export function shardFiles(index: number, count: number): string[] {
   return balance(fastWeights(), count)[index]!;
 }
 
-/** Imports the shard's files in turn: each one's tests queue on this process's root test. */
+/** Root subtests, by the file that added them. */
+const owners = new WeakMap<object, string>();
+
+/**
+ * Imports the shard's files in turn: each one's tests queue on this process's root test, and run in order.
+ *
+ * Each file keeps the time limit it has when run alone (tap's per-file `timeout`, TAP_TIMEOUT in the child): the
+ * root's timer restarts when a file's first test starts, so a shard on a busy machine isn't cut off for the
+ * sum of its files' time, while one hung file still fails within its own limit.
+ *
+ * With SHARD_TIMES_DIR set, the CPU seconds (user + system) each file cost, its import included, are written as
+ * JSON to `shard-<n>-of-<count>.json` in that folder when the process exits: what `npm run test:times` writes
+ * into test/shard-times.ts. Root subtests run one at a time, so the CPU between two of them events belongs to
+ * the file whose test started or ended.
+ */
 export async function runShard(index: number, count: number): Promise<void> {
-  for (const file of shardFiles(index, count)) {
+  const limit = Number(process.env.TAP_TIMEOUT ?? 30) * 1000;
+  const seconds: Record<string, number> = {};
+  let last = process.cpuUsage();
+  let current: string | undefined;
+  const charge = (file: string | undefined) => {
+    const used = process.cpuUsage(last);
+    last = process.cpuUsage();
+    if (file) seconds[file] = (seconds[file] ?? 0) + (used.user + used.system) / 1e6;
+  };
+  t.on('subtestStart', (sub: object) => {
+    const file = owners.get(sub);
+    charge(file);
+    if (file !== undefined && file !== current) {
+      current = file;
+      if (limit > 0) t.setTimeout(limit);
+    }
+  });
+  t.on('subtestEnd', (sub: object) => charge(owners.get(sub)));
+
+  // A root subtest belongs to the file being imported when it is added (or, added later, to the file before).
+  let importing: string | undefined;
+  const push = t.subtests.push;
+  t.subtests.push = function (this: typeof t.subtests, ...added) {
+    for (const sub of added) if (importing !== undefined && !owners.has(sub)) owners.set(sub, importing);
+    return push.apply(this, added);
+  };
+
+  const files = shardFiles(index, count);
+  for (const file of files) {
+    importing = file;
     t.comment(`test/${file}`);
     await import(new URL(`./${file}`, import.meta.url).href);
+  }
+  // tap ends an idle root: were a file's import ever slow enough for the queue to run dry, the files after it
+  // would be dropped without a word. Say so and fail instead.
+  if (t.results) {
+    process.exitCode = 1;
+    console.error(`shard ${index + 1} of ${count}: the root test ended before every file was imported`);
+  }
+  const out = process.env.SHARD_TIMES_DIR;
+  if (out) {
+    process.once('exit', () => {
+      const rounded = Object.fromEntries(Object.entries(seconds).map(([f, s]) => [f, Math.round(s * 100) / 100]));
+      writeFileSync(path.join(out, `shard-${index + 1}-of-${count}.json`), `${JSON.stringify(rounded, null, 2)}\n`);
+    });
   }
 }
