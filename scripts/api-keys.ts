@@ -5,36 +5,21 @@
 // API keys from the command line, with the same domain code as /auth/api-keys and /admin (src/domain/api-keys/),
 // so scopes are checked against the owner's rights and every change writes its audit row (actor "cli"). It
 // works on DATABASE_URL and reads the pepper from KEYS_DIR (the service's own). A new or rolled key is
-// printed once, on stdout, alone on its line; everything else goes to stderr. The embedded database
-// (pglite:<dir>) serves one process: while the service holds it, this refuses with exit code 3.
-import { randomUUID } from 'node:crypto';
+// printed once, on stdout, alone on its line; everything else goes to stderr. Exit codes are those of the
+// other commands (scripts/cli-database.ts): 2 usage or refused input, 3 the embedded database (pglite:<dir>)
+// is held by the running service, 4 no such user or key.
 import { parseArgs } from 'node:util';
-import { loadConfig, ConfigError, type Config } from '../src/config.js';
-import { openDatabase } from '../src/db/open.js';
-import { DataDirError } from '../src/db/data-dir.js';
 import { systemClock } from '../src/domain/clock.js';
-import { DomainError } from '../src/domain/domain-error.js';
 import { normalizeEmail } from '../src/domain/accounts/emails.js';
 import { ApiKeys, type ApiKeyInfo, type ApiKeyOwner } from '../src/domain/api-keys/api-keys.js';
 import { ensureApiKeyPepper } from '../src/domain/keys/api-key-pepper.js';
 import { ServiceClients, parseClientEntry } from '../src/domain/tokens/service-clients.js';
+import { cliMeta, fail, runCli, withDatabase } from './cli-database.js';
 
 const USAGE = `usage: npm run api-keys -- new (--user <email> | --client <id>) --name <name> [--scopes "<a b>"] [--expires-in <s>]
        npm run api-keys -- list [--user <email> | --client <id>]
        npm run api-keys -- revoke <id>
        npm run api-keys -- roll <id> [--overlap <seconds>] [--expires-in <seconds>]`;
-
-class Failure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
-function fail(message: string, exitCode: number): never {
-  throw new Failure(message, exitCode);
-}
 
 function args() {
   try {
@@ -82,25 +67,11 @@ async function main(): Promise<void> {
       ((cmd === 'revoke' || cmd === 'roll') && id));
   if (!valid) fail(USAGE, 2);
 
-  let config: Config;
-  try {
-    config = loadConfig(process.env, { serving: false });
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 2);
-    throw err;
-  }
-  let database: Awaited<ReturnType<typeof openDatabase>>;
-  try {
-    database = await openDatabase(config.databaseUrl);
-  } catch (err) {
-    if (err instanceof DataDirError) fail(`${err.message}. Stop the service first, or use /admin.`, 3);
-    throw err;
-  }
-  try {
+  await withDatabase('use /auth/api-keys or /admin', async (database, config) => {
     const { pepper } = await ensureApiKeyPepper(config.keysDir);
     const clients = new ServiceClients(config.serviceClients.map(parseClientEntry));
     const keys = new ApiKeys(database.prisma, pepper, clients, config.apiKeys, systemClock);
-    const meta = { ip: 'local', userAgent: 'npm run api-keys', requestId: `cli-${randomUUID()}` };
+    const meta = cliMeta('npm run api-keys');
     const owner = async (): Promise<ApiKeyOwner | undefined> => {
       if (o.client) return { kind: 'client', clientId: o.client };
       if (!o.user) return undefined;
@@ -134,18 +105,7 @@ async function main(): Promise<void> {
       console.error(`${line(made.info)}\nthe new key (shown once); ${id} works ${o.overlap} s more:`);
       console.log(made.key);
     }
-  } catch (err) {
-    if (err instanceof DomainError) fail(`${err.code}: ${err.publicMessage ?? err.message}`, 2);
-    throw err;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!(err instanceof Failure)) throw err;
-  console.error(err.message);
-  process.exitCode = err.exitCode;
-}
+await runCli(main);

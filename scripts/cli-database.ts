@@ -1,9 +1,9 @@
-// What the operator commands (`npm run users`, `npm run clients`) share: opening DATABASE_URL the way the
-// service does, and ending with a message and an exit code (2 usage or refused input, 3 embedded database
+// What the operator commands (`npm run users`, `npm run clients`, `npm run webhooks`, `npm run api-keys`)
+// share: the configuration and DATABASE_URL opened the way the service does, and ending with a message and an exit code (2 usage or refused input, 3 embedded database
 // in use by the running service, 4 not found) after the database is closed. The commands themselves call the
 // same domain code as /admin, so each change writes its audit row with the actor "cli".
 import { randomUUID } from 'node:crypto';
-import { loadConfig, ConfigError } from '../src/config.js';
+import { loadConfig, ConfigError, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/open.js';
 import { DataDirError } from '../src/db/data-dir.js';
 import { DomainError } from '../src/domain/domain-error.js';
@@ -29,26 +29,30 @@ export function cliMeta(command: string): RequestMeta {
 }
 
 /**
- * Opens DATABASE_URL, runs `work`, closes the database. `elsewhere` says what to do instead while the service
- * holds the embedded database. A DomainError becomes exit 2 with its code (4 for not_found).
+ * Loads the configuration (a command serves nothing: ISSUER is not required), opens DATABASE_URL, runs `work`,
+ * closes the database. `elsewhere` says what to do instead while the service holds the embedded database.
+ * A DomainError becomes exit 2 with its code (4 for not_found).
  */
-export async function withDatabase(elsewhere: string, work: (database: Database) => Promise<void>): Promise<void> {
-  let url: string;
+export async function withDatabase(
+  elsewhere: string,
+  work: (database: Database, config: Config) => Promise<void>,
+): Promise<void> {
+  let config: Config;
   try {
-    url = loadConfig(process.env).databaseUrl;
+    config = loadConfig(process.env, { serving: false });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 2);
     throw err;
   }
   let database: Database;
   try {
-    database = await openDatabase(url);
+    database = await openDatabase(config.databaseUrl);
   } catch (err) {
     if (err instanceof DataDirError) fail(`${err.message}. Stop the service first, or ${elsewhere}.`, 3);
     throw err;
   }
   try {
-    await work(database);
+    await work(database, config);
   } catch (err) {
     if (err instanceof DomainError)
       fail(`${err.code}: ${err.publicMessage ?? err.message}`, err.code === 'not_found' ? 4 : 2);

@@ -8,7 +8,6 @@
 // npm run webhooks -- resend <delivery_id>                        send one again (same webhook-id)
 // Endpoints are changed on DATABASE_URL with the domain code /admin/webhooks calls, so every change writes the
 // same audit row, with the actor "cli". Secrets are sealed with KEYS_DIR's secret box, as the service does.
-import { loadConfig } from '../src/config.js';
 import { systemClock } from '../src/domain/clock.js';
 import { SecretBox } from '../src/domain/mfa/secret-box.js';
 import { WebhookDeliveries } from '../src/domain/webhooks/deliveries.js';
@@ -39,8 +38,7 @@ async function main(): Promise<void> {
   const needsId = ['enable', 'disable', 'rotate', 'delete'].includes(cmd!) || (cmd === 'deliveries' && first);
   if (needsId && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(first))
     fail('id: the endpoint id `list` shows', 2);
-  const config = loadConfig(process.env, { serving: false });
-  await withDatabase('use /admin/webhooks', async (database) => {
+  await withDatabase('use /admin/webhooks', async (database, config) => {
     const { box } = await SecretBox.open(config.keysDir);
     const endpoints = new WebhookEndpoints(database.prisma, box, config.webhooks, systemClock);
     const deliveries = new WebhookDeliveries(database.prisma, database.sql, systemClock);

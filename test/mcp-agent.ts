@@ -1,7 +1,8 @@
 // An MCP agent as the official TypeScript SDK builds one: its OAuth client provider kept in memory, whose
-// "browser" (FetchBrowser: the built-in pages over HTTP with their CSRF tokens) signs the user in and approves
-// consent, and the connect-authorize-reconnect dance the SDK's UnauthorizedError asks of an application.
-// Shared by the MCP tests: dynamic registration (mcp-sdk.test.ts) and metadata documents.
+// "browser" signs the user in and approves consent (FetchBrowser: the built-in pages over HTTP with their CSRF
+// tokens; or real Chromium driven by the keyboard in test/system/mcp-sdk-browser.test.ts), and the
+// connect-authorize-reconnect dance the SDK's UnauthorizedError asks of an application.
+// Shared by the MCP tests: dynamic registration (mcp-sdk.test.ts), metadata documents, and the browser proof.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -11,18 +12,15 @@ import type {
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { PASSWORD } from './helper.js';
-import type { FetchBrowser } from './oauth-server-fixtures.js';
+
+/** Whoever takes the authorization URL to the user: signs in, approves, and returns the redirect it ends at. */
+export interface UserAgent {
+  authorize(url: URL, email: string, password: string): Promise<string>;
+}
 
 /** The SDK's OAuth client provider, kept in memory; the "browser" signs the user in and approves consent. */
 export class AgentProvider implements OAuthClientProvider {
-  readonly redirectUrl = 'http://127.0.0.1/callback';
-  readonly clientMetadata: OAuthClientMetadata = {
-    client_name: 'Test agent',
-    redirect_uris: [this.redirectUrl],
-    grant_types: ['authorization_code'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'none',
-  };
+  readonly clientMetadata: OAuthClientMetadata;
   info: OAuthClientInformationMixed | undefined;
   saved: OAuthTokens | undefined;
   verifier = '';
@@ -31,11 +29,21 @@ export class AgentProvider implements OAuthClientProvider {
   code = '';
 
   constructor(
-    private readonly browser: FetchBrowser,
+    private readonly browser: UserAgent,
     private readonly email: string,
     /** An https URL of the client's metadata document: the SDK uses it as client_id when Tessera offers that. */
     readonly clientMetadataUrl?: string,
-  ) {}
+    /** Where the authorization sends the user back (the agent's loopback listener). */
+    readonly redirectUrl = 'http://127.0.0.1/callback',
+  ) {
+    this.clientMetadata = {
+      client_name: 'Test agent',
+      redirect_uris: [redirectUrl],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
 
   clientInformation() {
     return this.info;

@@ -7,6 +7,8 @@ export interface LoadSpec {
   url: string;
   connections: number;
   seconds: number;
+  /** Stop after this many requests instead of after `seconds` (a scenario whose requests spend a batch). */
+  amount?: number;
   /** The request every connection repeats, unless setupClient gives the connection its own. */
   request: autocannon.Request;
   setupClient?: (client: autocannon.Client) => void;
@@ -38,7 +40,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       {
         url: spec.url,
         connections: spec.connections,
-        duration: spec.seconds,
+        ...(spec.amount ? { amount: spec.amount } : { duration: spec.seconds }),
         pipelining: 1,
         timeout: 10,
         requests: [spec.request],

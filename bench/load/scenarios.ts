@@ -6,8 +6,18 @@
 // the error columns show it.
 import type autocannon from 'autocannon';
 import type { LoadSpec } from './load.js';
+import { approvedDeviceCodes, redemptionBody, registerDeviceClient } from './device-codes.js';
 
-export const SCENARIOS = ['refresh', 'me', 'jwks', 'introspect', 'login', 'api-key', 'client-credentials'] as const;
+export const SCENARIOS = [
+  'refresh',
+  'me',
+  'jwks',
+  'introspect',
+  'login',
+  'api-key',
+  'client-credentials',
+  'device-code',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Target {
@@ -165,6 +175,8 @@ export async function scenarioSpec(scenario: Scenario, input: ScenarioInput): Pr
       return refreshSpec(input, await loginSessions(target, input.users, connections));
     case 'api-key':
       return apiKeySpec(input, await apiKeys(target, input.sessions));
+    case 'device-code':
+      return deviceCodeSpec(input);
     case 'client-credentials': {
       // The service client the benchmark configures (SERVICE_CLIENTS), authenticating with its secret each time.
       const basic = `Basic ${Buffer.from(`${target.clientId}:${target.clientSecret}`).toString('base64')}`;
@@ -179,6 +191,42 @@ export async function scenarioSpec(scenario: Scenario, input: ScenarioInput): Pr
       };
     }
   }
+}
+
+/** Approved device codes redeemed per point: a batch made beforehand (each code is spent once). */
+export const deviceCodeBatch = (connections: number) => Math.min(400, Math.max(40, connections * 20));
+
+/** The device client of each Tessera (registered once per run). */
+const deviceClients = new Map<string, Promise<string>>();
+
+/**
+ * Device-code redemption (RFC 8628 at /oauth/token): each request spends another approved code, so the point is
+ * a fixed batch of redemptions (deviceCodeBatch), not a fixed time.
+ */
+async function deviceCodeSpec(input: ScenarioInput): Promise<LoadSpec> {
+  const { target, connections } = input;
+  let clientId = deviceClients.get(target.base);
+  if (!clientId) {
+    clientId = registerDeviceClient(target);
+    deviceClients.set(target.base, clientId);
+  }
+  const id = await clientId;
+  const amount = deviceCodeBatch(connections);
+  const codes = await approvedDeviceCodes(target, id, input.users[0]!, amount);
+  let next = 0;
+  const path = '/oauth/token';
+  return {
+    url: target.base,
+    connections,
+    seconds: input.seconds,
+    amount,
+    request: {
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      setupRequest: (req) => ({ ...req, body: redemptionBody(id, codes[next++ % codes.length]!) }),
+    },
+  };
 }
 
 /** One personal API key per session (POST /auth/api-keys), for the api-key scenario. */

@@ -67,6 +67,11 @@ export async function startTessera(cleanup: Cleanup, opts: TesseraOptions): Prom
     // The token endpoint's per-client limit too: the grant scenarios are measured, not limited.
     TOKEN_RATE_LIMIT_PER_MINUTE: '0',
     PURGE_INTERVAL_SECONDS: '0',
+    // The device-code scenario registers its public client dynamically and approves its codes from addresses of
+    // the benchmarking range given in X-Forwarded-For (bench/load/device-codes.ts).
+    DYNAMIC_REGISTRATION: 'true',
+    DYNAMIC_REGISTRATION_SCOPES: 'openid',
+    TRUST_PROXY: 'loopback',
     // The outbox is polled once a minute, not every second: its statements would be charged to the requests
     // of a point (statements/req); nothing in a load run sends mail.
     MAIL_POLL_INTERVAL_MS: '60000',

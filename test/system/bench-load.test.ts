@@ -15,6 +15,9 @@ import type { PointSummary } from '../../bench/load/report.js';
 /** One API-key exchange: the key's lookup-and-touch. One client_credentials grant: its audit row. */
 const STATEMENTS_PER_API_KEY_EXCHANGE = 1;
 const STATEMENTS_PER_CLIENT_CREDENTIALS = 1;
+/** One device-code redemption: the public client's row, then the statement that spends the approved code,
+ * starts the grant and audits it. */
+const STATEMENTS_PER_DEVICE_CODE_REDEMPTION = 2;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // As a user would start it: without tap's loaders or coverage in the children.
@@ -40,7 +43,7 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
     '--concurrency',
     '2',
     '--scenarios',
-    'refresh,me,jwks,api-key,client-credentials',
+    'refresh,me,jwks,api-key,client-credentials,device-code',
     '--json',
     json,
   ];
@@ -63,6 +66,7 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
     'jwks 2',
     'api-key 2',
     'client-credentials 2',
+    'device-code 2',
     'hello 2',
     'refresh@½peak 32',
   ]) {
@@ -73,7 +77,7 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
   const points = summaries[0]!;
   t.same(
     points.map((p) => p.scenario).sort(),
-    ['api-key', 'client-credentials', 'hello', 'jwks', 'me', 'refresh', 'refresh@½peak'],
+    ['api-key', 'client-credentials', 'device-code', 'hello', 'jwks', 'me', 'refresh', 'refresh@½peak'],
     'every scenario is in the JSON report',
   );
   for (const p of points) {
@@ -92,6 +96,7 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
     jwks: 0,
     'api-key': STATEMENTS_PER_API_KEY_EXCHANGE,
     'client-credentials': STATEMENTS_PER_CLIENT_CREDENTIALS,
+    'device-code': STATEMENTS_PER_DEVICE_CODE_REDEMPTION,
   };
   // Rounded: the few requests in flight when the load stops are served (statements counted) to a client that
   // has gone (not counted as answered): at 2 connections a few thousandths; one more per request does not round away.

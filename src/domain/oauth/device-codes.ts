@@ -18,7 +18,8 @@ import { liveSql, sessionDeadline } from '../sessions/session-state.js';
 import type { CodeSettings } from './authorization-codes.js';
 import { newUserCode, userCodeHash } from './user-codes.js';
 
-const DEVICE_CODE_TTL_SECONDS = 600;
+/** How long a device code and its user code live (RFC 8628 `expires_in`). */
+export const DEVICE_CODE_TTL_SECONDS = 600;
 const DEVICE_POLL_INTERVAL_SECONDS = 5;
 /** RFC 8628 §3.5: what slow_down adds to the interval. */
 const SLOW_DOWN_SECONDS = 5;
