@@ -87,7 +87,7 @@ async function main(): Promise<void> {
           );
         return;
       case 'resend': {
-        if (!/^[1-9][0-9]{0,18}$/.test(first)) fail('delivery_id: the number `deliveries` lists', 2);
+        if (!/^[1-9][0-9]{0,17}$/.test(first)) fail('delivery_id: the number `deliveries` lists', 2);
         const d = await deliveries.resend(first, cli, meta);
         console.log(`${d.id}\t${d.state}\tqueued`);
         return;

@@ -11,10 +11,14 @@ export const WebhookEnvFields = {
   WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   WEBHOOK_RETRY_BASE_MS: Type.Integer({ minimum: 10, maximum: 3600000, default: 10000 }),
   WEBHOOK_RETRY_MAX_MS: Type.Integer({ minimum: 10, maximum: 86400000, default: 900000 }),
-  /** Lets endpoints resolve to loopback, private or link-local addresses (and use http in production). */
+  /** How many endpoints one instance delivers to at once (each endpoint's deliveries go one after another). */
+  WEBHOOK_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 8 }),
+  /** Lets endpoints resolve to loopback, private or link-local addresses. */
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: Type.Optional(
     Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] }),
   ),
+  /** Lets endpoints use plain http:// in production (always allowed outside production). */
+  WEBHOOK_ALLOW_HTTP: Type.Optional(Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] })),
 };
 
 const WebhookEnv = Type.Object(WebhookEnvFields);
@@ -23,10 +27,12 @@ export interface WebhookConfig {
   pollIntervalMs: number;
   timeoutMs: number;
   maxAttempts: number;
+  /** Endpoints delivered to at once by one instance. */
+  concurrency: number;
   /** Retry n waits base · 2^(n−1), at most max. */
   backoff: { baseMs: number; maxMs: number };
   allowPrivateAddresses: boolean;
-  /** http:// endpoint URLs: outside production, or where private addresses are allowed. */
+  /** http:// endpoint URLs: outside production, or where WEBHOOK_ALLOW_HTTP says so. */
   allowHttp: boolean;
 }
 
@@ -42,8 +48,9 @@ export function webhookConfig(
     pollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS,
     timeoutMs: env.WEBHOOK_TIMEOUT_MS,
     maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+    concurrency: env.WEBHOOK_CONCURRENCY,
     backoff: { baseMs: env.WEBHOOK_RETRY_BASE_MS, maxMs: env.WEBHOOK_RETRY_MAX_MS },
     allowPrivateAddresses,
-    allowHttp: allowPrivateAddresses || env.NODE_ENV !== 'production',
+    allowHttp: env.WEBHOOK_ALLOW_HTTP === 'true' || env.NODE_ENV !== 'production',
   };
 }

@@ -176,6 +176,10 @@ export const errorCatalog = {
       'The webhook URL must be an absolute https URL (http where allowed) without credentials, on a public address.',
   },
   webhook_event_type_unknown: { status: 400, message: 'An event type is not in the webhook event catalogue.' },
+  webhook_delivery_in_flight: {
+    status: 409,
+    message: 'This delivery is being sent right now: wait for its outcome, then re-send it if it failed.',
+  },
   // An administrator's reset of second factors (src/domain/mfa/factor-reset.ts).
   mfa_reset_own_account: {
     status: 403,

@@ -13,9 +13,19 @@ import type { Sql } from '../db/sql.js';
 /** The outbox tables (a closed list: the name is spliced into the statement). */
 type OutboxTable = 'mail_outbox' | 'webhook_deliveries';
 
+/** A column that groups an outbox's rows (the webhooks' endpoint), with how many of one group a claim takes. */
+interface PerLane {
+  column: 'endpoint_id';
+  limit: number;
+  /** Lanes left out (busy in the claiming instance). */
+  exclude: string[];
+}
+
 /**
  * Leases up to `limit` due rows of `table` until `now + leaseMs` and returns `columns` of each (plus
- * `attempts`, already counting this one, and `locked_until`, the lease), in id order.
+ * `attempts`, already counting this one, and `locked_until`, the lease), in id order. With `perLane`, at most
+ * `perLane.limit` rows of one lane are taken, so a backlog for one receiver leaves room in the batch for others,
+ * and none of a lane in `perLane.exclude`.
  */
 export async function claimDue<R extends { id: string }>(
   sql: Sql,
@@ -24,6 +34,7 @@ export async function claimDue<R extends { id: string }>(
   now: Date,
   leaseMs: number,
   limit: number,
+  perLane?: PerLane,
 ): Promise<(R & { attempts: number; locked_until: Date })[]> {
   const due = await sql.query(
     `SELECT 1 FROM ${table}
@@ -34,17 +45,24 @@ export async function claimDue<R extends { id: string }>(
   );
   if (due.length === 0) return [];
   const until = new Date(now.getTime() + leaseMs);
+  const dueNow = `sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1::timestamptz
+         AND (locked_until IS NULL OR locked_until <= $1::timestamptz)`;
+  // The lane's first rows by id (a window function cannot sit beside FOR UPDATE, so it picks the candidates).
+  const lane = perLane
+    ? `AND ${perLane.column}::text NOT IN (SELECT jsonb_array_elements_text($4::jsonb))
+       AND id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY ${perLane.column} ORDER BY id) AS n
+         FROM ${table} WHERE ${dueNow}) ranked WHERE n <= ${Number(perLane.limit)})`
+    : '';
   const rows = await sql.query<R & { attempts: number; locked_until: Date }>(
     `UPDATE ${table} m SET locked_until = $2::timestamptz, attempts = m.attempts + 1
      FROM (
        SELECT id FROM ${table}
-       WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1::timestamptz
-         AND (locked_until IS NULL OR locked_until <= $1::timestamptz)
+       WHERE ${dueNow} ${lane}
        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED
      ) due
      WHERE m.id = due.id
      RETURNING m.id::text AS id, m.attempts, m.locked_until, ${columns}`,
-    [now.toISOString(), until.toISOString(), limit],
+    [now.toISOString(), until.toISOString(), limit, ...(perLane ? [JSON.stringify(perLane.exclude)] : [])],
   );
   return rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
 }

@@ -75,6 +75,13 @@ const FROM_AUDIT: Readonly<Record<string, EventType>> = {
   api_key_leak_reported: 'api_key.revoked',
 };
 
+/**
+ * The most session ids one session.ended carries. Ending many sessions at once (sign out everywhere, an
+ * admin disabling an account with thousands of sessions) announces them in several session.ended events of
+ * at most this many ids each, with the same user and reason, so no request body grows without bound.
+ */
+export const SESSION_IDS_PER_EVENT = 100;
+
 /** One event, ready to store: `id` is the webhook-id every endpoint and every retry sees. */
 export interface WebhookEvent {
   id: string;
@@ -110,11 +117,11 @@ export function eventsOf(entry: Audited, at: Date): WebhookEvent[] {
     );
   }
   const ended = entry.ended;
-  if (ended && ended.sessionIds.length > 0) {
+  for (let i = 0; ended && i < ended.sessionIds.length; i += SESSION_IDS_PER_EVENT) {
     events.push(
       event('session.ended', at, {
         user_id: entry.userId ?? null,
-        session_ids: ended.sessionIds,
+        session_ids: ended.sessionIds.slice(i, i + SESSION_IDS_PER_EVENT),
         reason: ended.reason,
       }),
     );

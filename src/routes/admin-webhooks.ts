@@ -64,12 +64,15 @@ const DeliveryWithPayload = Type.Object(
 );
 
 const EndpointParams = Type.Object({ id: Uuid });
-const DeliveryParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) });
+// A delivery id is a bigint: at most 18 digits, so every id the pattern lets through fits int8 (an id past
+// 9223372036854775807 would fail in the database instead of being refused here).
+const DeliveryId = Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'A delivery id (digits)' });
+const DeliveryParams = Type.Object({ id: DeliveryId });
 const DeliveryQuery = Type.Object(
   {
     endpoint_id: Type.Optional(Uuid),
     state: Type.Optional(Type.String({ enum: ['pending', 'delivered', 'failed'] })),
-    before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,18}$' })),
+    before: Type.Optional(DeliveryId),
     limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$' })),
   },
   { additionalProperties: false },
@@ -263,7 +266,8 @@ const adminWebhookRoutes: FastifyPluginAsync<{ services: Services }> = async (fa
     '/webhooks/deliveries/:id/resend',
     {
       schema: {
-        summary: 'Send a delivery again (same webhook-id), with a fresh count of attempts',
+        summary:
+          'Send a delivery again (same webhook-id), with a fresh count of attempts; 409 webhook_delivery_in_flight while a worker is sending it',
         params: DeliveryParams,
         response: { 202: DeliveryOut, ...errorResponses },
       },

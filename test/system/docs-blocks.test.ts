@@ -4,50 +4,15 @@
 // test/unit/docs-commands.test.ts holds to this file); only the documented address, http://localhost:3000,
 // is replaced by the test server's. Then what the service saw is checked, not just the exit code.
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildApp } from '../../src/app.js';
 import { ManualClock, buildTestApp, login, register, tempDir, testConfig, uniqueEmail } from '../helper.js';
 import { meta } from '../authz-fixtures.js';
+import { bash, block, DOCUMENTED } from '../doc-shell.js';
 
 // npm and tsx start per command: minutes on a loaded machine.
 t.setTimeout(900_000);
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DOCUMENTED = 'http://localhost:3000';
-
-/** The ```sh block of `page` whose first command line starts with `first`, with its indentation removed. */
-async function block(page: string, first: string): Promise<string> {
-  const text = await readFile(path.join(ROOT, page), 'utf8');
-  for (const m of text.matchAll(/^( *)```sh\n([\s\S]*?)^ *```$/gm)) {
-    const lines = m[2]!.split('\n').map((l) => l.slice(m[1]!.length));
-    if (lines.find((l) => !l.startsWith('#'))?.startsWith(first)) return lines.join('\n');
-  }
-  throw new Error(`${page} has no sh block starting with ${first}`);
-}
-
-function bash(script: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'bash',
-      ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script],
-      {
-        cwd: ROOT,
-        timeout: 600_000,
-        env: {
-          // As a reader's shell: this Node first on the PATH, none of tap's loaders.
-          PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
-          HOME: process.env.HOME ?? ROOT,
-          LOG_LEVEL: 'silent',
-          ...env,
-        },
-      },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 t.test('docs/spa.md: the OpenAPI one-liner lists the paths of the document', async (t) => {
   const { app } = await buildTestApp(t);

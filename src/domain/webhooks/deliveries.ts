@@ -90,7 +90,14 @@ export class WebhookDeliveries {
     private readonly clock: Clock,
   ) {}
 
-  async claim(now: Date, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
+  /** Leases up to `limit` due deliveries, at most `perEndpoint` of one endpoint, none of the `busy` endpoints. */
+  async claim(
+    now: Date,
+    leaseMs: number,
+    limit: number,
+    perEndpoint: number,
+    busy: string[],
+  ): Promise<ClaimedDelivery[]> {
     const rows = await claimDue<{ id: string; event_id: string; endpoint_id: string; payload: string }>(
       this.sql,
       'webhook_deliveries',
@@ -98,6 +105,7 @@ export class WebhookDeliveries {
       now,
       leaseMs,
       limit,
+      { column: 'endpoint_id', limit: perEndpoint, exclude: busy },
     );
     return rows.map((r) => ({
       id: r.id,
@@ -163,18 +171,23 @@ export class WebhookDeliveries {
 
   /**
    * Sends a delivery again (same webhook-id, so a receiver that already has it can tell), with a fresh count
-   * of attempts. One in flight right now is left to finish: one statement, so two re-sends queue it once.
+   * of attempts. One statement queues it, so two re-sends at once queue it once. One a worker is sending right
+   * now (leased) is refused with webhook_delivery_in_flight, and nothing is audited: its outcome is not known
+   * yet, and resetting it under the worker would lose that outcome.
    */
   async resend(id: string, actor: Actor, meta: RequestMeta): Promise<DeliveryView> {
     const now = this.clock.now();
-    await this.db.$transaction(async (tx) => {
-      const exists = await tx.webhookDelivery.count({ where: { id: BigInt(id) } });
+    // The statement that queues it is the claim of the re-send: no transaction holds a connection around it, so
+    // many re-sends at once never wait on the pool. The audit row follows only for a re-send that queued.
+    const queued = await this.db.$executeRaw`
+      UPDATE webhook_deliveries SET sent_at = NULL, failed_at = NULL, attempts = 0, next_attempt_at = ${now}
+      WHERE id = ${BigInt(id)} AND (locked_until IS NULL OR locked_until <= ${now})`;
+    if (queued === 0) {
+      const exists = await this.db.webhookDelivery.count({ where: { id: BigInt(id) } });
       if (exists === 0) throw new DomainError('not_found', { detail: 'no such webhook delivery' });
-      await tx.$executeRaw`
-        UPDATE webhook_deliveries SET sent_at = NULL, failed_at = NULL, attempts = 0, next_attempt_at = ${now}
-        WHERE id = ${BigInt(id)} AND (locked_until IS NULL OR locked_until <= ${now})`;
-      await audit(tx, meta, now, { type: 'webhook_delivery_resent', reason: `${id} by ${actorName(actor)}` });
-    });
+      throw new DomainError('webhook_delivery_in_flight', { detail: `delivery ${id} is leased by a worker` });
+    }
+    await audit(this.db, meta, now, { type: 'webhook_delivery_resent', reason: `${id} by ${actorName(actor)}` });
     return view(
       await this.db.webhookDelivery.findUniqueOrThrow({ where: { id: BigInt(id) }, omit: { payload: true } }),
     );

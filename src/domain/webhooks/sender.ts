@@ -37,6 +37,8 @@ export interface Outcome {
 export interface SendRules {
   timeoutMs: number;
   allowPrivateAddresses: boolean;
+  /** http:// (an endpoint saved before production refused it is not sent to in the clear). */
+  allowHttp: boolean;
 }
 
 /** The webhook-signature header: one signature per secret. */
@@ -46,6 +48,8 @@ function signatures(secrets: string[], eventId: string, at: Date, payload: strin
 
 export async function send(out: Outgoing, rules: SendRules): Promise<Outcome> {
   const url = new URL(out.url);
+  if (url.protocol === 'http:' && !rules.allowHttp)
+    return { ok: false, status: null, error: 'http:// refused in production (WEBHOOK_ALLOW_HTTP)', excerpt: null };
   let pinned: { address: string; family: 4 | 6 };
   try {
     pinned = await pinAddress(url, rules.allowPrivateAddresses);

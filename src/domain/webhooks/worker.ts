@@ -3,6 +3,11 @@
 // record the outcome. A delivery whose endpoint was disabled is given up at once (an admin can re-send it once
 // the endpoint is enabled again); one the address guard refuses is retried like a receiver that is down,
 // since a DNS answer can change.
+//
+// One slow or dead receiver must not hold up the others: each endpoint is a lane of the loop (its deliveries
+// one after another, at most PER_ENDPOINT per claim), up to WEBHOOK_CONCURRENCY lanes at once, and a lane that
+// finishes lets the loop claim more for the other endpoints without waiting for the slow one. Every attempt
+// is bounded by WEBHOOK_TIMEOUT_MS.
 import type { Clock } from '../clock.js';
 import { OutboxLoop } from '../outbox-loop.js';
 import type { Backoff } from '../outbox-lease.js';
@@ -12,6 +17,8 @@ import { send, type Outcome, type SendRules } from './sender.js';
 
 export interface DeliverySettings extends SendRules {
   pollIntervalMs: number;
+  /** Endpoints delivered to at once. */
+  concurrency: number;
   maxAttempts: number;
   backoff: Backoff;
 }
@@ -22,6 +29,8 @@ export interface DeliveryLog {
 }
 
 const BATCH = 20;
+/** The most deliveries of one endpoint in one batch. */
+const PER_ENDPOINT = 5;
 
 export class WebhookWorker {
   private readonly loop: OutboxLoop<ClaimedDelivery>;
@@ -36,9 +45,14 @@ export class WebhookWorker {
     // A lease outlives a whole batch sent one by one at the timeout, so a live instance never loses one mid-send.
     const leaseMs = settings.timeoutMs * 2 * BATCH;
     this.loop = new OutboxLoop(
-      () => deliveries.claim(clock.now(), leaseMs, BATCH),
+      (busy) => deliveries.claim(clock.now(), leaseMs, BATCH, PER_ENDPOINT, busy),
       (d) => this.deliver(d),
-      { pollIntervalMs: settings.pollIntervalMs, batch: BATCH },
+      {
+        pollIntervalMs: settings.pollIntervalMs,
+        batch: BATCH,
+        concurrency: settings.concurrency,
+        laneOf: (d) => d.endpointId,
+      },
       (err) => log.error(err),
     );
   }
