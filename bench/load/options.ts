@@ -10,6 +10,8 @@ export const USAGE = `usage: npm run bench:load -- [options]
   --concurrency LIST  connections per point (default 1,8,32,64; each 1-256)
   --scenarios LIST    refresh,me,jwks,introspect,login,api-key,client-credentials,device-code (default all)
   --workers N         run Tessera with WORKERS=N and a private redis-server as REDIS_URL
+  --compare-workers N PostgreSQL with WORKERS=1, then WORKERS=N (both with the private Redis); reports
+                      the throughput of N workers as a ratio to one for me, jwks and refresh
   --json FILE         also write every measurement as JSON
   --from dist|src     built JavaScript (default; npm run bench:load builds it) or the TypeScript via tsx
   --write-docs FILE   replace the marked results region of FILE (docs/benchmarks.md) with this run's report
@@ -24,6 +26,7 @@ export interface Options {
   concurrency: number[];
   scenarios: Scenario[];
   workers: number | undefined;
+  compareWorkers: number | undefined;
   json: string | undefined;
   from: 'dist' | 'src';
   cpuProf: string | undefined;
@@ -49,6 +52,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
       concurrency: { type: 'string', default: '1,8,32,64' },
       scenarios: { type: 'string', default: SCENARIOS.join(',') },
       workers: { type: 'string' },
+      'compare-workers': { type: 'string' },
       json: { type: 'string' },
       from: { type: 'string', default: 'dist' },
       'cpu-prof': { type: 'string' },
@@ -72,6 +76,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
     ...new Set(values.concurrency!.split(',').map((c) => int('concurrency', c.trim(), 1, 256))),
   ].sort((a, b) => a - b);
   if (values.from !== 'dist' && values.from !== 'src') throw new UsageError('--from must be dist or src');
+  if (values.workers !== undefined && values['compare-workers'] !== undefined)
+    throw new UsageError('--workers and --compare-workers exclude each other');
   return {
     seconds: int('duration', values.duration!, 1, 120),
     runs: int('runs', values.runs!, 1, 10),
@@ -79,6 +85,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
     concurrency,
     scenarios: scenarios as Scenario[],
     workers: values.workers === undefined ? undefined : int('workers', values.workers, 1, 64),
+    compareWorkers:
+      values['compare-workers'] === undefined ? undefined : int('compare-workers', values['compare-workers'], 2, 64),
     json: values.json,
     from: values.from,
     cpuProf: values['cpu-prof'],

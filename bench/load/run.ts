@@ -14,6 +14,7 @@ import { Cleanup } from './processes.js';
 import { pointsTable, referencesLine, summarize, targets, targetsTable, type DbReport } from './report.js';
 import { startHello, startRedis } from './servers.js';
 import { checkResultsRegion, resultsRegion, writeResults } from './write-docs.js';
+import { workersRatioTable } from './workers-ratio.js';
 
 async function main(opts: Options, cleanup: Cleanup): Promise<number> {
   if (opts.writeDocs) await checkResultsRegion(opts.writeDocs);
@@ -31,8 +32,8 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
   const argon2 = loadConfig(pick(process.env, ['ARGON2_MEMORY_KIB', 'ARGON2_TIME_COST', 'ARGON2_PARALLELISM'])).argon2;
   const argon2Cost = `m=${argon2.memoryCost} KiB, t=${argon2.timeCost}, p=${argon2.parallelism}`;
   const extraEnv: Record<string, string> = {};
-  if (opts.workers !== undefined) {
-    extraEnv.WORKERS = String(opts.workers);
+  if (opts.workers !== undefined || opts.compareWorkers !== undefined) {
+    extraEnv.WORKERS = String(opts.workers ?? opts.compareWorkers);
     extraEnv.REDIS_URL = await startRedis(cleanup);
   }
   const workers = Number(extraEnv.WORKERS ?? process.env.WORKERS ?? 1) || 1;
@@ -48,7 +49,10 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
     opts.scenarios.length * opts.concurrency.length +
     (opts.scenarios.includes('jwks') ? opts.concurrency.length : 0) +
     (opts.scenarios.includes('refresh') ? 1 : 0);
-  const estimate = dbs.length * (opts.runs * (pointsPerRun * opts.seconds + 12) + opts.scenarios.length + 15);
+  const estimate =
+    (opts.compareWorkers ? 2 : 1) *
+    dbs.length *
+    (opts.runs * (pointsPerRun * opts.seconds + 12) + opts.scenarios.length + 15);
   log(
     `bench:load: ${dbs.join(' and ')}; ${opts.runs} run(s) of ${pointsPerRun} points × ${opts.seconds} s; about ${Math.ceil(estimate / 60)} min`,
   );
@@ -71,12 +75,22 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
     hello,
     pacedSessions,
   };
-  for (const db of dbs) {
+  const benchOne = async (db: 'postgres' | 'pglite', with_: BenchContext) => {
     const dbCleanup = new Cleanup();
     cleanup.add(`${db} run`, () => dbCleanup.runAll());
-    reports.push(await benchDatabase(db, ctx, dbCleanup));
+    const report = await benchDatabase(db, with_, dbCleanup);
     await dbCleanup.runAll();
+    return report;
+  };
+  // --compare-workers: WORKERS=1 first, on the same PostgreSQL server and Redis, then WORKERS=N.
+  let single: DbReport | undefined;
+  if (opts.compareWorkers) {
+    const one: BenchContext = { ...ctx, workers: 1, extraEnv: { ...extraEnv, WORKERS: '1' } };
+    single = await benchOne('postgres', one);
+    ctx.server = one.server;
+    reports.push(single);
   }
+  for (const db of dbs) reports.push(await benchOne(db, ctx));
 
   let failures = 0;
   for (const report of reports) {
@@ -94,6 +108,10 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
     print(pointsTable(summaries, report.db === 'pglite'));
     print(`\ntargets (set for PostgreSQL on 2 cores)${report.db === 'pglite' ? ', for comparison' : ''}:`);
     print(targetsTable(targets(report, refConcurrency)));
+  }
+  if (single) {
+    print(`\nWORKERS=${workers} against WORKERS=1, PostgreSQL, throughput (run k against run k; medians, spread):`);
+    print(workersRatioTable(single, reports.at(-1)!, workers));
   }
   if (opts.json)
     await writeFile(

@@ -6,7 +6,6 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import { claimDataDir } from './data-dir.js';
 import { applyMigrations, pgliteMigrationFactory, postgresMigrationFactory } from './migrate.js';
 import { migrationsCurrent } from './migrations-current.js';
-import { pgliteStartParams } from './pglite-settings.js';
 import { pgSql, pgliteSql, type Sql } from './sql.js';
 import { countPoolStatements, countingPglite, type StatementCount } from './statement-count.js';
 import type { PGlite } from '@electric-sql/pglite';
@@ -88,7 +87,9 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     };
   }
   if (url.startsWith('pglite:')) {
+    // Loaded only for the embedded database: a PostgreSQL deployment never loads PGlite's code.
     const { PGlite } = await import('@electric-sql/pglite');
+    const { pgliteStartParams } = await import('./pglite-settings.js');
     const dir = url.slice('pglite:'.length);
     // Private (0700) and locked to this process: see data-dir.ts.
     const release = dir === 'memory' ? async () => {} : await claimDataDir(dir);

@@ -1,11 +1,13 @@
 // Redis, when REDIS_URL is set: the shared store for rate-limit counters, failed-login throttling and the mail
 // send limit (their stores are in src/stores/), so that limits hold across every instance. Connected at boot (an unreachable Redis is a boot error);
 // afterwards commands fail fast instead of queueing while Redis is away.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 const CONNECT_TIMEOUT_MS = 5000;
 
 export async function connectRedis(url: string): Promise<Redis> {
+  // Loaded here: a deployment without REDIS_URL never loads the client's code.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,

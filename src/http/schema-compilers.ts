@@ -21,24 +21,47 @@ const buildSerializerFactory = SerializerSelector();
 type Validator = ReturnType<ReturnType<typeof buildValidatorFromPool>>;
 type ValidatorCompiler = (route: { schema: object; method: string; url: string; httpPart: string }) => Validator;
 
-/** One validator compiler per Ajv of the pool; one validator per schema text within it. */
-const validatorCompilers = new WeakMap<object, ValidatorCompiler>();
+/** One validator compiler per set of shared schemas and options; one validator per schema text within it. */
+const validatorCompilers = new Map<string, ValidatorCompiler>();
+
+/**
+ * A function that compiles what it stands for on its first call. Fastify asks for every route's validator and
+ * serializer when the route is added; most routes of a process are never called, and compiling them all (Ajv and
+ * fast-json-stringify generate and compile code per schema) was the largest share of boot CPU after loading
+ * modules. A route pays its compilation on its first request instead. Fastify reads a failed validation's errors
+ * from the function it was given, so the stand-in carries the compiled validator's `errors` after each call.
+ */
+function onFirstCall<F extends (doc: unknown) => unknown>(compile: () => F): F {
+  let compiled: F | undefined;
+  const call = ((doc: unknown) => {
+    compiled ??= compile();
+    const result = compiled(doc);
+    (call as unknown as { errors?: unknown }).errors = (compiled as unknown as { errors?: unknown }).errors;
+    return result;
+  }) as F;
+  return call;
+}
 
 function buildValidator(...args: Parameters<typeof buildValidatorFromPool>): ValidatorCompiler {
-  const compile = buildValidatorFromPool(...args) as unknown as ValidatorCompiler;
-  const known = validatorCompilers.get(compile);
+  const poolKey = JSON.stringify(args);
+  const known = validatorCompilers.get(poolKey);
   if (known) return known;
+  // The Ajv instance itself (meta-schemas, formats, the shared schemas) is built with the first validator.
+  let compile: ValidatorCompiler | undefined;
   const compiled = new Map<string, Validator>();
   const cached: ValidatorCompiler = (route) => {
     const key = JSON.stringify(route.schema);
     let validator = compiled.get(key);
     if (!validator) {
-      validator = compile(route);
+      validator = onFirstCall(() => {
+        compile ??= buildValidatorFromPool(...args) as unknown as ValidatorCompiler;
+        return compile(route);
+      });
       compiled.set(key, validator);
     }
     return validator;
   };
-  validatorCompilers.set(compile, cached);
+  validatorCompilers.set(poolKey, cached);
   return cached;
 }
 
@@ -52,13 +75,16 @@ function buildSerializer(externalSchemas: unknown, serializerOpts?: unknown): Se
   const key = JSON.stringify(externalSchemas) + JSON.stringify(serializerOpts ?? {});
   const known = serializerCompilers.get(key);
   if (known) return known;
-  const compile = buildSerializerFactory(externalSchemas as never, serializerOpts as never) as SerializerCompiler;
+  let compile: SerializerCompiler | undefined;
   const compiled = new Map<string, Serializer>();
   const cached: SerializerCompiler = (route) => {
     const key = JSON.stringify(route.schema);
     let serializer = compiled.get(key);
     if (!serializer) {
-      serializer = compile(route);
+      serializer = onFirstCall(() => {
+        compile ??= buildSerializerFactory(externalSchemas as never, serializerOpts as never) as SerializerCompiler;
+        return compile(route);
+      });
       compiled.set(key, serializer);
     }
     return serializer;

@@ -41,8 +41,9 @@ export default fp<{ config: Config; headers: SecurityHeaders }>(
     const ownOrigin = new URL(config.issuer).origin;
 
     // First of this plugin's hooks, so that even a request refused by a later hook carries them.
-    app.addHook('onRequest', async (_request, reply) => {
+    app.addHook('onRequest', (_request, reply, done) => {
       reply.headers(headers);
+      done();
     });
 
     await app.register(cors, {
@@ -62,14 +63,22 @@ export default fp<{ config: Config; headers: SecurityHeaders }>(
       },
     });
 
-    app.addHook('onRequest', async (request) => {
-      if (request.routeOptions.config.cookieAuth && isCrossSiteRequest(request, ownOrigin, allowed)) {
+    // The CSRF check is the cookie-authenticated routes' own hook, not one every request pays (a Bearer or
+    // public route such as /auth/me or JWKS has no ambient credential to protect). It runs first of the route's
+    // hooks, before its rate limit, as it did when it was global.
+    const refuseCrossSite = async (request: FastifyRequest) => {
+      if (isCrossSiteRequest(request, ownOrigin, allowed)) {
         request.log.warn(
           { event: 'csrf_rejected', origin: request.headers.origin, site: request.headers['sec-fetch-site'] },
           'cross-site request refused',
         );
         throw new AppError('csrf_rejected');
       }
+    };
+    app.addHook('onRoute', (route) => {
+      if (!route.config?.cookieAuth) return;
+      const own = route.onRequest === undefined ? [] : [route.onRequest].flat();
+      route.onRequest = [refuseCrossSite, ...own];
     });
   },
   { name: 'tessera-browser-security' },

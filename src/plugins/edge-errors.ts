@@ -81,10 +81,12 @@ export function frameworkErrorHandler(headers: SecurityHeaders) {
 export default fp<{ headers: SecurityHeaders }>(
   async (app, { headers }) => {
     // Node's own answer to a missing Host is a bare 400 (its option is turned off in src/http/server-options.ts).
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', (request, _reply, done) => {
       if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
-        throw new AppError('invalid_request', { message: 'The Host header is required.', detail: 'no Host header' });
+        done(new AppError('invalid_request', { message: 'The Host header is required.', detail: 'no Host header' }));
+        return;
       }
+      done();
     });
     // An Expect other than 100-continue: Node would answer a bare 417. The expectation is optional
     // (RFC 9110 §10.1.1): handle the request as if it weren't there.

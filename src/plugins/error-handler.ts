@@ -124,8 +124,9 @@ export default fp(
     const faults = new DatabaseFaults();
     app.decorate('databaseFaults', faults);
     // Every successful POST (login, register, refresh…) wrote to the database.
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       if (request.method === 'POST' && reply.statusCode < 400) faults.writeSucceeded();
+      done();
     });
     app.setErrorHandler((err, request, reply) => {
       if (isClientAbort(err as Error, request)) {

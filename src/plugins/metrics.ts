@@ -179,7 +179,7 @@ const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> =
     if (fault) m.dbErrors.inc({ fault });
   });
 
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     // The route's pattern, never the raw URL: one series per route, whatever clients send.
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
@@ -192,6 +192,7 @@ const metrics: FastifyPluginAsync<{ services: Services; database?: Database }> =
       outcomes[metric].counter.inc({
         outcome: request.outcome ?? (status === 429 ? outcomes[metric].limited : 'error'),
       });
+    done();
   });
 
   const token = services.config.metricsToken;

@@ -3,7 +3,6 @@
 // sign-in (POST /auth/mfa/verify) sits with /auth/login in routes/auth.ts, where the refresh cookie is set.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import QRCode from 'qrcode';
 import { Type } from 'typebox';
 import { bearerAuth } from '../plugins/bearer-auth.js';
 import { rateLimitFor } from '../plugins/rate-limit.js';
@@ -73,6 +72,8 @@ const mfaRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { 
       const { user, claims } = request.bearer!;
       await services.mfa.recentAuth.recent(user.id, claims);
       const enrolment = await factors.enrolTotp(user.id, user.email);
+      // Loaded on the first enrolment, not at boot (it and its PNG encoder are ~60 modules).
+      const { default: QRCode } = await import('qrcode');
       const qr = await QRCode.toString(enrolment.uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       request.log.info({ event: 'mfa_enrol_started', userId: user.id, factorId: enrolment.factorId }, 'totp enrol');
       return reply.code(201).send({

@@ -4,7 +4,7 @@
 // outbox lease (worker.ts) is longer than the longest of them.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { OutgoingMail } from './outbox.js';
 
 interface Envelope extends OutgoingMail {
@@ -22,17 +22,37 @@ export interface MailTransport {
 /** Longest an SMTP exchange may take; the worker's lease is well above it. */
 export const SMTP_TIMEOUT_MS = 15_000;
 
+type TransportOptions = Parameters<typeof import('nodemailer').createTransport>[0];
+
+/**
+ * A nodemailer transporter made on the first message: nodemailer (about 40 modules) is loaded then, not at boot,
+ * and a process that sends no mail never loads it.
+ */
+function onFirstMessage(options: TransportOptions): { get(): Promise<Transporter>; close(): void } {
+  let made: Transporter | undefined;
+  return {
+    async get() {
+      if (!made) {
+        const { default: nodemailer } = await import('nodemailer');
+        made ??= nodemailer.createTransport(options);
+      }
+      return made;
+    },
+    close: () => made?.close(),
+  };
+}
+
 export function smtpTransport(url: string): MailTransport {
-  const transporter = nodemailer.createTransport({
+  const transporter = onFirstMessage({
     url,
     connectionTimeout: SMTP_TIMEOUT_MS,
     greetingTimeout: SMTP_TIMEOUT_MS,
     socketTimeout: SMTP_TIMEOUT_MS,
     // smtp:// servers that offer STARTTLS get it; smtps:// is TLS from the first byte.
-  } as Parameters<typeof nodemailer.createTransport>[0]);
+  } as TransportOptions);
   return {
     async send(mail) {
-      await transporter.sendMail(toNodemailer(mail));
+      await (await transporter.get()).sendMail(toNodemailer(mail));
       return {};
     },
     close: () => transporter.close(),
@@ -40,7 +60,7 @@ export function smtpTransport(url: string): MailTransport {
 }
 
 export function folderTransport(dir: string): MailTransport {
-  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const composer = onFirstMessage({ streamTransport: true, buffer: true, newline: 'unix' });
   let made = false;
   return {
     async send(mail) {
@@ -48,7 +68,7 @@ export function folderTransport(dir: string): MailTransport {
         await mkdir(dir, { recursive: true, mode: 0o700 });
         made = true;
       }
-      const info = await composer.sendMail(toNodemailer(mail));
+      const info = await (await composer.get()).sendMail(toNodemailer(mail));
       const file = path.join(
         dir,
         `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.kind}-${mail.messageId.replace(/[^\w.-]/g, '')}.eml`,
