@@ -10,6 +10,8 @@ export interface LoadSpec {
   /** The request every connection repeats, unless setupClient gives the connection its own. */
   request: autocannon.Request;
   setupClient?: (client: autocannon.Client) => void;
+  /** A point of this many requests instead of `seconds` (single-use inputs, such as authorization codes). */
+  amount?: number;
   /** Counts protocol violations the status code doesn't show (e.g. a 200 without a new cookie). */
   violations?: () => number;
 }
@@ -38,7 +40,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       {
         url: spec.url,
         connections: spec.connections,
-        duration: spec.seconds,
+        ...(spec.amount ? { amount: spec.amount } : { duration: spec.seconds }),
         pipelining: 1,
         timeout: 10,
         requests: [spec.request],

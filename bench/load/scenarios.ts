@@ -6,8 +6,19 @@
 // the error columns show it.
 import type autocannon from 'autocannon';
 import type { LoadSpec } from './load.js';
+import { authorizationCodeSpec, oauthSeed, refreshTokenSpec } from './oauth-scenarios.js';
 
-export const SCENARIOS = ['refresh', 'me', 'jwks', 'introspect', 'login', 'api-key', 'client-credentials'] as const;
+export const SCENARIOS = [
+  'refresh',
+  'me',
+  'jwks',
+  'introspect',
+  'login',
+  'api-key',
+  'client-credentials',
+  'authorization-code',
+  'refresh-token',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Target {
@@ -165,6 +176,11 @@ export async function scenarioSpec(scenario: Scenario, input: ScenarioInput): Pr
       return refreshSpec(input, await loginSessions(target, input.users, connections));
     case 'api-key':
       return apiKeySpec(input, await apiKeys(target, input.sessions));
+    // The authorization server's grants (oauth-scenarios.ts): a client registered and browsers signed in first.
+    case 'authorization-code':
+      return authorizationCodeSpec(target, await oauthSeed(target, input.users), connections, seconds);
+    case 'refresh-token':
+      return refreshTokenSpec(target, await oauthSeed(target, input.users), connections, seconds);
     case 'client-credentials': {
       // The service client the benchmark configures (SERVICE_CLIENTS), authenticating with its secret each time.
       const basic = `Basic ${Buffer.from(`${target.clientId}:${target.clientSecret}`).toString('base64')}`;
