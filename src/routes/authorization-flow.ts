@@ -310,5 +310,3 @@ export function authorizationFlow(services: Services) {
 
   return { authorize, badRequestUri, check, failTo, fieldsOf, proceed, resolve, returningKey };
 }
-
-export type AuthorizationFlow = ReturnType<typeof authorizationFlow>;

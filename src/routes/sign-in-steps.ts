@@ -16,7 +16,7 @@ import type { Services } from '../services.js';
 type Body = Record<string, unknown>;
 
 /** What a flow's sign-in pages show and carry. */
-export interface PageFrame {
+interface PageFrame {
   clientName: string;
   /** The hidden fields (the csrf token among them) that carry the flow on. */
   fields: Record<string, string>;
