@@ -50,6 +50,7 @@ import adminRoutes from './routes/admin.js';
 import authorizeRoutes from './routes/authorize.js';
 import dynamicRegistrationRoutes from './routes/dynamic-registration.js';
 import pushedAuthorizationRoutes from './routes/pushed-authorization.js';
+import authorizationUiRoutes from './routes/authorization-ui.js';
 import { PageTheme } from './http/page-theme.js';
 import deviceAuthorizationRoutes from './routes/device-authorization.js';
 import deviceRoutes from './routes/device.js';
@@ -240,6 +241,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     await app.register(tokenRoutes, { prefix: '/oauth', services });
     await app.register(authorizeRoutes, { prefix: '/oauth', services });
     await app.register(pushedAuthorizationRoutes, { prefix: '/oauth', services });
+    // The API of the deployment's own login and consent pages (LOGIN_UI_URL / CONSENT_UI_URL).
+    await app.register(authorizationUiRoutes, { prefix: '/oauth', services });
     if (config.dynamicRegistration.enabled)
       await app.register(dynamicRegistrationRoutes, { prefix: '/oauth', services });
     await app.register(deviceAuthorizationRoutes, { prefix: '/oauth', services });

@@ -40,6 +40,17 @@ export const errorCatalog = {
     message:
       'The request_uri is unknown, expired, already used, or was pushed by another client. The application must start again.',
   },
+  // The external login and consent UI (LOGIN_UI_URL / CONSENT_UI_URL, src/domain/oauth/ui-challenges.ts), and one
+  // code per authorization request.
+  authorization_challenge_invalid: {
+    status: 400,
+    message:
+      'The login or consent challenge is unknown, expired, already decided or completed, or of another browser or step.',
+  },
+  authorization_request_completed: {
+    status: 400,
+    message: 'This authorization request was already completed. The application must start again.',
+  },
   email_token_invalid: {
     status: 400,
     message: 'The link is invalid, was already used, or has expired. Ask for a new one.',

@@ -63,6 +63,7 @@ import { ApiKeyUse } from './domain/api-keys/api-key-use.js';
 import { DeviceCodes } from './domain/oauth/device-codes.js';
 import { DeviceGuesses } from './domain/oauth/device-guesses.js';
 import { PushedRequests } from './domain/oauth/pushed-requests.js';
+import { UiChallenges } from './domain/oauth/ui-challenges.js';
 
 /** The authorization server (src/domain/oauth/): what its routes and grants need. */
 interface OAuthServices {
@@ -77,6 +78,8 @@ interface OAuthServices {
   deviceGuesses: DeviceGuesses;
   /** Pushed authorization requests (RFC 9126): kept at /oauth/par, claimed once at /oauth/authorize. */
   pushed: PushedRequests;
+  /** The external login and consent pages' challenges (LOGIN_UI_URL / CONSENT_UI_URL). */
+  uiChallenges: UiChallenges;
 }
 import { TokenIssuer } from './domain/tokens/token-issuer.js';
 import { WebhookEndpoints } from './domain/webhooks/endpoints.js';
@@ -270,6 +273,7 @@ export async function createServices(
     devices: new DeviceCodes(database.sql, { ...sessionLimits, accessTokenTtlSeconds: config.accessTokenTtl }, clock),
     deviceGuesses: new DeviceGuesses(database.sql, clock),
     pushed: new PushedRequests(database.sql, clock),
+    uiChallenges: new UiChallenges(database.sql, clock),
   };
   // Second factors: their secrets are sealed with a key in KEYS_DIR, made at the first boot.
   const { box } = await SecretBox.open(config.keysDir);

@@ -7,7 +7,8 @@ export interface LoadSpec {
   url: string;
   connections: number;
   seconds: number;
-  /** Stop after this many requests instead of after `seconds` (a scenario whose requests spend a batch). */
+  /** Stop after this many requests instead of after `seconds`: a scenario whose requests spend single-use
+   * inputs (device codes, authorization codes) runs a batch. */
   amount?: number;
   /** The request every connection repeats, unless setupClient gives the connection its own. */
   request: autocannon.Request;

@@ -8,7 +8,8 @@ export const USAGE = `usage: npm run bench:load -- [options]
   --runs N            repetitions; medians and min–max are reported (default 3; 1-10)
   --db D              pglite, postgres or both (default both)
   --concurrency LIST  connections per point (default 1,8,32,64; each 1-256)
-  --scenarios LIST    refresh,me,jwks,introspect,login,api-key,client-credentials,device-code (default all)
+  --scenarios LIST    refresh,me,jwks,introspect,login,api-key,client-credentials,device-code,
+                      authorization-code,refresh-token (default all)
   --workers N         run Tessera with WORKERS=N and a private redis-server as REDIS_URL
   --compare-workers N PostgreSQL with WORKERS=1, then WORKERS=N (both with the private Redis); reports
                       the throughput of N workers as a ratio to one for me, jwks and refresh

@@ -58,7 +58,9 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
   );
 
   const secret = randomBytes(32).toString('base64url');
-  const serviceClients = `bench:${hashClientSecret(secret)}`;
+  // introspect and revoke for those scenarios, admin to register the OAuth client of the authorization-code and
+  // refresh-token scenarios (bench/load/oauth-scenarios.ts).
+  const serviceClients = `bench:${hashClientSecret(secret)};scope=introspect revoke admin`;
   // Started alongside Tessera's boot (awaited where first needed).
   const hello = opts.scenarios.includes('jwks') ? startHello(cleanup) : undefined;
   hello?.catch(() => undefined); // a failure surfaces where it is awaited

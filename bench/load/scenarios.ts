@@ -7,6 +7,7 @@
 import type autocannon from 'autocannon';
 import type { LoadSpec } from './load.js';
 import { approvedDeviceCodes, redemptionBody, registerDeviceClient } from './device-codes.js';
+import { authorizationCodeSpec, oauthSeed, refreshTokenSpec } from './oauth-scenarios.js';
 
 export const SCENARIOS = [
   'refresh',
@@ -17,6 +18,8 @@ export const SCENARIOS = [
   'api-key',
   'client-credentials',
   'device-code',
+  'authorization-code',
+  'refresh-token',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -177,6 +180,11 @@ export async function scenarioSpec(scenario: Scenario, input: ScenarioInput): Pr
       return apiKeySpec(input, await apiKeys(target, input.sessions));
     case 'device-code':
       return deviceCodeSpec(input);
+    // The authorization server's grants (oauth-scenarios.ts): a client registered and browsers signed in first.
+    case 'authorization-code':
+      return authorizationCodeSpec(target, await oauthSeed(target, input.users), connections, seconds);
+    case 'refresh-token':
+      return refreshTokenSpec(target, await oauthSeed(target, input.users), connections, seconds);
     case 'client-credentials': {
       // The service client the benchmark configures (SERVICE_CLIENTS), authenticating with its secret each time.
       const basic = `Basic ${Buffer.from(`${target.clientId}:${target.clientSecret}`).toString('base64')}`;

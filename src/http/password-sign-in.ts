@@ -122,8 +122,8 @@ export async function secondStepSignIn(
   }
 }
 
-/** Sets the browser-session (SSO) cookie for a session just started. */
-function remember(services: Services, reply: FastifyReply, fresh: BrowserSession): BrowserSession {
+/** Sets the browser-session (SSO) cookie for a session just started (here, or by the external login page). */
+export function remember(services: Services, reply: FastifyReply, fresh: BrowserSession): BrowserSession {
   reply.setCookie(BROWSER_SESSION_COOKIE, services.oauth.browserSessions.seal(fresh.sessionId), {
     httpOnly: true,
     secure: true,

@@ -14,9 +14,8 @@ import { requestMeta } from '../http/request-meta.js';
 import { errorPage, loginPage } from '../http/pages.js';
 import { deviceConfirmPage, deviceDonePage, deviceEntryPage } from '../http/device-pages.js';
 import { csrfHolds, csrfToken } from './page-csrf.js';
-import { BROWSER_SESSION_COOKIE, passwordSignIn, secondStepSignIn } from '../http/password-sign-in.js';
-import { secondStepPage } from '../http/second-step-page.js';
-import { rateLimitFor } from '../plugins/rate-limit.js';
+import { BROWSER_SESSION_COOKIE } from '../http/password-sign-in.js';
+import { signInStepRoutes } from './sign-in-steps.js';
 import { normaliseUserCode } from '../domain/oauth/user-codes.js';
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
 import type { Services } from '../services.js';
@@ -45,7 +44,6 @@ const deviceRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { config, oauth, clock } = services;
   const ownOrigin = new URL(config.issuer).origin;
-  const limited = rateLimitFor(config);
   const refuseCsrf = (reply: FastifyReply) =>
     errorPage(reply, 'csrf_rejected', errorCatalog.csrf_rejected.message, 403);
 
@@ -76,23 +74,6 @@ const deviceRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
       ...(error ? { error: error.message, status: error.status } : {}),
     });
 
-  /** An account with a second factor: its code or a recovery code, posted to /oauth/device/mfa. */
-  const stepPage = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    userCode: string,
-    mfaToken: string,
-    factors: { id: string; type: string }[],
-    error?: { message: string; status: number },
-  ) =>
-    secondStepPage(reply, {
-      clientName: 'your device',
-      action: '/oauth/device/mfa',
-      fields: { csrf: csrfToken(request, reply), mfa_token: mfaToken, ...(userCode ? { user_code: userCode } : {}) },
-      factors,
-      ...(error ? { error: error.message, status: error.status } : {}),
-    });
-
   const session = (request: FastifyRequest): Promise<BrowserSession | null> =>
     oauth.browserSessions.open(request.cookies[BROWSER_SESSION_COOKIE]);
 
@@ -112,66 +93,22 @@ const deviceRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify,
     },
   );
 
-  app.post(
-    '/device/login',
-    {
-      config: limited ? { rateLimit: limited } : {},
-      schema: {
-        summary: 'The verification page signs in here first (CSRF token required), then shows the code form',
-        body: DeviceForm,
-        response: pageResponses,
-      },
-    },
-    async (request, reply) => {
-      const body = request.body;
-      if (!csrfHolds(request, ownOrigin, body.csrf)) return refuseCsrf(reply);
-      const email = body.email ?? '';
-      const signedIn = await passwordSignIn(services, request, reply, email, body.password ?? '');
-      if (signedIn.ok === 'second_step')
-        return stepPage(request, reply, body.user_code ?? '', signedIn.challenge.mfaToken, signedIn.challenge.factors);
-      if (!signedIn.ok)
-        return signInPage(request, reply, body.user_code ?? '', email, {
-          message: errorCatalog[signedIn.code].message,
-          status: signedIn.status,
-        });
-      return entryPage(request, reply, body.user_code ?? '');
-    },
-  );
-
-  app.post(
-    '/device/mfa',
-    {
-      config: limited ? { rateLimit: limited } : {},
-      schema: {
-        summary: "The verification page's second step posts here (CSRF token required), then shows the code form",
-        body: DeviceForm,
-        response: pageResponses,
-      },
-    },
-    async (request, reply) => {
-      const body = request.body;
-      if (!csrfHolds(request, ownOrigin, body.csrf)) return refuseCsrf(reply);
-      const userCode = body.user_code ?? '';
-      const mfaToken = body.mfa_token ?? '';
-      const done = await secondStepSignIn(services, request, reply, {
-        mfaToken,
-        factorId: body.factor_id ?? '',
-        code: body.code ?? '',
-        recoveryCode: body.recovery_code ?? '',
-      });
-      if (done.ok) return entryPage(request, reply, userCode);
-      const error = { message: errorCatalog[done.code].message, status: done.status };
-      if (done.code === 'mfa_token_invalid') return signInPage(request, reply, userCode, '', error);
-      return stepPage(
-        request,
-        reply,
-        userCode,
-        mfaToken,
-        await services.mfa.secondStep.challengeFactors(mfaToken),
-        error,
-      );
-    },
-  );
+  // The sign-in before the code form (the password, then a second factor): sign-in-steps.ts, as for /oauth/authorize.
+  signInStepRoutes<{ userCode: string }>(app, services, {
+    base: '/device',
+    name: 'verification page',
+    body: DeviceForm,
+    response: pageResponses,
+    begin: async (request, reply, body) =>
+      csrfHolds(request, ownOrigin, body.csrf)
+        ? { ctx: { userCode: typeof body.user_code === 'string' ? body.user_code : '' } }
+        : { sent: refuseCsrf(reply) },
+    frame: (request, reply, { userCode }) => ({
+      clientName: 'your device',
+      fields: { csrf: csrfToken(request, reply), ...(userCode ? { user_code: userCode } : {}) },
+    }),
+    signedIn: async (request, reply, { userCode }) => entryPage(request, reply, userCode),
+  });
 
   app.post(
     '/device',

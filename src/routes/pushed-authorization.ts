@@ -47,7 +47,12 @@ const pushedAuthorizationRoutes: FastifyPluginAsync<{ services: Services }> = as
   app.post(
     '/par',
     {
-      config: perClientRateLimit(config.tokenRateLimitPerMinute, (request) => `par|${clientOf(request).id}`),
+      // A public client proves nothing but its name, so anyone could spend its budget: its pushes are counted
+      // per client and address, a confidential client's per client.
+      config: perClientRateLimit(config.tokenRateLimitPerMinute, (request) => {
+        const caller = clientOf(request);
+        return caller.method === 'none' ? `par|${caller.id}|${request.ip}` : `par|${caller.id}`;
+      }),
       schema: {
         summary: 'RFC 9126: push an authorization request, get a request_uri for /oauth/authorize',
         body: PushRequest,

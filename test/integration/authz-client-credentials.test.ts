@@ -315,6 +315,7 @@ t.test('the discovery document lists the token endpoint, grant types, auth metho
     doc.scopes_supported,
     [
       'admin',
+      'authorization_ui',
       'email',
       'introspect',
       'invoices:read',

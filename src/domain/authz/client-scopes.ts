@@ -1,5 +1,6 @@
-// "May this service client do that?" in one place: a client may call introspection, revocation or the
-// admin API only if its configured scopes (client-config.ts) include `introspect`, `revoke` or `admin`;
+// "May this service client do that?" in one place: a client may call introspection, revocation, the admin API or
+// the external login page's API only if its configured scopes (client-config.ts) include `introspect`, `revoke`,
+// `admin` or `authorization_ui`;
 // with a client_credentials token, only if the token was granted the scope too.
 import { DomainError } from '../domain-error.js';
 import type { ServiceClient } from '../tokens/service-clients.js';

@@ -4,6 +4,8 @@
 // the audit row in the same statement, and reads what the tokens need. Of any number of concurrent
 // redemptions exactly one UPDATE matches. When nothing matched and the code had been used, it was presented
 // twice: the grant it started ends (§4.1.2: revoke the tokens issued from it), committed although the request fails.
+// An authorization request (its client and PKCE challenge) gets one code only: the unique index on the two makes
+// the INSERT the one statement that completes it, so an approval posted again, or in parallel, mints nothing.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
@@ -112,10 +114,20 @@ export class AuthorizationCodes {
     private readonly clock: Clock,
   ) {}
 
-  /** A new code for this grant (returned once; only its hash is kept). */
-  async issue(grant: CodeGrant, meta: RequestMeta): Promise<string> {
+  /** A new code for this grant (returned once; only its hash is kept); null: this request already has its code. */
+  async issue(grant: CodeGrant, meta: RequestMeta): Promise<string | null> {
     const code = randomBytes(32).toString('base64url');
     const now = this.clock.now();
+    try {
+      await this.issueRows(code, grant, meta, now);
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === 'P2002') return null;
+      throw err;
+    }
+    return code;
+  }
+
+  private async issueRows(code: string, grant: CodeGrant, meta: RequestMeta, now: Date): Promise<void> {
     await this.db.$transaction([
       this.db.authorizationCode.create({
         data: {
@@ -148,7 +160,6 @@ export class AuthorizationCodes {
         },
       }),
     ]);
-    return code;
   }
 
   /**

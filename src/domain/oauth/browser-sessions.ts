@@ -50,11 +50,17 @@ export class BrowserSessions {
     const expected = Buffer.from(this.mac(key.secret, m[2]!));
     const given = Buffer.from(m[3]!);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+    return this.live(m[2]!);
+  }
+
+  /** The live Tessera session of this id (one the external login page started, named by its challenge), or null. */
+  async live(sessionId: string): Promise<BrowserSession | null> {
+    if (!isUuid(sessionId)) return null;
     const [row] = await this.sql.query<{ user_id: string; created_at: Date; idp: string | null; amr: string[] | null }>(
       LIVE,
-      [m[2], this.clock.now().toISOString()],
+      [sessionId, this.clock.now().toISOString()],
     );
-    return row ? { userId: row.user_id, sessionId: m[2]!, authTime: row.created_at, idp: row.idp, amr: row.amr } : null;
+    return row ? { userId: row.user_id, sessionId, authTime: row.created_at, idp: row.idp, amr: row.amr } : null;
   }
 
   private mac(secret: Buffer, sessionId: string): string {

@@ -32,6 +32,12 @@ export const browserKeyOf = (csrfToken: string) => sha256(`pushed-request|${csrf
 
 export type PushedParams = Record<string, string>;
 
+/** A claimed request: its parameters, and when it was claimed (a sign-in after that satisfies prompt=login). */
+export interface ClaimedRequest {
+  params: PushedParams;
+  claimedAt: Date;
+}
+
 const INSERT = `
 INSERT INTO oauth_pushed_requests (id, client_id, params, created_at, expires_at)
 VALUES ($1, $2, $3::jsonb, $4::timestamptz, $5::timestamptz)`;
@@ -39,10 +45,10 @@ VALUES ($1, $2, $3::jsonb, $4::timestamptz, $5::timestamptz)`;
 const CLAIM = `
 UPDATE oauth_pushed_requests SET used_at = $3::timestamptz, browser_key = $4
 WHERE id = $1 AND client_id = $2 AND used_at IS NULL AND expires_at > $3::timestamptz
-RETURNING params`;
+RETURNING params, used_at`;
 
 const RESUME = `
-SELECT params FROM oauth_pushed_requests
+SELECT params, used_at FROM oauth_pushed_requests
 WHERE id = $1 AND client_id = $2 AND browser_key = $3 AND used_at > $4::timestamptz`;
 
 const PURGE = `DELETE FROM oauth_pushed_requests WHERE expires_at < $1::timestamptz`;
@@ -71,29 +77,31 @@ export class PushedRequests {
   }
 
   /** Spends the request_uri for this client and browser: its parameters, or null (unknown, used, expired, other client). */
-  async claim(requestUri: string, clientId: string, browserKey: string): Promise<PushedParams | null> {
+  async claim(requestUri: string, clientId: string, browserKey: string): Promise<ClaimedRequest | null> {
     const key = keyOf(requestUri);
     if (!key) return null;
-    const rows = await this.sql.query<{ params: PushedParams }>(CLAIM, [
+    const rows = await this.sql.query<{ params: PushedParams; used_at: Date }>(CLAIM, [
       key,
       clientId,
       this.clock.now().toISOString(),
       browserKey,
     ]);
-    return rows[0]?.params ?? null;
+    const row = rows[0];
+    return row ? { params: row.params, claimedAt: new Date(row.used_at) } : null;
   }
 
   /** The parameters of a request this browser claimed a short while ago, or null. */
-  async resume(requestUri: string, clientId: string, browserKey: string): Promise<PushedParams | null> {
+  async resume(requestUri: string, clientId: string, browserKey: string): Promise<ClaimedRequest | null> {
     const key = keyOf(requestUri);
     if (!key) return null;
     const since = new Date(this.clock.now().getTime() - FLOW_SECONDS * 1000);
-    const rows = await this.sql.query<{ params: PushedParams }>(RESUME, [
+    const rows = await this.sql.query<{ params: PushedParams; used_at: Date }>(RESUME, [
       key,
       clientId,
       browserKey,
       since.toISOString(),
     ]);
-    return rows[0]?.params ?? null;
+    const row = rows[0];
+    return row ? { params: row.params, claimedAt: new Date(row.used_at) } : null;
   }
 }

@@ -35,7 +35,12 @@ export type StartMethod =
   /** An identity provider (src/domain/federation/) vouched for the user. */
   | { kind: 'provider'; idp: string; secondFactor?: SecondFactor }
   /** A passkey (src/domain/passkeys/): synced (backed up) or bound to one device; whether it verified the user. */
-  | { kind: 'passkey'; synced: boolean; userVerified: boolean };
+  | { kind: 'passkey'; synced: boolean; userVerified: boolean }
+  /**
+   * The deployment's own login page (LOGIN_UI_URL) authenticated the user and said how (RFC 8176 amr), through a
+   * client holding the authorization_ui scope (src/domain/oauth/ui-challenges.ts): Tessera takes its word.
+   */
+  | { kind: 'login_ui'; clientId: string; amr: string[] };
 
 /** What a start or a refresh hands on: the session's facts for the token issuer, and the refresh token. */
 export interface IssuedSession {
@@ -127,7 +132,11 @@ export class SessionLifecycle {
     const sessionId = randomUUID();
     const idp = method.kind === 'provider' ? method.idp : null;
     const amr =
-      method.kind === 'passkey' ? passkeyAmr(method.synced, method.userVerified) : sessionAmr(idp, method.secondFactor);
+      method.kind === 'passkey'
+        ? passkeyAmr(method.synced, method.userVerified)
+        : method.kind === 'login_ui'
+          ? [...method.amr]
+          : sessionAmr(idp, method.secondFactor);
     await this.db.$transaction(async (tx) => {
       const [current] = await tx.$queryRaw<
         { password_hash: string | null; disabled: boolean }[]
@@ -160,7 +169,11 @@ export class SessionLifecycle {
               type: 'login_ok',
               userId,
               sessionId,
-              ...(method.kind !== 'password' || method.secondFactor ? { reason: `amr=${amr.join(',')}` } : {}),
+              ...(method.kind === 'login_ui'
+                ? { reason: `login_ui=${method.clientId} amr=${amr.join(',')}` }
+                : method.kind !== 'password' || method.secondFactor
+                  ? { reason: `amr=${amr.join(',')}` }
+                  : {}),
             },
       );
     }, LOCKING_TX);

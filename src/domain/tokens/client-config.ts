@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { JSONWebKeySet, JWK } from 'jose';
 
 /** Scopes Tessera itself checks; clients may be given others, for resource servers to check. */
-export const TESSERA_SCOPES = ['introspect', 'revoke', 'admin'] as const;
+export const TESSERA_SCOPES = ['introspect', 'revoke', 'admin', 'authorization_ui'] as const;
 /** The scopes of an entry that names none: what service clients could do before scopes. */
 const DEFAULT_SCOPES = ['introspect', 'revoke'];
 const SCOPE_PATTERN = /^[A-Za-z0-9._:/-]{1,64}$/;
