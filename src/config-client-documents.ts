@@ -16,6 +16,14 @@ export const ClientDocumentEnvFields = {
   /** Bounds on how long a fetched document is used, whatever its Cache-Control says (seconds). */
   CLIENT_ID_METADATA_DOCUMENT_CACHE_MIN_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
   CLIENT_ID_METADATA_DOCUMENT_CACHE_MAX_SECONDS: Type.Integer({ minimum: 0, maximum: 604800, default: 86400 }),
+  /** Document fetches one requesting address may cause per 10 minutes, across instances (0 = no limit). */
+  CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_ADDRESS: Type.Integer({ minimum: 0, maximum: 100000, default: 20 }),
+  /** Fetches of one host per 10 minutes, whoever asks, across instances (0 = no limit). */
+  CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_HOST: Type.Integer({ minimum: 0, maximum: 100000, default: 60 }),
+  /** Seconds a refused fetch or document is remembered before the URL is fetched again (0 = not remembered). */
+  CLIENT_ID_METADATA_DOCUMENT_FAILURE_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 60 }),
+  /** Days a document client not fetched since and holding no live grant is kept before the purge deletes it. */
+  CLIENT_ID_METADATA_DOCUMENT_TTL_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
 };
 const FieldsSchema = Type.Object(ClientDocumentEnvFields);
 type ClientDocumentEnv = Static<typeof FieldsSchema>;
@@ -26,6 +34,10 @@ export interface ClientDocumentConfig {
     scopes: string[];
     cacheMinSeconds: number;
     cacheMaxSeconds: number;
+    fetchesPerAddress: number;
+    fetchesPerHost: number;
+    failureSeconds: number;
+    ttlDays: number;
   };
 }
 
@@ -45,6 +57,10 @@ export function clientDocumentConfig(env: ClientDocumentEnv, fail: (message: str
       scopes,
       cacheMinSeconds: env.CLIENT_ID_METADATA_DOCUMENT_CACHE_MIN_SECONDS,
       cacheMaxSeconds: env.CLIENT_ID_METADATA_DOCUMENT_CACHE_MAX_SECONDS,
+      fetchesPerAddress: env.CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_ADDRESS,
+      fetchesPerHost: env.CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_HOST,
+      failureSeconds: env.CLIENT_ID_METADATA_DOCUMENT_FAILURE_SECONDS,
+      ttlDays: env.CLIENT_ID_METADATA_DOCUMENT_TTL_DAYS,
     },
   };
 }

@@ -29,6 +29,8 @@ import { OAuthFlows } from './domain/federation/flows.js';
 import { Identities } from './domain/federation/identities.js';
 import { ClientDocuments } from './domain/oauth/client-documents.js';
 import { fetchClientDocument, type FetchOptions } from './domain/oauth/client-document-fetch.js';
+import { DocumentFailures } from './domain/oauth/document-failures.js';
+import { DocumentFetchLimits } from './domain/oauth/document-fetch-limits.js';
 import { OAuthClients } from './domain/oauth/clients.js';
 import { AuthorizationCodes } from './domain/oauth/authorization-codes.js';
 import { GrantTokens } from './domain/oauth/grant-tokens.js';
@@ -229,15 +231,25 @@ export async function createServices(
   const oauthClients = new OAuthClients(database.prisma, clock);
   const clientDocuments = config.clientDocuments.enabled
     ? new ClientDocuments(
-        database.prisma,
-        oauthClients,
-        (url) => fetchClientDocument(url, documentFetch),
+        {
+          db: database.prisma,
+          sql: database.sql,
+          clients: oauthClients,
+          fetch: (url) => fetchClientDocument(url, documentFetch),
+          limits: new DocumentFetchLimits(
+            database.sql,
+            { perAddress: config.clientDocuments.fetchesPerAddress, perHost: config.clientDocuments.fetchesPerHost },
+            clock,
+          ),
+          failures: new DocumentFailures(config.clientDocuments.failureSeconds),
+          clock,
+        },
         {
           scopes: config.clientDocuments.scopes,
           minSeconds: config.clientDocuments.cacheMinSeconds,
           maxSeconds: config.clientDocuments.cacheMaxSeconds,
+          ttlDays: config.clientDocuments.ttlDays,
         },
-        clock,
       )
     : undefined;
   const oauth: OAuthServices = {

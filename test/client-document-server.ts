@@ -22,7 +22,10 @@ const pem = (der: ArrayBuffer, label: string) =>
     .replace(/(.{64})/g, '$1\n')
     .trim()}\n-----END ${label}-----\n`;
 
-/** A CA and a certificate for 127.0.0.1 and localhost signed by it. */
+/** The name a test's DNS fixture (test/dns-server.ts) points at the document server; on its certificate. */
+export const DOCUMENT_HOST = 'documents.test';
+
+/** A CA and a certificate for 127.0.0.1, localhost and DOCUMENT_HOST signed by it. */
 async function makeCertificates() {
   const caKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const now = Date.now();
@@ -52,6 +55,7 @@ async function makeCertificates() {
       new x509.SubjectAlternativeNameExtension([
         { type: 'ip', value: '127.0.0.1' },
         { type: 'dns', value: 'localhost' },
+        { type: 'dns', value: DOCUMENT_HOST },
       ]),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
     ],

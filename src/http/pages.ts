@@ -32,7 +32,8 @@ button.secondary{background:#fff;color:var(--primary);margin-left:.5rem}
 :focus-visible{outline:3px solid #b45309;outline-offset:2px}
 .error{color:#991b1b;background:#fef2f2;border:1px solid #991b1b;padding:.6rem;border-radius:4px}
 .host{font-family:ui-monospace,monospace}
-.warning{color:#78350f;background:#fffbeb;border:1px solid #b45309;padding:.6rem;border-radius:4px}`;
+.warning{color:#78350f;background:#fffbeb;border:1px solid #b45309;padding:.6rem;border-radius:4px}
+.warning p{margin:.3rem 0}.client-id{font-family:ui-monospace,monospace;overflow-wrap:anywhere;font-weight:600}`;
 
 export interface Page {
   title: string;
@@ -112,13 +113,17 @@ export function consentPage(
     scopes: string[];
     fields: Record<string, string>;
     formTarget: string;
-    /** A client that described itself (a metadata document at this host): shown as unverified. */
-    unverifiedFrom?: string | null;
+    /** A client that described itself (its client_id, the URL of its metadata document): shown as unverified. */
+    unverifiedClientId?: string | null;
   },
 ) {
   const host = formTargetOf(opts.redirectUri);
-  const unverified = opts.unverifiedFrom
-    ? `<p class="warning" role="note" data-unverified="true"><strong>Unverified application.</strong> Its name and details come from <span class="host">${html(opts.unverifiedFrom)}</span>, not from this service. Allow only if you started this from an app you trust.</p>`
+  // The whole URL, not only its host: anyone can publish a document on a shared host, and the path is part
+  // of who the client claims to be. Shown as text (never a link) and wrapped anywhere, so it can't be cut.
+  const unverified = opts.unverifiedClientId
+    ? `<div class="warning" role="note" aria-labelledby="unverified-heading" data-unverified="true"><p><strong id="unverified-heading">Unverified application.</strong> It identified itself by the address below; its name and details come from the document published there, not from this service.</p>
+<p class="client-id" data-client-id>${html(opts.unverifiedClientId)}</p>
+<p>Allow only if you started this from an app you trust and this is its address.</p></div>`
     : '';
   const items = opts.scopes.map((s) => `<li>${html(SCOPE_WORDS[s] ?? `Use the API permission “${s}”`)}</li>`).join('');
   const say = themeOf(reply);

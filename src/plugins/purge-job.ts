@@ -1,6 +1,7 @@
 // Runs the purge (src/domain/sessions/sessions.ts) every PURGE_INTERVAL_SECONDS, so the session and refresh
 // token tables don't grow forever, the audit retention (src/domain/audit-retention.ts), the deletion of
-// abandoned dynamically registered clients (src/domain/oauth/dynamic-registration.ts), and the device flow's
+// abandoned dynamically registered clients (src/domain/oauth/dynamic-registration.ts) and metadata-document
+// clients (src/domain/oauth/client-documents.ts) with their fetch counters, and the device flow's
 // expired codes and ended guess counters (src/domain/oauth/device-codes.ts, device-guesses.ts), and expired passkey challenges. Each instance runs it; deletes by several instances at once are harmless.
 // A failed run is logged and retried at the next tick; the timer never keeps the process alive.
 import fp from 'fastify-plugin';
@@ -21,10 +22,23 @@ export default fp<{ services: Services }>(
         const deviceCodes = await services.oauth.devices.purge();
         const deviceGuesses = await services.oauth.deviceGuesses.purge();
         const passkeyChallenges = (await services.passkeys?.challenges.purge()) ?? 0;
-        const total = dynamicClients + deviceCodes + deviceGuesses + passkeyChallenges;
+        const documentClients = (await services.clientDocuments?.purge()) ?? 0;
+        const documentFetchCounts = (await services.clientDocuments?.purgeFetchCounts()) ?? 0;
+        const total =
+          dynamicClients + deviceCodes + deviceGuesses + passkeyChallenges + documentClients + documentFetchCounts;
         if (purged.sessions + purged.refreshTokens + auditEvents + total > 0)
           app.log.info(
-            { event: 'purge', ...purged, auditEvents, dynamicClients, deviceCodes, deviceGuesses, passkeyChallenges },
+            {
+              event: 'purge',
+              ...purged,
+              auditEvents,
+              dynamicClients,
+              deviceCodes,
+              deviceGuesses,
+              passkeyChallenges,
+              documentClients,
+              documentFetchCounts,
+            },
             'purged ended sessions, spent tokens and old audit rows',
           );
       } catch (err) {

@@ -133,12 +133,13 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
   async function check(
     request: FastifyRequest,
     { params, requestUri }: Resolved,
-  ): Promise<Checked | { kind: 'document'; detail: string }> {
+  ): Promise<Checked | { kind: 'document'; detail: string } | { kind: 'document_limited'; retryAfter: number }> {
     const id = params.client_id;
     let client = null;
     if (typeof id === 'string' && clientDocuments?.handles(id)) {
       const found = await clientDocuments.resolve(id, requestMeta(request));
       if ('refused' in found) return { kind: 'document', detail: found.refused };
+      if ('limited' in found) return { kind: 'document_limited', retryAfter: found.limited };
       client = found.client;
     } else client = typeof id === 'string' ? await oauthClients.get(id) : null;
     return checkAuthorizationRequest(params, client, resourceRegistry, {
@@ -181,6 +182,12 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
         errorCatalog.client_metadata_document_refused.message,
       );
     }
+    if (checked.kind === 'document_limited') {
+      // Fetching documents is limited per address and per host (src/domain/oauth/document-fetch-limits.ts).
+      request.log.warn({ event: 'client_document_limited', ip: request.ip }, 'client metadata document fetch limited');
+      reply.header('retry-after', String(checked.retryAfter));
+      return errorPage(reply, 'too_many_requests', errorCatalog.too_many_requests.message, 429);
+    }
     if (checked.kind === 'page') {
       request.log.info({ event: 'authorize_refused', detail: checked.detail }, 'authorization request refused');
       return errorPage(reply, 'authorization_request_invalid', errorCatalog.authorization_request_invalid.message);
@@ -220,7 +227,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       return consentPage(reply, {
         clientName: req.client.name,
         // A metadata-document client named itself: nobody here vouched for it.
-        unverifiedFrom: selfNamed ? new URL(req.client.id).host : null,
+        unverifiedClientId: selfNamed ? req.client.id : null,
         redirectUri: req.redirectUri,
         scopes: req.scope,
         fields: fieldsOf(resolved, csrfToken(request, reply), step.fresh ? ['prompt', 'max_age'] : []),

@@ -69,8 +69,13 @@ t.test('a client named by its document signs a user in, marked unverified on the
   t.match(page.body, /Notes Agent/, 'with the name its document gives');
   t.match(
     page.body,
-    new RegExp(`<span class="host">127\\.0\\.0\\.1:${new URL(url).port}</span>`),
-    'and the host that published it',
+    new RegExp(`<p class="client-id" data-client-id>${url.replace(/[.:/]/g, (c) => `\\${c}`)}</p>`),
+    'and the full client_id URL it named itself by, path included',
+  );
+  t.match(
+    page.body,
+    /<strong id="unverified-heading">Unverified application\.<\/strong>/,
+    'said in words, not colour alone',
   );
   t.match(page.body, /sent back to http:\/\/127\.0\.0\.1:53123 /, 'and where the user will be sent back');
   page = await browser.consent(page);

@@ -118,8 +118,10 @@ t.test('a dynamic client with no live grant is deleted after the TTL; one in use
   clock.advance(days(2));
   const recent = (await registration(app, { redirect_uris: [CALLBACK] })).json().client_id as string;
   clock.advance(days(29));
-  const purged = await app.services.dynamicRegistrations.purge();
-  t.equal(purged, 1, 'one client is purged');
+  // Every instance runs the purge job: two at once delete each abandoned client once.
+  const { dynamicRegistrations } = app.services;
+  const [first, second] = await Promise.all([dynamicRegistrations.purge(), dynamicRegistrations.purge()]);
+  t.equal(first + second, 1, 'one client is purged, once, by two purges at once');
   const { oauthClients } = app.services;
   t.equal(await oauthClients.get(abandoned), null, 'the 31-day-old client without a grant is gone');
   t.ok(await oauthClients.get(used), 'the client holding a live grant is kept');

@@ -33,6 +33,31 @@ t.test('two instances share one per-address budget', async (t) => {
   t.equal(elsewhere.statusCode, 401, 'another address has its own budget');
 });
 
+t.test(
+  'two instances share the dynamic registration limit: 50 registrations at once, exactly the hourly limit',
+  async (t) => {
+    const redis = await startRedis(t);
+    const db = await createTestDatabase();
+    t.teardown(() => db.close());
+    const env = { REDIS_URL: redis.url, DYNAMIC_REGISTRATION: 'true', DYNAMIC_REGISTRATION_PER_HOUR: '10' };
+    const { app: a } = await buildTestApp(t, { db, env });
+    const { app: b } = await buildTestApp(t, { db, env });
+    const all = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        (i % 2 ? b : a).inject({
+          method: 'POST',
+          url: '/oauth/register',
+          payload: { client_name: `agent ${i}`, redirect_uris: ['http://127.0.0.1/callback'] },
+        }),
+      ),
+    );
+    // With per-instance memory counters each instance would have registered 10.
+    t.equal(all.filter((r) => r.statusCode === 201).length, 10, 'ten registrations in all, not ten per instance');
+    t.equal(all.filter((r) => r.statusCode === 429).length, 40, 'the other forty are too_many_requests');
+    t.equal(await db.database.prisma.dynamicRegistration.count(), 10, 'ten clients are stored');
+  },
+);
+
 t.test('failed-login throttling is shared: failures on one instance lock the pair on the other', async (t) => {
   const redis = await startRedis(t);
   const db = await createTestDatabase();

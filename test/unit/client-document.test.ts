@@ -30,7 +30,8 @@ t.test('a client_id URL must be https, canonical, with a path and nothing that c
     ['https://agent.example.com/a/./c', 'a dot segment'],
     ['https://AGENT.example.com/c', 'a non-canonical host'],
     ['https://agent.example.com:443/c', 'a default port written out'],
-    [`https://agent.example.com/${'a'.repeat(300)}`, 'over 256 characters'],
+    [`https://agent.example.com/${'a'.repeat(300)}`, 'over 128 characters'],
+    [`https://agent.example.com/${'a'.repeat(103)}`, 'over 128 characters, by one'],
   ])
     t.not(clientIdUrlProblem(bad), null, `${why} is refused`);
 });
@@ -107,6 +108,10 @@ t.test('the settings are checked at boot', async (t) => {
     CLIENT_ID_METADATA_DOCUMENT_SCOPES: 'openid notes:read',
     CLIENT_ID_METADATA_DOCUMENT_CACHE_MIN_SECONDS: 300,
     CLIENT_ID_METADATA_DOCUMENT_CACHE_MAX_SECONDS: 86400,
+    CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_ADDRESS: 20,
+    CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_HOST: 60,
+    CLIENT_ID_METADATA_DOCUMENT_FAILURE_SECONDS: 60,
+    CLIENT_ID_METADATA_DOCUMENT_TTL_DAYS: 30,
   };
   t.equal(clientDocumentConfig(env, fail).clientDocuments.enabled, false, 'off unless turned on');
   t.equal(

@@ -5,14 +5,19 @@
 // connection goes to the address that was checked, so a DNS answer that changes between check and connect
 // (rebinding) can't steer it; no redirect is followed; 5 s for the whole exchange; at most 5 KiB;
 // application/json only.
+// The host is resolved by a dns.Resolver (c-ares, asynchronous on the event loop) with its own timeout, not
+// dns.lookup: lookup runs getaddrinfo on libuv's thread pool, which argon2 hashes passwords on, so a slow
+// DNS server named by anyone's client_id could stall sign-ins (and a burst of sign-ins stall the fetch).
 // Tests allow loopback (their fixture listens there) and trust their own CA through FetchOptions, which
 // only code can set: no environment variable turns a guard off.
-import { lookup as dnsLookup } from 'node:dns/promises';
+import { Resolver } from 'node:dns/promises';
 import { request } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { isPublicAddress } from '../public-addresses.js';
 
 const FETCH_TIMEOUT_MS = 5000;
+/** Per DNS query attempt; two attempts, A and AAAA asked at once. */
+const DNS_TIMEOUT_MS = 1500;
 const MAX_DOCUMENT_BYTES = 5 * 1024;
 
 /** Why a document could not be fetched: a log detail, never shown to the user as is. */
@@ -32,6 +37,10 @@ export interface FetchOptions {
   ca?: string;
   /** Test only: a shorter limit than FETCH_TIMEOUT_MS, so a test of a slow server is quick. */
   timeoutMs?: number;
+  /** Test only: ask these DNS servers (a local fixture) instead of the system's. */
+  dnsServers?: string[];
+  /** Test only: a shorter per-query DNS timeout than DNS_TIMEOUT_MS. */
+  dnsTimeoutMs?: number;
 }
 
 const isLoopback = (address: string, family: number) =>
@@ -45,17 +54,30 @@ export function addressAllowed(address: string, opts: FetchOptions = {}): boolea
   return isPublicAddress(address);
 }
 
+/** Every address `hostname` has (A and AAAA, asked at once), by c-ares; a name without any is an error. */
+async function resolveAll(resolver: Resolver, hostname: string): Promise<{ address: string; family: 4 | 6 }[]> {
+  const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+  const addresses = [
+    ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
+    ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
+  ];
+  if (addresses.length > 0) return addresses;
+  const failed = [v4, v6].find((r) => r.status === 'rejected');
+  throw new DocumentFetchRefused(
+    `${hostname} did not resolve (${(failed?.reason as NodeJS.ErrnoException | undefined)?.code ?? 'no address'})`,
+  );
+}
+
 /**
  * Resolves the host once and checks every address; the connection uses the first one. Node calls this in
  * place of its own resolution, so the address connected to is the address checked.
  */
-function pinnedLookup(opts: FetchOptions): LookupFunction {
+function pinnedLookup(resolver: Resolver, opts: FetchOptions): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { all: true, verbatim: true }).then(
+    resolveAll(resolver, hostname).then(
       (addresses) => {
         const bad = addresses.find((a) => !addressAllowed(a.address, opts));
-        if (addresses.length === 0 || bad)
-          return callback(new DocumentFetchRefused(`${hostname} resolves to a non-public address`), '', 4);
+        if (bad) return callback(new DocumentFetchRefused(`${hostname} resolves to a non-public address`), '', 4);
         // One address, the checked one (also when Node asks for all of them to race: nothing else to race).
         const first = addresses[0]!;
         if (options.all) callback(null, [first]);
@@ -74,12 +96,16 @@ export function fetchClientDocument(url: string, opts: FetchOptions = {}): Promi
   // An IP literal is connected to without a lookup: it is checked here instead.
   if (isIP(host) && !addressAllowed(host, opts))
     return Promise.reject(new DocumentFetchRefused('a non-public address'));
+  // One resolver per fetch: its queries are cancelled with it when the fetch ends early.
+  const resolver = new Resolver({ timeout: opts.dnsTimeoutMs ?? DNS_TIMEOUT_MS, tries: 2 });
+  if (opts.dnsServers) resolver.setServers(opts.dnsServers);
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (err: Error | null, value?: FetchedDocument) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      resolver.cancel();
       if (err) {
         req.destroy();
         reject(err instanceof DocumentFetchRefused ? err : new DocumentFetchRefused(err.message));
@@ -90,7 +116,7 @@ export function fetchClientDocument(url: string, opts: FetchOptions = {}): Promi
       {
         method: 'GET',
         headers: { accept: 'application/json', 'user-agent': 'Tessera client metadata fetcher' },
-        lookup: pinnedLookup(opts),
+        lookup: pinnedLookup(resolver, opts),
         ...(opts.ca ? { ca: opts.ca } : {}),
         // No connection reuse: each fetch resolves, checks and pins anew.
         agent: false,

@@ -9,8 +9,11 @@ import type { JSONWebKeySet } from 'jose';
 import { DomainError } from '../domain-error.js';
 import { checkClientMetadata, type ClientMetadata } from './client-metadata.js';
 
-/** The longest client_id URL accepted (the token endpoint's client_id limit). */
-const MAX_URL = 256;
+/**
+ * The longest client_id URL accepted: the longest client id Tessera stores and looks up (OAuthClients.get, the
+ * admin routes). A longer URL was fetched and stored, then not found: refused before any fetch instead.
+ */
+const MAX_URL = 128;
 
 /** Whether a client_id is meant as a metadata document URL (then it is checked by clientIdUrlProblem). */
 export const isDocumentClientId = (clientId: string): boolean => clientId.startsWith('https://');

@@ -2,8 +2,11 @@
 // has no fresh copy and kept in oauth_clients under the URL (so codes, consents, grants, connected apps and
 // admin disable work as for any client), with its cache lifetime beside it. An admin's disable sticks: a
 // re-fetch replaces the metadata, never disabledAt. Concurrent requests for one URL without a fresh copy
-// share one fetch in this process (so 20 authorizations at once fetch once per instance); a failed fetch
-// is not cached and the client is refused, so a broken document never falls back to an old copy.
+// share one fetch in this process (so 50 authorizations at once fetch once per instance). Each fetch is
+// counted first against the requesting address and the target host (document-fetch-limits.ts: shared by
+// every instance); a refused fetch or document is remembered for a short while (document-failures.ts) and
+// the client is refused, so a broken document never falls back to an old copy. A document client not
+// fetched for the TTL that holds no live grant is deleted by the purge job (unused-clients.ts).
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
@@ -17,24 +20,48 @@ import {
   type CacheBounds,
 } from './client-document.js';
 import { DocumentFetchRefused, type FetchedDocument } from './client-document-fetch.js';
+import type { DocumentFailures } from './document-failures.js';
+import type { DocumentFetchLimits } from './document-fetch-limits.js';
+import { purgeUnusedClients, type ClientMark } from './unused-clients.js';
+import type { Sql } from '../../db/sql.js';
+
+const DOCUMENTS: ClientMark = { table: 'oauth_client_metadata_documents', since: 'fetched_at', keepDisabled: true };
 
 export interface DocumentClientPolicy extends CacheBounds {
   scopes: string[];
+  /** Days a document client not fetched since and holding no live grant is kept. */
+  ttlDays: number;
 }
 
-/** A client named by its document, or why not (a log detail). */
-export type Resolved = { client: OAuthClient } | { refused: string };
+/** What ClientDocuments is built from besides the policy. */
+export interface DocumentDeps {
+  db: PrismaClient;
+  sql: Sql;
+  clients: OAuthClients;
+  fetch: (url: string) => Promise<FetchedDocument>;
+  limits: DocumentFetchLimits;
+  failures: DocumentFailures;
+  clock: Clock;
+}
+
+/** A client named by its document, or why not (a log detail), or a fetch over its limits (seconds to wait). */
+export type Resolved = { client: OAuthClient } | { refused: string } | { limited: number };
 
 export class ClientDocuments {
   private readonly inFlight = new Map<string, Promise<Resolved>>();
 
+  private readonly db: PrismaClient;
+  private readonly clients: OAuthClients;
+  private readonly clock: Clock;
+
   constructor(
-    private readonly db: PrismaClient,
-    private readonly clients: OAuthClients,
-    private readonly fetch: (url: string) => Promise<FetchedDocument>,
+    private readonly deps: DocumentDeps,
     private readonly policy: DocumentClientPolicy,
-    private readonly clock: Clock,
-  ) {}
+  ) {
+    this.db = deps.db;
+    this.clients = deps.clients;
+    this.clock = deps.clock;
+  }
 
   /** Whether this client_id is one this feature answers for (an https URL). */
   handles(clientId: string): boolean {
@@ -50,6 +77,8 @@ export class ClientDocuments {
       const client = await this.clients.get(clientId);
       if (client) return { client };
     }
+    const failed = this.deps.failures.recent(clientId, this.clock.now().getTime());
+    if (failed !== null) return { refused: `refused recently: ${failed}` };
     let pending = this.inFlight.get(clientId);
     if (!pending) {
       pending = this.refresh(clientId, meta).finally(() => this.inFlight.delete(clientId));
@@ -64,19 +93,39 @@ export class ClientDocuments {
     return 'client' in found && !found.client.disabledAt ? found.client : null;
   }
 
+  /** Deletes document clients not fetched for the TTL that hold no live grant (the purge job); how many. */
+  async purge(): Promise<number> {
+    const now = this.clock.now();
+    const cutoff = new Date(now.getTime() - this.policy.ttlDays * 86_400_000);
+    return purgeUnusedClients(this.deps.sql, DOCUMENTS, cutoff, now);
+  }
+
+  /** Deletes fetch counters whose window has ended (the purge job); how many. */
+  purgeFetchCounts(): Promise<number> {
+    return this.deps.limits.purge();
+  }
+
+  /** Refuses the client and remembers why for a while (the negative cache). */
+  private fail(clientId: string, why: string): Resolved {
+    this.deps.failures.remember(clientId, why, this.clock.now().getTime());
+    return { refused: why };
+  }
+
   private async refresh(clientId: string, meta: RequestMeta): Promise<Resolved> {
+    const limited = await this.deps.limits.take(meta.ip, new URL(clientId).hostname);
+    if (limited) return { limited: limited.retryAfter };
     let fetched: FetchedDocument;
     try {
-      fetched = await this.fetch(clientId);
+      fetched = await this.deps.fetch(clientId);
     } catch (err) {
-      if (err instanceof DocumentFetchRefused) return { refused: `fetch refused: ${err.message}` };
+      if (err instanceof DocumentFetchRefused) return this.fail(clientId, `fetch refused: ${err.message}`);
       throw err;
     }
     let metadata: ReturnType<typeof documentClient>;
     try {
       metadata = documentClient(fetched.body, clientId, { scopes: this.policy.scopes });
     } catch (err) {
-      if (err instanceof DomainError) return { refused: `document refused: ${err.publicMessage ?? err.code}` };
+      if (err instanceof DomainError) return this.fail(clientId, `document refused: ${err.publicMessage ?? err.code}`);
       throw err;
     }
     const now = this.clock.now();

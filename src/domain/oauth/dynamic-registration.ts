@@ -10,9 +10,11 @@ import type { Sql } from '../../db/sql.js';
 import type { RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
-import { liveSql } from '../sessions/session-state.js';
 import type { ClientMetadataInput } from './client-metadata.js';
 import type { OAuthClient, OAuthClients } from './clients.js';
+import { purgeUnusedClients, type ClientMark } from './unused-clients.js';
+
+const DYNAMIC: ClientMark = { table: 'oauth_dynamic_registrations', since: 'registered_at', keepDisabled: false };
 
 export interface DynamicRegistrationPolicy {
   /** The scopes a dynamic client may be given (DYNAMIC_REGISTRATION_SCOPES). */
@@ -67,24 +69,6 @@ function dynamicClientInput(req: DynamicRegistrationRequest, policy: DynamicRegi
   };
 }
 
-// Dynamic clients past their TTL with no live grant, with their codes and consents, in batches.
-const PURGE = `
-WITH doomed AS (
-  SELECT d.client_id FROM oauth_dynamic_registrations d
-  WHERE d.registered_at < $1::timestamptz
-    AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.client_id = d.client_id AND ${liveSql('s', '$2')})
-  ORDER BY d.registered_at LIMIT 500
-), codes AS (
-  DELETE FROM oauth_codes WHERE client_id IN (SELECT client_id FROM doomed)
-), consents AS (
-  DELETE FROM oauth_consents WHERE client_id IN (SELECT client_id FROM doomed)
-), clients AS (
-  DELETE FROM oauth_clients WHERE id IN (SELECT client_id FROM doomed)
-), gone AS (
-  DELETE FROM oauth_dynamic_registrations WHERE client_id IN (SELECT client_id FROM doomed) RETURNING 1
-)
-SELECT count(*)::int AS n FROM gone`;
-
 export class DynamicRegistrations {
   constructor(
     private readonly clients: OAuthClients,
@@ -101,16 +85,11 @@ export class DynamicRegistrations {
     return client;
   }
 
-  /** Deletes dynamic clients older than the TTL that hold no live grant; returns how many. */
+  /** Deletes dynamic clients older than the TTL that hold no live grant (unused-clients.ts); returns how many. */
   async purge(): Promise<number> {
     const now = this.clock.now();
     const cutoff = new Date(now.getTime() - this.policy.ttlDays * 86_400_000);
-    let total = 0;
-    for (;;) {
-      const [row] = await this.sql.query<{ n: number }>(PURGE, [cutoff.toISOString(), now.toISOString()]);
-      total += row?.n ?? 0;
-      if (!row || row.n < 500) return total;
-    }
+    return purgeUnusedClients(this.sql, DYNAMIC, cutoff, now);
   }
 
   /** Whether the client was registered dynamically (the consent page says so). */
