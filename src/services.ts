@@ -42,13 +42,14 @@ import { MfaNotices } from './domain/mfa/notices.js';
 import { Factors } from './domain/mfa/factors.js';
 import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
 import { SecondStep } from './domain/mfa/second-step.js';
+import { FailureBudget } from './domain/mfa/failure-budget.js';
 import { MfaRolePolicy } from './domain/mfa/role-policy.js';
 import { FactorReset } from './domain/mfa/factor-reset.js';
 import { StepUps } from './domain/mfa/step-up.js';
 import { RecentAuth } from './domain/accounts/recent-auth.js';
 import { PasskeyChallenges } from './domain/passkeys/challenges.js';
 import { Passkeys } from './domain/passkeys/passkeys.js';
-import { PasskeyAssertions } from './domain/passkeys/passkey-assertion.js';
+import { PasskeyAssertions, type SignInGuard } from './domain/passkeys/passkey-assertion.js';
 
 /** Passkeys (src/domain/passkeys/), when WEBAUTHN_RP_ID is set. */
 interface PasskeyServices {
@@ -280,14 +281,16 @@ export async function createServices(
   const mfaNotices = new MfaNotices(recovery && config.mail.securityNotices ? recovery.templates : null);
   const factors = new Factors(database.prisma, database.sql, box, mfaNotices, config.mail.productName, clock);
   const recoveryCodes = new RecoveryCodes(database.prisma, database.sql, mfaNotices, clock);
-  const passkeys = passkeyServices(config, clock, database, recovery);
+  // One failure budget per account: second factors and usernameless passkey sign-ins share it.
+  const budget = new FailureBudget(database.prisma, database.sql, mfaNotices, clock);
+  const passkeys = passkeyServices(config, clock, database, recovery, budget);
   const secondStep = new SecondStep(
     database.prisma,
     database.sql,
     factors,
     recoveryCodes,
     lifecycle,
-    mfaNotices,
+    budget,
     clock,
     passkeys?.assertions,
   );
@@ -297,7 +300,11 @@ export async function createServices(
     secondStep,
     stepUps: new StepUps(secondStep, recoveryCodes, lifecycle),
     recentAuth: new RecentAuth((userId) => secondStep.hasFactor(userId), clock, config.recentLoginSeconds),
-    rolePolicy: new MfaRolePolicy(config.mfaRequiredRoles, factors, config.stepUpMaxAgeSeconds),
+    rolePolicy: new MfaRolePolicy(
+      config.mfaRequiredRoles,
+      (userId) => secondStep.hasFactor(userId),
+      config.stepUpMaxAgeSeconds,
+    ),
     reset: new FactorReset(database.prisma, mfaNotices, clock),
   };
   const apiKeyUse = new ApiKeyUse(database.sql, apiKeyPepper, serviceClients, clock);
@@ -393,6 +400,7 @@ function passkeyServices(
   clock: Clock,
   database: Database,
   recovery: RecoveryServices | undefined,
+  guard: SignInGuard,
 ): PasskeyServices | undefined {
   if (!config.webauthn) return undefined;
   const challenges = new PasskeyChallenges(database.sql, clock);
@@ -401,6 +409,6 @@ function passkeyServices(
   return {
     challenges,
     registry: new Passkeys(database.prisma, challenges, config.webauthn, clock, notice),
-    assertions: new PasskeyAssertions(database.prisma, database.sql, challenges, config.webauthn, clock),
+    assertions: new PasskeyAssertions(database.prisma, database.sql, challenges, config.webauthn, clock, guard),
   };
 }

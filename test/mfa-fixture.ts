@@ -51,7 +51,7 @@ export async function firstStep(app: TestApp, email: string, password: string) {
   return res.json().mfa_token as string;
 }
 
-export function verify(app: TestApp, payload: Record<string, string>, remoteAddress?: string) {
+export function verify(app: TestApp, payload: Record<string, unknown>, remoteAddress?: string) {
   return app.inject({
     method: 'POST',
     url: '/auth/mfa/verify',

@@ -68,3 +68,26 @@ export function signInVerify(app: TestApp, challengeId: string, response: unknow
 }
 
 export { bearer };
+
+/** Steps the session of `accessToken` up with the passkey on `authenticator`: the new (acr "2") access token. */
+export async function stepUpWithPasskey(app: TestApp, accessToken: string, authenticator: SoftAuthenticator) {
+  const opts = await app.inject({ method: 'POST', url: '/auth/step-up/passkey/options', headers: bearer(accessToken) });
+  if (opts.statusCode !== 200) throw new Error(`step-up options failed: ${opts.statusCode} ${opts.body}`);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/step-up',
+    headers: bearer(accessToken),
+    payload: { challenge_id: opts.json().challenge_id, response: authenticator.assert(opts.json().options) },
+  });
+  if (res.statusCode !== 200) throw new Error(`step-up failed: ${res.statusCode} ${res.body}`);
+  return res.json().access_token as string;
+}
+
+/**
+ * userWithPasskey, its session then stepped up with the passkey: the passkey is the account's second factor, so
+ * managing passkeys (a sensitive act) needs that.
+ */
+export async function userWithPasskeyProven(app: TestApp, opts: AuthenticatorOptions = {}) {
+  const u = await userWithPasskey(app, opts);
+  return { ...u, accessToken: await stepUpWithPasskey(app, u.accessToken, u.authenticator) };
+}

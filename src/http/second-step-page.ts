@@ -1,5 +1,7 @@
 // The built-in pages' second step (/oauth/authorize and /oauth/device): after the password of an account with a
-// second factor, this page asks for a code of the authenticator app or a recovery code. Built from the same parts
+// second factor, this page asks for a code of the authenticator app or a recovery code. An account whose only
+// second factor is a passkey is told that this page (no JavaScript) cannot run WebAuthn, and offered the
+// recovery code. Built from the same parts
 // as the sign-in page (pages.ts: no JavaScript, labels on every field, the page's CSP, CSRF in a hidden field);
 // the mfa_token travels in a hidden field of a POST body, never in a URL.
 import type { FastifyReply } from 'fastify';
@@ -30,16 +32,22 @@ export function secondStepPage(
       : apps.length === 1
         ? hidden({ factor_id: apps[0]!.id })
         : '';
+  // A passkey needs WebAuthn, which needs a script, and these pages run none: with no app to offer, say so and
+  // leave the recovery code (the account's passkey still signs in by itself, usernameless, in the client app).
+  const passkeyOnly = apps.length === 0 && opts.factors.some((f) => f.type === 'webauthn');
+  const code = passkeyOnly
+    ? `<p id="passkey-note">Your second factor is a passkey, which this page cannot use. Enter a recovery code, or sign in with your passkey in the app.</p>`
+    : `<label for="code">Code from your authenticator app</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="10"${described} autofocus>
+<label for="recovery_code">Or a recovery code</label>`;
   return send(reply, {
     title: 'Confirm it is you',
     status: opts.status ?? 200,
     formTargets: opts.formTarget ? [opts.formTarget] : [],
     body: `<h1>Confirm it is you to continue to ${html(opts.clientName)}</h1>${error}
 <form method="post" action="${html(opts.action)}">${hidden(opts.fields)}${which}
-<label for="code">Code from your authenticator app</label>
-<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="10"${described} autofocus>
-<label for="recovery_code">Or a recovery code</label>
-<input id="recovery_code" name="recovery_code" type="text" autocomplete="off" spellcheck="false" maxlength="64">
+${code}${passkeyOnly ? '<label for="recovery_code">Recovery code</label>' : ''}
+<input id="recovery_code" name="recovery_code" type="text" autocomplete="off" spellcheck="false" maxlength="64"${passkeyOnly ? `${described} autofocus` : ''}>
 <button type="submit">Continue</button></form>`,
   });
 }

@@ -4,7 +4,9 @@
 //   adminAuth   /admin: such a user with the role `admin` now (read from the database, not the token, so a
 //               revoked admin loses /admin at once), or a client_credentials token carrying scope `admin`
 //               whose client's configuration still grants it (src/domain/authz/client-scopes.ts); a user
-//               whose roles require a second factor (MFA_REQUIRED_ROLES) must have one and have used it
+//               whose roles require a second factor (MFA_REQUIRED_ROLES) must have one and have used it; an
+//               admin with a second factor changes anything (grants, clients, webhooks, factor resets, …)
+//               only within RECENT_LOGIN_SECONDS of proving it (a step-up), clients' tokens need none
 // One reading of the header, one set of challenges: no token is 401 missing_token, a bad or revoked one
 // 401 invalid_token, a good one without the right is 403 insufficient_scope (RFC 6750 §3.1).
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify';
@@ -32,6 +34,8 @@ declare module 'fastify' {
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const ADMIN_ROLE = 'admin';
 const ADMIN_SCOPE = 'admin';
+/** Methods that change nothing: every other /admin request is a change. */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 type Refusal = 'missing_token' | 'invalid_token' | 'insufficient_scope';
 
@@ -95,6 +99,9 @@ export function adminAuth(services: Services): onRequestAsyncHookHandler {
         throw refuse(reply, 'insufficient_scope', `user ${found.user.id} is not an admin`, ADMIN_SCOPE);
       // MFA_REQUIRED_ROLES (src/domain/mfa/role-policy.ts): enrol first, then sign in with the factor.
       await mfa.rolePolicy.check(found.user.id, held, found.claims.acr);
+      // A change (anything but a read) is a sensitive act: an admin with a second factor proves it recently, as
+      // for their own account (accounts/recent-auth.ts); 401 step_up_required, answered by POST /auth/step-up.
+      if (!READS.has(request.method)) await mfa.recentAuth.stepUp(found.user.id, found.claims);
       request.adminActor = { kind: 'user', id: found.user.id };
       return;
     }

@@ -26,7 +26,16 @@ import { proofOf, secondFactorBody } from '../http/second-factor-body.js';
 const MfaRequiredBody = Type.Object({
   mfa_required: Type.Literal(true),
   mfa_token: Type.String({ description: 'For POST /auth/mfa/verify: single use, valid for 5 minutes.' }),
-  factors: Type.Array(Type.Object({ factor_id: Type.String({ format: 'uuid' }), type: Type.String() })),
+  factors: Type.Array(
+    Type.Object({
+      factor_id: Type.String({ format: 'uuid' }),
+      type: Type.Union([Type.Literal('totp'), Type.Literal('webauthn')], {
+        description:
+          '"totp": an authenticator app ({factor_id, code}); "webauthn": a passkey registered with user ' +
+          'verification (options from POST /auth/mfa/passkey/options, then {challenge_id, response}).',
+      }),
+    }),
+  ),
 });
 
 const MfaVerifyBody = secondFactorBody({ mfa_token: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -84,8 +93,9 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
       schema: {
         summary: 'Log in: access token in the body, refresh token in an HttpOnly cookie',
         description:
-          'For an account with a second factor the answer is {mfa_required, mfa_token, factors} and no cookie: ' +
-          'complete the sign-in with POST /auth/mfa/verify.',
+          'For an account with a second factor (an authenticator app, or a passkey registered with user ' +
+          'verification) the answer is {mfa_required, mfa_token, factors} and no cookie: complete the sign-in ' +
+          'with POST /auth/mfa/verify.',
         body: Credentials,
         response: { 200: Type.Union([TokenBody, MfaRequiredBody]), ...errorResponses },
       },

@@ -15,7 +15,7 @@ import type { FactorSummary } from '../domain/mfa/factors.js';
 
 const FactorBody = Type.Object({
   factor_id: Type.String({ format: 'uuid' }),
-  type: Type.String({ description: '"totp"; passkeys are "passkey".' }),
+  type: Type.String({ description: '"totp" (passkeys are listed by GET /auth/passkeys).' }),
   label: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
   last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),

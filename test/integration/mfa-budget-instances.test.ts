@@ -4,7 +4,7 @@
 // the database (src/domain/mfa/second-step.ts), so no instance can count on its own.
 import t from 'tap';
 import { buildTestApp, expectError, ManualClock, PASSWORD, register } from '../helper.js';
-import { PER_ACCOUNT } from '../../src/domain/mfa/second-step.js';
+import { PER_ACCOUNT } from '../../src/domain/mfa/failure-budget.js';
 import { codeAt, firstStep, verify, withTotp } from '../mfa-fixture.js';
 
 const REFUSED = ['mfa_code_invalid', 'mfa_locked', 'mfa_token_invalid'];

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { buildTestApp, expectError, ManualClock, PASSWORD, register } from '../helper.js';
 import { mailEnv, startSmtp } from '../mail-smtp.js';
-import { LOCK_SECONDS, PER_ACCOUNT } from '../../src/domain/mfa/second-step.js';
+import { LOCK_SECONDS, PER_ACCOUNT } from '../../src/domain/mfa/failure-budget.js';
 import { codeAt, firstStep, verify, withTotp } from '../mfa-fixture.js';
 
 t.test('five wrong codes end an mfa_token; the sixth try is refused even with the right code', async (t) => {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import t from 'tap';
 import { buildTestApp, expectError, ManualClock, PASSWORD, register } from '../helper.js';
 import { mailEnv, startSmtp } from '../mail-smtp.js';
-import { LOCK_SECONDS } from '../../src/domain/mfa/second-step.js';
+import { LOCK_SECONDS } from '../../src/domain/mfa/failure-budget.js';
 import { bearer, claimsOf, codeAt, firstStep, verify, withTotp } from '../mfa-fixture.js';
 
 t.test('ten codes of 80 bits in an unambiguous alphabet, stored only as hashes', async (t) => {

@@ -13,7 +13,7 @@ import {
   registrationVerify,
   signInOptions,
   signInVerify,
-  userWithPasskey,
+  userWithPasskeyProven,
 } from '../passkey-fixture.js';
 
 const list = (app: TestApp, token: string) =>
@@ -23,7 +23,7 @@ const remove = (app: TestApp, token: string, id: string) =>
 
 /** A user with no password: one passkey, signed in with it (a password account whose password is dropped). */
 async function passwordlessUser(app: TestApp, passkeys: number) {
-  const u = await userWithPasskey(app);
+  const u = await userWithPasskeyProven(app);
   const more = [];
   for (let i = 1; i < passkeys; i++) {
     const a = new SoftAuthenticator({ origin: SPA_ORIGIN });
@@ -34,7 +34,7 @@ async function passwordlessUser(app: TestApp, passkeys: number) {
 
 t.test('a passkey is added with a label, listed, renamed; adding needs a recent sign-in', async (t) => {
   const { app, clock } = await passkeyApp(t);
-  const u = await userWithPasskey(app);
+  const u = await userWithPasskeyProven(app);
   const rows = (await list(app, u.accessToken)).json().passkeys;
   t.equal(rows.length, 1, 'the list shows the new passkey');
   t.match(
@@ -66,15 +66,15 @@ t.test('a passkey is added with a label, listed, renamed; adding needs a recent 
   expectError(
     t,
     await registrationOptions(app, u.accessToken),
-    'reauthentication_required',
-    'a sign-in over 5 minutes old',
+    'step_up_required',
+    'a sign-in over 5 minutes old, on an account whose passkey is a second factor (a step-up with it)',
   );
 });
 
 t.test('a registration challenge is the user’s it was issued to, and spent once', async (t) => {
   const { app } = await passkeyApp(t);
-  const alice = await userWithPasskey(app);
-  const bob = await userWithPasskey(app);
+  const alice = await userWithPasskeyProven(app);
+  const bob = await userWithPasskeyProven(app);
   const { challenge_id, options } = (await registrationOptions(app, alice.accessToken)).json();
   const response = new SoftAuthenticator({ origin: SPA_ORIGIN }).register(options);
   expectError(
@@ -162,7 +162,7 @@ t.test('the last way into an account is not removed, also when removals race', a
 t.test('a passkey of an account with a password is removed; each change is audited and emailed', async (t) => {
   const outbox = await tempDir(t);
   const { app, db } = await passkeyApp(t, { env: { EMAIL_FLOWS: 'on', MAIL_OUTBOX_DIR: outbox } });
-  const u = await userWithPasskey(app);
+  const u = await userWithPasskeyProven(app);
   t.equal((await remove(app, u.accessToken, u.passkey.id)).statusCode, 204, 'the password remains, so it goes');
   t.equal((await list(app, u.accessToken)).json().passkeys.length, 0, 'the list is empty');
   const prisma = db.database.prisma;

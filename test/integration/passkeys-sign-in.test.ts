@@ -72,7 +72,11 @@ t.test('a sign-in that requires user verification refuses an answer without it',
 
 t.test('a challenge is spent by its first use, even a failed one, and lives five minutes', async (t) => {
   const { app, clock } = await passkeyApp(t);
-  const { authenticator, accessToken } = await userWithPasskey(app);
+  const { authenticator } = await userWithPasskey(app);
+  // Its passkey is the account's second factor: registering another needs a session that proved it.
+  const byKey = await signInOptions(app);
+  const accessToken = (await signInVerify(app, byKey.challenge_id, authenticator.assert(byKey.options))).json()
+    .access_token as string;
   const first = await signInOptions(app);
   const stranger = new SoftAuthenticator({ origin: 'http://localhost:5173' });
   stranger.register({ challenge: 'x', user: { id: 'AAAA' } });

@@ -6,59 +6,12 @@
 import { createServer } from 'node:http';
 import t from 'tap';
 import { decodeJwt } from 'jose';
-import { chromium, type Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { call, ceremony } from '../passkey-browser-calls.js';
 import { freePort } from '../free-port.js';
 import { buildTestApp, session } from '../helper.js';
 
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-/** Runs in the page: one JSON call to Tessera (credentials included, so the refresh cookie travels). */
-async function call(page: Page, api: string, path: string, body?: unknown, token?: string) {
-  return page.evaluate(
-    async ({ url, body, token }) => {
-      const r = await fetch(url, {
-        method: body === undefined ? 'GET' : 'POST',
-        credentials: 'include',
-        headers: {
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: r.status, body: r.status === 204 ? null : await r.json() };
-    },
-    { url: api + path, body, token },
-  );
-}
-
-/** Runs in the page: navigator.credentials.create / get on the server's options, answered as JSON. */
-function ceremony(page: Page, kind: 'create' | 'get', options: unknown, overrideUv?: string) {
-  return page.evaluate(
-    async ({ kind, options, overrideUv }) => {
-      try {
-        const PKC = PublicKeyCredential as unknown as {
-          parseCreationOptionsFromJSON(o: unknown): PublicKeyCredentialCreationOptions;
-          parseRequestOptionsFromJSON(o: unknown): PublicKeyCredentialRequestOptions;
-        };
-        const publicKey =
-          kind === 'create'
-            ? PKC.parseCreationOptionsFromJSON(options)
-            : PKC.parseRequestOptionsFromJSON(
-                overrideUv ? { ...(options as object), userVerification: overrideUv } : options,
-              );
-        const credential = (await (kind === 'create'
-          ? navigator.credentials.create({ publicKey: publicKey as PublicKeyCredentialCreationOptions })
-          : navigator.credentials.get({ publicKey: publicKey as PublicKeyCredentialRequestOptions }))) as unknown as {
-          toJSON(): unknown;
-        };
-        return { response: credential.toJSON() };
-      } catch (err) {
-        return { error: String(err) };
-      }
-    },
-    { kind, options, overrideUv },
-  );
-}
 
 t.test(
   'a passkey added in Chromium signs in usernameless after sign-out; UV off fails a UV-required sign-in',

@@ -5,15 +5,15 @@
 //
 // Guessing is bounded twice, each bound ONE atomic statement taken BEFORE the code is checked:
 //   - per challenge: `attempts < PER_CHALLENGE` is claimed with the attempt; after 5 the mfa_token is dead;
-//   - per account, across challenges and factors: one failure budget (mfa_guards). The attempt that brings the
-//     count to PER_ACCOUNT locks second-factor sign-in for LOCK_SECONDS unless it succeeds (success clears the
-//     count). A new password sign-in makes a new challenge but does not touch the account's count.
+//   - per account, across challenges, factors and usernameless passkey sign-ins: the one failure budget
+//     (failure-budget.ts). A new password sign-in makes a new challenge but does not touch the account's count.
 // So 30 wrong codes sent at once are 30 claims, of which at most the budget get evaluated. The address limit is
 // the route's rate limit. The mfa_token is completed by one `UPDATE … WHERE used_at IS NULL`: a second request
 // with another valid code finds it used.
 //
-// A passkey answers the step too (listed with type "passkey" beside an app): its challenge comes from passkeyOptions(mfa_token), is
-// bound to that sign-in, and its answer is one more kind of proof, spent once and counted in the same budget.
+// A passkey answers the step too (listed with type "webauthn", alone or beside an app): its challenge comes from
+// passkeyOptions(mfa_token), is bound to that sign-in, and its answer is one more kind of proof, spent once and
+// counted in the same budget.
 // `prove` (the budget, the check, the notices) is also what a step-up inside a session uses (step-up.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
@@ -25,15 +25,16 @@ import { DomainError } from '../domain-error.js';
 import type { SecondFactor } from '../sessions/assurance.js';
 import type { IssuedSession, SessionLifecycle, StartMethod } from '../sessions/session-lifecycle.js';
 import type { Factors } from './factors.js';
-import type { MfaNotices } from './notices.js';
+import type { FailureBudget } from './failure-budget.js';
 import type { RecoveryCodes } from './recovery-codes.js';
 import type { PasskeyAssertions } from '../passkeys/passkey-assertion.js';
 import type { UserVerification } from '../passkeys/challenges.js';
 
 const CHALLENGE_SECONDS = 5 * 60;
 const PER_CHALLENGE = 5;
-export const PER_ACCOUNT = 10;
-export const LOCK_SECONDS = 15 * 60;
+
+/** The type a passkey has in a challenge's list of factors. */
+const PASSKEY_FACTOR = 'webauthn';
 
 /** What the first step proved. */
 export type FirstStep = { kind: 'password'; verifiedHash: string } | { kind: 'provider'; idp: string };
@@ -69,18 +70,6 @@ UPDATE mfa_challenges SET attempts = attempts + 1
 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2::timestamptz AND attempts < ${PER_CHALLENGE}
 RETURNING user_id::text AS user_id, idp, password_fingerprint`;
 
-// One failure more, unless the account is locked; a lock that has run out starts the count again.
-const CLAIM_BUDGET = `
-INSERT INTO mfa_guards AS g (user_id, failures, locked_until) VALUES ($1::uuid, 1, NULL)
-ON CONFLICT (user_id) DO UPDATE SET
-  failures = CASE WHEN g.locked_until IS NOT NULL AND g.locked_until <= $2::timestamptz THEN 1 ELSE g.failures + 1 END,
-  locked_until = CASE
-    WHEN g.locked_until IS NOT NULL AND g.locked_until <= $2::timestamptz THEN NULL
-    WHEN g.failures + 1 >= ${PER_ACCOUNT} THEN $2::timestamptz + ${LOCK_SECONDS} * interval '1 second'
-    ELSE NULL END
-WHERE g.locked_until IS NULL OR g.locked_until <= $2::timestamptz
-RETURNING failures`;
-
 const COMPLETE = `
 UPDATE mfa_challenges SET used_at = $2::timestamptz WHERE token_hash = $1 AND used_at IS NULL RETURNING token_hash`;
 
@@ -91,26 +80,28 @@ export class SecondStep {
     private readonly factors: Factors,
     private readonly recoveryCodes: RecoveryCodes,
     private readonly lifecycle: SessionLifecycle,
-    private readonly notices: MfaNotices,
+    private readonly budget: FailureBudget,
     private readonly clock: Clock,
     /** Passkeys as a second factor, when WEBAUTHN_RP_ID is set. */
     private readonly passkeys?: PasskeyAssertions,
   ) {}
 
   /**
-   * The account's active factors: a sign-in needs a second step when it has an app (TOTP). Its passkeys, when
-   * they are on, are listed after the apps as other ways to answer that step; a passkey alone is not (yet) a
-   * second factor of a password sign-in: it signs in by itself (routes/passkeys.ts).
+   * The account's second factors, apps (TOTP) first, then its passkeys that count as one (type "webauthn"): a
+   * passkey counts when the authenticator verified the user as it was registered (user_verified). Such a key can
+   * always prove a step-up, even in a session it signed in itself; a key without user verification could not, so
+   * it stays a way to sign in (one factor) and asks nothing of a password sign-in. Any one of them makes a
+   * sign-in ask for a second step, and sensitive acts for a step-up.
    */
   async factorsOf(userId: string): Promise<{ id: string; type: string }[]> {
     const apps = (await this.factors.list(userId)).map((f) => ({ id: f.id, type: f.type }));
-    if (!this.passkeys || apps.length === 0) return apps;
+    if (!this.passkeys) return apps;
     const keys = await this.db.webauthnCredential.findMany({
-      where: { userId },
+      where: { userId, userVerified: true },
       select: { id: true },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     });
-    return [...apps, ...keys.map((k) => ({ id: k.id, type: 'passkey' }))];
+    return [...apps, ...keys.map((k) => ({ id: k.id, type: PASSKEY_FACTOR }))];
   }
 
   /** Whether the account has a second factor: then sign-ins have a second step, and sensitive acts a step-up. */
@@ -203,15 +194,13 @@ export class SecondStep {
    * code), a success clears the count. `binding`: what a passkey's challenge must have been issued for.
    */
   async prove(userId: string, proof: SecondStepProof, meta: RequestMeta, binding: string): Promise<Proven> {
-    const now = this.clock.now();
-    const [budget] = await this.sql.query<{ failures: number }>(CLAIM_BUDGET, [userId, now.toISOString()]);
-    if (!budget) throw await this.locked(userId);
+    const failures = await this.budget.claim(userId);
     const second = await this.check(userId, proof, meta, binding);
     if (second instanceof DomainError || !second) {
-      await this.failed(userId, budget.failures, meta, now);
+      await this.budget.failed(userId, failures, meta);
       throw second ?? new DomainError('mfa_code_invalid', { detail: 'second factor refused' });
     }
-    await this.db.mfaGuard.updateMany({ where: { userId }, data: { failures: 0, lockedUntil: null } });
+    await this.budget.succeeded(userId);
     return second;
   }
 
@@ -249,32 +238,5 @@ export class SecondStep {
     if (!user?.passwordHash || hashOf(user.passwordHash) !== challenge.password_fingerprint)
       throw new DomainError('mfa_token_invalid', { detail: 'the password changed since the first step' });
     return { kind: 'password', verifiedHash: user.passwordHash, secondFactor };
-  }
-
-  private async failed(userId: string, failures: number, meta: RequestMeta, now: Date): Promise<void> {
-    await this.db.$transaction(async (tx) => {
-      await this.notices.record(tx, { audit: 'mfa_failed', userId, reason: `failures=${failures}` }, meta, now);
-      // The attempt that used the last of the budget, and failed: the lock is on; tell the owner, once.
-      if (failures === PER_ACCOUNT)
-        await this.notices.record(
-          tx,
-          {
-            audit: 'mfa_locked',
-            mail: 'mfa_locked',
-            userId,
-            reason: `for=${LOCK_SECONDS}s`,
-            vars: { valid_for: `${LOCK_SECONDS / 60} minutes` },
-          },
-          meta,
-          now,
-        );
-    });
-  }
-
-  private async locked(userId: string): Promise<DomainError> {
-    const guard = await this.db.mfaGuard.findUnique({ where: { userId } });
-    const until = guard?.lockedUntil?.getTime() ?? this.clock.now().getTime() + 1000;
-    const retryAfter = Math.max(1, Math.ceil((until - this.clock.now().getTime()) / 1000));
-    return new DomainError('mfa_locked', { detail: 'second-factor sign-in locked for the account', retryAfter });
   }
 }

@@ -9,6 +9,11 @@
 // Whether the authenticator verified the user (PIN, biometrics) is reported, not assumed: the session's amr
 // says "user" only then (session-lifecycle.ts), and a sign-in whose options required it refuses an answer
 // without it.
+//
+// A usernameless sign-in is also counted per account (SignInGuard: the one failure budget of mfa/failure-budget.ts,
+// passed in so this folder does not depend on that one): once the passkey names the account, one try is claimed
+// before the signature is checked; a refusal keeps it, a success gives it back, and a locked account gets
+// mfa_locked without any check. An answer naming no known passkey names no account: the address limit covers it.
 import type {
   verifyAuthenticationResponse,
   AuthenticationResponseJSON,
@@ -20,7 +25,12 @@ import type { Sql } from '../../db/sql.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
-import { CHALLENGE_TTL_SECONDS, type PasskeyChallenges, type UserVerification } from './challenges.js';
+import {
+  CHALLENGE_TTL_SECONDS,
+  type ClaimedChallenge,
+  type PasskeyChallenges,
+  type UserVerification,
+} from './challenges.js';
 import { userHandleText, type PasskeySettings } from './passkey-settings.js';
 
 /** A verified passkey answer: whose it was and what it proved (the StartMethod of a passkey session). */
@@ -40,7 +50,17 @@ UPDATE webauthn_credentials SET counter = $2::bigint, last_used_at = $3::timesta
 WHERE id = $1::uuid AND (counter < $2::bigint OR (counter = 0 AND $2::bigint = 0))
 RETURNING id`;
 
+type StoredPasskey = NonNullable<Awaited<ReturnType<PrismaClient['webauthnCredential']['findUnique']>>>;
+
 const TOUCH = `UPDATE webauthn_credentials SET last_used_at = $2::timestamptz, backed_up = $3 WHERE id = $1::uuid`;
+
+/** The per-account count of usernameless sign-ins (FailureBudget): claim a try, then say how it went. */
+export interface SignInGuard {
+  /** One try for `userId`: a ticket for `failed`, or a DomainError (mfa_locked) when the account may not try. */
+  claim(userId: string): Promise<number>;
+  failed(userId: string, ticket: number, meta: RequestMeta): Promise<void>;
+  succeeded(userId: string): Promise<void>;
+}
 
 export class PasskeyAssertions {
   constructor(
@@ -49,6 +69,8 @@ export class PasskeyAssertions {
     private readonly challenges: PasskeyChallenges,
     private readonly settings: PasskeySettings,
     private readonly clock: Clock,
+    /** Counts usernameless sign-ins per account; a second factor's answer is counted by its caller instead. */
+    private readonly guard?: SignInGuard,
   ) {}
 
   /**
@@ -87,7 +109,7 @@ export class PasskeyAssertions {
 
   /** A usernameless sign-in: the answer to a challenge issued without a user; the passkey names the user. */
   async signIn(challengeId: string, response: AuthenticationResponseJSON, meta: RequestMeta): Promise<VerifiedPasskey> {
-    return this.verify(challengeId, response, meta, null, null);
+    return this.verify(challengeId, response, meta, null, null, this.guard);
   }
 
   /**
@@ -113,6 +135,7 @@ export class PasskeyAssertions {
     meta: RequestMeta,
     forUser: string | null,
     binding: string | null,
+    guard?: SignInGuard,
   ): Promise<VerifiedPasskey> {
     const claimed = await this.challenges.claim(challengeId, 'authentication');
     if (claimed.userId !== forUser || claimed.binding !== binding)
@@ -129,6 +152,31 @@ export class PasskeyAssertions {
     };
     if (!stored || (forUser !== null && stored.userId !== forUser))
       throw await refuse('passkey_sign_in_failed', 'unknown credential');
+    if (!guard) return this.check(stored, claimed, response, refuse, meta, now);
+    const ticket = await guard.claim(stored.userId);
+    let verified: VerifiedPasskey;
+    try {
+      verified = await this.check(stored, claimed, response, refuse, meta, now);
+    } catch (err) {
+      await guard.failed(stored.userId, ticket, meta);
+      throw err;
+    }
+    await guard.succeeded(stored.userId);
+    return verified;
+  }
+
+  /** The answer against the stored passkey: its user handle, signature, user verification and counter. */
+  private async check(
+    stored: StoredPasskey,
+    claimed: ClaimedChallenge,
+    response: AuthenticationResponseJSON,
+    refuse: (
+      code: 'passkey_sign_in_failed' | 'passkey_user_verification_required',
+      why: string,
+    ) => Promise<DomainError>,
+    meta: RequestMeta,
+    now: Date,
+  ): Promise<VerifiedPasskey> {
     // A discoverable credential returns the user handle it was made with: it must be this passkey's owner's.
     const handle = response.response?.userHandle;
     if (handle && handle !== userHandleText(stored.userId)) throw await refuse('passkey_sign_in_failed', 'user handle');
