@@ -28,7 +28,7 @@ CREATE TABLE "oauth_ui_challenges" (
 -- CreateIndex
 CREATE INDEX "oauth_ui_challenges_expires_at_idx" ON "oauth_ui_challenges"("expires_at");
 
--- Codes live 60 s; an older duplicate (an approval repeated before this rule) is dropped so the index can be built.
+-- Codes live 60 s, and an older duplicate (an approval repeated before this rule) is dropped so the index can be built.
 DELETE FROM "oauth_codes" a USING "oauth_codes" b
 WHERE a."client_id" = b."client_id" AND a."code_challenge" = b."code_challenge" AND a."code_hash" <> b."code_hash"
   AND (a."created_at", a."code_hash") < (b."created_at", b."code_hash");
