@@ -368,8 +368,9 @@ export async function createServices(
     clientTokens,
     clientAssertions,
     // An https client_id is a metadata-document client when they are on (fetched if not fresh), else unknown.
-    clientAuthentication: new ClientAuthentication(serviceClients, clientAssertions, undefined, (id) =>
-      clientDocuments?.handles(id) ? clientDocuments.active(id, { ip: '', requestId: '' }) : oauthClients.active(id),
+    // Its fetches count against the caller's address, as at the authorization endpoint.
+    clientAuthentication: new ClientAuthentication(serviceClients, clientAssertions, undefined, (id, ip) =>
+      clientDocuments?.handles(id) ? clientDocuments.active(id, { ip, requestId: '' }) : oauthClients.active(id),
     ),
     grants: new GrantRegistry(),
     grantServices: {

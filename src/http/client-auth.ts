@@ -69,7 +69,7 @@ async function authenticateClient(
 ): Promise<AuthenticatedClient> {
   const given = presented(request);
   try {
-    return await auth.authenticate(given);
+    return await auth.authenticate(given, request.ip);
   } catch (err) {
     // RFC 6749 §5.2: a refused secret (or no credential) is answered with the scheme to use.
     if (err instanceof DomainError && given?.method !== 'private_key_jwt')

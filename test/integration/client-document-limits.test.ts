@@ -63,6 +63,31 @@ t.test('50 authorizations at once from one address naming 50 URLs: exactly the a
   t.ok(signInPage(await authorize(app, urls[49]!)), 'the address may fetch again in the next window');
 });
 
+t.test('50 token requests at once from one address naming 50 URLs: the address limit holds there too', async (t) => {
+  const { app, fixture } = await setup(t, {
+    CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_ADDRESS: '10',
+    CLIENT_ID_METADATA_DOCUMENT_FETCHES_PER_HOST: '0',
+  });
+  const urls = Array.from({ length: 50 }, (_, i) => serve(fixture, `/token-${i}.json`));
+  // Every endpoint that authenticates a client looks the client_id up: each URL named there is a fetch to count.
+  const answers = await Promise.all(
+    urls.map((url, i) =>
+      app.inject({
+        method: 'POST',
+        url: i % 2 ? '/oauth/token' : '/oauth/par',
+        remoteAddress: '203.0.113.8',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ client_id: url, grant_type: 'authorization_code', code: 'x' }).toString(),
+      }),
+    ),
+  );
+  t.equal(totalHits(fixture), 10, 'Tessera made ten fetches for one address, no more');
+  t.ok(
+    answers.every((a) => a.statusCode >= 400 && a.statusCode < 500),
+    'every request is answered with a client error, none with a 5xx',
+  );
+});
+
 t.test('50 authorizations at once from 50 addresses naming one host: exactly the host limit is fetched', async (t) => {
   const dns = await startDnsServer(t);
   const fixture = await startDocumentServer(t);

@@ -33,7 +33,11 @@ export type AuthenticatedClient =
   | { kind: 'oauth'; id: string; method: ClientAuthMethod; client: OAuthClient };
 
 /** Where OAuth clients registered in the database are found: the client if it exists and is enabled. */
-export type OAuthClientLookup = (clientId: string) => Promise<OAuthClient | null>;
+/**
+ * An OAuth client by id; `ip` is the caller's address, which a lookup that fetches (a metadata-document client)
+ * counts its fetches against.
+ */
+export type OAuthClientLookup = (clientId: string, ip: string) => Promise<OAuthClient | null>;
 
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 const DECOY = sha256('no such client');
@@ -61,15 +65,18 @@ export class ClientAuthentication {
     return [...CONFIDENTIAL_METHODS];
   }
 
-  /** The client behind what was presented (null: nothing was), or DomainError invalid_client. */
-  async authenticate(presented: PresentedClient | null): Promise<AuthenticatedClient> {
+  /**
+   * The client behind what was presented (null: nothing was), or DomainError invalid_client. `ip`: the caller's
+   * address, for the lookups that count fetches per address.
+   */
+  async authenticate(presented: PresentedClient | null, ip = ''): Promise<AuthenticatedClient> {
     if (!presented) throw refuse('no client credentials');
     switch (presented.method) {
       case 'client_secret_basic':
       case 'client_secret_post': {
         const client = this.clients.authenticate(presented.clientId, presented.secret);
         if (client) return { kind: 'confidential', id: client.id, method: presented.method, client };
-        const registered = this.clients.get(presented.clientId) ? null : await this.oauthSecret(presented);
+        const registered = this.clients.get(presented.clientId) ? null : await this.oauthSecret(presented, ip);
         if (!registered)
           throw refuse(`client authentication failed for ${JSON.stringify(presented.clientId.slice(0, 64))}`);
         return { kind: 'oauth', id: registered.id, method: presented.method, client: registered };
@@ -82,7 +89,7 @@ export class ClientAuthentication {
             const lookup = this.oauthClients;
             const client = await this.assertions.authenticateAmong(
               async (id) => {
-                const found = await lookup(id);
+                const found = await lookup(id, ip);
                 return found?.authMethod === 'private_key_jwt' ? found : null;
               },
               presented.clientId,
@@ -99,7 +106,7 @@ export class ClientAuthentication {
       }
       case 'none': {
         if (this.oauthClients && !this.clients.get(presented.clientId)) {
-          const client = await this.oauthClients(presented.clientId);
+          const client = await this.oauthClients(presented.clientId, ip);
           // A confidential client must prove itself: naming it is not enough.
           if (client?.authMethod === 'none') return { kind: 'oauth', id: client.id, method: 'none', client };
         }
@@ -121,9 +128,9 @@ export class ClientAuthentication {
   }
 
   /** An OAuth client registered with a secret, if this is its secret (compared in constant time either way). */
-  private async oauthSecret(presented: { clientId: string; secret: string }): Promise<OAuthClient | null> {
+  private async oauthSecret(presented: { clientId: string; secret: string }, ip: string): Promise<OAuthClient | null> {
     if (!this.oauthClients) return null;
-    const client = await this.oauthClients(presented.clientId);
+    const client = await this.oauthClients(presented.clientId, ip);
     const stored = client?.secretHash ? Buffer.from(client.secretHash.replace(/^sha256:/, ''), 'base64url') : DECOY;
     const match = stored.length === 32 && timingSafeEqual(sha256(presented.secret), stored);
     return client && match && client.authMethod.startsWith('client_secret_') ? client : null;

@@ -36,8 +36,9 @@ export class DocumentFetchLimits {
   ) {}
 
   /**
-   * Counts one fetch of `host` caused by `ip` (empty when no address is known: the token endpoint's lookup
-   * counts against the host only); null when it may be made, else the seconds until its window ends.
+   * Counts one fetch of `host` caused by `ip` (every HTTP caller has one, the token endpoint's client lookup too;
+   * empty only outside a request, then the host's count alone); null when it may be made, else the seconds until
+   * its window ends.
    */
   async take(ip: string, host: string): Promise<{ retryAfter: number } | null> {
     const keys: string[] = [];
