@@ -54,7 +54,12 @@ const PendingRequest = Type.Object(
   { additionalProperties: false },
 );
 const Decided = Type.Object(
-  { redirect_to: Type.String({ description: 'Send the browser here (303): Tessera finishes the authorization' }) },
+  {
+    redirect_to: Type.String({
+      description:
+        'Send the browser you are serving here (303), and only that one: Tessera finishes the authorization. It carries a one-time verifier; keep it out of logs',
+    }),
+  },
   { additionalProperties: false },
 );
 const AcceptBody = Type.Object(
@@ -93,8 +98,8 @@ const authorizationUiRoutes: FastifyPluginAsync<{ services: Services }> = async 
       throw new AppError('insufficient_scope', { detail: `client ${caller.id} is not a service client` });
     return requireClientScope(caller.client, 'authorization_ui');
   };
-  const resumeUrl = (challenge: string) =>
-    `${config.issuer}/oauth/authorize/resume?${new URLSearchParams({ challenge })}`;
+  const resumeUrl = (challenge: string, verifier: string) =>
+    `${config.issuer}/oauth/authorize/resume?${new URLSearchParams({ challenge, verifier })}`;
 
   app.get(
     '/ui/requests/:challenge',
@@ -166,9 +171,9 @@ const authorizationUiRoutes: FastifyPluginAsync<{ services: Services }> = async 
         ...(subject ? { subject, amr: [...new Set(amr)] } : {}),
         remember: remember ?? false,
       };
-      await oauth.uiChallenges.decide(challenge, decision, client.id);
+      const verifier = await oauth.uiChallenges.decide(challenge, decision, client.id);
       request.log.info({ event: 'authorize_ui_accepted', kind: pending.kind, by: client.id }, 'challenge accepted');
-      return { redirect_to: resumeUrl(challenge) };
+      return { redirect_to: resumeUrl(challenge, verifier) };
     },
   );
 
@@ -186,13 +191,13 @@ const authorizationUiRoutes: FastifyPluginAsync<{ services: Services }> = async 
       const client = uiClient(request);
       const { challenge } = request.params;
       const body = request.body ?? {};
-      await oauth.uiChallenges.decide(
+      const verifier = await oauth.uiChallenges.decide(
         challenge,
         { accept: false, error: body.error ?? 'access_denied', errorDescription: body.error_description ?? null },
         client.id,
       );
       request.log.info({ event: 'authorize_ui_rejected', by: client.id }, 'challenge rejected');
-      return { redirect_to: resumeUrl(challenge) };
+      return { redirect_to: resumeUrl(challenge, verifier) };
     },
   );
 };

@@ -156,13 +156,19 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       schema: {
         summary:
           'The browser comes back here from LOGIN_UI_URL / CONSENT_UI_URL (the redirect_to of /oauth/ui): the decision applied, once',
-        querystring: Type.Object({ challenge: Type.String({ maxLength: 64 }) }, { additionalProperties: true }),
+        querystring: Type.Object(
+          // The verifier is checked with the challenge: a return without it gets the same error page.
+          { challenge: Type.String({ maxLength: 64 }), verifier: Type.Optional(Type.String({ maxLength: 64 })) },
+          { additionalProperties: true },
+        ),
         response: pageResponses,
       },
     },
     async (request, reply) => {
       const key = flow.returningKey(request);
-      const done = key ? await oauth.uiChallenges.complete(request.query.challenge, key) : null;
+      const done = key
+        ? await oauth.uiChallenges.complete(request.query.challenge, key, request.query.verifier ?? '')
+        : null;
       if (!done) {
         request.log.info({ event: 'authorize_refused', detail: 'challenge not completable' }, 'challenge refused');
         return errorPage(

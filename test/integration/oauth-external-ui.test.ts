@@ -3,6 +3,7 @@
 // accepting it through /oauth/ui as a service client with authorization_ui), and a second authorization in the
 // same browser skips both pages. The attacks: an unknown, expired or reused challenge; a caller without the
 // scope; a challenge completed from another browser; 20 accepts at the same instant (exactly one is recorded).
+import { BROWSER_SESSION_COOKIE } from '../../src/http/password-sign-in.js';
 import t, { type Test } from 'tap';
 import { createServer, type Server } from 'node:http';
 import * as oidc from 'openid-client';
@@ -271,6 +272,37 @@ t.test('a challenge completes only in the browser it was opened for', async (t) 
   t.equal(stolen.headers.location, undefined, 'and is sent nowhere');
   const own = await browser.get(resume);
   t.ok(await challengeOf(own, 'consent'), 'the browser it was opened for still completes it');
+});
+
+t.test('whoever opened a challenge cannot complete a decision the UI made for someone else', async (t) => {
+  const { app, ui: caller, client, user } = await setup(t);
+  // The attacker opens the request in their own browser: they learn the challenge and hold its flow cookie.
+  const attacker = new Browser(app);
+  const challenge = await challengeOf(
+    await attacker.get(`/oauth/authorize?${authorizeQuery(client.id, pkce().challenge)}`),
+    'login',
+  );
+  // They hand the UI's link to the victim, who signs in there: the UI accepts the challenge for the victim.
+  const accepted = await ui(app, caller, `${challenge}/accept`, { subject: user.id, amr: ['pwd'], remember: true });
+  t.equal(accepted.statusCode, 200, 'the UI records its decision');
+  const tries = [
+    `/oauth/authorize/resume?${new URLSearchParams({ challenge })}`,
+    `/oauth/authorize/resume?${new URLSearchParams({ challenge, verifier: 'A'.repeat(43) })}`,
+  ];
+  for (const path of tries) {
+    const res = await attacker.get(path);
+    t.ok(
+      res.statusCode === 400 && isPage(res.body, 'authorization_challenge_invalid'),
+      `the opening browser without the decision's verifier gets the error page (${path.includes('verifier') ? 'a guessed verifier' : 'no verifier'})`,
+    );
+    t.equal(res.headers.location, undefined, 'and no code, nor a redirect anywhere');
+  }
+  t.notOk(
+    attacker.cookies.has(BROWSER_SESSION_COOKIE),
+    'and no Tessera browser session for the victim in the attacker’s browser',
+  );
+  const honest = await attacker.get(resumePath(accepted.json().redirect_to));
+  t.equal(honest.statusCode, 303, 'the way back the UI hands out, with its verifier, completes it');
 });
 
 t.test('of 20 accepts of one challenge at the same instant exactly one is recorded', async (t) => {

@@ -4,9 +4,13 @@
 //   open      the request's parameters kept under the SHA-256 of 256 random bits, bound to the browser (the hash
 //             of its __Host- flow cookie), for 10 minutes
 //   decide    the UI's backend (a client with the authorization_ui scope) accepts or rejects it: an UPDATE …
-//             WHERE decided_at IS NULL, so of any number of concurrent decisions exactly one is recorded
-//   complete  the browser comes back to Tessera: an UPDATE … WHERE completed_at IS NULL for that browser's key,
-//             so a decision finishes the authorization once, in the browser it was opened for
+//             WHERE decided_at IS NULL, so of any number of concurrent decisions exactly one is recorded; it
+//             answers a fresh 256-bit verifier (its hash kept) that the UI puts in the browser's way back
+//   complete  the browser comes back to Tessera: an UPDATE … WHERE completed_at IS NULL for that browser's key
+//             and that verifier, so a decision finishes the authorization once, in the browser it was opened
+//             for, and only after the UI sent that browser back (Hydra's login_verifier): whoever opened a
+//             challenge knows its id and holds the flow cookie, so without the verifier an attacker could hand
+//             the UI's link to a victim and complete the victim's sign-in in the attacker's own browser
 // A completed login may still need the built-in consent page: `resume` reads the challenge again for that
 // browser (like a pushed request's resume), with the session the login started.
 import { createHash, randomBytes } from 'node:crypto';
@@ -94,7 +98,7 @@ SELECT ${COLUMNS} FROM oauth_ui_challenges WHERE id = $1 AND decided_at IS NULL 
 // A login is accepted only for an enabled user; the kind must be the one the UI answers.
 const DECIDE = `
 UPDATE oauth_ui_challenges SET decided_at = $2::timestamptz, accepted = $3, subject = $4::uuid, amr = $5::text[],
-  remember = $6, error = $7, error_description = $8, decided_by = $9
+  remember = $6, error = $7, error_description = $8, decided_by = $9, verifier_hash = $10
 WHERE id = $1 AND decided_at IS NULL AND expires_at > $2::timestamptz
   AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = $4::uuid AND u.disabled_at IS NULL))
   AND (NOT $3 OR (kind = 'login') = ($4::uuid IS NOT NULL))
@@ -102,7 +106,7 @@ RETURNING id`;
 
 const COMPLETE = `
 UPDATE oauth_ui_challenges SET completed_at = $3::timestamptz
-WHERE id = $1 AND browser_key = $2 AND decided_at IS NOT NULL AND completed_at IS NULL
+WHERE id = $1 AND browser_key = $2 AND verifier_hash = $4 AND decided_at IS NOT NULL AND completed_at IS NULL
   AND expires_at > $3::timestamptz
 RETURNING ${COLUMNS}`;
 
@@ -163,11 +167,13 @@ export class UiChallenges {
   /**
    * Records the UI's decision, once. A login is accepted with the user it authenticated (enabled), a consent
    * without one. DomainError authorization_challenge_invalid: unknown, expired, decided already, or the decision
-   * does not fit the challenge's kind (checked by the caller, re-checked by the statement).
+   * does not fit the challenge's kind (checked by the caller, re-checked by the statement). Answers the verifier
+   * the browser's return must carry (given once: only its hash is stored).
    */
-  async decide(challenge: string, decision: Decision, decidedBy: string): Promise<void> {
+  async decide(challenge: string, decision: Decision, decidedBy: string): Promise<string> {
     const id = idOf(challenge);
     const now = this.clock.now();
+    const verifier = randomBytes(32).toString('base64url');
     const rows = id
       ? await this.sql.query(DECIDE, [
           id,
@@ -179,17 +185,27 @@ export class UiChallenges {
           decision.accept ? null : decision.error,
           decision.accept ? null : decision.errorDescription,
           decidedBy,
+          sha256(verifier),
         ])
       : [];
     if (rows.length === 0)
       throw new DomainError('authorization_challenge_invalid', { detail: `decision by ${decidedBy} not recorded` });
+    return verifier;
   }
 
-  /** Completes a decided challenge in the browser it was opened for, once; null when it can't be. */
-  async complete(challenge: string, browserKey: string): Promise<CompletedChallenge | null> {
+  /**
+   * Completes a decided challenge in the browser it was opened for, with the verifier its decision answered,
+   * once; null when it can't be.
+   */
+  async complete(challenge: string, browserKey: string, verifier: string): Promise<CompletedChallenge | null> {
     const id = idOf(challenge);
-    if (!id) return null;
-    const [row] = await this.sql.query<Row>(COMPLETE, [id, browserKey, this.clock.now().toISOString()]);
+    if (!id || !RANDOM.test(verifier)) return null;
+    const [row] = await this.sql.query<Row>(COMPLETE, [
+      id,
+      browserKey,
+      this.clock.now().toISOString(),
+      sha256(verifier),
+    ]);
     return row ? this.completed(row) : null;
   }
 
