@@ -51,6 +51,10 @@ export const errorCatalog = {
     status: 400,
     message: 'This authorization request was already completed. The application must start again.',
   },
+  authorization_page_disabled: {
+    status: 404,
+    message: 'This service signs in and asks for consent on its own pages. The application must start again.',
+  },
   email_token_invalid: {
     status: 400,
     message: 'The link is invalid, was already used, or has expired. Ask for a new one.',

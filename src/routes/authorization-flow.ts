@@ -186,6 +186,14 @@ export function authorizationFlow(services: Services) {
   ) {
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(resolved.params)) if (typeof v === 'string') params[k] = v;
+    if (kind === 'consent') {
+      // Consent is asked only once the sign-in satisfied prompt=login and max_age (just checked): coming back
+      // from the consent page must not ask for them again, or the user would go round login and consent forever.
+      delete params.max_age;
+      const rest = (params.prompt ?? '').split(' ').filter((p) => p && p !== 'login');
+      if (rest.length) params.prompt = rest.join(' ');
+      else delete params.prompt;
+    }
     const challenge = await oauth.uiChallenges.open({
       kind,
       clientId: req.client.id,

@@ -59,13 +59,27 @@ const AnyParams = Type.Object(
   { additionalProperties: OneOrMore },
 );
 const Html = Type.String({ description: 'An HTML page' });
-const pageResponses = { 200: Html, 303: Type.Null(), 400: Html, 401: Html, 403: Html, 429: Html, ...errorResponses };
+const pageResponses = {
+  200: Html,
+  303: Type.Null(),
+  400: Html,
+  401: Html,
+  403: Html,
+  404: Html,
+  429: Html,
+  ...errorResponses,
+};
 
 const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
   await acceptForms(fastify);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { oauth, lifecycle } = services;
+  const { oauth, lifecycle, config } = services;
   const flow = authorizationFlow(services);
+  const ui = { login: config.authorization.loginUiUrl, consent: config.authorization.consentUiUrl };
+  const pageDisabled = (request: FastifyRequest, reply: FastifyReply) => {
+    request.log.info({ event: 'authorize_refused', detail: 'built-in page replaced by the UI' }, 'page disabled');
+    return errorPage(reply, 'authorization_page_disabled', errorCatalog.authorization_page_disabled.message, 404);
+  };
 
   /** GET and POST /authorize: the request arrives (a pushed one is claimed here, once). */
   async function arrive(request: FastifyRequest, reply: FastifyReply, params: Record<string, unknown>) {
@@ -117,6 +131,8 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     body: AnyParams,
     response: pageResponses,
     async begin(request, reply, body) {
+      // With the deployment's own login page, the built-in one takes no posts: nobody goes around that page.
+      if (ui.login) return { sent: pageDisabled(request, reply) };
       const ready = await flow.proceed(request, reply, body as Resolved['params']);
       return 'sent' in ready ? ready : { ctx: ready };
     },
@@ -138,6 +154,8 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
       },
     },
     async (request, reply) => {
+      // With the deployment's own consent page, the built-in one takes no posts: nobody goes around that page.
+      if (ui.consent) return pageDisabled(request, reply);
       const ready = await flow.proceed(request, reply, request.body);
       if ('sent' in ready) return ready.sent;
       const { resolved, req } = ready;

@@ -7,7 +7,7 @@ import { BROWSER_SESSION_COOKIE } from '../../src/http/password-sign-in.js';
 import t, { type Test } from 'tap';
 import { createServer, type Server } from 'node:http';
 import * as oidc from 'openid-client';
-import { ManualClock, buildTestApp, expectError, register, type TestApp } from '../helper.js';
+import { ManualClock, PASSWORD, buildTestApp, expectError, register, type TestApp } from '../helper.js';
 import { freePort } from '../free-port.js';
 import { secretClient, type SecretClient } from '../authz-fixtures.js';
 import {
@@ -303,6 +303,58 @@ t.test('whoever opened a challenge cannot complete a decision the UI made for so
   );
   const honest = await attacker.get(resumePath(accepted.json().redirect_to));
   t.equal(honest.statusCode, 303, 'the way back the UI hands out, with its verifier, completes it');
+});
+
+t.test('with the deployment’s own pages, the built-in sign-in and consent pages take no posts', async (t) => {
+  const { app, client, user } = await setup(t);
+  const csrf = 'C'.repeat(43);
+  const fields = Object.fromEntries(new URLSearchParams(authorizeQuery(client.id, pkce().challenge)));
+  // A script that sets its own CSRF cookie and posts the password straight to Tessera: it would skip whatever
+  // the deployment's page enforces (its captcha, its second factor, who may use which app).
+  for (const [path, extra] of [
+    ['/oauth/authorize/login', { email: user.email, password: PASSWORD }],
+    ['/oauth/authorize/mfa', { mfa_token: 'x', code: '123456' }],
+    ['/oauth/authorize/consent', { decision: 'allow' }],
+  ] as const) {
+    const res = await app.inject({
+      method: 'POST',
+      url: path,
+      cookies: { '__Host-tessera_csrf': csrf },
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ ...fields, csrf, ...extra }).toString(),
+    });
+    t.ok(
+      res.statusCode === 404 && isPage(res.body, 'authorization_page_disabled'),
+      `${path} answers the error page authorization_page_disabled (${res.statusCode})`,
+    );
+    t.equal(res.headers.location, undefined, `${path} sends the browser nowhere`);
+    t.notOk(
+      res.cookies.some((c) => c.name === BROWSER_SESSION_COOKIE),
+      `${path} opens no Tessera browser session`,
+    );
+  }
+});
+
+t.test('prompt=login and max_age are asked once: login, then consent, then the code', async (t) => {
+  const { app, clock, ui: caller, client, user } = await setup(t);
+  const browser = new Browser(app);
+  for (const extra of [{ prompt: 'login consent' }, { max_age: '0' }] as Record<string, string>[]) {
+    const login = await challengeOf(
+      await browser.get(`/oauth/authorize?${authorizeQuery(client.id, pkce().challenge, extra)}`),
+      'login',
+    );
+    const loggedIn = await ui(app, caller, `${login}/accept`, { subject: user.id, amr: ['pwd'], remember: true });
+    const consent = await challengeOf(await browser.get(resumePath(loggedIn.json().redirect_to)), 'consent');
+    clock.advance(20); // the user reads the consent page for a while
+    const consented = await ui(app, caller, `${consent}/accept`, {});
+    const back = await browser.get(resumePath(consented.json().redirect_to));
+    t.equal(back.statusCode, 303, `${JSON.stringify(extra)}: coming back from consent finishes`);
+    const location = new URL(String(back.headers.location));
+    t.ok(
+      location.href.startsWith('http://127.0.0.1:53123/callback') && location.searchParams.get('code'),
+      `${JSON.stringify(extra)}: with a code at the client, not the login page again`,
+    );
+  }
 });
 
 t.test('of 20 accepts of one challenge at the same instant exactly one is recorded', async (t) => {
