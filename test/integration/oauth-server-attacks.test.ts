@@ -3,7 +3,7 @@
 // without its CSRF token or from another site, open redirects through every error path, framing, a client
 // or user disabled mid-flow; and the cost of the code exchange and of an OAuth refresh (one statement each).
 import t from 'tap';
-import { REFRESH_COOKIE, buildTestApp, expectError, recordStatements, register } from '../helper.js';
+import { ManualClock, REFRESH_COOKIE, buildTestApp, expectError, recordStatements, register } from '../helper.js';
 import {
   Browser,
   authorizeCode,
@@ -239,4 +239,27 @@ t.test('the code exchange and an OAuth refresh are one statement each', async (t
   t.equal(refreshed.statusCode, 200, 'the counted refresh succeeds');
   t.equal(refresh.length, 1, `one statement: ${refresh.map((q) => q.slice(0, 40)).join(' | ')}`);
   t.match(refresh[0], /UPDATE sessions/, 'the compare-and-swap on the grant');
+});
+
+t.test('the purge deletes codes a day after they expired, not before', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app } = await buildTestApp(t, { clock });
+  const { client } = await registerClient(app);
+  const user = await register(app);
+  const { code, verifier } = await authorizeCode(app, client.id, user.email);
+  t.equal((await exchangeCode(app, client.id, code, verifier)).statusCode, 200, 'the code is redeemed');
+  clock.advance(3600);
+  t.equal(
+    await app.services.oauth.codes.purge(),
+    0,
+    'an hour after it expired the code stays: a replay still ends its grant',
+  );
+  clock.advance(86_400);
+  t.equal(await app.services.oauth.codes.purge(), 1, 'a day after it expired it goes');
+  expectError(
+    t,
+    await exchangeCode(app, client.id, code, verifier),
+    'invalid_grant',
+    'presented afterwards, it is refused',
+  );
 });

@@ -245,4 +245,18 @@ export class AuthorizationCodes {
       );
     }, LOCKING_TX);
   }
+
+  /**
+   * Deletes codes expired for a day (the purge job): a code presented again within that day still ends the grant
+   * it started (§4.1.2); after it, the code is refused as unknown, and its client and PKCE challenge are free
+   * again. Returns how many went.
+   */
+  async purge(): Promise<number> {
+    const cutoff = new Date(this.clock.now().getTime() - 86_400_000);
+    const rows = await this.sql.query(
+      'DELETE FROM oauth_codes WHERE expires_at < $1::timestamptz RETURNING code_hash',
+      [cutoff.toISOString()],
+    );
+    return rows.length;
+  }
 }
