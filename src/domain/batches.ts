@@ -1,5 +1,7 @@
-// Bounded batch deletes, shared by every purge (sessions, refresh-token rows, audit rows): no statement grows
-// without bound, and one run stops after a fixed number of batches so a backlog is worked off over several runs.
+// Deletes shared by the purges: bounded batches for the large tables (sessions, refresh-token rows, audit rows),
+// so no statement grows without bound and a backlog is worked off over several runs; and one statement for the
+// small tables whose rows end at a time (codes, counters), which answers a count instead of every deleted key.
+import type { Sql } from '../db/sql.js';
 
 /** Runs `deleteBatch` until it deletes fewer than `batchSize` rows or `maxBatches` ran; the rows deleted. */
 export async function batches(
@@ -14,4 +16,16 @@ export async function batches(
     if (deleted < batchSize) break;
   }
   return total;
+}
+
+/**
+ * Deletes the rows of `table` whose `column` is before `before`, in one statement; how many went. `table` and
+ * `column` are names written in the code, never input.
+ */
+export async function deleteBefore(sql: Sql, table: string, column: string, before: Date): Promise<number> {
+  const [row] = await sql.query<{ deleted: number }>(
+    `WITH gone AS (DELETE FROM ${table} WHERE ${column} < $1::timestamptz RETURNING 1) SELECT count(*)::int AS deleted FROM gone`,
+    [before.toISOString()],
+  );
+  return row?.deleted ?? 0;
 }

@@ -15,6 +15,7 @@ import { DomainError } from '../domain-error.js';
 import { sessionDeadline, type SessionLimits } from '../sessions/session-state.js';
 import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
+import { deleteBefore } from '../batches.js';
 
 const CODE_TTL_SECONDS = 60;
 const CODE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -251,12 +252,7 @@ export class AuthorizationCodes {
    * it started (§4.1.2); after it, the code is refused as unknown, and its client and PKCE challenge are free
    * again. Returns how many went.
    */
-  async purge(): Promise<number> {
-    const cutoff = new Date(this.clock.now().getTime() - 86_400_000);
-    const rows = await this.sql.query(
-      'DELETE FROM oauth_codes WHERE expires_at < $1::timestamptz RETURNING code_hash',
-      [cutoff.toISOString()],
-    );
-    return rows.length;
+  purge(): Promise<number> {
+    return deleteBefore(this.sql, 'oauth_codes', 'expires_at', new Date(this.clock.now().getTime() - 86_400_000));
   }
 }

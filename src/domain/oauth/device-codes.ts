@@ -17,6 +17,7 @@ import { isUuid } from '../ids.js';
 import { liveSql, sessionDeadline } from '../sessions/session-state.js';
 import type { CodeSettings } from './authorization-codes.js';
 import { newUserCode, userCodeHash } from './user-codes.js';
+import { deleteBefore } from '../batches.js';
 
 /** How long a device code and its user code live (RFC 8628 `expires_in`). */
 export const DEVICE_CODE_TTL_SECONDS = 600;
@@ -191,13 +192,13 @@ export class DeviceCodes {
    * Deletes requests expired for a day (the purge job): a spent or decided one has nothing left to say, and the
    * grant it started is a session of its own. Returns how many went.
    */
-  async purge(): Promise<number> {
-    const cutoff = new Date(this.clock.now().getTime() - 86_400_000);
-    const rows = await this.sql.query(
-      'DELETE FROM oauth_device_codes WHERE expires_at < $1::timestamptz RETURNING id',
-      [cutoff.toISOString()],
+  purge(): Promise<number> {
+    return deleteBefore(
+      this.sql,
+      'oauth_device_codes',
+      'expires_at',
+      new Date(this.clock.now().getTime() - 86_400_000),
     );
-    return rows.length;
   }
 
   /** The pending, unexpired request a canonical user code names, or null. */

@@ -10,6 +10,7 @@
 // with probability 1 / 20^8.
 import type { Sql } from '../../db/sql.js';
 import type { Clock } from '../clock.js';
+import { deleteBefore } from '../batches.js';
 
 export const WINDOW_SECONDS = 600;
 /** Attempts per browser session (signed-in user) per window: room for typos, none for guessing. */
@@ -36,13 +37,13 @@ export class DeviceGuesses {
   ) {}
 
   /** Deletes counters whose window has ended (the purge job); returns how many went. */
-  async purge(): Promise<number> {
-    const cutoff = new Date(this.clock.now().getTime() - WINDOW_SECONDS * 1000);
-    const rows = await this.sql.query(
-      'DELETE FROM oauth_device_guesses WHERE window_start < $1::timestamptz RETURNING key',
-      [cutoff.toISOString()],
+  purge(): Promise<number> {
+    return deleteBefore(
+      this.sql,
+      'oauth_device_guesses',
+      'window_start',
+      new Date(this.clock.now().getTime() - WINDOW_SECONDS * 1000),
     );
-    return rows.length;
   }
 
   /** Counts one attempt by this browser session from this address; whether it may be looked up. */

@@ -8,6 +8,7 @@
 // instance sharing it shares them (the device flow's guess counters work the same way).
 import type { Sql } from '../../db/sql.js';
 import type { Clock } from '../clock.js';
+import { deleteBefore } from '../batches.js';
 
 const WINDOW_SECONDS = 600;
 
@@ -62,12 +63,12 @@ export class DocumentFetchLimits {
   }
 
   /** Deletes counters whose window has ended (the purge job); returns how many went. */
-  async purge(): Promise<number> {
-    const cutoff = new Date(this.clock.now().getTime() - WINDOW_SECONDS * 1000);
-    const rows = await this.sql.query(
-      'DELETE FROM oauth_document_fetch_counts WHERE window_start < $1::timestamptz RETURNING key',
-      [cutoff.toISOString()],
+  purge(): Promise<number> {
+    return deleteBefore(
+      this.sql,
+      'oauth_document_fetch_counts',
+      'window_start',
+      new Date(this.clock.now().getTime() - WINDOW_SECONDS * 1000),
     );
-    return rows.length;
   }
 }
