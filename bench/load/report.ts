@@ -52,7 +52,8 @@ const fmt = (s: Spread | undefined, unit = '') => (s ? `${num(s.median)}${unit}`
 const fmtSpread = (s: Spread | undefined, unit = '') =>
   s ? `${num(s.median)}${unit} (${num(s.min)}–${num(s.max)})` : '—';
 
-function table(header: string[], rows: string[][]): string {
+/** A plain-text table: the first two columns left-aligned, the figures right-aligned. */
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells

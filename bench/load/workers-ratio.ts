@@ -3,7 +3,7 @@
 // of N workers as a ratio to one. /auth/me and JWKS are CPU-bound in Tessera, so N workers on N free cores should
 // come near N× (the target on 2 cores: ≥ 1.6×); refresh shares the cores with PostgreSQL, so its ratio is
 // reported, not targeted.
-import { spread, summarize, type DbReport } from './report.js';
+import { spread, summarize, table, type DbReport } from './report.js';
 
 /** The scenarios whose ratio is reported, with its target (undefined: reported only). */
 const COMPARED: Array<[string, number | undefined]> = [
@@ -50,11 +50,5 @@ export function workersRatioTable(one: DbReport, many: DbReport, workers: number
     }
   }
   const header = ['scenario', 'c', 'req/s, WORKERS=1', `req/s, WORKERS=${workers}`, `${workers} ÷ 1`, 'target'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return table(header, rows);
 }
