@@ -3,58 +3,15 @@
 // internal transport, resident keys, user verification). An SPA page on http://localhost:<port> (a secure
 // context) calls Tessera on http://localhost:<other port> with plain navigator.credentials and the WebAuthn
 // JSON helpers, in the order docs/passkeys-and-mfa.md gives: add a passkey while signed in, sign out, sign in usernameless.
-import { createServer } from 'node:http';
 import t from 'tap';
 import { decodeJwt } from 'jose';
-import { chromium } from 'playwright-core';
-import { call, ceremony } from '../passkey-browser-calls.js';
-import { freePort } from '../free-port.js';
-import { buildTestApp, session } from '../helper.js';
-
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+import { call, ceremony, passkeyBrowser } from '../passkey-browser-calls.js';
+import { session } from '../helper.js';
 
 t.test(
   'a passkey added in Chromium signs in usernameless after sign-out; UV off fails a UV-required sign-in',
   async (t) => {
-    const spaPort = await freePort();
-    const apiPort = await freePort();
-    const spaOrigin = `http://localhost:${spaPort}`;
-    const api = `http://localhost:${apiPort}`;
-    const { app } = await buildTestApp(t, {
-      env: { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: spaOrigin, CORS_ORIGINS: spaOrigin, ISSUER: api },
-    });
-    await app.listen({ port: apiPort, host: '127.0.0.1' });
-    const spa = createServer((_req, res) =>
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>SPA</title>'),
-    );
-    await new Promise<void>((resolve) => spa.listen(spaPort, '127.0.0.1', resolve));
-    t.teardown(
-      () =>
-        new Promise<void>((resolve) => {
-          spa.closeAllConnections();
-          spa.close(() => resolve());
-        }),
-    );
-    const browser = await chromium.launch({
-      executablePath,
-      headless: true,
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-    });
-    t.teardown(() => browser.close());
-    const page = await browser.newPage();
-    await page.goto(`${spaOrigin}/`);
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    const { app, api, page, cdp, authenticatorId } = await passkeyBrowser(t);
 
     // Signed in with a password (in the test, through HTTP), the SPA adds a passkey.
     const { accessToken, user } = await session(app);

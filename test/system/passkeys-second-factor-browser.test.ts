@@ -4,56 +4,13 @@
 // the password, gets mfa_required with the passkey listed as "webauthn", and completes the sign-in with
 // navigator.credentials.get() through POST /auth/mfa/passkey/options and POST /auth/mfa/verify, in the order
 // docs/step-up.md gives.
-import { createServer } from 'node:http';
 import t from 'tap';
 import { decodeJwt } from 'jose';
-import { chromium } from 'playwright-core';
-import { call, ceremony } from '../passkey-browser-calls.js';
-import { freePort } from '../free-port.js';
-import { buildTestApp, PASSWORD, session } from '../helper.js';
-
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+import { call, ceremony, passkeyBrowser } from '../passkey-browser-calls.js';
+import { PASSWORD, session } from '../helper.js';
 
 t.test('a passkey added in Chromium is the second factor of the next password sign-in', async (t) => {
-  const spaPort = await freePort();
-  const apiPort = await freePort();
-  const spaOrigin = `http://localhost:${spaPort}`;
-  const api = `http://localhost:${apiPort}`;
-  const { app } = await buildTestApp(t, {
-    env: { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: spaOrigin, CORS_ORIGINS: spaOrigin, ISSUER: api },
-  });
-  await app.listen({ port: apiPort, host: '127.0.0.1' });
-  const spa = createServer((_req, res) =>
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>SPA</title>'),
-  );
-  await new Promise<void>((resolve) => spa.listen(spaPort, '127.0.0.1', resolve));
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        spa.closeAllConnections();
-        spa.close(() => resolve());
-      }),
-  );
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
-  t.teardown(() => browser.close());
-  const page = await browser.newPage();
-  await page.goto(`${spaOrigin}/`);
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  const { app, api, page, cdp, authenticatorId } = await passkeyBrowser(t);
 
   const { accessToken, user, email } = await session(app);
   const regOptions = await call(page, api, '/auth/passkeys/registration/options', {}, accessToken);
