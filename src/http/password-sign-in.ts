@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/domain-error.js';
 import { isEmailVerified } from '../domain/recovery/email-verification.js';
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
+import type { IssuedSession } from '../domain/sessions/session-lifecycle.js';
 import type { Challenge, SecondStepProof } from '../domain/mfa/second-step.js';
 import type { Services } from '../services.js';
 import { requestMeta } from './request-meta.js';
@@ -62,13 +63,7 @@ export async function passwordSignIn(
       return { ok: 'second_step', challenge };
     }
     const issued = await lifecycle.start(user.id, { kind: 'password', verifiedHash: user.passwordHash }, meta);
-    fresh = {
-      userId: user.id,
-      sessionId: issued.sessionId,
-      authTime: issued.sessionStartedAt,
-      idp: null,
-      amr: issued.amr,
-    };
+    fresh = browserSessionOf(issued);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
     request.log.info({ event: 'login_failed', code: err.code }, 'browser sign-in failed');
@@ -104,13 +99,7 @@ export async function secondStepSignIn(
     );
     return {
       ok: true,
-      session: remember(services, reply, {
-        userId: session.userId,
-        sessionId: session.sessionId,
-        authTime: session.sessionStartedAt,
-        idp: session.idp ?? null,
-        amr: session.amr,
-      }),
+      session: remember(services, reply, browserSessionOf(session)),
     };
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
@@ -120,6 +109,17 @@ export async function secondStepSignIn(
     if (code === 'mfa_locked' && err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
     return { ok: false, code, status: SECOND_STEP_STATUS[code] };
   }
+}
+
+/** The browser session (what the SSO cookie stands for) of a session just started. */
+export function browserSessionOf(issued: IssuedSession): BrowserSession {
+  return {
+    userId: issued.userId,
+    sessionId: issued.sessionId,
+    authTime: issued.sessionStartedAt,
+    idp: issued.idp ?? null,
+    amr: issued.amr,
+  };
 }
 
 /** Sets the browser-session (SSO) cookie for a session just started (here, or by the external login page). */

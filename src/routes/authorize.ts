@@ -29,7 +29,7 @@ import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import { errorPage, formTargetOf } from '../http/pages.js';
 import { csrfToken } from './page-csrf.js';
-import { BROWSER_SESSION_COOKIE, remember } from '../http/password-sign-in.js';
+import { BROWSER_SESSION_COOKIE, browserSessionOf, remember } from '../http/password-sign-in.js';
 import { DomainError } from '../domain/domain-error.js';
 import { REQUEST_PARAMS, type AuthorizationRequest } from '../domain/oauth/authorization-request.js';
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
@@ -228,13 +228,7 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
           { kind: 'login_ui', clientId: done.decidedBy, amr: done.amr },
           requestMeta(request),
         );
-        fresh = {
-          userId: issued.userId,
-          sessionId: issued.sessionId,
-          authTime: issued.sessionStartedAt,
-          idp: null,
-          amr: issued.amr,
-        };
+        fresh = browserSessionOf(issued);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         request.log.info({ event: 'login_failed', code: err.code }, 'external sign-in refused');
