@@ -54,6 +54,7 @@ import authorizationUiRoutes from './routes/authorization-ui.js';
 import { PageTheme } from './http/page-theme.js';
 import deviceAuthorizationRoutes from './routes/device-authorization.js';
 import deviceRoutes from './routes/device.js';
+import passkeyStepAssetRoutes from './routes/passkey-step-asset.js';
 import oidcRoutes from './routes/oidc.js';
 import { createServices, type Services } from './services.js';
 import { bootstrapAdminAtBoot, warnAboutConfig } from './boot-checks.js';
@@ -247,6 +248,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
       await app.register(dynamicRegistrationRoutes, { prefix: '/oauth', services });
     await app.register(deviceAuthorizationRoutes, { prefix: '/oauth', services });
     await app.register(deviceRoutes, { prefix: '/oauth', services });
+    await app.register(passkeyStepAssetRoutes, { services });
     await app.register(oidcRoutes, { services });
     await app.register(adminRoutes, { prefix: '/admin', services });
     await app.register(wellKnownRoutes, { prefix: '/.well-known', services });

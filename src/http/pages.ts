@@ -1,6 +1,6 @@
 // The authorization server's own pages: sign in, consent, and the error page that never redirects (the device
 // flow's pages, device-pages.ts, are built from the same parts). Server-
-// rendered HTML that works without JavaScript (there is none), with labels on every field, a visible focus
+// rendered HTML that works without JavaScript (only the second step loads one optional script), with labels on every field, a visible focus
 // ring, contrast above WCAG AA, and a CSP per page: nothing loads, the one style block by nonce, forms post
 // only to Tessera (and, for the redirect that follows, the client's redirect URI), and no one may frame it.
 import { randomBytes } from 'node:crypto';
@@ -41,6 +41,13 @@ export interface Page {
   /** Origins (or scheme sources) a form's redirect may go to, besides Tessera itself. */
   formTargets?: string[];
   status?: number;
+  /**
+   * A script of Tessera's own origin (its path) that enhances the page; the page works without it. Allowed by
+   * the page's nonce rather than a hash: CSP hashes cover an external script only through an integrity
+   * attribute that not every browser checks against script-src, while the nonce is fresh on every page (no-store)
+   * and names exactly this one element. It may call Tessera's own JSON API (connect-src 'self').
+   */
+  script?: string;
 }
 
 export function send(reply: FastifyReply, page: Page) {
@@ -48,18 +55,21 @@ export function send(reply: FastifyReply, page: Page) {
   const targets = ["'self'", ...(page.formTargets ?? [])].join(' ');
   const theme = themeOf(reply);
   const images = theme.imageSource ? `; img-src ${theme.imageSource}` : '';
+  const scripts = page.script ? `; script-src 'nonce-${nonce}'; connect-src 'self'` : '';
   reply
     .code(page.status ?? 200)
     .header(
       'content-security-policy',
-      `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${targets}; frame-ancestors 'none'; base-uri 'none'${images}`,
+      `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${targets}; frame-ancestors 'none'; base-uri 'none'${images}${scripts}`,
     )
     .header('x-frame-options', 'DENY')
     .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8');
   return reply.send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${html(page.title)}</title><style nonce="${nonce}">${theme.colorRules}${STYLE}${theme.extraStyle}</style></head>
+<title>${html(page.title)}</title><style nonce="${nonce}">${theme.colorRules}${STYLE}${theme.extraStyle}</style>${
+    page.script ? `<script nonce="${nonce}" src="${html(page.script)}" defer></script>` : ''
+  }</head>
 <body>${theme.banner}<main>${page.body}</main></body></html>`);
 }
 

@@ -5,6 +5,8 @@
 // (src/domain/mfa/second-step.ts), and `secondStepSignIn` completes it from the page's form: the same failure
 // budget as POST /auth/mfa/verify, then the same session and cookie.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import { Value } from 'typebox/value';
 import { DomainError } from '../domain/domain-error.js';
 import { isEmailVerified } from '../domain/recovery/email-verification.js';
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
@@ -12,6 +14,7 @@ import type { IssuedSession } from '../domain/sessions/session-lifecycle.js';
 import type { Challenge, SecondStepProof } from '../domain/mfa/second-step.js';
 import type { Services } from '../services.js';
 import { requestMeta } from './request-meta.js';
+import { AuthenticationResponse, ChallengeId } from './passkey-schemas.js';
 
 export const BROWSER_SESSION_COOKIE = '__Host-tessera_sso';
 
@@ -77,19 +80,44 @@ export async function passwordSignIn(
   return { ok: true, session: remember(services, reply, fresh) };
 }
 
-/** The page's second step: a code of a factor or a recovery code for the mfa_token of passwordSignIn. */
+/** The passkey's answer the page's script put in the form (JSON text), as the JSON API would take it; or null. */
+function passkeyProof(challengeId: string, responseText: string): SecondStepProof | null {
+  if (!challengeId || !responseText || !Value.Check(ChallengeId, challengeId)) return null;
+  let response: unknown;
+  try {
+    response = JSON.parse(responseText);
+  } catch {
+    return null;
+  }
+  if (!Value.Check(AuthenticationResponse, response)) return null;
+  return { kind: 'passkey', challengeId, response: response as unknown as AuthenticationResponseJSON };
+}
+
+/**
+ * The page's second step for the mfa_token of passwordSignIn: a code of a factor, a recovery code, or the answer
+ * of a passkey (the page's script: passkey-step-script.ts).
+ */
 export async function secondStepSignIn(
   services: Services,
   request: FastifyRequest,
   reply: FastifyReply,
-  form: { mfaToken: string; factorId: string; code: string; recoveryCode: string },
+  form: {
+    mfaToken: string;
+    factorId: string;
+    code: string;
+    recoveryCode: string;
+    passkeyChallengeId: string;
+    passkeyResponse: string;
+  },
 ): Promise<{ ok: true; session: BrowserSession } | { ok: false; code: SecondStepRefusal; status: number }> {
-  const proof: SecondStepProof | null = form.code.trim()
-    ? { kind: 'totp', factorId: form.factorId, code: form.code }
-    : form.recoveryCode.trim()
-      ? { kind: 'recovery_code', code: form.recoveryCode }
-      : null;
-  // Nothing typed: asked again, without spending an attempt.
+  const proof: SecondStepProof | null = form.passkeyResponse
+    ? passkeyProof(form.passkeyChallengeId, form.passkeyResponse)
+    : form.code.trim()
+      ? { kind: 'totp', factorId: form.factorId, code: form.code }
+      : form.recoveryCode.trim()
+        ? { kind: 'recovery_code', code: form.recoveryCode }
+        : null;
+  // Nothing typed (or no readable passkey answer): asked again, without spending an attempt.
   if (!proof) return { ok: false, code: 'mfa_code_invalid', status: SECOND_STEP_STATUS.mfa_code_invalid };
   try {
     const { session } = await services.mfa.secondStep.complete(form.mfaToken, proof, requestMeta(request));

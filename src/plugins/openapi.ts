@@ -27,7 +27,8 @@ function securityOf(route: Pick<RouteOptions, 'url' | 'preHandler' | 'config'>):
   if (route.url.startsWith('/admin/')) return [{ bearer: [] }];
   // The authorization server's browser endpoints (src/routes/authorize.ts, oidc.ts, device.ts) ask a person, not a client;
   // userinfo takes an OAuth client's Bearer token.
-  if (/^\/oauth\/(authorize|logout|device(\/|$))/.test(route.url)) return undefined;
+  // So does the one script of those pages (src/routes/passkey-step-asset.ts).
+  if (/^\/oauth\/(authorize|logout|device(\/|$)|assets\/)/.test(route.url)) return undefined;
   if (route.url === '/oauth/userinfo') return [{ bearer: [] }];
   // src/routes/oauth.ts authenticates the client for every route of the plugin (Basic or form body).
   if (route.url.startsWith('/oauth/')) return [{ clientSecretBasic: [] }];

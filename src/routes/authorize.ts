@@ -54,6 +54,9 @@ const AnyParams = Type.Object(
       'factor_id',
       'code',
       'recovery_code',
+      // The second-step page's passkey answer (its script): the challenge id, and the answer as JSON text.
+      'passkey_challenge_id',
+      'passkey_response',
     ].map((name) => [name, Type.Optional(OneOrMore)]),
   ),
   { additionalProperties: OneOrMore },

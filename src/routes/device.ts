@@ -33,6 +33,8 @@ const DeviceForm = Type.Object(
     factor_id: Field,
     code: Field,
     recovery_code: Field,
+    passkey_challenge_id: Field,
+    passkey_response: Type.Optional(Type.String({ maxLength: 4096 })),
   },
   { additionalProperties: true },
 );

@@ -101,7 +101,7 @@ export function signInStepRoutes<Ctx>(app: FastifyInstance, services: Services, 
     {
       config: limited ? { rateLimit: limited } : {},
       schema: {
-        summary: `The ${flow.name} sign-in's second step posts here (CSRF token required): a code or a recovery code`,
+        summary: `The ${flow.name} sign-in's second step posts here (CSRF token required): a code, a recovery code, or a passkey's answer (passkey_challenge_id, passkey_response)`,
         body: flow.body,
         response: flow.response,
       },
@@ -116,6 +116,8 @@ export function signInStepRoutes<Ctx>(app: FastifyInstance, services: Services, 
         factorId: text(body, 'factor_id'),
         code: text(body, 'code'),
         recoveryCode: text(body, 'recovery_code'),
+        passkeyChallengeId: text(body, 'passkey_challenge_id'),
+        passkeyResponse: text(body, 'passkey_response'),
       });
       if (done.ok) return flow.signedIn(request, reply, begun.ctx, done.session);
       const frame = flow.frame(request, reply, begun.ctx);
