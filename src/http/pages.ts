@@ -1,7 +1,7 @@
 // The authorization server's own pages: sign in, consent, and the error page that never redirects (the device
-// flow's pages, device-pages.ts, are built from the same parts). Server-
-// rendered HTML that works without JavaScript (only the second step loads one optional script), with labels on every field, a visible focus
-// ring, contrast above WCAG AA, and a CSP per page: nothing loads, the one style block by nonce, forms post
+// flow's pages, device-pages.ts, are built from the same parts). Server-rendered HTML that works without
+// JavaScript (only the second step loads one optional script), with labels on every field, a visible focus ring,
+// contrast above WCAG AA, and a CSP per page: nothing loads, the one style block by nonce, forms post
 // only to Tessera (and, for the redirect that follows, the client's redirect URI), and no one may frame it.
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';

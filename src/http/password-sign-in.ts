@@ -27,10 +27,12 @@ const STATUS: Record<SignInRefusal, number> = {
   account_disabled: 403,
 };
 
-export type SecondStepRefusal = 'mfa_code_invalid' | 'mfa_token_invalid' | 'mfa_locked';
+export type SecondStepRefusal = 'mfa_code_invalid' | 'passkey_sign_in_failed' | 'mfa_token_invalid' | 'mfa_locked';
 
 const SECOND_STEP_STATUS: Record<SecondStepRefusal, number> = {
   mfa_code_invalid: 400,
+  // A refused passkey is the page again, like a wrong code, saying it was the passkey.
+  passkey_sign_in_failed: 400,
   mfa_token_invalid: 401,
   mfa_locked: 429,
 };
@@ -133,7 +135,11 @@ export async function secondStepSignIn(
     if (!(err instanceof DomainError)) throw err;
     request.log.info({ event: 'login_mfa_failed', code: err.code }, 'browser second step refused');
     const code: SecondStepRefusal =
-      err.code === 'mfa_locked' || err.code === 'mfa_token_invalid' ? err.code : 'mfa_code_invalid';
+      err.code === 'mfa_locked' || err.code === 'mfa_token_invalid'
+        ? err.code
+        : proof.kind === 'passkey'
+          ? 'passkey_sign_in_failed'
+          : 'mfa_code_invalid';
     if (code === 'mfa_locked' && err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
     return { ok: false, code, status: SECOND_STEP_STATUS[code] };
   }

@@ -4,7 +4,8 @@
 // authenticator app. The page's one script (GET /oauth/assets/passkey-step.js, allowed by the page's CSP nonce)
 // shows "Use a passkey"; the keyboard reaches it with Tab, Enter runs the ceremony, and the form posts the answer
 // to POST /oauth/authorize/mfa. openid-client (default settings) exchanges the code, and the ID token says which
-// factors signed in. A passkey of an authenticator without user verification is offered as no second step.
+// factors signed in. A refused answer shows the page again with the error, counted in the one failure budget; a
+// passkey of an authenticator without user verification is no second factor, so no passkey step is offered.
 import { createServer } from 'node:http';
 import type { Test } from 'tap';
 import t from 'tap';
@@ -212,4 +213,33 @@ t.test('a passkey of an authenticator without user verification is no second fac
   });
   t.same(tokens.claims()!.amr, ['pwd'], 'the ID token says the password alone');
   t.equal(claimsOf(tokens.access_token).acr, '1', 'at level 1: the passkey did not count as a second factor');
+});
+
+t.test('a refused passkey answer shows the second step again with the error, counted in the budget', async (t) => {
+  const { db, page, user, documents, landed } = await signedInWithPasskey(t);
+  t.equal(await page.title(), 'Confirm it is you', 'the password leads to the second step');
+  await page.getByRole('button', { name: 'Use a passkey' }).waitFor({ state: 'visible' });
+  // The answer arrives for a challenge this sign-in never asked for (as a replayed or forged answer would).
+  await page.route('**/oauth/authorize/mfa', (route) => {
+    const form = new URLSearchParams(route.request().postData() ?? '');
+    form.set('passkey_challenge_id', 'x'.repeat(32));
+    return route.continue({ postData: form.toString() });
+  });
+  await tabToPasskeyButton(t, page);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/oauth/authorize/mfa'), page.keyboard.press('Enter')]);
+  await page.waitForLoadState('load');
+  t.equal(documents.at(-1)!.status(), 400, 'the answer is refused (400), like a wrong code');
+  t.equal(await page.title(), 'Confirm it is you', 'on the same second step');
+  const alert = page.getByRole('alert');
+  t.match(await alert.textContent(), /passkey/i, 'the alert says the passkey was refused');
+  t.equal(
+    await page.getByLabel('Recovery code').getAttribute('aria-describedby'),
+    'mfa-error',
+    'and the field is described by it, so a screen reader reads it',
+  );
+  await page.getByRole('button', { name: 'Use a passkey' }).waitFor({ state: 'visible' });
+  t.pass('the passkey button is offered again');
+  const guard = await db.database.prisma.mfaGuard.findUnique({ where: { userId: user.id } });
+  t.equal(guard?.failures, 1, 'the refusal is counted in the account’s one failure budget');
+  t.equal(landed.length, 0, 'the browser never reached the app');
 });
