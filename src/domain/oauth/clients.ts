@@ -25,6 +25,8 @@ export interface OAuthClient extends ClientMetadata {
   createdAt: Date;
   updatedAt: Date;
   disabledAt: Date | null;
+  /** Bumped by every change to the row (secret, keys, metadata, disable): see client-version.ts. */
+  version: number;
 }
 
 const usesSecret = (m: AuthMethod) => m === 'client_secret_basic' || m === 'client_secret_post';
@@ -46,6 +48,7 @@ const fromRow = (r: Row): OAuthClient => ({
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
   disabledAt: r.disabledAt,
+  version: r.version,
 });
 
 /**
@@ -182,6 +185,7 @@ export class OAuthClients {
           ...this.data(m),
           secretHash: keep ? current.secretHash : secret ? hashClientSecret(secret) : null,
           updatedAt: now,
+          version: { increment: 1 },
         },
       });
       await audit(tx, meta, now, { type: 'oauth_client_updated', reason: `client ${id} by ${actorName(actor)}` });
@@ -197,7 +201,7 @@ export class OAuthClients {
       if (!found) throw new DomainError('not_found');
       const row = await tx.oAuthClient.update({
         where: { id },
-        data: { disabledAt: disabled ? now : null, updatedAt: now },
+        data: { disabledAt: disabled ? now : null, updatedAt: now, version: { increment: 1 } },
       });
       if (disabled)
         await endClientGrants(tx, id, { reason: 'client_disabled', by: { kind: 'admin', actor } }, meta, now);
