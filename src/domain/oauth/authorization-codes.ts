@@ -65,19 +65,20 @@ export interface CodeSettings extends SessionLimits {
   accessTokenTtlSeconds: number;
 }
 
-// The user must still be enabled, and the client too and unchanged since it was authenticated
-// (client-version.ts); the session starts with counter 0 (refresh-tokens.ts).
+// The client must still be enabled and unchanged since it was authenticated (client-version.ts), checked by the
+// UPDATE itself so that a stale client spends nothing (the request is then answered again from a fresh read);
+// the user must still be enabled. The session starts with counter 0 (refresh-tokens.ts).
 const REDEEM = `
 WITH c AS (
   UPDATE oauth_codes SET used_at = $5::timestamptz, grant_session_id = $6::uuid
   WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $5::timestamptz
     AND client_id = $2 AND redirect_uri = $3 AND code_challenge = $4
     AND ($12::text IS NULL OR $12::text = ANY (string_to_array(audience, ' ')))
+    AND ${clientAtVersionSql('$2', '$13')}
   RETURNING user_id, browser_session_id, scope, audience, nonce, auth_time, idp, amr
 ), u AS (
   SELECT c.*, users.email, users.email_verified_at IS NOT NULL AS email_verified
   FROM c JOIN users ON users.id = c.user_id AND users.disabled_at IS NULL
-  WHERE ${clientAtVersionSql('$2', '$13')}
 ), s AS (
   INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, refresh_counter, rotated_at,
                         user_agent, ip, idp, client_id, scope, audience, amr)

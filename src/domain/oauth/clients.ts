@@ -193,6 +193,28 @@ export class OAuthClients {
     }, LOCKING_TX);
   }
 
+  /**
+   * Gives a secret client a new secret (returned here and never again); the old one stops at once, on every
+   * instance (the version moves: src/domain/oauth/client-version.ts). not_found for a client without a secret.
+   */
+  async rotateSecret(id: string, actor: Actor, meta: RequestMeta): Promise<{ client: OAuthClient; secret: string }> {
+    const now = this.clock.now();
+    const secret = newClientSecret();
+    return this.db.$transaction(async (tx) => {
+      const found = await tx.oAuthClient.findUnique({ where: { id } });
+      if (!found || !usesSecret(found.authMethod as AuthMethod)) throw new DomainError('not_found');
+      const row = await tx.oAuthClient.update({
+        where: { id },
+        data: { secretHash: hashClientSecret(secret), updatedAt: now, version: { increment: 1 } },
+      });
+      await audit(tx, meta, now, {
+        type: 'oauth_client_secret_rotated',
+        reason: `client ${id} by ${actorName(actor)}`,
+      });
+      return { client: fromRow(row), secret };
+    }, LOCKING_TX);
+  }
+
   /** Disables (or enables) a client. Disabling ends its grants and forgets its consents. */
   async setDisabled(id: string, disabled: boolean, actor: Actor, meta: RequestMeta): Promise<OAuthClient> {
     const now = this.clock.now();
