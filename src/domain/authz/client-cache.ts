@@ -10,8 +10,8 @@ import type { Clock } from '../clock.js';
 import type { OAuthClient } from '../oauth/clients.js';
 
 /** How long an entry is used before it is read again, and how many clients one instance keeps. */
-export const CLIENT_CACHE_TTL_MS = 30_000;
-export const CLIENT_CACHE_MAX = 1000;
+const CLIENT_CACHE_TTL_MS = 30_000;
+const CLIENT_CACHE_MAX = 1000;
 
 export class ClientCache {
   private readonly entries = new Map<string, { client: OAuthClient; until: number }>();
