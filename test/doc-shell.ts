@@ -23,13 +23,15 @@ export async function block(page: string, first: string): Promise<string> {
 export function bash(
   script: string,
   env: Record<string, string>,
+  /** Where the reader's shell is: the repository root unless a block reads files the service wrote elsewhere. */
+  cwd = ROOT,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       'bash',
       ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script],
       {
-        cwd: ROOT,
+        cwd,
         timeout: 600_000,
         env: {
           // As a reader's shell: this Node first on the PATH, none of tap's loaders.
