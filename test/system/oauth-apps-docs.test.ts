@@ -1,0 +1,79 @@
+// The shell blocks of docs/oauth-apps.md that a reader runs against a listening service or its database, run as
+// written with bash: the admin's token from a login, the two client registrations, the device-flow client and
+// its first poll (one shell, as one terminal), then the api-keys commands on the embedded database with the
+// service stopped. Only the documented address is replaced by the test server's; then the database is asked
+// what each block did.
+import t from 'tap';
+import path from 'node:path';
+import { buildApp } from '../../src/app.js';
+import { ManualClock, buildTestApp, register, tempDir, testConfig } from '../helper.js';
+import { meta, secretClient } from '../authz-fixtures.js';
+import { bash, block, DOCUMENTED } from '../doc-shell.js';
+
+// npm and tsx start per command: minutes on a loaded machine.
+t.setTimeout(900_000);
+
+const PAGE = 'docs/oauth-apps.md';
+
+t.test('docs/oauth-apps.md: an admin registers two apps and a device client, which starts a device flow', async (t) => {
+  const dir = await tempDir(t, 'tessera-oauth-docs-');
+  const { app, db } = await buildTestApp(t);
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const alice = await register(app, 'alice@example.com', 'correct horse battery staple');
+  await app.services.roles.grant(alice.user.id, 'admin', { kind: 'cli' }, meta);
+  const blocks = await Promise.all(
+    [
+      'ADMIN_AT=$(curl -s http://localhost:3000/auth/login',
+      'CLIENT_ID=$(curl -s -X POST http://localhost:3000/admin/clients',
+      'curl -s -X POST http://localhost:3000/oauth/device_authorization',
+    ].map((first) => block(PAGE, first)),
+  );
+  const r = await bash(blocks.join('\n').replaceAll(DOCUMENTED, address), {}, dir);
+  t.equal(r.code, 0, `the blocks exit 0 (stderr: ${r.stderr.slice(0, 300)})`);
+  t.notMatch(r.stdout, /invalid_client_metadata|insufficient_scope/, `no registration was refused: ${r.stdout}`);
+  const clients = await db.database.prisma.oAuthClient.findMany({ orderBy: { createdAt: 'asc' } });
+  t.same(
+    clients.map((c) => [c.name, c.authMethod]),
+    [
+      ['Notes for Desktop', 'none'],
+      ['Partner Web', 'private_key_jwt'],
+      ['Notes CLI', 'none'],
+    ],
+    'the native app, the partner app with its public key and the CLI are registered',
+  );
+  t.match(r.stdout, /"user_code":"[A-Z]{4}-[A-Z]{4}"/, 'the device authorization shows a user code');
+  t.match(
+    r.stdout.trim().split('\n').at(-1),
+    /"error":"authorization_pending"/,
+    'the poll answers authorization_pending until the user approves',
+  );
+});
+
+t.test('docs/oauth-apps.md: the api-keys commands make, list, roll and revoke keys on the database', async (t) => {
+  const dir = await tempDir(t);
+  const orders = secretClient('orders', 'scope=orders:sync');
+  const env = {
+    DATABASE_URL: `pglite:${path.join(dir, 'data')}`,
+    KEYS_DIR: path.join(dir, 'keys'),
+    SERVICE_CLIENTS: orders.entry,
+  };
+  const app = await buildApp({ config: testConfig(env), clock: new ManualClock(new Date()) });
+  const alice = await register(app, 'alice@example.com');
+  await app.services.roles.grant(alice.user.id, 'support', { kind: 'cli' }, meta);
+  // The embedded database serves one process: the commands run with the service stopped, as the page says.
+  await app.close();
+  const r = await bash(await block(PAGE, 'KEY=$(npm run -s api-keys -- new --client orders'), env);
+  t.equal(r.code, 0, `the commands exit 0 (stderr: ${r.stderr.slice(0, 300)})`);
+  t.match(
+    `${r.stdout}${r.stderr}`,
+    new RegExp(`user:${alice.user.id} +"backup" +support`),
+    "`list --user` shows alice's key",
+  );
+
+  const check = await buildApp({ config: testConfig(env), clock: new ManualClock(new Date()) });
+  t.teardown(() => check.close());
+  const keys = await check.services.database.prisma.apiKey.findMany({ orderBy: { createdAt: 'asc' } });
+  t.equal(keys.length, 3, "the client's key, alice's, and the client key's successor from the roll");
+  t.equal(keys.filter((k) => k.userId === alice.user.id).length, 1, 'alice has her backup key');
+  t.equal(keys.filter((k) => k.revokedAt !== null).length, 1, 'the rolled key is revoked by the last command');
+});
