@@ -1,10 +1,12 @@
 // Running a shell block of the docs as written (test/system/docs-blocks.test.ts, webhooks-docs.test.ts): find it by
 // its first command line, run it with bash as a reader's shell would (this Node first on the PATH, none of
 // tap's loaders), with the values a reader puts in passed as environment variables.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The service's address as the docs write it; tests replace it with their server's. */
@@ -20,6 +22,16 @@ export async function block(page: string, first: string): Promise<string> {
   throw new Error(`${page} has no sh block starting with ${first}`);
 }
 
+/** The environment of a reader's shell: this Node first on the PATH, none of tap's loaders. */
+function readerEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+    HOME: process.env.HOME ?? ROOT,
+    LOG_LEVEL: 'silent',
+    ...env,
+  };
+}
+
 export function bash(
   script: string,
   env: Record<string, string>,
@@ -33,15 +45,68 @@ export function bash(
       {
         cwd,
         timeout: 600_000,
-        env: {
-          // As a reader's shell: this Node first on the PATH, none of tap's loaders.
-          PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
-          HOME: process.env.HOME ?? ROOT,
-          LOG_LEVEL: 'silent',
-          ...env,
-        },
+        env: readerEnv(env),
       },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** A port free on loopback now, for a block that starts a server on the port a reader would give it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/**
+ * A block that starts a server and keeps running, as in a terminal of its own: started in a process group of its
+ * own, stopped with the test (SIGTERM to the group, as Ctrl-C would, then SIGKILL). Resolves once `ready`
+ * (a URL) answers 200; rejects with the output if the block exits first.
+ */
+export async function bashServer(
+  t: Test,
+  script: string,
+  env: Record<string, string>,
+  ready: string,
+): Promise<{ output: () => string }> {
+  const child = spawn('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], {
+    cwd: ROOT,
+    env: readerEnv(env),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let done = false;
+  void exited.then(() => (done = true));
+  t.teardown(async () => {
+    if (done) return;
+    const signal = (name: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, name);
+      } catch {
+        // The group has already gone.
+      }
+    };
+    signal('SIGTERM');
+    const killer = setTimeout(() => signal('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killer);
+  });
+  for (;;) {
+    if (done) throw new Error(`the block exited before ${ready} answered:\n${output.slice(-2000)}`);
+    const ok = await fetch(ready).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { output: () => output };
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
