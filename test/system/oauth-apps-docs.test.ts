@@ -8,7 +8,7 @@ import path from 'node:path';
 import { buildApp } from '../../src/app.js';
 import { ManualClock, buildTestApp, register, tempDir, testConfig } from '../helper.js';
 import { meta, secretClient } from '../authz-fixtures.js';
-import { bash, block, DOCUMENTED } from '../doc-shell.js';
+import { bash, bashServer, block, DOCUMENTED, freePort } from '../doc-shell.js';
 
 // npm and tsx start per command: minutes on a loaded machine.
 t.setTimeout(900_000);
@@ -77,3 +77,44 @@ t.test('docs/oauth-apps.md: the api-keys commands make, list, roll and revoke ke
   t.equal(keys.filter((k) => k.userId === alice.user.id).length, 1, 'alice has her backup key');
   t.equal(keys.filter((k) => k.revokedAt !== null).length, 1, 'the rolled key is revoked by the last command');
 });
+
+t.test(
+  'docs/oauth-apps.md: Tessera and the example MCP server start as shown and answer what a client sees',
+  async (t) => {
+    const [tessera, mcp] = await Promise.all([freePort(), freePort()]);
+    // The documented ports, 3000 and 4100, become free ones; each server gets its port as PORT.
+    const ports = (script: string) =>
+      script.replaceAll('127.0.0.1:3000', `127.0.0.1:${tessera}`).replaceAll('127.0.0.1:4100', `127.0.0.1:${mcp}`);
+    const keys = await tempDir(t, 'tessera-mcp-docs-keys-');
+    await bashServer(
+      t,
+      ports(await block(PAGE, 'ISSUER=http://127.0.0.1:3000 RESOURCES=http://127.0.0.1:4100/mcp DYNAMIC_REGISTRATION')),
+      { PORT: String(tessera), DATABASE_URL: 'pglite:memory', KEYS_DIR: keys },
+      `http://127.0.0.1:${tessera}/health/ready`,
+    );
+    await bashServer(
+      t,
+      ports(await block(PAGE, 'TESSERA_ISSUER=http://127.0.0.1:3000 npm run example:mcp')),
+      { PORT: String(mcp) },
+      `http://127.0.0.1:${mcp}/.well-known/oauth-protected-resource/mcp`,
+    );
+    const r = await bash(ports(await block(PAGE, 'curl -si -X POST http://127.0.0.1:4100/mcp')), {});
+    t.equal(r.code, 0, `the curl block exits 0 (stderr: ${r.stderr.slice(0, 300)})`);
+    t.match(
+      r.stdout,
+      `www-authenticate: Bearer scope="notes:read", resource_metadata="http://127.0.0.1:${mcp}/.well-known/oauth-protected-resource/mcp"`,
+      "the MCP server's 401 points at its protected-resource metadata",
+    );
+    t.match(r.stdout, `"authorization_servers":["http://127.0.0.1:${tessera}"]`, 'which names Tessera');
+    t.match(
+      r.stdout,
+      `"registration_endpoint":"http://127.0.0.1:${tessera}/oauth/register"`,
+      'Tessera names its registration endpoint',
+    );
+    t.match(
+      r.stdout,
+      /"client_id":"[^"]+","client_id_issued_at":\d+,"client_name":"My agent"/,
+      'and registers the agent',
+    );
+  },
+);
