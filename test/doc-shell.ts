@@ -2,7 +2,6 @@
 // its first command line, run it with bash as a reader's shell would (this Node first on the PATH, none of
 // tap's loaders), with the values a reader puts in passed as environment variables.
 import { execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,17 +48,6 @@ export function bash(
       },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
-  });
-}
-
-/** A port free on loopback now, for a block that starts a server on the port a reader would give it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
   });
 }
 

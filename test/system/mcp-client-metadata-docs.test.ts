@@ -4,7 +4,8 @@
 // free one.
 import t from 'tap';
 import { tempDir } from '../helper.js';
-import { bash, bashServer, block, freePort } from '../doc-shell.js';
+import { bash, bashServer, block } from '../doc-shell.js';
+import { freePort } from '../free-port.js';
 
 // tsx starts the service from source: a minute on a loaded machine.
 t.setTimeout(600_000);

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { buildApp } from '../../src/app.js';
 import { ManualClock, buildTestApp, register, tempDir, testConfig } from '../helper.js';
 import { meta, secretClient } from '../authz-fixtures.js';
-import { bash, bashServer, block, DOCUMENTED, freePort } from '../doc-shell.js';
+import { bash, bashServer, block, DOCUMENTED } from '../doc-shell.js';
+import { freePort } from '../free-port.js';
 
 // npm and tsx start per command: minutes on a loaded machine.
 t.setTimeout(900_000);

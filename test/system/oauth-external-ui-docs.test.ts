@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { buildApp } from '../../src/app.js';
 import { ManualClock, buildTestApp, register, tempDir, testConfig } from '../helper.js';
 import { Browser, authorizeQuery, pkce, registerClient } from '../oauth-server-fixtures.js';
-import { bash, bashServer, block as blockOf, freePort } from '../doc-shell.js';
+import { bash, bashServer, block as blockOf } from '../doc-shell.js';
+import { freePort } from '../free-port.js';
 
 // npm and tsx start per command, and npm start builds first: minutes on a loaded machine.
 t.setTimeout(900_000);
