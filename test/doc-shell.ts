@@ -36,9 +36,11 @@ export function bash(
   env: Record<string, string>,
   /** Where the reader's shell is: the repository root unless a block reads files the service wrote elsewhere. */
   cwd = ROOT,
+  /** Called with each piece of stdout as it comes, for a block that waits on the reader (an approval). */
+  onStdout?: (chunk: string) => void,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       'bash',
       ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script],
       {
@@ -48,6 +50,7 @@ export function bash(
       },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
+    if (onStdout) child.stdout?.on('data', (c: Buffer) => onStdout(c.toString('utf8')));
   });
 }
 

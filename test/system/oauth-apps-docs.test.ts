@@ -1,12 +1,15 @@
 // The shell blocks of docs/oauth-apps.md that a reader runs against a listening service or its database, run as
 // written with bash: the admin's token from a login, the two client registrations, the device-flow client and
-// its first poll (one shell, as one terminal), then the api-keys commands on the embedded database with the
+// its first poll (one shell, as one terminal), the example device CLI signing in once its code is approved,
+// the MCP walkthrough's two servers and a client's first calls, then the api-keys commands on the embedded database with the
 // service stopped. Only the documented address is replaced by the test server's; then the database is asked
 // what each block did.
 import t from 'tap';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildApp } from '../../src/app.js';
 import { ManualClock, buildTestApp, register, tempDir, testConfig } from '../helper.js';
+import { SystemClock, decide, registerDeviceClient } from '../device-fixtures.js';
 import { meta, secretClient } from '../authz-fixtures.js';
 import { bash, bashServer, block, DOCUMENTED } from '../doc-shell.js';
 import { freePort } from '../free-port.js';
@@ -15,6 +18,7 @@ import { freePort } from '../free-port.js';
 t.setTimeout(900_000);
 
 const PAGE = 'docs/oauth-apps.md';
+const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 t.test('docs/oauth-apps.md: an admin registers two apps and a device client, which starts a device flow', async (t) => {
   const dir = await tempDir(t, 'tessera-oauth-docs-');
@@ -119,3 +123,28 @@ t.test(
     );
   },
 );
+
+t.test('docs/oauth-apps.md: the example device CLI signs in once the user approves its code', async (t) => {
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const { app } = await buildTestApp(t, { env: { ISSUER: issuer }, clock: new SystemClock() });
+  await app.listen({ port, host: '127.0.0.1' });
+  const { email } = await register(app);
+  const { client } = await registerDeviceClient(app);
+  let approved: Promise<unknown> | undefined;
+  const r = await bash(
+    (await block(PAGE, 'npx tsx examples/device-cli/login.ts')).replaceAll('localhost:3000', `localhost:${port}`),
+    { CLIENT_ID: client.id },
+    ROOT_DIR,
+    (chunk) => {
+      // The user reads the code the CLI shows and approves it, here through the verification pages over HTTP.
+      const userCode = /"user_code":"([A-Z]{4}-[A-Z]{4})"/.exec(chunk)?.[1];
+      if (userCode && !approved) approved = decide(app, email, userCode);
+    },
+  );
+  await approved;
+  t.equal(r.code, 0, `the CLI exits 0 (stderr: ${r.stderr.slice(0, 300)})`);
+  t.ok(approved, 'the CLI showed a user code');
+  const tokens = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, string>;
+  t.ok(tokens.access_token && tokens.refresh_token && tokens.id_token, 'then printed the tokens it received');
+});
