@@ -4,8 +4,11 @@
 // own code. Self time is charged to the group of the frame that spent it; a frame of node_modules/<pkg> counts
 // for <pkg>. The windows come from points-<db>.json, which bench:load writes next to the profiles: V8 stamps
 // samples with the same monotonic clock as process.hrtime, so the two line up across processes.
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import { SourceMap } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** When one load point ran, in microseconds of the monotonic clock. */
 export interface ProfileWindow {
@@ -20,7 +23,7 @@ export const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 interface Node {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
   children?: number[];
 }
 interface Profile {
@@ -58,6 +61,28 @@ const GROUPS: Array<[string, RegExp]> = [
   ['node: other', /^node:/],
 ];
 
+const sourceMaps = new Map<string, SourceMap | null>();
+
+/**
+ * The server runs bundled (scripts/bundle-server.mjs): a frame's URL is then a chunk of dist/src, not the package
+ * or source file the code came from. The bundle's source maps give that file back, so the groups below still apply.
+ */
+function unbundle(frame: Node['callFrame']): Node['callFrame'] {
+  if (!frame.url.startsWith('file://') || frame.url.includes('/node_modules/')) return frame;
+  let map = sourceMaps.get(frame.url);
+  if (map === undefined) {
+    const file = `${fileURLToPath(frame.url)}.map`;
+    map = existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8'))) : null;
+    sourceMaps.set(frame.url, map);
+  }
+  const entry = map?.findEntry(frame.lineNumber, frame.columnNumber ?? 0) as
+    | { originalSource?: string; originalLine?: number }
+    | undefined;
+  if (!entry?.originalSource) return frame;
+  const url = new URL(entry.originalSource, frame.url).href;
+  return { ...frame, url, lineNumber: entry.originalLine ?? frame.lineNumber };
+}
+
 function group(node: Node): string {
   const { functionName, url } = node.callFrame;
   if (functionName === '(garbage collector)') return 'GC';
@@ -82,7 +107,7 @@ interface ProfileSummary {
 }
 
 function summarizeProfile(profile: Profile, windows: ProfileWindow[] | undefined, topN = 15): ProfileSummary {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const byId = new Map(profile.nodes.map((n) => [n.id, { ...n, callFrame: unbundle(n.callFrame) }]));
   const self = new Map<number, number>();
   let at = profile.startTime;
   const inWindow = (t: number) => !windows || windows.some((w) => t >= w.fromUs && t <= w.toUs);

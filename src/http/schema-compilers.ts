@@ -24,6 +24,9 @@ type ValidatorCompiler = (route: { schema: object; method: string; url: string; 
 /** One validator compiler per set of shared schemas and options; one validator per schema text within it. */
 const validatorCompilers = new Map<string, ValidatorCompiler>();
 
+/** Stand-ins not compiled yet, by what they stand for ("POST /auth/login body"), for compileEverySchema. */
+const uncompiled = new Map<() => unknown, string>();
+
 /**
  * A function that compiles what it stands for on its first call. Fastify asks for every route's validator and
  * serializer when the route is added; most routes of a process are never called, and compiling them all (Ajv and
@@ -31,15 +34,40 @@ const validatorCompilers = new Map<string, ValidatorCompiler>();
  * modules. A route pays its compilation on its first request instead. Fastify reads a failed validation's errors
  * from the function it was given, so the stand-in carries the compiled validator's `errors` after each call.
  */
-function onFirstCall<F extends (doc: unknown) => unknown>(compile: () => F): F {
+function onFirstCall<F extends (doc: unknown) => unknown>(label: string, compile: () => F): F {
   let compiled: F | undefined;
+  const ensure = (): F => {
+    if (!compiled) {
+      compiled = compile();
+      uncompiled.delete(ensure);
+    }
+    return compiled;
+  };
+  uncompiled.set(ensure, label);
   const call = ((doc: unknown) => {
-    compiled ??= compile();
-    const result = compiled(doc);
-    (call as unknown as { errors?: unknown }).errors = (compiled as unknown as { errors?: unknown }).errors;
+    const fn = ensure();
+    const result = fn(doc);
+    (call as unknown as { errors?: unknown }).errors = (fn as unknown as { errors?: unknown }).errors;
     return result;
   }) as F;
   return call;
+}
+
+/**
+ * Compiles every schema of the process's apps now, as Fastify would have at boot, and names those that fail.
+ * Lazy compilation moves a broken schema's error from boot to the route's first request: the test suite calls
+ * this after building an app with every feature on, so a schema that cannot compile still fails a test.
+ */
+export function compileEverySchema(): { what: string; error: string }[] {
+  const failures: { what: string; error: string }[] = [];
+  for (const [ensure, what] of [...uncompiled]) {
+    try {
+      ensure();
+    } catch (err) {
+      failures.push({ what, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return failures;
 }
 
 function buildValidator(...args: Parameters<typeof buildValidatorFromPool>): ValidatorCompiler {
@@ -53,7 +81,7 @@ function buildValidator(...args: Parameters<typeof buildValidatorFromPool>): Val
     const key = JSON.stringify(route.schema);
     let validator = compiled.get(key);
     if (!validator) {
-      validator = onFirstCall(() => {
+      validator = onFirstCall(`${route.method} ${route.url} ${route.httpPart}`, () => {
         compile ??= buildValidatorFromPool(...args) as unknown as ValidatorCompiler;
         return compile(route);
       });
@@ -81,7 +109,7 @@ function buildSerializer(externalSchemas: unknown, serializerOpts?: unknown): Se
     const key = JSON.stringify(route.schema);
     let serializer = compiled.get(key);
     if (!serializer) {
-      serializer = onFirstCall(() => {
+      serializer = onFirstCall(`${route.method} ${route.url} reply ${route.httpStatus}`, () => {
         compile ??= buildSerializerFactory(externalSchemas as never, serializerOpts as never) as SerializerCompiler;
         return compile(route);
       });

@@ -7,6 +7,7 @@
 // and audited like every other limit.
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { AppError } from '../errors.js';
+import { addressBucket } from '../domain/address-bucket.js';
 import { actorName } from '../domain/actor.js';
 
 const WINDOW_MS = 60_000;
@@ -33,7 +34,9 @@ export function adminRateLimits(app: FastifyInstance, perMinute: number): AdminR
     };
   };
   return {
-    byAddress: limit((request) => `admin-address|${request.ip}`),
-    byCaller: limit((request) => `admin-caller|${request.adminActor ? actorName(request.adminActor) : request.ip}`),
+    byAddress: limit((request) => `admin-address|${addressBucket(request.ip)}`),
+    byCaller: limit(
+      (request) => `admin-caller|${request.adminActor ? actorName(request.adminActor) : addressBucket(request.ip)}`,
+    ),
   };
 }

@@ -7,6 +7,7 @@
 // A refusal is 429 too_many_requests with Retry-After, logged and audited like every other limit.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
+import { addressBucket } from '../domain/address-bucket.js';
 
 const WINDOW_MS = 60_000;
 
@@ -33,7 +34,7 @@ export function apiKeyRateLimits(
       });
     };
   };
-  const address = limit(limits.perAddressPerMinute, (request) => `api-key-address|${request.ip}`);
+  const address = limit(limits.perAddressPerMinute, (request) => `api-key-address|${addressBucket(request.ip)}`);
   const key = limit(limits.perKeyPerMinute, (request) => `api-key|${keyOf.get(request) ?? ''}`);
   return {
     byAddress: address,

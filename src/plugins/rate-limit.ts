@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { audit } from '../domain/audit.js';
+import { addressBucket } from '../domain/address-bucket.js';
 import { requestMeta } from '../http/request-meta.js';
 import { readRefreshCookie } from '../http/refresh-cookie.js';
 import { RefreshTokens } from '../domain/sessions/refresh-tokens.js';
@@ -109,7 +110,7 @@ export default fp<{ services: Services; redis?: Redis | undefined }>(
           request.routeOptions.config?.rateLimitBy === 'refresh_session'
             ? refreshSessionKey(request, tokens, services.config.cookieDomain)
             : undefined;
-        return `${session ?? request.ip}|${route}`;
+        return `${session ?? addressBucket(request.ip)}|${route}`;
       },
       ...(redis
         ? { redis, nameSpace: 'tessera:rate-limit:', skipOnError: true }

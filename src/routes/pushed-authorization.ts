@@ -12,6 +12,7 @@ import { errorResponses } from '../http/schemas.js';
 import { noStore } from '../http/no-store.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import { REQUEST_PARAMS, checkAuthorizationRequest, type Params } from '../domain/oauth/authorization-request.js';
+import { addressBucket } from '../domain/address-bucket.js';
 import type { Services } from '../services.js';
 
 const Value = Type.String({ maxLength: 4096 });
@@ -51,7 +52,7 @@ const pushedAuthorizationRoutes: FastifyPluginAsync<{ services: Services }> = as
       // per client and address, a confidential client's per client.
       config: perClientRateLimit(config.tokenRateLimitPerMinute, (request) => {
         const caller = clientOf(request);
-        return caller.method === 'none' ? `par|${caller.id}|${request.ip}` : `par|${caller.id}`;
+        return caller.method === 'none' ? `par|${caller.id}|${addressBucket(request.ip)}` : `par|${caller.id}`;
       }),
       schema: {
         summary: 'RFC 9126: push an authorization request, get a request_uri for /oauth/authorize',

@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import type { RouteOptions } from 'fastify';
 import { validate, compileErrors } from '@readme/openapi-parser';
 import { buildApp } from '../../src/app.js';
+import { compileEverySchema } from '../../src/http/schema-compilers.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { buildTestApp, createTestDatabase, expectError, tempDir, testConfig } from '../helper.js';
 
@@ -62,6 +63,11 @@ t.test('the OpenAPI document', async (t) => {
       .flat()
       .filter((m) => m !== 'HEAD')
       .map((m) => m.toLowerCase());
+
+  t.test('every route schema compiles (they compile on first use, so a broken one would pass boot)', async (t) => {
+    const failures = compileEverySchema();
+    t.same(failures, [], 'no request or reply schema of any route fails to compile');
+  });
 
   t.test('names every route the app registered, and nothing else', async (t) => {
     t.ok(api.length >= 15, `${api.length} routes seen by onRoute`);

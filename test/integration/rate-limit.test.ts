@@ -115,3 +115,40 @@ t.test('failed logins per account: progressive delay keyed by email and address'
   t.equal(ghostLocked.statusCode, 429, 'an email with no account is locked after as many failures');
   t.ok((await db.database.prisma.auditEvent.count({ where: { type: 'login_throttled' } })) >= 3, 'audited');
 });
+
+t.test('one IPv6 /64 is one address: 50 logins at once from 50 of its addresses share one budget', async (t) => {
+  const { app } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '5' } });
+  const { email, password } = await register(app);
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        // A different account each time, so that only the per-address limit can refuse (not the per-account lock).
+        payload: { email: `guess-${i}@example.com`, password: 'wrong password' },
+        remoteAddress: `2001:db8:0:1::${(i + 1).toString(16)}`,
+      }),
+    ),
+  );
+  const limited = answers.filter((r) => r.statusCode === 429).length;
+  t.equal(limited, 45, 'an attacker rotating addresses inside one /64 gets the budget of one address (5), not 50');
+  const neighbour = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password },
+    remoteAddress: '2001:db8:0:2::1',
+  });
+  t.equal(neighbour.statusCode, 200, 'the next /64 (another subscriber) keeps its own budget');
+});
+
+t.test('failed-login locks count an IPv6 attacker by /64, and spare the victim on another network', async (t) => {
+  const { app } = await buildTestApp(t);
+  const { email, password } = await register(app);
+  const attempt = (pw: string, remoteAddress: string) =>
+    app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: pw }, remoteAddress });
+  for (let i = 0; i < 6; i++) await attempt('wrong password', `2001:db8:0:1::${i + 1}`);
+  const rotated = await attempt(password, '2001:db8:0:1::99');
+  t.equal(rotated.statusCode, 429, 'a fresh address inside the same /64 is still locked: rotating buys nothing');
+  t.equal(rotated.json().code, 'too_many_requests', 'the locked login answers too_many_requests');
+  t.equal((await attempt(password, '2001:db8:0:2::1')).statusCode, 200, 'the victim on another /64 signs in');
+});

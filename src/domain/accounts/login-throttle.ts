@@ -15,6 +15,7 @@
 // Stores (memory per instance, or Redis when REDIS_URL is set) make claim-or-refuse one atomic step.
 import type { Clock } from '../clock.js';
 import { throttleIdentity } from './emails.js';
+import { addressBucket } from '../address-bucket.js';
 
 export const THROTTLE_POLICY = {
   freeFailures: 5,
@@ -56,7 +57,7 @@ export class LoginThrottle {
   ) {}
 
   private key(email: string, ip: string): string {
-    return `${throttleIdentity(email)}\u0000${ip}`;
+    return `${throttleIdentity(email)}\u0000${addressBucket(ip)}`;
   }
 
   /** Forgets the failures of (email, address): a password reset from there proved the owner. */

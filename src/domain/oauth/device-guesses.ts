@@ -11,6 +11,7 @@
 import type { Sql } from '../../db/sql.js';
 import type { Clock } from '../clock.js';
 import { deleteBefore } from '../batches.js';
+import { addressBucket } from '../address-bucket.js';
 
 export const WINDOW_SECONDS = 600;
 /** Attempts per browser session (signed-in user) per window: room for typos, none for guessing. */
@@ -51,7 +52,7 @@ export class DeviceGuesses {
     const now = this.clock.now();
     // Address first: every statement locks the two rows in the same order, so two never wait on each other.
     const rows = await this.sql.query<{ key: string; attempts: number; window_start: Date }>(COUNT, [
-      `a|${ip}`,
+      `a|${addressBucket(ip)}`,
       `s|${browserSessionId}`,
       now.toISOString(),
       WINDOW_SECONDS,

@@ -9,6 +9,7 @@
 import type { Sql } from '../../db/sql.js';
 import type { Clock } from '../clock.js';
 import { deleteBefore } from '../batches.js';
+import { addressBucket } from '../address-bucket.js';
 
 const WINDOW_SECONDS = 600;
 
@@ -43,7 +44,7 @@ export class DocumentFetchLimits {
    */
   async take(ip: string, host: string): Promise<{ retryAfter: number } | null> {
     const keys: string[] = [];
-    if (this.limits.perAddress > 0 && ip) keys.push(`a|${ip}`);
+    if (this.limits.perAddress > 0 && ip) keys.push(`a|${addressBucket(ip)}`);
     if (this.limits.perHost > 0) keys.push(`h|${host.toLowerCase()}`);
     if (keys.length === 0) return null;
     const now = this.clock.now();
