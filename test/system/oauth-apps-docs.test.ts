@@ -71,7 +71,7 @@ t.test('docs/oauth-apps.md: the api-keys commands make, list, roll and revoke ke
   t.equal(r.code, 0, `the commands exit 0 (stderr: ${r.stderr.slice(0, 300)})`);
   t.match(
     `${r.stdout}${r.stderr}`,
-    new RegExp(`user:${alice.user.id} +"backup" +support`),
+    new RegExp(`user:${alice.user.id}\\s+"backup"\\s+support`),
     "`list --user` shows alice's key",
   );
 
