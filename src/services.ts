@@ -49,7 +49,7 @@ import { StepUps } from './domain/mfa/step-up.js';
 import { RecentAuth } from './domain/accounts/recent-auth.js';
 import { PasskeyChallenges } from './domain/passkeys/challenges.js';
 import { Passkeys } from './domain/passkeys/passkeys.js';
-import { PasskeyAssertions, type SignInGuard } from './domain/passkeys/passkey-assertion.js';
+import { PasskeyAssertions } from './domain/passkeys/passkey-assertion.js';
 
 /** Passkeys (src/domain/passkeys/), when WEBAUTHN_RP_ID is set. */
 interface PasskeyServices {
@@ -281,9 +281,9 @@ export async function createServices(
   const mfaNotices = new MfaNotices(recovery && config.mail.securityNotices ? recovery.templates : null);
   const factors = new Factors(database.prisma, database.sql, box, mfaNotices, config.mail.productName, clock);
   const recoveryCodes = new RecoveryCodes(database.prisma, database.sql, mfaNotices, clock);
-  // One failure budget per account: second factors and usernameless passkey sign-ins share it.
+  // One failure budget per account for every second factor (a refused usernameless passkey counts per address).
   const budget = new FailureBudget(database.prisma, database.sql, mfaNotices, clock);
-  const passkeys = passkeyServices(config, clock, database, recovery, budget);
+  const passkeys = passkeyServices(config, clock, database, recovery);
   const secondStep = new SecondStep(
     database.prisma,
     database.sql,
@@ -401,7 +401,6 @@ function passkeyServices(
   clock: Clock,
   database: Database,
   recovery: RecoveryServices | undefined,
-  guard: SignInGuard,
 ): PasskeyServices | undefined {
   if (!config.webauthn) return undefined;
   const challenges = new PasskeyChallenges(database.sql, clock);
@@ -410,6 +409,6 @@ function passkeyServices(
   return {
     challenges,
     registry: new Passkeys(database.prisma, challenges, config.webauthn, clock, notice),
-    assertions: new PasskeyAssertions(database.prisma, database.sql, challenges, config.webauthn, clock, guard),
+    assertions: new PasskeyAssertions(database.prisma, database.sql, challenges, config.webauthn, clock),
   };
 }

@@ -42,6 +42,11 @@ t.test('an account-wide end writes one row with the count, even when it ended no
       { type: 'password_changed', sessionId: S1, reason: '1 other sessions ended' },
     ],
     [
+      { which: { userId: U }, reason: 'factors_reset', by: admin, note: 'factors=1 passkeys=2' },
+      0,
+      { type: 'mfa_factors_reset', sessionId: null, reason: 'factors=1 passkeys=2 by user:boss; 0 sessions ended' },
+    ],
+    [
       { which: { userId: U }, reason: 'password_reset', by: { kind: 'self' } },
       0,
       { type: 'password_reset', sessionId: null, reason: '0 sessions ended' },

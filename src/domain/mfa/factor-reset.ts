@@ -1,35 +1,32 @@
-// An administrator resets a user's second factors: the way back for someone who lost their authenticator and
-// their recovery codes. One transaction removes every TOTP factor (active or pending), the recovery codes and the
-// failure count, lowers the assurance of the user's live sessions (their amr loses what a second step added and
-// any step-up is forgotten, assurance.ts, so the next refresh, and any check of the SSO session by
-// /oauth/authorize, says acr "1"), and writes the audit row and the email to the owner (notices.ts). Sessions are not ended: the user keeps working,
-// at one factor, and is asked to enrol again where a role or a client demands it. Passkeys are sign-in methods
-// of their own (removing them could leave no way in) and stay.
+// An administrator resets a user's second factors: the way back for someone who lost their authenticator, their
+// passkeys and their recovery codes. One transaction removes every second factor (authenticator apps, active or
+// pending, every passkey and any passkey challenge still open for the user), the recovery codes and the failure
+// count, ends every session of the user, and writes one audit row (mfa_factors_reset, by endSessions, with the
+// sessions it ended) and the email to the owner (notices.ts).
+//
+// Passkeys go too: a lost phone usually holds both the authenticator app and a synced passkey, and a reset that
+// leaves a passkey leaves whoever holds the device a second factor (and a passwordless way in). Sessions end for
+// the same reason: a session started with the lost device would otherwise outlive the reset. An account left
+// with no password and no provider gets back in with the emailed password reset (which works for any account
+// with an address), then enrols again where a role or a client demands it.
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import { actorName, type Actor } from '../actor.js';
 import type { RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import { isUuid } from '../ids.js';
-import { SECOND_STEP_AMR } from '../sessions/assurance.js';
-import { liveSql } from '../sessions/session-state.js';
+import { endSessions } from '../sessions/session-end.js';
+import { LOCKING_TX } from '../transactions.js';
 import type { MfaNotices } from './notices.js';
 
 export interface ResetOutcome {
-  /** Active factors removed. */
+  /** Active authenticator apps removed. */
   factors: number;
-  /** Live sessions whose assurance dropped. */
+  /** Passkeys removed. */
+  passkeys: number;
+  /** Live sessions ended. */
   sessions: number;
 }
-
-// Keeps each amr's order and forgets any step-up (a factor proven later in the session); only sessions that
-// had a second step, at sign-in or since, change.
-const LOWER_ASSURANCE = `
-UPDATE sessions s SET amr = ARRAY(
-  SELECT m FROM unnest(s.amr) WITH ORDINALITY AS t(m, i) WHERE NOT (m = ANY($2::text[])) ORDER BY i),
-  step_up_at = NULL, step_up_amr = NULL
-WHERE s.user_id = $1::uuid AND ${liveSql('s', '$3')} AND (s.amr && $2::text[] OR s.step_up_at IS NOT NULL)
-RETURNING s.id`;
 
 export class FactorReset {
   constructor(
@@ -52,28 +49,37 @@ export class FactorReset {
       const removed = await tx.$queryRaw<{ confirmed: boolean }[]>`
         DELETE FROM mfa_factors WHERE user_id = ${userId}::uuid AND type = 'totp'
         RETURNING confirmed_at IS NOT NULL AS confirmed`;
+      const passkeys = await tx.$executeRaw`DELETE FROM webauthn_credentials WHERE user_id = ${userId}::uuid`;
+      await tx.$executeRaw`DELETE FROM webauthn_challenges WHERE user_id = ${userId}::uuid`;
       await tx.$executeRaw`DELETE FROM mfa_recovery_codes WHERE user_id = ${userId}::uuid`;
       await tx.$executeRaw`DELETE FROM mfa_guards WHERE user_id = ${userId}::uuid`;
-      const lowered = await tx.$queryRawUnsafe<{ id: string }[]>(
-        LOWER_ASSURANCE,
-        userId,
-        [...SECOND_STEP_AMR],
-        now.toISOString(),
-      );
       const factors = removed.filter((r) => r.confirmed).length;
-      await this.notices.record(
+      // endSessions writes the reset's one audit row (it names the admin and counts the sessions ended).
+      const ended = await endSessions(
         tx,
         {
-          audit: 'mfa_factors_reset',
-          mail: 'mfa_factor_removed',
-          userId,
-          reason: `by=${actorName(actor)} factors=${factors} sessions=${lowered.length}`,
-          vars: { factor: 'every authenticator app and recovery code', by: 'by an administrator' },
+          which: { userId, liveAt: now },
+          reason: 'factors_reset',
+          by: { kind: 'admin', actor },
+          note: `factors=${factors} passkeys=${passkeys}`,
         },
         meta,
         now,
       );
-      return { factors, sessions: lowered.length };
-    });
+      await this.notices.mail(
+        tx,
+        {
+          mail: 'mfa_factor_removed',
+          userId,
+          vars: {
+            factor: 'every authenticator app, passkey and recovery code',
+            by: `by an administrator, ${actorName(actor)}`,
+          },
+        },
+        meta,
+        now,
+      );
+      return { factors, passkeys, sessions: ended.length };
+    }, LOCKING_TX);
   }
 }

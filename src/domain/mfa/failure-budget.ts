@@ -1,13 +1,13 @@
 // The one failure budget per account for proofs beyond the password: a second factor (the sign-in's second step,
-// a step-up: second-step.ts) and a usernameless passkey sign-in (passkeys/passkey-assertion.ts, where the passkey
-// names the account). One row per account (mfa_guards), moved by ONE atomic statement taken BEFORE the proof is
+// a step-up: second-step.ts). A refused usernameless passkey sign-in is not counted here but per address
+// (passkeys/passkey-assertion.ts says why: it proves nothing about the account and would let anyone lock it). One row per account (mfa_guards), moved by ONE atomic statement taken BEFORE the proof is
 // checked: a proof claims one failure in advance, a success gives the count back (clears it), a refusal keeps it.
 // The claim that brings the count to PER_ACCOUNT locks the account's proofs for LOCK_SECONDS unless it succeeds,
 // and while the lock holds no claim is granted (429 mfa_locked with Retry-After). So 50 wrong answers sent at
 // once, to any number of instances on one database, are 50 claims of which at most PER_ACCOUNT get checked.
 //
-// Why one budget for both: a passkey that signs in by itself is the same key that answers a second step, and both
-// prove "the user holds their authenticator". Two budgets would give an attacker twice the tries at it.
+// Why one budget for every second factor: an app code, a recovery code and a passkey answering the second step
+// all prove "the user holds their second factor"; a budget each would give an attacker more tries at it.
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
 import type { RequestMeta } from '../audit.js';

@@ -31,6 +31,11 @@ export class MfaNotices {
       sessionId: notice.sessionId ?? null,
       reason: notice.reason ?? null,
     });
+    await this.mail(tx, notice, meta, now);
+  }
+
+  /** The message alone, for a change whose audit row another owner writes (an admin's reset: endSessions). */
+  async mail(tx: Tx, notice: Pick<MfaNotice, 'mail' | 'userId' | 'vars'>, meta: RequestMeta, now: Date): Promise<void> {
     if (!this.templates || !notice.mail) return;
     const [user] = await tx.$queryRaw<{ email: string }[]>`SELECT email FROM users WHERE id = ${notice.userId}::uuid`;
     if (!user) return;

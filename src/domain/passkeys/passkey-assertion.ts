@@ -10,10 +10,11 @@
 // says "user" only then (session-lifecycle.ts), and a sign-in whose options required it refuses an answer
 // without it.
 //
-// A usernameless sign-in is also counted per account (SignInGuard: the one failure budget of mfa/failure-budget.ts,
-// passed in so this folder does not depend on that one): once the passkey names the account, one try is claimed
-// before the signature is checked; a refusal keeps it, a success gives it back, and a locked account gets
-// mfa_locked without any check. An answer naming no known passkey names no account: the address limit covers it.
+// A refused usernameless sign-in is counted per address only (the route's rate limit), never in the account's
+// second-factor failure budget: a passkey's signature cannot be guessed, so a refusal proves nothing about the
+// account, and a credential id is no secret (it is sent to every page that asks for the passkey). Counting it per
+// account let whoever knew a victim's credential id lock the victim's second step with refused answers. The
+// account's budget stays for the second step after a password (its caller, mfa/second-step.ts, counts it).
 import type {
   verifyAuthenticationResponse,
   AuthenticationResponseJSON,
@@ -54,14 +55,6 @@ type StoredPasskey = NonNullable<Awaited<ReturnType<PrismaClient['webauthnCreden
 
 const TOUCH = `UPDATE webauthn_credentials SET last_used_at = $2::timestamptz, backed_up = $3 WHERE id = $1::uuid`;
 
-/** The per-account count of usernameless sign-ins (FailureBudget): claim a try, then say how it went. */
-export interface SignInGuard {
-  /** One try for `userId`: a ticket for `failed`, or a DomainError (mfa_locked) when the account may not try. */
-  claim(userId: string): Promise<number>;
-  failed(userId: string, ticket: number, meta: RequestMeta): Promise<void>;
-  succeeded(userId: string): Promise<void>;
-}
-
 export class PasskeyAssertions {
   constructor(
     private readonly db: PrismaClient,
@@ -69,8 +62,6 @@ export class PasskeyAssertions {
     private readonly challenges: PasskeyChallenges,
     private readonly settings: PasskeySettings,
     private readonly clock: Clock,
-    /** Counts usernameless sign-ins per account; a second factor's answer is counted by its caller instead. */
-    private readonly guard?: SignInGuard,
   ) {}
 
   /**
@@ -109,7 +100,7 @@ export class PasskeyAssertions {
 
   /** A usernameless sign-in: the answer to a challenge issued without a user; the passkey names the user. */
   async signIn(challengeId: string, response: AuthenticationResponseJSON, meta: RequestMeta): Promise<VerifiedPasskey> {
-    return this.verify(challengeId, response, meta, null, null, this.guard);
+    return this.verify(challengeId, response, meta, null, null);
   }
 
   /**
@@ -135,7 +126,6 @@ export class PasskeyAssertions {
     meta: RequestMeta,
     forUser: string | null,
     binding: string | null,
-    guard?: SignInGuard,
   ): Promise<VerifiedPasskey> {
     const claimed = await this.challenges.claim(challengeId, 'authentication');
     if (claimed.userId !== forUser || claimed.binding !== binding)
@@ -152,17 +142,7 @@ export class PasskeyAssertions {
     };
     if (!stored || (forUser !== null && stored.userId !== forUser))
       throw await refuse('passkey_sign_in_failed', 'unknown credential');
-    if (!guard) return this.check(stored, claimed, response, refuse, meta, now);
-    const ticket = await guard.claim(stored.userId);
-    let verified: VerifiedPasskey;
-    try {
-      verified = await this.check(stored, claimed, response, refuse, meta, now);
-    } catch (err) {
-      await guard.failed(stored.userId, ticket, meta);
-      throw err;
-    }
-    await guard.succeeded(stored.userId);
-    return verified;
+    return this.check(stored, claimed, response, refuse, meta, now);
   }
 
   /** The answer against the stored passkey: its user handle, signature, user verification and counter. */

@@ -24,9 +24,6 @@ export type SecondFactor = 'otp' | 'recovery_code' | { passkey: { synced: boolea
 
 export type Acr = (typeof ACR_VALUES)[number];
 
-/** What a second step (a TOTP code or a recovery code) adds to a session's amr: what a reset of the factors takes away. */
-export const SECOND_STEP_AMR = ['otp', 'mfa'] as const;
-
 /** RFC 8176 methods of a sign-in: the first step (a provider, or else the password), then any second factor. */
 export function sessionAmr(idp: string | null | undefined, second?: SecondFactor | null): string[] {
   const first = idp ? [] : ['pwd'];

@@ -26,6 +26,8 @@ export type EndReason =
   | 'account_disabled'
   | 'account_deleted'
   | 'role_revoked'
+  /** An admin reset the user's second factors (src/domain/mfa/factor-reset.ts). */
+  | 'factors_reset'
   /** OAuth grants (src/domain/oauth/): a client disabled or deleted, a user's grant to a client revoked. */
   | 'client_disabled'
   | 'client_deleted'
@@ -84,6 +86,7 @@ const AUDIT: Record<EndReason, { type: AuditType; count?: (n: number) => string 
   account_disabled: { type: 'account_disabled', count: (n) => `${n} sessions ended` },
   account_deleted: { type: 'account_deleted', count: (n) => `${n} sessions ended` },
   role_revoked: { type: 'role_revoked', count: (n) => (n ? `${n} sessions ended` : null) },
+  factors_reset: { type: 'mfa_factors_reset', count: (n) => `${n} sessions ended` },
   oidc_logout: { type: 'oauth_logout' },
   client_disabled: { type: 'oauth_client_disabled', count: (n) => `${n} grants ended` },
   client_deleted: { type: 'oauth_client_deleted', count: (n) => `${n} grants ended` },
