@@ -86,6 +86,8 @@ import { TokenIssuer } from './domain/tokens/token-issuer.js';
 import { WebhookEndpoints } from './domain/webhooks/endpoints.js';
 import { WebhookDeliveries } from './domain/webhooks/deliveries.js';
 import { ClientAuthentication } from './domain/authz/client-authentication.js';
+import { ClientCache } from './domain/authz/client-cache.js';
+import { clientIsAt } from './domain/oauth/client-version.js';
 import { GrantRegistry } from './domain/grants/registry.js';
 import type { GrantServices } from './domain/grants/grant.js';
 
@@ -369,8 +371,14 @@ export async function createServices(
     clientAssertions,
     // An https client_id is a metadata-document client when they are on (fetched if not fresh), else unknown.
     // Its fetches count against the caller's address, as at the authorization endpoint.
-    clientAuthentication: new ClientAuthentication(serviceClients, clientAssertions, undefined, (id, ip) =>
-      clientDocuments?.handles(id) ? clientDocuments.active(id, { ip, requestId: '' }) : oauthClients.active(id),
+    // The token endpoint may use a short-lived copy of a client; its grants re-check the version (client-cache.ts).
+    clientAuthentication: new ClientAuthentication(
+      serviceClients,
+      clientAssertions,
+      undefined,
+      (id, ip) =>
+        clientDocuments?.handles(id) ? clientDocuments.active(id, { ip, requestId: '' }) : oauthClients.active(id),
+      { cache: new ClientCache(clock), isCurrent: (id, version) => clientIsAt(database.sql, { id, version }) },
     ),
     grants: new GrantRegistry(),
     grantServices: {

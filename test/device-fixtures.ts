@@ -2,8 +2,15 @@
 // (device authorization, token polls), and the user's side on the verification pages through the cookie-keeping
 // Browser of oauth-server-fixtures.ts.
 import type { ClientMetadataInput } from '../src/domain/oauth/client-metadata.js';
-import { PASSWORD, type TestApp } from './helper.js';
+import { ManualClock, PASSWORD, type TestApp } from './helper.js';
 import { Browser, FORM, formFields, meta } from './oauth-server-fixtures.js';
+
+/** The wall clock, for a test whose device polls at the real interval. */
+export class SystemClock extends ManualClock {
+  override now(): Date {
+    return new Date();
+  }
+}
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 

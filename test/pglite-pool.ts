@@ -109,6 +109,12 @@ const TRUNCATE_AFTER_ROWS = 1000;
 
 /** Each instance's fingerprint as loaded (or as its last TRUNCATE left it: that gives tables new files). */
 const loaded = new WeakMap<PGlite, string>();
+/**
+ * Each instance's tables as loaded, read once instead of at every reset (pg_tables is a view over the catalogs:
+ * reading it cost about as much CPU as emptying every table). A test that added a table changed the fingerprint,
+ * and one that dropped one fails its DELETE: either way the instance is closed, not reused.
+ */
+const tablesOf = new WeakMap<PGlite, string[]>();
 const fingerprint = async (db: PGlite) => (await db.query<{ fingerprint: string }>(FINGERPRINT)).rows[0]!.fingerprint;
 
 const idle: PGlite[] = [];
@@ -126,6 +132,10 @@ export async function migratedPglite(): Promise<PGlite> {
     startParams: pgliteStartParams('-c', 'log_startup_progress_interval=0'),
   });
   loaded.set(db, await fingerprint(db));
+  tablesOf.set(
+    db,
+    (await db.query<{ name: string }>(TABLES)).rows.map((r) => r.name),
+  );
   return db;
 }
 
@@ -146,7 +156,8 @@ async function reset(db: PGlite): Promise<boolean> {
     // Not inside a transaction (DISCARD ALL refuses to run in one): session settings, prepared statements,
     // temporary tables and advisory locks go.
     await db.exec('DISCARD ALL');
-    const tables = (await db.query<{ name: string }>(TABLES)).rows.map((r) => r.name);
+    const tables = tablesOf.get(db);
+    if (!tables) return false;
     // One round trip, one transaction; foreign keys are not checked while every table is emptied
     // (session_replication_role skips their triggers).
     const results = await db.exec(

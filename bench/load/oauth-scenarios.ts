@@ -106,13 +106,20 @@ function authorizeUrl(target: Target, clientId: string, challenge: string, scope
   })}`;
 }
 
-/** `count` codes, each for its own authorization request, minted four at a time by signed-in browsers. */
+/** Codes live 60 s: minting stops after this long, so those minted are still good when the point runs. */
+const MINT_SECONDS = 25;
+
+/**
+ * `count` codes (fewer if minting them takes over MINT_SECONDS: a busy machine), each for its own authorization
+ * request, minted four at a time by signed-in browsers; the newest last.
+ */
 async function mintCodes(target: Target, clientId: string, cookies: string[], count: number, scope?: string) {
   const out: Minted[] = [];
   let next = 0;
+  const until = Date.now() + MINT_SECONDS * 1000;
   await Promise.all(
     cookies.slice(0, 4).map(async (cookie) => {
-      while (next < count) {
+      while (next < count && Date.now() < until) {
         next++;
         const { verifier, challenge } = pkce();
         const res = await fetch(authorizeUrl(target, clientId, challenge, scope), {
@@ -158,9 +165,23 @@ export async function authorizationCodeSpec(
   connections: number,
   seconds: number,
 ): Promise<LoadSpec> {
-  const count = Math.min(MAX_CODES, connections * seconds * CODES_PER_CONNECTION_SECOND);
-  // A few more than the point sends: a connection may have one in flight when the amount is reached.
-  const codes = await mintCodes(target, seed.clientId, seed.cookies, count + connections);
+  const wanted = Math.min(MAX_CODES, connections * seconds * CODES_PER_CONNECTION_SECOND);
+  // A few more than the point sends: a connection may have one in flight when the amount is reached. One more
+  // (the newest) is redeemed first, out of the count: the first request of a client on an instance reads the
+  // client row (later ones use the instance's copy, re-checked inside the grant's statement), as in any deployment.
+  const codes = await mintCodes(target, seed.clientId, seed.cookies, wanted + connections + 1);
+  const warm = codes.pop();
+  const count = codes.length - connections;
+  if (count < connections) throw new Error(`seeding: only ${codes.length} codes minted in ${MINT_SECONDS} s`);
+  await expectOk(
+    await fetch(`${target.base}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: exchangeBody(seed.clientId, warm!),
+      signal: timeout(),
+    }),
+    'the warm-up exchange',
+  );
   let next = 0;
   const path = '/oauth/token';
   return {

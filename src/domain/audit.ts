@@ -49,6 +49,7 @@ export type AuditType =
   | 'oauth_client_updated'
   | 'oauth_client_disabled'
   | 'oauth_client_enabled'
+  | 'oauth_client_secret_rotated'
   | 'oauth_client_deleted'
   | 'oauth_consent_granted'
   | 'oauth_code_issued'

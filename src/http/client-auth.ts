@@ -2,13 +2,16 @@
 // §2.3.1 HTTP Basic with id and secret form-urlencoded first, or client_id + client_secret in the body;
 // RFC 7523 client_assertion; or a bare client_id, for a public client) and hands it to the one domain step
 // (src/domain/authz/client-authentication.ts). One method per request: two is invalid_request. A refused
-// secret, or none at all, answers 401 invalid_client with a Basic challenge.
+// secret, or none at all, answers 401 invalid_client with a Basic challenge. At the token endpoint the client
+// may come from a short-lived copy; a request its grant refused because the copy was stale is answered again,
+// once, from a fresh read (answerWithCurrentClient).
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { DomainError } from '../domain/domain-error.js';
 import type {
   AuthenticatedClient,
   ClientAuthentication,
+  ClientRead,
   PresentedClient,
 } from '../domain/authz/client-authentication.js';
 import type { ServiceClient } from '../domain/tokens/service-clients.js';
@@ -66,10 +69,11 @@ async function authenticateClient(
   auth: ClientAuthentication,
   request: FastifyRequest,
   reply: FastifyReply,
+  read: ClientRead = 'fresh',
 ): Promise<AuthenticatedClient> {
   const given = presented(request);
   try {
-    return await auth.authenticate(given, request.ip);
+    return await auth.authenticate(given, request.ip, read);
   } catch (err) {
     // RFC 6749 §5.2: a refused secret (or no credential) is answered with the scheme to use.
     if (err instanceof DomainError && given?.method !== 'private_key_jwt')
@@ -95,21 +99,46 @@ export async function authenticateServiceClient(
  * /oauth/device_authorization), before the body is validated, so an unknown client is a 401 whatever else
  * is wrong; returns how a handler or a rate limit finds the request's client. `otherwise` may authenticate
  * a request another way first (the API-key exchange, whose key is its credential); undefined: the usual way.
+ * `read`: 'cached' only where every use of the client re-checks its version (the token endpoint's grants).
  */
 export function authenticateEachRequest(
   app: FastifyInstance,
   auth: ClientAuthentication,
   otherwise?: (request: FastifyRequest) => AuthenticatedClient | undefined,
+  read: ClientRead = 'fresh',
 ): (request: FastifyRequest) => AuthenticatedClient {
   const clients = new WeakMap<FastifyRequest, AuthenticatedClient>();
   app.addHook('preValidation', async (request, reply) => {
-    clients.set(request, otherwise?.(request) ?? (await authenticateClient(auth, request, reply)));
+    clients.set(request, otherwise?.(request) ?? (await authenticateClient(auth, request, reply, read)));
   });
   return (request) => {
     const client = clients.get(request);
     if (!client) throw new Error('no client was authenticated for this request');
     return client;
   };
+}
+
+/**
+ * Answers a request with `answer`, given the client its authentication found. When the answer is a refusal
+ * (DomainError) and that client came from the per-instance copy and has changed since (disabled, deleted,
+ * new secret or keys, new metadata: its version moved), the copy is dropped and the request is answered once
+ * more with the client read fresh: a changed client is judged by what it is now, on every instance at once.
+ * The success path costs nothing more; a refusal from a copy costs one indexed read.
+ */
+export async function answerWithCurrentClient<T>(
+  auth: ClientAuthentication,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  client: AuthenticatedClient,
+  answer: (client: AuthenticatedClient) => Promise<T>,
+): Promise<T> {
+  try {
+    return await answer(client);
+  } catch (err) {
+    if (!(err instanceof DomainError) || (await auth.stillCurrent(client))) throw err;
+    request.log.info({ event: 'oauth_client_copy_stale', clientId: client.id }, 'client changed: answered afresh');
+    return answer(await authenticateClient(auth, request, reply, 'fresh'));
+  }
 }
 
 /**

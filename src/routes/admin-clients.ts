@@ -138,6 +138,21 @@ const adminClientRoutes: FastifyPluginAsync<{ services: Services }> = async (fas
     },
   );
 
+  app.post(
+    '/clients/:client_id/secret',
+    {
+      schema: {
+        summary: 'Give a secret client a new secret (in this answer only); the old one stops at once',
+        params: Params,
+        response: { 200: ClientOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const r = await oauthClients.rotateSecret(request.params.client_id, actor(request), requestMeta(request));
+      return out(r.client, r.secret);
+    },
+  );
+
   for (const [path, disabled] of [
     ['/clients/:client_id/disable', true],
     ['/clients/:client_id/enable', false],

@@ -15,10 +15,12 @@ import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
 
 const Accepted = Type.Object({ status: Type.Literal('accepted'), message: Type.String() });
-const ACCEPTED = {
-  status: 'accepted' as const,
-  message: 'If an account uses this address, a link to reset its password is on its way.',
-};
+/** The 202 of a request whose email goes out through the outbox: what happens next, in words for the user. */
+const accepted = (message: string) => ({ status: 'accepted' as const, message });
+const ACCEPTED = accepted('If an account uses this address, a link to reset its password is on its way.');
+const VERIFICATION_SENT = accepted('A new verification link is on its way to your address.');
+// The same words whether or not the new address is free: a taken address is told by email instead.
+const CHANGE_SENT = accepted('If the new address can be used, a link to confirm it is on its way to it.');
 const EmailToken = Type.String({ pattern: EMAIL_TOKEN_PATTERN });
 
 const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, { services }) => {
@@ -78,12 +80,12 @@ const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
       config: { ...rateLimit },
       schema: {
         summary: 'Email a new verification link to the signed-in user',
-        response: { 202: NoBody, ...errorResponses },
+        response: { 202: Accepted, ...errorResponses },
       },
     },
     async (request, reply) => {
       await recovery.verification.request(request.bearer!.user.id, requestMeta(request));
-      return reply.code(202).send(null);
+      return reply.code(202).send(VERIFICATION_SENT);
     },
   );
 
@@ -118,7 +120,7 @@ const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
           },
           { additionalProperties: false },
         ),
-        response: { 202: NoBody, ...errorResponses },
+        response: { 202: Accepted, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -134,7 +136,7 @@ const recoveryRoutes: FastifyPluginAsync<{ services: Services }> = async (fastif
         },
         requestMeta(request),
       );
-      return reply.code(202).send(null);
+      return reply.code(202).send(CHANGE_SENT);
     },
   );
 

@@ -9,7 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { acceptForms } from '../http/form-body.js';
 import { Type } from 'typebox';
-import { authenticateEachRequest, perClientRateLimit } from '../http/client-auth.js';
+import { answerWithCurrentClient, authenticateEachRequest, perClientRateLimit } from '../http/client-auth.js';
 import { errorResponses } from '../http/schemas.js';
 import { requestMeta } from '../http/request-meta.js';
 import type { TokenForm } from '../domain/grants/grant.js';
@@ -56,18 +56,24 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
 
   app.addHook('onSend', noStore);
 
-  const clientOf = authenticateEachRequest(fastify, clientAuthentication, (request) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    // An API-key exchange needs no client credential: the key is one (RFC 8693 §2.1). One that is sent is checked.
-    const bare =
-      request.headers.authorization === undefined &&
-      body.client_secret === undefined &&
-      body.client_assertion === undefined &&
-      body.client_assertion_type === undefined;
-    return bare && isApiKeyExchange(body)
-      ? clientAuthentication.keyHolder(typeof body.client_id === 'string' ? body.client_id : undefined)
-      : undefined;
-  });
+  // The grants re-check the client in their own statement, so the client may come from the short-lived copy.
+  const clientOf = authenticateEachRequest(
+    fastify,
+    clientAuthentication,
+    (request) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      // An API-key exchange needs no client credential: the key is one (RFC 8693 §2.1). One that is sent is checked.
+      const bare =
+        request.headers.authorization === undefined &&
+        body.client_secret === undefined &&
+        body.client_assertion === undefined &&
+        body.client_assertion_type === undefined;
+      return bare && isApiKeyExchange(body)
+        ? clientAuthentication.keyHolder(typeof body.client_id === 'string' ? body.client_id : undefined)
+        : undefined;
+    },
+    'cached',
+  );
 
   // API keys: the per-address limit before the lookup, the per-key one once the key is known genuine.
   const keyLimits = apiKeyRateLimits(fastify, config.apiKeys);
@@ -94,15 +100,22 @@ const tokenRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
         response: { 200: TokenResponseBody, ...errorResponses },
       },
     },
-    async (request) => {
-      const { response, log } = await grants.dispatch({
-        form: request.body as TokenForm,
-        client: clientOf(request),
-        services: grantServices,
-        clock,
-        meta: requestMeta(request),
-        admitApiKey: (keyId) => keyLimits.byKey(request, keyId),
-      });
+    async (request, reply) => {
+      const { response, log } = await answerWithCurrentClient(
+        clientAuthentication,
+        request,
+        reply,
+        clientOf(request),
+        (client) =>
+          grants.dispatch({
+            form: request.body as TokenForm,
+            client,
+            services: grantServices,
+            clock,
+            meta: requestMeta(request),
+            admitApiKey: (keyId) => keyLimits.byKey(request, keyId),
+          }),
+      );
       const { message, ...fields } = log;
       request.log.info(fields, message);
       return response;

@@ -28,6 +28,11 @@ t.test('a change is confirmed from the new address, announced to the old, and un
     payload: { new_email: newEmail, current_password: PASSWORD },
   });
   t.equal(asked.statusCode, 202, 'the change request with the current password is accepted');
+  t.match(
+    asked.json(),
+    { status: 'accepted', message: /link to confirm it/ },
+    'the answer is JSON that says what happens next, in words for the user',
+  );
   await smtp.waitFor(3);
   const confirmation = smtp.to(newEmail)[0]!;
   const notice = smtp.to(oldEmail).find((m) => /requested/.test(m.subject))!;

@@ -52,6 +52,11 @@ t.test('a signed-in user asks for a new link; an expired one is refused; a verif
     headers: { authorization: `Bearer ${accessToken}` },
   });
   t.equal(asked.statusCode, 202, 'a signed-in user can ask for a new link');
+  t.match(
+    asked.json(),
+    { status: 'accepted', message: /verification link/ },
+    'the answer is JSON that says a new link is on its way',
+  );
   const unauthenticated = await app.inject({ method: 'POST', url: '/auth/verify-email/request' });
   t.equal(unauthenticated.json().code, 'missing_token', 'asking for a new link needs an access token');
   const [, second] = await smtp.waitFor(2);

@@ -142,3 +142,16 @@ t.test('a wrong password shows the sign-in page again with the error', async (t)
   t.match(wrong.body, /role="alert"/, 'the page shows the error as an alert');
   t.notOk(browser.cookies.has('__Host-tessera_sso'), 'no browser session starts');
 });
+
+t.test('login_hint fills in the sign-in page’s email, escaped; the user may still change it', async (t) => {
+  const { app } = await buildTestApp(t);
+  const { client } = await registerClient(app);
+  const browser = new Browser(app);
+  const { challenge } = pkce();
+  const page = await browser.get(
+    `/oauth/authorize?${authorizeQuery(client.id, challenge, { login_hint: 'ada"<b>@example.com' })}`,
+  );
+  t.equal(page.statusCode, 200, 'the sign-in page is shown');
+  t.match(page.body, /name="email"[^>]*value="ada&quot;&lt;b&gt;@example\.com"/, 'the hint is the email, as text');
+  t.notMatch(page.body, /<b>@example/, 'never as markup');
+});

@@ -102,6 +102,40 @@ t.test(
   },
 );
 
+t.test('a re-send whose audit row cannot be written is not queued either: both commit or neither', async (t) => {
+  const receiver = await startReceiver(t);
+  const { app, db } = await buildTestApp(t, { env: ENV });
+  const admin = await adminSession(app);
+  const made = await addEndpoint(app, admin.accessToken, receiver.url);
+  receiver.trust(made.secret);
+  await register(app);
+  t.equal(await app.webhookWorker.runOnce(), 1, 'the delivery went out');
+  const row = await db.database.prisma.webhookDelivery.findFirstOrThrow();
+  // The audit write fails after the statement that queues the re-send succeeded.
+  const sql = db.database.prisma;
+  await sql.$executeRawUnsafe(`CREATE FUNCTION refuse_resent_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.type = 'webhook_delivery_resent' THEN RAISE EXCEPTION 'audit refused'; END IF; RETURN NEW; END $$`);
+  await sql.$executeRawUnsafe(`CREATE TRIGGER refuse_resent_audit BEFORE INSERT ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION refuse_resent_audit()`);
+  const resend = () =>
+    app.inject({
+      method: 'POST',
+      url: `/admin/webhooks/deliveries/${row.id}/resend`,
+      headers: bearer(admin.accessToken),
+    });
+  const refused = await resend();
+  t.equal(refused.statusCode, 500, 'the re-send fails as a whole');
+  const after = await db.database.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: row.id } });
+  t.ok(after.sentAt !== null && after.attempts === 1, 'the delivery stays delivered: no re-send queued unaudited');
+  t.equal(await app.webhookWorker.runOnce(), 0, 'nothing goes out again');
+
+  await sql.$executeRawUnsafe('DROP TRIGGER refuse_resent_audit ON audit_events');
+  t.equal((await resend()).statusCode, 202, 'once the audit row can be written, the re-send is accepted');
+  const audited = await db.database.prisma.auditEvent.count({ where: { type: 'webhook_delivery_resent' } });
+  t.equal(audited, 1, 'and audited once: an admin sees every re-send that went out');
+  t.equal(await app.webhookWorker.runOnce(), 1, 'and it goes out again');
+});
+
 t.test('a delivery id too large for the database is refused with invalid_request, not a 500', async (t) => {
   const { app } = await buildTestApp(t, { env: ENV });
   const admin = await adminSession(app);

@@ -42,6 +42,21 @@ t.test('discovery document', async (t) => {
   t.same(doc.id_token_signing_alg_values_supported, ['RS256'], 'discovery announces RS256 for id tokens');
   t.same(doc.access_token_signing_alg_values_supported, ['RS256'], 'discovery announces RS256 for access tokens');
   t.match(res.headers['cache-control'], /^public, max-age=\d+$/, 'the discovery document may be cached publicly');
+  // What openid-client and oauth4webapi read to build an authorization request (RFC 8414, RFC 9207, RFC 7636).
+  const as = (await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json();
+  for (const [name, d] of [
+    ['OpenID', doc],
+    ['RFC 8414', as],
+  ] as const) {
+    t.equal(
+      d.authorization_endpoint,
+      'https://auth.example.com/oauth/authorize',
+      `${name}: the authorization endpoint`,
+    );
+    t.same(d.response_types_supported, ['code'], `${name}: only the code flow`);
+    t.same(d.code_challenge_methods_supported, ['S256'], `${name}: PKCE S256 only, never plain`);
+    t.equal(d.authorization_response_iss_parameter_supported, true, `${name}: iss in the authorization response`);
+  }
 });
 
 t.test('health', async (t) => {

@@ -15,9 +15,15 @@ import type { PointSummary } from '../../bench/load/report.js';
 /** One API-key exchange: the key's lookup-and-touch. One client_credentials grant: its audit row. */
 const STATEMENTS_PER_API_KEY_EXCHANGE = 1;
 const STATEMENTS_PER_CLIENT_CREDENTIALS = 1;
-/** One device-code redemption: the public client's row, then the statement that spends the approved code,
- * starts the grant and audits it. */
-const STATEMENTS_PER_DEVICE_CODE_REDEMPTION = 2;
+/**
+ * The OAuth grants, client authentication included: the client comes from the instance's copy (warmed by the
+ * scenario's seeding, which reads it once) and the grant's one statement re-checks it. A code exchange spends
+ * the code, starts the grant and audits it; a refresh is the compare-and-swap; a device-code redemption
+ * spends the approved code, starts the grant and audits it.
+ */
+const STATEMENTS_PER_CODE_EXCHANGE = 1;
+const STATEMENTS_PER_OAUTH_REFRESH = 1;
+const STATEMENTS_PER_DEVICE_CODE_REDEMPTION = 1;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // As a user would start it: without tap's loaders or coverage in the children.
@@ -43,7 +49,7 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
     '--concurrency',
     '2',
     '--scenarios',
-    'refresh,me,jwks,api-key,client-credentials,device-code',
+    'refresh,me,jwks,api-key,client-credentials,device-code,authorization-code,refresh-token',
     '--json',
     json,
   ];
@@ -67,6 +73,8 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
     'api-key 2',
     'client-credentials 2',
     'device-code 2',
+    'authorization-code 2',
+    'refresh-token 2',
     'hello 2',
     'refresh@½peak 32',
   ]) {
@@ -77,7 +85,18 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
   const points = summaries[0]!;
   t.same(
     points.map((p) => p.scenario).sort(),
-    ['api-key', 'client-credentials', 'device-code', 'hello', 'jwks', 'me', 'refresh', 'refresh@½peak'],
+    [
+      'api-key',
+      'authorization-code',
+      'client-credentials',
+      'device-code',
+      'hello',
+      'jwks',
+      'me',
+      'refresh',
+      'refresh-token',
+      'refresh@½peak',
+    ],
     'every scenario is in the JSON report',
   );
   for (const p of points) {
@@ -97,6 +116,8 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
     'api-key': STATEMENTS_PER_API_KEY_EXCHANGE,
     'client-credentials': STATEMENTS_PER_CLIENT_CREDENTIALS,
     'device-code': STATEMENTS_PER_DEVICE_CODE_REDEMPTION,
+    'authorization-code': STATEMENTS_PER_CODE_EXCHANGE,
+    'refresh-token': STATEMENTS_PER_OAUTH_REFRESH,
   };
   // Rounded: the few requests in flight when the load stops are served (statements counted) to a client that
   // has gone (not counted as answered): at 2 connections a few thousandths; one more per request does not round away.
@@ -107,5 +128,14 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
       `${p.scenario}: ${expected[p.scenario]} database statement(s) per request (measured ${p.statements?.median}), as a deployment relies on`,
     );
   }
+  // The code exchange and the refresh_token grant are held closer than rounding: one statement, plus the few
+  // hundredths of requests in flight when the load stops (their client was warmed before the point, so no client
+  // read is in the count). The device-code point is a batch of 40 at this size, where two in flight already
+  // read 1.05: it is held to the rounded figure above.
+  for (const p of points.filter((p) => ['authorization-code', 'refresh-token'].includes(p.scenario)))
+    t.ok(
+      (p.statements?.median ?? Number.NaN) <= 1.05,
+      `${p.scenario}: at most 1.05 statements per request, client authentication included (measured ${p.statements?.median})`,
+    );
   t.match(stdout, /targets/, 'the targets are compared');
 });

@@ -8,17 +8,11 @@ import { createInterface } from 'node:readline';
 import t from 'tap';
 import { chromium } from 'playwright-core';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { ManualClock, PASSWORD, buildTestApp, register } from '../helper.js';
+import { PASSWORD, buildTestApp, register } from '../helper.js';
 import { freePort } from '../free-port.js';
-import { registerDeviceClient } from '../device-fixtures.js';
+import { SystemClock, registerDeviceClient } from '../device-fixtures.js';
 
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-class SystemClock extends ManualClock {
-  override now(): Date {
-    return new Date();
-  }
-}
 
 t.test('a CLI on openid-client gets tokens once the user approves its code in a browser, keyboard only', async (t) => {
   const port = await freePort();

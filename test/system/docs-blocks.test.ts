@@ -1,6 +1,6 @@
 // Blocks of shell commands from the docs, run as written with bash: the OpenAPI listing of docs/spa.md, the
-// API-key script of docs/oauth-apps.md, the roles commands of docs/admin.md and the refresh-key rotation of
-// docs/keys.md. Each is found by its first line (docs marks it `<!-- run by … -->`, which
+// API-key script of docs/oauth-apps.md, the roles commands of docs/admin.md, the refresh-key rotation and the
+// signing-key commands of docs/keys.md. Each is found by its first line (docs marks it `<!-- run by … -->`, which
 // test/unit/docs-commands.test.ts holds to this file); only the documented address, http://localhost:3000,
 // is replaced by the test server's. Then what the service saw is checked, not just the exit code.
 import t from 'tap';
@@ -97,4 +97,18 @@ t.test('docs/keys.md: the refresh-key rotation adds a key beside the one in use 
     'the key in use stays: tokens it made keep refreshing',
   );
   t.match(r.stdout, /refresh-/, '`list` names the refresh-token keys');
+});
+
+t.test('docs/keys.md: the signing-key commands list, rotate, rotate now, retire a listed kid and prune', async (t) => {
+  const keys = await tempDir(t, 'tessera-docs-keys-');
+  const made = await bash('npm run -s keys -- generate', { KEYS_DIR: keys });
+  t.equal(made.code, 0, `generate exits 0 (stderr: ${made.stderr.slice(0, 300)})`);
+  const r = await bash(await block('docs/keys.md', 'npm run keys -- list            # kid'), { KEYS_DIR: keys });
+  t.equal(r.code, 0, `the six commands exit 0 (stderr: ${r.stderr.slice(0, 300)})`);
+  t.match(r.stdout, /-[0-9a-f]{8} retired; published until/, 'retire took the kid the block read from `list`');
+  const after = await bash('npm run -s keys -- list', { KEYS_DIR: keys });
+  const states = after.stdout.split('\n').filter((l) => / RS256 /.test(l));
+  t.equal(states.filter((l) => / active /.test(l)).length, 1, 'one key signs after rotate --now and retire');
+  t.equal(states.filter((l) => / next /.test(l)).length, 1, 'a next key waits for the following rotation');
+  t.equal(states.filter((l) => / retired /.test(l)).length, 2, 'the emergency-rotated key and the one retired');
 });

@@ -1,15 +1,17 @@
 // @tessera/verify as a user gets it: `npm pack` of the workspace package, the tarball installed into a
 // scratch project from outside this repository (jose and fastify from the registry), a TypeScript file
 // type-checked against the package's own .d.ts, then run against a listening Tessera. What the package
-// ships (and what it must not pull in) is checked on the tarball itself, not on the workspace folder.
+// ships (and what it must not pull in) is checked on the tarball itself, not on the workspace folder. And
+// docs/services.md's install block, run as written, packs it and installs the tarball into a service's folder.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, decodeJwt } from 'jose';
 import { buildTestApp, me, session, tempDir } from '../helper.js';
+import { bash, block } from '../doc-shell.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -224,5 +226,24 @@ t.test('the packed @tessera/verify installs on its own, type-checks and verifies
         'the consumer verifies the token, the plugin guards its route, and both refuse what Tessera refuses',
       );
     },
+  );
+});
+
+t.test('docs/services.md: the install block packs the verifier and installs it into a service', async (t) => {
+  const service = await tempDir(t, 'tessera-orders-service-');
+  await writeFile(path.join(service, 'package.json'), JSON.stringify({ name: 'orders-service', private: true }));
+  // The block writes the tarball where it runs, the repository root, as a reader's shell would.
+  t.teardown(() => rm(path.join(ROOT, 'tessera-verify-0.1.0.tgz'), { force: true }));
+  const r = await bash(await block('docs/services.md', 'npm pack --workspace @tessera/verify'), {
+    SERVICE_DIR: service,
+  });
+  t.equal(r.code, 0, `pack and install exit 0 (stderr: ${r.stderr.slice(-300)})`);
+  const installed = JSON.parse(
+    await readFile(path.join(service, 'node_modules', '@tessera', 'verify', 'package.json'), 'utf8'),
+  ) as { name: string };
+  t.equal(installed.name, '@tessera/verify', 'the service has the package');
+  t.ok(
+    (await readdir(path.join(service, 'node_modules'))).includes('jose'),
+    'with jose, its one dependency, from the registry',
   );
 });

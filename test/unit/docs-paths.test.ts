@@ -125,6 +125,15 @@ t.test('the docs pages are README, CONTRIBUTING and every docs/*.md', async (t) 
   t.ok(DOCS.length > 10, `a dozen pages or more are checked (${DOCS.length})`);
 });
 
+t.test('README stays the front door: short, with a map that links every docs page', async (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const lines = readme.split('\n').length;
+  t.ok(lines <= 250, `README has ${lines} lines (at most 250): the rest lives in docs/ by reader`);
+  const linked = new Set([...readme.matchAll(LINK)].map((m) => m[1]!.split('#')[0]));
+  const missing = DOCS.filter((d) => d.startsWith('docs/') && !linked.has(d));
+  t.same(missing, [], 'every docs/*.md page is reachable from the README');
+});
+
 for (const doc of DOCS) {
   t.test(
     `every repository file ${doc} links or names exists, and every #anchor it links to is a heading`,

@@ -8,6 +8,9 @@
 // Service clients (SERVICE_CLIENTS) are looked up first; then, when given, the OAuth clients registered in
 // the database (src/domain/oauth/clients.ts), each held to the one method it registered (a secret client
 // may send its secret either way: both are the same proof).
+// At the token endpoint, a secret or public OAuth client may come from a short-lived per-instance copy
+// (client-cache.ts) whose version the grant's statement re-checks; everywhere else, and for private_key_jwt
+// (whose proof costs statements of its own and whose keys must count at once), the client is read fresh.
 // The HTTP layer (src/http/client-auth.ts) reads what was presented; this decides. Every failure is
 // invalid_client with a log-only detail, so a caller learns nothing about which part was wrong.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -16,6 +19,7 @@ import { DomainError } from '../domain-error.js';
 import type { ServiceClient, ServiceClients } from '../tokens/service-clients.js';
 import type { OAuthClient } from '../oauth/clients.js';
 import { ASSERTION_TYPE, AssertionRefused, type ClientAssertions } from './client-assertions.js';
+import type { ClientCache } from './client-cache.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
@@ -29,8 +33,24 @@ export type PresentedClient =
 export type AuthenticatedClient =
   | { kind: 'confidential'; id: string; method: ClientAuthMethod; client: ServiceClient }
   | { kind: 'public'; id: string; method: 'none' }
-  /** An OAuth client from the database (the authorization_code and refresh_token grants); method none: public. */
-  | { kind: 'oauth'; id: string; method: ClientAuthMethod; client: OAuthClient };
+  /**
+   * An OAuth client from the database (the authorization_code and refresh_token grants); method none: public.
+   * `cached`: taken from the per-instance copy, so the grant's statement must find it at `client.version`.
+   */
+  | { kind: 'oauth'; id: string; method: ClientAuthMethod; client: OAuthClient; cached?: boolean };
+
+/**
+ * Whether a request may use the per-instance copy of its client (`cached`: the token endpoint, whose grants
+ * re-check the version) or must read it (`fresh`: every other endpoint, and the retry of a stale copy).
+ */
+export type ClientRead = 'cached' | 'fresh';
+
+/** The copy of OAuth clients and how to tell whether one is still what the database holds. */
+export interface ClientCopies {
+  cache: ClientCache;
+  /** True when the client exists, is enabled and is still at this version (one indexed read). */
+  isCurrent: (clientId: string, version: number) => Promise<boolean>;
+}
 
 /** Where OAuth clients registered in the database are found: the client if it exists and is enabled. */
 /**
@@ -53,6 +73,7 @@ export class ClientAuthentication {
     private readonly assertions: ClientAssertions,
     private readonly publicClients?: PublicClientLookup,
     private readonly oauthClients?: OAuthClientLookup,
+    private readonly copies?: ClientCopies,
   ) {}
 
   /** The methods a client may use at the token endpoint (discovery's token_endpoint_auth_methods_supported). */
@@ -69,17 +90,20 @@ export class ClientAuthentication {
    * The client behind what was presented (null: nothing was), or DomainError invalid_client. `ip`: the caller's
    * address, for the lookups that count fetches per address.
    */
-  async authenticate(presented: PresentedClient | null, ip = ''): Promise<AuthenticatedClient> {
+  async authenticate(
+    presented: PresentedClient | null,
+    ip = '',
+    read: ClientRead = 'fresh',
+  ): Promise<AuthenticatedClient> {
     if (!presented) throw refuse('no client credentials');
     switch (presented.method) {
       case 'client_secret_basic':
       case 'client_secret_post': {
         const client = this.clients.authenticate(presented.clientId, presented.secret);
         if (client) return { kind: 'confidential', id: client.id, method: presented.method, client };
-        const registered = this.clients.get(presented.clientId) ? null : await this.oauthSecret(presented, ip);
-        if (!registered)
-          throw refuse(`client authentication failed for ${JSON.stringify(presented.clientId.slice(0, 64))}`);
-        return { kind: 'oauth', id: registered.id, method: presented.method, client: registered };
+        const found = this.clients.get(presented.clientId) ? null : await this.oauthSecret(presented, ip, read);
+        if (!found) throw refuse(`client authentication failed for ${JSON.stringify(presented.clientId.slice(0, 64))}`);
+        return { kind: 'oauth', id: found.client.id, method: presented.method, ...found };
       }
       case 'private_key_jwt': {
         if (presented.assertionType !== ASSERTION_TYPE || typeof presented.assertion !== 'string')
@@ -106,9 +130,10 @@ export class ClientAuthentication {
       }
       case 'none': {
         if (this.oauthClients && !this.clients.get(presented.clientId)) {
-          const client = await this.oauthClients(presented.clientId, ip);
+          const found = await this.lookup(presented.clientId, ip, read);
           // A confidential client must prove itself: naming it is not enough.
-          if (client?.authMethod === 'none') return { kind: 'oauth', id: client.id, method: 'none', client };
+          if (found?.client.authMethod === 'none')
+            return { kind: 'oauth', id: found.client.id, method: 'none', ...found };
         }
         // A confidential client must prove itself: naming it is not enough.
         if (!this.publicClients?.(presented.clientId) || this.clients.get(presented.clientId))
@@ -127,13 +152,47 @@ export class ClientAuthentication {
     return { kind: 'public', id: clientId?.slice(0, 64) || 'api_key', method: 'none' };
   }
 
-  /** An OAuth client registered with a secret, if this is its secret (compared in constant time either way). */
-  private async oauthSecret(presented: { clientId: string; secret: string }, ip: string): Promise<OAuthClient | null> {
+  /**
+   * Whether an OAuth client taken from the copy is still what the database holds; when it is not, its entry
+   * is dropped (the caller then authenticates the request again, `fresh`). A client read fresh is current.
+   */
+  async stillCurrent(client: AuthenticatedClient): Promise<boolean> {
+    if (client.kind !== 'oauth' || !client.cached || !this.copies) return true;
+    if (await this.copies.isCurrent(client.id, client.client.version)) return true;
+    this.copies.cache.forget(client.id);
+    return false;
+  }
+
+  /** An OAuth client by id: from the copy when `read` allows it and it holds one, else read (and kept). */
+  private async lookup(
+    clientId: string,
+    ip: string,
+    read: ClientRead,
+  ): Promise<{ client: OAuthClient; cached: boolean } | null> {
     if (!this.oauthClients) return null;
-    const client = await this.oauthClients(presented.clientId, ip);
+    const copies = this.copies;
+    const kept = read === 'cached' ? copies?.cache.get(clientId) : undefined;
+    if (kept) return { client: kept, cached: true };
+    const client = await this.oauthClients(clientId, ip);
+    if (!client) {
+      copies?.cache.forget(clientId);
+      return null;
+    }
+    if (copies && client.authMethod !== 'private_key_jwt') copies.cache.set(client);
+    return { client, cached: false };
+  }
+
+  /** An OAuth client registered with a secret, if this is its secret (compared in constant time either way). */
+  private async oauthSecret(
+    presented: { clientId: string; secret: string },
+    ip: string,
+    read: ClientRead,
+  ): Promise<{ client: OAuthClient; cached: boolean } | null> {
+    const found = await this.lookup(presented.clientId, ip, read);
+    const client = found?.client;
     const stored = client?.secretHash ? Buffer.from(client.secretHash.replace(/^sha256:/, ''), 'base64url') : DECOY;
     const match = stored.length === 32 && timingSafeEqual(sha256(presented.secret), stored);
-    return client && match && client.authMethod.startsWith('client_secret_') ? client : null;
+    return found && match && client!.authMethod.startsWith('client_secret_') ? found : null;
   }
 }
 

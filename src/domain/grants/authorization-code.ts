@@ -21,7 +21,7 @@ export const authorizationCode: Grant = {
       throw new DomainError('invalid_request', { message: 'code, redirect_uri and code_verifier are required.' });
     const { codes } = services.oauth;
     // RFC 8707 §2.2: a resource named here must be the grant's (the statement that spends the code checks it).
-    const r = await codes.redeem(code, client.id, redirectUri, verifier, meta, param(form, 'resource'));
+    const r = await codes.redeem(code, client, redirectUri, verifier, meta, param(form, 'resource'));
     const audience = narrowAudience(r.audience, param(form, 'resource'));
     const grant = {
       userId: r.userId,

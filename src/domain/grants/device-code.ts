@@ -20,7 +20,7 @@ export const deviceCode: Grant = {
     const code = param(form, 'device_code');
     if (code === undefined) throw new DomainError('invalid_request', { message: 'device_code is required.' });
     const { devices } = services.oauth;
-    const r = await devices.redeem(code, client.id, meta);
+    const r = await devices.redeem(code, client, meta);
     const grant = {
       userId: r.userId,
       clientId: client.id,

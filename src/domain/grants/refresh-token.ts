@@ -32,7 +32,7 @@ export const refreshToken: Grant = {
       throw new DomainError('invalid_target', { detail: `refresh for unregistered resource, client ${client.id}` });
     let issued: IssuedSession;
     try {
-      issued = await services.oauth.lifecycle.refresh(presented, meta, client.id);
+      issued = await services.oauth.lifecycle.refresh(presented, meta, client);
     } catch (err) {
       if (err instanceof RotationError)
         throw new DomainError('invalid_grant', { detail: `refresh refused: ${err.failure}` });

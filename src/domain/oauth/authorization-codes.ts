@@ -16,6 +16,7 @@ import { sessionDeadline, type SessionLimits } from '../sessions/session-state.j
 import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 import { deleteBefore } from '../batches.js';
+import { clientAtVersionSql, type ClientAtVersion } from './client-version.js';
 
 const CODE_TTL_SECONDS = 60;
 const CODE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -64,18 +65,20 @@ export interface CodeSettings extends SessionLimits {
   accessTokenTtlSeconds: number;
 }
 
-// The user must still be enabled and the client too; the session starts with counter 0 (refresh-tokens.ts).
+// The client must still be enabled and unchanged since it was authenticated (client-version.ts), checked by the
+// UPDATE itself so that a stale client spends nothing (the request is then answered again from a fresh read);
+// the user must still be enabled. The session starts with counter 0 (refresh-tokens.ts).
 const REDEEM = `
 WITH c AS (
   UPDATE oauth_codes SET used_at = $5::timestamptz, grant_session_id = $6::uuid
   WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $5::timestamptz
     AND client_id = $2 AND redirect_uri = $3 AND code_challenge = $4
     AND ($12::text IS NULL OR $12::text = ANY (string_to_array(audience, ' ')))
+    AND ${clientAtVersionSql('$2', '$13')}
   RETURNING user_id, browser_session_id, scope, audience, nonce, auth_time, idp, amr
 ), u AS (
   SELECT c.*, users.email, users.email_verified_at IS NOT NULL AS email_verified
   FROM c JOIN users ON users.id = c.user_id AND users.disabled_at IS NULL
-  WHERE EXISTS (SELECT 1 FROM oauth_clients k WHERE k.id = $2 AND k.disabled_at IS NULL)
 ), s AS (
   INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, refresh_counter, rotated_at,
                         user_agent, ip, idp, client_id, scope, audience, amr)
@@ -169,7 +172,7 @@ export class AuthorizationCodes {
    */
   async redeem(
     code: string,
-    clientId: string,
+    client: ClientAtVersion,
     redirectUri: string,
     verifier: string,
     meta: RequestMeta,
@@ -180,6 +183,7 @@ export class AuthorizationCodes {
       throw new DomainError('invalid_grant', { detail: 'malformed code or code_verifier' });
     const now = this.clock.now();
     const grantSessionId = randomUUID();
+    const clientId = client.id;
     const [won] = await this.sql.query<RedeemRow>(REDEEM, [
       hashOf(code),
       clientId,
@@ -193,6 +197,7 @@ export class AuthorizationCodes {
       meta.ip,
       meta.requestId,
       resource ?? null,
+      client.version,
     ]);
     if (won) {
       return {

@@ -148,7 +148,7 @@ export class ClientDocuments {
       await tx.oAuthClient.upsert({
         where: { id: clientId },
         create: { id: clientId, ...data, createdAt: now },
-        update: data,
+        update: { ...data, version: { increment: 1 } },
       });
       await tx.clientMetadataDocument.upsert({
         where: { clientId },

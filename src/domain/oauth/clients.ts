@@ -25,6 +25,8 @@ export interface OAuthClient extends ClientMetadata {
   createdAt: Date;
   updatedAt: Date;
   disabledAt: Date | null;
+  /** Bumped by every change to the row (secret, keys, metadata, disable): see client-version.ts. */
+  version: number;
 }
 
 const usesSecret = (m: AuthMethod) => m === 'client_secret_basic' || m === 'client_secret_post';
@@ -46,6 +48,7 @@ const fromRow = (r: Row): OAuthClient => ({
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
   disabledAt: r.disabledAt,
+  version: r.version,
 });
 
 /**
@@ -182,9 +185,32 @@ export class OAuthClients {
           ...this.data(m),
           secretHash: keep ? current.secretHash : secret ? hashClientSecret(secret) : null,
           updatedAt: now,
+          version: { increment: 1 },
         },
       });
       await audit(tx, meta, now, { type: 'oauth_client_updated', reason: `client ${id} by ${actorName(actor)}` });
+      return { client: fromRow(row), secret };
+    }, LOCKING_TX);
+  }
+
+  /**
+   * Gives a secret client a new secret (returned here and never again); the old one stops at once, on every
+   * instance (the version moves: src/domain/oauth/client-version.ts). not_found for a client without a secret.
+   */
+  async rotateSecret(id: string, actor: Actor, meta: RequestMeta): Promise<{ client: OAuthClient; secret: string }> {
+    const now = this.clock.now();
+    const secret = newClientSecret();
+    return this.db.$transaction(async (tx) => {
+      const found = await tx.oAuthClient.findUnique({ where: { id } });
+      if (!found || !usesSecret(found.authMethod as AuthMethod)) throw new DomainError('not_found');
+      const row = await tx.oAuthClient.update({
+        where: { id },
+        data: { secretHash: hashClientSecret(secret), updatedAt: now, version: { increment: 1 } },
+      });
+      await audit(tx, meta, now, {
+        type: 'oauth_client_secret_rotated',
+        reason: `client ${id} by ${actorName(actor)}`,
+      });
       return { client: fromRow(row), secret };
     }, LOCKING_TX);
   }
@@ -197,7 +223,7 @@ export class OAuthClients {
       if (!found) throw new DomainError('not_found');
       const row = await tx.oAuthClient.update({
         where: { id },
-        data: { disabledAt: disabled ? now : null, updatedAt: now },
+        data: { disabledAt: disabled ? now : null, updatedAt: now, version: { increment: 1 } },
       });
       if (disabled)
         await endClientGrants(tx, id, { reason: 'client_disabled', by: { kind: 'admin', actor } }, meta, now);

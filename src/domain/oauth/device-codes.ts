@@ -18,6 +18,7 @@ import { liveSql, sessionDeadline } from '../sessions/session-state.js';
 import type { CodeSettings } from './authorization-codes.js';
 import { newUserCode, userCodeHash } from './user-codes.js';
 import { deleteBefore } from '../batches.js';
+import { clientAtVersionSql, type ClientAtVersion } from './client-version.js';
 
 /** How long a device code and its user code live (RFC 8628 `expires_in`). */
 export const DEVICE_CODE_TTL_SECONDS = 600;
@@ -95,7 +96,7 @@ WITH d AS (
   WHERE d.device_code_hash = $1 AND d.client_id = $2 AND d.status = 'approved' AND d.used_at IS NULL
     AND d.expires_at > $3::timestamptz
     AND (d.last_polled_at IS NULL OR d.last_polled_at + make_interval(secs => d.interval_seconds) <= $3::timestamptz)
-    AND EXISTS (SELECT 1 FROM oauth_clients k WHERE k.id = $2 AND k.disabled_at IS NULL)
+    AND ${clientAtVersionSql('$2', '$10')}
     AND EXISTS (SELECT 1 FROM users x WHERE x.id = d.user_id AND x.disabled_at IS NULL)
     AND EXISTS (SELECT 1 FROM sessions b WHERE b.id = d.browser_session_id AND ${liveSql('b', '$3')})
   RETURNING d.user_id, d.browser_session_id, d.scope, d.audience
@@ -253,7 +254,8 @@ export class DeviceCodes {
    * The device's poll (RFC 8628 §3.4-3.5): the grant when approved, or DomainError authorization_pending,
    * slow_down, access_denied, expired_token or invalid_grant.
    */
-  async redeem(deviceCode: string, clientId: string, meta: RequestMeta): Promise<RedeemedDevice> {
+  async redeem(deviceCode: string, client: ClientAtVersion, meta: RequestMeta): Promise<RedeemedDevice> {
+    const clientId = client.id;
     if (!DEVICE_CODE_SHAPE.test(deviceCode))
       throw new DomainError('invalid_grant', { detail: 'malformed device_code' });
     const now = this.clock.now();
@@ -269,6 +271,7 @@ export class DeviceCodes {
       clipUserAgent(meta.userAgent),
       meta.ip,
       meta.requestId,
+      client.version,
     ]);
     if (won)
       return {

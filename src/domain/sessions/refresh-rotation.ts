@@ -1,7 +1,8 @@
 // The refresh statement: a compare-and-swap on the session row. One UPDATE moves the counter only if it still
 // equals the presented one and the session may still be refreshed (refresh-verdict.ts's `rotate`, as SQL),
 // with the audit row in the same statement, and reads the roles and email_verified the access token carries.
-// One round trip, no interactive transaction, no lock held across round trips, no row per refresh.
+// One round trip, no interactive transaction, no lock held across round trips, no row per refresh. An OAuth
+// client's refresh also re-checks, in the same statement, that the client is unchanged (client-version.ts).
 // Concurrent refreshes of one token, on one instance or many: exactly one UPDATE matches.
 //
 // Only when it matches nothing does the lifecycle (session-lifecycle.ts) read the row (readSession) and ask
@@ -11,6 +12,7 @@ import { clipUserAgent, type RequestMeta } from '../audit.js';
 import type { RefreshSettings, SessionSnapshot } from './refresh-verdict.js';
 import { liveSql, refreshCutoffs } from './session-state.js';
 import type { StepUp } from './assurance.js';
+import { clientAtVersionSql, type ClientAtVersion } from '../oauth/client-version.js';
 
 // The INSERT mirrors audit() in audit.ts (same columns), so the audit row commits with the CAS.
 const CAS = `
@@ -22,6 +24,7 @@ WITH s AS (
     AND ${liveSql('sessions', '$3')}
     AND last_used_at > $6::timestamptz AND created_at > $7::timestamptz
     AND client_id IS NOT DISTINCT FROM $11
+    AND ($12::int IS NULL OR ${clientAtVersionSql('$11', '$12')})
   RETURNING id, user_id, created_at, expires_at, refresh_counter, idp, scope, audience, amr, step_up_at, step_up_amr
 ), a AS (
   INSERT INTO audit_events (type, user_id, session_id, ip, user_agent, request_id, created_at)
@@ -60,7 +63,7 @@ export async function rotateSession(
   settings: RefreshSettings,
   meta: RequestMeta,
   /** The OAuth client presenting the token (src/domain/oauth/); null: Tessera's own refresh cookie. */
-  clientId: string | null,
+  client: ClientAtVersion | null,
 ): Promise<Rotated | null> {
   const { lastUsedAfter, createdAfter } = refreshCutoffs(settings, now);
   const until = new Date(now.getTime() + Math.min(settings.refreshTokenTtlSeconds, settings.sessionIdleSeconds) * 1000);
@@ -88,7 +91,8 @@ export async function rotateSession(
     meta.ip,
     clipUserAgent(meta.userAgent),
     meta.requestId,
-    clientId,
+    client?.id ?? null,
+    client?.version ?? null,
   ]);
   if (!won) return null;
   return {

@@ -23,6 +23,7 @@ import { refreshVerdict, type RefreshSettings } from './refresh-verdict.js';
 import { endSessions, type EndedSession, type SessionEnd } from './session-end.js';
 import { sessionDeadline } from './session-state.js';
 import { liveSql } from './session-state.js';
+import { clientIsAt, type ClientAtVersion } from '../oauth/client-version.js';
 import { passkeyAmr, sessionAmr, storedAmr, type SecondFactor, type StepUp } from './assurance.js';
 
 /**
@@ -191,16 +192,18 @@ export class SessionLifecycle {
 
   /** Exchanges a refresh token for its successor; throws RotationError (after committing any revocation). */
   /**
-   * `clientId`: the OAuth client presenting it (src/domain/oauth/); a token is refreshed only by the client
-   * whose grant it is, and Tessera's own refresh cookie (null) refreshes no client's grant.
+   * `client`: the OAuth client presenting it (src/domain/oauth/), at the version its authentication saw; a
+   * token is refreshed only by the client whose grant it is, while that client is unchanged, and Tessera's own
+   * refresh cookie (null) refreshes no client's grant.
    */
-  async refresh(presented: string, meta: RequestMeta, clientId: string | null = null): Promise<IssuedSession> {
+  async refresh(presented: string, meta: RequestMeta, client: ClientAtVersion | null = null): Promise<IssuedSession> {
+    const clientId = client?.id ?? null;
     if (isLegacyToken(presented)) throw new RotationError('invalid', undefined, LEGACY_REFUSED);
     const claims = this.tokens.verify(presented);
     if (!claims) throw new RotationError('invalid');
     const { sessionId, counter } = claims;
     const now = this.clock.now();
-    const won = await rotateSession(this.sql, sessionId, counter, now, this.settings, meta, clientId);
+    const won = await rotateSession(this.sql, sessionId, counter, now, this.settings, meta, client);
     if (won) {
       return {
         userId: won.userId,
@@ -224,6 +227,8 @@ export class SessionLifecycle {
     if (!s || s.counter === null || s.clientId !== clientId) throw new RotationError('invalid');
     switch (verdict) {
       case 'grace':
+        // A client changed since it was authenticated gets nothing here (the token endpoint retries it fresh).
+        if (client && !(await clientIsAt(this.sql, client))) throw new RotationError('invalid', sessionId);
         await audit(this.db, meta, now, { type: 'refresh', userId: s.userId, sessionId, reason: 'grace' });
         return {
           userId: s.userId,

@@ -177,20 +177,21 @@ export class WebhookDeliveries {
    */
   async resend(id: string, actor: Actor, meta: RequestMeta): Promise<DeliveryView> {
     const now = this.clock.now();
-    // The statement that queues it is the claim of the re-send: no transaction holds a connection around it, so
-    // many re-sends at once never wait on the pool. The audit row follows only for a re-send that queued.
-    const queued = await this.db.$executeRaw`
-      UPDATE webhook_deliveries SET sent_at = NULL, failed_at = NULL, attempts = 0, next_attempt_at = ${now}
-      WHERE id = ${BigInt(id)} AND (locked_until IS NULL OR locked_until <= ${now})`;
-    if (queued === 0) {
-      const exists = await this.db.webhookDelivery.count({ where: { id: BigInt(id) } });
-      if (exists === 0) throw new DomainError('not_found', { detail: 'no such webhook delivery' });
-      throw new DomainError('webhook_delivery_in_flight', { detail: `delivery ${id} is leased by a worker` });
-    }
-    await audit(this.db, meta, now, { type: 'webhook_delivery_resent', reason: `${id} by ${actorName(actor)}` });
-    return view(
-      await this.db.webhookDelivery.findUniqueOrThrow({ where: { id: BigInt(id) }, omit: { payload: true } }),
-    );
+    // The statement that queues it is the claim of the re-send; its audit row commits with it, in one
+    // transaction, so a re-send is never queued unaudited nor audited unqueued.
+    const row = await this.db.$transaction(async (tx) => {
+      const queued = await tx.$executeRaw`
+        UPDATE webhook_deliveries SET sent_at = NULL, failed_at = NULL, attempts = 0, next_attempt_at = ${now}
+        WHERE id = ${BigInt(id)} AND (locked_until IS NULL OR locked_until <= ${now})`;
+      if (queued === 0) {
+        const exists = await tx.webhookDelivery.count({ where: { id: BigInt(id) } });
+        if (exists === 0) throw new DomainError('not_found', { detail: 'no such webhook delivery' });
+        throw new DomainError('webhook_delivery_in_flight', { detail: `delivery ${id} is leased by a worker` });
+      }
+      await audit(tx, meta, now, { type: 'webhook_delivery_resent', reason: `${id} by ${actorName(actor)}` });
+      return tx.webhookDelivery.findUniqueOrThrow({ where: { id: BigInt(id) }, omit: { payload: true } });
+    });
+    return view(row);
   }
 
   /** Deletes deliveries delivered or given up before `before` (the purge job's retention). */
