@@ -4,31 +4,14 @@
 // claimed by the same second-step call as POST /auth/mfa/verify. An unreadable answer costs no attempt.
 import t from 'tap';
 import * as oidc from 'openid-client';
-import { buildTestApp, session } from '../helper.js';
-import { freePort } from '../free-port.js';
-import { FetchBrowser, formFields, meta, NATIVE_REDIRECT, SystemClock } from '../oauth-server-fixtures.js';
+import { session } from '../helper.js';
+import { FetchBrowser, formFields, NATIVE_REDIRECT } from '../oauth-server-fixtures.js';
+import { tesseraWithNativeClient } from '../oauth-page-fixtures.js';
 import { SoftAuthenticator } from '../passkey-authenticator.js';
 import { addPasskey } from '../passkey-fixture.js';
 
 t.test('one passkey answer posted 20 times at once completes the OAuth second step once', async (t) => {
-  const port = await freePort();
-  const issuer = `http://localhost:${port}`;
-  const { app, db } = await buildTestApp(t, {
-    env: { ISSUER: issuer, WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: issuer },
-    clock: new SystemClock(),
-  });
-  await app.listen({ port, host: '127.0.0.1' });
-  const { client } = await app.services.oauthClients.register(
-    {
-      client_name: 'Ledger',
-      redirect_uris: [NATIVE_REDIRECT],
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code'],
-      scope: 'openid',
-    },
-    { kind: 'cli' },
-    meta,
-  );
+  const { app, db, issuer, client } = await tesseraWithNativeClient(t, { passkeys: true });
   const user = await session(app);
   const authenticator = new SoftAuthenticator({ origin: issuer });
   await addPasskey(app, user.accessToken, authenticator);

@@ -3,49 +3,17 @@
 // The code is computed by otpauth at the test's own time, as the user's phone would. A wrong code comes back as
 // an alert tied to the code field and is counted in the account's one failure budget; the right one goes on to
 // consent, and openid-client (default settings) exchanges the code the app receives for tokens saying two factors.
-import { createServer } from 'node:http';
 import t from 'tap';
 import * as oidc from 'openid-client';
-import { chromium, type Page, type Response } from 'playwright-core';
-import { buildTestApp, login, register } from '../helper.js';
-import { freePort } from '../free-port.js';
+import { chromium, type Response } from 'playwright-core';
+import { login, register } from '../helper.js';
 import { claimsOf, codeAt, confirm, enrol } from '../mfa-fixture.js';
-import { meta, NATIVE_REDIRECT, SystemClock } from '../oauth-server-fixtures.js';
+import { focused, nativeApp, pressEnterAndLoad, tesseraWithNativeClient } from '../oauth-page-fixtures.js';
 
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-/** Enter on the focused control, then waits until the page it submits to has loaded. */
-async function pressEnterAndLoad(page: Page) {
-  await Promise.all([page.waitForEvent('framenavigated'), page.keyboard.press('Enter')]);
-  await page.waitForLoadState('load');
-}
-
-function focused(page: Page) {
-  return page.locator(':focus').evaluate((el) => ({
-    id: el.id,
-    tag: el.tagName.toLowerCase(),
-    text: (el.textContent ?? '').trim(),
-    focusVisible: el.matches(':focus-visible'),
-  }));
-}
-
 t.test('a keyboard user with an authenticator app signs in on the OAuth pages, a wrong code counted', async (t) => {
-  const port = await freePort();
-  // localhost: a secure context for Chromium over plain HTTP, so the __Host- cookies are kept.
-  const issuer = `http://localhost:${port}`;
-  const { app, db } = await buildTestApp(t, { env: { ISSUER: issuer }, clock: new SystemClock() });
-  await app.listen({ port, host: '127.0.0.1' });
-  const { client } = await app.services.oauthClients.register(
-    {
-      client_name: 'Ledger',
-      redirect_uris: [NATIVE_REDIRECT],
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code'],
-      scope: 'openid',
-    },
-    { kind: 'cli' },
-    meta,
-  );
+  const { app, db, issuer, client } = await tesseraWithNativeClient(t);
   const user = await register(app);
   const { accessToken } = await login(app, user.email);
   const { factor_id, secret } = await enrol(app, accessToken);
@@ -54,34 +22,7 @@ t.test('a keyboard user with an authenticator app signs in on the OAuth pages, a
   const enrolled = await confirm(app, accessToken, factor_id, codeAt(secret, new Date(Date.now() - 30_000)));
   t.equal(enrolled.statusCode, 200, 'the authenticator app is enrolled');
 
-  // The native app's loopback listener (any port, RFC 8252): it records where the browser lands.
-  const landed: URL[] = [];
-  const callback = createServer((req, res) => {
-    landed.push(new URL(req.url ?? '/', redirectUri));
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('You can close this window.');
-  });
-  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        callback.closeAllConnections();
-        callback.close(() => resolve());
-      }),
-  );
-  const redirectUri = `http://127.0.0.1:${(callback.address() as { port: number }).port}/callback`;
-
-  const config = await oidc.discovery(new URL(issuer), client.id, undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
-  const verifier = oidc.randomPKCECodeVerifier();
-  const nonce = oidc.randomNonce();
-  const authorizeUrl = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    nonce,
-  });
+  const { landed, redirectUri, config, verifier, nonce, authorizeUrl } = await nativeApp(t, issuer, client.id);
 
   const browser = await chromium.launch({
     executablePath,

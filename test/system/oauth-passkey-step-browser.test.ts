@@ -6,33 +6,16 @@
 // to POST /oauth/authorize/mfa. openid-client (default settings) exchanges the code, and the ID token says which
 // factors signed in. A refused answer shows the page again with the error, counted in the one failure budget; a
 // passkey of an authenticator without user verification is no second factor, so no passkey step is offered.
-import { createServer } from 'node:http';
 import type { Test } from 'tap';
 import t from 'tap';
 import * as oidc from 'openid-client';
 import { chromium, type Page, type Response } from 'playwright-core';
-import { buildTestApp, session } from '../helper.js';
-import { freePort } from '../free-port.js';
+import { session } from '../helper.js';
 import { call, ceremony } from '../passkey-browser-calls.js';
 import { claimsOf } from '../mfa-fixture.js';
-import { meta, NATIVE_REDIRECT, SystemClock } from '../oauth-server-fixtures.js';
+import { focused, nativeApp, pressEnterAndLoad, tesseraWithNativeClient } from '../oauth-page-fixtures.js';
 
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-function focused(page: Page) {
-  return page.locator(':focus').evaluate((el) => ({
-    id: el.id,
-    tag: el.tagName.toLowerCase(),
-    text: (el.textContent ?? '').trim(),
-    focusVisible: el.matches(':focus-visible'),
-  }));
-}
-
-/** Enter on the focused control, then waits until the page it submits to has loaded. */
-async function pressEnterAndLoad(page: Page) {
-  await Promise.all([page.waitForEvent('framenavigated'), page.keyboard.press('Enter')]);
-  await page.waitForLoadState('load');
-}
 
 /**
  * Tessera on http://localhost:<port> (the WebAuthn RP and origin), a native client with a loopback listener, an
@@ -40,24 +23,7 @@ async function pressEnterAndLoad(page: Page) {
  * the authorization request of openid-client; the browser sits on the second-step page, JavaScript on.
  */
 async function signedInWithPasskey(t: Test, userVerification = true) {
-  const port = await freePort();
-  const issuer = `http://localhost:${port}`;
-  const { app, db } = await buildTestApp(t, {
-    env: { ISSUER: issuer, WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: issuer },
-    clock: new SystemClock(),
-  });
-  await app.listen({ port, host: '127.0.0.1' });
-  const { client } = await app.services.oauthClients.register(
-    {
-      client_name: 'Ledger',
-      redirect_uris: [NATIVE_REDIRECT],
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code'],
-      scope: 'openid',
-    },
-    { kind: 'cli' },
-    meta,
-  );
+  const { app, db, issuer, client } = await tesseraWithNativeClient(t, { passkeys: true });
 
   const browser = await chromium.launch({
     executablePath,
@@ -98,32 +64,7 @@ async function signedInWithPasskey(t: Test, userVerification = true) {
   t.equal(added.status, 201, 'the passkey is added');
   t.equal(added.body.passkey.user_verified, userVerification, 'its user verification is recorded');
 
-  const landed: URL[] = [];
-  const callback = createServer((req, res) => {
-    landed.push(new URL(req.url ?? '/', redirectUri));
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('You can close this window.');
-  });
-  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        callback.closeAllConnections();
-        callback.close(() => resolve());
-      }),
-  );
-  const redirectUri = `http://127.0.0.1:${(callback.address() as { port: number }).port}/callback`;
-  const config = await oidc.discovery(new URL(issuer), client.id, undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
-  const verifier = oidc.randomPKCECodeVerifier();
-  const nonce = oidc.randomNonce();
-  const authorizeUrl = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    nonce,
-  });
+  const { landed, redirectUri, config, verifier, nonce, authorizeUrl } = await nativeApp(t, issuer, client.id);
 
   const documents: Response[] = [];
   page.on('response', (r) => {
