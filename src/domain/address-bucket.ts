@@ -10,16 +10,18 @@ import { isIP } from 'node:net';
 /** The first four 16-bit groups of an IPv6 address, or null when `address` is not IPv6 text. */
 function prefix64(address: string): string | null {
   const [head = '', tail] = address.split('::');
-  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  // A dotted IPv4 tail (64:ff9b::192.0.2.1) stands for two groups.
+  const groups = (part: string | undefined) =>
+    part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : [];
   const left = groups(head);
   const right = groups(tail);
-  // A dotted IPv4 tail (64:ff9b::192.0.2.1) stands for the last two groups; it never reaches the first four
-  // unless the address is written with no "::", where it is still after them.
-  const full =
-    tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0')];
-  const first = full.slice(0, 4);
-  if (first.length < 4) return null;
-  return first.map((g) => Number.parseInt(g, 16).toString(16)).join(':');
+  const zeros = Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0');
+  const full = tail === undefined ? left : [...left, ...zeros, ...right];
+  if (full.length !== 8) return null;
+  return full
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':');
 }
 
 /** The IPv4 address an IPv4-mapped IPv6 address (::ffff:a.b.c.d) carries; null for any other. */

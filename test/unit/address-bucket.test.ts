@@ -17,10 +17,15 @@ t.test('IPv6 addresses are counted by their /64, however they are spelled', asyn
     '2001:DB8:0:1:abcd::42',
     '2001:db8:0:1:0:0:0:7',
     '2001:db8:0:1::9%eth0',
+    '2001:db8:0:1:a:b:c:d',
   ]) {
     t.equal(addressBucket(address), bucket, `${address} is counted in ${bucket}`);
   }
   t.not(addressBucket('2001:db8:0:2::1'), bucket, 'the next /64 is another subscriber');
+  // Node prints the shortest form: a /64 with zero groups in it is written with "::" before the host's groups.
+  t.equal(addressBucket('2001:db8::1:2:3:4:5'), '2001:db8:0:1::/64', 'a :: inside the prefix, the host after it');
+  t.equal(addressBucket('2001::5:a:b:c:d'), addressBucket('2001::5:a:b:c:e'), 'two hosts of 2001:0:0:5::/64 share it');
+  t.equal(addressBucket('2001::5:a:b:c:d'), '2001:0:0:5::/64', 'and it is named in full');
   t.equal(addressBucket('::1'), '0:0:0:0::/64', 'loopback has a bucket like any address');
   t.equal(addressBucket('2001:db8::'), '2001:db8:0:0::/64', 'a trailing :: fills the rest with zeros');
   t.equal(addressBucket('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64', 'a NAT64 address with a dotted tail');
