@@ -107,6 +107,17 @@ t.test('a secret rotated on another instance: the old secret stops at once, the 
   t.equal((await fresh.refresh(a, c.refreshToken)).statusCode, 200, 'A: and refreshes the grant');
 });
 
+t.test('a secret rotated on another instance: the new secret works at once, before the old one is tried', async (t) => {
+  const { a, b, admin, user } = await twoInstances(t);
+  const c = await warmSecretClient(a, b, admin, user.email);
+  const rotated = await b.inject({ method: 'POST', url: `/admin/clients/${c.id}/secret`, headers: admin });
+  t.equal(rotated.statusCode, 200, 'instance B gave the client a new secret');
+  const fresh = withSecret(c.id, rotated.json().client_secret);
+  const exchanged = await fresh.exchange(a, c.pending.code, c.pending.verifier);
+  t.equal(exchanged.statusCode, 200, 'A, whose copy holds the old secret, takes the new one at its first use');
+  t.equal((await fresh.refresh(b, c.refreshToken)).statusCode, 200, 'and the grant refreshes with it on B as well');
+});
+
 t.test('keys replaced on another instance: an assertion signed with the old key is refused at once', async (t) => {
   const { a, b, admin, user } = await twoInstances(t);
   const keyPair = async () => {

@@ -130,7 +130,10 @@ export class ClientAuthentication {
       }
       case 'none': {
         if (this.oauthClients && !this.clients.get(presented.clientId)) {
-          const found = await this.lookup(presented.clientId, ip, read);
+          let found = await this.lookup(presented.clientId, ip, read);
+          // The copy may predate a change of method: ask the database before refusing.
+          if (found?.cached && found.client.authMethod !== 'none')
+            found = await this.lookup(presented.clientId, ip, 'fresh');
           // A confidential client must prove itself: naming it is not enough.
           if (found?.client.authMethod === 'none')
             return { kind: 'oauth', id: found.client.id, method: 'none', ...found };
@@ -192,7 +195,10 @@ export class ClientAuthentication {
     const client = found?.client;
     const stored = client?.secretHash ? Buffer.from(client.secretHash.replace(/^sha256:/, ''), 'base64url') : DECOY;
     const match = stored.length === 32 && timingSafeEqual(sha256(presented.secret), stored);
-    return found && match && client!.authMethod.startsWith('client_secret_') ? found : null;
+    if (found && match && client!.authMethod.startsWith('client_secret_')) return found;
+    // The copy may predate a new secret or method (set on any instance): ask the database before refusing.
+    if (found?.cached) return this.oauthSecret(presented, ip, 'fresh');
+    return null;
   }
 }
 
