@@ -8,7 +8,8 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { buildTestApp, expectError, register, type TestApp } from '../helper.js';
 import { adminSession, assertion, bearer } from '../authz-fixtures.js';
 import { ASSERTION_TYPE } from '../../src/domain/authz/client-assertions.js';
-import { FORM, authorizeCode, exchangeCode, refreshGrant, registerClient } from '../oauth-server-fixtures.js';
+import { FORM, authorizeCode, exchangeCode, meta, refreshGrant, registerClient } from '../oauth-server-fixtures.js';
+import { poll, registerDeviceClient, startDevice } from '../device-fixtures.js';
 
 const REDIRECT = 'http://127.0.0.1:53123/callback';
 
@@ -205,4 +206,30 @@ t.test('with a warm copy, 20 parallel refreshes of one token all get the one nex
     'invalid_grant',
     'the replay ended the grant',
   );
+});
+
+t.test('a client changed on another instance: its device keeps its polling interval (no slow_down)', async (t) => {
+  const a = await buildTestApp(t);
+  const b = await buildTestApp(t, { db: a.db, keysDir: a.keysDir, clock: a.clock });
+  const { client } = await registerDeviceClient(a.app);
+  const device = (await startDevice(a.app, { client_id: client.id, scope: 'openid' })).json();
+  expectError(
+    t,
+    await poll(a.app, client.id, device.device_code),
+    'authorization_pending',
+    'A: first poll (copy kept)',
+  );
+  // Any change moves the client's version: off and on again, on B.
+  const cli = { kind: 'cli' } as const;
+  await b.app.services.oauthClients.setDisabled(client.id, true, cli, meta);
+  await b.app.services.oauthClients.setDisabled(client.id, false, cli, meta);
+  a.clock.advance(6);
+  expectError(
+    t,
+    await poll(a.app, client.id, device.device_code),
+    'authorization_pending',
+    'A: a poll 6 s later is pending, not slowed down by the stale copy answering before the fresh read',
+  );
+  const row = await a.db.database.prisma.oAuthDeviceCode.findFirst({ where: { clientId: client.id } });
+  t.equal(row?.intervalSeconds, 5, 'the grant’s interval is still 5 s');
 });

@@ -120,6 +120,8 @@ SELECT user_id::text AS user_id, browser_session_id::text AS browser_session_id,
 FROM u`;
 
 // Every poll that did not get tokens: remember it, slow a poller that came too soon, and say where the row stands.
+// Only for the client as authenticated: a poll from a stale copy of the client records nothing (its retry, from
+// a fresh read, is the poll that counts), so a client's change does not cost its device a slow_down.
 const POLLED = `
 UPDATE oauth_device_codes d SET
   interval_seconds = CASE WHEN o.last_polled_at IS NOT NULL
@@ -127,7 +129,7 @@ UPDATE oauth_device_codes d SET
                       THEN o.interval_seconds + $4 ELSE o.interval_seconds END,
   last_polled_at = $3::timestamptz
 FROM (SELECT id, last_polled_at, interval_seconds FROM oauth_device_codes
-      WHERE device_code_hash = $1 AND client_id = $2 FOR UPDATE) o
+      WHERE device_code_hash = $1 AND client_id = $2 AND ${clientAtVersionSql('$2', '$5')} FOR UPDATE) o
 WHERE d.id = o.id
 RETURNING d.status, d.used_at, d.expires_at, d.interval_seconds,
   (o.last_polled_at IS NOT NULL AND o.last_polled_at + make_interval(secs => o.interval_seconds) > $3::timestamptz)
@@ -287,7 +289,13 @@ export class DeviceCodes {
         emailVerified: won.email_verified,
         roles: won.roles ? won.roles.split(' ') : [],
       };
-    const [row] = await this.sql.query<PolledRow>(POLLED, [hash, clientId, now.toISOString(), SLOW_DOWN_SECONDS]);
+    const [row] = await this.sql.query<PolledRow>(POLLED, [
+      hash,
+      clientId,
+      now.toISOString(),
+      SLOW_DOWN_SECONDS,
+      client.version,
+    ]);
     throw refusal(row, now, clientId);
   }
 }
