@@ -3,7 +3,15 @@
 // without its CSRF token or from another site, open redirects through every error path, framing, a client
 // or user disabled mid-flow; and the cost of the code exchange and of an OAuth refresh (one statement each).
 import t from 'tap';
-import { ManualClock, REFRESH_COOKIE, buildTestApp, expectError, recordStatements, register } from '../helper.js';
+import {
+  ManualClock,
+  REFRESH_COOKIE,
+  buildTestApp,
+  expectError,
+  login,
+  recordStatements,
+  register,
+} from '../helper.js';
 import {
   Browser,
   authorizeCode,
@@ -196,6 +204,27 @@ t.test('a client disabled or a user disabled mid-flow gets no tokens', async (t)
     `/oauth/authorize?${authorizeQuery(client.id, challenge, { prompt: 'none' })}`,
   );
   t.equal(redirectParams(again).get('error'), 'login_required', "a disabled user's browser session is over");
+});
+
+t.test('a code whose browser session ended before it was redeemed gets no tokens', async (t) => {
+  const { app } = await buildTestApp(t);
+  const { client } = await registerClient(app);
+  const user = await register(app);
+  const { code, verifier } = await authorizeCode(app, client.id, user.email);
+  // "Sign out everywhere" (or an admin's factor reset) within the code's 60 s ends the session that approved it.
+  const { accessToken } = await login(app, user.email);
+  const ended = await app.inject({
+    method: 'POST',
+    url: '/auth/logout-all',
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
+  t.equal(ended.statusCode, 204, 'every session of the user ended');
+  expectError(t, await exchangeCode(app, client.id, code, verifier), 'invalid_grant', 'the code is no longer good');
+  t.equal(
+    await app.services.database.prisma.session.count({ where: { userId: user.user.id, clientId: client.id } }),
+    0,
+    'and no grant was started from it',
+  );
 });
 
 t.test('disabling a client ends its grants at once; introspection says inactive', async (t) => {

@@ -12,7 +12,7 @@ import type { Sql } from '../../db/sql.js';
 import { clipUserAgent, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
-import { sessionDeadline, type SessionLimits } from '../sessions/session-state.js';
+import { liveSql, sessionDeadline, type SessionLimits } from '../sessions/session-state.js';
 import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 import { deleteBefore } from '../batches.js';
@@ -67,7 +67,9 @@ export interface CodeSettings extends SessionLimits {
 
 // The client must still be enabled and unchanged since it was authenticated (client-version.ts), checked by the
 // UPDATE itself so that a stale client spends nothing (the request is then answered again from a fresh read);
-// the user must still be enabled. The session starts with counter 0 (refresh-tokens.ts).
+// the user must still be enabled, and the browser session that approved the code still live (a sign-out, "end
+// all sessions" or an admin's factor reset in the code's 60 s stops it too). The session starts with counter 0
+// (refresh-tokens.ts).
 const REDEEM = `
 WITH c AS (
   UPDATE oauth_codes SET used_at = $5::timestamptz, grant_session_id = $6::uuid
@@ -75,6 +77,7 @@ WITH c AS (
     AND client_id = $2 AND redirect_uri = $3 AND code_challenge = $4
     AND ($12::text IS NULL OR $12::text = ANY (string_to_array(audience, ' ')))
     AND ${clientAtVersionSql('$2', '$13')}
+    AND EXISTS (SELECT 1 FROM sessions b WHERE b.id = oauth_codes.browser_session_id AND ${liveSql('b', '$5')})
   RETURNING user_id, browser_session_id, scope, audience, nonce, auth_time, idp, amr
 ), u AS (
   SELECT c.*, users.email, users.email_verified_at IS NOT NULL AS email_verified
