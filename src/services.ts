@@ -87,7 +87,7 @@ import { WebhookEndpoints } from './domain/webhooks/endpoints.js';
 import { WebhookDeliveries } from './domain/webhooks/deliveries.js';
 import { ClientAuthentication } from './domain/authz/client-authentication.js';
 import { ClientCache } from './domain/authz/client-cache.js';
-import { clientIsAt } from './domain/oauth/client-version.js';
+import { clientIsAt } from './domain/sessions/client-version.js';
 import { GrantRegistry } from './domain/grants/registry.js';
 import type { GrantServices } from './domain/grants/grant.js';
 

@@ -16,7 +16,7 @@ import { liveSql, sessionDeadline, type SessionLimits } from '../sessions/sessio
 import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 import { deleteBefore } from '../batches.js';
-import { clientAtVersionSql, type ClientAtVersion } from './client-version.js';
+import { clientAtVersionSql, type ClientAtVersion } from '../sessions/client-version.js';
 
 const CODE_TTL_SECONDS = 60;
 const CODE_SHAPE = /^[A-Za-z0-9_-]{43}$/;

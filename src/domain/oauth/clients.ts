@@ -195,7 +195,7 @@ export class OAuthClients {
 
   /**
    * Gives a secret client a new secret (returned here and never again); the old one stops at once, on every
-   * instance (the version moves: src/domain/oauth/client-version.ts). not_found for a client without a secret.
+   * instance (the version moves: src/domain/sessions/client-version.ts). not_found for a client without a secret.
    */
   async rotateSecret(id: string, actor: Actor, meta: RequestMeta): Promise<{ client: OAuthClient; secret: string }> {
     const now = this.clock.now();

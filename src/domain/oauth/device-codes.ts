@@ -18,7 +18,7 @@ import { liveSql, sessionDeadline } from '../sessions/session-state.js';
 import type { CodeSettings } from './authorization-codes.js';
 import { newUserCode, userCodeHash } from './user-codes.js';
 import { deleteBefore } from '../batches.js';
-import { clientAtVersionSql, type ClientAtVersion } from './client-version.js';
+import { clientAtVersionSql, type ClientAtVersion } from '../sessions/client-version.js';
 
 /** How long a device code and its user code live (RFC 8628 `expires_in`). */
 export const DEVICE_CODE_TTL_SECONDS = 600;

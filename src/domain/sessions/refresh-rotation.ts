@@ -12,7 +12,7 @@ import { clipUserAgent, type RequestMeta } from '../audit.js';
 import type { RefreshSettings, SessionSnapshot } from './refresh-verdict.js';
 import { liveSql, refreshCutoffs } from './session-state.js';
 import type { StepUp } from './assurance.js';
-import { clientAtVersionSql, type ClientAtVersion } from '../oauth/client-version.js';
+import { clientAtVersionSql, type ClientAtVersion } from './client-version.js';
 
 // The INSERT mirrors audit() in audit.ts (same columns), so the audit row commits with the CAS.
 const CAS = `

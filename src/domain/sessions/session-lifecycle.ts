@@ -23,7 +23,7 @@ import { refreshVerdict, type RefreshSettings } from './refresh-verdict.js';
 import { endSessions, type EndedSession, type SessionEnd } from './session-end.js';
 import { sessionDeadline } from './session-state.js';
 import { liveSql } from './session-state.js';
-import { clientIsAt, type ClientAtVersion } from '../oauth/client-version.js';
+import { clientIsAt, type ClientAtVersion } from './client-version.js';
 import { passkeyAmr, sessionAmr, storedAmr, type SecondFactor, type StepUp } from './assurance.js';
 
 /**
