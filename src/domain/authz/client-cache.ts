@@ -8,37 +8,31 @@
 // Only clients found and enabled are kept; an unknown id is read every time.
 import type { Clock } from '../clock.js';
 import type { OAuthClient } from '../oauth/clients.js';
+import { ExpiringMap } from '../expiring-map.js';
 
 /** How long an entry is used before it is read again, and how many clients one instance keeps. */
 const CLIENT_CACHE_TTL_MS = 30_000;
 const CLIENT_CACHE_MAX = 1000;
 
 export class ClientCache {
-  private readonly entries = new Map<string, { client: OAuthClient; until: number }>();
+  private readonly entries: ExpiringMap<OAuthClient>;
 
   constructor(
     private readonly clock: Clock,
     private readonly ttlMs = CLIENT_CACHE_TTL_MS,
-    private readonly max = CLIENT_CACHE_MAX,
-  ) {}
+    max = CLIENT_CACHE_MAX,
+  ) {
+    this.entries = new ExpiringMap(max);
+  }
 
   /** The kept copy of a client, if it is younger than the TTL. */
   get(id: string): OAuthClient | undefined {
-    const entry = this.entries.get(id);
-    if (!entry) return undefined;
-    if (entry.until > this.clock.now().getTime()) return entry.client;
-    this.entries.delete(id);
-    return undefined;
+    return this.entries.get(id, this.clock.now().getTime());
   }
 
   /** Keeps a client just read; the oldest entry goes when the cache is full. */
   set(client: OAuthClient): void {
-    this.entries.delete(client.id);
-    if (this.entries.size >= this.max) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
-    this.entries.set(client.id, { client, until: this.clock.now().getTime() + this.ttlMs });
+    this.entries.set(client.id, client, this.clock.now().getTime() + this.ttlMs);
   }
 
   forget(id: string): void {

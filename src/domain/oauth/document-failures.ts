@@ -3,30 +3,23 @@
 // document costs Tessera one fetch per window, not one per request. Per process and bounded in size (the
 // oldest entries go first): it saves work, while the limits that must hold across instances are counted in
 // the database (document-fetch-limits.ts).
+import { ExpiringMap } from '../expiring-map.js';
+
 const MAX_ENTRIES = 10_000;
 
 export class DocumentFailures {
-  /** URL → when the remembered refusal ends (ms) and why it happened (a log detail). */
-  private readonly failed = new Map<string, { until: number; why: string }>();
+  /** URL → why the remembered refusal happened (a log detail), until it ends. */
+  private readonly failed = new ExpiringMap<string>(MAX_ENTRIES);
 
   constructor(private readonly seconds: number) {}
 
   /** Why this URL was refused recently, or null. */
   recent(url: string, now: number): string | null {
-    const entry = this.failed.get(url);
-    if (!entry) return null;
-    if (entry.until > now) return entry.why;
-    this.failed.delete(url);
-    return null;
+    return this.failed.get(url, now) ?? null;
   }
 
   remember(url: string, why: string, now: number): void {
     if (this.seconds === 0) return;
-    this.failed.delete(url); // re-inserted last: a Map keeps insertion order, the oldest go first
-    this.failed.set(url, { until: now + this.seconds * 1000, why });
-    for (const key of this.failed.keys()) {
-      if (this.failed.size <= MAX_ENTRIES) break;
-      this.failed.delete(key);
-    }
+    this.failed.set(url, why, now + this.seconds * 1000);
   }
 }
