@@ -4,6 +4,8 @@
 // exactly as many database statements per request as it is meant to (a regression that adds a statement to
 // refresh, /auth/me or a token grant fails here). A refresh client that doesn't swap in each new cookie gets
 // 401s (the tool runs Tessera without a reuse grace), so this also fails if rotation breaks.
+// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
+// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

@@ -2,6 +2,8 @@
 // what an SPA pays on every cold load: the package minified by esbuild and gzipped must stay under 5 KB. And
 // docs/sdk.md's blocks, run as written: the install block packs it and installs the tarball into an SPA's
 // project, and the example's two servers start and serve the page, Tessera allowing its origin.
+// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
+// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';

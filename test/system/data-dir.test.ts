@@ -1,4 +1,6 @@
 // The embedded database's directory: private (0700/0600) and held by one process.
+// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
+// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';

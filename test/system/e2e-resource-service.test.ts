@@ -1,6 +1,8 @@
 // Tessera and the example resource service as two real processes: a token from Tessera opens the
 // service, keeps working across a key rotation (no restart of the service), and once its session is
 // revoked is refused at once where the service introspects, and only there.
+// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
+// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t, { type Test } from 'tap';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';

@@ -2,6 +2,8 @@
 // client ID metadata documents on (`npm run dev`, kept running as in a terminal of its own), then the curl of
 // another terminal that finds them announced in the discovery document. The documented port, 3000, becomes a
 // free one.
+// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
+// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import { tempDir } from '../helper.js';
 import { bash, bashServer, block } from '../doc-shell.js';

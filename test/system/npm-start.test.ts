@@ -2,6 +2,8 @@
 // the SIGTERM a manager sends to npm reaches the server and nothing keeps serving. It prints the URL
 // to use (ISSUER), not the socket's address. Also runs the compiled build, as the image does; a second build
 // with nothing changed writes nothing; and `npm run dev` stops as wholly as `npm start` does.
+// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
+// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import { spawn, execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';

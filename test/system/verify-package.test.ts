@@ -3,6 +3,8 @@
 // type-checked against the package's own .d.ts, then run against a listening Tessera. What the package
 // ships (and what it must not pull in) is checked on the tarball itself, not on the workspace folder. And
 // docs/services.md's install block, run as written, packs it and installs the tarball into a service's folder.
+// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
+// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
