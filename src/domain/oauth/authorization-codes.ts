@@ -17,6 +17,7 @@ import { endSessions } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
 import { deleteBefore } from '../batches.js';
 import { clientAtVersionSql, type ClientAtVersion } from '../sessions/client-version.js';
+import { rolesOf, rolesSql } from '../sessions/user-claims.js';
 
 const CODE_TTL_SECONDS = 60;
 const CODE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -95,7 +96,7 @@ WITH c AS (
 )
 SELECT user_id::text AS user_id, browser_session_id::text AS browser_session_id, scope, audience, nonce,
   auth_time, idp, amr, email, email_verified, (SELECT expires_at FROM s) AS expires_at,
-  (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.user_id) AS roles
+  ${rolesSql('u.user_id')} AS roles
 FROM u`;
 
 interface RedeemRow {
@@ -215,7 +216,7 @@ export class AuthorizationCodes {
         amr: won.amr,
         email: won.email,
         emailVerified: won.email_verified,
-        roles: won.roles ? won.roles.split(' ') : [],
+        roles: rolesOf(won.roles),
         refreshExpiresAt: won.expires_at,
       };
     }

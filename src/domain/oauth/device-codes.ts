@@ -19,6 +19,7 @@ import type { CodeSettings } from './authorization-codes.js';
 import { newUserCode, userCodeHash } from './user-codes.js';
 import { deleteBefore } from '../batches.js';
 import { clientAtVersionSql, type ClientAtVersion } from '../sessions/client-version.js';
+import { rolesOf, rolesSql } from '../sessions/user-claims.js';
 
 /** How long a device code and its user code live (RFC 8628 `expires_in`). */
 export const DEVICE_CODE_TTL_SECONDS = 600;
@@ -116,7 +117,7 @@ WITH d AS (
 )
 SELECT user_id::text AS user_id, browser_session_id::text AS browser_session_id, scope, audience, auth_time, idp,
   amr, email, email_verified,
-  (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.user_id) AS roles
+  ${rolesSql('u.user_id')} AS roles
 FROM u`;
 
 // Every poll that did not get tokens: remember it, slow a poller that came too soon, and say where the row stands.
@@ -287,7 +288,7 @@ export class DeviceCodes {
         amr: won.amr,
         email: won.email,
         emailVerified: won.email_verified,
-        roles: won.roles ? won.roles.split(' ') : [],
+        roles: rolesOf(won.roles),
       };
     const [row] = await this.sql.query<PolledRow>(POLLED, [
       hash,

@@ -13,6 +13,7 @@ import type { RefreshSettings, SessionSnapshot } from './refresh-verdict.js';
 import { liveSql, refreshCutoffs } from './session-state.js';
 import type { StepUp } from './assurance.js';
 import { clientAtVersionSql, type ClientAtVersion } from './client-version.js';
+import { rolesOf, rolesSql } from './user-claims.js';
 
 // The INSERT mirrors audit() in audit.ts (same columns), so the audit row commits with the CAS.
 const CAS = `
@@ -31,7 +32,7 @@ WITH s AS (
   SELECT 'refresh', user_id, id, $8, $9, $10, $3::timestamptz FROM s
 )
 SELECT user_id::text AS user_id, created_at, expires_at, refresh_counter::text AS counter,
-  (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles,
+  ${rolesSql('s.user_id')} AS roles,
   (SELECT u.email_verified_at IS NOT NULL FROM users u WHERE u.id = s.user_id) AS email_verified,
   idp, scope, audience, amr, step_up_at, step_up_amr
 FROM s`;
@@ -100,7 +101,7 @@ export async function rotateSession(
     createdAt: won.created_at,
     expiresAt: won.expires_at,
     counter: BigInt(won.counter),
-    roles: won.roles ? won.roles.split(' ') : [],
+    roles: rolesOf(won.roles),
     emailVerified: won.email_verified,
     idp: won.idp,
     scope: won.scope,

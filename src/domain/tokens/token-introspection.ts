@@ -14,6 +14,7 @@ import { epochSeconds, type Clock } from '../clock.js';
 import type { RefreshTokens } from '../sessions/refresh-tokens.js';
 import type { SessionLifecycle } from '../sessions/session-lifecycle.js';
 import { liveSql } from '../sessions/session-state.js';
+import { rolesOf, rolesSql } from '../sessions/user-claims.js';
 import type { ClientTokens } from './client-tokens.js';
 import type { ClientTokenRevocations } from './client-token-revocations.js';
 import type { ServiceClients } from './service-clients.js';
@@ -179,11 +180,11 @@ export class TokenIntrospection {
   private async liveSessionRoles(userId: string, sessionId: string): Promise<string[] | null> {
     const [row] = await this.sql.query<{ roles: string | null }>(
       `
-      SELECT (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = s.user_id) AS roles
+      SELECT ${rolesSql('s.user_id')} AS roles
       FROM sessions s WHERE s.id = $1::uuid AND s.user_id = $2::uuid AND ${liveSql('s', '$3')}`,
       [sessionId, userId, this.clock.now().toISOString()],
     );
     if (!row) return null;
-    return row.roles ? row.roles.split(' ') : [];
+    return rolesOf(row.roles);
   }
 }

@@ -28,6 +28,7 @@ import type { Sql } from '../../db/sql.js';
 import { epochSeconds, type Clock } from '../clock.js';
 import type { KeyStore } from '../keys/keys.js';
 import { acrOf, storedAmr, withStepUp, type StepUp } from '../sessions/assurance.js';
+import { rolesOf, rolesSql } from '../sessions/user-claims.js';
 
 export interface IssuerSettings {
   issuer: string;
@@ -223,7 +224,7 @@ function apiKeyUserClaims(
 
 // Roles and the verified flag of a user, read the way the refresh CAS reads them (same subselects).
 const USER_FACTS = `
-SELECT (SELECT string_agg(r.role, ' ' ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id) AS roles,
+SELECT ${rolesSql('u.id')} AS roles,
        u.email_verified_at IS NOT NULL AS email_verified
 FROM users u WHERE u.id = $1::uuid`;
 
@@ -289,7 +290,7 @@ export class TokenIssuer {
 
   private async userFacts(userId: string): Promise<UserFacts> {
     const [row] = await this.sql.query<{ roles: string | null; email_verified: boolean }>(USER_FACTS, [userId]);
-    return { roles: row?.roles ? row.roles.split(' ') : [], emailVerified: row?.email_verified ?? false };
+    return { roles: rolesOf(row?.roles ?? null), emailVerified: row?.email_verified ?? false };
   }
 
   private async sign(claims: TesseraClaims): Promise<string> {
