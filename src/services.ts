@@ -41,7 +41,7 @@ import { SecretBox } from './domain/mfa/secret-box.js';
 import { MfaNotices } from './domain/mfa/notices.js';
 import { Factors } from './domain/mfa/factors.js';
 import { RecoveryCodes } from './domain/mfa/recovery-codes.js';
-import { SecondStep } from './domain/mfa/second-step.js';
+import { hasFactorSql, SecondStep } from './domain/mfa/second-step.js';
 import { FailureBudget } from './domain/mfa/failure-budget.js';
 import { MfaRolePolicy } from './domain/mfa/role-policy.js';
 import { FactorReset } from './domain/mfa/factor-reset.js';
@@ -176,7 +176,14 @@ export async function createServices(
   documentFetch: FetchOptions = {},
 ): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
-  const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle);
+  const accounts = new Accounts(
+    database.prisma,
+    database.sql,
+    passwords,
+    clock,
+    stores.throttle,
+    hasFactorSql('u.id', config.webauthn !== undefined),
+  );
   const recovery = config.mail.enabled
     ? await createRecoveryServices({ config, clock, database, passwords, accounts }, stores.sendLimit)
     : undefined;

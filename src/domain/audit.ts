@@ -114,8 +114,7 @@ export function clipUserAgent(ua: string | undefined): string | null {
 }
 
 export async function audit(db: Writer, meta: RequestMeta, at: Date, entry: AuditEntry): Promise<void> {
-  const events = eventsOf(entry, at);
-  if (events.length === 0) {
+  if (eventsOf(entry, at).length === 0) {
     await db.auditEvent.create({
       data: {
         type: entry.type,
@@ -130,15 +129,32 @@ export async function audit(db: Writer, meta: RequestMeta, at: Date, entry: Audi
     });
     return;
   }
-  const rows = Prisma.join(events.map((e) => Prisma.sql`(${e.id}, ${e.type}, ${e.payload})`));
-  await db.$executeRaw`
-    WITH audited AS (
+  await db.$executeRaw`WITH ${auditCtes(meta, at, entry)} SELECT 1`;
+}
+
+/**
+ * The audit row of `entry` and a webhook delivery for each enabled endpoint that asked for its events, as the
+ * data-modifying CTEs `audited` and `delivered` of a WITH clause: the one SQL that writes them, for audit() and
+ * for a statement that records its own change in the same round trip (session-lifecycle.ts's start). With
+ * `gate`, the name of an earlier CTE of that statement, both are written only when it returned a row. Every
+ * parameter is cast, so the fragment runs on the raw driver (src/db/sql.ts) as it does through Prisma.
+ */
+export function auditCtes(meta: RequestMeta, at: Date, entry: AuditEntry, gate?: string): Prisma.Sql {
+  const events = eventsOf(entry, at);
+  const when = gate ? Prisma.raw(`\n      WHERE EXISTS (SELECT 1 FROM ${gate})`) : Prisma.empty;
+  const audited = Prisma.sql`audited AS (
       INSERT INTO audit_events (type, user_id, session_id, reason, ip, user_agent, request_id, created_at)
-      VALUES (${entry.type}, ${entry.userId ?? null}::uuid, ${entry.sessionId ?? null}::uuid, ${entry.reason ?? null},
-              ${meta.ip || null}, ${clipUserAgent(meta.userAgent)}, ${meta.requestId}, ${at})
-    )
-    INSERT INTO webhook_deliveries (event_id, endpoint_id, event_type, payload, created_at, next_attempt_at)
-    SELECT e.id, w.id, e.type, e.payload, ${at}, ${at}
-    FROM (VALUES ${rows}) AS e(id, type, payload)
-    JOIN webhook_endpoints w ON w.disabled_at IS NULL AND e.type = ANY(w.event_types)`;
+      SELECT ${entry.type}::text, ${entry.userId ?? null}::uuid, ${entry.sessionId ?? null}::uuid,
+             ${entry.reason ?? null}::text, ${meta.ip || null}::text, ${clipUserAgent(meta.userAgent)}::text,
+             ${meta.requestId}::text, ${at}::timestamptz${when}
+    )`;
+  if (events.length === 0) return audited;
+  const rows = Prisma.join(events.map((e) => Prisma.sql`(${e.id}::text, ${e.type}::text, ${e.payload}::text)`));
+  const andWhen = gate ? Prisma.raw(` AND EXISTS (SELECT 1 FROM ${gate})`) : Prisma.empty;
+  return Prisma.sql`${audited}, delivered AS (
+      INSERT INTO webhook_deliveries (event_id, endpoint_id, event_type, payload, created_at, next_attempt_at)
+      SELECT e.id, w.id, e.type, e.payload, ${at}::timestamptz, ${at}::timestamptz
+      FROM (VALUES ${rows}) AS e(id, type, payload)
+      JOIN webhook_endpoints w ON w.disabled_at IS NULL AND e.type = ANY(w.event_types)${andWhen}
+    )`;
 }

@@ -8,7 +8,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { Value } from 'typebox/value';
 import { DomainError } from '../domain/domain-error.js';
-import { isEmailVerified } from '../domain/recovery/email-verification.js';
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
 import type { IssuedSession } from '../domain/sessions/session-lifecycle.js';
 import type { Challenge, SecondStepProof } from '../domain/mfa/second-step.js';
@@ -57,12 +56,11 @@ export async function passwordSignIn(
   let fresh: BrowserSession;
   try {
     const user = await accounts.authenticate(email, password, meta);
-    if (config.mail.requireVerifiedEmail && !(await isEmailVerified(services.database.sql, user.id)))
+    if (config.mail.requireVerifiedEmail && !user.emailVerified)
       return { ok: false, code: 'email_not_verified', status: STATUS.email_not_verified };
-    const challenge = await services.mfa.secondStep.challenge(user.id, {
-      kind: 'password',
-      verifiedHash: user.passwordHash,
-    });
+    const challenge = user.hasSecondFactor
+      ? await services.mfa.secondStep.challenge(user.id, { kind: 'password', verifiedHash: user.passwordHash })
+      : null;
     if (challenge) {
       request.log.info({ event: 'login_mfa_required', userId: user.id }, 'browser sign-in: second factor required');
       return { ok: 'second_step', challenge };

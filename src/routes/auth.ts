@@ -19,7 +19,6 @@ import { Credentials, NoBody, TokenBody, UserBody, errorResponses } from '../htt
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
 import { DomainError } from '../domain/domain-error.js';
-import { isEmailVerified } from '../domain/recovery/email-verification.js';
 import { proofOf, secondFactorBody } from '../http/second-factor-body.js';
 
 /** The first step succeeded for an account with a second factor: no session yet, no cookie. */
@@ -113,12 +112,14 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
         throw err;
       }
       // REQUIRE_VERIFIED_EMAIL (issue 11): only once the password was found right, so it reveals nothing.
-      if (services.config.mail.requireVerifiedEmail && !(await isEmailVerified(services.database.sql, user.id))) {
+      if (services.config.mail.requireVerifiedEmail && !user.emailVerified) {
         request.log.info({ event: 'login_failed', userId: user.id, reason: 'email_not_verified' }, 'login failed');
         throw new DomainError('email_not_verified');
       }
       // A second factor on the account: the second step completes the sign-in (src/domain/mfa/second-step.ts).
-      const challenge = await secondStep.challenge(user.id, { kind: 'password', verifiedHash: user.passwordHash });
+      const challenge = user.hasSecondFactor
+        ? await secondStep.challenge(user.id, { kind: 'password', verifiedHash: user.passwordHash })
+        : null;
       if (challenge) {
         request.log.info({ event: 'login_mfa_required', userId: user.id }, 'login: second factor required');
         request.outcome = 'ok';

@@ -24,16 +24,30 @@ export interface PublicUser {
 
 const publicFields = { id: true, email: true, createdAt: true } as const;
 
-/** A user who just proved the password, with the hash it matched (see RefreshRotation.start). */
+/** A user who just proved the password, with the hash it matched (see SessionLifecycle.start). */
 export interface AuthenticatedUser extends PublicUser {
   passwordHash: string;
+  /** Read with the account, for the login's decisions: REQUIRE_VERIFIED_EMAIL, and whether a second step follows. */
+  emailVerified: boolean;
+  hasSecondFactor: boolean;
 }
 
-type StoredUser = PublicUser & { passwordHash: string | null };
+type StoredUser = PublicUser & { passwordHash: string | null; emailVerified: boolean; hasSecondFactor: boolean };
+
+/**
+ * The login's one read of the account: what the password is checked against, and what the login then decides
+ * on (the verified address, a second factor: `hasSecondFactor`, SQL from src/domain/mfa/second-step.ts), so a
+ * sign-in reads the user once. One statement on the raw driver (src/db/sql.ts), like the other hot ones.
+ */
+const loginRead = (hasSecondFactor: string) => `
+SELECT u.id::text AS id, u.email, u.created_at, u.password_hash, u.email_verified_at IS NOT NULL AS email_verified,
+       ${hasSecondFactor} AS has_second_factor
+FROM users u WHERE u.email = $1`;
 
 export class Accounts {
   /** The one guarded password check (password-guard.ts), shared with every flow that asks for a password. */
   readonly passwordGuard: PasswordGuard;
+  private readonly loginRead: string;
 
   constructor(
     private readonly db: PrismaClient,
@@ -41,8 +55,11 @@ export class Accounts {
     private readonly passwords: PasswordHasher,
     private readonly clock: Clock,
     throttleStore: ThrottleStore,
+    /** Whether a user (SQL: `u.id`) has a second factor: hasFactorSql of src/domain/mfa/second-step.ts. */
+    hasSecondFactorSql: string,
   ) {
     this.passwordGuard = new PasswordGuard(db, passwords, new LoginThrottle(throttleStore, clock), clock);
+    this.loginRead = loginRead(hasSecondFactorSql);
   }
 
   async register(rawEmail: string, password: string, meta: RequestMeta): Promise<PublicUser> {
@@ -75,10 +92,7 @@ export class Accounts {
     // Claimed before any lookup or hashing: the same answer for accounts that exist and ones that don't.
     // An account without a password (signed up through a provider) costs the same as an unknown one.
     await this.passwordGuard.check({ purpose: 'login', email: rawEmail, password, meta }, async () => {
-      user =
-        email && isAcceptablePassword(password)
-          ? await this.db.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } })
-          : null;
+      user = email && isAcceptablePassword(password) ? await this.readForLogin(email) : null;
       return { userId: user?.id ?? null, passwordHash: user?.passwordHash ?? null };
     });
     const found = user as unknown as StoredUser & { passwordHash: string };
@@ -93,7 +107,34 @@ export class Accounts {
       });
       if (count === 1) passwordHash = upgraded;
     }
-    return { id: found.id, email: found.email, createdAt: found.createdAt, passwordHash };
+    return {
+      id: found.id,
+      email: found.email,
+      createdAt: found.createdAt,
+      passwordHash,
+      emailVerified: found.emailVerified,
+      hasSecondFactor: found.hasSecondFactor,
+    };
+  }
+
+  private async readForLogin(email: string): Promise<StoredUser | null> {
+    const [row] = await this.sql.query<{
+      id: string;
+      email: string;
+      created_at: Date;
+      password_hash: string | null;
+      email_verified: boolean;
+      has_second_factor: boolean;
+    }>(this.loginRead, [email]);
+    if (!row) return null;
+    return {
+      id: row.id,
+      email: row.email,
+      createdAt: row.created_at,
+      passwordHash: row.password_hash,
+      emailVerified: row.email_verified,
+      hasSecondFactor: row.has_second_factor,
+    };
   }
 
   /**

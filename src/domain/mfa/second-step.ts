@@ -73,6 +73,17 @@ RETURNING user_id::text AS user_id, idp, password_fingerprint`;
 const COMPLETE = `
 UPDATE mfa_challenges SET used_at = $2::timestamptz WHERE token_hash = $1 AND used_at IS NULL RETURNING token_hash`;
 
+/**
+ * Whether the user whose id is `userId` (SQL) has a second factor, as factorsOf counts them (an app confirmed,
+ * or, when passkeys are on, a passkey that verified the user), as a boolean expression for a statement that
+ * reads the account anyway: the login's read of the user (src/domain/accounts/accounts.ts).
+ */
+export function hasFactorSql(userId: string, passkeys: boolean): string {
+  const apps = `EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = ${userId} AND f.confirmed_at IS NOT NULL)`;
+  if (!passkeys) return `(${apps})`;
+  return `(${apps} OR EXISTS (SELECT 1 FROM webauthn_credentials c WHERE c.user_id = ${userId} AND c.user_verified))`;
+}
+
 export class SecondStep {
   constructor(
     private readonly db: PrismaClient,

@@ -4,7 +4,6 @@
 // REQUIRE_VERIFIED_EMAIL=true an unverified user cannot log in (email_not_verified, after the password
 // was found right, so the answer says nothing to someone who doesn't know it).
 import type { PrismaClient } from '../../generated/prisma/client.js';
-import type { Sql } from '../../db/sql.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
@@ -17,15 +16,6 @@ import { consumeToken, insertToken, newToken } from './email-tokens.js';
 export interface VerificationSettings {
   linkBase: string;
   ttlSeconds: number;
-}
-
-/** Whether the user's current address is verified (false for an unknown user). One indexed read. */
-export async function isEmailVerified(sql: Sql, userId: string): Promise<boolean> {
-  const [row] = await sql.query<{ verified: boolean }>(
-    'SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE id = $1::uuid',
-    [userId],
-  );
-  return row?.verified ?? false;
 }
 
 export class EmailVerification {

@@ -10,9 +10,9 @@
 //
 // Refresh tokens from before v2 (43 characters) are no longer accepted: decision 0007.
 import { randomUUID } from 'node:crypto';
-import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
-import { clipUserAgent, audit, type RequestMeta } from '../audit.js';
+import { auditCtes, clipUserAgent, audit, type AuditEntry, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import type { ErrorCode } from '../../errors.js';
@@ -24,6 +24,7 @@ import { endSessions, type EndedSession, type SessionEnd } from './session-end.j
 import { sessionDeadline } from './session-state.js';
 import { liveSql } from './session-state.js';
 import { clientIsAt, type ClientAtVersion } from './client-version.js';
+import { rolesOf, rolesSql } from './user-claims.js';
 import { passkeyAmr, sessionAmr, storedAmr, type SecondFactor, type StepUp } from './assurance.js';
 
 /**
@@ -102,6 +103,44 @@ WITH s AS (
 )
 SELECT created_at, idp, amr FROM s`;
 
+/** What the start statement writes. `verifiedHash`: the hash a password matched (null for other methods). */
+interface NewSession {
+  userId: string;
+  sessionId: string;
+  now: Date;
+  expiresAt: Date;
+  idp: string | null;
+  amr: string[];
+  verifiedHash: string | null;
+}
+
+/**
+ * A session's start as one statement. `u` takes the user row FOR SHARE (under READ COMMITTED, a password change
+ * or a disable in flight is waited for and its committed row is the one read; one that commits later waits for
+ * this statement, and then ends the session it started); `s` inserts the session only when the account is not
+ * disabled and, for a password, its hash is still the verified one; the audit row and its webhook deliveries are
+ * audit()'s own SQL (auditCtes), written only with the session. What it returns says which outcome it was, and
+ * carries the roles and email_verified for the access token.
+ */
+function startStatement(n: NewSession, meta: RequestMeta, entry: AuditEntry): Prisma.Sql {
+  return Prisma.sql`
+WITH u AS (
+  SELECT id, password_hash, disabled_at IS NOT NULL AS disabled, email_verified_at IS NOT NULL AS email_verified
+  FROM users WHERE id = ${n.userId}::uuid FOR SHARE
+), s AS (
+  INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, refresh_counter, rotated_at, user_agent,
+                        ip, idp, amr)
+  SELECT ${n.sessionId}::uuid, u.id, ${n.now}::timestamptz, ${n.now}::timestamptz, ${n.expiresAt}::timestamptz, 0,
+         ${n.now}::timestamptz, ${clipUserAgent(meta.userAgent)}::text, ${meta.ip}::text, ${n.idp}::text,
+         ${n.amr}::text[]
+  FROM u WHERE NOT u.disabled AND (${n.verifiedHash}::text IS NULL OR u.password_hash = ${n.verifiedHash}::text)
+  RETURNING id
+), ${auditCtes(meta, n.now, entry, 's')}
+SELECT u.password_hash IS NOT DISTINCT FROM ${n.verifiedHash}::text AS hash_matches, u.disabled,
+  EXISTS (SELECT 1 FROM s) AS started, ${Prisma.raw(rolesSql('u.id'))} AS roles, u.email_verified
+FROM u`;
+}
+
 const LEGACY_REFUSED = 'Refresh tokens of this format are no longer accepted: log in again.';
 
 /** Told, inside the transaction that ends a session for reuse, which session ended (the email notice). */
@@ -123,9 +162,10 @@ export class SessionLifecycle {
   ) {}
 
   /**
-   * Starts a session for a user who just proved who they are. The user row is re-read under a share lock: a
-   * disabled account opens no session (account_disabled), and for a password, one changed since it was
-   * checked opens none either (RotationError 'credentials_changed').
+   * Starts a session for a user who just proved who they are, in ONE statement (startStatement): the user row
+   * taken under a share lock, the session, its audit row and webhook deliveries, and the roles and
+   * email_verified the access token states. A disabled account opens no session (account_disabled), and for a
+   * password, one changed since it was checked opens none either (RotationError 'credentials_changed').
    */
   async start(userId: string, method: StartMethod, meta: RequestMeta): Promise<IssuedSession> {
     const now = this.clock.now();
@@ -138,46 +178,45 @@ export class SessionLifecycle {
         : method.kind === 'login_ui'
           ? [...method.amr]
           : sessionAmr(idp, method.secondFactor);
-    await this.db.$transaction(async (tx) => {
-      const [current] = await tx.$queryRaw<
-        { password_hash: string | null; disabled: boolean }[]
-      >`SELECT password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE id = ${userId}::uuid FOR SHARE`;
-      if (!current || (method.kind === 'password' && current.password_hash !== method.verifiedHash))
-        throw new RotationError('credentials_changed');
-      if (current.disabled) throw new DomainError('account_disabled');
-      await tx.session.create({
-        data: {
-          id: sessionId,
+    const entry: AuditEntry = idp
+      ? { type: 'federated_login', userId, sessionId, reason: `idp=${idp} amr=${amr.join(',')}` }
+      : {
+          type: 'login_ok',
           userId,
-          createdAt: now,
-          lastUsedAt: now,
-          expiresAt,
-          refreshCounter: 0n,
-          rotatedAt: now,
-          userAgent: clipUserAgent(meta.userAgent),
-          ip: meta.ip,
-          idp,
-          amr,
-        },
-      });
-      await audit(
-        tx,
-        meta,
+          sessionId,
+          ...(method.kind === 'login_ui'
+            ? { reason: `login_ui=${method.clientId} amr=${amr.join(',')}` }
+            : method.kind !== 'password' || method.secondFactor
+              ? { reason: `amr=${amr.join(',')}` }
+              : {}),
+        };
+    const statement = startStatement(
+      {
+        userId,
+        sessionId,
         now,
-        idp
-          ? { type: 'federated_login', userId, sessionId, reason: `idp=${idp} amr=${amr.join(',')}` }
-          : {
-              type: 'login_ok',
-              userId,
-              sessionId,
-              ...(method.kind === 'login_ui'
-                ? { reason: `login_ui=${method.clientId} amr=${amr.join(',')}` }
-                : method.kind !== 'password' || method.secondFactor
-                  ? { reason: `amr=${amr.join(',')}` }
-                  : {}),
-            },
-      );
-    }, LOCKING_TX);
+        expiresAt,
+        idp,
+        amr,
+        verifiedHash: method.kind === 'password' ? method.verifiedHash : null,
+      },
+      meta,
+      entry,
+    );
+    const [row] = await this.sql.query<{
+      hash_matches: boolean | null;
+      disabled: boolean;
+      started: boolean;
+      roles: string | null;
+      email_verified: boolean;
+    }>(
+      statement.text,
+      statement.values.map((v) => (v instanceof Date ? v.toISOString() : v)),
+    );
+    // No such user, or (a password) its hash is no longer the one the password matched: the same refusal.
+    if (!row || (method.kind === 'password' && !row.hash_matches)) throw new RotationError('credentials_changed');
+    if (row.disabled) throw new DomainError('account_disabled');
+    if (!row.started) throw new Error('session start: the statement inserted no session for a live account');
     const refreshToken = this.tokens.mint(sessionId, 0n);
     return {
       userId,
@@ -187,6 +226,8 @@ export class SessionLifecycle {
       idp,
       refreshToken,
       refreshExpiresAt: expiresAt,
+      roles: rolesOf(row.roles),
+      emailVerified: row.email_verified,
     };
   }
 
