@@ -2,7 +2,7 @@
 // on PGlite, drives it over HTTP, and reports. Its speeds are not asserted (speed is for benchmarks); what
 // does not depend on the machine is: every scenario ran, every request succeeded, and each hot path sent
 // exactly as many database statements per request as it is meant to (a regression that adds a statement to
-// refresh, /auth/me or a token grant fails here). A refresh client that doesn't swap in each new cookie gets
+// refresh, /auth/me, a login or a token grant fails here). A refresh client that doesn't swap in each new cookie gets
 // 401s (the tool runs Tessera without a reuse grace), so this also fails if rotation breaks.
 // ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
 // database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
@@ -26,6 +26,11 @@ const STATEMENTS_PER_CLIENT_CREDENTIALS = 1;
 const STATEMENTS_PER_CODE_EXCHANGE = 1;
 const STATEMENTS_PER_OAUTH_REFRESH = 1;
 const STATEMENTS_PER_DEVICE_CODE_REDEMPTION = 1;
+/**
+ * A password login (no second factor): the one read of the account by its address, then the session's start
+ * in one statement (its user row locked, the session, the audit row and webhook deliveries, the token's roles).
+ */
+const STATEMENTS_PER_LOGIN = 2;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // As a user would start it: without tap's loaders or coverage in the children.
@@ -51,7 +56,7 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
     '--concurrency',
     '2',
     '--scenarios',
-    'refresh,me,jwks,api-key,client-credentials,device-code,authorization-code,refresh-token',
+    'refresh,me,jwks,login,api-key,client-credentials,device-code,authorization-code,refresh-token',
     '--json',
     json,
   ];
@@ -72,6 +77,7 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
     'refresh 2',
     'me 2',
     'jwks 2',
+    'login 2',
     'api-key 2',
     'client-credentials 2',
     'device-code 2',
@@ -94,6 +100,7 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
       'device-code',
       'hello',
       'jwks',
+      'login',
       'me',
       'refresh',
       'refresh-token',
@@ -123,7 +130,7 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
   };
   // Rounded: the few requests in flight when the load stops are served (statements counted) to a client that
   // has gone (not counted as answered): at 2 connections a few thousandths; one more per request does not round away.
-  for (const p of points.filter((p) => p.scenario !== 'hello')) {
+  for (const p of points.filter((p) => p.scenario !== 'hello' && p.scenario !== 'login')) {
     t.equal(
       Math.round(p.statements?.median ?? Number.NaN),
       expected[p.scenario],
@@ -139,5 +146,17 @@ t.test('a short load run on PGlite reports every scenario with throughput and no
       (p.statements?.median ?? Number.NaN) <= 1.05,
       `${p.scenario}: at most 1.05 statements per request, client authentication included (measured ${p.statements?.median})`,
     );
+  // A login is held to its two statements plus what the requests in flight when the load stops may add: at
+  // most one login per connection, each at most its two statements, spread over the logins answered (a login
+  // costs an argon2id hash, so a one-second point answers tens, not thousands: rounding alone would let a third
+  // statement through).
+  for (const p of points.filter((p) => p.scenario === 'login')) {
+    const answered = Object.values(p.statuses).reduce((sum, n) => sum + n, 0);
+    const bound = STATEMENTS_PER_LOGIN + (STATEMENTS_PER_LOGIN * p.concurrency) / answered;
+    t.ok(
+      (p.statements?.median ?? Number.NaN) <= bound,
+      `login: at most ${bound.toFixed(3)} statements per login over ${answered} answered (measured ${p.statements?.median})`,
+    );
+  }
   t.match(stdout, /targets/, 'the targets are compared');
 });
