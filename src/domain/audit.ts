@@ -5,7 +5,7 @@
 // enqueued: one statement inserts the audit row and a delivery for each enabled endpoint that asked for the
 // event, so the webhook outbox commits or rolls back with the change, and the audit costs no extra round trip.
 import { Prisma } from '../generated/prisma/client.js';
-import { eventsOf } from './webhook-events.js';
+import { eventsOf, type WebhookEvent } from './webhook-events.js';
 
 export type AuditType =
   | 'register'
@@ -114,7 +114,8 @@ export function clipUserAgent(ua: string | undefined): string | null {
 }
 
 export async function audit(db: Writer, meta: RequestMeta, at: Date, entry: AuditEntry): Promise<void> {
-  if (eventsOf(entry, at).length === 0) {
+  const events = eventsOf(entry, at);
+  if (events.length === 0) {
     await db.auditEvent.create({
       data: {
         type: entry.type,
@@ -129,7 +130,7 @@ export async function audit(db: Writer, meta: RequestMeta, at: Date, entry: Audi
     });
     return;
   }
-  await db.$executeRaw`WITH ${auditCtes(meta, at, entry)} SELECT 1`;
+  await db.$executeRaw`WITH ${ctesOf(meta, at, entry, events)} SELECT 1`;
 }
 
 /**
@@ -140,7 +141,10 @@ export async function audit(db: Writer, meta: RequestMeta, at: Date, entry: Audi
  * parameter is cast, so the fragment runs on the raw driver (src/db/sql.ts) as it does through Prisma.
  */
 export function auditCtes(meta: RequestMeta, at: Date, entry: AuditEntry, gate?: string): Prisma.Sql {
-  const events = eventsOf(entry, at);
+  return ctesOf(meta, at, entry, eventsOf(entry, at), gate);
+}
+
+function ctesOf(meta: RequestMeta, at: Date, entry: AuditEntry, events: WebhookEvent[], gate?: string): Prisma.Sql {
   const when = gate ? Prisma.raw(`\n      WHERE EXISTS (SELECT 1 FROM ${gate})`) : Prisma.empty;
   const audited = Prisma.sql`audited AS (
       INSERT INTO audit_events (type, user_id, session_id, reason, ip, user_agent, request_id, created_at)
