@@ -176,14 +176,9 @@ export async function createServices(
   documentFetch: FetchOptions = {},
 ): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
-  const accounts = new Accounts(
-    database.prisma,
-    database.sql,
-    passwords,
-    clock,
-    stores.throttle,
-    hasFactorSql('u.id', config.webauthn !== undefined),
-  );
+  // Whether a user (u.id) has a second factor: read with the account at login, checked again as its session starts.
+  const hasSecondFactor = hasFactorSql('u.id', config.webauthn !== undefined);
+  const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle, hasSecondFactor);
   const recovery = config.mail.enabled
     ? await createRecoveryServices({ config, clock, database, passwords, accounts }, stores.sendLimit)
     : undefined;
@@ -216,6 +211,7 @@ export async function createServices(
       sessionIdleSeconds: config.sessionIdle,
     },
     clock,
+    hasSecondFactor,
     // Reuse ending a session emails its owner (SECURITY_NOTICES), written in the same transaction.
     recovery && config.mail.securityNotices ? recovery.notices.onRefreshReuse : undefined,
   );

@@ -51,22 +51,19 @@ export async function passwordSignIn(
   | { ok: false; code: SignInRefusal; status: number }
   | { ok: 'second_step'; challenge: Challenge }
 > {
-  const { accounts, config, lifecycle } = services;
+  const { accounts, config } = services;
   const meta = requestMeta(request);
   let fresh: BrowserSession;
   try {
     const user = await accounts.authenticate(email, password, meta);
     if (config.mail.requireVerifiedEmail && !user.emailVerified)
       return { ok: false, code: 'email_not_verified', status: STATUS.email_not_verified };
-    const challenge = user.hasSecondFactor
-      ? await services.mfa.secondStep.challenge(user.id, { kind: 'password', verifiedHash: user.passwordHash })
-      : null;
-    if (challenge) {
+    const next = await services.mfa.secondStep.afterPassword(user, meta);
+    if ('challenge' in next) {
       request.log.info({ event: 'login_mfa_required', userId: user.id }, 'browser sign-in: second factor required');
-      return { ok: 'second_step', challenge };
+      return { ok: 'second_step', challenge: next.challenge };
     }
-    const issued = await lifecycle.start(user.id, { kind: 'password', verifiedHash: user.passwordHash }, meta);
-    fresh = browserSessionOf(issued);
+    fresh = browserSessionOf(next.session);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
     request.log.info({ event: 'login_failed', code: err.code }, 'browser sign-in failed');

@@ -116,11 +116,19 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
         request.log.info({ event: 'login_failed', userId: user.id, reason: 'email_not_verified' }, 'login failed');
         throw new DomainError('email_not_verified');
       }
-      // A second factor on the account: the second step completes the sign-in (src/domain/mfa/second-step.ts).
-      const challenge = user.hasSecondFactor
-        ? await secondStep.challenge(user.id, { kind: 'password', verifiedHash: user.passwordHash })
-        : null;
-      if (challenge) {
+      // The session, or with a second factor on the account, the second step (src/domain/mfa/second-step.ts).
+      let next: Awaited<ReturnType<typeof secondStep.afterPassword>>;
+      try {
+        next = await secondStep.afterPassword(user, meta);
+      } catch (err) {
+        if (!(err instanceof RotationError)) throw err;
+        // The password changed between the check and the session: the old password no longer opens one.
+        request.outcome = 'failed';
+        request.log.info({ event: 'login_failed', userId: user.id, reason: err.failure }, 'login failed');
+        throw err;
+      }
+      if ('challenge' in next) {
+        const { challenge } = next;
         request.log.info({ event: 'login_mfa_required', userId: user.id }, 'login: second factor required');
         request.outcome = 'ok';
         return {
@@ -129,16 +137,7 @@ const authRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, {
           factors: challenge.factors.map((f) => ({ factor_id: f.id, type: f.type })),
         };
       }
-      let issued: IssuedSession;
-      try {
-        issued = await lifecycle.start(user.id, { kind: 'password', verifiedHash: user.passwordHash }, meta);
-      } catch (err) {
-        if (!(err instanceof RotationError)) throw err;
-        // The password changed between the check and the session: the old password no longer opens one.
-        request.outcome = 'failed';
-        request.log.info({ event: 'login_failed', userId: user.id, reason: err.failure }, 'login failed');
-        throw err;
-      }
+      const issued = next.session;
       request.log.info({ event: 'login_ok', userId: user.id, sessionId: issued.sessionId }, 'login');
       const body = await sendTokens(reply, issued, otherSchemeOf(request, cookieDomain));
       request.outcome = 'ok';

@@ -23,7 +23,13 @@ import type { RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import type { SecondFactor } from '../sessions/assurance.js';
-import type { IssuedSession, SessionLifecycle, StartMethod } from '../sessions/session-lifecycle.js';
+import {
+  RotationError,
+  SecondFactorRequired,
+  type IssuedSession,
+  type SessionLifecycle,
+  type StartMethod,
+} from '../sessions/session-lifecycle.js';
 import type { Factors } from './factors.js';
 import type { FailureBudget } from './failure-budget.js';
 import type { RecoveryCodes } from './recovery-codes.js';
@@ -175,6 +181,35 @@ export class SecondStep {
       },
     });
     return { mfaToken, factors };
+  }
+
+  /**
+   * After a password was found right: the session, or the second step's challenge when the account has a factor.
+   * `hasSecondFactor` comes from the login's read of the account, before the password check; the session's own
+   * statement checks again, so a factor confirmed while the password was being checked is asked for, not skipped.
+   */
+  async afterPassword(
+    user: { id: string; passwordHash: string; hasSecondFactor: boolean },
+    meta: RequestMeta,
+  ): Promise<{ session: IssuedSession } | { challenge: Challenge }> {
+    const first = { kind: 'password', verifiedHash: user.passwordHash } as const;
+    if (!user.hasSecondFactor) {
+      try {
+        return { session: await this.lifecycle.start(user.id, first, meta) };
+      } catch (err) {
+        if (!(err instanceof SecondFactorRequired)) throw err;
+      }
+    }
+    const challenge = await this.challenge(user.id, first);
+    if (challenge) return { challenge };
+    try {
+      // Read with a factor that is gone now: a password alone is enough again.
+      return { session: await this.lifecycle.start(user.id, first, meta) };
+    } catch (err) {
+      // ...and one came back meanwhile: the account keeps changing under this sign-in, which is refused.
+      if (err instanceof SecondFactorRequired) throw new RotationError('credentials_changed');
+      throw err;
+    }
   }
 
   /** Completes a sign-in with its second step: the session, started, or a DomainError. */

@@ -80,6 +80,16 @@ const FAILURE_CODES = {
 } as const satisfies Record<RotationFailure, ErrorCode>;
 
 /** A DomainError that also says which failure (for logs) and which session it concerned. */
+/**
+ * A password alone no longer starts a session for this account: a second factor was confirmed after the login
+ * read it (SecondStep.afterPassword then asks for it).
+ */
+export class SecondFactorRequired extends Error {
+  constructor() {
+    super('the account has a second factor: the sign-in takes a second step');
+  }
+}
+
 export class RotationError extends DomainError {
   override name = 'RotationError';
   constructor(
@@ -112,6 +122,11 @@ interface NewSession {
   idp: string | null;
   amr: string[];
   verifiedHash: string | null;
+  /**
+   * For a password alone: SQL saying whether the account (`u.id`) has a second factor. The session starts only
+   * if it has none, so a factor confirmed while the password was being checked is asked for, not skipped.
+   */
+  noSecondFactor: string | null;
 }
 
 /**
@@ -123,6 +138,7 @@ interface NewSession {
  * carries the roles and email_verified for the access token.
  */
 function startStatement(n: NewSession, meta: RequestMeta, entry: AuditEntry): Prisma.Sql {
+  const hasSecondFactor = Prisma.raw(n.noSecondFactor ?? 'false');
   return Prisma.sql`
 WITH u AS (
   SELECT id, password_hash, disabled_at IS NOT NULL AS disabled, email_verified_at IS NOT NULL AS email_verified
@@ -134,9 +150,11 @@ WITH u AS (
          ${n.now}::timestamptz, ${clipUserAgent(meta.userAgent)}::text, ${meta.ip}::text, ${n.idp}::text,
          ${n.amr}::text[]
   FROM u WHERE NOT u.disabled AND (${n.verifiedHash}::text IS NULL OR u.password_hash = ${n.verifiedHash}::text)
+    AND NOT ${hasSecondFactor}
   RETURNING id
 ), ${auditCtes(meta, n.now, entry, 's')}
 SELECT u.password_hash IS NOT DISTINCT FROM ${n.verifiedHash}::text AS hash_matches, u.disabled,
+  ${hasSecondFactor} AS has_second_factor,
   EXISTS (SELECT 1 FROM s) AS started, ${Prisma.raw(rolesSql('u.id'))} AS roles, u.email_verified
 FROM u`;
 }
@@ -158,6 +176,8 @@ export class SessionLifecycle {
     private readonly tokens: RefreshTokens,
     private readonly settings: RefreshSettings,
     private readonly clock: Clock,
+    /** Whether the user `u.id` has a second factor, as SQL: hasFactorSql of src/domain/mfa/second-step.ts. */
+    private readonly hasSecondFactorSql: string,
     private readonly onReuse?: ReuseListener,
   ) {}
 
@@ -199,6 +219,7 @@ export class SessionLifecycle {
         idp,
         amr,
         verifiedHash: method.kind === 'password' ? method.verifiedHash : null,
+        noSecondFactor: method.kind === 'password' && !method.secondFactor ? this.hasSecondFactorSql : null,
       },
       meta,
       entry,
@@ -209,6 +230,7 @@ export class SessionLifecycle {
       started: boolean;
       roles: string | null;
       email_verified: boolean;
+      has_second_factor: boolean;
     }>(
       statement.text,
       statement.values.map((v) => (v instanceof Date ? v.toISOString() : v)),
@@ -216,6 +238,7 @@ export class SessionLifecycle {
     // No such user, or (a password) its hash is no longer the one the password matched: the same refusal.
     if (!row || (method.kind === 'password' && !row.hash_matches)) throw new RotationError('credentials_changed');
     if (row.disabled) throw new DomainError('account_disabled');
+    if (!row.started && row.has_second_factor) throw new SecondFactorRequired();
     if (!row.started) throw new Error('session start: the statement inserted no session for a live account');
     const refreshToken = this.tokens.mint(sessionId, 0n);
     return {
