@@ -61,8 +61,12 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
-  if (postgresUrl) {
+/**
+ * A fresh database for one test: PostgreSQL when TEST_DATABASE_URL is set, else PGlite. `embedded`: PGlite
+ * whatever TEST_DATABASE_URL says, for a test whose subject is not the database (a package, a process).
+ */
+export async function createTestDatabase(opts: { embedded?: boolean } = {}): Promise<TestDatabase> {
+  if (postgresUrl && !opts.embedded) {
     const name = `tessera_test_${randomBytes(6).toString('hex')}`;
     await adminQuery(`CREATE DATABASE ${name}`);
     const url = new URL(postgresUrl);

@@ -1,7 +1,5 @@
 // The "Try it with curl" block of docs/admin.md (roles, the admin API, a service token), run as it is with
 // bash against a listening Tessera: the commands a reader copies are the commands that are tested.
-// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
-// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';

@@ -3,8 +3,6 @@
 // signing-key commands of docs/keys.md. Each is found by its first line (docs marks it `<!-- run by … -->`, which
 // test/unit/docs-commands.test.ts holds to this file); only the documented address, http://localhost:3000,
 // is replaced by the test server's. Then what the service saw is checked, not just the exit code.
-// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
-// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';

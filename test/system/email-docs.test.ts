@@ -2,8 +2,6 @@
 // runs them in one terminal, against a listening service whose development outbox folder is data/outbox/ under
 // the shell's folder: register and log in, verify the address, reset the password, change the address and undo
 // it, each link's token read from the message the service wrote. Then the database says each step happened.
-// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
-// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import path from 'node:path';
 import { buildTestApp, tempDir } from '../helper.js';

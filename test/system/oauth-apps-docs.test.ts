@@ -4,8 +4,6 @@
 // the MCP walkthrough's two servers and a client's first calls, then the api-keys commands on the embedded database with the
 // service stopped. Only the documented address is replaced by the test server's; then the database is asked
 // what each block did.
-// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
-// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

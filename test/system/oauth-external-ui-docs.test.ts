@@ -4,8 +4,6 @@
 // goes on to the consent step); `npm run clients -- register` makes a client that must push its requests, on the
 // embedded database with the service stopped; and the theming example starts the service with `npm start`, whose
 // pages then carry the product name and colour.
-// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
-// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';

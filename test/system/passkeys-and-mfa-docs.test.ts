@@ -2,8 +2,6 @@
 // against a listening service: the values a reader puts in (EMAIL, PASSWORD, CODE: the code the authenticator
 // app shows now) come from an account with a confirmed factor; the mfa_token and factor_id are read from the
 // first answer, as the block does. The second answer must be the signed-in one, with the refresh cookie.
-// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
-// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import { buildTestApp, register, tempDir } from '../helper.js';
 import { codeAt, withTotp } from '../mfa-fixture.js';

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, decodeJwt } from 'jose';
-import { buildTestApp, me, session, tempDir } from '../helper.js';
+import { buildTestApp, createTestDatabase, me, session, tempDir } from '../helper.js';
 import { bash, block } from '../doc-shell.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -194,7 +194,10 @@ t.test('the packed @tessera/verify installs on its own, type-checks and verifies
   t.test(
     'the installed package verifies a token from a listening Tessera, and refuses what Tessera refuses',
     async (t) => {
-      const { app, config } = await buildTestApp(t);
+      // The embedded database whatever TEST_DATABASE_URL says: the subject is the package, not the database.
+      const db = await createTestDatabase({ embedded: true });
+      t.teardown(() => db.close());
+      const { app, config } = await buildTestApp(t, { db });
       const address = await app.listen({ port: 0, host: '127.0.0.1' });
       const s = await session(app);
       // Signed with Tessera's own key, but `sub` is not a UUID: both sides of the contract refuse it.

@@ -2,8 +2,6 @@
 // that verifies every request with the standardwebhooks library: the values a reader puts in (ADMIN_TOKEN,
 // RECEIVER_URL, DELIVERY_ID) come from the running server, and the documented address is replaced by the test
 // server's. Each block is then held to what the receiver got, not just to its exit code.
-// ci: embedded database only. What this file checks (packages, docs commands, processes on the embedded
-// database) does not change with TEST_DATABASE_URL, so CI's PostgreSQL pass leaves it out (.ci/run).
 import t from 'tap';
 import path from 'node:path';
 import { buildApp } from '../../src/app.js';
