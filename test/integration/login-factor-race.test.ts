@@ -1,13 +1,13 @@
 // A second factor confirmed while a password login is checking the password is asked for, not skipped. The login
 // reads the account (and whether it has a factor) before the argon2 check; the session's start statement checks
-// again (session-lifecycle.ts, SecondStep.afterPassword). Twenty logins are held right after their password
+// again (session-lifecycle.ts, SecondStep.afterPassword). Fifty logins are held right after their password
 // check, the factor is confirmed, then they all go on at once: every one must answer mfa_required, and none may
 // start a session. PGlite and PostgreSQL.
 import t from 'tap';
 import { buildTestApp, login, PASSWORD, register } from '../helper.js';
 import { codeAt, confirm, enrol } from '../mfa-fixture.js';
 
-const LOGINS = 20;
+const LOGINS = 50;
 
 t.test('logins that read the account before its factor was confirmed still take the second step', async (t) => {
   const { app, clock, db } = await buildTestApp(t);

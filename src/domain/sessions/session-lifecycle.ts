@@ -59,9 +59,11 @@ export interface IssuedSession {
   refreshExpiresAt: Date;
   /** A grace replay: the previous token presented again within the window, answered with the current one. */
   grace?: true;
-  /** The user's roles, when the statement that issued this read them (the refresh statement does). */
+  /**
+   * The user's roles and email_verified, when the statement that issued this read them (a start, a refresh, a
+   * code's or device code's redemption do; a grace replay and a step-up do not, and the token issuer reads them).
+   */
   roles?: string[];
-  /** Read in the refresh statement itself (the email_verified claim); unset where it was not read. */
   emailVerified?: boolean;
   /** A grant to an OAuth client (src/domain/oauth/): what was granted, space-separated, and its audience. */
   scope?: string | null;
