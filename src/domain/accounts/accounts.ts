@@ -97,16 +97,9 @@ export class Accounts {
     });
     const found = user as unknown as StoredUser & { passwordHash: string };
     let { passwordHash } = found;
-    if (this.passwords.needsRehash(passwordHash)) {
-      // Hashing parameters changed since this hash was made: upgrade it while we hold the password,
-      // unless the password changed meanwhile (then this login fails when its session starts).
-      const upgraded = await this.passwords.hash(password);
-      const { count } = await this.db.user.updateMany({
-        where: { id: found.id, passwordHash },
-        data: { passwordHash: upgraded },
-      });
-      if (count === 1) passwordHash = upgraded;
-    }
+    // Hashing parameters changed since this hash was made: upgrade it while we hold the password.
+    if (this.passwords.needsRehash(passwordHash))
+      passwordHash = await this.upgradeHash(found.id, passwordHash, password);
     return {
       id: found.id,
       email: found.email,
@@ -115,6 +108,27 @@ export class Accounts {
       emailVerified: found.emailVerified,
       hasSecondFactor: found.hasSecondFactor,
     };
+  }
+
+  /**
+   * Re-hashes a password with the current parameters and returns the hash this login's session start must find
+   * (it starts only while the stored hash is that one). Logins at the same instant all upgrade and one write wins:
+   * a loser finds another hash, and verifies its password against it. The same password hashed again (another
+   * login's upgrade) is that login's too; another password's hash means the password changed meanwhile, and the
+   * old hash is returned, so the start refuses the login (invalid_credentials). The extra verification runs only
+   * for a login that lost such a race.
+   */
+  private async upgradeHash(userId: string, hash: string, password: string): Promise<string> {
+    const upgraded = await this.passwords.hash(password);
+    const { count } = await this.db.user.updateMany({
+      where: { id: userId, passwordHash: hash },
+      data: { passwordHash: upgraded },
+    });
+    if (count === 1) return upgraded;
+    const current = await this.db.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
+    if (current?.passwordHash && (await this.passwords.verify(current.passwordHash, password)))
+      return current.passwordHash;
+    return hash;
   }
 
   private async readForLogin(email: string): Promise<StoredUser | null> {
