@@ -57,6 +57,28 @@ t.test('CORS: credentials only for listed origins', async (t) => {
     undefined,
     'the public JWKS is readable without credentials',
   );
+  t.notOk(jwks.headers['access-control-expose-headers'], 'and exposes no API header');
+  for (const url of ['/.well-known/jwks.json', '/.well-known/openid-configuration']) {
+    const public_ = await app.inject({
+      method: 'OPTIONS',
+      url,
+      headers: { origin: 'https://anyone.example', 'access-control-request-method': 'GET' },
+    });
+    t.equal(public_.statusCode, 204, `${url}: any origin's preflight answers 204`);
+    t.equal(public_.headers['access-control-allow-origin'], '*', `${url}: the preflight allows any origin`);
+    t.equal(public_.headers['access-control-allow-methods'], 'GET', `${url}: for GET only`);
+    t.equal(public_.headers['access-control-allow-credentials'], undefined, `${url}: without credentials`);
+  }
+  const admin = await app.inject({
+    method: 'OPTIONS',
+    url: '/admin/users',
+    headers: { origin: SPA, 'access-control-request-method': 'GET' },
+  });
+  t.equal(admin.statusCode, 404, 'the admin API answers no preflight, even from a listed origin');
+  t.equal(admin.headers['access-control-allow-origin'], undefined, 'and grants no origin');
+  const api = await app.inject({ method: 'GET', url: '/health/live', headers: { origin: SPA } });
+  t.equal(api.headers['access-control-allow-origin'], SPA, 'an API route grants the listed origin');
+  t.match(String(api.headers.vary), /Origin/, 'and says its answer varies by Origin');
 });
 
 t.test('CORS_ORIGINS must be exact origins', async (t) => {
