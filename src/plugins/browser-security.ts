@@ -52,7 +52,7 @@ const PUBLIC_CORS = {
  * documents under /.well-known/, and the admin API, which is for tools on Tessera's own origin and for services
  * (no origin is granted: src/routes/admin.ts).
  */
-export function corsOf(url: string): Record<string, unknown> | false | undefined {
+function corsOf(url: string): Record<string, unknown> | false | undefined {
   if (url.startsWith('/.well-known/')) return PUBLIC_CORS;
   if (url === '/admin' || url.startsWith('/admin/')) return false;
   return undefined;

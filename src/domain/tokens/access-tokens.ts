@@ -17,6 +17,7 @@ import {
 } from '@tessera/verify/contract';
 import { epochSeconds, type Clock } from '../clock.js';
 import type { KeyStore, VerificationKey } from '../keys/keys.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 export { ACCESS_TOKEN_TYPE } from '@tessera/verify/contract';
 /** Larger than any token we sign by far; anything bigger is refused before any parsing. */
@@ -39,11 +40,15 @@ export class TokenInvalid extends Error {
 }
 
 export class AccessTokens {
+  private readonly verified: VerifiedTokens;
+
   constructor(
     private readonly keys: KeyStore,
     private readonly settings: AccessTokenSettings,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.verified = new VerifiedTokens(keys, clock, settings.ttlSeconds);
+  }
 
   get ttlSeconds(): number {
     return this.settings.ttlSeconds;
@@ -51,7 +56,10 @@ export class AccessTokens {
 
   /** Verifies a user's access token; throws TokenInvalid with a log-only reason. */
   async verify(token: string): Promise<AccessClaims> {
-    const payload = await verifySigned(token, this.keys, this.clock, {
+    // A token verified before: only what the time or the key store can change is checked again (verified-tokens.ts).
+    const known = this.verified.lookup(token, (reason) => new TokenInvalid(reason));
+    if (known) return known as unknown as AccessClaims;
+    const { payload, kid, key } = await verifySignedWithKey(token, this.keys, this.clock, {
       issuer: this.settings.issuer,
       audience: this.settings.audience,
       ttlSeconds: this.settings.ttlSeconds,
@@ -64,6 +72,7 @@ export class AccessTokens {
     if (payload.sid === undefined) throw new TokenInvalid('a service token, not a user token');
     // Nor is a token an OAuth client got for a user (src/domain/oauth/grant-tokens.ts: it carries scope).
     if (payload.scope !== undefined) throw new TokenInvalid("an OAuth client's token, not Tessera's own");
+    this.verified.remember(token, kid, key, payload);
     return payload as unknown as AccessClaims;
   }
 }
@@ -79,13 +88,25 @@ export async function verifySigned(
   clock: Clock,
   rules: { issuer: string; audience?: string[]; ttlSeconds: number; requiredClaims: string[] },
 ): Promise<JWTPayload> {
+  return (await verifySignedWithKey(token, keys, clock, rules)).payload;
+}
+
+/** verifySigned, also saying which key (by kid) verified the token. */
+async function verifySignedWithKey(
+  token: string,
+  keys: KeyStore,
+  clock: Clock,
+  rules: { issuer: string; audience?: string[]; ttlSeconds: number; requiredClaims: string[] },
+): Promise<{ payload: JWTPayload; kid: string; key: VerificationKey }> {
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw new TokenInvalid('token too large');
   try {
     let key: VerificationKey | undefined;
+    let kid = '';
     const { payload } = await jwtVerify(
       token,
       (header: JWTHeaderParameters) => {
         key = keyFor(keys, header);
+        kid = header.kid as string;
         return key.publicKey;
       },
       {
@@ -105,7 +126,7 @@ export async function verifySigned(
       signedUntil,
     );
     if (problem) throw new TokenInvalid(problem);
-    return payload;
+    return { payload, kid, key: key! };
   } catch (err) {
     if (err instanceof TokenInvalid) throw err;
     if (err instanceof joseErrors.JOSEError) throw new TokenInvalid(`${err.code}: ${err.message}`);
