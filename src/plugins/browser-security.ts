@@ -12,8 +12,6 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route is authenticated by the refresh cookie: refuse cross-site browser requests. */
     cookieAuth?: boolean;
-    /** @fastify/cors: this route's options over the global ones, or false for none (set by corsOf below). */
-    cors?: false | Record<string, unknown>;
   }
 }
 
@@ -37,27 +35,6 @@ export function isCrossSiteRequest(request: FastifyRequest, ownOrigin: string, a
   return !(site === 'same-site' && allowed.size > 0);
 }
 
-/** Public documents (discovery, keys): readable from any origin, without credentials. */
-const PUBLIC_CORS = {
-  origin: '*',
-  credentials: false,
-  methods: ['GET'],
-  allowedHeaders: null,
-  exposedHeaders: null,
-  maxAge: null,
-} as const;
-
-/**
- * A route's CORS options where they differ from the API's (listed origins, with credentials): the public
- * documents under /.well-known/, and the admin API, which is for tools on Tessera's own origin and for services
- * (no origin is granted: src/routes/admin.ts).
- */
-function corsOf(url: string): Record<string, unknown> | false | undefined {
-  if (url.startsWith('/.well-known/')) return PUBLIC_CORS;
-  if (url === '/admin' || url.startsWith('/admin/')) return false;
-  return undefined;
-}
-
 export default fp<{ config: Config; headers: SecurityHeaders }>(
   async (app, { config, headers }) => {
     const allowed = new Set(config.corsOrigins);
@@ -69,28 +46,30 @@ export default fp<{ config: Config; headers: SecurityHeaders }>(
       done();
     });
 
-    // CORS options per kind of route, fixed at boot and attached to each route as it is added: @fastify/cors
-    // merges a route's `config.cors` over the global options. (A delegator deciding by URL at every request had
-    // the plugin normalise its answer anew each time: 7 % of a JWKS request's CPU.) Preflights reach the plugin's
-    // own `OPTIONS *` route, whose config is not the target's: the two kinds that differ from the API's get
-    // OPTIONS routes of their own below.
-    await app.register(cors, {
-      origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
+    // CORS by URL, so that preflights and unknown paths under a prefix answer like its routes. The answers are
+    // built once, not per request (a fresh object, arrays and origin function each time). @fastify/cors still
+    // normalises a delegator's answer at every request (5 % of a JWKS request's CPU); options fixed per route
+    // would avoid that, but unknown paths and preflights under /admin and /.well-known/ then fall back to the
+    // API's credentialed answer, which this URL rule exists to prevent.
+    const publicCors = { origin: '*', credentials: false, methods: ['GET'] };
+    // The admin API is for tools on Tessera's own origin and for services: no origin is granted (src/routes/admin.ts).
+    const adminCors = { origin: false };
+    const apiCors = {
+      origin: (origin: string | undefined, cb: (err: Error | null, allow: boolean) => void) =>
+        cb(null, origin !== undefined && allowed.has(origin)),
       credentials: true,
       methods: ['GET', 'POST', 'DELETE'],
       allowedHeaders: ['content-type', 'authorization'],
       exposedHeaders: ['x-request-id', 'www-authenticate'],
       maxAge: 600,
+    };
+    await app.register(cors, {
+      delegator: (request, callback) => {
+        if (request.url.startsWith('/.well-known/')) return callback(null, publicCors);
+        if (request.url.startsWith('/admin')) return callback(null, adminCors);
+        callback(null, apiCors);
+      },
     });
-    app.addHook('onRoute', (route) => {
-      const cors = corsOf(route.url);
-      if (cors !== undefined) route.config = { ...route.config, cors };
-    });
-    // Preflights for the discovery documents and keys (granted to any origin) and for the admin API (granted to
-    // none: the plugin then leaves the request to this handler, which answers as for any unknown route).
-    for (const url of ['/.well-known/*', '/admin/*']) {
-      app.options(url, { schema: { hide: true } }, (_request, reply) => reply.callNotFound());
-    }
 
     // The CSRF check is the cookie-authenticated routes' own hook, not one every request pays (a Bearer or
     // public route such as /auth/me or JWKS has no ambient credential to protect). It runs first of the route's

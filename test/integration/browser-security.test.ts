@@ -76,6 +76,18 @@ t.test('CORS: credentials only for listed origins', async (t) => {
   });
   t.equal(admin.statusCode, 404, 'the admin API answers no preflight, even from a listed origin');
   t.equal(admin.headers['access-control-allow-origin'], undefined, 'and grants no origin');
+  for (const url of ['/admin', '/admin/no-such-thing']) {
+    const other = await app.inject({
+      method: 'OPTIONS',
+      url,
+      headers: { origin: SPA, 'access-control-request-method': 'POST' },
+    });
+    t.equal(other.headers['access-control-allow-origin'], undefined, `${url}: no grant either`);
+  }
+  const unknown = await app.inject({ url: '/.well-known/no-such-document', headers: { origin: SPA } });
+  t.equal(unknown.statusCode, 404, 'an unknown public document is not found');
+  t.equal(unknown.headers['access-control-allow-origin'], '*', 'readably so from any origin, like its siblings');
+  t.equal(unknown.headers['access-control-allow-credentials'], undefined, 'without credentials');
   const api = await app.inject({ method: 'GET', url: '/health/live', headers: { origin: SPA } });
   t.equal(api.headers['access-control-allow-origin'], SPA, 'an API route grants the listed origin');
   t.match(String(api.headers.vary), /Origin/, 'and says its answer varies by Origin');
