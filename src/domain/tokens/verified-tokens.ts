@@ -9,6 +9,7 @@
 // session's liveness is the caller's own read, hit or miss. Only tokens that passed every check are kept, at
 // most MAX_ENTRIES (the oldest go first), and an entry whose token expired is dropped when it is next looked up.
 import type { JWTPayload } from 'jose';
+import { Buffer } from 'node:buffer';
 import type { KeyObject } from 'node:crypto';
 import { lifetimeProblem } from '@tessera/verify/contract';
 import { epochSeconds, type Clock } from '../clock.js';
@@ -64,6 +65,11 @@ export class VerifiedTokens {
    * presenting the token gets the same object, which none may change.
    */
   remember(token: string, kid: string, key: VerificationKey, payload: JWTPayload): void {
+    // Base64url leaves spare bits in a signature's last character, and jose accepts padding: one token has
+    // dozens of spellings that verify. Only the one Tessera wrote is kept, so copies of a few tokens cannot
+    // push every other token out; the others are verified in full each time, as before.
+    const signature = token.slice(token.lastIndexOf('.') + 1);
+    if (Buffer.from(signature, 'base64url').toString('base64url') !== signature) return;
     for (const value of Object.values(payload)) if (typeof value === 'object' && value !== null) Object.freeze(value);
     Object.freeze(payload);
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
