@@ -4,15 +4,17 @@
 //
 // What a hit skips is only what cannot change for the same text: the signature (under the same public key
 // object), the type, issuer, audience and the claims' shape. What depends on the time or on the key store is
-// checked at every use, as on a miss: the key must still be published under the token's kid, as the same key
-// and algorithm; exp and nbf against the clock; the lifetime rule with the key's current retirement limit. The
-// session's liveness is the caller's own read, hit or miss. Only tokens that passed every check are kept, at
-// most MAX_ENTRIES (the oldest go first), and an entry whose token expired is dropped when it is next looked up.
+// checked at every use: the key must still be published under the token's kid, as the same key and algorithm;
+// nbf and the lifetime rule (with the key's current retirement limit) must hold; an entry lapses at the token's
+// exp. A token failing any of these is simply not found, and the caller's full verification then refuses it
+// with the reason a token never seen would get. The session's liveness is the caller's own read, hit or miss.
+// Only tokens that passed every check are kept, at most MAX_ENTRIES (the oldest go first: ExpiringMap).
 import type { JWTPayload } from 'jose';
 import { Buffer } from 'node:buffer';
 import type { KeyObject } from 'node:crypto';
 import { lifetimeProblem } from '@tessera/verify/contract';
 import { epochSeconds, type Clock } from '../clock.js';
+import { ExpiringMap } from '../expiring-map.js';
 import type { KeyStore, VerificationKey } from '../keys/keys.js';
 
 /** About 1.5 KB each (the token and its claims): a few megabytes at most. */
@@ -26,7 +28,7 @@ interface Entry {
 }
 
 export class VerifiedTokens {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new ExpiringMap<Entry>(MAX_ENTRIES);
 
   constructor(
     private readonly keys: KeyStore,
@@ -34,35 +36,35 @@ export class VerifiedTokens {
     private readonly ttlSeconds: number,
   ) {}
 
-  /**
-   * The claims of a token verified before, if its key is still published as it was and its dates still hold;
-   * else undefined (the caller verifies it in full). Throws the caller's error for an expired token.
-   */
-  lookup(token: string, expired: (reason: string) => Error): JWTPayload | undefined {
-    const entry = this.entries.get(token);
+  /** The claims of a token verified before, while its key is published as it was and its dates hold; else undefined. */
+  lookup(token: string): JWTPayload | undefined {
+    const now = this.clock.now();
+    const entry = this.entries.get(token, now.getTime());
     if (!entry) return undefined;
     const key = this.keys.verificationKey(entry.kid);
-    if (!key || key.publicKey !== entry.publicKey || key.alg !== entry.alg) {
+    const seconds = epochSeconds(now);
+    const { payload } = entry;
+    if (
+      !key ||
+      key.publicKey !== entry.publicKey ||
+      key.alg !== entry.alg ||
+      (payload.nbf !== undefined && payload.nbf > seconds) ||
+      lifetimeProblem(
+        payload,
+        this.ttlSeconds,
+        seconds,
+        key.signedNoLaterThan ? epochSeconds(key.signedNoLaterThan) : undefined,
+      )
+    ) {
       this.entries.delete(token);
       return undefined;
     }
-    const now = epochSeconds(this.clock.now());
-    const { payload } = entry;
-    // jose's own rules, without tolerance, as verifySigned asks them.
-    if (payload.exp <= now) {
-      this.entries.delete(token);
-      throw expired('ERR_JWT_EXPIRED: "exp" claim timestamp check failed');
-    }
-    if (payload.nbf !== undefined && payload.nbf > now) return undefined;
-    const signedUntil = key.signedNoLaterThan ? epochSeconds(key.signedNoLaterThan) : undefined;
-    const problem = lifetimeProblem(payload, this.ttlSeconds, now, signedUntil);
-    if (problem) throw expired(problem);
     return payload;
   }
 
   /**
-   * Keeps a token that passed every check, with the key that verified it. Its claims are frozen: every request
-   * presenting the token gets the same object, which none may change.
+   * Keeps a token that passed every check, with the key that verified it, until its exp. Its claims are frozen:
+   * every request presenting the token gets the same object, which none may change.
    */
   remember(token: string, kid: string, key: VerificationKey, payload: JWTPayload): void {
     // Base64url leaves spare bits in a signature's last character, and jose accepts padding: one token has
@@ -72,12 +74,7 @@ export class VerifiedTokens {
     if (Buffer.from(signature, 'base64url').toString('base64url') !== signature) return;
     for (const value of Object.values(payload)) if (typeof value === 'object' && value !== null) Object.freeze(value);
     Object.freeze(payload);
-    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(token, {
-      kid,
-      alg: key.alg,
-      publicKey: key.publicKey,
-      payload: payload as Entry['payload'],
-    });
+    const claims = payload as Entry['payload'];
+    this.entries.set(token, { kid, alg: key.alg, publicKey: key.publicKey, payload: claims }, claims.exp * 1000);
   }
 }
