@@ -9,10 +9,10 @@ import { decodeJwt } from 'jose';
 import { buildTestApp, expectError, login, PASSWORD, register } from '../helper.js';
 import { bearer } from '../authz-fixtures.js';
 
-const LOGINS = 10;
+const LOGINS = 50;
 
 t.test(
-  '10 logins at once right after the hashing parameters changed all sign in, and the hash is upgraded',
+  '50 logins at once right after the hashing parameters changed all sign in, and the hash is upgraded',
   async (t) => {
     // Registered at the tests' cheap cost, then served by an app at OWASP's minimum: every login finds an old hash.
     const { app, db, keysDir } = await buildTestApp(t);
