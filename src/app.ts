@@ -25,6 +25,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { serverOptions } from './http/server-options.js';
 import { schemaController } from './http/schema-compilers.js';
 import { requestIdOf, traceIdOf } from './http/request-id.js';
+import { requestLogger } from './http/request-logger.js';
 import rateLimit from './plugins/rate-limit.js';
 import openapi from './plugins/openapi.js';
 import metrics from './plugins/metrics.js';
@@ -138,7 +139,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
     genReqId: requestIdOf,
     childLoggerFactory: (logger, bindings, opts, req) => {
       const traceId = traceIdOf(req);
-      return logger.child(traceId ? { ...bindings, traceId } : bindings, opts);
+      return requestLogger(logger, traceId ? { ...bindings, traceId } : bindings, opts);
     },
     bodyLimit: BODY_LIMIT,
     // X-Forwarded-For is believed only as far as TRUST_PROXY says; timeouts for slow clients.

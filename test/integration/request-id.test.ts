@@ -90,6 +90,45 @@ t.test('traceparent', async (t) => {
   });
 });
 
+t.test('at LOG_LEVEL=warn, a request that logs writes its ids; one that does not writes nothing', async (t) => {
+  // Each request's logger is made on its first line (src/http/request-logger.ts): the ids must still be there.
+  const { app, logs } = await buildTestApp(t, { captureLogs: true, env: { LOG_LEVEL: 'warn' } });
+  const quiet = await app.inject({ url: '/health/live', headers: { 'x-request-id': 'quiet-1' } });
+  t.equal(quiet.statusCode, 200);
+  t.notOk(
+    logs.some((l) => l.reqId === 'quiet-1'),
+    'no line for a request with nothing to report at warn',
+  );
+  const refused = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      app.inject({
+        method: 'POST',
+        url: '/auth/refresh',
+        headers: {
+          origin: 'https://evil.example',
+          'x-request-id': `warned-${i}`,
+          traceparent: `00-${TRACE}-00f067aa0ba902b7-01`,
+        },
+      }),
+    ),
+  );
+  t.ok(
+    refused.every((r) => r.statusCode === 403 && r.json().code === 'csrf_rejected'),
+    '50 cross-site refreshes at once are refused',
+  );
+  for (let i = 0; i < 50; i++) {
+    const lines = logs.filter((l) => l.reqId === `warned-${i}`);
+    t.ok(
+      lines.length === 1 && lines[0]!.event === 'csrf_rejected' && lines[0]!.traceId === TRACE,
+      `request ${i}: its one warn line carries its own request id and the trace id`,
+    );
+  }
+  t.notOk(
+    logs.some((l) => l.msg === 'request'),
+    'no info line (the request line) is written at warn',
+  );
+});
+
 t.test('through a listening server, both arrive as a client sends them', async (t) => {
   const { app, logs } = await buildTestApp(t, { captureLogs: true });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
