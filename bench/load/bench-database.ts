@@ -72,7 +72,7 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
     extraEnv,
     cpuProf: opts.cpuProf,
   });
-  description += `; Tessera from ${opts.from}, WORKERS=${workers}; ${availableParallelism()} cores`;
+  description += `; Tessera from ${opts.from}, WORKERS=${workers}, LOG_LEVEL=${opts.logLevel}; ${availableParallelism()} cores`;
   log(`\n${db}: ${description}`);
   const target: Target = { base: tessera.base, clientId: 'bench', clientSecret: ctx.clientSecret };
   const maxC = opts.concurrency.at(-1)!;

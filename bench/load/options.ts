@@ -16,6 +16,8 @@ export const USAGE = `usage: npm run bench:load -- [options]
   --json FILE         also write every measurement as JSON
   --from dist|src     built JavaScript (default; npm run bench:load builds it) or the TypeScript via tsx
   --write-docs FILE   replace the marked results region of FILE (docs/benchmarks.md) with this run's report
+  --log-level L       Tessera's LOG_LEVEL (default warn: no request line; info, production's default,
+                      writes one per request)
   --cpu-prof DIR      run Tessera under node --cpu-prof: one .cpuprofile per process in DIR, written at exit
 PostgreSQL: a fresh database in BENCH_DATABASE_URL (or a postgres:// DATABASE_URL), dropped at the end;
 without one, a private server from /usr/lib/postgresql/*/bin on a free port, removed at the end.`;
@@ -31,6 +33,7 @@ export interface Options {
   json: string | undefined;
   from: 'dist' | 'src';
   cpuProf: string | undefined;
+  logLevel: 'warn' | 'info';
   writeDocs: string | undefined;
 }
 
@@ -57,6 +60,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
       json: { type: 'string' },
       from: { type: 'string', default: 'dist' },
       'cpu-prof': { type: 'string' },
+      'log-level': { type: 'string', default: 'warn' },
       'write-docs': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -77,6 +81,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
     ...new Set(values.concurrency!.split(',').map((c) => int('concurrency', c.trim(), 1, 256))),
   ].sort((a, b) => a - b);
   if (values.from !== 'dist' && values.from !== 'src') throw new UsageError('--from must be dist or src');
+  if (values['log-level'] !== 'warn' && values['log-level'] !== 'info')
+    throw new UsageError('--log-level must be warn or info');
   if (values.workers !== undefined && values['compare-workers'] !== undefined)
     throw new UsageError('--workers and --compare-workers exclude each other');
   return {
@@ -91,6 +97,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     json: values.json,
     from: values.from,
     cpuProf: values['cpu-prof'],
+    logLevel: values['log-level'] as 'warn' | 'info',
     writeDocs: values['write-docs'],
   };
 }

@@ -31,7 +31,7 @@ async function main(opts: Options, cleanup: Cleanup): Promise<number> {
     );
   const argon2 = loadConfig(pick(process.env, ['ARGON2_MEMORY_KIB', 'ARGON2_TIME_COST', 'ARGON2_PARALLELISM'])).argon2;
   const argon2Cost = `m=${argon2.memoryCost} KiB, t=${argon2.timeCost}, p=${argon2.parallelism}`;
-  const extraEnv: Record<string, string> = {};
+  const extraEnv: Record<string, string> = { LOG_LEVEL: opts.logLevel };
   if (opts.workers !== undefined || opts.compareWorkers !== undefined) {
     extraEnv.WORKERS = String(opts.workers ?? opts.compareWorkers);
     extraEnv.REDIS_URL = await startRedis(cleanup);
