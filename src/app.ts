@@ -24,7 +24,7 @@ import edgeErrors, { clientErrorHandler, frameworkErrorHandler } from './plugins
 import { securityHeaders } from './http/security-headers.js';
 import { serverOptions } from './http/server-options.js';
 import { schemaController } from './http/schema-compilers.js';
-import { requestIdOf, traceIdOf } from './http/request-id.js';
+import { REQUEST_ID_LOG_LABEL, requestIdOf, traceIdOf } from './http/request-id.js';
 import { requestLogger } from './http/request-logger.js';
 import rateLimit from './plugins/rate-limit.js';
 import openapi from './plugins/openapi.js';
@@ -134,7 +134,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance & { se
   const app: FastifyInstance = Fastify({
     logger,
     // src/plugins/request-log.ts writes one line per request instead of Fastify's two.
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: REQUEST_ID_LOG_LABEL }),
     // The caller's x-request-id when it is safe to log, and a traceparent's trace id on every line (src/http/request-id.ts).
     genReqId: requestIdOf,
     childLoggerFactory: (logger, bindings, opts, req) => {

@@ -75,7 +75,6 @@ export async function startTessera(cleanup: Cleanup, opts: TesseraOptions): Prom
     // The outbox is polled once a minute, not every second: its statements would be charged to the requests
     // of a point (statements/req); nothing in a load run sends mail.
     MAIL_POLL_INTERVAL_MS: '60000',
-    LOG_LEVEL: 'warn',
     METRICS_TOKEN: opts.metricsToken,
     ...opts.extraEnv,
   });

@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
+/** The request id's key on every log line (Fastify's requestIdLogLabel). */
+export const REQUEST_ID_LOG_LABEL = 'reqId';
 const REQUEST_ID_MAX_LENGTH = 128;
 const REQUEST_ID = new RegExp(`^[A-Za-z0-9._:@/+=-]{1,${REQUEST_ID_MAX_LENGTH}}$`);
 // version (not ff) - trace-id (not all zeros) - parent-id (not all zeros) - flags; lowercase hex only.

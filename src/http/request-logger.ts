@@ -61,9 +61,31 @@ class LazyRequestLogger implements FastifyBaseLogger {
   }
   silent(): void {}
 
+  isLevelEnabled(level: string): boolean {
+    return ((this.#child ?? this.#parent) as LevelAware).isLevelEnabled(level);
+  }
+
+  bindings(): Bindings {
+    return (this.#made() as FastifyBaseLogger & { bindings(): Bindings }).bindings();
+  }
+
+  /** Whether pino's child was made: by a line, a level set, a child or a read of the bindings. */
+  get made(): boolean {
+    return this.#child !== undefined;
+  }
+
   child(bindings: Bindings, options?: ChildOptions): FastifyBaseLogger {
     return this.#made().child(bindings, options);
   }
+}
+
+/**
+ * Whether a request's logger is still the app's, untouched: lazy, with no child made (no line written, no level
+ * set for this request alone) and no route level or serializers. Such a request's line can be written by another
+ * child of the app's logger with the same fields and be the same line (src/plugins/request-log.ts).
+ */
+export function untouchedRequestLogger(log: FastifyBaseLogger): boolean {
+  return log instanceof LazyRequestLogger && !log.made;
 }
 
 /** A request's logger: the child made lazily where that keeps its lines the same, else at once. */

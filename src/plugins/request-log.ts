@@ -8,11 +8,14 @@
 // the outcome, the ids), so no redaction path could match them; but pino walks every path of REDACTED_PATHS
 // (src/app.ts) for every line, a fifth of a JWKS request's CPU at LOG_LEVEL=info. Writing the ids as fields
 // (where the request's logger has them as bindings) gives the same line, and the request's own logger
-// (src/http/request-logger.ts) is then not made for a request with nothing else to say. Any other line, and any
-// field added here that could hold a secret, goes through request.log, which redacts.
+// (src/http/request-logger.ts) is then not made for a request with nothing else to say. A request whose logger
+// is its own (a route's log level, a level set for the request, a line already written) writes the line through
+// it, as before. Any other line, and any field added here that could hold a secret, goes through request.log,
+// which redacts; test/integration/request-id.test.ts holds the line's fields to this list.
 import fp from 'fastify-plugin';
 import type { FastifyBaseLogger } from 'fastify';
-import { traceIdOf } from '../http/request-id.js';
+import { REQUEST_ID_LOG_LABEL, traceIdOf } from '../http/request-id.js';
+import { untouchedRequestLogger } from '../http/request-logger.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,21 +35,19 @@ export default fp(
     });
     const lines: FastifyBaseLogger = app.log.child({}, { redact: [] });
     app.addHook('onResponse', (request, reply, done) => {
-      const traceId = traceIdOf(request.raw);
-      lines.info(
-        {
-          reqId: request.id,
-          ...(traceId ? { traceId } : {}),
-          method: request.method,
-          path: request.url.split('?', 1)[0],
-          route: request.routeOptions.url,
-          statusCode: reply.statusCode,
-          ms: Math.round(reply.elapsedTime * 10) / 10,
-          ip: request.ip,
-          ...(request.outcome ? { outcome: request.outcome } : {}),
-        },
-        'request',
-      );
+      const fields = {
+        method: request.method,
+        path: request.url.split('?', 1)[0],
+        route: request.routeOptions.url,
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ip: request.ip,
+        ...(request.outcome ? { outcome: request.outcome } : {}),
+      };
+      if (untouchedRequestLogger(request.log)) {
+        const traceId = traceIdOf(request.raw);
+        lines.info({ [REQUEST_ID_LOG_LABEL]: request.id, ...(traceId ? { traceId } : {}), ...fields }, 'request');
+      } else request.log.info(fields, 'request');
       done();
     });
   },

@@ -129,6 +129,61 @@ t.test('at LOG_LEVEL=warn, a request that logs writes its ids; one that does not
   );
 });
 
+t.test('the request line holds only its fixed fields, whichever logger writes it', async (t) => {
+  // src/plugins/request-log.ts writes it without redaction when the request logged nothing else: a field added
+  // there that could hold a secret must fail here first.
+  const { app, logs } = await buildTestApp(t, { captureLogs: true });
+  const fixed = new Set([
+    'level',
+    'time',
+    'pid',
+    'hostname',
+    'msg',
+    'reqId',
+    'traceId',
+    'method',
+    'path',
+    'route',
+    'statusCode',
+    'ms',
+    'ip',
+    'outcome',
+  ]);
+  await app.inject({
+    url: '/health/live?token=secret',
+    headers: { 'x-request-id': 'plain-1', traceparent: `00-${TRACE}-00f067aa0ba902b7-01` },
+  });
+  await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: 'nobody@example.com', password: 'hunter2-secret' },
+    headers: { 'x-request-id': 'login-1' },
+  });
+  await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    headers: { origin: 'https://evil.example', 'x-request-id': 'warned-first' },
+  });
+  for (const id of ['plain-1', 'login-1', 'warned-first']) {
+    const line = logs.find((l) => l.reqId === id && l.msg === 'request');
+    t.ok(line, `${id}: its request line is written`);
+    t.same(
+      Object.keys(line!).filter((k) => !fixed.has(k)),
+      [],
+      `${id}: no field beyond the fixed ones`,
+    );
+    t.notMatch(JSON.stringify(line), /secret/, `${id}: neither the query string nor the body appears`);
+  }
+  t.match(
+    logs.find((l) => l.reqId === 'plain-1' && l.msg === 'request'),
+    { traceId: TRACE, path: '/health/live', statusCode: 200 },
+  );
+  t.match(
+    logs.find((l) => l.reqId === 'login-1' && l.msg === 'request'),
+    { outcome: 'failed', statusCode: 401 },
+  );
+});
+
 t.test('through a listening server, both arrive as a client sends them', async (t) => {
   const { app, logs } = await buildTestApp(t, { captureLogs: true });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
