@@ -22,8 +22,8 @@ import t from 'tap';
 import { applyMigrations, migrationsDir, pgliteMigrationFactory } from '../src/db/migrate.js';
 import { pgliteStartParams } from '../src/db/pglite-settings.js';
 
-/** Idle instances kept per process: tests use one or two at a time; each holds a wasm heap. */
-const MAX_IDLE = 2;
+/** Idle instances kept per process: most tests use one or two at a time, a few up to four; each holds a wasm heap. */
+const MAX_IDLE = 4;
 
 /** Everything that shapes the migrated data directory; any change makes a new one. */
 async function templateKey(): Promise<string> {
@@ -31,6 +31,7 @@ async function templateKey(): Promise<string> {
   // (the package's exports don't include its package.json)
   hash.update(await readFile(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url)));
   hash.update(await readFile(new URL('../src/db/migrate.ts', import.meta.url)));
+  hash.update(DDL_COUNTER);
   for (const entry of (await readdir(migrationsDir, { withFileTypes: true })).sort((a, b) =>
     a.name.localeCompare(b.name),
   )) {
@@ -47,6 +48,7 @@ async function migrateFresh(): Promise<Blob> {
   const db = await PGlite.create();
   try {
     await applyMigrations(await pgliteMigrationFactory(db));
+    await db.exec(DDL_COUNTER);
     return await db.dumpDataDir('none');
   } finally {
     await db.close();
@@ -71,33 +73,29 @@ function migratedDataDir(): Promise<Blob> {
   return template;
 }
 
-// Whether anything a schema is made of changed since the instance was loaded: for each catalog that describes
-// the schema (and the migration history), its row count and the newest row's transaction id. DDL inserts, updates
-// or deletes rows there, and an inserted or updated row carries a transaction id newer than any in the template,
-// so a change moves the count or the newest id; the tests' own rows (DML) never touch these catalogs. Equal to the
-// template's, or the instance is not reused. (Rendering the whole schema as text instead cost 25-50 ms of CPU at
-// every reset, for each of hundreds of tests; this costs a few.)
-const CATALOGS = [
-  'pg_namespace',
-  'pg_class',
-  'pg_attribute',
-  'pg_attrdef',
-  'pg_constraint',
-  'pg_index',
-  'pg_trigger',
-  'pg_proc',
-  'pg_type',
-  'pg_depend',
-  'pg_description',
-  'pg_extension',
-  'pg_sequence',
-  'pg_policy',
-  'pg_rewrite',
-  'pg_db_role_setting',
-  'pg_authid',
-  'public."_prisma_migrations"',
-];
-const FINGERPRINT = `SELECT concat_ws(' ', ${CATALOGS.map(
+// Whether anything a schema is made of changed since the instance was loaded. The template counts its own DDL:
+// an event trigger (created after the migrations, in a schema of its own that the tests never touch) adds one to
+// a counter at the end of every CREATE, ALTER, DROP, COMMENT, GRANT… in the database, in the same transaction, so
+// a rolled-back change rolls its count back too. It fires whatever `session_replication_role` says (ENABLE
+// ALWAYS). What no event trigger sees is compared by row count and newest row's transaction id (a changed row
+// carries a newer one): roles and per-role settings (shared catalogs), the event triggers themselves (commands on
+// them fire none), and the migration history, a table a test may write to. The tests' own rows (DML, TRUNCATE)
+// move none of this. Not seen at all: direct writes to the system catalogs, which no test makes. Equal to the
+// template's, or the instance is not reused. (Scanning every schema catalog instead, by count and newest
+// transaction id, cost about 8 ms of CPU at each of hundreds of resets per process; rendering the whole schema as
+// text, 25-50 ms.)
+const DDL_COUNTER = `
+  CREATE SCHEMA tessera_test;
+  CREATE TABLE tessera_test.ddl_count (n bigint NOT NULL);
+  INSERT INTO tessera_test.ddl_count VALUES (0);
+  CREATE FUNCTION tessera_test.count_ddl() RETURNS event_trigger LANGUAGE plpgsql
+    AS $$ BEGIN UPDATE tessera_test.ddl_count SET n = n + 1; END $$;
+  CREATE EVENT TRIGGER tessera_test_ddl ON ddl_command_end EXECUTE FUNCTION tessera_test.count_ddl();
+  CREATE EVENT TRIGGER tessera_test_drop ON sql_drop EXECUTE FUNCTION tessera_test.count_ddl();
+  ALTER EVENT TRIGGER tessera_test_ddl ENABLE ALWAYS;
+  ALTER EVENT TRIGGER tessera_test_drop ENABLE ALWAYS;`;
+const SHARED = ['pg_authid', 'pg_db_role_setting', 'pg_event_trigger', 'public."_prisma_migrations"'];
+const FINGERPRINT = `SELECT concat_ws(' ', (SELECT n FROM tessera_test.ddl_count), ${SHARED.map(
   (c) => `(SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM ${c})`,
 ).join(', ')}) AS fingerprint`;
 
