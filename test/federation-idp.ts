@@ -4,8 +4,12 @@
 // here, so a test can also mint ID tokens the real provider would never issue (another issuer, another
 // audience) and have its token endpoint hand them out ("tamper" mode). Plus a small cookie-keeping
 // "browser" that follows redirects over real HTTP.
+//
+// Making an RSA key costs a few hundred milliseconds, and some forty tests start a provider: a process keeps the
+// keys it made and hands a free one to the next provider. Providers alive at the same time never share one, so a
+// test with two providers still has two keys; a key goes back when its provider closes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { generateKeyPair, exportJWK, SignJWT, decodeJwt, type JWK } from 'jose';
+import { generateKeyPair, exportJWK, SignJWT, decodeJwt, type CryptoKey, type JWK } from 'jose';
 import Provider from 'oidc-provider';
 
 export interface IdpAccount {
@@ -26,6 +30,19 @@ export interface TestIdp {
 
 export const IDP_CLIENT = { id: 'tessera-test', secret: 'test-client-secret-0123456789' };
 
+interface IdpKey {
+  jwk: JWK;
+  privateKey: CryptoKey;
+}
+const freeKeys: IdpKey[] = [];
+
+async function takeKey(): Promise<IdpKey> {
+  const kept = freeKeys.pop();
+  if (kept) return kept;
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  return { jwk: { ...(await exportJWK(privateKey)), kid: 'test-idp-key', alg: 'RS256', use: 'sig' }, privateKey };
+}
+
 function listen(server: Server, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -44,8 +61,9 @@ export async function startIdp(redirectUris: string[]): Promise<TestIdp> {
   const outer = createServer();
   const port = await listen(outer);
   const issuer = `http://127.0.0.1:${port}`;
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk: JWK = { ...(await exportJWK(privateKey)), kid: 'test-idp-key', alg: 'RS256', use: 'sig' };
+  const key = await takeKey();
+  const { jwk, privateKey } = key;
+  let keyReturned = false;
   const accounts = new Map<string, IdpAccount>();
 
   const provider = new Provider(issuer, {
@@ -94,7 +112,11 @@ export async function startIdp(redirectUris: string[]): Promise<TestIdp> {
     close: () =>
       new Promise((resolve) => {
         outer.closeAllConnections();
-        outer.close(() => resolve());
+        outer.close(() => {
+          if (!keyReturned) freeKeys.push(key);
+          keyReturned = true;
+          resolve();
+        });
       }),
   };
 
