@@ -105,7 +105,7 @@ const RESTART_SEQUENCES = `SELECT setval(c.oid, s.seqstart, false) FROM pg_seque
 /** Rows deleted at one reset past which the tables are truncated too, for fresh storage. */
 const TRUNCATE_AFTER_ROWS = 1000;
 
-/** Each instance's fingerprint as loaded (or as its last TRUNCATE left it: that gives tables new files). */
+/** Each instance's fingerprint as loaded (TRUNCATE moves none of it: see FINGERPRINT). */
 const loaded = new WeakMap<PGlite, string>();
 /**
  * Each instance's tables as loaded, read once instead of at every reset (pg_tables is a view over the catalogs:
@@ -165,7 +165,6 @@ async function reset(db: PGlite): Promise<boolean> {
     if ((await fingerprint(db)) !== loaded.get(db)) return false;
     if (deleted > TRUNCATE_AFTER_ROWS && tables.length > 0) {
       await db.exec(`TRUNCATE ${tables.join(', ')} CASCADE`);
-      loaded.set(db, await fingerprint(db));
     }
     return true;
   } catch {

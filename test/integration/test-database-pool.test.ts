@@ -38,6 +38,14 @@ t.test('rows alone: the instance is emptied and reused', async (t) => {
   t.equal(await count(next, 'users'), 0, 'with its tables empty');
 });
 
+t.test('many rows: the instance is truncated as well, and still reused', async (t) => {
+  const { reused, next } = await reusedAfter(t, (db) =>
+    db.exec(`INSERT INTO audit_events (type, created_at) SELECT 'test', now() FROM generate_series(1, 1500)`),
+  );
+  t.ok(reused, 'the same instance comes back');
+  t.equal(await count(next, 'audit_events'), 0, 'with its tables empty');
+});
+
 t.test('a schema change rolled back with its transaction leaves the instance reusable', async (t) => {
   const { reused } = await reusedAfter(t, (db) =>
     db.exec('BEGIN; ALTER TABLE users ADD COLUMN nickname text; ROLLBACK'),
