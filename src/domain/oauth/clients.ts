@@ -2,7 +2,6 @@
 // actor. A secret is 256 random bits shown once; only its SHA-256 is kept (service-clients.ts's reasoning:
 // nothing to guess, so no slow hash). Disabling or deleting a client ends every grant it holds (its sessions)
 // and forgets every consent given to it, in the transaction that changes the client.
-import { randomBytes } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
 import { audit, type RequestMeta } from '../audit.js';
@@ -11,7 +10,7 @@ import { DomainError } from '../domain-error.js';
 import { actorName, type Actor } from '../actor.js';
 import { endSessions, type EndedSession, type SessionEnd } from '../sessions/session-end.js';
 import { LOCKING_TX } from '../transactions.js';
-import { hashClientSecret, newClientSecret } from '../tokens/service-clients.js';
+import { hashClientSecret, newClientId, newClientSecret } from '../tokens/service-clients.js';
 import {
   checkClientMetadata,
   type AuthMethod,
@@ -140,7 +139,7 @@ export class OAuthClients {
   ): Promise<{ client: OAuthClient; secret: string | null }> {
     const m = checkClientMetadata(input);
     const now = this.clock.now();
-    const id = randomBytes(16).toString('base64url');
+    const id = newClientId();
     const secret = usesSecret(m.authMethod) ? newClientSecret() : null;
     const row = await this.db.$transaction(async (tx) => {
       const created = await tx.oAuthClient.create({

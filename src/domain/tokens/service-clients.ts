@@ -45,6 +45,17 @@ export function hashClientSecret(secret: string): string {
   return `sha256:${createHash('sha256').update(secret, 'utf8').digest('base64url')}`;
 }
 
+/**
+ * A new client's id: 16 random bytes as base64url, never starting with "-". One id in 64 did, and a command line
+ * reads `--client-id -x…` as a missing value followed by an option (the device-flow CLI refused such an id).
+ */
+export function newClientId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export function newClientSecret(): string {
   return randomBytes(32).toString('base64url');
 }
