@@ -22,6 +22,7 @@ import { NoBody, errorResponses } from '../http/schemas.js';
 import type { Actor } from '../domain/actor.js';
 import type { Services } from '../services.js';
 import { noStore } from '../http/no-store.js';
+import { named } from '../http/plugin-name.js';
 import auditExportRoutes, { auditEventOut } from './admin-audit-export.js';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -102,11 +103,11 @@ const adminRoutes: FastifyPluginAsync<{ services: Services }> = async (fastify, 
   app.addHook('onSend', noStore);
 
   const actor = (request: { adminActor: Actor | null }): Actor => request.adminActor!;
-  await app.register(auditExportRoutes, { services });
-  await app.register(adminClientRoutes, { services });
-  await app.register(adminApiKeyRoutes, { services });
-  await app.register(adminMfaRoutes, { services });
-  await app.register(adminWebhookRoutes, { services });
+  await app.register(named(auditExportRoutes), { services });
+  await app.register(named(adminClientRoutes), { services });
+  await app.register(named(adminApiKeyRoutes), { services });
+  await app.register(named(adminMfaRoutes), { services });
+  await app.register(named(adminWebhookRoutes), { services });
 
   app.get(
     '/users',
