@@ -72,6 +72,46 @@ function algOf(publicKey: KeyObject, file: string): SigningAlg {
   throw new KeyError(`key file ${file}: only RSA (RS256), EC P-256 (ES256) and Ed25519 (EdDSA) keys can sign`);
 }
 
+type ParsedKey = Pick<KeyFile, 'alg' | 'privateKey' | 'publicKey'>;
+
+/**
+ * Keys parsed already, by their PEM text: at most PARSED_KEEP, oldest out first. Parsing an RSA key is about a
+ * millisecond of CPU, twice (Node's KeyObject for the public half and the algorithm, WebCrypto's for signing), and a
+ * boot reads each key twice (ensureKeys, then the key store); a process that builds several apps (the tests build
+ * hundreds, on the same fixture keys) reads the same keys again each time. Parsed keys are immutable, and the
+ * text is the whole input of the parse: the same text always gives the same key.
+ */
+const parsed = new Map<string, Promise<ParsedKey>>();
+const PARSED_KEEP = 16;
+
+function parsedKey(pem: string, file: string): Promise<ParsedKey> {
+  const known = parsed.get(pem);
+  // A parse that failed is not kept, but one still failing names its own file: this file's error is its own.
+  if (known !== undefined) return known.catch(() => parseKey(pem, file));
+  const parsing = parseKey(pem, file);
+  parsed.set(pem, parsing);
+  parsing.catch(() => parsed.get(pem) === parsing && parsed.delete(pem));
+  if (parsed.size > PARSED_KEEP) parsed.delete(parsed.keys().next().value!);
+  return parsing;
+}
+
+async function parseKey(pem: string, file: string): Promise<ParsedKey> {
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey(pem);
+  } catch {
+    throw new KeyError(`key file ${file} is not a PKCS#8 private key in PEM form`);
+  }
+  const alg = algOf(publicKey, file);
+  let privateKey: CryptoKey;
+  try {
+    privateKey = (await importPKCS8(pem, alg)) as CryptoKey;
+  } catch {
+    throw new KeyError(`key file ${file} is not a PKCS#8 private key in PEM form`);
+  }
+  return { alg, privateKey, publicKey };
+}
+
 /** Reads one key and its schedule; cached keys (same kid) are reused and only their schedule re-read. */
 export async function readKeyFile(dir: string, kid: string, cached?: KeyFile): Promise<KeyFile> {
   const file = `${kid}.pem`;
@@ -81,20 +121,11 @@ export async function readKeyFile(dir: string, kid: string, cached?: KeyFile): P
   let key = cached;
   if (!key) {
     const pem = await fs.readFile(full, 'utf8');
-    let publicKey: KeyObject;
-    try {
-      publicKey = createPublicKey(pem);
-    } catch {
-      throw new KeyError(`key file ${file} is not a PKCS#8 private key in PEM form`);
-    }
-    const alg = algOf(publicKey, file);
-    let privateKey: CryptoKey;
-    try {
-      privateKey = (await importPKCS8(pem, alg)) as CryptoKey;
-    } catch {
-      throw new KeyError(`key file ${file} is not a PKCS#8 private key in PEM form`);
-    }
-    key = { kid, alg, privateKey, publicKey, schedule: { createdAt: new Date(0), activatesAt: null, retiredAt: null } };
+    key = {
+      kid,
+      ...(await parsedKey(pem, file)),
+      schedule: { createdAt: new Date(0), activatesAt: null, retiredAt: null },
+    };
   }
   return { ...key, schedule: await readSchedule(dir, kid, full) };
 }
