@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeSchedule } from '../src/domain/keys/key-files.js';
+import { fileURLToPath } from 'node:url';
+import { readKeyFile, writeSchedule, type KeyFile } from '../src/domain/keys/key-files.js';
 import { ensureMacKey } from '../src/domain/keys/refresh-keys.js';
 
 const FIXTURES = new URL('./fixtures/keys/', import.meta.url);
@@ -17,8 +18,16 @@ const kidAt = (now: Date) =>
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
 
+/**
+ * The fixture keys, parsed once and held for the whole process: the service keeps parsed keys only while
+ * something holds them (src/domain/keys/key-files.ts), and each test app is closed after its test.
+ */
+let held: Promise<KeyFile[]> | undefined;
+
 /** Fills an empty KEYS_DIR with an active RS256 key, a next key and a refresh-token key, all dated `now`. */
 export async function seedKeys(dir: string, now: Date): Promise<void> {
+  held ??= Promise.all(['active', 'next'].map((name) => readKeyFile(fileURLToPath(FIXTURES), name)));
+  await held;
   for (const [name, activatesAt] of [
     ['active', now],
     ['next', null],

@@ -6,7 +6,7 @@
 // The algorithm follows from the key: RSA (2048+ bits) → RS256, EC P-256 → ES256, Ed25519 → EdDSA.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { exportPKCS8, generateKeyPair, importPKCS8 } from 'jose';
 import type { TesseraAlgorithm } from '@tessera/verify/contract';
 
@@ -75,24 +75,42 @@ function algOf(publicKey: KeyObject, file: string): SigningAlg {
 type ParsedKey = Pick<KeyFile, 'alg' | 'privateKey' | 'publicKey'>;
 
 /**
- * Keys parsed already, by their PEM text: at most PARSED_KEEP, oldest out first. Parsing an RSA key is about a
- * millisecond of CPU, twice (Node's KeyObject for the public half and the algorithm, WebCrypto's for signing), and a
- * boot reads each key twice (ensureKeys, then the key store); a process that builds several apps (the tests build
- * hundreds, on the same fixture keys) reads the same keys again each time. Parsed keys are immutable, and the
- * text is the whole input of the parse: the same text always gives the same key.
+ * Keys parsed already, while something in the process still uses them. Parsing an RSA key is about a millisecond
+ * of CPU, twice (Node's KeyObject for the public half and the algorithm, WebCrypto's for signing), and a boot
+ * reads each key twice (ensureKeys, then the key store); a process that builds several apps (the tests build
+ * hundreds, on the same fixture keys) reads the same keys again each time. The text is the whole input of the
+ * parse, so the same text always gives the same key; parsed keys are immutable.
+ *
+ * Kept by the SHA-256 of the text (never the text itself), and weakly: an entry lives as long as the parsed public
+ * key is held elsewhere (a key store, a test's app), so a key removed from KEYS_DIR and from the key store leaves
+ * this cache with it, at the next garbage collection.
  */
-const parsed = new Map<string, Promise<ParsedKey>>();
-const PARSED_KEEP = 16;
+const parsed = new Map<string, WeakRef<KeyObject>>();
+const parsedBy = new WeakMap<KeyObject, ParsedKey>();
+const forget = new FinalizationRegistry<string>((digest) => {
+  if (parsed.get(digest)?.deref() === undefined) parsed.delete(digest);
+});
+/** Parses under way, so readers of the same text at the same instant share one. */
+const parsing = new Map<string, Promise<ParsedKey>>();
 
 function parsedKey(pem: string, file: string): Promise<ParsedKey> {
-  const known = parsed.get(pem);
-  // A parse that failed is not kept, but one still failing names its own file: this file's error is its own.
-  if (known !== undefined) return known.catch(() => parseKey(pem, file));
-  const parsing = parseKey(pem, file);
-  parsed.set(pem, parsing);
-  parsing.catch(() => parsed.get(pem) === parsing && parsed.delete(pem));
-  if (parsed.size > PARSED_KEEP) parsed.delete(parsed.keys().next().value!);
-  return parsing;
+  const digest = createHash('sha256').update(pem).digest('base64url');
+  const publicKey = parsed.get(digest)?.deref();
+  const known = publicKey && parsedBy.get(publicKey);
+  if (known) return Promise.resolve(known);
+  const pending = parsing.get(digest);
+  // A parse that fails is not shared past its own file: another file's error names that file.
+  if (pending !== undefined) return pending.catch(() => parseKey(pem, file));
+  const parse = parseKey(pem, file).then((key) => {
+    parsed.set(digest, new WeakRef(key.publicKey));
+    parsedBy.set(key.publicKey, key);
+    forget.register(key.publicKey, digest);
+    return key;
+  });
+  parsing.set(digest, parse);
+  const done = () => void parsing.delete(digest);
+  parse.then(done, done);
+  return parse;
 }
 
 async function parseKey(pem: string, file: string): Promise<ParsedKey> {
