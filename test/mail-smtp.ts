@@ -20,6 +20,10 @@ export interface Received {
 export interface TestSmtp {
   url: string;
   received: Received[];
+  /** SMTP sessions opened so far (connections accepted). */
+  sessions(): number;
+  /** Ends every open session as a server's idle timeout would (421), and keeps listening. */
+  dropSessions(): void;
   /** Resolves once at least `count` messages arrived (fails the wait after `ms`). */
   waitFor(count: number, ms?: number): Promise<Received[]>;
   /** Messages received for one address. */
@@ -32,12 +36,20 @@ export async function startSmtp(t: Test): Promise<TestSmtp> {
   const port = await freePort();
   const received: Received[] = [];
   let server: SMTPServer | undefined;
+  let sessions = 0;
   const listen = async () => {
     server = new SMTPServer({
       disabledCommands: ['STARTTLS'],
       allowInsecureAuth: true,
       authMethods: ['PLAIN', 'LOGIN'],
       logger: false,
+      // An outage is at once: down() ends open sessions (421) instead of waiting 30 s for clients to leave,
+      // which a client that keeps its connection between messages (src/domain/mail/transport.ts) never does.
+      closeTimeout: 1,
+      onConnect(_session, cb) {
+        sessions++;
+        cb();
+      },
       onAuth(auth, _session, cb) {
         if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) cb(null, { user: auth.username });
         else cb(new Error('bad credentials'));
@@ -73,6 +85,15 @@ export async function startSmtp(t: Test): Promise<TestSmtp> {
   return {
     url: `smtp://${SMTP_USER}:${encodeURIComponent(SMTP_PASSWORD)}@127.0.0.1:${port}`,
     received,
+    sessions: () => sessions,
+    dropSessions: () => {
+      for (const connection of (
+        server as unknown as { connections: Set<{ send(code: number, text: string): void; close(): void }> }
+      ).connections) {
+        connection.send(421, 'idle too long');
+        connection.close();
+      }
+    },
     to: (address) => received.filter((r) => r.to === address),
     async waitFor(count, ms = 20_000) {
       const deadline = Date.now() + ms;

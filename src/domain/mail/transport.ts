@@ -48,6 +48,17 @@ export function smtpTransport(url: string): MailTransport {
     connectionTimeout: SMTP_TIMEOUT_MS,
     greetingTimeout: SMTP_TIMEOUT_MS,
     socketTimeout: SMTP_TIMEOUT_MS,
+    // One connection kept open between messages (the worker sends one at a time). A new connection per message
+    // paid the server's greeting every time: mail servers hold it back (smtp-server 100 ms, Postfix's greet
+    // pause seconds), which capped a burst at a few messages a second. A kept connection the server has closed,
+    // or that sat idle for SMTP_TIMEOUT_MS, is dropped and the next message opens a new one; reconnects after
+    // 100 messages.
+    pool: true,
+    maxConnections: 1,
+    maxMessages: 100,
+    // A message whose connection dropped mid-send fails back to the outbox, which owns retries and their
+    // backoff (worker.ts), instead of nodemailer's own queue.
+    maxRequeues: 0,
     // smtp:// servers that offer STARTTLS get it; smtps:// is TLS from the first byte.
   } as TransportOptions);
   return {
