@@ -1,7 +1,7 @@
 // Test databases on PGlite, made cheap without making them less real.
 //
 // A fresh PGlite costs seconds of CPU before the first test query: initdb, then the migrations through the
-// wasm schema engine. Loading a migrated copy (a 40 MB data directory unpacked into memory) still costs most
+// wasm schema engine. Loading a migrated copy (a 24 MB data directory unpacked into memory) still costs half
 // of a second. Tests create hundreds of databases, so:
 // - The migrations run once per version of them: the migrated data directory is kept in the temp folder
 //   under a hash of everything that shapes it (every migration's SQL, src/db/migrate.ts, PGlite's version).
@@ -32,6 +32,8 @@ async function templateKey(): Promise<string> {
   hash.update(await readFile(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url)));
   hash.update(await readFile(new URL('../src/db/migrate.ts', import.meta.url)));
   hash.update(DDL_COUNTER);
+  // How the copy is made (the template databases dropped, the counter added): a change there makes a new one.
+  hash.update(migrateFresh.toString());
   for (const entry of (await readdir(migrationsDir, { withFileTypes: true })).sort((a, b) =>
     a.name.localeCompare(b.name),
   )) {
@@ -49,6 +51,12 @@ async function migrateFresh(): Promise<Blob> {
   try {
     await applyMigrations(await pgliteMigrationFactory(db));
     await db.exec(DDL_COUNTER);
+    // Without the template databases, half the files of the copy go: each test instance loads its copy file by
+    // file (a 24 MB copy instead of 40 MB, 15% less CPU to load). Tests never create a database on PGlite.
+    await db.exec(`UPDATE pg_database SET datistemplate = false WHERE datname IN ('template0', 'template1')`);
+    await db.exec('DROP DATABASE template0');
+    await db.exec('DROP DATABASE template1');
+    await db.exec('CHECKPOINT');
     return await db.dumpDataDir('none');
   } finally {
     await db.close();
