@@ -72,6 +72,9 @@ export function compileEverySchema(): { what: string; error: string }[] {
   return failures;
 }
 
+/** Whether a schema can be a WeakMap key: Fastify also passes boolean schemas (`body: false`) and null. */
+const isObject = (schema: unknown): schema is object => typeof schema === 'object' && schema !== null;
+
 function buildValidator(...args: Parameters<typeof buildValidatorFromPool>): ValidatorCompiler {
   const poolKey = JSON.stringify(args);
   const known = validatorCompilers.get(poolKey);
@@ -81,7 +84,8 @@ function buildValidator(...args: Parameters<typeof buildValidatorFromPool>): Val
   const compiled = new Map<string, Validator>();
   const byObject = new WeakMap<object, Validator>();
   const cached: ValidatorCompiler = (route) => {
-    const known = byObject.get(route.schema);
+    const byIdentity = isObject(route.schema);
+    const known = byIdentity ? byObject.get(route.schema) : undefined;
     if (known) return known;
     const key = JSON.stringify(route.schema);
     let validator = compiled.get(key);
@@ -92,7 +96,7 @@ function buildValidator(...args: Parameters<typeof buildValidatorFromPool>): Val
       });
       compiled.set(key, validator);
     }
-    byObject.set(route.schema, validator);
+    if (byIdentity) byObject.set(route.schema, validator);
     return validator;
   };
   validatorCompilers.set(poolKey, cached);
@@ -113,7 +117,8 @@ function buildSerializer(externalSchemas: unknown, serializerOpts?: unknown): Se
   const compiled = new Map<string, Serializer>();
   const byObject = new WeakMap<object, Serializer>();
   const cached: SerializerCompiler = (route) => {
-    const known = byObject.get(route.schema);
+    const byIdentity = isObject(route.schema);
+    const known = byIdentity ? byObject.get(route.schema) : undefined;
     if (known) return known;
     const key = JSON.stringify(route.schema);
     let serializer = compiled.get(key);
@@ -124,7 +129,7 @@ function buildSerializer(externalSchemas: unknown, serializerOpts?: unknown): Se
       });
       compiled.set(key, serializer);
     }
-    byObject.set(route.schema, serializer);
+    if (byIdentity) byObject.set(route.schema, serializer);
     return serializer;
   };
   serializerCompilers.set(key, cached);
