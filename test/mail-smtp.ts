@@ -22,8 +22,11 @@ export interface TestSmtp {
   received: Received[];
   /** SMTP sessions opened so far (connections accepted). */
   sessions(): number;
-  /** Ends every open session as a server's idle timeout would (421), and keeps listening. */
-  dropSessions(): void;
+  /**
+   * Ends the session in use at the next message's MAIL FROM with 421, as a server closing a kept connection just as a
+   * message starts would, and keeps listening.
+   */
+  closeAtNextMessage(): void;
   /** Resolves once at least `count` messages arrived (fails the wait after `ms`). */
   waitFor(count: number, ms?: number): Promise<Received[]>;
   /** Messages received for one address. */
@@ -37,6 +40,7 @@ export async function startSmtp(t: Test): Promise<TestSmtp> {
   const received: Received[] = [];
   let server: SMTPServer | undefined;
   let sessions = 0;
+  let closeAtNextMessage = false;
   const listen = async () => {
     server = new SMTPServer({
       disabledCommands: ['STARTTLS'],
@@ -49,6 +53,11 @@ export async function startSmtp(t: Test): Promise<TestSmtp> {
       onConnect(_session, cb) {
         sessions++;
         cb();
+      },
+      onMailFrom(_address, _session, cb) {
+        if (!closeAtNextMessage) return cb();
+        closeAtNextMessage = false;
+        cb(Object.assign(new Error('closing the connection'), { responseCode: 421 }));
       },
       onAuth(auth, _session, cb) {
         if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) cb(null, { user: auth.username });
@@ -86,13 +95,8 @@ export async function startSmtp(t: Test): Promise<TestSmtp> {
     url: `smtp://${SMTP_USER}:${encodeURIComponent(SMTP_PASSWORD)}@127.0.0.1:${port}`,
     received,
     sessions: () => sessions,
-    dropSessions: () => {
-      for (const connection of (
-        server as unknown as { connections: Set<{ send(code: number, text: string): void; close(): void }> }
-      ).connections) {
-        connection.send(421, 'idle too long');
-        connection.close();
-      }
+    closeAtNextMessage: () => {
+      closeAtNextMessage = true;
     },
     to: (address) => received.filter((r) => r.to === address),
     async waitFor(count, ms = 20_000) {

@@ -50,15 +50,16 @@ export function smtpTransport(url: string): MailTransport {
     socketTimeout: SMTP_TIMEOUT_MS,
     // One connection kept open between messages (the worker sends one at a time). A new connection per message
     // paid the server's greeting every time: mail servers hold it back (smtp-server 100 ms, Postfix's greet
-    // pause seconds), which capped a burst at a few messages a second. A kept connection the server has closed,
-    // or that sat idle for SMTP_TIMEOUT_MS, is dropped and the next message opens a new one; reconnects after
-    // 100 messages.
+    // pause seconds), which capped a burst at a few messages a second. A kept connection closes after
+    // SMTP_TIMEOUT_MS idle, or when the server ends it; after 100 messages a new one is opened.
     pool: true,
     maxConnections: 1,
     maxMessages: 100,
-    // A message whose connection dropped mid-send fails back to the outbox, which owns retries and their
-    // backoff (worker.ts), instead of nodemailer's own queue.
-    maxRequeues: 0,
+    // A kept connection the server closed just as the next message started (nothing of the message sent yet) is
+    // replaced and the message sent again over the new one, once: otherwise the race would cost the message a
+    // failed attempt and the outbox's backoff. A connection lost once the message is under way fails the
+    // message back to the outbox, which owns retries (worker.ts), whatever this says.
+    maxRequeues: 1,
     // smtp:// servers that offer STARTTLS get it; smtps:// is TLS from the first byte.
   } as TransportOptions);
   return {
