@@ -192,8 +192,6 @@ export async function buildTestApp(t: Test, opts: TestAppOptions = {}) {
     // The shared pre-generated RSA keys; other algorithms are cheap to generate and stay generated.
     if ((opts.env?.SIGNING_ALG ?? 'RS256') === 'RS256') await seedKeys(keysDir, clock.now());
   }
-  const db = opts.db ?? (await createTestDatabase());
-  if (!opts.db) t.teardown(() => db.close());
   const logs: Record<string, unknown>[] = [];
   const rawLogs: string[] = [];
   let logStream: PassThrough | undefined;
@@ -209,6 +207,9 @@ export async function buildTestApp(t: Test, opts: TestAppOptions = {}) {
   const named = testConfig({ KEYS_DIR: keysDir, ...(opts.captureLogs ? { LOG_LEVEL: 'info' } : {}), ...opts.env });
   const ownArgon2 = opts.productionArgon2 || Object.keys(opts.env ?? {}).some((name) => name.startsWith('ARGON2_'));
   const config: Config = ownArgon2 ? named : { ...named, argon2: TEST_ARGON2 };
+  // After the config: a test of a refused setting gets its ConfigError without taking a database.
+  const db = opts.db ?? (await createTestDatabase());
+  if (!opts.db) t.teardown(() => db.close());
   const app = await buildApp({
     config,
     clock,

@@ -2,7 +2,7 @@
 // not from malformed ones, whose raw bytes Node hands over with the error (Fastify logged them at trace).
 // A real listening server with a log stream, raw sockets for what no HTTP client would send.
 import t from 'tap';
-import { PASSWORD, buildTestApp, login, register } from '../helper.js';
+import { PASSWORD, buildTestApp, createTestDatabase, login, register } from '../helper.js';
 import { listen, rawExchange } from '../net-helper.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -43,8 +43,11 @@ function requestsCarryingSecrets(): string[] {
 }
 
 // One app per level, all at once: each waits about a second for its request timeout (the 408 case), and those
-// waits overlap instead of adding up.
+// waits overlap instead of adding up. They share one database (each registers its own account): six databases at
+// once made the test process load four more PGlite instances, about 3 s of CPU, for nothing this test checks.
 t.test('every LOG_LEVEL', async (t) => {
+  const db = await createTestDatabase();
+  t.teardown(() => db.close());
   t.jobs = LEVELS.length;
   for (const level of LEVELS) {
     t.test(
@@ -52,6 +55,7 @@ t.test('every LOG_LEVEL', async (t) => {
       { buffered: true },
       async (t) => {
         const { app, rawLogs } = await buildTestApp(t, {
+          db,
           captureLogs: true,
           env: { LOG_LEVEL: level, REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '1000' },
         });
