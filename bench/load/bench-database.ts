@@ -130,8 +130,11 @@ export async function benchDatabase(db: 'postgres' | 'pglite', ctx: BenchContext
       result.non2xx + result.errors > 0
         ? `  FAILED: ${result.non2xx} non-2xx ${JSON.stringify(result.statuses)}, ${result.errors} errors${result.firstError ? ` (${result.firstError})` : ''}`
         : '';
+    const late = result.late
+      ? `  ${result.late} not sent on schedule (the server fell behind the pace: this p99 is not at the set rate)`
+      : '';
     log(
-      `  run ${run} ${scenario.padEnd(13)} c=${String(concurrency).padEnd(3)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${statements !== undefined ? `  ${statements.toFixed(2)} statements/req` : ''}${failed}`,
+      `  run ${run} ${scenario.padEnd(13)} c=${String(concurrency).padEnd(3)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${statements !== undefined ? `  ${statements.toFixed(2)} statements/req` : ''}${failed}${late}`,
     );
     return point;
   };

@@ -31,6 +31,11 @@ export interface LoadResult {
   /** Status code → count, for any non-2xx. */
   statuses: Record<string, number>;
   firstError?: string;
+  /**
+   * Paced points only: requests not sent on schedule because every session had one in flight (the server fell
+   * behind the pace). It depends on the machine's speed and what else runs: reported, not counted as a failure.
+   */
+  late?: number;
 }
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {

@@ -83,6 +83,8 @@ export interface PointSummary {
   firstError?: string;
   /** Fewer than 10 requests per connection completed: latency near the duration; CPU per request overstated. */
   fewSamples: boolean;
+  /** Paced points: requests not sent on schedule, the server behind the pace (LoadResult's `late`). */
+  late: number;
 }
 
 export function summarize(report: DbReport): PointSummary[] {
@@ -116,6 +118,7 @@ export function summarize(report: DbReport): PointSummary[] {
       ...(firstError ? { firstError } : {}),
       fewSamples:
         !points[0]!.paced && (spread(points.map((p) => p.result.completed))?.median ?? 0) < 10 * points[0]!.concurrency,
+      late: points.reduce((n, p) => n + (p.result.late ?? 0), 0),
     };
   });
 }
@@ -135,9 +138,18 @@ export function pointsTable(summaries: PointSummary[], embedded: boolean): strin
     String(s.non2xx),
     String(s.errors),
   ]);
-  const note = summaries.some((s) => s.fewSamples)
-    ? '\n! fewer than 10 requests per connection completed (latency near the duration): CPU per request is overstated'
-    : '';
+  const behind = summaries
+    .filter((s) => s.late > 0)
+    .map(
+      (s) =>
+        `\n${s.scenario}: ${s.late} requests not sent on schedule (the server fell behind the pace: its p99 is not at the set rate)`,
+    )
+    .join('');
+  const note = `${
+    summaries.some((s) => s.fewSamples)
+      ? '\n! fewer than 10 requests per connection completed (latency near the duration): CPU per request is overstated'
+      : ''
+  }${behind}`;
   return (
     table(
       [
