@@ -7,6 +7,7 @@ import { claimDataDir } from './data-dir.js';
 import { applyMigrations, pgliteMigrationFactory, postgresMigrationFactory } from './migrate.js';
 import { migrationsCurrent } from './migrations-current.js';
 import { pgSql, pgliteSql, type Sql } from './sql.js';
+import { trimResultParsers } from './pglite-parsers.js';
 import { countPoolStatements, countingPglite, type StatementCount } from './statement-count.js';
 import type { PGlite } from '@electric-sql/pglite';
 
@@ -112,6 +113,7 @@ async function openPglite(pglite: PGlite, migrate: boolean, owned: boolean): Pro
   const { PrismaPGlite } = await import('pglite-prisma-adapter');
   if (migrate && !(await migrationsCurrent(pgliteSql(pglite))))
     await applyMigrations(await pgliteMigrationFactory(pglite));
+  await trimResultParsers(pglite);
   const statements: StatementCount = { value: 0 };
   const counted = countingPglite(pglite, statements);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(counted) });
