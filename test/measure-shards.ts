@@ -1,10 +1,11 @@
 // `npm run test:times`: measures what each fast-tier file costs and rewrites test/shard-times.ts, which
 // test/shard.ts balances `npm test`'s shards by.
 //
-// It runs `npm test`'s shards with SHARD_TIMES_DIR set: each shard process adds up the CPU seconds (user +
-// system) its files' tests and imports cost. CPU, not wall time: a file's wall time on a shared machine says as
-// much about the other work as about the file, while its CPU seconds barely move, so the split stays right on
-// a quiet machine and on a busy one. Extra arguments go to tap (e.g. `npm run test:times -- --timeout=900`).
+// It runs `npm test`'s shards with SHARD_TIMES_DIR set: each shard process adds up how long each file's tests ran
+// (wall time, each root test from start to end), both shards running as in `npm test`. Wall, not CPU: a file's
+// waits (a mail server's greeting, a real timer) keep its shard from ending as surely as its CPU does; balanced
+// by CPU alone, one shard ended 10 s after the other. Run it on a quiet machine: on a busy one every figure
+// stretches, the CPU-bound ones most. Extra arguments go to tap (e.g. `npm run test:times -- --timeout=900`).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,7 @@ try {
     .map((file) => `  '${file}': ${Math.round(seconds[file]! * 100) / 100},`);
   writeFileSync(
     new URL('./shard-times.ts', import.meta.url),
-    `// CPU seconds (user + system) each fast-tier file costs in a shard process of \`npm test\`, its import included:
+    `// Seconds each fast-tier file's tests run in a shard process of \`npm test\` (wall time, both shards running):
 // what test/shard.ts balances the shards by. Written by \`npm run test:times\` (test/measure-shards.ts); run it
 // again after adding files or changing a slow one. A file missing here is weighed by its size.
 export const MEASURED_SECONDS: Record<string, number> = {
@@ -43,8 +44,8 @@ ${lines.join('\n')}
   const slowest = Object.entries(seconds)
     .sort(([, a], [, b]) => b - a)
     .slice(0, 10);
-  console.log(`CPU seconds per shard: ${totals.map((s) => s.toFixed(1)).join(', ')}`);
-  console.log('slowest files (CPU seconds):');
+  console.log(`seconds per shard: ${totals.map((s) => s.toFixed(1)).join(', ')}`);
+  console.log('slowest files (seconds):');
   for (const [file, s] of slowest) console.log(`  ${s.toFixed(2).padStart(7)}  test/${file}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -8,13 +8,16 @@
 // process boundary between files goes. `npm run test:all` (what CI runs) still runs every file alone, so a test
 // that passes only next to another, or only alone, fails one of the two runs.
 //
-// The shards are balanced by measured time (test/shard-times.ts), not by name: the slowest file goes first to
-// the shard with the least work so far (longest processing time first), so both shards end at about the same
-// time instead of one idling while the other still has minutes to run. A file without a measurement (a new
-// one) is weighed by its size at the measured files' median seconds per byte, and joins a shard by itself.
+// The shards share the files out as they go (test/shard-claims.ts): heaviest first by measured time
+// (test/shard-times.ts), each file to the first shard that asks, so both end within a light file of each other
+// instead of one idling while the other still runs. A file without a measurement (a new one) is weighed by its
+// size at the measured files' median seconds per byte. A shard started outside tap's runner (`node
+// test/shards/fast-1-of-2.test.ts`) runs its share of a split fixed in advance by the same weights (longest
+// processing time first, each file to the shard with the least work so far).
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { claimOrder, claimsOfThisRun } from './shard-claims.js';
 import { MEASURED_SECONDS } from './shard-times.js';
 
 const TIERS = ['unit', 'integration'];
@@ -59,61 +62,125 @@ export function shardFiles(index: number, count: number): string[] {
   return balance(fastWeights(), count)[index]!;
 }
 
+/** A fixed list handed out in order. */
+function listed(files: string[]): () => string | undefined {
+  let at = 0;
+  return () => files[at++];
+}
+
+/** Expected seconds of tests a shard keeps imported beyond the one running. */
+const LOOKAHEAD_SECONDS = 3;
+
 /** Root subtests, by the file that added them. */
 const owners = new WeakMap<object, string>();
 
 /**
- * Imports the shard's files in turn: each one's tests queue on this process's root test, and run in order.
+ * Imports the shard's files in turn, claimed as it goes: each one's tests queue on this process's root test, and
+ * run in order. A shard that ends before every file is claimed, or whose root ends first, fails and says so.
  *
  * Each file keeps the time limit it has when run alone (tap's per-file `timeout`, TAP_TIMEOUT in the child): the
  * root's timer restarts when a file's first test starts, so a shard on a busy machine isn't cut off for the
  * sum of its files' time, while one hung file still fails within its own limit.
  *
- * With SHARD_TIMES_DIR set, the CPU seconds (user + system) each file cost, its import included, are written as
- * JSON to `shard-<n>-of-<count>.json` in that folder when the process exits: what `npm run test:times` writes
- * into test/shard-times.ts. Root subtests run one at a time, so the CPU between two of them events belongs to
- * the file whose test started or ended.
+ * With SHARD_TIMES_DIR set, the seconds each file's tests ran (each root subtest from its start to its end) are
+ * written as JSON to `shard-<n>-of-<count>.json` in that folder when the process exits: what `npm run test:times`
+ * writes into test/shard-times.ts. Root subtests run one at a time, so each interval belongs to one file. (An
+ * earlier version charged the CPU between any two root events to the file of the second: what a file left
+ * running after its tests, and the next files' imports, moved seconds between files from run to run.)
  */
 export async function runShard(index: number, count: number): Promise<void> {
   const limit = Number(process.env.TAP_TIMEOUT ?? 30) * 1000;
   const seconds: Record<string, number> = {};
-  let last = process.cpuUsage();
+  const startedAt = new WeakMap<object, number>();
   let current: string | undefined;
-  const charge = (file: string | undefined) => {
-    const used = process.cpuUsage(last);
-    last = process.cpuUsage();
-    if (file) seconds[file] = (seconds[file] ?? 0) + (used.user + used.system) / 1e6;
-  };
   t.on('subtestStart', (sub: object) => {
+    startedAt.set(sub, performance.now());
     const file = owners.get(sub);
-    charge(file);
     if (file !== undefined && file !== current) {
       current = file;
       if (limit > 0) t.setTimeout(limit);
     }
   });
-  t.on('subtestEnd', (sub: object) => charge(owners.get(sub)));
+  t.on('subtestEnd', (sub: object) => {
+    const file = owners.get(sub);
+    const at = startedAt.get(sub);
+    if (file !== undefined && at !== undefined) seconds[file] = (seconds[file] ?? 0) + (performance.now() - at) / 1e3;
+  });
 
   // A root subtest belongs to the file being imported when it is added (or, added later, to the file before).
   let importing: string | undefined;
+  const added = new Map<string, number>();
   const push = t.subtests.push;
-  t.subtests.push = function (this: typeof t.subtests, ...added) {
-    for (const sub of added) if (importing !== undefined && !owners.has(sub)) owners.set(sub, importing);
-    return push.apply(this, added);
+  t.subtests.push = function (this: typeof t.subtests, ...subs) {
+    for (const sub of subs)
+      if (importing !== undefined && !owners.has(sub)) {
+        owners.set(sub, importing);
+        added.set(importing, (added.get(importing) ?? 0) + 1);
+      }
+    return push.apply(this, subs);
   };
 
-  const files = shardFiles(index, count);
-  for (const file of files) {
-    importing = file;
-    t.comment(`test/${file}`);
-    await import(new URL(`./${file}`, import.meta.url).href);
-  }
-  // tap ends an idle root: were a file's import ever slow enough for the queue to run dry, the files after it
-  // would be dropped without a word. Say so and fail instead.
-  if (t.results) {
+  // Files are imported a few seconds of expected work ahead of the test running: enough that the root's queue
+  // never runs dry while the next file loads, few enough that the other shard can still claim the rest.
+  const weights = fastWeights();
+  const claims = claimsOfThisRun(count, claimOrder(weights));
+  const next = claims ? () => claims.next() : listed(shardFiles(index, count));
+  let ahead = 0;
+  // Imported files whose tests have not started yet, in import order (root subtests run in the order added).
+  const waiting: string[] = [];
+  let pumping = false;
+  let exhausted = false;
+  const pump = async () => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!exhausted && ahead < LOOKAHEAD_SECONDS) {
+        const file = next();
+        if (file === undefined) {
+          exhausted = true;
+          // tap ends an idle root: were a file's import ever slow enough for the queue to run dry, the files
+          // after it would be dropped without a word. Say so and fail instead.
+          if (t.results) {
+            process.exitCode = 1;
+            console.error(`shard ${index + 1} of ${count}: the root test ended before every file was imported`);
+          }
+          break;
+        }
+        importing = file;
+        t.comment(`test/${file}`);
+        await import(new URL(`./${file}`, import.meta.url).href);
+        if (added.has(file)) {
+          ahead += weights.get(file) ?? 0;
+          waiting.push(file);
+        }
+      }
+    } finally {
+      pumping = false;
+    }
+  };
+  // An import that fails stops the process, as a failed static import would.
+  const pumpOrThrow = () =>
+    pump().catch((error: unknown) =>
+      process.nextTick(() => {
+        throw error;
+      }),
+    );
+  t.on('subtestStart', (sub: object) => {
+    const file = owners.get(sub);
+    if (file === undefined || !waiting.includes(file)) return;
+    // This file's first test: it and every file imported before it are under way.
+    for (let started = waiting.shift(); started !== undefined; started = waiting.shift()) {
+      ahead -= weights.get(started) ?? 0;
+      if (started === file) break;
+    }
+    void pumpOrThrow();
+  });
+  process.once('exit', () => {
+    if (exhausted) return;
     process.exitCode = 1;
-    console.error(`shard ${index + 1} of ${count}: the root test ended before every file was imported`);
-  }
+    console.error(`shard ${index + 1} of ${count}: the process ended before every file was imported`);
+  });
+  await pump();
   const out = process.env.SHARD_TIMES_DIR;
   if (out) {
     process.once('exit', () => {
