@@ -3,7 +3,7 @@
 // A split fixed in advance, however well measured, left one shard running seconds after the other: a file's time
 // depends on what runs beside it and on the machine that day. Claimed as they go, heaviest first, the files are
 // shared out the way the machine actually runs them, and the shards end within a light file of each other.
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 
@@ -14,8 +14,10 @@ export function claimOrder(weights: Map<string, number>): string[] {
 
 /**
  * The files the shards of one run share out as they go: each file goes to the first shard that asks for it
- * (creating a folder is atomic, so two processes never both get one). Heaviest first, so the light files come
- * last and the two shards end within a light file of each other, whatever each file took on this machine today.
+ * (creating a folder named for it is atomic, so two processes never both get one). Heaviest first, so the light
+ * files come last and the two shards end within a light file of each other, whatever each file took on this
+ * machine today. Claimed by name, not by place in the list: were a file added while the shards start, so that
+ * their lists differ, no other file moves into its place (and is run twice, or by no shard).
  */
 export class Claims {
   #next = 0;
@@ -27,10 +29,10 @@ export class Claims {
   /** The next file nobody has claimed, now this shard's; undefined when all are taken. */
   next(): string | undefined {
     while (this.#next < this.files.length) {
-      const at = this.#next++;
+      const file = this.files[this.#next++]!;
       try {
-        mkdirSync(path.join(this.dir, String(at)));
-        return this.files[at];
+        mkdirSync(path.join(this.dir, encodeURIComponent(file)));
+        return file;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
@@ -57,11 +59,21 @@ export function claimsOfThisRun(count: number, files: string[]): Claims | undefi
   if (!started) return undefined;
   const dir = path.join(tmpdir(), `tessera-shards-${userInfo().uid}-${process.ppid}-${started}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // The last shard to leave removes the folder.
+  // Only a folder this user made and nobody else can write to: another user's, made in advance with every file
+  // claimed, would make both shards run nothing.
+  const owner = statSync(dir);
+  if (owner.uid !== userInfo().uid || (owner.mode & 0o077) !== 0)
+    throw new Error(`${dir}: not this user's own private folder; remove it and run the tests again`);
+  // The last shard to leave removes the folder (one run alone, as `npx tap test/shards/fast-1-of-2.test.ts`, leaves
+  // it in the temp folder). Both may leave at once: whichever removes it, the other's look finds nothing.
   process.once('exit', () => {
-    mkdirSync(path.join(dir, `done-${process.pid}`), { recursive: true });
-    if (readdirSync(dir).filter((name) => name.startsWith('done-')).length >= count)
-      rmSync(dir, { recursive: true, force: true });
+    try {
+      mkdirSync(path.join(dir, `done-${process.pid}`), { recursive: true });
+      if (readdirSync(dir).filter((name) => name.startsWith('done-')).length >= count)
+        rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // removed by the other shard meanwhile
+    }
   });
   return new Claims(dir, files);
 }

@@ -107,7 +107,7 @@ export async function runShard(index: number, count: number): Promise<void> {
     if (file !== undefined && at !== undefined) seconds[file] = (seconds[file] ?? 0) + (performance.now() - at) / 1e3;
   });
 
-  // A root subtest belongs to the file being imported when it is added (or, added later, to the file before).
+  // A root subtest belongs to the file being imported when it is added (or, added later, to the last file imported).
   let importing: string | undefined;
   const added = new Map<string, number>();
   const push = t.subtests.push;
@@ -126,8 +126,10 @@ export async function runShard(index: number, count: number): Promise<void> {
   const claims = claimsOfThisRun(count, claimOrder(weights));
   const next = claims ? () => claims.next() : listed(shardFiles(index, count));
   let ahead = 0;
-  // Imported files whose tests have not started yet, in import order (root subtests run in the order added).
+  // Imported files whose tests have not started yet, in import order (root subtests run in the order added), and
+  // the files whose tests have (a file's first test may start while it is still being imported).
   const waiting: string[] = [];
+  const started = new Set<string>();
   let pumping = false;
   let exhausted = false;
   const pump = async () => {
@@ -149,7 +151,7 @@ export async function runShard(index: number, count: number): Promise<void> {
         importing = file;
         t.comment(`test/${file}`);
         await import(new URL(`./${file}`, import.meta.url).href);
-        if (added.has(file)) {
+        if (added.has(file) && !started.has(file)) {
           ahead += weights.get(file) ?? 0;
           waiting.push(file);
         }
@@ -167,14 +169,17 @@ export async function runShard(index: number, count: number): Promise<void> {
     );
   t.on('subtestStart', (sub: object) => {
     const file = owners.get(sub);
-    if (file === undefined || !waiting.includes(file)) return;
-    // This file's first test: it and every file imported before it are under way.
-    for (let started = waiting.shift(); started !== undefined; started = waiting.shift()) {
-      ahead -= weights.get(started) ?? 0;
-      if (started === file) break;
-    }
+    if (file !== undefined) started.add(file);
+    // A waiting file's first test: it and every file imported before it are under way.
+    if (file !== undefined && waiting.includes(file))
+      for (let under = waiting.shift(); under !== undefined; under = waiting.shift()) {
+        ahead -= weights.get(under) ?? 0;
+        if (under === file) break;
+      }
     void pumpOrThrow();
   });
+  // Asked again at every test's end too: the look-ahead never waits on one event alone.
+  t.on('subtestEnd', () => void pumpOrThrow());
   process.once('exit', () => {
     if (exhausted) return;
     process.exitCode = 1;

@@ -36,6 +36,17 @@ t.test('two shards asking in turn: each file to one of them, in order, none left
   t.equal(new Claims(dir, files).next(), undefined, 'a latecomer gets nothing either');
 });
 
+t.test('two lists that differ (a file added as the shards start): no file twice, none left out', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tessera-claims-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const one = new Claims(dir, ['heavy', 'b', 'c', 'd']);
+  const two = new Claims(dir, ['heavy', 'new', 'b', 'c', 'd']);
+  const ran: string[] = [];
+  for (let a = one.next(), b = two.next(); a !== undefined || b !== undefined; a = one.next(), b = two.next())
+    ran.push(...[a, b].filter((f) => f !== undefined));
+  t.same([...ran].sort(), ['b', 'c', 'd', 'heavy', 'new'], 'each file once');
+});
+
 t.test('a claims folder that is not there fails loudly instead of handing nothing out', async (t) => {
   const claims = new Claims(path.join(tmpdir(), 'tessera-claims-missing', 'nowhere'), ['f0']);
   t.throws(() => claims.next(), { code: 'ENOENT' });
