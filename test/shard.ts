@@ -42,11 +42,10 @@ export function weigh(files: { file: string; bytes: number }[], measured: Record
 /** Splits files into `count` shards of about equal total weight: heaviest first, each to the lightest shard. */
 export function balance(weights: Map<string, number>, count: number): string[][] {
   const shards = Array.from({ length: count }, () => ({ files: [] as string[], total: 0 }));
-  const heaviestFirst = [...weights].sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
-  for (const [file, seconds] of heaviestFirst) {
+  for (const file of claimOrder(weights)) {
     const lightest = shards.reduce((min, s) => (s.total < min.total ? s : min));
     lightest.files.push(file);
-    lightest.total += seconds;
+    lightest.total += weights.get(file)!;
   }
   return shards.map((s) => s.files.sort());
 }
@@ -93,29 +92,15 @@ export async function runShard(index: number, count: number): Promise<void> {
   const seconds: Record<string, number> = {};
   const startedAt = new WeakMap<object, number>();
   let current: string | undefined;
-  t.on('subtestStart', (sub: object) => {
-    startedAt.set(sub, performance.now());
-    const file = owners.get(sub);
-    if (file !== undefined && file !== current) {
-      current = file;
-      if (limit > 0) t.setTimeout(limit);
-    }
-  });
-  t.on('subtestEnd', (sub: object) => {
-    const file = owners.get(sub);
-    const at = startedAt.get(sub);
-    if (file !== undefined && at !== undefined) seconds[file] = (seconds[file] ?? 0) + (performance.now() - at) / 1e3;
-  });
-
   // A root subtest belongs to the file being imported when it is added (or, added later, to the last file imported).
   let importing: string | undefined;
-  const added = new Map<string, number>();
+  const added = new Set<string>();
   const push = t.subtests.push;
   t.subtests.push = function (this: typeof t.subtests, ...subs) {
     for (const sub of subs)
       if (importing !== undefined && !owners.has(sub)) {
         owners.set(sub, importing);
-        added.set(importing, (added.get(importing) ?? 0) + 1);
+        added.add(importing);
       }
     return push.apply(this, subs);
   };
@@ -168,18 +153,30 @@ export async function runShard(index: number, count: number): Promise<void> {
       }),
     );
   t.on('subtestStart', (sub: object) => {
+    startedAt.set(sub, performance.now());
     const file = owners.get(sub);
-    if (file !== undefined) started.add(file);
-    // A waiting file's first test: it and every file imported before it are under way.
-    if (file !== undefined && waiting.includes(file))
-      for (let under = waiting.shift(); under !== undefined; under = waiting.shift()) {
-        ahead -= weights.get(under) ?? 0;
-        if (under === file) break;
+    if (file !== undefined) {
+      if (file !== current) {
+        current = file;
+        if (limit > 0) t.setTimeout(limit);
       }
+      started.add(file);
+      // A waiting file's first test: it and every file imported before it are under way.
+      if (waiting.includes(file))
+        for (let under = waiting.shift(); under !== undefined; under = waiting.shift()) {
+          ahead -= weights.get(under) ?? 0;
+          if (under === file) break;
+        }
+    }
     void pumpOrThrow();
   });
-  // Asked again at every test's end too: the look-ahead never waits on one event alone.
-  t.on('subtestEnd', () => void pumpOrThrow());
+  t.on('subtestEnd', (sub: object) => {
+    const file = owners.get(sub);
+    const at = startedAt.get(sub);
+    if (file !== undefined && at !== undefined) seconds[file] = (seconds[file] ?? 0) + (performance.now() - at) / 1e3;
+    // Asked again at every test's end too: the look-ahead never waits on one event alone.
+    void pumpOrThrow();
+  });
   process.once('exit', () => {
     if (exhausted) return;
     process.exitCode = 1;
