@@ -9,11 +9,14 @@
 // keys it made and hands a free one to the next provider. Providers alive at the same time never share one, so a
 // test with two providers still has two keys; a key goes back when its provider closes.
 //
-// oidc-provider runs each request inside one AsyncLocalStorage of its own. On Node 20 the first `run` of a storage
-// enables a process-wide async hook, and from then on V8 calls into it for every promise of every later test in
-// the process (about a tenth more CPU for a whole shard of `npm test`; Node 24's storage needs no hook). When the
-// last provider of the process closes, that storage is disabled, which turns the hook off again; the next
-// provider's first request turns it back on.
+// oidc-provider runs each request inside one AsyncLocalStorage of its own. Before Node 24 (20, 22) the first `run`
+// of a storage enables a process-wide async hook, and from then on V8 calls into it for every promise of every
+// later test in the process: a shard of `npm test` ran with it on from its first federation test to its end (what
+// that cost is in docs/development.md, "fourth round"). When the last provider of the process closes, that
+// storage is disabled, which turns the hook off again; the next provider's first request turns it back on.
+// Disabling is safe for a request still in flight only because nothing here reads the storage: oidc-provider reads
+// it in `Provider.ctx` and in client metadata documents, neither used by this provider (a `findAccount` that
+// calls `Provider.ctx` would get undefined after the last close).
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { generateKeyPair, exportJWK, SignJWT, decodeJwt, type CryptoKey, type JWK } from 'jose';
@@ -77,7 +80,7 @@ export async function startIdp(redirectUris: string[]): Promise<TestIdp> {
   const issuer = `http://127.0.0.1:${port}`;
   const key = await takeKey();
   const { jwk, privateKey } = key;
-  let keyReturned = false;
+  let closed = false; // its key returned and its count taken off once, however often close is called
   const accounts = new Map<string, IdpAccount>();
 
   const provider = new Provider(issuer, {
@@ -118,7 +121,6 @@ export async function startIdp(redirectUris: string[]): Promise<TestIdp> {
   });
   const handler = provider.callback();
   open += 1;
-  let closed = false;
 
   const idp: TestIdp = {
     issuer,
@@ -129,10 +131,9 @@ export async function startIdp(redirectUris: string[]): Promise<TestIdp> {
       new Promise((resolve) => {
         outer.closeAllConnections();
         outer.close(() => {
-          if (!keyReturned) freeKeys.push(key);
-          keyReturned = true;
           if (!closed) {
             closed = true;
+            freeKeys.push(key);
             open -= 1;
             if (open === 0) providerStorage.disable();
           }
