@@ -1,6 +1,6 @@
 // Prometheus metrics (prom-client), one registry per app. Collection is always on and cheap: one hook
 // per response does a Map lookup for its pre-bound label set and two increments; the refresh hot path
-// adds nothing else. Gauges (key age, database pool) are computed only when scraped.
+// adds nothing else. Gauges (key age, database pool, password hashes) are computed only when scraped.
 // Exposure is opt-in: with METRICS_TOKEN set, GET /metrics answers a scraper that presents it as a
 // Bearer token (compared in constant time); without it the route doesn't exist. Not in the OpenAPI
 // document: it is for operators, not clients.
@@ -13,6 +13,7 @@ import { classifyDatabaseError } from '../db/unavailable.js';
 import type { Services } from '../services.js';
 import type { Database } from '../db/open.js';
 import { noStore } from '../http/no-store.js';
+import { hashesInFlight } from '../domain/accounts/passwords.js';
 
 const METRICS_PATH = '/metrics';
 
@@ -101,6 +102,17 @@ function makeMetrics(services: Services, database: Database | undefined) {
       },
     });
   }
+  new Gauge({
+    name: 'tessera_password_hashes',
+    help: 'argon2id hashes and verifications of this process by state (running: at most one per core; waiting for a slot)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const { running, waiting } = hashesInFlight();
+      this.set({ state: 'running' }, running);
+      this.set({ state: 'waiting' }, waiting);
+    },
+  });
   const pool = database?.pool;
   if (pool) {
     new Gauge({

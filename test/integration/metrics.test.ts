@@ -2,6 +2,7 @@
 // after real logins and refreshes (ok, grace, reused, revoked, expired), rate-limited requests and a key reload.
 import t from 'tap';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { HASH_SLOTS } from '../../src/domain/accounts/passwords.js';
 import { ManualClock, buildTestApp, databaseKind, login, refresh, register, session, type TestApp } from '../helper.js';
 
 const TOKEN = 'metrics-token-0123456789abcdefghijklmnop';
@@ -227,4 +228,32 @@ t.test('50 refreshes at the same instant are counted exactly, and 429s are count
     refused,
     'every 429 is counted as a rate_limited refresh outcome',
   );
+});
+
+t.test('a burst of logins runs at most one argon2id hash per core, queues the rest, and all succeed', async (t) => {
+  // At the production cost (19 MiB, 2 passes: tens of milliseconds a hash), so a burst really overlaps.
+  const { app } = await buildTestApp(t, { env: { METRICS_TOKEN: TOKEN }, productionArgon2: true });
+  const users = [];
+  for (let i = 0; i < HASH_SLOTS * 3 + 2; i++) users.push(await register(app));
+  let burstOver = false;
+  const burst = Promise.all(users.map((u) => login(app, u.email))).finally(() => (burstOver = true));
+  let maxRunning = 0;
+  let maxWaiting = 0;
+  let scrapes = 0;
+  while (!burstOver) {
+    const m = await scrape(app);
+    maxRunning = Math.max(maxRunning, m.value('tessera_password_hashes', { state: 'running' }));
+    maxWaiting = Math.max(maxWaiting, m.value('tessera_password_hashes', { state: 'waiting' }));
+    scrapes++;
+    // An injected request can complete in microtasks alone: give the hashes' thread-pool callbacks their turn.
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  const sessions = await burst;
+  t.equal(sessions.filter((s) => s.accessToken.split('.').length === 3).length, users.length, 'every login succeeded');
+  t.ok(scrapes > 1, `scraped during the burst (${scrapes} times)`);
+  t.equal(maxRunning, HASH_SLOTS, `at most ${HASH_SLOTS} hashes ran at once (one per core), and that many did`);
+  t.ok(maxWaiting > 0, `the others waited for a slot (up to ${maxWaiting})`);
+  const after = await scrape(app);
+  t.equal(after.value('tessera_password_hashes', { state: 'running' }), 0, 'none running once the burst is over');
+  t.equal(after.value('tessera_password_hashes', { state: 'waiting' }), 0, 'none waiting once the burst is over');
 });
