@@ -1,5 +1,6 @@
 // The domain services an app instance runs with, built in one step at boot and handed to the routes: nothing
 // is set on them afterwards (the email flows too are built here, when EMAIL_FLOWS is on).
+import { availableParallelism } from 'node:os';
 import type { Config } from './config.js';
 import type { Database } from './db/open.js';
 import { AccessTokens } from './domain/tokens/access-tokens.js';
@@ -10,6 +11,7 @@ import type { MacKeyRing } from './domain/keys/refresh-keys.js';
 import { RefreshTokens } from './domain/sessions/refresh-tokens.js';
 import type { ThrottleStore } from './domain/accounts/login-throttle.js';
 import { PasswordHasher } from './domain/accounts/passwords.js';
+import { hashSlots, setHashSlots, threadPoolSize } from './domain/accounts/hash-slots.js';
 import { SessionLifecycle } from './domain/sessions/session-lifecycle.js';
 import { ServiceClients, parseClientEntry } from './domain/tokens/service-clients.js';
 import { Sessions } from './domain/sessions/sessions.js';
@@ -176,6 +178,14 @@ export async function createServices(
   documentFetch: FetchOptions = {},
 ): Promise<Services> {
   const passwords = new PasswordHasher(config.argon2);
+  // libuv reads UV_THREADPOOL_SIZE from the process's own environment, not from Tessera's configuration.
+  setHashSlots(
+    hashSlots({
+      cores: availableParallelism(),
+      threadPool: threadPoolSize(process.env.UV_THREADPOOL_SIZE),
+      processes: config.workers,
+    }),
+  );
   // Whether a user (u.id) has a second factor: read with the account at login, checked again as its session starts.
   const hasSecondFactor = hasFactorSql('u.id', config.webauthn !== undefined);
   const accounts = new Accounts(database.prisma, database.sql, passwords, clock, stores.throttle, hasSecondFactor);

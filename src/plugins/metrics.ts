@@ -13,7 +13,7 @@ import { classifyDatabaseError } from '../db/unavailable.js';
 import type { Services } from '../services.js';
 import type { Database } from '../db/open.js';
 import { noStore } from '../http/no-store.js';
-import { hashesInFlight } from '../domain/accounts/passwords.js';
+import { hashesInFlight } from '../domain/accounts/hash-slots.js';
 
 const METRICS_PATH = '/metrics';
 
@@ -104,7 +104,7 @@ function makeMetrics(services: Services, database: Database | undefined) {
   }
   new Gauge({
     name: 'tessera_password_hashes',
-    help: 'argon2id hashes and verifications of this process by state (running: at most one per core; waiting for a slot)',
+    help: 'argon2id hashes and verifications of this process by state (running: at most its share of the cores; waiting for a slot)',
     labelNames: ['state'],
     registers: [registry],
     collect() {

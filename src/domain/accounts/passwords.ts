@@ -3,13 +3,9 @@
 // NFKC has always been applied before hashing, so existing hashes are unaffected; the length is counted on
 // the normalised form (what is hashed), in code points. Ill-formed UTF-16 (a lone surrogate) is refused:
 // it would reach argon2 as U+FFFD, making different inputs one password.
-// At most one hash per core runs at a time in a process (HASH_SLOTS): argon2 runs on libuv's thread pool (4
-// threads by default), which also serves WebCrypto's signatures (jose), file reads and DNS. Four hashes at once on
-// two cores go no faster than two, but they held every thread, so a refresh's signature waited behind a burst of
-// logins; and each thread's malloc arena kept its own 19 MiB argon2 block once the burst was over.
-import { availableParallelism } from 'node:os';
+// Every hash and verification waits for a slot of the process's queue (hash-slots.ts): one per core.
 import argon2 from 'argon2';
-import pLimit from 'p-limit';
+import { inHashSlot } from './hash-slots.js';
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
@@ -37,23 +33,6 @@ export function isAcceptablePassword(password: string): boolean {
   return length >= PASSWORD_MIN && length <= PASSWORD_MAX;
 }
 
-/** The thread pool's size as libuv reads it at start: UV_THREADPOOL_SIZE, else 4. */
-function threadPoolSize(): number {
-  const n = Number(process.env.UV_THREADPOOL_SIZE);
-  return Number.isInteger(n) && n > 0 ? n : 4;
-}
-
-/** How many hashes may run at once: one per core, never more than the thread pool has threads. */
-export const HASH_SLOTS = Math.max(1, Math.min(availableParallelism(), threadPoolSize()));
-
-// One queue per process, shared by every hasher: the thread pool and the cores are the process's.
-const slots = pLimit(HASH_SLOTS);
-
-/** Hashes running and waiting for a slot now (a gauge on /metrics). */
-export function hashesInFlight(): { running: number; waiting: number } {
-  return { running: slots.activeCount, waiting: slots.pendingCount };
-}
-
 export class PasswordHasher {
   private dummyHash: Promise<string> | undefined;
 
@@ -61,13 +40,13 @@ export class PasswordHasher {
 
   hash(password: string): Promise<string> {
     const normalized = normalizePassword(password);
-    return slots(() => argon2.hash(normalized, { type: argon2.argon2id, ...this.params }));
+    return inHashSlot(() => argon2.hash(normalized, { type: argon2.argon2id, ...this.params }));
   }
 
   verify(hash: string, password: string): Promise<boolean> {
     if (LONE_SURROGATE.test(password)) password = ''; // never matches a hash made by hash(), at the same cost
     const normalized = normalizePassword(password);
-    return slots(() => argon2.verify(hash, normalized)).catch(() => false);
+    return inHashSlot(() => argon2.verify(hash, normalized)).catch(() => false);
   }
 
   /** Spends the same time as verify() when there is no user, so "no such user" can't be told apart by timing. */
