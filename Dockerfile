@@ -55,7 +55,10 @@ COPY scripts/generate-client.mjs ./scripts/
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 KEYS_DIR=/keys DATABASE_URL=pglite:/app/data
+# MALLOC_ARENA_MAX=2: glibc gives each thread that allocates its own malloc arena, and an arena keeps what it
+# once held; argon2's 19 MiB blocks, hashed on the thread pool's threads, stayed in each thread's arena after a
+# burst of logins (docs/operations-boot-and-memory.md#malloc-arenas).
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 KEYS_DIR=/keys DATABASE_URL=pglite:/app/data MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules

@@ -38,6 +38,7 @@ async function start(cleanup: Cleanup, databaseUrl: string, keysDir: string): Pr
     RATE_LIMIT_PER_MINUTE: '0',
     PURGE_INTERVAL_SECONDS: '0',
     LOG_LEVEL: 'warn',
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX || '2', // as the image and `npm start` run it, unless given
   };
   const t0 = performance.now();
   const proc = startProcess(cleanup, 'Tessera', process.execPath, [ENTRY], env);

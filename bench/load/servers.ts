@@ -17,6 +17,7 @@ const PASS_THROUGH = [
   'LANG',
   'TZ',
   'UV_THREADPOOL_SIZE',
+  'MALLOC_ARENA_MAX',
   'WORKERS',
   'REDIS_URL',
   'ARGON2_MEMORY_KIB',
@@ -51,6 +52,7 @@ export async function startTessera(cleanup: Cleanup, opts: TesseraOptions): Prom
   const base = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {};
   for (const name of PASS_THROUGH) if (process.env[name]) env[name] = process.env[name];
+  env.MALLOC_ARENA_MAX ||= '2'; // as the image and `npm start` run it, unless given
   Object.assign(env, {
     NODE_ENV: 'development', // only decides whether an empty KEYS_DIR gets a key; it does here
     HOST: '127.0.0.1',

@@ -8,7 +8,7 @@ import t from 'tap';
 import { spawn, execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const BASE_ENV: Record<string, string> = Object.fromEntries(
   Object.entries(process.env).filter(
     (e): e is [string, string] =>
-      e[1] !== undefined && !/^(npm_|NODE_OPTIONS$|ISSUER$|PORT$|KEYS_DIR$|DATABASE_URL$)/i.test(e[0]),
+      e[1] !== undefined &&
+      !/^(npm_|NODE_OPTIONS$|ISSUER$|PORT$|KEYS_DIR$|DATABASE_URL$|MALLOC_ARENA_MAX$)/i.test(e[0]),
   ),
 );
 BASE_ENV.PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
@@ -135,6 +136,8 @@ t.test("npm start: the server is npm's child, prints the ISSUER URL, and SIGTERM
   t.equal(children.length, 1, 'one child');
   t.match(children[0]?.args, /^\S*node\S* dist\/src\/server\.js$/, 'and it is the server itself, not a shell');
   serverPid = children[0]!.pid;
+  const serverEnv = (await readFile(`/proc/${serverPid}/environ`, 'utf8')).split('\0');
+  t.ok(serverEnv.includes('MALLOC_ARENA_MAX=2'), 'it runs with two malloc arenas, as the image does');
 
   npm.kill('SIGTERM');
   t.equal(await exited, 0, 'npm exits cleanly');
