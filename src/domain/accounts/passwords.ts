@@ -3,7 +3,7 @@
 // NFKC has always been applied before hashing, so existing hashes are unaffected; the length is counted on
 // the normalised form (what is hashed), in code points. Ill-formed UTF-16 (a lone surrogate) is refused:
 // it would reach argon2 as U+FFFD, making different inputs one password.
-// Every hash and verification waits for a slot of the process's queue (hash-slots.ts): one per core.
+// Every hash and verification waits for a slot of the process's queue (hash-slots.ts): its share of the cores.
 import argon2 from 'argon2';
 import { inHashSlot } from './hash-slots.js';
 
