@@ -120,6 +120,40 @@ t.test('a refresh narrows the scope and keeps the resource, and never widens eit
 });
 
 t.test(
+  'a refresh refused for its scope or resource leaves the token as it was, even with no reuse grace; 50 at once too',
+  async (t) => {
+    const { app } = await buildTestApp(t, { env: { ...env, REFRESH_REUSE_GRACE_SECONDS: '0' } });
+    const { client } = await registerClient(app, { scope: SCOPE });
+    const user = await register(app);
+    const { code, verifier } = await authorizeCode(app, client.id, user.email, {
+      scope: 'offline_access notes:read',
+      resource: NOTES,
+    });
+    const refresh = (await exchangeCode(app, client.id, code, verifier)).json().refresh_token as string;
+    const base = { grant_type: 'refresh_token', client_id: client.id, refresh_token: refresh };
+
+    expectError(t, await token(app, { ...base, scope: 'notes:write' }), 'invalid_scope', 'a scope never granted');
+    expectError(t, await token(app, { ...base, resource: FILES }), 'invalid_target', 'a resource outside the grant');
+    const burst = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        token(app, i % 2 ? { ...base, scope: 'notes:read notes:write' } : { ...base, resource: FILES }),
+      ),
+    );
+    t.same(
+      [...new Set(burst.map((r) => `${r.statusCode} ${r.json().error}`))].sort(),
+      ['400 invalid_scope', '400 invalid_target'],
+      '50 refused refreshes at the same instant: each refused, none rotates',
+    );
+
+    const again = await token(app, base);
+    t.equal(again.statusCode, 200, 'the same refresh token still refreshes: nothing was rotated by the refusals');
+    t.equal(decodeJwt(again.json().access_token).scope, 'offline_access notes:read', 'with the scope of the grant');
+    const next = await token(app, { ...base, refresh_token: again.json().refresh_token });
+    t.equal(next.statusCode, 200, 'and the grant goes on: no reuse was detected, no session ended');
+  },
+);
+
+t.test(
   'offline_access is in scopes_supported and registered resources are accepted at boot only if valid',
   async (t) => {
     const { app } = await buildTestApp(t, { env });

@@ -380,6 +380,22 @@ export class SessionLifecycle {
     return this.db.$transaction((tx) => endSessions(tx, end, meta, now), LOCKING_TX);
   }
 
+  /**
+   * The scope and audience of the grant a refresh token stands for, read without rotating anything: null unless
+   * the token's MAC checks out and its session is this client's. A grant's scope and audience never change after
+   * it is made, so a refresh that asks for more than them (refresh-token.ts) is refused before its token moves.
+   */
+  async grantOf(
+    presented: string,
+    client: ClientAtVersion,
+  ): Promise<{ scope: string | null; audience: string | null } | null> {
+    if (isLegacyToken(presented)) return null;
+    const claims = this.tokens.verify(presented);
+    if (!claims) return null;
+    const s = await readSession(this.sql, claims.sessionId);
+    return s && s.clientId === client.id ? { scope: s.scope, audience: s.audience } : null;
+  }
+
   /** The session a refresh token belongs to, whatever its counter, if its MAC checks out. */
   sessionOf(token: string): { sessionId: string } | null {
     const claims = this.tokens.verify(token);
