@@ -176,7 +176,14 @@ export class Accounts {
     const passwordHash = await this.passwords.hash(next);
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
-      await tx.user.update({ where: { id: userId }, data: { passwordHash } });
+      // Only over the password just checked, and from a session still live, in one statement: a reset, a reclaim
+      // of the address or another change that committed while this one was hashing (each changes the hash and
+      // ends the sessions) wins, and this one writes nothing back over it.
+      const changed = await tx.$executeRaw`UPDATE users SET password_hash = ${passwordHash}, updated_at = ${now}
+        WHERE id = ${userId}::uuid AND password_hash IS NOT DISTINCT FROM ${user.passwordHash}
+          AND EXISTS (SELECT 1 FROM sessions WHERE id = ${currentSessionId}::uuid AND user_id = ${userId}::uuid AND revoked_at IS NULL)`;
+      if (changed === 0)
+        throw new DomainError('session_revoked', { detail: 'password or session changed during a password change' });
       const others = await endSessions(
         tx,
         {
