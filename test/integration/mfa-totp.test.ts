@@ -5,6 +5,7 @@
 import t from 'tap';
 import {
   buildTestApp,
+  databaseKind,
   expectError,
   login,
   ManualClock,
@@ -187,4 +188,42 @@ t.test('removing a factor needs a sign-in with a second factor; afterwards login
   t.equal((await del(done.json().access_token)).statusCode, 204, 'a session with the second factor removes it');
   const plain = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } });
   t.ok(plain.json().access_token, 'without a factor, login answers tokens at once');
+});
+
+t.test('the last two factors removed at the same instant take the recovery codes with them, every time', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app } = await buildTestApp(t, { clock });
+  const { email, user } = await register(app);
+  const codes = () => app.services.database.prisma.mfaRecoveryCode.count({ where: { userId: user.id } });
+  // The race needs two connections: on PGlite (one connection) each round is a plain check; on PostgreSQL one
+  // round in two or three interleaved before the fix, so ten rounds.
+  for (let round = 0; round < (databaseKind === 'postgres' ? 10 : 2); round++) {
+    const first = await withTotp(app, clock, email);
+    const stepped = await verify(app, {
+      mfa_token: await firstStep(app, email, PASSWORD),
+      factor_id: first.factorId,
+      code: codeAt(first.secret, clock.now()),
+    });
+    const token = stepped.json().access_token as string;
+    const second = await enrol(app, token);
+    clock.advance(30);
+    t.equal(
+      (await confirm(app, token, second.factor_id, codeAt(second.secret, clock.now()))).statusCode,
+      200,
+      `round ${round}: a second factor`,
+    );
+    t.ok((await codes()) > 0, `round ${round}: the user has recovery codes`);
+    const removed = await Promise.all(
+      [first.factorId, second.factor_id].map((id) =>
+        app.inject({ method: 'DELETE', url: `/auth/mfa/factors/${id}`, headers: bearer(token) }),
+      ),
+    );
+    t.same(
+      removed.map((r) => r.statusCode),
+      [204, 204],
+      `round ${round}: both removals at once succeed`,
+    );
+    t.equal(await codes(), 0, `round ${round}: no factor left, no recovery code left`);
+    clock.advance(30);
+  }
 });

@@ -130,6 +130,9 @@ export class Factors {
     const now = this.clock.now();
     if (!isUuid(factorId)) throw new DomainError('not_found');
     await this.db.$transaction(async (tx) => {
+      // The user's row first, as every change to a user's factors takes it (passkeys, an admin's reset): two
+      // removals at once would each still see the other's factor and both keep the recovery codes.
+      await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
       const [gone] = await tx.$queryRaw<{ type: string; confirmed: boolean }[]>`
         DELETE FROM mfa_factors WHERE id = ${factorId}::uuid AND user_id = ${userId}::uuid
         RETURNING type, confirmed_at IS NOT NULL AS confirmed`;
