@@ -25,16 +25,18 @@ export async function eraseAccount(
   meta: RequestMeta,
   now: Date,
 ): Promise<number> {
-  const user = await tx.$queryRaw<{ email: string }[]>`
-    SELECT email FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
-  if (user.length === 0) throw new DomainError('not_found', { detail: 'no such user' });
-  // The last enabled admin stays, whoever deletes it (an admin, or its owner through DELETE /auth/account).
+  // The last enabled admin stays, whoever deletes it (an admin, or its owner through DELETE /auth/account). Its
+  // lock comes first, before the user's row, in the order every change to the set of admins takes them (an
+  // admin's disable, a demotion): the other order deadlocked against a disable of the same account.
   await assertAnotherAdminRemains(
     tx,
     userId,
     by.kind === 'admin' ? by.actor : { kind: 'user', id: userId },
     'deletion',
   );
+  const user = await tx.$queryRaw<{ email: string }[]>`
+    SELECT email FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+  if (user.length === 0) throw new DomainError('not_found', { detail: 'no such user' });
   // Every address the account had or was about to have: the current one and those its tokens were sent to.
   await tx.$executeRaw`
     DELETE FROM mail_outbox WHERE lower(recipient) IN (
