@@ -8,7 +8,7 @@ import { DatabaseFaults } from '../db/faults.js';
 import { DomainError } from '../domain/domain-error.js';
 
 /** Seconds a client should wait before retrying, per database fault (Retry-After). */
-export const RETRY_AFTER = { unavailable: 5, disk_full: 30 } as const;
+export const RETRY_AFTER = { unavailable: 5, disk_full: 30, conflict: 1 } as const;
 
 /** The client hung up mid-request (its socket reset, its body cut short): no one to answer, nothing wrong here. */
 function isClientAbort(err: Error, request: FastifyRequest): boolean {
@@ -61,7 +61,7 @@ export function toAppError(err: FastifyError | Error): AppError {
   const fault = classifyDatabaseError(err);
   if (fault)
     return new AppError('service_unavailable', {
-      detail: `${fault === 'disk_full' ? 'database_disk_full' : 'database_unavailable'}: ${err.message}`,
+      detail: `database_${fault === 'unavailable' ? 'unavailable' : fault === 'disk_full' ? 'disk_full' : 'conflict'}: ${err.message}`,
       cause: err,
       retryAfter: RETRY_AFTER[fault],
     });
@@ -143,6 +143,13 @@ export default fp(
         request.log.error(
           { event: 'database_disk_full', err: { message: error.message } },
           'database disk full: writes fail until space is freed',
+        );
+      } else if (fault === 'conflict') {
+        // Not an outage: PostgreSQL ended this request's transaction so that another could go on. Two changes
+        // taking the same locks in different orders do that; each is worth finding, hence a warning.
+        request.log.warn(
+          { event: 'database_conflict', err: { message: error.message } },
+          'transaction ended as a deadlock or serialization failure: answered 503, to be retried',
         );
       } else if (fault === 'unavailable') {
         request.log.error({ event: 'database_unavailable', err: { message: error.message } }, 'database unavailable');

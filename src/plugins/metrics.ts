@@ -70,7 +70,7 @@ function makeMetrics(services: Services, database: Database | undefined) {
   });
   const dbErrors = new Counter({
     name: 'tessera_database_errors_total',
-    help: 'Requests that failed because the database was unavailable or full',
+    help: 'Requests that failed because the database was unavailable or full, or ended their transaction (deadlock)',
     labelNames: ['fault'],
     registers: [registry],
   });

@@ -73,6 +73,20 @@ t.test('errors are classified by what they are and where they come from', async 
       'unavailable',
     ],
     ['PGlite closed', new Error('PGlite is closed'), 'unavailable'],
+    [
+      'a deadlock (40P01), through the adapter',
+      known(adapter({ kind: 'TransactionWriteConflict', originalCode: '40P01' })),
+      'conflict',
+    ],
+    ["pg's serialization failure (40001)", pgError('40001', 'could not serialize access'), 'conflict'],
+    [
+      "Prisma's write conflict or deadlock (P2034)",
+      new PrismaClientKnownRequestError('Transaction failed due to a write conflict or a deadlock', {
+        code: 'P2034',
+        clientVersion: '7',
+      }),
+      'conflict',
+    ],
     ["a client socket's ECONNRESET (no database origin)", errno('ECONNRESET', 'aborted'), undefined],
     ["a client socket's EPIPE", errno('EPIPE'), undefined],
     [
