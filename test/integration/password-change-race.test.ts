@@ -3,10 +3,11 @@
 // password starts a change; while it hashes the new password (hundreds of milliseconds at production cost),
 // the owner takes the account back (another change, a reset, a reclaim of the address: each changes the hash
 // and ends every other session). The intruder's change must then write nothing: before, it wrote its own
-// password back over the owner's. The hasher is held so the interleaving is certain, not left to the
-// scheduler. Runs on PGlite and PostgreSQL.
-import t from 'tap';
-import { buildTestApp, expectError, login, PASSWORD, register } from '../helper.js';
+// password back over the owner's. A hash that changed without the password changing (a login re-hashing it with
+// new argon2 parameters) is checked again, and the change goes on. The hasher is held so the interleaving is
+// certain, not left to the scheduler. Runs on PGlite and PostgreSQL.
+import t, { type Test } from 'tap';
+import { buildTestApp, expectError, login, PASSWORD, register, type TestApp } from '../helper.js';
 import { bearer } from '../authz-fixtures.js';
 
 const INTRUDER = 'the intruder chose this passphrase';
@@ -60,3 +61,73 @@ t.test('a change that committed while another was hashing wins; the other writes
   t.equal((await tryLogin(INTRUDER)).statusCode, 401, "the intruder's password was never written");
   t.equal((await tryLogin(OWNER)).statusCode, 200, "the owner's password is the account's");
 });
+
+/** Holds the app's first password hash until the returned release() is called; `hashing` settles when it starts. */
+function holdFirstHash(t: Test, app: TestApp) {
+  const hasher = app.services.passwords;
+  const hash = hasher.hash.bind(hasher);
+  let started!: () => void;
+  const hashing = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let calls = 0;
+  hasher.hash = async (password) => {
+    if (++calls === 1) {
+      started();
+      await released;
+    }
+    return hash(password);
+  };
+  t.teardown(() => Reflect.deleteProperty(hasher, 'hash'));
+  return { hashing, release, hash };
+}
+
+t.test(
+  'the same password re-hashed meanwhile is checked again and the change goes on; another one refuses it',
+  async (t) => {
+    const { app } = await buildTestApp(t);
+    const { email, user } = await register(app);
+    const own = await login(app, email);
+    const prisma = app.services.database.prisma;
+    const change = (current: string, next: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/auth/password',
+        headers: bearer(own.accessToken),
+        payload: { current_password: current, new_password: next },
+      });
+
+    const first = holdFirstHash(t, app);
+    const changing = change(PASSWORD, INTRUDER);
+    await first.hashing;
+    // What a login upgrading the hash to new parameters writes: another hash of the same password.
+    await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await first.hash(PASSWORD) } });
+    first.release();
+    t.equal((await changing).statusCode, 204, 'a re-hash of the same password does not stop the change');
+    t.equal(
+      (await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: INTRUDER } })).statusCode,
+      200,
+      "the new password is the account's",
+    );
+    Reflect.deleteProperty(app.services.passwords, 'hash');
+
+    const second = holdFirstHash(t, app);
+    const refused = change(INTRUDER, OWNER);
+    await second.hashing;
+    await prisma.user.update({
+      where: { id: user.id },
+      data: { passwordHash: await second.hash('yet another passphrase here') },
+    });
+    second.release();
+    expectError(
+      t,
+      await refused,
+      'current_password_incorrect',
+      'a hash of another password meanwhile refuses the change',
+    );
+  },
+);

@@ -175,27 +175,46 @@ export class Accounts {
     assertNewPassword(next);
     const passwordHash = await this.passwords.hash(next);
     const now = this.clock.now();
-    return this.db.$transaction(async (tx) => {
-      // Only over the password just checked, and from a session still live, in one statement: a reset, a reclaim
-      // of the address or another change that committed while this one was hashing (each changes the hash and
-      // ends the sessions) wins, and this one writes nothing back over it.
-      const changed = await tx.$executeRaw`UPDATE users SET password_hash = ${passwordHash}, updated_at = ${now}
-        WHERE id = ${userId}::uuid AND password_hash IS NOT DISTINCT FROM ${user.passwordHash}
-          AND EXISTS (SELECT 1 FROM sessions WHERE id = ${currentSessionId}::uuid AND user_id = ${userId}::uuid AND revoked_at IS NULL)`;
-      if (changed === 0)
-        throw new DomainError('session_revoked', { detail: 'password or session changed during a password change' });
-      const others = await endSessions(
-        tx,
-        {
-          which: { userId, exceptId: currentSessionId },
-          reason: 'password_changed',
-          by: { kind: 'self', sessionId: currentSessionId },
-        },
-        meta,
-        now,
-      );
-      return others.length;
-    }, LOCKING_TX);
+    // The hash the current password was checked against. A login that re-hashed the same password with new
+    // argon2 parameters meanwhile changed it without changing the password: checked again, the change goes on.
+    let checked = user.passwordHash;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.db.$transaction(async (tx) => {
+        // Only over the password just checked, and from a session still live, in one statement: a reset, a
+        // reclaim of the address or another change that committed while this one was hashing (each changes the
+        // hash and ends the sessions) wins, and this one writes nothing back over it.
+        const changed = await tx.$executeRaw`UPDATE users SET password_hash = ${passwordHash}, updated_at = ${now}
+          WHERE id = ${userId}::uuid AND password_hash IS NOT DISTINCT FROM ${checked}
+            AND EXISTS (SELECT 1 FROM sessions WHERE id = ${currentSessionId}::uuid AND user_id = ${userId}::uuid AND revoked_at IS NULL)`;
+        if (changed === 0) {
+          const [found] = await tx.$queryRaw<{ hash: string | null; live: boolean }[]>`
+            SELECT password_hash AS hash, EXISTS (SELECT 1 FROM sessions WHERE id = ${currentSessionId}::uuid
+              AND user_id = ${userId}::uuid AND revoked_at IS NULL) AS live
+            FROM users WHERE id = ${userId}::uuid`;
+          return { ended: null, found };
+        }
+        const others = await endSessions(
+          tx,
+          {
+            which: { userId, exceptId: currentSessionId },
+            reason: 'password_changed',
+            by: { kind: 'self', sessionId: currentSessionId },
+          },
+          meta,
+          now,
+        );
+        return { ended: others.length, found: undefined };
+      }, LOCKING_TX);
+      if (outcome.ended !== null) return outcome.ended;
+      const found = outcome.found;
+      if (!found?.live)
+        throw new DomainError('session_revoked', { detail: 'the session ended during a password change' });
+      if (attempt > 0 || !found.hash || !(await this.passwords.verify(found.hash, current)))
+        throw new DomainError('current_password_incorrect', {
+          detail: 'the password changed during a password change',
+        });
+      checked = found.hash;
+    }
   }
 
   /** Forgets failed logins of (email, address) after a password reset from that address. */
