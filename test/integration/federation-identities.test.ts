@@ -265,3 +265,49 @@ t.test('50 first passwords at once: exactly one is set', async (t) => {
     "the winner's password is the one that logs in",
   );
 });
+
+t.test('a first password whose session ends while it is hashed is not set', async (t) => {
+  const f = await federationFixture(t);
+  const u = await federatedUser(f);
+  // The hash of the new password waits until every session of the account has ended (a take-back, a reset and
+  // a sign-out everywhere all end them): the write after it must then set nothing.
+  const hasher = f.app.services.passwords;
+  const hash = hasher.hash.bind(hasher);
+  let inHash!: () => void;
+  const hashing = new Promise<void>((resolve) => {
+    inHash = resolve;
+  });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  hasher.hash = async (password) => {
+    inHash();
+    await released;
+    return hash(password);
+  };
+  t.teardown(() => Reflect.deleteProperty(hasher, 'hash'));
+  const setting = f.app.inject({
+    method: 'POST',
+    url: '/auth/password/first',
+    headers: bearer(u.accessToken),
+    payload: { new_password: 'set while the session was ending' },
+  });
+  await hashing;
+  const ended = await f.app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(u.accessToken) });
+  t.ok(ended.statusCode < 300, 'every session of the account ends meanwhile');
+  release();
+  expectError(t, await setting, 'session_revoked', 'the first password of an ended session is refused');
+  Reflect.deleteProperty(hasher, 'hash');
+  t.equal(
+    (
+      await f.app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { email: u.email, password: 'set while the session was ending' },
+      })
+    ).statusCode,
+    401,
+    'and the account has no password',
+  );
+});

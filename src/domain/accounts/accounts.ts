@@ -180,9 +180,12 @@ export class Accounts {
     let checked = user.passwordHash;
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.db.$transaction(async (tx) => {
-        // Only over the password just checked, and from a session still live, in one statement: a reset, a
-        // reclaim of the address or another change that committed while this one was hashing (each changes the
-        // hash and ends the sessions) wins, and this one writes nothing back over it.
+        // The user's row first: a reset, a reclaim or a sign-out everywhere still committing is waited for, and
+        // the statements after it see what they committed (READ COMMITTED: each statement a new snapshot).
+        await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+        // Only over the password just checked, and from a session still live: a reset, a reclaim of the address
+        // or another change that committed while this one was hashing (each changes the hash and ends the
+        // sessions) wins, and this one writes nothing back over it.
         const changed = await tx.$executeRaw`UPDATE users SET password_hash = ${passwordHash}, updated_at = ${now}
           WHERE id = ${userId}::uuid AND password_hash IS NOT DISTINCT FROM ${checked}
             AND EXISTS (SELECT 1 FROM sessions WHERE id = ${currentSessionId}::uuid AND user_id = ${userId}::uuid AND revoked_at IS NULL)`;
