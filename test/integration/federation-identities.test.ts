@@ -311,3 +311,36 @@ t.test('a first password whose session ends while it is hashed is not set', asyn
     'and the account has no password',
   );
 });
+
+t.test('a link still at the provider when every session of the account ends links nothing', async (t) => {
+  const f = await federationFixture(t);
+  const victim = await session(f.app);
+  // Someone signed in on the account (with a recent sign-in) starts linking their own provider identity…
+  const start = await f.app.inject({
+    method: 'POST',
+    url: '/auth/oauth/local/link',
+    headers: bearer(victim.accessToken),
+    payload: { return_to: RETURN_TO },
+  });
+  t.equal(start.statusCode, 200, 'the link starts');
+  const browser = new TestBrowser();
+  browser.jar.set(
+    new URL(f.tessera).host,
+    new Map([[FLOW_COOKIE, start.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]),
+  );
+  f.idp.next = account('intruder@example.org', true);
+  const { url: callback } = await browser.follow(start.json().authorization_url, (u) =>
+    u.pathname.endsWith('/callback'),
+  );
+  // …and before they come back from the provider, the owner ends every session (as a reset or a take-back does).
+  const owner = await login(f.app, victim.email);
+  const ended = await f.app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(owner.accessToken) });
+  t.ok(ended.statusCode < 300, 'the owner signs out everywhere');
+  const landed = await f.finish(browser, callback);
+  t.ok(new URL(landed.href).searchParams.get('error'), `the callback is refused (${landed.href})`);
+  t.equal(
+    await f.db.database.prisma.identity.count({ where: { userId: victim.user.id } }),
+    0,
+    'no identity was linked to the account',
+  );
+});

@@ -127,6 +127,12 @@ type Tx = Pick<Prisma.TransactionClient, '$queryRaw' | '$executeRaw' | 'auditEve
  */
 export async function endSessions(tx: Tx, end: SessionEnd, meta: RequestMeta, now: Date): Promise<EndedSession[]> {
   const ended = await revoke(tx, end.which, end.reason, now);
+  // A provider link a signed-in user started (src/domain/federation/flows.ts) and has not finished yet goes with
+  // the sessions: a reset, a take-back or a sign-out everywhere must not be followed by an intruder's link
+  // completing at the provider's callback.
+  const users = [...new Set(ended.map((s) => s.userId))];
+  if (users.length > 0)
+    await tx.$executeRaw`DELETE FROM oauth_flows WHERE link_user_id IN (${Prisma.join(users.map((id) => Prisma.sql`${id}::uuid`))})`;
   // Each row also announces the sessions it stands for (session.ended): its own, or all of an account-wide end.
   const perSession = !AUDIT[end.reason].count;
   for (const entry of endAudit(end, ended)) {
