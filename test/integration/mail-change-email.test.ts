@@ -370,3 +370,55 @@ t.test(
     }
   },
 );
+
+t.test('a change asked from a session that ends while its password is checked asks for nothing', async (t) => {
+  const smtp = await startSmtp(t);
+  const { app } = await buildTestApp(t, {
+    env: mailEnv(smtp, {
+      EMAIL_CHANGE_URL: 'https://app.example.com/email/confirm',
+      EMAIL_CHANGE_UNDO_URL: 'https://app.example.com/email/undo',
+    }),
+  });
+  const { email, user } = await register(app);
+  const intruder = await login(app, email);
+  const owner = await login(app, email);
+  const hasher = app.services.passwords;
+  const verify = hasher.verify.bind(hasher);
+  let inCheck!: () => void;
+  const checking = new Promise<void>((resolve) => {
+    inCheck = resolve;
+  });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  hasher.verify = async (hash, password) => {
+    inCheck();
+    await released;
+    return verify(hash, password);
+  };
+  t.teardown(() => Reflect.deleteProperty(hasher, 'verify'));
+  const prisma = app.services.database.prisma;
+  const tokensBefore = await prisma.emailToken.count({ where: { userId: user.id, purpose: 'email_change' } });
+  const asking = app.inject({
+    method: 'POST',
+    url: '/auth/email/change',
+    headers: { authorization: `Bearer ${intruder.accessToken}` },
+    payload: { new_email: uniqueEmail(), current_password: PASSWORD },
+  });
+  await checking;
+  // While the intruder's password is being checked, the owner signs out everywhere (a reset does too).
+  const ended = await app.inject({
+    method: 'POST',
+    url: '/auth/logout-all',
+    headers: { authorization: `Bearer ${owner.accessToken}` },
+  });
+  t.ok(ended.statusCode < 300, 'every session ends meanwhile');
+  release();
+  expectError(t, await asking, 'session_revoked', 'the request of the session that ended is refused');
+  t.equal(
+    await prisma.emailToken.count({ where: { userId: user.id, purpose: 'email_change' } }),
+    tokensBefore,
+    'no confirmation link was made',
+  );
+});
