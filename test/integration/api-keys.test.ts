@@ -2,7 +2,7 @@
 // the expiry rules, scopes bounded by the owner's roles, admins doing the same for users and service
 // clients, an audit row for every change, and the leak report (same answer either way, owner emailed).
 import t from 'tap';
-import { buildTestApp, expectError } from '../helper.js';
+import { buildTestApp, databaseKind, expectError } from '../helper.js';
 import { adminSession, bearer, secretClient } from '../authz-fixtures.js';
 import { createKey, exchange, userKey, userWithRoles } from '../api-key-fixtures.js';
 import { mailEnv, startSmtp } from '../mail-smtp.js';
@@ -199,4 +199,26 @@ t.test('a reported leak revokes the key and emails its owner; the answer is the 
     'one audit row for two reports of the same key',
   );
   t.equal(await db.database.prisma.mailMessage.count({ where: { kind: 'api_key_leaked' } }), 1, 'one notice');
+});
+
+t.test('a roll and the deletion of its owner at the same instant: one of them wins, no 5xx', async (t) => {
+  const { app } = await buildTestApp(t, { env });
+  const admin = await adminSession(app);
+  // The roll takes the owner's row before the key's, as the deletion does: the other order was a deadlock.
+  for (let round = 0; round < (databaseKind === 'postgres' ? 10 : 1); round++) {
+    const { user, id } = await userKey(app, ['support']);
+    const [rolled, deleted] = await Promise.all([
+      app.inject({
+        method: 'POST',
+        url: `/auth/api-keys/${id}/roll`,
+        headers: bearer(user.accessToken),
+        payload: { overlap_seconds: 300 },
+      }),
+      app.inject({ method: 'DELETE', url: `/admin/users/${user.user.id}`, headers: bearer(admin.accessToken) }),
+    ]);
+    t.ok(
+      rolled.statusCode < 500 && deleted.statusCode === 204,
+      `round ${round}: roll ${rolled.statusCode}, deletion ${deleted.statusCode}`,
+    );
+  }
 });

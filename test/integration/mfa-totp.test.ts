@@ -227,3 +227,28 @@ t.test('the last two factors removed at the same instant take the recovery codes
     clock.advance(30);
   }
 });
+
+t.test('new recovery codes and the removal of the last factor at the same instant: no 5xx', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app } = await buildTestApp(t, { clock });
+  const { email } = await register(app);
+  // Both change the user's factors: each takes the user's row first, or PostgreSQL ends one as a deadlock.
+  for (let round = 0; round < (databaseKind === 'postgres' ? 10 : 1); round++) {
+    const f = await withTotp(app, clock, email);
+    const stepped = await verify(app, {
+      mfa_token: await firstStep(app, email, PASSWORD),
+      factor_id: f.factorId,
+      code: codeAt(f.secret, clock.now()),
+    });
+    const token = stepped.json().access_token as string;
+    const [codes, removed] = await Promise.all([
+      app.inject({ method: 'POST', url: '/auth/mfa/recovery-codes', headers: bearer(token) }),
+      app.inject({ method: 'DELETE', url: `/auth/mfa/factors/${f.factorId}`, headers: bearer(token) }),
+    ]);
+    t.ok(
+      codes.statusCode < 500 && removed.statusCode === 204,
+      `round ${round}: new codes ${codes.statusCode}, removal ${removed.statusCode}`,
+    );
+    clock.advance(30);
+  }
+});

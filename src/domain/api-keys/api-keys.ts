@@ -163,6 +163,10 @@ export class ApiKeys {
     const ttl = this.ttl(opts.expiresIn);
     const until = new Date(Math.min(old.expiresAt.getTime(), now.getTime() + opts.overlapSeconds * 1000));
     return this.db.$transaction(async (tx) => {
+      // A user's key: the user's row first, as the account's deletion takes it before the keys it removes (the
+      // new key's row needs the user's row shared: taken after the old key's, the two deadlocked).
+      if (old.owner.kind === 'user')
+        await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${old.owner.userId}::uuid FOR UPDATE`;
       // The claim: live and not rolled yet, in one statement.
       const claimed = await tx.$executeRaw`
         UPDATE api_keys SET rolled_at = ${now}, expires_at = LEAST(expires_at, ${until})

@@ -63,6 +63,8 @@ export class Factors {
     const id = randomUUID();
     const secret = newTotpSecret();
     await this.db.$transaction([
+      // The user's row first, as every change to a user's factors takes it (see remove).
+      this.db.$queryRaw`SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`,
       this.db.mfaFactor.deleteMany({ where: { userId, confirmedAt: null, confirmBefore: { lte: now } } }),
       this.db.mfaFactor.create({
         data: {

@@ -54,6 +54,9 @@ export class RecoveryCodes {
     const now = this.clock.now();
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
     await this.db.$transaction(async (tx) => {
+      // The user's row first, as every change to a user's factors takes it: the new codes' rows need it shared,
+      // and a removal of the last factor holding it while waiting on the old codes would deadlock with this.
+      await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
       await tx.mfaRecoveryCode.deleteMany({ where: { userId } });
       await tx.mfaRecoveryCode.createMany({
         data: codes.map((c) => ({
