@@ -1,7 +1,7 @@
 // Registering OAuth clients through /admin/clients in RFC 7591's names (audited, secret shown once), and
 // connected apps: a user lists and disconnects an app, whose tokens stop at once and whose consent is gone.
 import t from 'tap';
-import { buildTestApp, expectError, register } from '../helper.js';
+import { buildTestApp, databaseKind, expectError, register } from '../helper.js';
 import { adminSession, bearer } from '../authz-fixtures.js';
 import {
   authorizeCode,
@@ -106,3 +106,29 @@ t.test('a user lists connected apps and disconnects one: tokens stop, consent is
   const none = await app.inject({ method: 'DELETE', url: `/auth/apps/${client.id}`, headers: bearer(accessToken) });
   expectError(t, none, 'not_found', 'disconnecting twice');
 });
+
+t.test(
+  'a client disabled and deleted at the same instant, with a live grant: deleted, the disable 200 or 404',
+  async (t) => {
+    const { app } = await buildTestApp(t);
+    const admin = await adminSession(app);
+    for (let round = 0; round < (databaseKind === 'postgres' ? 10 : 1); round++) {
+      const { client } = await registerClient(app);
+      const user = await register(app);
+      const flow = await authorizeCode(app, client.id, user.email);
+      t.equal(
+        (await exchangeCode(app, client.id, flow.code, flow.verifier)).statusCode,
+        200,
+        `round ${round}: a grant`,
+      );
+      const [disabled, deleted] = await Promise.all([
+        app.inject({ method: 'POST', url: `/admin/clients/${client.id}/disable`, headers: bearer(admin.accessToken) }),
+        app.inject({ method: 'DELETE', url: `/admin/clients/${client.id}`, headers: bearer(admin.accessToken) }),
+      ]);
+      t.ok(
+        (disabled.statusCode === 200 || disabled.statusCode === 404) && deleted.statusCode === 204,
+        `round ${round}: disable ${disabled.statusCode}, deletion ${deleted.statusCode}`,
+      );
+    }
+  },
+);

@@ -69,6 +69,9 @@ export class Roles {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
       if (role === ADMIN_ROLE) await assertAnotherAdminRemains(tx, userId, actor, 'demotion');
+      // The user's row before the role's and the sessions', as the account's deletion takes them: a revoke that
+      // ends sessions deadlocked with a deletion of the same user otherwise.
+      await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
       const { count } = await tx.userRole.deleteMany({ where: { userId, role } });
       if (count === 0) return false;
       // The end writes the role_revoked row (naming the role), whether it ends every session or, by default, none.

@@ -218,8 +218,9 @@ export class OAuthClients {
   async setDisabled(id: string, disabled: boolean, actor: Actor, meta: RequestMeta): Promise<OAuthClient> {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
-      const found = await tx.oAuthClient.findUnique({ where: { id } });
-      if (!found) throw new DomainError('not_found');
+      // The client's row first (a deletion committing meanwhile is waited for, and then it is not_found).
+      const found = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM oauth_clients WHERE id = ${id} FOR UPDATE`;
+      if (found.length === 0) throw new DomainError('not_found');
       const row = await tx.oAuthClient.update({
         where: { id },
         data: { disabledAt: disabled ? now : null, updatedAt: now, version: { increment: 1 } },
@@ -235,8 +236,10 @@ export class OAuthClients {
   async delete(id: string, actor: Actor, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      const found = await tx.oAuthClient.findUnique({ where: { id } });
-      if (!found) throw new DomainError('not_found');
+      // The client's row first, as a disable takes it (its UPDATE) before the grants: taken last, after the
+      // grants, the two deadlocked.
+      const found = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM oauth_clients WHERE id = ${id} FOR UPDATE`;
+      if (found.length === 0) throw new DomainError('not_found');
       await endClientGrants(tx, id, { reason: 'client_deleted', by: { kind: 'admin', actor } }, meta, now);
       await tx.authorizationCode.deleteMany({ where: { clientId: id } });
       await tx.oAuthClient.delete({ where: { id } });
