@@ -252,3 +252,36 @@ t.test('new recovery codes and the removal of the last factor at the same instan
     clock.advance(30);
   }
 });
+
+t.test('a second step after the password changed is refused before it spends the recovery code', async (t) => {
+  const clock = new ManualClock(new Date());
+  const { app } = await buildTestApp(t, { clock });
+  const { email } = await register(app);
+  const f = await withTotp(app, clock, email);
+  // On the phone: the first step. On the laptop, meanwhile: the password changes (with the second factor).
+  const phone = await firstStep(app, email, PASSWORD);
+  const laptop = await verify(app, {
+    mfa_token: await firstStep(app, email, PASSWORD),
+    factor_id: f.factorId,
+    code: codeAt(f.secret, clock.now()),
+  });
+  const changed = await app.inject({
+    method: 'POST',
+    url: '/auth/password',
+    headers: bearer(laptop.json().access_token),
+    payload: { current_password: PASSWORD, new_password: 'the password of the laptop' },
+  });
+  t.equal(changed.statusCode, 204, 'the password changes on the laptop');
+  const codesBefore = await app.services.database.prisma.mfaRecoveryCode.count({ where: { usedAt: null } });
+  expectError(
+    t,
+    await verify(app, { mfa_token: phone, recovery_code: f.recoveryCodes[0]! }),
+    'mfa_token_invalid',
+    "the phone's second step is refused: its first step's password is gone",
+  );
+  t.equal(
+    await app.services.database.prisma.mfaRecoveryCode.count({ where: { usedAt: null } }),
+    codesBefore,
+    'and the recovery code it sent is not spent',
+  );
+});

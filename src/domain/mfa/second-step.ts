@@ -28,7 +28,6 @@ import {
   SecondFactorRequired,
   type IssuedSession,
   type SessionLifecycle,
-  type StartMethod,
 } from '../sessions/session-lifecycle.js';
 import type { Factors } from './factors.js';
 import type { FailureBudget } from './failure-budget.js';
@@ -223,12 +222,14 @@ export class SecondStep {
     }>(CLAIM_ATTEMPT, [tokenHash, now.toISOString()]);
     if (!challenge) throw new DomainError('mfa_token_invalid', { detail: 'unknown, used, expired or spent mfa_token' });
     const userId = challenge.user_id;
+    // The first step must still hold before the proof is spent on it: a recovery code (or a TOTP step) used on a
+    // sign-in that can no longer finish would be gone for nothing. The session's start checks it again, atomically.
+    const first = await this.firstStep(userId, challenge);
     const second = await this.prove(userId, proof, meta, `mfa:${tokenHash}`);
     const [done] = await this.sql.query<{ token_hash: string }>(COMPLETE, [tokenHash, this.clock.now().toISOString()]);
     if (!done) throw new DomainError('mfa_token_invalid', { detail: 'mfa_token completed by another request' });
 
-    const method = await this.startMethod(userId, challenge, second.factor);
-    const session = await this.lifecycle.start(userId, method, meta);
+    const session = await this.lifecycle.start(userId, { ...first, secondFactor: second.factor }, meta);
     if (second.remaining === undefined) return { session };
     await this.recoveryCodes.announce(userId, second.remaining, meta, session.sessionId);
     return { session, recoveryCodesRemaining: second.remaining };
@@ -273,16 +274,18 @@ export class SecondStep {
     return remaining === null ? null : { factor: 'recovery_code', remaining };
   }
 
-  /** The first step again, as the lifecycle re-checks it: a password changed since the challenge opens nothing. */
-  private async startMethod(
+  /**
+   * The first step again, as the lifecycle re-checks it (the session starts only over this same hash): a password
+   * changed since the challenge opens nothing.
+   */
+  private async firstStep(
     userId: string,
     challenge: { idp: string | null; password_fingerprint: string | null },
-    secondFactor: SecondFactor,
-  ): Promise<StartMethod> {
-    if (challenge.idp) return { kind: 'provider', idp: challenge.idp, secondFactor };
+  ): Promise<{ kind: 'provider'; idp: string } | { kind: 'password'; verifiedHash: string }> {
+    if (challenge.idp) return { kind: 'provider', idp: challenge.idp };
     const user = await this.db.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
     if (!user?.passwordHash || hashOf(user.passwordHash) !== challenge.password_fingerprint)
       throw new DomainError('mfa_token_invalid', { detail: 'the password changed since the first step' });
-    return { kind: 'password', verifiedHash: user.passwordHash, secondFactor };
+    return { kind: 'password', verifiedHash: user.passwordHash };
   }
 }
