@@ -79,6 +79,7 @@ t.test('errors are classified by what they are and where they come from', async 
       'conflict',
     ],
     ["pg's serialization failure (40001)", pgError('40001', 'could not serialize access'), 'conflict'],
+    ['a rolled-back constraint (40002): not a conflict to retry', pgError('40002', 'transaction rollback'), undefined],
     [
       "Prisma's write conflict or deadlock (P2034)",
       new PrismaClientKnownRequestError('Transaction failed due to a write conflict or a deadlock', {

@@ -150,6 +150,20 @@ t.test(
     t.equal(decodeJwt(again.json().access_token).scope, 'offline_access notes:read', 'with the scope of the grant');
     const next = await token(app, { ...base, refresh_token: again.json().refresh_token });
     t.equal(next.statusCode, 200, 'and the grant goes on: no reuse was detected, no session ended');
+
+    // A token already rotated away is reuse whatever it asks for: a bad scope does not spare it the verdict.
+    expectError(
+      t,
+      await token(app, { ...base, scope: 'notes:write' }),
+      'invalid_grant',
+      'an old token asking for a scope never granted is refused as an old token',
+    );
+    expectError(
+      t,
+      await token(app, { ...base, refresh_token: next.json().refresh_token }),
+      'invalid_grant',
+      'and its reuse ended the grant',
+    );
   },
 );
 

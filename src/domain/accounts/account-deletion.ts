@@ -43,7 +43,6 @@ export async function eraseAccount(
       SELECT lower(${user[0]!.email}) UNION SELECT lower(email) FROM email_tokens WHERE user_id = ${userId}::uuid
     )`;
   await tx.$executeRaw`DELETE FROM email_tokens WHERE user_id = ${userId}::uuid`;
-  await tx.$executeRaw`DELETE FROM oauth_flows WHERE link_user_id = ${userId}::uuid`;
   await tx.$executeRaw`
     UPDATE audit_events SET ip = NULL, user_agent = NULL
     WHERE (user_id = ${userId}::uuid OR session_id IN (SELECT id FROM sessions WHERE user_id = ${userId}::uuid))
@@ -51,6 +50,8 @@ export async function eraseAccount(
   // The end writes the deletion's own audit row (account_deleted, who acted, how many sessions ended), after
   // the rows above lost what identifies the person: an admin's request keeps its own address.
   const ended = await endSessions(tx, { which: { userId }, reason: 'account_deleted', by }, meta, now);
+  // After the sessions, in the order endSessions takes them (it removes them too when a session was live).
+  await tx.$executeRaw`DELETE FROM oauth_flows WHERE link_user_id = ${userId}::uuid`;
   await tx.user.delete({ where: { id: userId } });
   return ended.length;
 }

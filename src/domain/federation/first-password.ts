@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import { DomainError } from '../domain-error.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import { assertNewPassword } from '../accounts/password-policy.js';
+import { LOCKING_TX } from '../transactions.js';
 
 export async function setFirstPassword(
   db: PrismaClient,
@@ -43,5 +44,5 @@ export async function setFirstPassword(
       sessionId: user.sessionId,
       reason: 'first password',
     });
-  });
+  }, LOCKING_TX);
 }

@@ -93,18 +93,15 @@ export class EmailChange {
     await this.db.$transaction(async (tx) => {
       // The user's row first: a reset, an undo or a sign-out everywhere that committed while the password was
       // being checked is waited for and seen by the statement after it, and then nothing is asked for: a reset
-      // spends every pending link, and must not be followed by one made from a session it ended.
+      // spends every pending link, and must not be followed by one made from a session it ended. (A password
+      // changed from another session ended this one too; a login's re-hash of the same password changes nothing.)
       await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${req.userId}::uuid FOR UPDATE`;
-      const [state] = await tx.$queryRaw<{ hash: string | null; live: boolean }[]>`
-        SELECT password_hash AS hash, (${req.sessionId ?? null}::uuid IS NULL OR EXISTS (SELECT 1 FROM sessions
+      const [state] = await tx.$queryRaw<{ live: boolean }[]>`
+        SELECT (${req.sessionId ?? null}::uuid IS NULL OR EXISTS (SELECT 1 FROM sessions
           WHERE id = ${req.sessionId ?? null}::uuid AND user_id = ${req.userId}::uuid AND revoked_at IS NULL)) AS live
         FROM users WHERE id = ${req.userId}::uuid`;
       if (!state?.live)
         throw new DomainError('session_revoked', { detail: 'the session ended during an email change request' });
-      if (req.currentPassword !== undefined && state.hash !== user.passwordHash)
-        throw new DomainError('current_password_incorrect', {
-          detail: 'the password changed during an email change request',
-        });
       if (owner) {
         // Taken (or a look-alike of a taken one): no link, and its owner hears of it instead of the asker.
         if (notifyOwner)
@@ -153,7 +150,7 @@ export class EmailChange {
         userId: req.userId,
         ...(owner ? { reason: 'address taken: its owner was told' } : {}),
       });
-    });
+    }, LOCKING_TX);
   }
 
   /** Follows the confirmation link: the address changes, and the old one gets the undo link. */

@@ -37,6 +37,21 @@ export type EndReason =
   /** RP-initiated logout (OpenID Connect): the browser's Tessera session ends. */
   | 'oidc_logout';
 
+/** The ends after which a user's pending provider links must not complete (endSessions). */
+const ENDS_LINK_FLOWS: ReadonlySet<EndReason> = new Set<EndReason>([
+  'logout_all',
+  'revoked_by_user',
+  'revoked_by_admin',
+  'refresh_token_reused',
+  'password_changed',
+  'password_reset',
+  'email_change_undone',
+  'account_reclaimed',
+  'account_disabled',
+  'account_deleted',
+  'factors_reset',
+]);
+
 /** Who ended them. */
 type EndActor =
   /** The user, from one of their sessions (`sessionId`) or with an emailed link (none). */
@@ -128,9 +143,10 @@ type Tx = Pick<Prisma.TransactionClient, '$queryRaw' | '$executeRaw' | 'auditEve
 export async function endSessions(tx: Tx, end: SessionEnd, meta: RequestMeta, now: Date): Promise<EndedSession[]> {
   const ended = await revoke(tx, end.which, end.reason, now);
   // A provider link a signed-in user started (src/domain/federation/flows.ts) and has not finished yet goes with
-  // the sessions: a reset, a take-back or a sign-out everywhere must not be followed by an intruder's link
-  // completing at the provider's callback.
-  const users = [...new Set(ended.map((s) => s.userId))];
+  // the sessions when the end is about who holds the account: a reset, a take-back, a sign-out everywhere or a
+  // session its owner ended must not be followed by an intruder's link completing at the provider's callback.
+  // (A plain logout, or a client's grants ending, leaves a link in progress elsewhere alone.)
+  const users = ENDS_LINK_FLOWS.has(end.reason) ? [...new Set(ended.map((s) => s.userId))] : [];
   if (users.length > 0)
     await tx.$executeRaw`DELETE FROM oauth_flows WHERE link_user_id IN (${Prisma.join(users.map((id) => Prisma.sql`${id}::uuid`))})`;
   // Each row also announces the sessions it stands for (session.ended): its own, or all of an account-wide end.

@@ -382,7 +382,7 @@ export class SessionLifecycle {
 
   /**
    * The scope and audience of the grant a refresh token stands for, read without rotating anything: null unless
-   * the token's MAC checks out and its session is this client's. A grant's scope and audience never change after
+   * the token's MAC checks out, it is its session's current token, and the session is live and this client's. A grant's scope and audience never change after
    * it is made, so a refresh that asks for more than them (refresh-token.ts) is refused before its token moves.
    */
   async grantOf(
@@ -393,7 +393,12 @@ export class SessionLifecycle {
     const claims = this.tokens.verify(presented);
     if (!claims) return null;
     const s = await readSession(this.sql, claims.sessionId);
-    return s && s.clientId === client.id ? { scope: s.scope, audience: s.audience } : null;
+    // Only for the current token of a live grant: an old token, or one of an ended grant, goes to the rotation,
+    // whose verdict (reuse, grace, revoked, expired) it must get whatever it asks for.
+    const now = this.clock.now();
+    if (!s || s.clientId !== client.id || s.revokedAt || s.expiresAt <= now || s.counter !== claims.counter)
+      return null;
+    return { scope: s.scope, audience: s.audience };
   }
 
   /** The session a refresh token belongs to, whatever its counter, if its MAC checks out. */
