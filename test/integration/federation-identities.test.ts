@@ -4,6 +4,7 @@ import t from 'tap';
 import { federationFixture, RETURN_TO, type FederationFixture } from '../federation-fixture.js';
 import { TestBrowser } from '../federation-idp.js';
 import { FLOW_COOKIE } from '../../src/http/oauth-flow-cookie.js';
+import { holdNext } from '../held-hasher.js';
 import { expectError, login, PASSWORD, refresh, refreshCookieOf, session, uniqueEmail } from '../helper.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -271,34 +272,19 @@ t.test('a first password whose session ends while it is hashed is not set', asyn
   const u = await federatedUser(f);
   // The hash of the new password waits until every session of the account has ended (a take-back, a reset and
   // a sign-out everywhere all end them): the write after it must then set nothing.
-  const hasher = f.app.services.passwords;
-  const hash = hasher.hash.bind(hasher);
-  let inHash!: () => void;
-  const hashing = new Promise<void>((resolve) => {
-    inHash = resolve;
-  });
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  hasher.hash = async (password) => {
-    inHash();
-    await released;
-    return hash(password);
-  };
-  t.teardown(() => Reflect.deleteProperty(hasher, 'hash'));
+  const held = holdNext(t, f.app, 'hash');
   const setting = f.app.inject({
     method: 'POST',
     url: '/auth/password/first',
     headers: bearer(u.accessToken),
     payload: { new_password: 'set while the session was ending' },
   });
-  await hashing;
+  await held.reached;
   const ended = await f.app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(u.accessToken) });
   t.ok(ended.statusCode < 300, 'every session of the account ends meanwhile');
-  release();
+  held.release();
   expectError(t, await setting, 'session_revoked', 'the first password of an ended session is refused');
-  Reflect.deleteProperty(hasher, 'hash');
+  held.restore();
   t.equal(
     (
       await f.app.inject({

@@ -5,6 +5,7 @@ import t from 'tap';
 import { buildTestApp, expectError, login, me, PASSWORD, refresh, register, uniqueEmail } from '../helper.js';
 import { mailEnv, startSmtp, tokenFrom } from '../mail-smtp.js';
 import { federationFixture } from '../federation-fixture.js';
+import { holdNext } from '../held-hasher.js';
 
 const INTRUDER_PASSWORD = 'the intruder set this one';
 
@@ -382,22 +383,7 @@ t.test('a change asked from a session that ends while its password is checked as
   const { email, user } = await register(app);
   const intruder = await login(app, email);
   const owner = await login(app, email);
-  const hasher = app.services.passwords;
-  const verify = hasher.verify.bind(hasher);
-  let inCheck!: () => void;
-  const checking = new Promise<void>((resolve) => {
-    inCheck = resolve;
-  });
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  hasher.verify = async (hash, password) => {
-    inCheck();
-    await released;
-    return verify(hash, password);
-  };
-  t.teardown(() => Reflect.deleteProperty(hasher, 'verify'));
+  const held = holdNext(t, app, 'verify');
   const prisma = app.services.database.prisma;
   const tokensBefore = await prisma.emailToken.count({ where: { userId: user.id, purpose: 'email_change' } });
   const asking = app.inject({
@@ -406,7 +392,7 @@ t.test('a change asked from a session that ends while its password is checked as
     headers: { authorization: `Bearer ${intruder.accessToken}` },
     payload: { new_email: uniqueEmail(), current_password: PASSWORD },
   });
-  await checking;
+  await held.reached;
   // While the intruder's password is being checked, the owner signs out everywhere (a reset does too).
   const ended = await app.inject({
     method: 'POST',
@@ -414,7 +400,7 @@ t.test('a change asked from a session that ends while its password is checked as
     headers: { authorization: `Bearer ${owner.accessToken}` },
   });
   t.ok(ended.statusCode < 300, 'every session ends meanwhile');
-  release();
+  held.release();
   expectError(t, await asking, 'session_revoked', 'the request of the session that ended is refused');
   t.equal(
     await prisma.emailToken.count({ where: { userId: user.id, purpose: 'email_change' } }),

@@ -6,9 +6,10 @@
 // password back over the owner's. A hash that changed without the password changing (a login re-hashing it with
 // new argon2 parameters) is checked again, and the change goes on. The hasher is held so the interleaving is
 // certain, not left to the scheduler. Runs on PGlite and PostgreSQL.
-import t, { type Test } from 'tap';
-import { buildTestApp, expectError, login, PASSWORD, register, type TestApp } from '../helper.js';
+import t from 'tap';
+import { buildTestApp, expectError, login, PASSWORD, register } from '../helper.js';
 import { bearer } from '../authz-fixtures.js';
+import { holdNext } from '../held-hasher.js';
 
 const INTRUDER = 'the intruder chose this passphrase';
 const OWNER = 'the owner took the account back';
@@ -19,27 +20,6 @@ t.test('a change that committed while another was hashing wins; the other writes
   const intruder = await login(app, email);
   const owner = await login(app, email);
 
-  // The first hash (the intruder's new password) waits until the owner's change has been answered.
-  const hasher = app.services.passwords;
-  const hash = hasher.hash.bind(hasher);
-  let inHash!: () => void;
-  const hashing = new Promise<void>((resolve) => {
-    inHash = resolve;
-  });
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let calls = 0;
-  hasher.hash = async (password) => {
-    if (++calls === 1) {
-      inHash();
-      await released;
-    }
-    return hash(password);
-  };
-  t.teardown(() => Reflect.deleteProperty(hasher, 'hash'));
-
   const change = (accessToken: string, next: string, remoteAddress: string) =>
     app.inject({
       method: 'POST',
@@ -48,11 +28,13 @@ t.test('a change that committed while another was hashing wins; the other writes
       remoteAddress,
       payload: { current_password: PASSWORD, new_password: next },
     });
+  // The first hash (the intruder's new password) waits until the owner's change has been answered.
+  const held = holdNext(t, app, 'hash');
   const intruding = change(intruder.accessToken, INTRUDER, '203.0.113.7');
-  await hashing;
+  await held.reached;
   const taken = await change(owner.accessToken, OWNER, '198.51.100.2');
   t.equal(taken.statusCode, 204, "the owner's change commits while the intruder's is still hashing");
-  release();
+  held.release();
   const late = await intruding;
   expectError(t, late, 'session_revoked', "the intruder's change, whose session the owner's ended, is refused");
 
@@ -62,30 +44,6 @@ t.test('a change that committed while another was hashing wins; the other writes
   t.equal((await tryLogin(OWNER)).statusCode, 200, "the owner's password is the account's");
 });
 
-/** Holds the app's first password hash until the returned release() is called; `hashing` settles when it starts. */
-function holdFirstHash(t: Test, app: TestApp) {
-  const hasher = app.services.passwords;
-  const hash = hasher.hash.bind(hasher);
-  let started!: () => void;
-  const hashing = new Promise<void>((resolve) => {
-    started = resolve;
-  });
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let calls = 0;
-  hasher.hash = async (password) => {
-    if (++calls === 1) {
-      started();
-      await released;
-    }
-    return hash(password);
-  };
-  t.teardown(() => Reflect.deleteProperty(hasher, 'hash'));
-  return { hashing, release, hash };
-}
-
 t.test(
   'the same password re-hashed meanwhile is checked again and the change goes on; another one refuses it',
   async (t) => {
@@ -93,6 +51,7 @@ t.test(
     const { email, user } = await register(app);
     const own = await login(app, email);
     const prisma = app.services.database.prisma;
+    const hasher = app.services.passwords;
     const change = (current: string, next: string) =>
       app.inject({
         method: 'POST',
@@ -101,11 +60,11 @@ t.test(
         payload: { current_password: current, new_password: next },
       });
 
-    const first = holdFirstHash(t, app);
+    const first = holdNext(t, app, 'hash');
     const changing = change(PASSWORD, INTRUDER);
-    await first.hashing;
+    await first.reached;
     // What a login upgrading the hash to new parameters writes: another hash of the same password.
-    await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await first.hash(PASSWORD) } });
+    await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await hasher.hash(PASSWORD) } });
     first.release();
     t.equal((await changing).statusCode, 204, 'a re-hash of the same password does not stop the change');
     t.equal(
@@ -113,14 +72,14 @@ t.test(
       200,
       "the new password is the account's",
     );
-    Reflect.deleteProperty(app.services.passwords, 'hash');
+    first.restore();
 
-    const second = holdFirstHash(t, app);
+    const second = holdNext(t, app, 'hash');
     const refused = change(INTRUDER, OWNER);
-    await second.hashing;
+    await second.reached;
     await prisma.user.update({
       where: { id: user.id },
-      data: { passwordHash: await second.hash('yet another passphrase here') },
+      data: { passwordHash: await hasher.hash('yet another passphrase here') },
     });
     second.release();
     expectError(
