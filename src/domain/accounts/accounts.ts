@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
 import { DomainError } from '../domain-error.js';
+import { lockUser, sessionStillLive } from './user-lock.js';
 import { audit, type RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import { LOCKING_TX } from '../transactions.js';
@@ -180,21 +181,19 @@ export class Accounts {
     let checked = user.passwordHash;
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.db.$transaction(async (tx) => {
-        // The user's row first: a reset, a reclaim or a sign-out everywhere still committing is waited for, and
-        // the statements after it see what they committed (READ COMMITTED: each statement a new snapshot).
-        await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
-        // Only over the password just checked, and from a session still live: a reset, a reclaim of the address
-        // or another change that committed while this one was hashing (each changes the hash and ends the
-        // sessions) wins, and this one writes nothing back over it.
-        const changed = await tx.$executeRaw`UPDATE users SET password_hash = ${passwordHash}, updated_at = ${now}
-          WHERE id = ${userId}::uuid AND password_hash IS NOT DISTINCT FROM ${checked}
-            AND EXISTS (SELECT 1 FROM sessions WHERE id = ${currentSessionId}::uuid AND user_id = ${userId}::uuid AND revoked_at IS NULL)`;
-        if (changed === 0) {
-          const [found] = await tx.$queryRaw<{ hash: string | null; live: boolean }[]>`
-            SELECT password_hash AS hash, EXISTS (SELECT 1 FROM sessions WHERE id = ${currentSessionId}::uuid
-              AND user_id = ${userId}::uuid AND revoked_at IS NULL) AS live
-            FROM users WHERE id = ${userId}::uuid`;
-          return { ended: null, found };
+        // Only from a session still live, and only over the password just checked: a reset, a reclaim of the
+        // address, a sign-out everywhere or another change that committed while this one was hashing wins, and
+        // this one writes nothing back over it (user-lock.ts).
+        await lockUser(tx, userId);
+        if (!(await sessionStillLive(tx, userId, currentSessionId)))
+          throw new DomainError('session_revoked', { detail: 'the session ended during a password change' });
+        const { count } = await tx.user.updateMany({
+          where: { id: userId, passwordHash: checked },
+          data: { passwordHash },
+        });
+        if (count === 0) {
+          const found = await tx.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
+          return { ended: null, hash: found?.passwordHash ?? null };
         }
         const others = await endSessions(
           tx,
@@ -206,17 +205,14 @@ export class Accounts {
           meta,
           now,
         );
-        return { ended: others.length, found: undefined };
+        return { ended: others.length, hash: null };
       }, LOCKING_TX);
       if (outcome.ended !== null) return outcome.ended;
-      const found = outcome.found;
-      if (!found?.live)
-        throw new DomainError('session_revoked', { detail: 'the session ended during a password change' });
-      if (attempt > 0 || !found.hash || !(await this.passwords.verify(found.hash, current)))
+      if (attempt > 0 || !outcome.hash || !(await this.passwords.verify(outcome.hash, current)))
         throw new DomainError('current_password_incorrect', {
           detail: 'the password changed during a password change',
         });
-      checked = found.hash;
+      checked = outcome.hash;
     }
   }
 

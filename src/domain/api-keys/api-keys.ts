@@ -13,6 +13,7 @@ import { enqueueMail, type OutgoingMail } from '../mail/outbox.js';
 import type { ServiceClients } from '../tokens/service-clients.js';
 import { newApiKey, newApiKeyId, parseApiKey } from './api-key-format.js';
 import { macOf } from './api-key-use.js';
+import { lockUser } from '../accounts/user-lock.js';
 
 export type ApiKeyOwner = { kind: 'user'; userId: string } | { kind: 'client'; clientId: string };
 
@@ -165,8 +166,7 @@ export class ApiKeys {
     return this.db.$transaction(async (tx) => {
       // A user's key: the user's row first, as the account's deletion takes it before the keys it removes (the
       // new key's row needs the user's row shared: taken after the old key's, the two deadlocked).
-      if (old.owner.kind === 'user')
-        await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${old.owner.userId}::uuid FOR UPDATE`;
+      if (old.owner.kind === 'user') await lockUser(tx, old.owner.userId);
       // The claim: live and not rolled yet, in one statement.
       const claimed = await tx.$executeRaw`
         UPDATE api_keys SET rolled_at = ${now}, expires_at = LEAST(expires_at, ${until})

@@ -10,6 +10,7 @@ import { endSessions } from '../sessions/session-end.js';
 import { actorName, type Actor } from '../actor.js';
 import { LOCKING_TX } from '../transactions.js';
 import { ADMIN_ROLE, assertAnotherAdminRemains } from '../accounts/last-admin.js';
+import { lockUser } from '../accounts/user-lock.js';
 
 /** Short names: `admin`, `support`, `billing:read`. No spaces or commas, so they list cleanly anywhere. */
 const ROLE_PATTERN = /^[a-z][a-z0-9._:-]{0,63}$/;
@@ -71,7 +72,7 @@ export class Roles {
       if (role === ADMIN_ROLE) await assertAnotherAdminRemains(tx, userId, actor, 'demotion');
       // The user's row before the role's and the sessions', as the account's deletion takes them: a revoke that
       // ends sessions deadlocked with a deletion of the same user otherwise.
-      await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+      await lockUser(tx, userId);
       const { count } = await tx.userRole.deleteMany({ where: { userId, role } });
       if (count === 0) return false;
       // The end writes the role_revoked row (naming the role), whether it ends every session or, by default, none.

@@ -10,6 +10,7 @@ import { DomainError } from '../domain-error.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import { assertNewPassword } from '../accounts/password-policy.js';
 import { LOCKING_TX } from '../transactions.js';
+import { lockUser, sessionStillLive } from '../accounts/user-lock.js';
 
 export async function setFirstPassword(
   db: PrismaClient,
@@ -23,21 +24,16 @@ export async function setFirstPassword(
   const passwordHash = await passwords.hash(password);
   const now = clock.now();
   await db.$transaction(async (tx) => {
-    // The user's row first (a take-back, a reset or a sign-out everywhere that is committing is waited for), so
-    // the statement after it sees what they committed: only a session still live sets the first password. Taken
-    // back while this one was hashing (the password removed, every session ended), the account gets no password
-    // from the session that was ended.
-    await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${user.userId}::uuid FOR UPDATE`;
-    const count = await tx.$executeRaw`UPDATE users SET password_hash = ${passwordHash}, updated_at = ${now}
-      WHERE id = ${user.userId}::uuid AND password_hash IS NULL
-        AND EXISTS (SELECT 1 FROM sessions WHERE id = ${user.sessionId}::uuid AND user_id = ${user.userId}::uuid
-                    AND revoked_at IS NULL)`;
-    if (count === 0) {
-      const live = await tx.session.count({ where: { id: user.sessionId, userId: user.userId, revokedAt: null } });
-      throw live
-        ? new DomainError('password_already_set')
-        : new DomainError('session_revoked', { detail: 'the session ended while its first password was set' });
-    }
+    // Only from a session still live (user-lock.ts): an account taken back while this one was hashing (the
+    // password removed, every session ended) gets no password from the session that was ended.
+    await lockUser(tx, user.userId);
+    if (!(await sessionStillLive(tx, user.userId, user.sessionId)))
+      throw new DomainError('session_revoked', { detail: 'the session ended while its first password was set' });
+    const { count } = await tx.user.updateMany({
+      where: { id: user.userId, passwordHash: null },
+      data: { passwordHash },
+    });
+    if (count === 0) throw new DomainError('password_already_set');
     await audit(tx, meta, now, {
       type: 'password_changed',
       userId: user.userId,

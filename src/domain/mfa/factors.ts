@@ -18,6 +18,7 @@ import { isUuid } from '../ids.js';
 import type { MfaNotices } from './notices.js';
 import type { SecretBox } from './secret-box.js';
 import { matchTotpStep, newTotpSecret, normalizeTotpCode, totpUri } from './totp.js';
+import { lockUser } from '../accounts/user-lock.js';
 
 const CONFIRM_SECONDS = 10 * 60;
 
@@ -64,7 +65,7 @@ export class Factors {
     const secret = newTotpSecret();
     await this.db.$transaction([
       // The user's row first, as every change to a user's factors takes it (see remove).
-      this.db.$queryRaw`SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`,
+      lockUser(this.db, userId),
       this.db.mfaFactor.deleteMany({ where: { userId, confirmedAt: null, confirmBefore: { lte: now } } }),
       this.db.mfaFactor.create({
         data: {
@@ -134,7 +135,7 @@ export class Factors {
     await this.db.$transaction(async (tx) => {
       // The user's row first, as every change to a user's factors takes it (passkeys, an admin's reset): two
       // removals at once would each still see the other's factor and both keep the recovery codes.
-      await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+      await lockUser(tx, userId);
       const [gone] = await tx.$queryRaw<{ type: string; confirmed: boolean }[]>`
         DELETE FROM mfa_factors WHERE id = ${factorId}::uuid AND user_id = ${userId}::uuid
         RETURNING type, confirmed_at IS NOT NULL AS confirmed`;

@@ -9,6 +9,7 @@ import type { Sql } from '../../db/sql.js';
 import type { RequestMeta } from '../audit.js';
 import type { Clock } from '../clock.js';
 import type { MfaNotices } from './notices.js';
+import { lockUser } from '../accounts/user-lock.js';
 
 const RECOVERY_CODE_COUNT = 10;
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -56,7 +57,7 @@ export class RecoveryCodes {
     await this.db.$transaction(async (tx) => {
       // The user's row first, as every change to a user's factors takes it: the new codes' rows need it shared,
       // and a removal of the last factor holding it while waiting on the old codes would deadlock with this.
-      await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+      await lockUser(tx, userId);
       await tx.mfaRecoveryCode.deleteMany({ where: { userId } });
       await tx.mfaRecoveryCode.createMany({
         data: codes.map((c) => ({

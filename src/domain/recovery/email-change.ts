@@ -20,6 +20,7 @@ import { durationText, linkWithToken, type MailTemplates } from '../mail/templat
 import type { PasswordGuard } from '../accounts/password-guard.js';
 import { requireRecentAuth } from '../accounts/recent-auth.js';
 import { LOCKING_TX } from '../transactions.js';
+import { lockUser, sessionStillLive } from '../accounts/user-lock.js';
 import { reclaimAccount } from './account-reclaim.js';
 import { consumeAddressToken, hashToken, insertToken, newToken, spendOthers } from './email-tokens.js';
 
@@ -95,12 +96,8 @@ export class EmailChange {
       // being checked is waited for and seen by the statement after it, and then nothing is asked for: a reset
       // spends every pending link, and must not be followed by one made from a session it ended. (A password
       // changed from another session ended this one too; a login's re-hash of the same password changes nothing.)
-      await tx.$queryRaw`SELECT id::text FROM users WHERE id = ${req.userId}::uuid FOR UPDATE`;
-      const [state] = await tx.$queryRaw<{ live: boolean }[]>`
-        SELECT (${req.sessionId ?? null}::uuid IS NULL OR EXISTS (SELECT 1 FROM sessions
-          WHERE id = ${req.sessionId ?? null}::uuid AND user_id = ${req.userId}::uuid AND revoked_at IS NULL)) AS live
-        FROM users WHERE id = ${req.userId}::uuid`;
-      if (!state?.live)
+      await lockUser(tx, req.userId);
+      if (req.sessionId && !(await sessionStillLive(tx, req.userId, req.sessionId)))
         throw new DomainError('session_revoked', { detail: 'the session ended during an email change request' });
       if (owner) {
         // Taken (or a look-alike of a taken one): no link, and its owner hears of it instead of the asker.

@@ -382,8 +382,9 @@ export class SessionLifecycle {
 
   /**
    * The scope and audience of the grant a refresh token stands for, read without rotating anything: null unless
-   * the token's MAC checks out, it is its session's current token, and the session is live and this client's. A grant's scope and audience never change after
-   * it is made, so a refresh that asks for more than them (refresh-token.ts) is refused before its token moves.
+   * the token's MAC checks out, it is its session's current token, and the session is live and this client's. A
+   * grant's scope and audience never change after it is made, so a refresh that asks for more than them
+   * (refresh-token.ts) is refused before its token moves.
    */
   async grantOf(
     presented: string,
