@@ -29,6 +29,7 @@ import {
   type Params,
 } from '../domain/oauth/authorization-request.js';
 import type { BrowserSession } from '../domain/oauth/browser-sessions.js';
+import type { OAuthClient } from '../domain/oauth/clients.js';
 import { browserKeyOf } from '../domain/oauth/pushed-requests.js';
 import { flowKeyOf, type ChallengeKind } from '../domain/oauth/ui-challenges.js';
 import type { Services } from '../services.js';
@@ -49,6 +50,9 @@ export interface Resolved {
   /** The session the external login page started for this request (its cookie kept only when remembered). */
   session: BrowserSession | null;
 }
+
+/** Why an https client_id's metadata document cannot be had: refused, or its fetches limited for now. */
+type DocumentProblem = { kind: 'document'; detail: string } | { kind: 'document_limited'; retryAfter: number };
 
 /** `fresh`: the user has just signed in; `consented`: has just allowed. */
 export interface Step {
@@ -149,17 +153,55 @@ export function authorizationFlow(services: Services) {
     };
   }
 
+  /** The page for a metadata document that cannot be had: refused, or its fetches limited for now. */
+  function documentPage(request: FastifyRequest, reply: FastifyReply, problem: DocumentProblem) {
+    if (problem.kind === 'document') {
+      request.log.info(
+        { event: 'client_document_refused', detail: problem.detail },
+        'client metadata document refused',
+      );
+      return errorPage(
+        reply,
+        'client_metadata_document_refused',
+        errorCatalog.client_metadata_document_refused.message,
+      );
+    }
+    // Fetching documents is limited per address and per host (src/domain/oauth/document-fetch-limits.ts).
+    request.log.warn({ event: 'client_document_limited', ip: request.ip }, 'client metadata document fetch limited');
+    reply.header('retry-after', String(problem.retryAfter));
+    return errorPage(reply, 'too_many_requests', errorCatalog.too_many_requests.message, 429);
+  }
+
+  /** An https client_id's client, from its metadata document (fetched if the copy is stale), or why not now. */
+  async function documentOf(request: FastifyRequest, id: string): Promise<{ client: OAuthClient } | DocumentProblem> {
+    const found = await clientDocuments!.resolve(id, requestMeta(request));
+    if ('refused' in found) return { kind: 'document', detail: found.refused };
+    if ('limited' in found) return { kind: 'document_limited', retryAfter: found.limited };
+    return found;
+  }
+
+  /**
+   * Before a one-time thing is spent on a request (a pushed request_uri claimed, an external UI's challenge
+   * completed): the metadata document of the client it names, fetched now if its copy is stale. A document that
+   * cannot be had now (its host failing, fetches limited) is answered with its page here, spending nothing, so the
+   * browser's retry still finds the request. false: go on (the copy is fresh now, or the client is registered).
+   * (A boolean, not the reply: an async function's reply, a thenable, would resolve to nothing once sent.)
+   */
+  async function documentFirst(request: FastifyRequest, reply: FastifyReply, clientId: unknown): Promise<boolean> {
+    if (typeof clientId !== 'string' || !clientDocuments?.handles(clientId)) return false;
+    const found = await documentOf(request, clientId);
+    if ('client' in found) return false;
+    documentPage(request, reply, found);
+    return true;
+  }
+
   /** The request checked, or (an https client_id) why its metadata document was refused. */
-  async function check(
-    request: FastifyRequest,
-    { params, pushed }: Resolved,
-  ): Promise<Checked | { kind: 'document'; detail: string } | { kind: 'document_limited'; retryAfter: number }> {
+  async function check(request: FastifyRequest, { params, pushed }: Resolved): Promise<Checked | DocumentProblem> {
     const id = params.client_id;
     let client = null;
     if (typeof id === 'string' && clientDocuments?.handles(id)) {
-      const found = await clientDocuments.resolve(id, requestMeta(request));
-      if ('refused' in found) return { kind: 'document', detail: found.refused };
-      if ('limited' in found) return { kind: 'document_limited', retryAfter: found.limited };
+      const found = await documentOf(request, id);
+      if (!('client' in found)) return found;
       client = found.client;
     } else client = typeof id === 'string' ? await oauthClients.get(id) : null;
     return checkAuthorizationRequest(params, client, resourceRegistry, {
@@ -212,23 +254,8 @@ export function authorizationFlow(services: Services) {
   /** The endpoint's one decision path: check the request, then sign-in, then consent, then the code. */
   async function authorize(request: FastifyRequest, reply: FastifyReply, resolved: Resolved, step: Step = {}) {
     const checked = await check(request, resolved);
-    if (checked.kind === 'document') {
-      request.log.info(
-        { event: 'client_document_refused', detail: checked.detail },
-        'client metadata document refused',
-      );
-      return errorPage(
-        reply,
-        'client_metadata_document_refused',
-        errorCatalog.client_metadata_document_refused.message,
-      );
-    }
-    if (checked.kind === 'document_limited') {
-      // Fetching documents is limited per address and per host (src/domain/oauth/document-fetch-limits.ts).
-      request.log.warn({ event: 'client_document_limited', ip: request.ip }, 'client metadata document fetch limited');
-      reply.header('retry-after', String(checked.retryAfter));
-      return errorPage(reply, 'too_many_requests', errorCatalog.too_many_requests.message, 429);
-    }
+    if (checked.kind === 'document' || checked.kind === 'document_limited')
+      return documentPage(request, reply, checked);
     if (checked.kind === 'page') {
       request.log.info({ event: 'authorize_refused', detail: checked.detail }, 'authorization request refused');
       return errorPage(reply, 'authorization_request_invalid', errorCatalog.authorization_request_invalid.message);
@@ -323,5 +350,5 @@ export function authorizationFlow(services: Services) {
     return { resolved, req: checked.request };
   }
 
-  return { authorize, badRequestUri, check, failTo, fieldsOf, proceed, resolve, returningKey };
+  return { authorize, badRequestUri, check, documentFirst, failTo, fieldsOf, proceed, resolve, returningKey };
 }

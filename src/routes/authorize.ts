@@ -86,6 +86,10 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
 
   /** GET and POST /authorize: the request arrives (a pushed one is claimed here, once). */
   async function arrive(request: FastifyRequest, reply: FastifyReply, params: Record<string, unknown>) {
+    if (params.request_uri !== undefined) {
+      // Claiming spends the request_uri: a document client's metadata must be at hand first.
+      if (await flow.documentFirst(request, reply, params.client_id)) return reply;
+    }
     const resolved = await flow.resolve(request, reply, params as Resolved['params'], true);
     return resolved ? flow.authorize(request, reply, resolved) : flow.badRequestUri(reply);
   }
@@ -187,6 +191,9 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     },
     async (request, reply) => {
       const key = flow.returningKey(request);
+      // Completing spends the challenge: a document client's metadata must be at hand first.
+      const clientId = key ? await oauth.uiChallenges.clientOf(request.query.challenge, key) : null;
+      if (await flow.documentFirst(request, reply, clientId)) return reply;
       const done = key
         ? await oauth.uiChallenges.complete(request.query.challenge, key, request.query.verifier ?? '')
         : null;

@@ -8,6 +8,7 @@ import { decodeJwt } from 'jose';
 import { buildTestApp, register, type TestAppOptions } from '../helper.js';
 import { Browser, authorizeQuery, exchangeCode, pkce } from '../oauth-server-fixtures.js';
 import { startDocumentServer, type DocumentServer } from '../client-document-server.js';
+import { secretClient } from '../authz-fixtures.js';
 
 const CALLBACK = 'http://127.0.0.1/callback';
 const ON = { CLIENT_ID_METADATA_DOCUMENTS: 'true', CLIENT_ID_METADATA_DOCUMENT_SCOPES: 'openid email offline_access' };
@@ -302,3 +303,65 @@ t.test('a changed document replaces the metadata, and an admin’s disable outli
   t.match(page.body, /data-code="authorization_request_invalid"/, 'a disabled document client is refused');
   t.equal(fixture.hits.get('/client.json'), 3, 'even though its document was fetched again');
 });
+
+t.test(
+  'a document that cannot be fetched at the moment spends neither a pushed request_uri nor a UI challenge',
+  async (t) => {
+    const uiCaller = secretClient('login-app', 'scope=authorization_ui');
+    const { app, clock, fixture } = await setup(t, {
+      env: {
+        ...ON,
+        CLIENT_ID_METADATA_DOCUMENT_CACHE_MIN_SECONDS: '0',
+        CLIENT_ID_METADATA_DOCUMENT_FAILURE_SECONDS: '5',
+        SERVICE_CLIENTS: uiCaller.entry,
+        LOGIN_UI_URL: 'https://login.example.com/login',
+      },
+    });
+    const { user } = await register(app);
+    const url = serve(fixture, '/short.json', {}, { 'cache-control': 'max-age=10' });
+    const failing = () =>
+      fixture.on('/short.json', (_req, res) => res.writeHead(503, { 'content-type': 'application/json' }).end('{}'));
+    const refusedPage = (p: { statusCode: number; body: string }) =>
+      p.statusCode === 400 && p.body.includes('data-code="client_metadata_document_refused"');
+
+    // A pushed request: the copy fetched at the push is stale when the browser arrives, and the host fails then.
+    const { challenge } = pkce();
+    const pushed = await app.inject({
+      method: 'POST',
+      url: '/oauth/par',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: authorizeQuery(url, challenge),
+    });
+    t.equal(pushed.statusCode, 201, 'the document client pushes its request');
+    const byUri = `/oauth/authorize?${new URLSearchParams({ client_id: url, request_uri: pushed.json().request_uri })}`;
+    clock.advance(11);
+    failing();
+    const browser = new Browser(app);
+    t.ok(refusedPage(await browser.get(byUri)), 'while the host fails, the document is refused');
+    serve(fixture, '/short.json', {}, { 'cache-control': 'max-age=10' });
+    clock.advance(6);
+    const retried = await browser.get(byUri);
+    t.equal(retried.statusCode, 303, 'once it is back, the same request_uri goes on (to the login UI)');
+    t.match(String(retried.headers.location), /^https:\/\/login\.example\.com\/login\?login_challenge=/);
+    t.notOk(retried.body.includes('invalid_request_uri'), 'the failed attempt did not spend the request_uri');
+
+    // An external UI's challenge: decided, then the browser comes back when the copy is stale and the host fails.
+    const uiChallenge = new URL(String(retried.headers.location)).searchParams.get('login_challenge')!;
+    const accepted = await app.inject({
+      method: 'POST',
+      url: `/oauth/ui/requests/${uiChallenge}/accept`,
+      headers: { authorization: `Basic ${Buffer.from(`${uiCaller.id}:${uiCaller.secret}`).toString('base64')}` },
+      payload: { subject: user.id, amr: ['pwd'] },
+    });
+    t.equal(accepted.statusCode, 200, 'the login UI accepts');
+    const back = new URL(accepted.json().redirect_to);
+    clock.advance(11);
+    failing();
+    t.ok(refusedPage(await browser.get(`${back.pathname}${back.search}`)), 'the return meets the failing host');
+    serve(fixture, '/short.json', {}, { 'cache-control': 'max-age=10' });
+    clock.advance(6);
+    const resumed = await browser.get(`${back.pathname}${back.search}`);
+    t.equal(resumed.statusCode, 200, 'once it is back, the same return completes the challenge');
+    t.ok(resumed.body.includes('name="decision"'), 'and the consent page a document client always gets follows');
+  },
+);

@@ -114,6 +114,9 @@ const RESUME = `
 SELECT ${COLUMNS} FROM oauth_ui_challenges
 WHERE id = $1 AND browser_key = $2 AND accepted AND completed_at > $3::timestamptz`;
 
+const CLIENT_OF = `
+SELECT client_id FROM oauth_ui_challenges WHERE id = $1 AND browser_key = $2 AND completed_at IS NULL`;
+
 const ATTACH = `UPDATE oauth_ui_challenges SET session_id = $2::uuid WHERE id = $1`;
 
 function opened(row: Row): OpenChallenge {
@@ -207,6 +210,13 @@ export class UiChallenges {
       sha256(verifier),
     ]);
     return row ? this.completed(row) : null;
+  }
+
+  /** The client of a challenge this browser has not completed yet (read only), or null. */
+  async clientOf(challenge: string, browserKey: string): Promise<string | null> {
+    const id = idOf(challenge);
+    const [row] = id ? await this.sql.query<{ client_id: string }>(CLIENT_OF, [id, browserKey]) : [];
+    return row?.client_id ?? null;
   }
 
   /** An accepted challenge this browser completed a short while ago (the next built-in page), or null. */
