@@ -223,7 +223,10 @@ const federationRoutes: FastifyPluginAsync<{ services: Services }> = async (fast
       const { user, claims } = request.bearer!;
       // A recent sign-in, and a recent second factor when the account has one (one rule, recent-auth.ts).
       await services.mfa.recentAuth.recent(user.id, claims);
-      const { url, flowKey } = await federation.start(request.params.provider, request.body.return_to, user.id);
+      const { url, flowKey } = await federation.start(request.params.provider, request.body.return_to, {
+        userId: user.id,
+        sessionId: claims.sid,
+      });
       setFlowCookie(reply, flowKey);
       return { authorization_url: url };
     },

@@ -330,3 +330,47 @@ t.test('a link still at the provider when every session of the account ends link
     'no identity was linked to the account',
   );
 });
+
+t.test('a link completes only while the session that asked for it is live', async (t) => {
+  const f = await federationFixture(t);
+  const alice = await session(f.app);
+  const startLink = async (accessToken: string) => {
+    const start = await f.app.inject({
+      method: 'POST',
+      url: '/auth/oauth/local/link',
+      headers: bearer(accessToken),
+      payload: { return_to: RETURN_TO },
+    });
+    t.equal(start.statusCode, 200, 'the link starts');
+    const browser = new TestBrowser();
+    browser.jar.set(
+      new URL(f.tessera).host,
+      new Map([[FLOW_COOKIE, start.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]),
+    );
+    const { url: callback } = await browser.follow(start.json().authorization_url, (u) =>
+      u.pathname.endsWith('/callback'),
+    );
+    return () => f.finish(browser, callback);
+  };
+  const logout = (refreshToken: string) =>
+    f.app.inject({ method: 'POST', url: '/auth/logout', cookies: { tessera_refresh: refreshToken } });
+  const linked = () => f.db.database.prisma.identity.count({ where: { userId: alice.user.id } });
+
+  // Its own session signs out while the user is at the provider (a plain sign-out ends no other session, so
+  // the flow is not deleted with the account's sessions): the link asked for by that session is refused.
+  f.idp.next = account('alice-elsewhere@example.org');
+  const finish = await startLink(alice.accessToken);
+  t.ok((await logout(alice.refresh)).statusCode < 300, 'the session that asked signs out');
+  const refused = await finish();
+  t.equal(new URL(refused.href).searchParams.get('error'), 'session_revoked', 'the callback is refused');
+  t.equal(await linked(), 0, 'nothing was linked');
+
+  // Another session's sign-out leaves a link in progress alone.
+  const again = await login(f.app, alice.email);
+  const other = await login(f.app, alice.email);
+  f.idp.next = account('alice-elsewhere@example.org');
+  const finishAgain = await startLink(again.accessToken);
+  t.ok((await logout(other.refresh)).statusCode < 300, 'another session signs out');
+  t.equal((await finishAgain()).href, RETURN_TO, 'the link completes');
+  t.equal(await linked(), 1, 'and the identity is linked');
+});

@@ -11,7 +11,7 @@ import type { RequestMeta } from '../audit.js';
 import { DomainError } from '../domain-error.js';
 import type { Challenge, SecondStep } from '../mfa/second-step.js';
 import type { IssuedSession, SessionLifecycle } from '../sessions/session-lifecycle.js';
-import type { Flow, OAuthFlows } from './flows.js';
+import type { Flow, LinkRequest, OAuthFlows } from './flows.js';
 import type { Identities, Resolution } from './identities.js';
 import { OidcProvider } from './oidc.js';
 import { GithubProvider } from './github.js';
@@ -85,17 +85,17 @@ export class Federation {
     return p;
   }
 
-  /** Begins a sign-in (or, with linkUserId, a link). Returns the provider's URL and the flow's cookie key. */
+  /** Begins a sign-in (or, with `link`, a link). Returns the provider's URL and the flow's cookie key. */
   async start(
     providerId: string,
     rawReturnTo: string | undefined,
-    linkUserId: string | null = null,
+    link: LinkRequest | null = null,
   ): Promise<{ url: string; flowKey: string }> {
     const provider = this.provider(providerId);
     const returnTo = this.allowedReturnTo(rawReturnTo);
     if (!returnTo) throw new DomainError('return_to_invalid');
     const { url, secrets } = await provider.authorizationRequest(this.redirectUri(providerId));
-    const flowKey = await this.flows.create({ provider: providerId, returnTo, linkUserId, ...secrets });
+    const flowKey = await this.flows.create({ provider: providerId, returnTo, link, ...secrets });
     return { url, flowKey };
   }
 
@@ -113,12 +113,12 @@ export class Federation {
     let resolution: Resolution;
     try {
       const profile = await provider.complete(callbackUrl, this.redirectUri(flow.provider), flow);
-      ({ userId, resolution } = await this.identities.resolve(provider.settings, profile, flow.linkUserId, meta));
+      ({ userId, resolution } = await this.identities.resolve(provider.settings, profile, flow.link, meta));
     } catch (err) {
       if (err instanceof DomainError) await this.identities.refused(flow.provider, err.code, meta);
       throw err;
     }
-    if (flow.linkUserId) return { returnTo: flow.returnTo, resolution, session: null, userId };
+    if (flow.link) return { returnTo: flow.returnTo, resolution, session: null, userId };
     const mfa = await this.secondStep.challenge(userId, { kind: 'provider', idp: flow.provider });
     if (mfa) return { returnTo: flow.returnTo, resolution, session: null, userId, mfa };
     const session = await this.lifecycle.start(userId, { kind: 'provider', idp: flow.provider }, meta);

@@ -14,8 +14,14 @@ export const FLOW_TTL_SECONDS = 600;
 export interface Flow extends FlowSecrets {
   provider: string;
   returnTo: string;
-  /** Set when a signed-in user is linking a new identity. */
-  linkUserId: string | null;
+  /** Set when a signed-in user is linking a new identity: the user and the session that asked. */
+  link: LinkRequest | null;
+}
+
+/** Who asked for a link: the user, from a session that must still be live when it completes. */
+export interface LinkRequest {
+  userId: string;
+  sessionId: string;
 }
 
 interface FlowRow {
@@ -25,6 +31,7 @@ interface FlowRow {
   code_verifier: string;
   return_to: string;
   link_user_id: string | null;
+  link_session_id: string | null;
   expires_at: Date;
 }
 
@@ -51,7 +58,8 @@ export class OAuthFlows {
         nonce: flow.nonce,
         codeVerifier: flow.codeVerifier,
         returnTo: flow.returnTo,
-        linkUserId: flow.linkUserId,
+        linkUserId: flow.link?.userId ?? null,
+        linkSessionId: flow.link?.sessionId ?? null,
         createdAt: now,
         expiresAt: new Date(now.getTime() + FLOW_TTL_SECONDS * 1000),
       },
@@ -63,7 +71,8 @@ export class OAuthFlows {
   async consume(key: string): Promise<Flow | null> {
     const [row] = await this.db.$queryRaw<FlowRow[]>`
       DELETE FROM oauth_flows WHERE key_hash = ${hashOf(key)}
-      RETURNING provider, state, nonce, code_verifier, return_to, link_user_id::text AS link_user_id, expires_at`;
+      RETURNING provider, state, nonce, code_verifier, return_to, link_user_id::text AS link_user_id,
+                link_session_id::text AS link_session_id, expires_at`;
     if (!row || row.expires_at <= this.clock.now()) return null;
     return {
       provider: row.provider,
@@ -71,7 +80,8 @@ export class OAuthFlows {
       nonce: row.nonce,
       codeVerifier: row.code_verifier,
       returnTo: row.return_to,
-      linkUserId: row.link_user_id,
+      // A link flow from before flows named their session has none: refused at completion (link_session_id).
+      link: row.link_user_id ? { userId: row.link_user_id, sessionId: row.link_session_id ?? '' } : null,
     };
   }
 }

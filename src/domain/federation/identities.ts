@@ -28,9 +28,11 @@ import { DomainError } from '../domain-error.js';
 import { lockAndKeepASignInMethod } from '../accounts/sign-in-methods.js';
 import { emailSkeleton, normalizeEmail } from '../accounts/emails.js';
 import { reclaimAccount } from '../recovery/account-reclaim.js';
+import { lockUser, sessionStillLive } from '../accounts/user-lock.js';
 import { LOCKING_TX } from '../transactions.js';
 import type { ProviderSettings } from './providers.js';
 import type { ProviderProfile } from './upstream.js';
+import type { LinkRequest } from './flows.js';
 
 export interface IdentityView {
   id: string;
@@ -49,33 +51,43 @@ export class Identities {
   ) {}
 
   /**
-   * The user this provider profile signs in (or, with `linkUserId`, the user it is being linked to).
-   * Throws DomainError: account_link_required, oauth_email_unverified, identity_in_use.
+   * The user this provider profile signs in (or, with `link`, the user it is being linked to, from the session
+   * that asked, which must still be live). Throws DomainError: account_link_required, oauth_email_unverified,
+   * identity_in_use, session_revoked.
    */
   async resolve(
     provider: ProviderSettings,
     profile: ProviderProfile,
-    linkUserId: string | null,
+    link: LinkRequest | null,
     meta: RequestMeta,
   ): Promise<{ userId: string; resolution: Resolution }> {
     try {
-      return await this.resolveOnce(provider, profile, linkUserId, meta);
+      return await this.resolveOnce(provider, profile, link, meta);
     } catch (err) {
       // Two first sign-ins of one identity at once: one created it; the other now finds it.
       if (!isUniqueViolation(err)) throw err;
-      return this.resolveOnce(provider, profile, linkUserId, meta);
+      return this.resolveOnce(provider, profile, link, meta);
     }
   }
 
   private async resolveOnce(
     provider: ProviderSettings,
     profile: ProviderProfile,
-    linkUserId: string | null,
+    asked: LinkRequest | null,
     meta: RequestMeta,
   ) {
     const now = this.clock.now();
     const assertedEmail = profile.email ? normalizeEmail(profile.email) : null;
+    const linkUserId = asked?.userId ?? null;
     return this.db.$transaction(async (tx) => {
+      if (asked) {
+        // The user's row first (user-lock.ts): an end of their sessions (a take-back, a reset, a sign-out
+        // everywhere, or this session's own sign-out) either committed before, and is seen here, or waits.
+        // A link asked for by a session that has ended since is refused, however it ended.
+        await lockUser(tx, asked.userId);
+        if (!asked.sessionId || !(await sessionStillLive(tx, asked.userId, asked.sessionId)))
+          throw new DomainError('session_revoked', { detail: 'the session that asked for the link has ended' });
+      }
       const signIn = async () => {
         const known = await tx.identity.findUnique({
           where: { provider_subject: { provider: provider.id, subject: profile.subject } },
