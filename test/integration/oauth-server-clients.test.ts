@@ -132,3 +132,41 @@ t.test(
     }
   },
 );
+
+t.test('a client replaced or given a new secret while it is deleted: deleted, the change 200 or 404', async (t) => {
+  const { app } = await buildTestApp(t);
+  const admin = await adminSession(app);
+  const as = { headers: bearer(admin.accessToken) };
+  for (let round = 0; round < (databaseKind === 'postgres' ? 10 : 1); round++) {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/admin/clients',
+      ...as,
+      payload: {
+        client_name: 'Partner Web',
+        redirect_uris: ['https://partner.example.com/cb'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    });
+    const id = created.json().client_id as string;
+    const [replaced, rotated, deleted] = await Promise.all([
+      app.inject({
+        method: 'PUT',
+        url: `/admin/clients/${id}`,
+        ...as,
+        payload: { client_name: 'Partner Web 2', redirect_uris: ['https://partner.example.com/cb2'] },
+      }),
+      app.inject({ method: 'POST', url: `/admin/clients/${id}/secret`, ...as }),
+      app.inject({ method: 'DELETE', url: `/admin/clients/${id}`, ...as }),
+    ]);
+    t.equal(deleted.statusCode, 204, `round ${round}: deleted`);
+    for (const [what, res] of [
+      ['replace', replaced],
+      ['new secret', rotated],
+    ] as const)
+      t.ok(
+        res.statusCode === 200 || (res.statusCode === 404 && res.json().code === 'not_found'),
+        `round ${round}: ${what} ${res.statusCode}`,
+      );
+  }
+});

@@ -104,6 +104,17 @@ export async function endClientGrants(
   return { ended, forgotten: forgotten.count };
 }
 
+/**
+ * Locks a client's row for the rest of the transaction, or throws not_found. Every change to a client takes it
+ * first: a deletion committing meanwhile is waited for, and then the change answers not_found instead of
+ * failing on a row that is gone; a disable takes it before the client's grants, as a deletion does, or the two
+ * would deadlock.
+ */
+async function lockClient(tx: Pick<Prisma.TransactionClient, '$queryRaw'>, id: string): Promise<void> {
+  const found = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM oauth_clients WHERE id = ${id} FOR UPDATE`;
+  if (found.length === 0) throw new DomainError('not_found');
+}
+
 export class OAuthClients {
   constructor(
     private readonly db: PrismaClient,
@@ -174,8 +185,8 @@ export class OAuthClients {
     const m = checkClientMetadata(input);
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
-      const current = await tx.oAuthClient.findUnique({ where: { id } });
-      if (!current) throw new DomainError('not_found');
+      await lockClient(tx, id);
+      const current = (await tx.oAuthClient.findUnique({ where: { id } }))!;
       const keep = usesSecret(m.authMethod) && current.secretHash !== null;
       const secret = usesSecret(m.authMethod) && !keep ? newClientSecret() : null;
       const row = await tx.oAuthClient.update({
@@ -200,8 +211,9 @@ export class OAuthClients {
     const now = this.clock.now();
     const secret = newClientSecret();
     return this.db.$transaction(async (tx) => {
-      const found = await tx.oAuthClient.findUnique({ where: { id } });
-      if (!found || !usesSecret(found.authMethod as AuthMethod)) throw new DomainError('not_found');
+      await lockClient(tx, id);
+      const found = (await tx.oAuthClient.findUnique({ where: { id } }))!;
+      if (!usesSecret(found.authMethod as AuthMethod)) throw new DomainError('not_found');
       const row = await tx.oAuthClient.update({
         where: { id },
         data: { secretHash: hashClientSecret(secret), updatedAt: now, version: { increment: 1 } },
@@ -218,9 +230,7 @@ export class OAuthClients {
   async setDisabled(id: string, disabled: boolean, actor: Actor, meta: RequestMeta): Promise<OAuthClient> {
     const now = this.clock.now();
     return this.db.$transaction(async (tx) => {
-      // The client's row first (a deletion committing meanwhile is waited for, and then it is not_found).
-      const found = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM oauth_clients WHERE id = ${id} FOR UPDATE`;
-      if (found.length === 0) throw new DomainError('not_found');
+      await lockClient(tx, id);
       const row = await tx.oAuthClient.update({
         where: { id },
         data: { disabledAt: disabled ? now : null, updatedAt: now, version: { increment: 1 } },
@@ -236,10 +246,7 @@ export class OAuthClients {
   async delete(id: string, actor: Actor, meta: RequestMeta): Promise<void> {
     const now = this.clock.now();
     await this.db.$transaction(async (tx) => {
-      // The client's row first, as a disable takes it (its UPDATE) before the grants: taken last, after the
-      // grants, the two deadlocked.
-      const found = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM oauth_clients WHERE id = ${id} FOR UPDATE`;
-      if (found.length === 0) throw new DomainError('not_found');
+      await lockClient(tx, id);
       await endClientGrants(tx, id, { reason: 'client_deleted', by: { kind: 'admin', actor } }, meta, now);
       await tx.authorizationCode.deleteMany({ where: { clientId: id } });
       await tx.oAuthClient.delete({ where: { id } });
