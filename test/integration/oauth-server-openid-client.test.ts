@@ -12,17 +12,18 @@ import { FetchBrowser, SystemClock, meta } from '../oauth-server-fixtures.js';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
 
-async function listeningTessera(t: Test) {
+async function listeningTessera(t: Test, env: Record<string, string> = {}) {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   // The library stamps its assertions with the real time: this server reads the real time too.
-  const built = await buildTestApp(t, { env: { ISSUER: issuer }, clock: new SystemClock() });
+  const built = await buildTestApp(t, { env: { ISSUER: issuer, ...env }, clock: new SystemClock() });
   await built.app.listen({ port, host: '127.0.0.1' });
   return { ...built, issuer };
 }
 
 t.test('a native app: loopback redirect on a random port, PKCE, offline_access, refresh, userinfo', async (t) => {
-  const { app, issuer } = await listeningTessera(t);
+  // No reuse grace: a refresh token presented twice is reuse at once, so a refused refresh must not rotate it.
+  const { app, issuer } = await listeningTessera(t, { REFRESH_REUSE_GRACE_SECONDS: '0' });
   const { client } = await app.services.oauthClients.register(
     {
       client_name: 'Notes for Desktop',
@@ -78,6 +79,21 @@ t.test('a native app: loopback redirect on a random port, PKCE, offline_access, 
   t.not(refreshed.refresh_token, tokens.refresh_token, 'and a new refresh token');
   const again = await oidc.refreshTokenGrant(config, refreshed.refresh_token!);
   t.ok(again.access_token, 'the rotated refresh token works in turn');
+
+  const wider = await oidc
+    .refreshTokenGrant(config, again.refresh_token!, { scope: 'openid email offline_access admin' })
+    .then(
+      () => null,
+      (err: unknown) => err,
+    );
+  t.ok(wider instanceof oidc.ResponseBodyError, 'a refresh asking for a scope never granted is refused');
+  t.equal((wider as oidc.ResponseBodyError).error, 'invalid_scope', 'as invalid_scope (RFC 6749 §6)');
+  const after = await oidc.refreshTokenGrant(config, again.refresh_token!);
+  t.ok(after.access_token, 'the same refresh token still works: the refusal rotated nothing');
+  t.ok(
+    (await oidc.refreshTokenGrant(config, after.refresh_token!)).access_token,
+    'and the grant goes on: no reuse was detected',
+  );
 });
 
 t.test('a confidential web app authenticates with private_key_jwt', async (t) => {
