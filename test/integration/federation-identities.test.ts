@@ -5,7 +5,18 @@ import { federationFixture, RETURN_TO, type FederationFixture } from '../federat
 import { TestBrowser } from '../federation-idp.js';
 import { FLOW_COOKIE } from '../../src/http/oauth-flow-cookie.js';
 import { holdNext } from '../held-hasher.js';
-import { expectError, login, PASSWORD, refresh, refreshCookieOf, session, uniqueEmail } from '../helper.js';
+import pg from 'pg';
+import {
+  databaseKind,
+  expectError,
+  login,
+  PASSWORD,
+  refresh,
+  refreshCookieOf,
+  session,
+  uniqueEmail,
+} from '../helper.js';
+import { claimsOf } from '../mfa-fixture.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 let subjects = 0;
@@ -373,4 +384,53 @@ t.test('a link completes only while the session that asked for it is live', asyn
   t.ok((await logout(other.refresh)).statusCode < 300, 'another session signs out');
   t.equal((await finishAgain()).href, RETURN_TO, 'the link completes');
   t.equal(await linked(), 1, 'and the identity is linked');
+});
+
+t.test('a sign-out committing while the link is written: the link waits for it, then links nothing', async (t) => {
+  const f = await federationFixture(t);
+  const alice = await session(f.app);
+  const sid = claimsOf(alice.accessToken).sid as string;
+  const start = await f.app.inject({
+    method: 'POST',
+    url: '/auth/oauth/local/link',
+    headers: bearer(alice.accessToken),
+    payload: { return_to: RETURN_TO },
+  });
+  const browser = new TestBrowser();
+  browser.jar.set(
+    new URL(f.tessera).host,
+    new Map([[FLOW_COOKIE, start.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]),
+  );
+  f.idp.next = account('alice-elsewhere@example.org');
+  const { url: callback } = await browser.follow(start.json().authorization_url, (u) =>
+    u.pathname.endsWith('/callback'),
+  );
+  const revoke = `UPDATE sessions SET revoked_at = now() WHERE id = '${sid}'`;
+  let landed: URL;
+  if (databaseKind === 'postgres') {
+    // A sign-out of that session in flight on another connection: its row taken, not yet committed.
+    const other = new pg.Client({ connectionString: f.db.url });
+    await other.connect();
+    t.teardown(() => other.end());
+    await other.query('BEGIN');
+    await other.query(`SELECT 1 FROM sessions WHERE id = '${sid}' FOR UPDATE`);
+    const finishing = f.finish(browser, callback);
+    // The link's transaction reaches the session's row and waits for it (bounded: without the wait it just ends).
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await other.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await other.query(revoke);
+    await other.query('COMMIT');
+    landed = await finishing;
+  } else {
+    // The embedded database runs one transaction at a time: the sign-out commits first.
+    await f.db.database.sql.query(revoke, []);
+    landed = await f.finish(browser, callback);
+  }
+  t.equal(landed.searchParams.get('error'), 'session_revoked', 'the callback is refused');
+  t.equal(await f.db.database.prisma.identity.count({ where: { userId: alice.user.id } }), 0, 'nothing was linked');
 });

@@ -28,7 +28,7 @@ import { DomainError } from '../domain-error.js';
 import { lockAndKeepASignInMethod } from '../accounts/sign-in-methods.js';
 import { emailSkeleton, normalizeEmail } from '../accounts/emails.js';
 import { reclaimAccount } from '../recovery/account-reclaim.js';
-import { lockUser, sessionStillLive } from '../accounts/user-lock.js';
+import { holdLiveSession } from '../accounts/user-lock.js';
 import { LOCKING_TX } from '../transactions.js';
 import type { ProviderSettings } from './providers.js';
 import type { ProviderProfile } from './upstream.js';
@@ -81,11 +81,10 @@ export class Identities {
     const linkUserId = asked?.userId ?? null;
     return this.db.$transaction(async (tx) => {
       if (asked) {
-        // The user's row first (user-lock.ts): an end of their sessions (a take-back, a reset, a sign-out
-        // everywhere, or this session's own sign-out) either committed before, and is seen here, or waits.
-        // A link asked for by a session that has ended since is refused, however it ended.
-        await lockUser(tx, asked.userId);
-        if (!asked.sessionId || !(await sessionStillLive(tx, asked.userId, asked.sessionId)))
+        // The user's row and the asking session's row, shared (user-lock.ts): an end of the session (its own
+        // sign-out, a sign-out everywhere, a reset, a take-back) either committed before and is seen here, or
+        // waits until this link has committed. A link asked for by a session that has ended is refused.
+        if (!asked.sessionId || !(await holdLiveSession(tx, asked.userId, asked.sessionId, now)))
           throw new DomainError('session_revoked', { detail: 'the session that asked for the link has ended' });
       }
       const signIn = async () => {
