@@ -64,6 +64,8 @@ const plain = (params: Params): Resolved => ({ params, carrier: null, pushed: fa
 
 export function authorizationFlow(services: Services) {
   const { config, oauthClients, oauth, clock, clientDocuments } = services;
+  /** The metadata-document client a request has already resolved (documentOf). */
+  const fetchedFor = new WeakMap<FastifyRequest, { client: OAuthClient }>();
   const ownOrigin = new URL(config.issuer).origin;
   const resourceRegistry = { fallback: config.audience, registered: config.resources };
   const ui = { login: config.authorization.loginUiUrl, consent: config.authorization.consentUiUrl };
@@ -172,9 +174,16 @@ export function authorizationFlow(services: Services) {
     return errorPage(reply, 'too_many_requests', errorCatalog.too_many_requests.message, 429);
   }
 
-  /** An https client_id's client, from its metadata document (fetched if the copy is stale), or why not now. */
+  /**
+   * An https client_id's client, from its metadata document (fetched if the copy is stale), or why not now. Kept
+   * for the rest of the request once had: documentFirst's fetch is the one the request's check uses, even when
+   * the document may not be cached at all (CLIENT_ID_METADATA_DOCUMENT_CACHE_MIN_SECONDS=0 and max-age=0).
+   */
   async function documentOf(request: FastifyRequest, id: string): Promise<{ client: OAuthClient } | DocumentProblem> {
+    const had = fetchedFor.get(request);
+    if (had?.client.id === id) return had;
     const found = await clientDocuments!.resolve(id, requestMeta(request));
+    if ('client' in found) fetchedFor.set(request, found);
     if ('refused' in found) return { kind: 'document', detail: found.refused };
     if ('limited' in found) return { kind: 'document_limited', retryAfter: found.limited };
     return found;

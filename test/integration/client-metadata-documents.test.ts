@@ -365,3 +365,21 @@ t.test(
     t.ok(resumed.body.includes('name="decision"'), 'and the consent page a document client always gets follows');
   },
 );
+
+t.test('with no cache at all, an arrival by request_uri fetches the document once and uses that copy', async (t) => {
+  const { app, fixture } = await setup(t, { env: { ...ON, CLIENT_ID_METADATA_DOCUMENT_CACHE_MIN_SECONDS: '0' } });
+  const url = serve(fixture, '/uncached.json', {}, { 'cache-control': 'no-store' });
+  const { challenge } = pkce();
+  const pushed = await app.inject({
+    method: 'POST',
+    url: '/oauth/par',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: authorizeQuery(url, challenge),
+  });
+  t.equal(pushed.statusCode, 201, 'pushed (one fetch)');
+  const page = await new Browser(app).get(
+    `/oauth/authorize?${new URLSearchParams({ client_id: url, request_uri: pushed.json().request_uri })}`,
+  );
+  t.equal(page.statusCode, 200, 'the sign-in page');
+  t.equal(fixture.hits.get('/uncached.json'), 2, 'one more fetch for the arrival, checked before the claim and after');
+});
