@@ -34,6 +34,19 @@ function serve(fixture: DocumentServer, path: string, extra: Record<string, unkn
   return url;
 }
 
+/** A document client's request pushed at /oauth/par: the /oauth/authorize path that carries its request_uri. */
+async function pushed(app: Awaited<ReturnType<typeof buildTestApp>>['app'], clientId: string) {
+  const { challenge } = pkce();
+  const res = await app.inject({
+    method: 'POST',
+    url: '/oauth/par',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: authorizeQuery(clientId, challenge),
+  });
+  if (res.statusCode !== 201) throw new Error(`push refused: ${res.statusCode} ${res.body}`);
+  return `/oauth/authorize?${new URLSearchParams({ client_id: clientId, request_uri: res.json().request_uri })}`;
+}
+
 function startAuthorization(browser: Browser, clientId: string) {
   const { challenge } = pkce();
   return browser.get(`/oauth/authorize?${authorizeQuery(clientId, challenge)}`);
@@ -325,15 +338,7 @@ t.test(
       p.statusCode === 400 && p.body.includes('data-code="client_metadata_document_refused"');
 
     // A pushed request: the copy fetched at the push is stale when the browser arrives, and the host fails then.
-    const { challenge } = pkce();
-    const pushed = await app.inject({
-      method: 'POST',
-      url: '/oauth/par',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: authorizeQuery(url, challenge),
-    });
-    t.equal(pushed.statusCode, 201, 'the document client pushes its request');
-    const byUri = `/oauth/authorize?${new URLSearchParams({ client_id: url, request_uri: pushed.json().request_uri })}`;
+    const byUri = await pushed(app, url);
     clock.advance(11);
     failing();
     const browser = new Browser(app);
@@ -369,17 +374,7 @@ t.test(
 t.test('with no cache at all, an arrival by request_uri fetches the document once and uses that copy', async (t) => {
   const { app, fixture } = await setup(t, { env: { ...ON, CLIENT_ID_METADATA_DOCUMENT_CACHE_MIN_SECONDS: '0' } });
   const url = serve(fixture, '/uncached.json', {}, { 'cache-control': 'no-store' });
-  const { challenge } = pkce();
-  const pushed = await app.inject({
-    method: 'POST',
-    url: '/oauth/par',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: authorizeQuery(url, challenge),
-  });
-  t.equal(pushed.statusCode, 201, 'pushed (one fetch)');
-  const page = await new Browser(app).get(
-    `/oauth/authorize?${new URLSearchParams({ client_id: url, request_uri: pushed.json().request_uri })}`,
-  );
+  const page = await new Browser(app).get(await pushed(app, url)); // pushed: one fetch
   t.equal(page.statusCode, 200, 'the sign-in page');
   t.equal(fixture.hits.get('/uncached.json'), 2, 'one more fetch for the arrival, checked before the claim and after');
 });

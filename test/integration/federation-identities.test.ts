@@ -34,6 +34,29 @@ async function federatedUser(f: FederationFixture, provider = 'local') {
   return { email, browser, accessToken: body.access_token as string, userId: claims!.sub as string };
 }
 
+/**
+ * Starts a link from the session of `accessToken` and takes the browser through the provider, up to the callback
+ * (not opened yet): the browser and the callback URL.
+ */
+async function linkUpToCallback(f: FederationFixture, accessToken: string) {
+  const start = await f.app.inject({
+    method: 'POST',
+    url: '/auth/oauth/local/link',
+    headers: bearer(accessToken),
+    payload: { return_to: RETURN_TO },
+  });
+  if (start.statusCode !== 200) throw new Error(`the link did not start: ${start.statusCode} ${start.body}`);
+  const browser = new TestBrowser();
+  browser.jar.set(
+    new URL(f.tessera).host,
+    new Map([[FLOW_COOKIE, start.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]),
+  );
+  const { url: callback } = await browser.follow(start.json().authorization_url, (u) =>
+    u.pathname.endsWith('/callback'),
+  );
+  return { browser, callback };
+}
+
 const list = async (f: FederationFixture, token: string) =>
   (await f.app.inject({ url: '/auth/identities', headers: bearer(token) })).json().identities as {
     id: string;
@@ -170,21 +193,8 @@ t.test('a signed-in user links a provider (any email), and then signs in with it
   t.equal((await f.refresh(signedIn.browser)).claims!.sub, alice.user.id, 'the linked identity signs alice in');
 
   const bob = await session(f.app);
-  const bobStart = await f.app.inject({
-    method: 'POST',
-    url: '/auth/oauth/local/link',
-    headers: bearer(bob.accessToken),
-    payload: { return_to: RETURN_TO },
-  });
-  const bobBrowser = new TestBrowser();
-  bobBrowser.jar.set(
-    new URL(f.tessera).host,
-    new Map([[FLOW_COOKIE, bobStart.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]),
-  );
   f.idp.next = linked;
-  const { url: bobCallback } = await bobBrowser.follow(bobStart.json().authorization_url, (u) =>
-    u.pathname.endsWith('/callback'),
-  );
+  const { browser: bobBrowser, callback: bobCallback } = await linkUpToCallback(f, bob.accessToken);
   t.equal(
     new URL((await f.finish(bobBrowser, bobCallback)).href).searchParams.get('error'),
     'identity_in_use',
@@ -346,21 +356,7 @@ t.test('a link completes only while the session that asked for it is live', asyn
   const f = await federationFixture(t);
   const alice = await session(f.app);
   const startLink = async (accessToken: string) => {
-    const start = await f.app.inject({
-      method: 'POST',
-      url: '/auth/oauth/local/link',
-      headers: bearer(accessToken),
-      payload: { return_to: RETURN_TO },
-    });
-    t.equal(start.statusCode, 200, 'the link starts');
-    const browser = new TestBrowser();
-    browser.jar.set(
-      new URL(f.tessera).host,
-      new Map([[FLOW_COOKIE, start.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]),
-    );
-    const { url: callback } = await browser.follow(start.json().authorization_url, (u) =>
-      u.pathname.endsWith('/callback'),
-    );
+    const { browser, callback } = await linkUpToCallback(f, accessToken);
     return () => f.finish(browser, callback);
   };
   const logout = (refreshToken: string) =>
@@ -390,21 +386,8 @@ t.test('a sign-out committing while the link is written: the link waits for it, 
   const f = await federationFixture(t);
   const alice = await session(f.app);
   const sid = claimsOf(alice.accessToken).sid as string;
-  const start = await f.app.inject({
-    method: 'POST',
-    url: '/auth/oauth/local/link',
-    headers: bearer(alice.accessToken),
-    payload: { return_to: RETURN_TO },
-  });
-  const browser = new TestBrowser();
-  browser.jar.set(
-    new URL(f.tessera).host,
-    new Map([[FLOW_COOKIE, start.cookies.find((c) => c.name === FLOW_COOKIE)!.value]]),
-  );
   f.idp.next = account('alice-elsewhere@example.org');
-  const { url: callback } = await browser.follow(start.json().authorization_url, (u) =>
-    u.pathname.endsWith('/callback'),
-  );
+  const { browser, callback } = await linkUpToCallback(f, alice.accessToken);
   const revoke = `UPDATE sessions SET revoked_at = now() WHERE id = '${sid}'`;
   let landed: URL;
   if (databaseKind === 'postgres') {
