@@ -30,9 +30,10 @@ export async function sessionStillLive(tx: Tx, userId: string, sessionId: string
  * For a change a session asked for and that completes later (a provider link, src/domain/federation/
  * identities.ts): takes the user's row and the session's row FOR SHARE, and says whether the session is live at
  * `now` (not ended, not expired). Shared rather than exclusive, in the order user then session: an end of the
- * session (its UPDATE, then audit rows whose foreign key takes the user's row FOR KEY SHARE) either committed
- * before and is seen here, or waits for this transaction, never a deadlock; a change that takes the user's row
- * FOR UPDATE first (a reset, a take-back, a deletion) queues behind it either way.
+ * session (an UPDATE of its row; its audit rows have no foreign key and lock nothing of the user) either
+ * committed before and is seen here, or waits for this transaction, and never waits on the user's row itself,
+ * so no cycle; a change that takes the user's row FOR UPDATE first (a reset, a take-back, a deletion) queues
+ * behind it either way.
  */
 export async function holdLiveSession(tx: Tx, userId: string, sessionId: string, now: Date): Promise<boolean> {
   await tx.$queryRaw`SELECT id FROM users WHERE id = ${userId}::uuid FOR SHARE`;
