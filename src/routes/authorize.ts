@@ -191,8 +191,10 @@ const authorizeRoutes: FastifyPluginAsync<{ services: Services }> = async (fasti
     },
     async (request, reply) => {
       const key = flow.returningKey(request);
-      // Completing spends the challenge: a document client's metadata must be at hand first.
-      const clientId = key ? await oauth.uiChallenges.clientOf(request.query.challenge, key) : null;
+      // Completing spends the challenge: a document client's metadata must be at hand first (read only when
+      // metadata documents are on: otherwise every client is registered and nothing is fetched).
+      const clientId =
+        key && services.clientDocuments ? await oauth.uiChallenges.clientOf(request.query.challenge, key) : null;
       if (await flow.documentFirst(request, reply, clientId)) return reply;
       const done = key
         ? await oauth.uiChallenges.complete(request.query.challenge, key, request.query.verifier ?? '')
